@@ -1,0 +1,32 @@
+/** database: the project's database commands (SPEC §5). */
+import { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { registerClusterCommands } from './database/cluster-commands.js';
+import { collect } from './database/globals.js';
+import { configureCommand, runCli, type CliContext } from './run.js';
+import { VERSION } from './version.js';
+
+export function buildDatabase(ctx: CliContext): Command {
+  const program = configureCommand(new Command('database'), 'database')
+    .description('A private PostgreSQL cluster per project, and the commands around it.')
+    .version(VERSION, '--version')
+    .option('-u, --url <url>', 'database URL for this run (else $PG_URL_VAR, DB_URL, the running cluster)')
+    .option('-i, --inherits <table>', 'a table that must exist (repeatable)', collect, [] as string[])
+    .option('--allow-remote', 'let destructive commands change a non-local database')
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError(true);
+  registerClusterCommands(program, ctx);
+  return program;
+}
+
+/** No arguments: usage on stderr and exit 1; `?` means help. */
+function main(argv: string[]): void {
+  if (argv.length === 0) {
+    process.stderr.write('Usage: database [options] <command> [args]\nRun `database --help` for the commands.\n');
+    process.exit(ExitCode.generic);
+  }
+  const args = argv[0] === '?' ? ['--help', ...argv.slice(1)] : argv;
+  void runCli('database', buildDatabase, args);
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,66 @@
+/** `database init | cleanup | log | status | doctor`: the cluster and its surroundings. */
+import type { Command } from 'commander';
+import { cleanupCommand } from '../../commands/cleanup.js';
+import { doctorCommand, formatDoctor } from '../../commands/doctor.js';
+import { initCommand } from '../../commands/init.js';
+import { listLogs, readLogs, selectLog } from '../../commands/log.js';
+import { formatStatus, statusCommand, type MigrationSummary } from '../../commands/status.js';
+import { json, page } from '../output.js';
+import type { CliContext } from '../run.js';
+
+/** Filled in by the migrator module, so `status` can show applied/pending migrations. */
+export type MigrationSummaryReader = (url: string) => Promise<MigrationSummary | null>;
+
+export function registerClusterCommands(program: Command, ctx: CliContext, readMigrations?: MigrationSummaryReader): void {
+  program
+    .command('init')
+    .description('start the project cluster (postgres-init for PG_WORKING_DIR)')
+    .option('--reuse', 'keep an existing cluster instead of recreating it')
+    .action(async (options: { reuse?: boolean }) => {
+      const connection = await initCommand(ctx.config, ctx.log, { reuse: options.reuse || ctx.config.reuse });
+      ctx.log.info(`PostgreSQL ready: ${connection.url}`);
+    });
+
+  program
+    .command('cleanup')
+    .description('stop the cluster and remove PG_WORKING_DIR (only if it holds nothing but what db-tool made)')
+    .action(async () => {
+      await cleanupCommand(ctx.config, ctx.log);
+    });
+
+  program
+    .command('log')
+    .description('show server logs: `list`, an INDEX, a NAME (or unique part of one); all files without argument')
+    .argument('[selector]', 'list | INDEX | NAME')
+    .action(async (selector: string | undefined) => {
+      const { dir, files } = listLogs(ctx.config);
+      if (files.length === 0) {
+        ctx.log.warn(`no log files in ${dir}`);
+        return;
+      }
+      if (selector === 'list') {
+        ctx.out(files.map((file) => `${file.index}\t${file.name}\t${file.size}\n`).join(''));
+        return;
+      }
+      await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector)]));
+    });
+
+  program
+    .command('status')
+    .description('cluster running or not, URL, data dir, PostgreSQL version, size, migrations')
+    .option('--json', 'print one JSON document')
+    .action(async (options: { json?: boolean }) => {
+      const report = await statusCommand(ctx.config, readMigrations);
+      ctx.out(options.json ? json(report) : formatStatus(report));
+    });
+
+  program
+    .command('doctor')
+    .description('check programs, pg_cron, variables, folders, socket path, root account, leftover clusters')
+    .option('--json', 'print one JSON document')
+    .action(async (options: { json?: boolean }) => {
+      const report = await doctorCommand(ctx.config);
+      ctx.out(options.json ? json(report) : formatDoctor(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,17 @@
+/** postgres-cleanup: stop the project's cluster; removes nothing (SPEC §4). */
+import { Command } from 'commander';
+import { stopCluster } from '../cluster.js';
+import { configureCommand, runCli, type CliContext } from './run.js';
+import { VERSION } from './version.js';
+
+export function buildPostgresCleanup(ctx: CliContext): Command {
+  return configureCommand(new Command('postgres-cleanup'), 'postgres-cleanup')
+    .description('Stop the project\'s PostgreSQL cluster (fast, then immediate). Removes nothing; `database cleanup` removes the folder.')
+    .version(VERSION, '-V, --version')
+    .action(async () => {
+      const result = await stopCluster(ctx.config);
+      if (result === 'stopped') ctx.log.info('PostgreSQL stopped');
+    });
+}
+
+await runCli('postgres-cleanup', buildPostgresCleanup, process.argv.slice(2));

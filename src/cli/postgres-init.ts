@@ -1,0 +1,20 @@
+/** postgres-init: start the project's cluster (SPEC §4). bin/postgres-init wraps this for sourcing. */
+import { Command } from 'commander';
+import { formatExports, initCommand } from '../commands/init.js';
+import { configureCommand, runCli, type CliContext } from './run.js';
+import { VERSION } from './version.js';
+
+export function buildPostgresInit(ctx: CliContext): Command {
+  return configureCommand(new Command('postgres-init'), 'postgres-init')
+    .description('Start the project\'s private PostgreSQL cluster (fresh, or kept with PG_REUSE) and create PG_DATABASE.')
+    .version(VERSION, '-V, --version')
+    .option('--env', "print `export NAME='value'` lines on stdout, for eval")
+    .option('--reuse', 'keep an existing cluster (same as PG_REUSE=1)')
+    .action(async (options: { env?: boolean; reuse?: boolean }) => {
+      const connection = await initCommand(ctx.config, ctx.log, { reuse: options.reuse || ctx.config.reuse });
+      if (options.env) ctx.out(formatExports(connection));
+      ctx.log.info(`PostgreSQL ready: ${connection.url}`);
+    });
+}
+
+await runCli('postgres-init', buildPostgresInit, process.argv.slice(2));

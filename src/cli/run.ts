@@ -1,0 +1,101 @@
+/**
+ * What every executable shares: load the configuration, run a commander program,
+ * and turn whatever happens into one clear line and an exit code (SPEC §10–§11).
+ */
+import { CommanderError, type Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { ExitCode, InterruptedError, isDbToolError } from '../errors.js';
+import { runInterruptCleanups } from '../interrupt.js';
+import { createLogger, redact, type Logger } from '../log.js';
+
+export interface CliContext {
+  config: Config;
+  log: Logger;
+  /** Writes data (reports, listings, JSON) to stdout. */
+  out: (text: string) => void;
+  stdoutIsTTY: boolean;
+}
+
+/** Commander error codes → our exit codes. */
+function commanderExitCode(error: CommanderError): number {
+  switch (error.code) {
+    case 'commander.helpDisplayed':
+    case 'commander.help':
+    case 'commander.version':
+      return ExitCode.ok;
+    case 'commander.missingArgument':
+    case 'commander.optionMissingArgument':
+    case 'commander.missingMandatoryOptionValue':
+      return ExitCode.missingArgument;
+    case 'commander.invalidArgument':
+      return ExitCode.generic;
+    default:
+      return ExitCode.unknownCommand;
+  }
+}
+
+/** Makes commander report through us instead of exiting on its own. */
+export function configureCommand(command: Command, name: string): Command {
+  return command
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`),
+    });
+}
+
+function report(error: unknown, log: Logger | undefined, name: string): number {
+  if (error instanceof CommanderError) return commanderExitCode(error);
+  if (isDbToolError(error)) {
+    const write = (line: string) => (log ? log.error(line) : process.stderr.write(`${name}: ${redact(line)}\n`));
+    write(error.message);
+    if (error.details) process.stderr.write(`${redact(error.details)}\n`);
+    if (log?.level === 'debug' || log?.level === 'trace') process.stderr.write(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`${name}: unexpected error: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+  return ExitCode.bug;
+}
+
+/**
+ * Runs a program built by `build` and exits with the right code. SIGINT/SIGTERM run the
+ * registered cleanups first, then exit 130/143.
+ */
+export async function runCli(name: string, build: (ctx: CliContext) => Command, argv: string[]): Promise<never> {
+  let log: Logger | undefined;
+  let code: number;
+  const onSignal = (signal: NodeJS.Signals) => {
+    void runInterruptCleanups().finally(() => {
+      const error = new InterruptedError(signal);
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exit(error.exitCode);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const config = loadConfig();
+    log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
+    const ctx: CliContext = {
+      config,
+      log,
+      out: (text) => process.stdout.write(text),
+      stdoutIsTTY: Boolean(process.stdout.isTTY),
+    };
+    const program = build(ctx);
+    await program.parseAsync(argv, { from: 'user' });
+    code = process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+  } catch (error) {
+    code = report(error, log, name);
+  }
+  await flush();
+  process.exit(code);
+}
+
+/** Waits for stdout/stderr to drain so a piped report is never cut short. */
+function flush(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdout.write('', () => process.stderr.write('', () => resolve()));
+  });
+}

@@ -1,0 +1,218 @@
+/**
+ * The project's cluster (SPEC §4): make or keep it, configure it, start it, create the
+ * database, and say how to reach it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, socketFile, type ClusterLayout } from './cluster-layout.js';
+import type { Config } from './config.js';
+import { quoteIdent, withClient } from './db.js';
+import { AmbiguousError, MissingProgramError, UserError } from './errors.js';
+import type { Logger } from './log.js';
+import { isRoot, serverUser } from './os-user.js';
+import { locatePgProgram } from './pg-bin.js';
+import { runProgram, type OsUser } from './process.js';
+import { appendGenerated, generatedSettings, installUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
+import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
+import { createDataDir } from './template-cache.js';
+
+export interface ClusterConnection {
+  layout: ClusterLayout;
+  user: string;
+  url: string;
+  /** The variables postgres-init exports (SPEC §4 step 7), in order. */
+  exports: Array<[string, string]>;
+}
+
+export interface InitOptions {
+  /** Keep an existing cluster instead of wiping it (PG_REUSE / --reuse). */
+  reuse: boolean;
+  /** Another working dir than the configured one (private clusters of check/diff). */
+  workingDir?: string;
+}
+
+export function connectionFor(config: Config, layout: ClusterLayout, user = serverUser(config).name): ClusterConnection {
+  const url = clusterUrl(user, layout);
+  return {
+    layout,
+    user,
+    url,
+    exports: [
+      ['POSTGRESQL_HOST', layout.sockDir],
+      ['POSTGRESQL_PORT', String(layout.port)],
+      ['POSTGRESQL_USER', user],
+      ['POSTGRESQL_DATABASE', layout.database],
+      [config.pgUrlVar, url],
+    ],
+  };
+}
+
+/** Gives a folder we made to the server account when we are root. */
+function handOver(config: Config, target: string, user: OsUser): void {
+  if (isRoot(config)) fs.chownSync(target, user.uid, user.gid);
+}
+
+function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
+  const stat = fs.statSync(dir, { throwIfNoEntry: false });
+  if (stat && !stat.isDirectory()) throw new UserError(`working dir is not a folder: ${dir}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (error) {
+    throw new UserError(`working dir is not writable: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  handOver(config, dir, user);
+  const marker = path.join(dir, MARKER_FILE);
+  if (!fs.existsSync(marker)) fs.writeFileSync(marker, 'This folder was made by db-tool; `database cleanup` removes it.\n');
+}
+
+/** As root, the server account must be able to reach and write the folder. */
+async function checkReachable(config: Config, dir: string, user: OsUser): Promise<void> {
+  if (!isRoot(config)) return;
+  const probe = await runProgram('/bin/sh', ['-c', 'test -w "$1" && test -x "$1"', 'sh', dir], { env: config.env, user });
+  if (probe.code !== 0) {
+    throw new UserError(
+      `PG_OS_USER '${user.name}' cannot reach ${dir}: a parent folder is not traversable by that user ` +
+        '(e.g. /root is mode 0700); put the project or PG_WORKING_DIR elsewhere, or set PG_OS_USER',
+    );
+  }
+}
+
+function makeOwnedDir(config: Config, dir: string, user: OsUser): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  handOver(config, dir, user);
+}
+
+/** pkglibdir of the server build: where `shared_preload_libraries` are looked up. */
+async function serverLibDir(config: Config): Promise<string[]> {
+  const postgres = locatePgProgram(config, 'postgres');
+  if (!postgres) return [];
+  const binDir = path.dirname(fs.realpathSync(postgres));
+  const pgConfig = path.join(binDir, 'pg_config');
+  const candidates = [path.join(binDir, '..', 'lib'), path.join(binDir, '..', 'lib', 'postgresql')];
+  if (fs.existsSync(pgConfig)) {
+    const result = await runProgram(pgConfig, ['--pkglibdir'], { env: config.env });
+    if (result.code === 0) candidates.unshift(result.stdout.trim());
+  }
+  return candidates;
+}
+
+/**
+ * shared_preload_libraries for a fresh cluster. The default pg_cron is dropped with a
+ * warning when this PostgreSQL lacks it; a library the user asked for must exist.
+ */
+export async function resolvePreloadLibraries(config: Config, log: Logger): Promise<string[]> {
+  const wanted = config.preloadLibraries.split(',').map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) return [];
+  const libDirs = await serverLibDir(config);
+  const exists = (lib: string): boolean => {
+    const file = lib.replace(/^\$libdir\//, '');
+    if (path.isAbsolute(file)) return fs.existsSync(file) || fs.existsSync(`${file}.so`);
+    return libDirs.some((dir) => fs.existsSync(path.join(dir, `${file}.so`)) || fs.existsSync(path.join(dir, file)));
+  };
+  const missing = wanted.filter((lib) => !exists(lib));
+  if (missing.length === 0) return wanted;
+  if (config.preloadLibrariesExplicit) {
+    throw new MissingProgramError(
+      `shared_preload_libraries: ${missing.join(', ')} not installed for this PostgreSQL (looked in ${libDirs.join(', ')})`,
+    );
+  }
+  log.warn(`${missing.join(', ')} is not installed for this PostgreSQL; starting without it (install postgresql-<major>-cron, or set PG_SHARED_PRELOAD_LIBRARIES='')`);
+  return wanted.filter((lib) => !missing.includes(lib));
+}
+
+async function wipeCluster(layout: ClusterLayout): Promise<void> {
+  const busy = await liveSockets(layout.sockDir);
+  if (busy.length > 0) {
+    throw new AmbiguousError(`socket ${busy.join(', ')} is in use by another live server; not deleting it (stop that server, or use another PG_WORKING_DIR or PG_PORT)`);
+  }
+  fs.rmSync(layout.dataDir, { recursive: true, force: true });
+  fs.rmSync(layout.sockDir, { recursive: true, force: true });
+}
+
+async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, log: Logger): Promise<void> {
+  await wipeCluster(layout);
+  const source = await createDataDir(config, layout.dataDir, user, log);
+  log.debug(`data folder ${layout.dataDir} made by ${source}`);
+  if (config.confFile) {
+    installUserConf(config.confFile, layout.dataDir);
+  } else {
+    appendGenerated(layout.dataDir, generatedSettings(config, layout, await resolvePreloadLibraries(config, log)));
+  }
+  writeSecretKey(layout.dataDir);
+  handOver(config, path.join(layout.dataDir, SECRET_CONF), user);
+}
+
+/** Where the server's stdout/stderr go: server.log, or with NO_TTY a temp file we name. */
+function serverOutputFile(config: Config, layout: ClusterLayout, log: Logger): string {
+  if (!config.noTty) return layout.serverLog;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-server-'));
+  const file = path.join(dir, 'server.log');
+  log.warn(`NO_TTY=1: server output goes to ${file}`);
+  return file;
+}
+
+async function ensureDatabase(url: string, database: string): Promise<void> {
+  await withClient(url, async (client) => {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      const version = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+      // FILE_COPY is much faster than WAL_LOG with fsync off, and exists from PostgreSQL 15.
+      const strategy = version >= 150000 ? ' STRATEGY FILE_COPY' : '';
+      await client.query(`CREATE DATABASE ${quoteIdent(database)}${strategy}`);
+    }
+  }, { database: 'postgres' });
+  await withClient(url, (client) => client.query('SELECT 1'));
+}
+
+/**
+ * postgres-init (SPEC §4): stop a leftover server, keep (reuse) or recreate the
+ * cluster, force port and socket dir, start, create the database, return how to reach it.
+ */
+export async function initCluster(config: Config, log: Logger, options: InitOptions): Promise<ClusterConnection> {
+  const layout = clusterLayout(config, options.workingDir);
+  const user = serverUser(config);
+  prepareWorkingDir(config, layout.workingDir, user);
+  await checkReachable(config, layout.workingDir, user);
+  if (layout.sockDirRelocated) {
+    log.warn(`socket path ${socketFile(path.join(layout.workingDir, 'sock'), layout.port)} would exceed the OS limit of ${MAX_SOCKET_PATH} bytes; using ${layout.sockDir} instead`);
+  }
+  await stopServer(layout.dataDir);
+  const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
+  if (!reuse) await log.step('create cluster', () => freshCluster(config, layout, user, log));
+  makeOwnedDir(config, layout.sockDir, user);
+  makeOwnedDir(config, layout.logDir, user);
+  if (config.logPath) makeOwnedDir(config, path.dirname(layout.serverLog), user);
+  writeManagedBlock(config, layout);
+  const outputFile = serverOutputFile(config, layout, log);
+  await log.step('start server', () => startServer(config, layout, { user, outputFile }));
+  const connection = connectionFor(config, layout, user.name);
+  await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+  return connection;
+}
+
+/** postgres-cleanup: stop the cluster of the working dir; nothing configured is fine. */
+export async function stopCluster(config: Config, workingDir?: string): Promise<'stopped' | 'not-running'> {
+  const dir = workingDir ?? config.workingDir;
+  if (!dir) return 'not-running';
+  return stopServer(clusterLayout(config, dir).dataDir);
+}
+
+/** The running cluster of the working dir, if any. */
+export function runningCluster(config: Config, workingDir?: string): ClusterConnection | undefined {
+  const dir = workingDir ?? config.workingDir;
+  if (!dir) return undefined;
+  const layout = clusterLayout(config, dir);
+  if (!runningServer(layout.dataDir)) return undefined;
+  return connectionFor(config, layout, dataDirOwner(config, layout.dataDir));
+}
+
+/** The superuser of a cluster is the account that made it (owner of the data folder). */
+function dataDirOwner(config: Config, dataDir: string): string {
+  const uid = fs.statSync(dataDir).uid;
+  const me = serverUser(config);
+  if (me.uid === uid) return me.name;
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+  return line?.split(':')[0] ?? me.name;
+}

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { clusterLayout } from '../cluster-layout.js';
+import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
+
+export interface LogFile {
+  index: number;
+  name: string;
+  path: string;
+  size: number;
+}
+
+/** Server log files: the collector's folder, plus server.log (the server's own output). */
+export function listLogs(config: Config): { dir: string; files: LogFile[] } {
+  const layout = clusterLayout(config);
+  const paths: string[] = [];
+  let dirExists = true;
+  try {
+    for (const name of fs.readdirSync(layout.logDir).sort()) {
+      const file = path.join(layout.logDir, name);
+      if (fs.statSync(file).isFile()) paths.push(file);
+    }
+  } catch {
+    dirExists = false;
+  }
+  if (fs.existsSync(layout.serverLog) && !paths.includes(layout.serverLog)) paths.unshift(layout.serverLog);
+  if (!dirExists && paths.length === 0) {
+    throw new UserError(`no log folder: ${layout.logDir} does not exist (start the cluster with database init)`);
+  }
+  const files = paths.map((file, i) => ({ index: i + 1, name: path.basename(file), path: file, size: fs.statSync(file).size }));
+  return { dir: layout.logDir, files };
+}
+
+/** One file by 1-based index, exact name or unique substring. */
+export function selectLog(files: readonly LogFile[], selector: string): LogFile {
+  const hint = 'run `database log list` to see the files';
+  if (/^[0-9]+$/.test(selector)) {
+    const file = files[Number(selector) - 1];
+    if (!file) throw new UserError(`no log file with index ${selector} (there are ${files.length}); ${hint}`);
+    return file;
+  }
+  const exact = files.find((file) => file.name === selector);
+  if (exact) return exact;
+  const matches = files.filter((file) => file.name.includes(selector));
+  if (matches.length === 1 && matches[0]) return matches[0];
+  if (matches.length === 0) throw new UserError(`no log file matches '${selector}'; ${hint}`);
+  throw new UserError(`'${selector}' matches ${matches.length} log files (${matches.map((f) => f.name).join(', ')}); be more specific or use an index`);
+}
+
+export function readLogs(files: readonly LogFile[]): string {
+  if (files.length === 1 && files[0]) return fs.readFileSync(files[0].path, 'utf8');
+  return files.map((file) => `==> ${file.name} <==\n${fs.readFileSync(file.path, 'utf8')}`).join('\n');
+}

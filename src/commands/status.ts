@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { clusterLayout } from '../cluster-layout.js';
+import { runningCluster } from '../cluster.js';
+import { requireWorkingDir, type Config } from '../config.js';
+import { withClient } from '../db.js';
+import { runningServer } from '../server-process.js';
+
+export interface StatusReport {
+  workingDir: string;
+  dataDir: string;
+  running: boolean;
+  pid: number | null;
+  url: string | null;
+  database: string;
+  /** Major version from PG_VERSION; the full server version when running. */
+  postgresVersion: string | null;
+  /** Bytes used by the data folder. */
+  dataSize: number | null;
+  migrations: MigrationSummary | null;
+}
+
+export interface MigrationSummary {
+  applied: string[];
+  pending: string[];
+}
+
+function folderSize(dir: string): number {
+  let total = 0;
+  const walk = (current: string): void => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) total += fs.statSync(full, { throwIfNoEntry: false })?.size ?? 0;
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    return total;
+  }
+  return total;
+}
+
+/** Reads the state of the project's cluster; changes nothing. */
+export async function statusCommand(
+  config: Config,
+  migrations?: (url: string) => Promise<MigrationSummary | null>,
+): Promise<StatusReport> {
+  const layout = clusterLayout(config, requireWorkingDir(config));
+  const server = runningServer(layout.dataDir);
+  const connection = server ? runningCluster(config) : undefined;
+  let version: string | null = null;
+  try {
+    version = fs.readFileSync(path.join(layout.dataDir, 'PG_VERSION'), 'utf8').trim();
+  } catch {
+    version = null;
+  }
+  if (connection) {
+    version = await withClient(connection.url, async (client) => (await client.query('SHOW server_version')).rows[0].server_version as string, { database: 'postgres' }).catch(() => version);
+  }
+  const exists = fs.existsSync(layout.dataDir);
+  return {
+    workingDir: layout.workingDir,
+    dataDir: layout.dataDir,
+    running: Boolean(server),
+    pid: server?.pid ?? null,
+    url: connection?.url ?? null,
+    database: layout.database,
+    postgresVersion: version,
+    dataSize: exists ? folderSize(layout.dataDir) : null,
+    migrations: connection && migrations ? await migrations(connection.url).catch(() => null) : null,
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatStatus(report: StatusReport): string {
+  const lines = [
+    `cluster:    ${report.running ? `running (pid ${report.pid})` : 'not running'}`,
+    `url:        ${report.url ?? '-'}`,
+    `database:   ${report.database}`,
+    `data dir:   ${report.dataDir}${report.dataSize === null ? ' (missing)' : ''}`,
+    `postgres:   ${report.postgresVersion ?? '-'}`,
+    `size:       ${report.dataSize === null ? '-' : formatBytes(report.dataSize)}`,
+  ];
+  if (report.migrations) {
+    lines.push(`migrations: ${report.migrations.applied.length} applied, ${report.migrations.pending.length} pending`);
+    for (const name of report.migrations.pending) lines.push(`  pending: ${name}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

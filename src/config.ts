@@ -1,0 +1,213 @@
+/**
+ * The one place that reads the environment (SPEC §3). Everything else receives a
+ * `Config`. Precedence everywhere: command-line flag > environment variable > default;
+ * flags are applied by the CLI on top of the values resolved here.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { MissingInputError, UserError } from './errors.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULTS = {
+  hydrateEntrypoint: 'entrypoint.sql',
+  pgUrlVar: 'PGURL',
+  port: 5432,
+  database: 'testdb',
+  preloadLibraries: 'pg_cron',
+  editor: 'vi',
+  pager: 'less -R',
+  logLevel: 'info' as LogLevel,
+  osUser: 'postgres',
+} as const;
+
+export interface StagingConfig {
+  sshHost: string | undefined;
+  dbUrl: string | undefined;
+  dumpTables: string | undefined;
+  dumpFlags: string | undefined;
+}
+
+export interface Config {
+  /** The environment handed to child programs. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly localDir: string | undefined;
+  readonly dbUrl: string | undefined;
+  /** `PG_WORKING_DIR`, else `$LOCAL_DIR/focus/postgresql`. */
+  readonly workingDir: string | undefined;
+  readonly databaseDir: string | undefined;
+  readonly migrationDir: string | undefined;
+  readonly databaseSource: string | undefined;
+  readonly hydrateEntrypoint: string;
+  readonly profileDir: string | undefined;
+  readonly pgUrlVar: string;
+  /** The value of the variable named by `PG_URL_VAR`, if set. */
+  readonly pgUrlFromVar: string | undefined;
+  /** `PGURL` itself (the migrator's last fallback). */
+  readonly pgUrl: string | undefined;
+  readonly port: number;
+  readonly database: string;
+  readonly logPath: string | undefined;
+  readonly confFile: string | undefined;
+  readonly preloadLibraries: string;
+  /** True when the user set `PG_SHARED_PRELOAD_LIBRARIES` (a missing library is then fatal). */
+  readonly preloadLibrariesExplicit: boolean;
+  readonly disableLogging: boolean;
+  readonly reuse: boolean;
+  /** `HECTIC_DOTENV_FILE`, else `$LOCAL_DIR/.env.$ENVIRONMENT`. */
+  readonly dotenvFile: string | undefined;
+  readonly environment: string | undefined;
+  readonly patchLog: string | undefined;
+  readonly hydrateLog: string | undefined;
+  readonly noTty: boolean;
+  readonly staging: StagingConfig;
+  readonly editor: string;
+  readonly pager: string;
+  readonly logLevel: LogLevel;
+  readonly pgBinDir: string | undefined;
+  readonly osUser: string;
+  readonly noColor: boolean;
+  readonly forceColor: boolean;
+  readonly cacheDir: string;
+  readonly tmpDir: string;
+  /** Effective uid of this process (0 = root: the server runs as `osUser`). */
+  readonly euid: number;
+  readonly path: string;
+}
+
+/** Which variables `Config` fields come from, for messages and `doctor`. */
+export const VARIABLES = [
+  'LOCAL_DIR', 'DB_URL', 'PG_WORKING_DIR', 'DATABASE_DIR', 'MIGRATION_DIR', 'DATABASE_SOURCE',
+  'HYDRATE_ENTRYPOINT', 'PROFILE_DIR', 'PG_URL_VAR', 'PG_PORT', 'PG_DATABASE', 'PG_LOG_PATH',
+  'PG_CONF_FILE', 'PG_SHARED_PRELOAD_LIBRARIES', 'PG_DISABLE_LOGGING', 'PG_REUSE',
+  'HECTIC_DOTENV_FILE', 'ENVIRONMENT', 'PATCH_LOG', 'HYDRATE_LOG', 'NO_TTY', 'STAGING_SSH_HOST',
+  'STAGING_DB_URL', 'STAGING_DUMP_TABLES', 'STAGING_DUMP_FLAGS', 'EDITOR', 'PAGER', 'HECTIC_LOG',
+  'PG_BIN_DIR', 'PG_OS_USER', 'NO_COLOR', 'FORCE_COLOR',
+] as const;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function isShellIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
+/** Build the configuration from an environment (default: this process's). */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  cwd: string = process.cwd(),
+): Config {
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const resolve = (p: string | undefined): string | undefined =>
+    p === undefined ? undefined : path.resolve(cwd, p);
+
+  const localDir = resolve(get('LOCAL_DIR'));
+  const databaseDir = resolve(get('DATABASE_DIR')) ?? (localDir && path.join(localDir, 'db'));
+  const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
+  if (!isShellIdentifier(pgUrlVar)) {
+    throw new UserError(`PG_URL_VAR must be a shell identifier, got '${pgUrlVar}'`);
+  }
+  const environment = get('ENVIRONMENT');
+  const home = get('HOME') ?? os.homedir();
+  const childEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+
+  return {
+    env: childEnv,
+    cwd,
+    localDir,
+    dbUrl: get('DB_URL'),
+    workingDir: resolve(get('PG_WORKING_DIR')) ?? (localDir && path.join(localDir, 'focus', 'postgresql')),
+    databaseDir,
+    migrationDir: resolve(get('MIGRATION_DIR')) ?? (databaseDir && path.join(databaseDir, 'migration')),
+    databaseSource: resolve(get('DATABASE_SOURCE')) ?? (databaseDir && path.join(databaseDir, 'src')),
+    hydrateEntrypoint: get('HYDRATE_ENTRYPOINT') ?? DEFAULTS.hydrateEntrypoint,
+    profileDir: resolve(get('PROFILE_DIR')) ?? localDir,
+    pgUrlVar,
+    pgUrlFromVar: get(pgUrlVar),
+    pgUrl: get('PGURL'),
+    port: parsePort(get('PG_PORT')),
+    database: parseDatabaseName(get('PG_DATABASE')),
+    logPath: resolve(get('PG_LOG_PATH')),
+    confFile: resolve(get('PG_CONF_FILE')),
+    preloadLibraries: env.PG_SHARED_PRELOAD_LIBRARIES ?? DEFAULTS.preloadLibraries,
+    preloadLibrariesExplicit: env.PG_SHARED_PRELOAD_LIBRARIES !== undefined,
+    disableLogging: get('PG_DISABLE_LOGGING') === '1',
+    reuse: env.PG_REUSE !== undefined,
+    dotenvFile:
+      resolve(get('HECTIC_DOTENV_FILE')) ??
+      (localDir && environment ? path.join(localDir, `.env.${environment}`) : undefined),
+    environment,
+    patchLog: resolve(get('PATCH_LOG')),
+    hydrateLog: resolve(get('HYDRATE_LOG')),
+    noTty: get('NO_TTY') === '1',
+    staging: {
+      sshHost: get('STAGING_SSH_HOST'),
+      dbUrl: get('STAGING_DB_URL'),
+      dumpTables: get('STAGING_DUMP_TABLES'),
+      dumpFlags: env.STAGING_DUMP_FLAGS,
+    },
+    editor: get('EDITOR') ?? DEFAULTS.editor,
+    pager: get('PAGER') ?? DEFAULTS.pager,
+    logLevel: parseLogLevel(get('HECTIC_LOG')),
+    pgBinDir: resolve(get('PG_BIN_DIR')),
+    osUser: get('PG_OS_USER') ?? DEFAULTS.osUser,
+    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
+    forceColor: get('FORCE_COLOR') !== undefined && get('FORCE_COLOR') !== '0',
+    cacheDir: path.join(resolve(get('XDG_CACHE_HOME')) ?? path.join(home, '.cache'), 'db-tool'),
+    tmpDir: resolve(get('TMPDIR')) ?? '/tmp',
+    euid: typeof process.geteuid === 'function' ? process.geteuid() : 1000,
+    path: get('PATH') ?? '/usr/local/bin:/usr/bin:/bin',
+  };
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULTS.port;
+  const port = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || port < 1 || port > 65535) {
+    throw new UserError(`PG_PORT must be a port number (1-65535), got '${raw}'`);
+  }
+  return port;
+}
+
+function parseDatabaseName(raw: string | undefined): string {
+  const name = raw ?? DEFAULTS.database;
+  if (name.length > 63 || name.includes('\0')) {
+    throw new UserError(`PG_DATABASE is not a valid database name: '${name}'`);
+  }
+  return name;
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined) return DEFAULTS.logLevel;
+  const level = raw.toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
+  throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+}
+
+/** A copy of the configuration with some fields replaced (flags, private clusters). */
+export function withOverrides(config: Config, overrides: Partial<Config>): Config {
+  return { ...config, ...overrides };
+}
+
+/** The cluster folder, or exit 3 naming the variables that give it. */
+export function requireWorkingDir(config: Config): string {
+  if (config.workingDir) return config.workingDir;
+  throw new MissingInputError('PG_WORKING_DIR is not set (set PG_WORKING_DIR or LOCAL_DIR)');
+}
+
+/** The project root, or exit 3. */
+export function requireLocalDir(config: Config): string {
+  if (config.localDir) return config.localDir;
+  throw new MissingInputError('LOCAL_DIR is not set');
+}
+
+/** A path-valued setting that has a default under LOCAL_DIR, or exit 3 naming both. */
+export function requirePath(value: string | undefined, variable: string): string {
+  if (value) return value;
+  throw new MissingInputError(`${variable} is not set (set ${variable} or LOCAL_DIR)`);
+}

@@ -1,0 +1,65 @@
+/**
+ * Connections for SQL owned by the tool (bundle, bookkeeping, introspection) through
+ * `pg`. User SQL goes through psql instead (src/psql.ts).
+ */
+import pg from 'pg';
+import { parse } from 'pg-connection-string';
+import { UserError } from './errors.js';
+import { redact } from './log.js';
+
+/** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
+export function parseUrl(url: string): ReturnType<typeof parse> {
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    throw new UserError(`not a PostgreSQL URL (expected postgresql://…): ${redact(url)}`);
+  }
+  try {
+    return parse(url);
+  } catch (error) {
+    throw new UserError(`malformed PostgreSQL URL ${redact(url)}: ${(error as Error).message}`);
+  }
+}
+
+/** True for a URL that points at this machine: a socket path, localhost or 127.0.0.1. */
+export function isLocalUrl(url: string): boolean {
+  const host = parseUrl(url).host ?? '';
+  return host === '' || host.startsWith('/') || host === 'localhost' || host === '127.0.0.1' || host === '::1';
+}
+
+export async function connect(url: string, options: { database?: string } = {}): Promise<pg.Client> {
+  const params = parseUrl(url);
+  // Spread the parsed URL rather than pass `connectionString`: pg lets the string win
+  // over explicit fields, and we sometimes need another database of the same server.
+  const client = new pg.Client({
+    ...(params as pg.ClientConfig),
+    port: params.port ? Number(params.port) : undefined,
+    ...(options.database ? { database: options.database } : {}),
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new UserError(`cannot connect to ${redact(url)}: ${(error as Error).message}`);
+  }
+  // A server-side error on an idle client must not crash the process.
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Runs `work` with a connected client and always closes it. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>, options: { database?: string } = {}): Promise<T> {
+  const client = await connect(url, options);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Quotes an SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Quotes an SQL string literal. */
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,47 @@
+/**
+ * PostgreSQL refuses to run as root. When we are root (CI containers) the cluster is
+ * owned and run by `PG_OS_USER`; otherwise by whoever runs the tool.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Config } from './config.js';
+import { UserError } from './errors.js';
+import type { OsUser } from './process.js';
+
+export function isRoot(config: Config): boolean {
+  return config.euid === 0;
+}
+
+/** The account that owns and runs the cluster. */
+export function serverUser(config: Config): OsUser {
+  if (!isRoot(config)) {
+    const info = os.userInfo();
+    return { name: info.username, uid: info.uid, gid: info.gid, home: info.homedir };
+  }
+  const user = lookupUser(config.osUser);
+  if (!user) {
+    throw new UserError(
+      `running as root, the cluster must run as PG_OS_USER='${config.osUser}', but that user does not exist ` +
+        `(create it, e.g. 'useradd --system ${config.osUser}', or set PG_OS_USER to an unprivileged user)`,
+    );
+  }
+  if (user.uid === 0) throw new UserError(`PG_OS_USER='${config.osUser}' is root; PostgreSQL refuses to run as root`);
+  return user;
+}
+
+/** Looks an account up in the passwd database (files only: enough for containers and CI). */
+export function lookupUser(name: string): OsUser | undefined {
+  let passwd: string;
+  try {
+    passwd = fs.readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of passwd.split('\n')) {
+    const [login, , uid, gid, , home] = line.split(':');
+    if (login === name && uid !== undefined && gid !== undefined) {
+      return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
+    }
+  }
+  return undefined;
+}

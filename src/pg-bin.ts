@@ -1,0 +1,104 @@
+/**
+ * Finding PostgreSQL programs (SPEC §2): PG_BIN_DIR; PATH; `pg_config --bindir`; the
+ * newest /usr/lib/postgresql/<major>/bin (Debian keeps initdb and pg_ctl off PATH).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { MissingProgramError } from './errors.js';
+
+export type PgProgram =
+  | 'initdb' | 'pg_ctl' | 'postgres' | 'psql' | 'pg_dump' | 'pg_basebackup' | 'pg_config' | 'pg_isready';
+
+const INSTALL_HINT =
+  'install PostgreSQL (Debian/Ubuntu: apt-get install postgresql; Nix: add postgresql to the shell), ' +
+  'or set PG_BIN_DIR to the folder holding its programs';
+
+const DEBIAN_ROOT = '/usr/lib/postgresql';
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function searchPath(name: string, pathValue: string): string | undefined {
+  for (const dir of pathValue.split(':')) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** /usr/lib/postgresql/<major>/bin folders, newest first. */
+export function debianBinDirs(root = DEBIAN_ROOT): string[] {
+  let majors: string[];
+  try {
+    majors = fs.readdirSync(root).filter((name) => /^[0-9]+(\.[0-9]+)?$/.test(name));
+  } catch {
+    return [];
+  }
+  return majors.sort((a, b) => Number(b) - Number(a)).map((major) => path.join(root, major, 'bin'));
+}
+
+const bindirFromPgConfig = new Map<string, string | undefined>();
+
+function pgConfigBindir(config: Config): string | undefined {
+  if (!bindirFromPgConfig.has(config.path)) {
+    const pgConfig = searchPath('pg_config', config.path);
+    let dir: string | undefined;
+    if (pgConfig) {
+      try {
+        dir = execFileSync(pgConfig, ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      } catch {
+        dir = undefined;
+      }
+    }
+    bindirFromPgConfig.set(config.path, dir);
+  }
+  return bindirFromPgConfig.get(config.path);
+}
+
+/** Locates a PostgreSQL program or returns undefined. */
+export function locatePgProgram(config: Config, name: PgProgram): string | undefined {
+  if (config.pgBinDir) {
+    const candidate = path.join(config.pgBinDir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  const onPath = searchPath(name, config.path);
+  if (onPath) return onPath;
+  const fromPgConfig = pgConfigBindir(config);
+  if (fromPgConfig && isExecutable(path.join(fromPgConfig, name))) return path.join(fromPgConfig, name);
+  for (const dir of debianBinDirs()) {
+    if (isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+/** Locates a PostgreSQL program or throws exit 127 naming it and how to get it. */
+export function pgProgram(config: Config, name: PgProgram): string {
+  const found = locatePgProgram(config, name);
+  if (found) return found;
+  throw new MissingProgramError(`required program not found: ${name} (${INSTALL_HINT})`);
+}
+
+/**
+ * The server's programs (initdb, postgres, pg_ctl) must come from one installation:
+ * prefer the folder the `postgres` binary lives in for its siblings.
+ */
+export function serverProgram(config: Config, name: 'initdb' | 'postgres' | 'pg_ctl' | 'pg_basebackup'): string {
+  const postgres = pgProgram(config, 'postgres');
+  if (name === 'postgres') return postgres;
+  const sibling = path.join(path.dirname(fs.realpathSync(postgres)), name);
+  return isExecutable(sibling) ? sibling : pgProgram(config, name);
+}
+
+/** Finds a non-PostgreSQL program on PATH (ssh, less…), or undefined. */
+export function locateProgram(config: Config, name: string): string | undefined {
+  return searchPath(name, config.path);
+}

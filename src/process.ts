@@ -1,0 +1,182 @@
+/**
+ * The one module that starts external programs. It owns descriptor hygiene (a child
+ * only ever gets the descriptors listed here, and a daemon never gets the caller's),
+ * dropping to an unprivileged uid/gid when we run as root, and redaction of secrets
+ * in command lines that reach a log.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import { MissingProgramError, UserError } from './errors.js';
+import { redact } from './log.js';
+
+/** An OS account a child runs as. */
+export interface OsUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export type StdioTarget = 'pipe' | 'inherit' | 'ignore' | number;
+
+export interface RunOptions {
+  env: Readonly<Record<string, string>>;
+  cwd?: string;
+  /** Run as this account (only meaningful when we are root). */
+  user?: OsUser | undefined;
+  input?: string;
+  stdout?: StdioTarget;
+  stderr?: StdioTarget;
+  stdin?: StdioTarget;
+  /** Kill the child (SIGTERM, then SIGKILL) after this many milliseconds. */
+  timeoutMs?: number;
+  /** Hint added to the 127 error when the program does not exist. */
+  installHint?: string;
+  /** Called with stderr text as it arrives (it is collected as well). */
+  onStderr?: (text: string) => void;
+}
+
+export interface RunResult {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command line for logs: quoted where needed, secrets redacted. */
+export function describeCommand(program: string, args: readonly string[]): string {
+  return redact([program, ...args].map(shellQuote).join(' '));
+}
+
+/** Quotes a word for a POSIX shell (also used for remote ssh commands). */
+export function shellQuote(word: string): string {
+  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function stdio(options: RunOptions): StdioOptions {
+  const stdin = options.input !== undefined ? 'pipe' : (options.stdin ?? 'ignore');
+  return [stdin, options.stdout ?? 'pipe', options.stderr ?? 'pipe'];
+}
+
+function identity(user: OsUser | undefined): { uid?: number; gid?: number } {
+  if (!user || typeof process.geteuid !== 'function' || process.geteuid() !== 0) return {};
+  return { uid: user.uid, gid: user.gid };
+}
+
+function childEnv(options: RunOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...options.env };
+  // A child running as another account must not try to use root's home.
+  if (options.user && identity(options.user).uid !== undefined) {
+    env.HOME = options.user.home;
+    env.USER = options.user.name;
+    env.LOGNAME = options.user.name;
+  }
+  return env;
+}
+
+function missingProgram(program: string, hint: string | undefined): MissingProgramError {
+  return new MissingProgramError(`required program not found: ${program}${hint ? ` (${hint})` : ''}`);
+}
+
+/** Runs a program to completion and collects its output. Never throws for a non-zero exit. */
+export function runProgram(program: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(program, args, {
+        cwd: options.cwd,
+        env: childEnv(options),
+        stdio: stdio(options),
+        ...identity(options.user),
+      });
+    } catch (error) {
+      reject(spawnError(error, program, options));
+      return;
+    }
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      options.onStderr?.(chunk);
+    });
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // the child may exit before reading everything
+      child.stdin.end(options.input);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+      }, options.timeoutMs);
+    }
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(spawnError(error, program, options));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr });
+    });
+  });
+}
+
+function spawnError(error: unknown, program: string, options: RunOptions): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return missingProgram(program, options.installHint);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new UserError(`cannot run ${program}: ${(error as Error).message}`);
+  }
+  return error as Error;
+}
+
+export interface DaemonOptions {
+  env: Readonly<Record<string, string>>;
+  cwd?: string;
+  user?: OsUser | undefined;
+  /** File that receives the daemon's stdout and stderr (appended). */
+  logFile: string;
+}
+
+/**
+ * Starts a long-lived program in its own session with stdin on /dev/null and
+ * stdout/stderr on a log file, so it holds none of the caller's descriptors:
+ * `out=$(postgres-init)` and CI steps return as soon as we exit.
+ */
+export function spawnDaemon(program: string, args: readonly string[], options: DaemonOptions): ChildProcess {
+  const fd = fs.openSync(options.logFile, 'a', 0o600);
+  try {
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: childEnv(options),
+      stdio: ['ignore', fd, fd],
+      detached: true,
+      ...identity(options.user),
+    });
+    return child;
+  } catch (error) {
+    throw spawnError(error, program, options);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs an interactive program (editor, pager) on the caller's terminal. */
+export function runInteractive(command: string, args: readonly string[], options: { env: Readonly<Record<string, string>>; input?: string }): Promise<number> {
+  // EDITOR and PAGER may hold arguments ("less -R", "code --wait"): let the shell split them.
+  const script = `${command} ${args.map(shellQuote).join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', script], {
+      env: { ...options.env },
+      stdio: [options.input !== undefined ? 'pipe' : 'inherit', 'inherit', 'inherit'],
+    });
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * SQL written by the user (hydrate sources, test data, tests, migrations) runs through
+ * psql, so \i, \ir, \if, \set and -v variables keep working. When it fails we show
+ * where: file, line and the offending line, not just psql's last words.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { UserError } from './errors.js';
+import { pgProgram } from './pg-bin.js';
+import { runProgram, type RunResult } from './process.js';
+
+export interface PsqlOptions {
+  url: string;
+  /** Script file to run (-f). Relative \ir includes resolve against its folder. */
+  file?: string;
+  /** Script text to run when no file is given (sent on stdin). */
+  sql?: string;
+  /** psql variables (-v NAME=VALUE). */
+  vars?: Readonly<Record<string, string>>;
+  /** Stop at the first error (default true). */
+  onErrorStop?: boolean;
+  /** Where psql's stdout goes: a file path (appended), 'pipe' (returned) or an fd. */
+  output?: string | 'pipe' | number;
+  /** Extra psql arguments (e.g. --single-transaction, -At). */
+  args?: readonly string[];
+  /** Receives psql's stderr (NOTICEs, errors) as it arrives. */
+  onStderr?: (text: string) => void;
+  cwd?: string;
+}
+
+export interface SqlErrorLocation {
+  file: string;
+  line: number;
+  message: string;
+  /** The offending source line, when the file could be read. */
+  source: string | undefined;
+}
+
+const ERROR_LINE = /^psql:(.+?):(\d+): (?:ERROR|FATAL|error):\s+(.*)$/m;
+
+/** Finds `psql:FILE:LINE: ERROR: …` in psql's stderr and reads the line it points at. */
+export function locateSqlError(stderr: string, stdinName?: string): SqlErrorLocation | undefined {
+  const match = ERROR_LINE.exec(stderr);
+  if (!match?.[1] || !match[2] || match[3] === undefined) return undefined;
+  const file = match[1] === '<stdin>' && stdinName ? stdinName : match[1];
+  const line = Number(match[2]);
+  let source: string | undefined;
+  try {
+    source = fs.readFileSync(file, 'utf8').split('\n')[line - 1];
+  } catch {
+    source = undefined;
+  }
+  return { file, line, message: match[3], source };
+}
+
+/** A failed user script: one line saying where, details with psql's own report. */
+export class SqlError extends UserError {
+  readonly location: SqlErrorLocation | undefined;
+
+  constructor(what: string, result: RunResult, location: SqlErrorLocation | undefined) {
+    const where = location ? `${location.file}:${location.line}: ${location.message}` : result.stderr.trim().split('\n').pop() ?? `psql exited ${result.code}`;
+    const details = [location?.source !== undefined ? `  ${location.line} | ${location.source}` : '', result.stderr.trim()]
+      .filter(Boolean)
+      .join('\n');
+    super(`${what} failed: ${where}`, details);
+    this.location = location;
+  }
+}
+
+function outputTarget(output: PsqlOptions['output']): { target: 'pipe' | 'inherit' | number; close?: () => void } {
+  if (output === undefined) return { target: 'inherit' };
+  if (output === 'pipe' || typeof output === 'number') return { target: output };
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  const fd = fs.openSync(output, 'a');
+  return { target: fd, close: () => fs.closeSync(fd) };
+}
+
+/** psql arguments for a run: no psqlrc, quiet, ON_ERROR_STOP, variables. */
+export function psqlArgs(options: PsqlOptions): string[] {
+  const args = ['-X', '-q', '-d', options.url, '-v', `ON_ERROR_STOP=${options.onErrorStop === false ? 0 : 1}`];
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push('-v', `${name}=${value}`);
+  args.push(...(options.args ?? []));
+  args.push('-f', options.file ?? '-');
+  return args;
+}
+
+/** Runs a psql script; throws SqlError (exit 1) when psql fails. */
+export async function runPsql(config: Config, what: string, options: PsqlOptions): Promise<RunResult> {
+  const { target, close } = outputTarget(options.output);
+  try {
+    const result = await runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
+      env: config.env,
+      cwd: options.cwd,
+      input: options.file ? undefined : (options.sql ?? ''),
+      stdout: target,
+      stderr: 'pipe',
+      onStderr: options.onStderr,
+    });
+    if (result.code !== 0) throw new SqlError(what, result, locateSqlError(result.stderr));
+    return result;
+  } finally {
+    close?.();
+  }
+}

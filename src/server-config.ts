@@ -1,0 +1,76 @@
+/**
+ * postgresql.conf handling (SPEC §4 step 4). Fresh clusters get PG_CONF_FILE or our
+ * generated settings; on every start a managed block at the end of the file is
+ * rewritten, so `port` and `unix_socket_directories` are forced and never duplicated.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ClusterLayout } from './cluster-layout.js';
+import type { Config } from './config.js';
+import { quoteLiteral } from './db.js';
+import { UserError } from './errors.js';
+
+const BLOCK_BEGIN = '# >>> db-tool managed block: rewritten on every start, do not edit >>>';
+const BLOCK_END = '# <<< db-tool managed block <<<';
+/** Holds `hectic.secret_key`; lives in the data dir, never in a table or a dump. */
+export const SECRET_CONF = 'hectic_secret.conf';
+
+function conf(value: string): string {
+  return quoteLiteral(value);
+}
+
+/** Settings written once, on a fresh cluster, when PG_CONF_FILE is not set. */
+export function generatedSettings(config: Config, layout: ClusterLayout, preload: readonly string[]): string {
+  const lines = [
+    '',
+    '# db-tool: generated settings (fresh cluster)',
+    "listen_addresses = ''",
+    `logging_collector = ${config.disableLogging ? 'off' : 'on'}`,
+    `log_directory = ${conf(layout.logDir)}`,
+    "log_filename = 'postgresql-%Y-%m-%d_%H%M%S.log'",
+    `shared_preload_libraries = ${conf(preload.join(','))}`,
+  ];
+  if (preload.includes('pg_cron')) {
+    lines.push(`cron.database_name = ${conf(layout.database)}`, `cron.host = ${conf(layout.sockDir)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Replaces postgresql.conf with the user's PG_CONF_FILE (fresh clusters only). */
+export function installUserConf(confFile: string, dataDir: string): void {
+  let content: string;
+  try {
+    content = fs.readFileSync(confFile, 'utf8');
+  } catch (error) {
+    throw new UserError(`PG_CONF_FILE is not readable: ${confFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  fs.writeFileSync(path.join(dataDir, 'postgresql.conf'), content);
+}
+
+export function appendGenerated(dataDir: string, settings: string): void {
+  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), settings);
+}
+
+/** Rewrites the managed block at the end of postgresql.conf. */
+export function writeManagedBlock(config: Config, layout: ClusterLayout): void {
+  const file = path.join(layout.dataDir, 'postgresql.conf');
+  const current = fs.readFileSync(file, 'utf8');
+  const start = current.indexOf(BLOCK_BEGIN);
+  const end = current.indexOf(BLOCK_END);
+  const kept = start >= 0 && end > start ? current.slice(0, start) + current.slice(end + BLOCK_END.length).replace(/^\n/, '') : current;
+  const lines = [
+    BLOCK_BEGIN,
+    `port = ${layout.port}`,
+    `unix_socket_directories = ${conf(layout.sockDir)}`,
+  ];
+  if (config.logPath && !config.confFile) lines.push(`log_directory = ${conf(layout.logDir)}`);
+  lines.push(`include_if_exists = ${conf(SECRET_CONF)}`, BLOCK_END);
+  fs.writeFileSync(file, `${kept.replace(/\n*$/, '\n')}${lines.join('\n')}\n`);
+}
+
+/** A fresh random key for hectic secrets, in a 0600 file of the data dir. */
+export function writeSecretKey(dataDir: string): void {
+  const key = crypto.randomBytes(32).toString('hex');
+  fs.writeFileSync(path.join(dataDir, SECRET_CONF), `hectic.secret_key = '${key}'\n`, { mode: 0o600 });
+}

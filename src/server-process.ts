@@ -1,0 +1,197 @@
+/**
+ * Starting and stopping the postmaster of one data folder. We start `postgres`
+ * ourselves (not through pg_ctl): it runs in its own session with its output on a log
+ * file, and we watch postmaster.pid for "ready", which is both faster and never ties
+ * the server to the caller's descriptors.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterLayout } from './cluster-layout.js';
+import type { Config } from './config.js';
+import { ServerStartError } from './errors.js';
+import { serverProgram } from './pg-bin.js';
+import { spawnDaemon, type OsUser } from './process.js';
+
+export interface PostmasterPid {
+  pid: number;
+  status: string | undefined;
+}
+
+/** Parses data/postmaster.pid; undefined when there is none. */
+export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return { pid, status: lines[7]?.trim() || undefined };
+}
+
+/** True when `pid` is a live (not zombie) process; on Linux also that it is a postgres. */
+export function isLiveServer(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return !fs.existsSync('/proc/self'); // no procfs: trust kill(0)
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X') return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    return true;
+  }
+}
+
+/** The running server of a data folder, or undefined (no pidfile, or a stale one). */
+export function runningServer(dataDir: string): PostmasterPid | undefined {
+  const pidfile = readPostmasterPid(dataDir);
+  return pidfile && isLiveServer(pidfile.pid) ? pidfile : undefined;
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isLiveServer(pid)) return true;
+    await sleep(10);
+  }
+  return !isLiveServer(pid);
+}
+
+export interface StopOptions {
+  /** How long a fast shutdown may take before we switch to immediate. */
+  timeoutMs?: number;
+}
+
+/**
+ * Fast shutdown (SIGINT), escalating to immediate (SIGQUIT) and finally SIGKILL, so it
+ * never hangs. A missing or stale pidfile means "not running".
+ */
+export async function stopServer(dataDir: string, options: StopOptions = {}): Promise<'stopped' | 'not-running'> {
+  const server = runningServer(dataDir);
+  if (!server) return 'not-running';
+  const steps: Array<[NodeJS.Signals, number]> = [
+    ['SIGINT', options.timeoutMs ?? 15_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 5_000],
+  ];
+  for (const [signal, wait] of steps) {
+    try {
+      process.kill(server.pid, signal);
+    } catch {
+      return 'stopped';
+    }
+    if (await waitForExit(server.pid, wait)) return 'stopped';
+  }
+  throw new ServerStartError(`server (pid ${server.pid}) of ${dataDir} does not stop even after SIGKILL`);
+}
+
+/** True when something accepts connections on this Unix socket. */
+export function socketIsLive(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(file);
+    const done = (live: boolean) => {
+      socket.destroy();
+      resolve(live);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(1000, () => done(false));
+  });
+}
+
+/** Socket files in `sockDir` that a live process still listens on. */
+export async function liveSockets(sockDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(sockDir).filter((name) => /^\.s\.PGSQL\.[0-9]+$/.test(name));
+  } catch {
+    return [];
+  }
+  const live: string[] = [];
+  for (const name of names) {
+    if (await socketIsLive(path.join(sockDir, name))) live.push(path.join(sockDir, name));
+  }
+  return live;
+}
+
+export function tailOfFile(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** The most helpful log text after a failed start: server.log and the newest collector log. */
+function startFailureLog(layout: ClusterLayout, outputFile: string): string {
+  const parts = [tailOfFile(outputFile)];
+  try {
+    const newest = fs.readdirSync(layout.logDir).filter((f) => f.endsWith('.log')).sort().pop();
+    if (newest) parts.push(tailOfFile(path.join(layout.logDir, newest)));
+  } catch {
+    // no collector logs yet
+  }
+  return parts.filter(Boolean).join('\n');
+}
+
+/** The reason for a failed start, from PostgreSQL's own words in the log. */
+function startFailureReason(log: string): string {
+  const fatal = log.split('\n').find((line) => /\b(FATAL|PANIC):/.test(line));
+  return fatal ? fatal.replace(/^.*?\b(FATAL|PANIC):\s*/, '') : 'see the log below';
+}
+
+export interface StartOptions {
+  user: OsUser;
+  /** Where the server's own stdout/stderr go. */
+  outputFile: string;
+  timeoutMs?: number;
+}
+
+/** Starts the postmaster of `layout.dataDir` and waits until it accepts connections. */
+export async function startServer(config: Config, layout: ClusterLayout, options: StartOptions): Promise<number> {
+  const args = ['-D', layout.dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const child = spawnDaemon(serverProgram(config, 'postgres'), args, {
+    env: config.env,
+    user: options.user,
+    logFile: options.outputFile,
+    cwd: layout.dataDir,
+  });
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+  child.on('error', () => (exited = -1));
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  try {
+    while (Date.now() < deadline) {
+      if (exited !== undefined) break;
+      const pidfile = readPostmasterPid(layout.dataDir);
+      if (child.pid && pidfile?.pid === child.pid && pidfile.status === 'ready') return child.pid;
+      await sleep(5);
+    }
+  } finally {
+    child.unref();
+  }
+  if (exited === undefined && child.pid) {
+    await stopServer(layout.dataDir, { timeoutMs: 2000 }).catch(() => undefined);
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const log = startFailureLog(layout, options.outputFile);
+  const why = exited === undefined ? 'it did not become ready in time' : startFailureReason(log);
+  throw new ServerStartError(`PostgreSQL server failed to start for ${layout.dataDir}: ${why}`, log);
+}

@@ -1,0 +1,76 @@
+/**
+ * initdb is the slowest part of a fresh cluster. We run it once per PostgreSQL build
+ * and server account, keep the result in ${XDG_CACHE_HOME:-~/.cache}/db-tool/, and
+ * copy it for every later fresh cluster.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { UserError } from './errors.js';
+import type { Logger } from './log.js';
+import { serverProgram } from './pg-bin.js';
+import { runProgram, type OsUser } from './process.js';
+
+const CACHE_FORMAT = 'v1';
+
+export function initdbArgs(dataDir: string, user: OsUser): string[] {
+  return [
+    '-D', dataDir, '-U', user.name, '--encoding=UTF8', '--no-locale',
+    '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--no-instructions',
+  ];
+}
+
+async function serverVersion(config: Config): Promise<string> {
+  const result = await runProgram(serverProgram(config, 'postgres'), ['--version'], { env: config.env });
+  return result.stdout.trim();
+}
+
+async function cacheKey(config: Config, user: OsUser): Promise<string> {
+  const initdb = fs.realpathSync(serverProgram(config, 'initdb'));
+  const material = [CACHE_FORMAT, initdb, await serverVersion(config), user.name, user.uid, user.gid].join('\n');
+  return crypto.createHash('sha256').update(material).digest('hex').slice(0, 16);
+}
+
+async function copyTree(config: Config, from: string, to: string): Promise<void> {
+  // cp -a keeps owners and modes (root copies a tree owned by PG_OS_USER) and is much
+  // faster than a JavaScript walk for a few thousand small files.
+  const result = await runProgram('cp', ['-a', from, to], { env: config.env });
+  if (result.code !== 0) throw new UserError(`cannot copy ${from} to ${to}: ${result.stderr.trim()}`);
+}
+
+export async function runInitdb(config: Config, dataDir: string, user: OsUser): Promise<void> {
+  const result = await runProgram(serverProgram(config, 'initdb'), initdbArgs(dataDir, user), { env: config.env, user });
+  if (result.code !== 0) {
+    throw new UserError(`initdb failed for ${dataDir}`, (result.stderr || result.stdout).trim());
+  }
+}
+
+/**
+ * Makes `dataDir` (which must not exist) a freshly initialised cluster, from the
+ * template cache when possible. Returns whether the cache was used.
+ */
+export async function createDataDir(config: Config, dataDir: string, user: OsUser, log: Logger): Promise<'cache' | 'initdb'> {
+  const key = await cacheKey(config, user);
+  const cached = path.join(config.cacheDir, key, 'data');
+  if (fs.existsSync(path.join(cached, 'PG_VERSION'))) {
+    await copyTree(config, cached, dataDir);
+    return 'cache';
+  }
+  await runInitdb(config, dataDir, user);
+  await storeInCache(config, dataDir, path.join(config.cacheDir, key), log);
+  return 'initdb';
+}
+
+async function storeInCache(config: Config, dataDir: string, entry: string, log: Logger): Promise<void> {
+  const staging = `${entry}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+    await copyTree(config, dataDir, path.join(staging, 'data'));
+    fs.renameSync(staging, entry);
+  } catch (error) {
+    // A cache we cannot write (read-only home, a concurrent writer won) only costs speed.
+    log.debug(`template cache not stored: ${(error as Error).message}`);
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}

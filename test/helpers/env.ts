@@ -1,0 +1,42 @@
+/**
+ * Shared by the test helpers: where the project is, and a clean environment for the
+ * executables under test (nothing leaks in from the developer's shell).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin');
+export const IS_ROOT = typeof process.geteuid === 'function' && process.geteuid() === 0;
+
+/** One template cache for the whole suite, so initdb runs once per machine, not per test. */
+export const TEST_CACHE = path.join(os.tmpdir(), `db-tool-test-cache-${process.getuid?.() ?? 0}`);
+
+/** The base environment of every executable run by the tests. */
+export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: process.env.HOME ?? os.homedir(),
+    XDG_CACHE_HOME: TEST_CACHE,
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+  };
+  if (process.env.PG_BIN_DIR) env.PG_BIN_DIR = process.env.PG_BIN_DIR;
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/**
+ * A temp folder the server account can traverse (as root the cluster runs as
+ * PG_OS_USER, which cannot enter a 0700 folder of root's).
+ */
+export function makeTempDir(prefix = 'db-tool-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}

@@ -11,7 +11,9 @@
 -- which pg_dump --create / pg_dumpall copy): it is read from the custom setting
 -- hectic.secret_key, which db-tool's postgres-init writes into a config file inside the
 -- cluster's data directory. Elsewhere, set it once with
---   ALTER SYSTEM SET hectic.secret_key = '<long random string>'; SELECT pg_reload_conf();
+--   SET hectic.secret_key = '';   -- PostgreSQL < 17: ALTER SYSTEM only accepts a known name
+--   ALTER SYSTEM SET hectic.secret_key = '<long random string>';
+--   RESET hectic.secret_key; SELECT pg_reload_conf();
 --
 -- Upgrade from 0.1.0 (plaintext text column): existing values are encrypted in place.
 -- Without a key that upgrade fails instead of dropping or keeping plaintext data.
@@ -49,6 +51,19 @@ $$;
 
 COMMENT ON FUNCTION hectic._pgcrypto_schema() IS 'internal: schema holding the pgcrypto extension';
 
+-- How to set the key by hand, for error hints. ALTER SYSTEM rejects unknown setting
+-- names before PostgreSQL 17, and a SET makes the name known to the session.
+CREATE OR REPLACE FUNCTION hectic._secret_key_setup_hint()
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT 'SET hectic.secret_key = ''''; ALTER SYSTEM SET hectic.secret_key = ''<long random string>''; '
+        || 'RESET hectic.secret_key; SELECT pg_reload_conf(); (the first SET is only needed before PostgreSQL 17)';
+$$;
+
+COMMENT ON FUNCTION hectic._secret_key_setup_hint() IS 'internal: how to configure hectic.secret_key, for error hints';
+
 -- The encryption key, from the custom setting hectic.secret_key. Fails loudly when it is
 -- missing, or when it was set with ALTER DATABASE/ROLE ... SET: those settings live in
 -- the pg_db_role_setting catalog, which pg_dump --create and pg_dumpall print, so the
@@ -70,12 +85,12 @@ BEGIN
     ) THEN
         RAISE EXCEPTION 'hectic.secret_key is set with ALTER DATABASE/ROLE ... SET, which copies the key into pg_dump output'
             USING HINT = 'Remove it (ALTER DATABASE ... RESET hectic.secret_key; ALTER ROLE ... RESET hectic.secret_key) '
-                      || 'and set it server-wide instead: ALTER SYSTEM SET hectic.secret_key = ''<long random string>''; SELECT pg_reload_conf();';
+                      || 'and set it server-wide instead: ' || hectic._secret_key_setup_hint();
     END IF;
     IF secret_key IS NULL OR btrim(secret_key) = '' THEN
         RAISE EXCEPTION 'hectic.secret_key is not set: secrets cannot be encrypted or decrypted'
             USING HINT = 'Clusters made by postgres-init have it. Elsewhere run: '
-                      || 'ALTER SYSTEM SET hectic.secret_key = ''<long random string>''; SELECT pg_reload_conf();';
+                      || hectic._secret_key_setup_hint();
     END IF;
     RETURN secret_key;
 END
@@ -111,7 +126,7 @@ BEGIN
         IF coalesce(btrim(current_setting('hectic.secret_key', true)), '') = '' THEN
             RAISE EXCEPTION 'hectic: cannot upgrade hectic.secret: % plaintext secret(s) must be encrypted but hectic.secret_key is not set', row_count
                 USING HINT = 'Set the key, then apply the bundle again: '
-                          || 'ALTER SYSTEM SET hectic.secret_key = ''<long random string>''; SELECT pg_reload_conf();';
+                          || hectic._secret_key_setup_hint();
         END IF;
         PERFORM hectic._secret_key();  -- the same checks as at run time (e.g. key not in ALTER DATABASE SET)
     END IF;

@@ -11,6 +11,12 @@ export const MAX_SOCKET_PATH = 107;
 /** Entries of a working dir that the tool itself makes (cleanup removes only these). */
 export const TOOL_ENTRIES = ['data', 'sock', 'log', 'server.log', '.db-tool'] as const;
 export const MARKER_FILE = '.db-tool';
+/** Old data folders renamed away for deletion in the background. */
+export const TRASH_PREFIX = '.trash-';
+
+export function isToolEntry(name: string): boolean {
+  return (TOOL_ENTRIES as readonly string[]).includes(name) || name.startsWith(TRASH_PREFIX);
+}
 
 export interface ClusterLayout {
   workingDir: string;

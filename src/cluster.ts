@@ -5,14 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, socketFile, type ClusterLayout } from './cluster-layout.js';
+import { clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, TRASH_PREFIX, socketFile, type ClusterLayout } from './cluster-layout.js';
 import type { Config } from './config.js';
-import { quoteIdent, withClient } from './db.js';
+import { loadDriver, quoteIdent, withClient } from './db.js';
 import { AmbiguousError, MissingProgramError, UserError } from './errors.js';
 import type { Logger } from './log.js';
 import { isRoot, serverUser } from './os-user.js';
 import { locatePgProgram } from './pg-bin.js';
-import { runProgram, type OsUser } from './process.js';
+import { removeInBackground, runProgram, type OsUser } from './process.js';
 import { appendGenerated, generatedSettings, installUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
 import { createDataDir } from './template-cache.js';
@@ -84,18 +84,23 @@ function makeOwnedDir(config: Config, dir: string, user: OsUser): void {
   handOver(config, dir, user);
 }
 
-/** pkglibdir of the server build: where `shared_preload_libraries` are looked up. */
-async function serverLibDir(config: Config): Promise<string[]> {
-  const postgres = locatePgProgram(config, 'postgres');
-  if (!postgres) return [];
-  const binDir = path.dirname(fs.realpathSync(postgres));
+/** The usual places of `shared_preload_libraries` next to the server's bin/ folder. */
+function nearbyLibDirs(binDir: string): string[] {
+  return [path.join(binDir, '..', 'lib'), path.join(binDir, '..', 'lib', 'postgresql')].filter((dir) => fs.existsSync(dir));
+}
+
+/** `pg_config --pkglibdir` of the server build, asked only when the nearby folders fail. */
+async function pgConfigLibDir(config: Config, binDir: string): Promise<string[]> {
   const pgConfig = path.join(binDir, 'pg_config');
-  const candidates = [path.join(binDir, '..', 'lib'), path.join(binDir, '..', 'lib', 'postgresql')];
-  if (fs.existsSync(pgConfig)) {
-    const result = await runProgram(pgConfig, ['--pkglibdir'], { env: config.env });
-    if (result.code === 0) candidates.unshift(result.stdout.trim());
-  }
-  return candidates;
+  if (!fs.existsSync(pgConfig)) return [];
+  const result = await runProgram(pgConfig, ['--pkglibdir'], { env: config.env });
+  return result.code === 0 ? [result.stdout.trim()] : [];
+}
+
+function libraryIn(dirs: readonly string[], lib: string): boolean {
+  const file = lib.replace(/^\$libdir\//, '');
+  if (path.isAbsolute(file)) return fs.existsSync(file) || fs.existsSync(`${file}.so`);
+  return dirs.some((dir) => fs.existsSync(path.join(dir, `${file}.so`)) || fs.existsSync(path.join(dir, file)));
 }
 
 /**
@@ -105,35 +110,41 @@ async function serverLibDir(config: Config): Promise<string[]> {
 export async function resolvePreloadLibraries(config: Config, log: Logger): Promise<string[]> {
   const wanted = config.preloadLibraries.split(',').map((s) => s.trim()).filter(Boolean);
   if (wanted.length === 0) return [];
-  const libDirs = await serverLibDir(config);
-  const exists = (lib: string): boolean => {
-    const file = lib.replace(/^\$libdir\//, '');
-    if (path.isAbsolute(file)) return fs.existsSync(file) || fs.existsSync(`${file}.so`);
-    return libDirs.some((dir) => fs.existsSync(path.join(dir, `${file}.so`)) || fs.existsSync(path.join(dir, file)));
-  };
-  const missing = wanted.filter((lib) => !exists(lib));
+  const postgres = locatePgProgram(config, 'postgres');
+  const binDir = postgres ? path.dirname(fs.realpathSync(postgres)) : undefined;
+  const dirs = binDir ? nearbyLibDirs(binDir) : [];
+  let missing = wanted.filter((lib) => !libraryIn(dirs, lib));
+  if (missing.length > 0 && binDir) {
+    dirs.push(...(await pgConfigLibDir(config, binDir)));
+    missing = wanted.filter((lib) => !libraryIn(dirs, lib));
+  }
   if (missing.length === 0) return wanted;
   if (config.preloadLibrariesExplicit) {
     throw new MissingProgramError(
-      `shared_preload_libraries: ${missing.join(', ')} not installed for this PostgreSQL (looked in ${libDirs.join(', ')})`,
+      `shared_preload_libraries: ${missing.join(', ')} not installed for this PostgreSQL (looked in ${dirs.join(', ') || 'no library folder'})`,
     );
   }
   log.warn(`${missing.join(', ')} is not installed for this PostgreSQL; starting without it (install postgresql-<major>-cron, or set PG_SHARED_PRELOAD_LIBRARIES='')`);
   return wanted.filter((lib) => !missing.includes(lib));
 }
 
-async function wipeCluster(layout: ClusterLayout): Promise<void> {
+async function wipeCluster(config: Config, layout: ClusterLayout): Promise<void> {
   const busy = await liveSockets(layout.sockDir);
   if (busy.length > 0) {
     throw new AmbiguousError(`socket ${busy.join(', ')} is in use by another live server; not deleting it (stop that server, or use another PG_WORKING_DIR or PG_PORT)`);
   }
-  fs.rmSync(layout.dataDir, { recursive: true, force: true });
+  // Renaming is instant; the old data is deleted by a detached rm while we go on.
+  if (fs.existsSync(layout.dataDir)) {
+    const trash = path.join(layout.workingDir, `${TRASH_PREFIX}${process.pid}-${Date.now()}`);
+    fs.renameSync(layout.dataDir, trash);
+    removeInBackground(config, trash);
+  }
   fs.rmSync(layout.sockDir, { recursive: true, force: true });
 }
 
 async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, log: Logger): Promise<void> {
-  await wipeCluster(layout);
-  const source = await createDataDir(config, layout.dataDir, user, log);
+  await wipeCluster(config, layout);
+  const source = await createDataDir(config, layout.dataDir, user, layout.database, log);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   if (config.confFile) {
     installUserConf(config.confFile, layout.dataDir);
@@ -153,7 +164,14 @@ function serverOutputFile(config: Config, layout: ClusterLayout, log: Logger): s
   return file;
 }
 
+/** The database usually exists already (it is part of the template); create it if not. */
 async function ensureDatabase(url: string, database: string): Promise<void> {
+  try {
+    await withClient(url, (client) => client.query('SELECT 1'));
+    return;
+  } catch (error) {
+    if (!/does not exist/.test((error as Error).message)) throw error;
+  }
   await withClient(url, async (client) => {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (exists.rowCount === 0) {
@@ -173,13 +191,15 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
 export async function initCluster(config: Config, log: Logger, options: InitOptions): Promise<ClusterConnection> {
   const layout = clusterLayout(config, options.workingDir);
   const user = serverUser(config);
+  void loadDriver();
   prepareWorkingDir(config, layout.workingDir, user);
   await checkReachable(config, layout.workingDir, user);
   if (layout.sockDirRelocated) {
     log.warn(`socket path ${socketFile(path.join(layout.workingDir, 'sock'), layout.port)} would exceed the OS limit of ${MAX_SOCKET_PATH} bytes; using ${layout.sockDir} instead`);
   }
-  await stopServer(layout.dataDir);
   const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
+  // Data about to be wiped needs no shutdown checkpoint: stop it immediately.
+  await stopServer(layout.dataDir, reuse ? {} : { mode: 'immediate' });
   if (!reuse) await log.step('create cluster', () => freshCluster(config, layout, user, log));
   makeOwnedDir(config, layout.sockDir, user);
   makeOwnedDir(config, layout.logDir, user);

@@ -2,7 +2,7 @@
  * Connections for SQL owned by the tool (bundle, bookkeeping, introspection) through
  * `pg`. User SQL goes through psql instead (src/psql.ts).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { UserError } from './errors.js';
 import { redact } from './log.js';
@@ -25,8 +25,20 @@ export function isLocalUrl(url: string): boolean {
   return host === '' || host.startsWith('/') || host === 'localhost' || host === '127.0.0.1' || host === '::1';
 }
 
+let driver: Promise<typeof import('pg')> | undefined;
+
+/**
+ * Loads the pg driver (about 60 ms of start-up) on first use; call it early to overlap
+ * the load with work that waits on other processes.
+ */
+export function loadDriver(): Promise<typeof import('pg')> {
+  driver ??= import('pg');
+  return driver;
+}
+
 export async function connect(url: string, options: { database?: string } = {}): Promise<pg.Client> {
   const params = parseUrl(url);
+  const { default: pg } = await loadDriver();
   // Spread the parsed URL rather than pass `connectionString`: pg lets the string win
   // over explicit fields, and we sometimes need another database of the same server.
   const client = new pg.Client({

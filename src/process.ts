@@ -180,3 +180,10 @@ export function runInteractive(command: string, args: readonly string[], options
     child.on('close', (code) => resolve(code ?? 1));
   });
 }
+
+/** Deletes a folder in a detached `rm -rf` that outlives us (the path is ours to delete). */
+export function removeInBackground(config: { env: Readonly<Record<string, string>> }, target: string): void {
+  const child = spawn('rm', ['-rf', '--', target], { env: { ...config.env }, stdio: 'ignore', detached: true });
+  child.on('error', () => undefined);
+  child.unref();
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, TOOL_ENTRIES } from '../cluster-layout.js';
+import { clusterLayout, isToolEntry } from '../cluster-layout.js';
 import { stopCluster } from '../cluster.js';
 import { requireWorkingDir, type Config } from '../config.js';
 import { AmbiguousError } from '../errors.js';
@@ -21,7 +21,7 @@ export async function cleanupCommand(config: Config, log: Logger): Promise<Clean
     return 'missing';
   }
   if (!stat.isDirectory()) throw new AmbiguousError(`refusing to remove ${workingDir}: it is not a folder`);
-  const foreign = fs.readdirSync(workingDir).filter((entry) => !(TOOL_ENTRIES as readonly string[]).includes(entry));
+  const foreign = fs.readdirSync(workingDir).filter((entry) => !isToolEntry(entry));
   if (foreign.length > 0) {
     throw new AmbiguousError(
       `refusing to remove ${workingDir}: it holds entries db-tool did not make`,

@@ -1,0 +1,51 @@
+/**
+ * Helpers shared by benchmark cases: run our executables and shell commands with a
+ * clean environment, and make temp folders the server account can traverse.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BENCH_CACHE = path.join(os.tmpdir(), `db-tool-bench-cache-${process.getuid?.() ?? 0}`);
+
+export function env(extra = {}) {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? os.homedir(),
+    XDG_CACHE_HOME: BENCH_CACHE,
+    NO_COLOR: '1',
+    ...(process.env.PG_BIN_DIR ? { PG_BIN_DIR: process.env.PG_BIN_DIR } : {}),
+    ...extra,
+  };
+}
+
+/** Runs a program; rejects when it exits non-zero (a benchmark of a failure is worthless). */
+export function run(program, args, extraEnv = {}, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env: env(extraEnv), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 || options.allowFailure) resolve({ code, stdout, stderr });
+      else reject(new Error(`${program} ${args.join(' ')} exited ${code}: ${stderr}`));
+    });
+  });
+}
+
+export function bin(name) {
+  return path.join(ROOT, 'bin', name);
+}
+
+export function tempDir(prefix = 'db-tool-bench-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+export const isRoot = process.getuid?.() === 0;

@@ -1,0 +1,56 @@
+/**
+ * npm run bench: times each case in bench/cases/ on the example project, next to the
+ * raw floor (initdb + start + createdb in a shell) measured in the same run, and
+ * prints medians, targets and ratios. A benchmark, not a test: nothing here fails CI.
+ *
+ * A case module default-exports { name, targetSeconds, runs, setup(), run(state), teardown(state) }.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './lib.mjs';
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function measure(benchCase) {
+  const state = benchCase.setup ? await benchCase.setup() : undefined;
+  const times = [];
+  try {
+    for (let i = 0; i < (benchCase.runs ?? 5); i += 1) {
+      if (benchCase.beforeEach) await benchCase.beforeEach(state);
+      const started = performance.now();
+      await benchCase.run(state);
+      times.push((performance.now() - started) / 1000);
+    }
+  } finally {
+    if (benchCase.teardown) await benchCase.teardown(state);
+  }
+  return times;
+}
+
+const only = process.argv.slice(2);
+const dir = path.join(ROOT, 'bench', 'cases');
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort();
+const rows = [];
+let floor;
+for (const file of files) {
+  const benchCase = (await import(path.join(dir, file))).default;
+  if (only.length && !only.some((name) => file.includes(name) || benchCase.name.includes(name))) continue;
+  process.stderr.write(`bench: ${benchCase.name} …\n`);
+  const times = await measure(benchCase);
+  const row = { name: benchCase.name, median: median(times), min: Math.min(...times), target: benchCase.targetSeconds ?? null, runs: times.length };
+  if (benchCase.isFloor) floor = row.median;
+  rows.push(row);
+}
+
+const pad = (s, n) => String(s).padEnd(n);
+console.log(`${pad('case', 34)}${pad('median', 10)}${pad('min', 10)}${pad('target', 10)}${pad('vs target', 11)}vs floor`);
+for (const row of rows) {
+  const vsTarget = row.target ? `${(row.median / row.target).toFixed(2)}x` : '-';
+  const vsFloor = floor ? `${(row.median / floor).toFixed(2)}x` : '-';
+  const verdict = row.target ? (row.median <= row.target ? ' ok' : ' SLOW') : '';
+  console.log(`${pad(row.name, 34)}${pad(`${row.median.toFixed(3)}s`, 10)}${pad(`${row.min.toFixed(3)}s`, 10)}${pad(row.target ? `${row.target}s` : '-', 10)}${pad(vsTarget + verdict, 11)}${vsFloor}`);
+}

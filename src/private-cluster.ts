@@ -1,0 +1,63 @@
+/**
+ * Private, throw-away clusters for `check` and `diff`: unique per run, below
+ * $LOCAL_DIR/focus/, never PG_WORKING_DIR, and always stopped and removed — on success,
+ * failure, SIGINT and SIGTERM.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { initCluster, type ClusterConnection } from './cluster.js';
+import { requireLocalDir, type Config } from './config.js';
+import { withCleanup } from './interrupt.js';
+import type { Logger } from './log.js';
+import { clusterLayout } from './cluster-layout.js';
+import { stopServer } from './server-process.js';
+
+/** Makes `$LOCAL_DIR/focus/<prefix>-<unique>/`, readable by the server account. */
+export function createRunDir(config: Config, prefix: string): string {
+  const focus = path.join(requireLocalDir(config), 'focus');
+  fs.mkdirSync(focus, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const dir = path.join(focus, `${prefix}-${stamp}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  fs.mkdirSync(dir, { mode: 0o755 });
+  return dir;
+}
+
+export interface PrivateClusterOptions {
+  /** Keep the server logs in this folder after the cluster is removed (diff log). */
+  logDir?: string;
+}
+
+/** Starts a fresh cluster in `workingDir` (a folder below a run dir). */
+export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
+  const privateConfig: Config = { ...config, logPath: options.logDir, reuse: false, pgUrlVar: 'PGURL' };
+  return initCluster(privateConfig, log, { reuse: false, workingDir });
+}
+
+/** Stops the cluster of `workingDir` and removes the folder; tolerant of half-made clusters. */
+export async function discardCluster(config: Config, workingDir: string): Promise<void> {
+  const layout = clusterLayout(config, workingDir);
+  await stopServer(layout.dataDir, { mode: 'immediate' }).catch(() => undefined);
+  fs.rmSync(workingDir, { recursive: true, force: true });
+  if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
+}
+
+/**
+ * Runs `work` with a run dir that is removed afterwards whatever happens, except for
+ * the entries named in `keep` (e.g. logs kept for `diff log`).
+ */
+export async function withRunDir<T>(config: Config, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
+  const runDir = createRunDir(config, prefix);
+  const cleanup = async (): Promise<void> => {
+    const entries = fs.existsSync(runDir) ? fs.readdirSync(runDir) : [];
+    const clusterDirs = entries.filter((entry) => fs.existsSync(path.join(runDir, entry, 'data')) || fs.existsSync(path.join(runDir, entry, 'sock')));
+    await Promise.all(clusterDirs.map((entry) => discardCluster(config, path.join(runDir, entry))));
+    for (const entry of entries) {
+      if (!keep.includes(entry)) fs.rmSync(path.join(runDir, entry), { recursive: true, force: true });
+    }
+    if (keep.length === 0 || (fs.existsSync(runDir) && fs.readdirSync(runDir).length === 0)) {
+      fs.rmSync(runDir, { recursive: true, force: true });
+    }
+  };
+  return withCleanup(cleanup, () => work(runDir));
+}

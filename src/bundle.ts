@@ -69,7 +69,7 @@ export function bundleVersion(): string {
 
 /** Parses `x.y.z` into numbers; anything else (pre-release tags included) is null. */
 export function parseBundleVersion(version: string): [number, number, number] | null {
-  const match = VERSION_PATTERN.exec(version.trim());
+  const match = VERSION_PATTERN.exec(version);
   if (!match) return null;
   return [Number(match[1]), Number(match[2]), Number(match[3])];
 }

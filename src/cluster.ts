@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import { isRoot, serverUser } from './os-user.js';
 import { locatePgProgram } from './pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from './process.js';
-import { appendGenerated, generatedSettings, installUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
+import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
 import { createDataDir } from './template-cache.js';
 
@@ -142,15 +142,20 @@ async function wipeCluster(config: Config, layout: ClusterLayout): Promise<void>
   fs.rmSync(layout.sockDir, { recursive: true, force: true });
 }
 
-async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, log: Logger): Promise<void> {
+type FreshConf = Parameters<typeof installConf>[1];
+
+/** The configuration of a fresh cluster, settled before anything is stopped or wiped. */
+async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Promise<FreshConf> {
+  return config.confFile
+    ? { replace: readUserConf(config.confFile) }
+    : { append: generatedSettings(config, layout, await resolvePreloadLibraries(config, log)) };
+}
+
+async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger): Promise<void> {
   await wipeCluster(config, layout);
   const source = await createDataDir(config, layout.dataDir, user, layout.database, log);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
-  if (config.confFile) {
-    installUserConf(config.confFile, layout.dataDir);
-  } else {
-    appendGenerated(layout.dataDir, generatedSettings(config, layout, await resolvePreloadLibraries(config, log)));
-  }
+  installConf(layout.dataDir, conf);
   writeSecretKey(layout.dataDir);
   handOver(config, path.join(layout.dataDir, SECRET_CONF), user);
 }
@@ -198,9 +203,11 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
     log.warn(`socket path ${socketFile(path.join(layout.workingDir, 'sock'), layout.port)} would exceed the OS limit of ${MAX_SOCKET_PATH} bytes; using ${layout.sockDir} instead`);
   }
   const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
+  // Bad input (PG_CONF_FILE, preload libraries) fails here, before anything is stopped.
+  const conf = reuse ? undefined : await freshConf(config, layout, log);
   // Data about to be wiped needs no shutdown checkpoint: stop it immediately.
-  await stopServer(layout.dataDir, reuse ? {} : { mode: 'immediate' });
-  if (!reuse) await log.step('create cluster', () => freshCluster(config, layout, user, log));
+  await stopServer(layout.dataDir, conf ? { mode: 'immediate' } : {});
+  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log));
   makeOwnedDir(config, layout.sockDir, user);
   makeOwnedDir(config, layout.logDir, user);
   if (config.logPath) makeOwnedDir(config, path.dirname(layout.serverLog), user);

@@ -37,19 +37,23 @@ export function generatedSettings(config: Config, layout: ClusterLayout, preload
   return `${lines.join('\n')}\n`;
 }
 
-/** Replaces postgresql.conf with the user's PG_CONF_FILE (fresh clusters only). */
-export function installUserConf(confFile: string, dataDir: string): void {
-  let content: string;
+/** Reads the user's PG_CONF_FILE (before anything is wiped, so a bad path changes nothing). */
+export function readUserConf(confFile: string): string {
   try {
-    content = fs.readFileSync(confFile, 'utf8');
+    return fs.readFileSync(confFile, 'utf8');
   } catch (error) {
     throw new UserError(`PG_CONF_FILE is not readable: ${confFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  fs.writeFileSync(path.join(dataDir, 'postgresql.conf'), content);
 }
 
-export function appendGenerated(dataDir: string, settings: string): void {
-  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), settings);
+/**
+ * The configuration of a fresh cluster: the user's file replaces postgresql.conf, or
+ * our generated settings are appended to initdb's.
+ */
+export function installConf(dataDir: string, conf: { replace: string } | { append: string }): void {
+  const file = path.join(dataDir, 'postgresql.conf');
+  if ('replace' in conf) fs.writeFileSync(file, conf.replace);
+  else fs.appendFileSync(file, conf.append);
 }
 
 /** Rewrites the managed block at the end of postgresql.conf. */

@@ -85,7 +85,7 @@ export async function stopServer(dataDir: string, options: StopOptions = {}): Pr
   const server = runningServer(dataDir);
   if (!server) return 'not-running';
   const steps: Array<[NodeJS.Signals, number]> = [
-    ['SIGINT', options.timeoutMs ?? 15_000],
+    ['SIGINT', options.timeoutMs ?? 10_000],
     ['SIGQUIT', 5_000],
     ['SIGKILL', 5_000],
   ].slice(options.mode === 'immediate' ? 1 : 0) as Array<[NodeJS.Signals, number]>;

@@ -1,0 +1,83 @@
+/**
+ * `database deploy` (SPEC §5): (re)start the project's cluster and build the database
+ * in it — init (fresh unless --reuse) → hydrate → patch. It always works on the cluster
+ * it started, never on PGURL/DB_URL. With --cleanup the cluster is stopped afterwards,
+ * also when a step failed (the step's error, and so its exit code, is kept) or the run
+ * is interrupted.
+ */
+import type { ClusterConnection } from '../cluster.js';
+import { initCluster, stopCluster } from '../cluster.js';
+import { requireWorkingDir, type Config } from '../config.js';
+import { assertTablesExist } from '../inherits.js';
+import { withCleanup } from '../interrupt.js';
+import type { Logger } from '../log.js';
+import { hydrateDatabase, type HydrateResult } from './hydrate.js';
+import { patchDatabase, type PatchResult } from './patch.js';
+
+export interface DeployFlowOptions {
+  /** -P/--no-patch */
+  noPatch?: boolean;
+  /** -H/--no-hydrate */
+  noHydrate?: boolean;
+  /** -m/--mock: hydrate with USE_MOCK=1. */
+  mock?: boolean;
+  /** -i/--inherits: tables that must exist in the deployed database. */
+  inherits?: readonly string[];
+  /** Create a missing test-data.sql (deploy) or skip it (check). Default true. */
+  createTestData?: boolean;
+}
+
+export interface DeployOptions extends DeployFlowOptions {
+  /** -c/--cleanup: stop the cluster afterwards, whatever happened. */
+  cleanup?: boolean;
+  /** --reuse: keep the existing cluster and only (re)start it; no hydrate, no patch. */
+  reuse?: boolean;
+}
+
+export interface DeployFlowResult {
+  connection: ClusterConnection;
+  hydrate: HydrateResult | undefined;
+  patch: PatchResult | undefined;
+}
+
+export interface DeployResult extends DeployFlowResult {
+  /** True when --cleanup stopped the cluster. */
+  stopped: boolean;
+}
+
+/**
+ * Hydrate and patch an already started cluster, then check --inherits. Shared by
+ * deploy and check.
+ */
+export async function buildDatabase(config: Config, log: Logger, connection: ClusterConnection, options: DeployFlowOptions): Promise<DeployFlowResult> {
+  const hydrate = options.noHydrate ? undefined : await hydrateDatabase(config, log, connection.url, { mock: options.mock });
+  const patch = options.noPatch ? undefined : await patchDatabase(config, log, connection.url, { create: options.createTestData });
+  await assertTablesExist(connection.url, options.inherits ?? [], log);
+  return { connection, hydrate, patch };
+}
+
+/** Stops the cluster; a failure to stop is reported but never hides the step's error. */
+async function stopQuietly(config: Config, log: Logger, workingDir: string): Promise<void> {
+  try {
+    const state = await stopCluster(config, workingDir);
+    log.info(state === 'stopped' ? `cluster stopped (${workingDir})` : `cluster was not running (${workingDir})`);
+  } catch (error) {
+    log.error(`could not stop the cluster of ${workingDir}: ${(error as Error).message}`);
+  }
+}
+
+export async function deployCommand(config: Config, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
+  const workingDir = requireWorkingDir(config);
+  const reuse = Boolean(options.reuse);
+  const deploy = async (): Promise<DeployFlowResult> => {
+    const connection = await initCluster(config, log, { reuse, workingDir });
+    if (reuse) {
+      await assertTablesExist(connection.url, options.inherits ?? [], log);
+      return { connection, hydrate: undefined, patch: undefined };
+    }
+    return buildDatabase(config, log, connection, options);
+  };
+  if (!options.cleanup) return { ...(await deploy()), stopped: false };
+  const result = await withCleanup(() => stopQuietly(config, log, workingDir), deploy);
+  return { ...result, stopped: true };
+}

@@ -1,0 +1,149 @@
+/**
+ * `database hydrate` (SPEC §5): build a database from the declarative sources —
+ * the hectic bundle (unless --no-hook), the dotenv secrets when a file is readable,
+ * then `$DATABASE_SOURCE/$HYDRATE_ENTRYPOINT` through psql with ON_ERROR_STOP.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { applyBundle, type BundleResult } from '../bundle.js';
+import { requirePath, type Config } from '../config.js';
+import { withClient } from '../db.js';
+import { readDotenvFile, type DotenvFile } from '../dotenv-file.js';
+import { UserError } from '../errors.js';
+import { assertTablesExist } from '../inherits.js';
+import type { Logger } from '../log.js';
+import { runPsql } from '../psql.js';
+import { assertLocalTarget, resolveTargetUrl } from '../target.js';
+import { stepOutputFile } from './psql-output.js';
+
+export interface HydrateStepOptions {
+  /** -H/--no-hook: do not apply the hectic bundle. */
+  noHook?: boolean;
+  /** -m/--mock: run the sources with `-v USE_MOCK=1`. */
+  mock?: boolean;
+}
+
+export interface HydrateOptions extends HydrateStepOptions {
+  /** --url: the database to hydrate (else SPEC §5 order). */
+  url?: string;
+  /** --allow-remote: permit a non-local target. */
+  allowRemote?: boolean;
+  /** -i/--inherits: tables that must exist once the database is built. */
+  inherits?: readonly string[];
+}
+
+export interface SecretsLoaded {
+  file: string;
+  count: number;
+}
+
+export interface HydrateResult {
+  url: string;
+  entrypoint: string;
+  /** What applying the bundle did; undefined with --no-hook. */
+  bundle: BundleResult | undefined;
+  /** Secrets loaded from the dotenv file; undefined when none was loaded. */
+  secrets: SecretsLoaded | undefined;
+  /** File that received psql's output; undefined when it went to stdout. */
+  outputFile: string | undefined;
+}
+
+/** `$DATABASE_SOURCE/$HYDRATE_ENTRYPOINT`: exit 3 when unconfigured, 1 when absent. */
+export function hydrateEntrypoint(config: Config): string {
+  const source = requirePath(config.databaseSource, 'DATABASE_SOURCE');
+  const file = path.resolve(source, config.hydrateEntrypoint);
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+    throw new UserError(`hydrate entrypoint not found: ${file} (check DATABASE_SOURCE and HYDRATE_ENTRYPOINT)`);
+  }
+  return file;
+}
+
+const LOAD_FUNCTION = 'hectic.load_secrets_from_env(text)';
+
+/** Strips the function's own prefix so the message reads `dotenv file F: line 3: …`. */
+function dotenvFailure(file: string, error: unknown): UserError {
+  const pgError = error as Error & { hint?: string };
+  const reason = pgError.message.replace(/^hectic\.load_secrets_from_env:\s*/, '');
+  return new UserError(`cannot load secrets from dotenv file ${file}: ${reason}; the previous secrets are kept`, pgError.hint ? `HINT: ${pgError.hint}` : undefined);
+}
+
+/**
+ * Replaces the secrets with those of the dotenv file. The text goes as a bind
+ * parameter and its logging is turned off where we may, so no value reaches a log.
+ */
+async function loadSecrets(client: pg.ClientBase, dotenv: DotenvFile, log: Logger): Promise<SecretsLoaded | undefined> {
+  const present = await client.query<{ present: boolean }>('SELECT to_regprocedure($1) IS NOT NULL AS present', [LOAD_FUNCTION]);
+  if (!present.rows[0]?.present) {
+    log.warn(`dotenv file ${dotenv.path} not loaded: the hectic bundle is not installed in this database (hydrate without --no-hook installs it)`);
+    return undefined;
+  }
+  // Superuser-only settings; on a server where we are not superuser the defaults
+  // (parameters not logged) apply anyway.
+  await client.query('SET log_parameter_max_length = 0').catch(() => undefined);
+  await client.query('SET log_parameter_max_length_on_error = 0').catch(() => undefined);
+  try {
+    const result = await client.query<{ count: number }>(`SELECT ${LOAD_FUNCTION.replace('(text)', '($1)')} AS count`, [dotenv.text]);
+    const count = Number(result.rows[0]?.count ?? 0);
+    log.info(`loaded ${count} secret${count === 1 ? '' : 's'} from ${dotenv.path}`);
+    return { file: dotenv.path, count };
+  } catch (error) {
+    throw dotenvFailure(dotenv.path, error);
+  }
+}
+
+/** The dotenv file to load, after saying why there is none when that is worth saying. */
+function dotenvToLoad(config: Config, log: Logger): DotenvFile | undefined {
+  const lookup = readDotenvFile(config);
+  if (lookup.kind === 'found') return lookup.file;
+  if (lookup.kind === 'unreadable') {
+    const message = `dotenv file ${lookup.path} is not readable (${lookup.reason}); no secrets loaded`;
+    if (lookup.explicit) log.warn(message);
+    else log.debug(message);
+  }
+  return undefined;
+}
+
+/** Passes psql's stderr (NOTICEs, \warn) of a successful run on to the log. */
+function relayNotices(stderr: string, log: Logger): void {
+  for (const line of stderr.split('\n')) if (line.trim() !== '') log.info(line);
+}
+
+/**
+ * Hydrates the database at `url` (no target resolution, no remote check: deploy and
+ * check call this on the cluster they started).
+ */
+export async function hydrateDatabase(config: Config, log: Logger, url: string, options: HydrateStepOptions = {}): Promise<HydrateResult> {
+  const entrypoint = hydrateEntrypoint(config);
+  const dotenv = dotenvToLoad(config, log);
+  let bundle: BundleResult | undefined;
+  let secrets: SecretsLoaded | undefined;
+  if (!options.noHook || dotenv) {
+    await withClient(url, async (client) => {
+      if (!options.noHook) bundle = await log.step('hectic bundle', () => applyBundle(client, log));
+      if (dotenv) secrets = await loadSecrets(client, dotenv, log);
+    });
+  }
+  const outputFile = stepOutputFile(config, 'hydrate');
+  const result = await log.step(`hydrate ${entrypoint}${options.mock ? ' (USE_MOCK=1)' : ''}`, () =>
+    runPsql(config, `hydrate (${entrypoint})`, {
+      url,
+      file: entrypoint,
+      vars: options.mock ? { USE_MOCK: '1' } : {},
+      output: outputFile,
+      cwd: path.dirname(entrypoint),
+    }),
+  );
+  relayNotices(result.stderr, log);
+  if (outputFile) log.debug(`hydrate output appended to ${outputFile}`);
+  return { url, entrypoint, bundle, secrets, outputFile };
+}
+
+/** `database hydrate`: the target per SPEC §5, refused when remote unless allowed. */
+export async function hydrateCommand(config: Config, log: Logger, options: HydrateOptions = {}): Promise<HydrateResult> {
+  const url = resolveTargetUrl(config, { url: options.url });
+  assertLocalTarget(url, options.allowRemote);
+  const result = await hydrateDatabase(config, log, url, options);
+  await assertTablesExist(url, options.inherits ?? [], log);
+  return result;
+}

@@ -1,0 +1,110 @@
+/**
+ * `database patch` (SPEC §5): apply the developer's test data, `$PROFILE_DIR/test-data.sql`,
+ * creating it first when missing; `--edit` opens `$EDITOR` on it before applying.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { requirePath, type Config } from '../config.js';
+import { UserError } from '../errors.js';
+import { assertTablesExist } from '../inherits.js';
+import type { Logger } from '../log.js';
+import { runInteractive } from '../process.js';
+import { runPsql } from '../psql.js';
+import { assertLocalTarget, resolveTargetUrl } from '../target.js';
+import { stepOutputFile } from './psql-output.js';
+
+export const TEST_DATA_FILE = 'test-data.sql';
+
+/** Written into a new test-data.sql so the developer knows what the file is for. */
+export const TEST_DATA_HEADER = `-- test-data.sql: data for your local database, applied by \`database patch\`
+-- (and by \`database deploy\` after the sources are hydrated, unless -P/--no-patch).
+--
+-- It runs through psql with ON_ERROR_STOP, so every psql feature works (\\i, \\ir, \\set,
+-- \\if). Keep it re-runnable where you can, e.g.:
+--
+--   INSERT INTO shop.customer (email, name) VALUES ('dev@example.com', 'Dev')
+--   ON CONFLICT (email) DO NOTHING;
+--
+-- Rows of immutable tables (those inheriting hectic.immutable) can only change in
+-- migration mode:  BEGIN; SET LOCAL hectic.migration_mode = 'on'; …; COMMIT;
+-- \`database pull_staging\` replaces this file with a dump of the staging tables.
+-- Never put secrets here: they belong in the dotenv file that hydrate loads.
+
+`;
+
+export interface PatchStepOptions {
+  /** -e/--edit: open $EDITOR on the file before applying it. */
+  edit?: boolean;
+  /**
+   * When false, a missing test-data.sql is skipped instead of created (check must not
+   * leave a new file in the project). Default true.
+   */
+  create?: boolean;
+}
+
+export interface PatchOptions extends PatchStepOptions {
+  url?: string;
+  allowRemote?: boolean;
+  /** -i/--inherits: tables that must exist before the test data is applied. */
+  inherits?: readonly string[];
+}
+
+export interface PatchResult {
+  url: string;
+  file: string;
+  /** True when the file did not exist and was created with the header. */
+  created: boolean;
+  edited: boolean;
+  outputFile: string | undefined;
+}
+
+/** `$PROFILE_DIR/test-data.sql`, created with a comment header when missing. */
+export function ensureTestDataFile(config: Config, log: Logger): { file: string; created: boolean } {
+  const dir = requirePath(config.profileDir, 'PROFILE_DIR');
+  const file = path.join(dir, TEST_DATA_FILE);
+  if (fs.existsSync(file)) return { file, created: false };
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, TEST_DATA_HEADER, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { file, created: false };
+    throw new UserError(`cannot create ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  log.info(`created ${file} (add your test data there)`);
+  return { file, created: true };
+}
+
+async function editFile(config: Config, file: string): Promise<void> {
+  const code = await runInteractive(config.editor, [file], { env: config.env });
+  if (code !== 0) throw new UserError(`editor '${config.editor}' exited with ${code}; ${file} was not applied`);
+}
+
+/** Applies the test data to `url` (deploy and check call this on their own cluster). */
+export async function patchDatabase(config: Config, log: Logger, url: string, options: PatchStepOptions = {}): Promise<PatchResult | undefined> {
+  if (options.create === false) {
+    const file = path.join(requirePath(config.profileDir, 'PROFILE_DIR'), TEST_DATA_FILE);
+    if (!fs.existsSync(file)) {
+      log.info(`no ${file}; nothing to patch`);
+      return undefined;
+    }
+  }
+  const { file, created } = ensureTestDataFile(config, log);
+  if (options.edit) await editFile(config, file);
+  const outputFile = stepOutputFile(config, 'patch');
+  const result = await log.step(`patch ${file}`, () =>
+    runPsql(config, `patch (${file})`, { url, file, output: outputFile, cwd: path.dirname(file) }),
+  );
+  for (const line of result.stderr.split('\n')) if (line.trim() !== '') log.info(line);
+  if (outputFile) log.debug(`patch output appended to ${outputFile}`);
+  return { url, file, created, edited: Boolean(options.edit), outputFile };
+}
+
+/** `database patch`: the target per SPEC §5, refused when remote unless allowed. */
+export async function patchCommand(config: Config, log: Logger, options: PatchOptions = {}): Promise<PatchResult> {
+  const url = resolveTargetUrl(config, { url: options.url });
+  assertLocalTarget(url, options.allowRemote);
+  await assertTablesExist(url, options.inherits ?? [], log);
+  const result = await patchDatabase(config, log, url, { edit: options.edit });
+  if (!result) throw new UserError('test data was not applied'); // unreachable: create defaults to true
+  return result;
+}

@@ -1,0 +1,36 @@
+/**
+ * Finding and reading the dotenv file whose secrets hydrate loads. Parsing is done in
+ * SQL by `hectic.load_secrets_from_env(text)`, so the rules live in one place (the
+ * bundle); here we only decide which file and read it. Its content is never logged.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.js';
+
+export interface DotenvFile {
+  path: string;
+  text: string;
+}
+
+export type DotenvLookup =
+  | { kind: 'none' }
+  | { kind: 'unreadable'; path: string; explicit: boolean; reason: string }
+  | { kind: 'found'; file: DotenvFile };
+
+/** True when the path came from HECTIC_DOTENV_FILE rather than `$LOCAL_DIR/.env.$ENVIRONMENT`. */
+function isExplicit(config: Config, file: string): boolean {
+  if (!config.localDir || !config.environment) return true;
+  return file !== path.join(config.localDir, `.env.${config.environment}`);
+}
+
+/** The dotenv file of this configuration: none configured, unreadable, or its text. */
+export function readDotenvFile(config: Config): DotenvLookup {
+  const file = config.dotenvFile;
+  if (!file) return { kind: 'none' };
+  try {
+    return { kind: 'found', file: { path: file, text: fs.readFileSync(file, 'utf8') } };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { kind: 'unreadable', path: file, explicit: isExplicit(config, file), reason };
+  }
+}

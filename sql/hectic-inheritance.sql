@@ -8,9 +8,12 @@
 --   hectic.block_immutable_dml()    row/statement trigger: raises unless
 --                                   hectic.migration_mode = 'on' (SET LOCAL it)
 --   event triggers on ddl_command_end:
---     hectic_enforce_created_at_inheritance  CREATE TABLE, CREATE TABLE AS, SELECT INTO
+--     hectic_enforce_created_at_inheritance  CREATE TABLE, CREATE TABLE AS, SELECT INTO,
+--                                            CREATE SCHEMA (its embedded CREATE TABLEs)
 --     hectic_attach_updated_at_trigger       the same + ALTER TABLE (… INHERIT …)
 --     hectic_attach_immutable_triggers       the same + ALTER TABLE (… INHERIT …)
+--   Event triggers filter on the top-level command's tag, so CREATE SCHEMA must be listed
+--   or "CREATE SCHEMA s CREATE TABLE t (…)" would slip through.
 --   internal helpers hectic._inherits_from(), hectic._inheritance_exempt_schema()
 --
 -- Exempt from the created_at rule (never from the attach triggers, which only act on
@@ -263,11 +266,11 @@ BEGIN
         SELECT *
           FROM (VALUES
               ('hectic_enforce_created_at_inheritance', 'hectic.enforce_created_at_inheritance()',
-               ARRAY['CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO']),
+               ARRAY['CREATE SCHEMA', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO']),
               ('hectic_attach_updated_at_trigger', 'hectic.attach_updated_at_trigger()',
-               ARRAY['ALTER TABLE', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO']),
+               ARRAY['ALTER TABLE', 'CREATE SCHEMA', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO']),
               ('hectic_attach_immutable_triggers', 'hectic.attach_immutable_triggers()',
-               ARRAY['ALTER TABLE', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO'])
+               ARRAY['ALTER TABLE', 'CREATE SCHEMA', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO'])
           ) AS s(trigger_name, function_signature, tags)
     LOOP
         IF EXISTS (

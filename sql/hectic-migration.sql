@@ -92,12 +92,18 @@ BEGIN
 
     -- 0.1.0 left applied_at nullable; a NULL there can only mean "unknown", and the
     -- upgrade time is the best available answer.
-    UPDATE hectic.migration SET applied_at = now() WHERE applied_at IS NULL;
-    ALTER TABLE hectic.migration
-        ALTER COLUMN name SET NOT NULL,
-        ALTER COLUMN hash SET NOT NULL,
-        ALTER COLUMN applied_at SET NOT NULL,
-        ALTER COLUMN applied_at SET DEFAULT now();
+    IF EXISTS (SELECT 1 FROM pg_attribute AS a
+                WHERE a.attrelid = table_oid AND a.attname IN ('name', 'hash', 'applied_at') AND NOT a.attnotnull)
+       OR NOT EXISTS (SELECT 1 FROM pg_attrdef AS d
+                        JOIN pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                       WHERE d.adrelid = table_oid AND a.attname = 'applied_at') THEN
+        UPDATE hectic.migration SET applied_at = now() WHERE applied_at IS NULL;
+        ALTER TABLE hectic.migration
+            ALTER COLUMN name SET NOT NULL,
+            ALTER COLUMN hash SET NOT NULL,
+            ALTER COLUMN applied_at SET NOT NULL,
+            ALTER COLUMN applied_at SET DEFAULT now();
+    END IF;
 
     IF NOT EXISTS (SELECT 1 FROM pg_constraint AS c
                     WHERE c.conrelid = table_oid AND c.conname = 'migration_hash_lowercase') THEN

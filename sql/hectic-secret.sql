@@ -4,7 +4,8 @@
 --   hectic.secret(id, key UNIQUE, value bytea)   values encrypted with pgcrypto
 --   hectic.load_secrets_from_env(text) -> int   replace all secrets from dotenv text
 --   hectic.get_secret(text) -> text             decrypted value, or NULL
---   hectic._secret_key(), hectic._pgcrypto_schema()   internal helpers
+--   hectic._secret_key(), hectic._pgcrypto_schema(), hectic._secret_key_setup_hint()
+--                                               internal helpers
 --
 -- Threat model: no table content, pg_dump output or data backup may contain a plaintext
 -- secret or the key. So the key is never stored in a table (nor in pg_db_role_setting,

@@ -25,12 +25,24 @@ CREATE TABLE IF NOT EXISTS hectic.version (
     installed_at timestamptz NOT NULL DEFAULT now()
 );
 
--- The shell tool's 0.1.0 table may have been created without the NOT NULLs / default.
--- These statements are no-ops when the column already matches.
-ALTER TABLE hectic.version ALTER COLUMN version SET NOT NULL;
-ALTER TABLE hectic.version ALTER COLUMN installed_at SET DEFAULT now();
-UPDATE hectic.version SET installed_at = now() WHERE installed_at IS NULL;
-ALTER TABLE hectic.version ALTER COLUMN installed_at SET NOT NULL;
+-- The shell tool's 0.1.0 table may lack the NOT NULLs and the default. Checked first:
+-- an unconditional ALTER TABLE would lock and invalidate the table on every apply.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = 'hectic.version'::regclass AND attname IN ('version', 'installed_at')
+                  AND NOT attnotnull)
+       OR NOT EXISTS (SELECT 1 FROM pg_attrdef AS d
+                        JOIN pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                       WHERE d.adrelid = 'hectic.version'::regclass AND a.attname = 'installed_at') THEN
+        UPDATE hectic.version SET installed_at = now() WHERE installed_at IS NULL;
+        ALTER TABLE hectic.version
+            ALTER COLUMN version SET NOT NULL,
+            ALTER COLUMN installed_at SET DEFAULT now(),
+            ALTER COLUMN installed_at SET NOT NULL;
+    END IF;
+END
+$$;
 
 DO $$
 DECLARE

@@ -1,0 +1,170 @@
+/** Pure pieces of the foundation: configuration, redaction, layout, program lookup, psql errors. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { clusterLayout, clusterUrl, MAX_SOCKET_PATH } from '../src/cluster-layout.js';
+import { loadConfig, requireWorkingDir } from '../src/config.js';
+import { isLocalUrl, parseUrl } from '../src/db.js';
+import { ExitCode } from '../src/errors.js';
+import { colorEnabled, createLogger, redact } from '../src/log.js';
+import { debianBinDirs, locatePgProgram } from '../src/pg-bin.js';
+import { shellQuote } from '../src/process.js';
+import { locateSqlError } from '../src/psql.js';
+import { makeTempDir } from './helpers/env.js';
+
+describe('loadConfig', () => {
+  it('derives defaults from LOCAL_DIR, resolving relative paths against the cwd', () => {
+    const config = loadConfig({ LOCAL_DIR: 'proj' }, '/home/me');
+    expect(config).toMatchObject({
+      localDir: '/home/me/proj',
+      workingDir: '/home/me/proj/focus/postgresql',
+      databaseDir: '/home/me/proj/db',
+      migrationDir: '/home/me/proj/db/migration',
+      databaseSource: '/home/me/proj/db/src',
+      profileDir: '/home/me/proj',
+      hydrateEntrypoint: 'entrypoint.sql',
+      pgUrlVar: 'PGURL',
+      port: 5432,
+      database: 'testdb',
+      preloadLibraries: 'pg_cron',
+      preloadLibrariesExplicit: false,
+      disableLogging: false,
+      reuse: false,
+      noTty: false,
+      logLevel: 'info',
+      osUser: 'postgres',
+      editor: 'vi',
+      pager: 'less -R',
+    });
+  });
+
+  it('lets every variable override its default', () => {
+    const config = loadConfig({
+      LOCAL_DIR: '/p', PG_WORKING_DIR: '/w', DATABASE_DIR: '/d', MIGRATION_DIR: '/m', DATABASE_SOURCE: '/s',
+      PROFILE_DIR: '/prof', PG_URL_VAR: 'MY_URL', MY_URL: 'postgresql://x@/y', PG_PORT: '6000', PG_DATABASE: 'app',
+      PG_SHARED_PRELOAD_LIBRARIES: '', PG_DISABLE_LOGGING: '1', PG_REUSE: '', NO_TTY: '1', HECTIC_LOG: 'DEBUG',
+      ENVIRONMENT: 'dev', PG_OS_USER: 'pgrunner', XDG_CACHE_HOME: '/c',
+    }, '/');
+    expect(config).toMatchObject({
+      workingDir: '/w', databaseDir: '/d', migrationDir: '/m', databaseSource: '/s', profileDir: '/prof',
+      pgUrlVar: 'MY_URL', pgUrlFromVar: 'postgresql://x@/y', port: 6000, database: 'app',
+      preloadLibraries: '', preloadLibrariesExplicit: true, disableLogging: true, reuse: true, noTty: true,
+      logLevel: 'debug', dotenvFile: '/p/.env.dev', osUser: 'pgrunner', cacheDir: '/c/db-tool',
+    });
+    expect(loadConfig({ HECTIC_DOTENV_FILE: 'secrets.env', LOCAL_DIR: '/p', ENVIRONMENT: 'x' }, '/q').dotenvFile).toBe('/q/secrets.env');
+  });
+
+  it('rejects malformed values with one clear line', () => {
+    expect(() => loadConfig({ PG_URL_VAR: 'not valid' })).toThrow(/PG_URL_VAR must be a shell identifier/);
+    expect(() => loadConfig({ PG_PORT: '99999' })).toThrow(/PG_PORT/);
+    expect(() => loadConfig({ HECTIC_LOG: 'loud' })).toThrow(/HECTIC_LOG/);
+  });
+
+  it('needs PG_WORKING_DIR or LOCAL_DIR with exit 3', () => {
+    try {
+      requireWorkingDir(loadConfig({}));
+      expect.unreachable();
+    } catch (error) {
+      expect((error as { exitCode: number }).exitCode).toBe(ExitCode.missingArgument);
+    }
+  });
+});
+
+describe('redact', () => {
+  it('hides passwords in URLs, conninfo strings and PGPASSWORD', () => {
+    expect(redact('postgresql://app:s3cr3t@db.example.com:5432/x')).toBe('postgresql://app:***@db.example.com:5432/x');
+    expect(redact("host=db password='a b' user=x")).toBe('host=db password=*** user=x');
+    expect(redact('PGPASSWORD=hunter2 psql')).toBe('PGPASSWORD=*** psql');
+    expect(redact('postgresql://app@/db?host=/tmp')).toBe('postgresql://app@/db?host=/tmp');
+  });
+
+  it('is applied to every log line', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', sink: { write: (t: string) => lines.push(t) } });
+    log.info('connecting to postgres://u:pw@h/db');
+    log.debug('not shown at info');
+    expect(lines).toEqual(['connecting to postgres://u:***@h/db\n']);
+  });
+
+  it('colours only on a TTY, honouring NO_COLOR and FORCE_COLOR', () => {
+    expect(colorEnabled(false)).toBe(false);
+    expect(colorEnabled(true)).toBe(true);
+    expect(colorEnabled(true, true)).toBe(false);
+    expect(colorEnabled(false, false, true)).toBe(true);
+  });
+});
+
+describe('cluster layout', () => {
+  it('puts data and socket below the working dir and builds the URL', () => {
+    const layout = clusterLayout(loadConfig({ PG_WORKING_DIR: '/w' }));
+    expect(layout).toMatchObject({ dataDir: '/w/data', sockDir: '/w/sock', logDir: '/w/data/log', sockDirRelocated: false });
+    expect(clusterUrl('me', layout)).toBe('postgresql://me@/testdb?host=/w/sock&port=5432');
+  });
+
+  it('moves the socket dir when the socket path would exceed the OS limit, deterministically', () => {
+    const long = `/${'x'.repeat(MAX_SOCKET_PATH)}`;
+    const a = clusterLayout(loadConfig({ PG_WORKING_DIR: long }));
+    const b = clusterLayout(loadConfig({ PG_WORKING_DIR: long }));
+    expect(a.sockDirRelocated).toBe(true);
+    expect(a.sockDir).toBe(b.sockDir);
+    expect(Buffer.byteLength(path.join(a.sockDir, '.s.PGSQL.5432'))).toBeLessThanOrEqual(MAX_SOCKET_PATH);
+  });
+});
+
+describe('URLs', () => {
+  it('accepts socket and local URLs as local, others as remote', () => {
+    expect(isLocalUrl('postgresql://u@/db?host=/tmp/s')).toBe(true);
+    expect(isLocalUrl('postgresql://u@localhost/db')).toBe(true);
+    expect(isLocalUrl('postgresql://u@127.0.0.1:5432/db')).toBe(true);
+    expect(isLocalUrl('postgresql://u@db.example.com/db')).toBe(false);
+  });
+
+  it('rejects a malformed URL with a message that hides the password', () => {
+    expect(() => parseUrl('mysql://u:pw@h/db')).toThrow(/not a PostgreSQL URL .*u:\*\*\*@h/);
+  });
+});
+
+describe('program lookup', () => {
+  it('prefers PG_BIN_DIR, then PATH', () => {
+    const dir = makeTempDir();
+    try {
+      fs.writeFileSync(path.join(dir, 'psql'), '#!/bin/sh\n', { mode: 0o755 });
+      expect(locatePgProgram(loadConfig({ PG_BIN_DIR: dir, PATH: '/usr/bin' }), 'psql')).toBe(path.join(dir, 'psql'));
+      expect(locatePgProgram(loadConfig({ PATH: dir }), 'psql')).toBe(path.join(dir, 'psql'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('orders Debian bin folders newest first', () => {
+    const root = makeTempDir();
+    try {
+      for (const major of ['9.6', '13', '15']) fs.mkdirSync(path.join(root, major, 'bin'), { recursive: true });
+      expect(debianBinDirs(root)).toEqual([path.join(root, '15', 'bin'), path.join(root, '13', 'bin'), path.join(root, '9.6', 'bin')]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('shellQuote', () => {
+  it('leaves plain words alone and quotes the rest for a POSIX shell', () => {
+    expect(shellQuote('abc-1.2/x')).toBe('abc-1.2/x');
+    expect(shellQuote('')).toBe("''");
+    expect(shellQuote("it's $HOME")).toBe(`'it'\\''s $HOME'`);
+  });
+});
+
+describe('locateSqlError', () => {
+  it('finds file, line and the offending source line in psql output', () => {
+    const dir = makeTempDir();
+    try {
+      const file = path.join(dir, 'a.sql');
+      fs.writeFileSync(file, 'select 1;\nselec 2;\n');
+      const located = locateSqlError(`psql:${file}:2: ERROR:  syntax error at or near "selec"\nLINE 1: selec 2;\n`);
+      expect(located).toEqual({ file, line: 2, message: 'syntax error at or near "selec"', source: 'selec 2;' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -72,6 +72,17 @@ describe('postgres-init executed', () => {
     expect(result.stdout.trim()).toBe('1');
   });
 
+  it("prints exactly five `export NAME='value'` lines with --env", async () => {
+    const env = project();
+    const result = await runBin('postgres-init', ['--env'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines.map((line) => line.split('=')[0])).toEqual([
+      'export POSTGRESQL_HOST', 'export POSTGRESQL_PORT', 'export POSTGRESQL_USER', 'export POSTGRESQL_DATABASE', 'export PGURL',
+    ]);
+    for (const line of lines) expect(line).toMatch(/^export [A-Z_]+='[^']*'$/);
+  });
+
   it('prints nothing on stdout without --env', async () => {
     const env = project();
     const result = await runBin('postgres-init', [], { env });

@@ -1,7 +1,6 @@
 import { initCluster, type ClusterConnection } from '../cluster.js';
 import { requireWorkingDir, type Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { shellQuote } from '../process.js';
 
 export interface InitCommandOptions {
   reuse?: boolean;
@@ -13,7 +12,7 @@ export async function initCommand(config: Config, log: Logger, options: InitComm
   return initCluster(config, log, { reuse: options.reuse ?? config.reuse, workingDir });
 }
 
-/** `export NAME='value'` lines for `eval` (and for the sourced postgres-init). */
+/** `export NAME='value'` lines for `eval` (and for the sourced postgres-init); always single-quoted. */
 export function formatExports(connection: ClusterConnection): string {
-  return connection.exports.map(([name, value]) => `export ${name}=${shellQuote(value)}\n`).join('');
+  return connection.exports.map(([name, value]) => `export ${name}='${value.replace(/'/g, `'\\''`)}'\n`).join('');
 }

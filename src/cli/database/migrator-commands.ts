@@ -1,0 +1,42 @@
+/** `database migrator ARGS…`: the migrator with this project's MIGRATION_DIR and target URL (SPEC §5). */
+import type { Command } from 'commander';
+import { requirePath } from '../../config.js';
+import { UserError } from '../../errors.js';
+import { migrationSummaryReader } from '../../migrations/migration-status.js';
+import { resolveTargetUrl } from '../../target.js';
+import { MIGRATOR_USAGE, runMigrator, type MigratorSources } from '../migrator-program.js';
+import type { CliContext } from '../run.js';
+import { globalsOf } from './globals.js';
+
+export { migrationSummaryReader };
+
+/**
+ * The project's sources: the target URL of `database` (--url, $PG_URL_VAR, DB_URL, the
+ * running cluster) and MIGRATION_DIR (default $DATABASE_DIR/migration). Both resolve
+ * only when a migrator command needs them, so `database migrator list` needs no database.
+ */
+function projectSources(ctx: CliContext, url: string | undefined): MigratorSources {
+  const migrationDir = ctx.config.migrationDir;
+  return {
+    name: 'database migrator',
+    defaultUrl: () => resolveTargetUrl(ctx.config, { url }),
+    defaultMigrationDir: () => requirePath(migrationDir, 'MIGRATION_DIR'),
+  };
+}
+
+export function registerMigratorCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('migrator')
+    .description("run the migrator (see `database migrator --help`) with this project's MIGRATION_DIR and target URL")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]', 'migrator command and arguments')
+    .action(async (args: string[], _options: unknown, command: Command) => {
+      if (args.length === 0) {
+        process.stderr.write(MIGRATOR_USAGE.replace(/migrator/g, 'database migrator'));
+        throw new UserError('database migrator needs a command: init, migrate, status, create or list');
+      }
+      await runMigrator(ctx, projectSources(ctx, globalsOf(command).url), args);
+    });
+}

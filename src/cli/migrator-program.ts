@@ -1,0 +1,301 @@
+/**
+ * The migrator's commander program (SPEC §7), shared by the `migrator` executable and
+ * `database migrator ARGS…`, which differ only in where the URL and the migration
+ * folder come from when no flag gives them (`MigratorSources`).
+ */
+import path from 'node:path';
+import { Command } from 'commander';
+import { bundleSql } from '../bundle.js';
+import { migratorInitCommand } from '../commands/migrator-init.js';
+import { formatList, listMigrationsCommand } from '../commands/migrator-list.js';
+import { formatPlan, migrateCommand, type MigrateResult } from '../commands/migrator-migrate.js';
+import { migrationStatusCommand } from '../commands/migrator-status.js';
+import type { Config } from '../config.js';
+import { AmbiguousError, MissingInputError, UserError } from '../errors.js';
+import { createMigration } from '../migrations/migration-create.js';
+import { parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
+import { formatStatusLines } from '../migrations/migration-status.js';
+import { json } from './output.js';
+import { configureCommand, type CliContext } from './run.js';
+import { VERSION } from './version.js';
+
+/** Where the URL and folder come from when the flags do not give them. */
+export interface MigratorSources {
+  /** Program name in usage and messages. */
+  name: string;
+  /** The URL without --db-url; throws MissingInputError (exit 3) when there is none. */
+  defaultUrl: () => string;
+  /** The folder without --migration-dir (may throw MissingInputError, exit 3). */
+  defaultMigrationDir: () => string;
+}
+
+/**
+ * The standalone `migrator`: URL from DB_URL then PGURL; folder from MIGRATION_DIR, then
+ * `./migration`. Only an explicitly set MIGRATION_DIR counts here: the migrator is the
+ * tool pointed at other databases and folders, so LOCAL_DIR/DATABASE_DIR defaults of
+ * `database` do not apply (SPEC §7).
+ */
+export function standaloneSources(config: Config): MigratorSources {
+  return {
+    name: 'migrator',
+    defaultUrl: () => {
+      const url = config.dbUrl ?? config.pgUrl;
+      if (!url) throw new MissingInputError('no database URL: pass -u/--db-url, or set DB_URL or PGURL');
+      return url;
+    },
+    defaultMigrationDir: () => config.migrationDirExplicit ?? path.resolve(config.cwd, 'migration'),
+  };
+}
+
+interface RootOptions {
+  dbUrl?: string;
+  migrationDir?: string;
+  set?: string[];
+  force?: boolean;
+  dryRun?: boolean;
+  inherits?: string[];
+}
+
+interface MigratorSettings {
+  migrationDir: () => string;
+  url: () => string;
+  vars: Record<string, string>;
+  force: boolean;
+  dryRun: boolean;
+}
+
+const TOP_COMMANDS = ['init', 'migrate', 'create', 'list', 'status', 'help'];
+const MIGRATE_COMMANDS = ['up', 'down', 'to', 'status'];
+const COMMAND_WORDS = new Set([...TOP_COMMANDS, ...MIGRATE_COMMANDS]);
+/** Options of the root program, accepted anywhere on the line. */
+const GLOBAL_VALUE_OPTIONS = new Set(['-u', '--db-url', '-d', '--migration-dir', '-v', '--set', '--inherits']);
+const GLOBAL_FLAGS = new Set(['--force', '--dry-run']);
+/** Subcommand options that take a value (their value is never a command word). */
+const OTHER_VALUE_OPTIONS = new Set(['--name']);
+const PSQL_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function isGlobalOption(arg: string): 'value' | 'inline' | 'flag' | null {
+  if (GLOBAL_FLAGS.has(arg)) return 'flag';
+  if (GLOBAL_VALUE_OPTIONS.has(arg)) return 'value';
+  const eq = arg.indexOf('=');
+  if (arg.startsWith('--') && eq > 0 && GLOBAL_VALUE_OPTIONS.has(arg.slice(0, eq))) return 'inline';
+  // -uURL, -dDIR, -vNAME=VALUE
+  if (/^-[udv]./.test(arg)) return 'inline';
+  return null;
+}
+
+/**
+ * Prepares the arguments: moves the global options (wherever they are) to the front so
+ * commander always gives them to the root program, and refuses lines commander would
+ * misread. Two commands at once (`list migrate`) or a command word where a NAME or N is
+ * expected (`migrate to up`) → AmbiguousError (exit 2); `migrate` alone → exit 3.
+ */
+export function prepareMigratorArgs(argv: readonly string[]): string[] {
+  const globals: string[] = [];
+  const rest: string[] = [];
+  const operands: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    const kind = isGlobalOption(arg);
+    if (kind === 'value') {
+      globals.push(arg);
+      if (i + 1 < argv.length) globals.push(argv[(i += 1)] ?? '');
+      continue;
+    }
+    if (kind) {
+      globals.push(arg);
+      continue;
+    }
+    rest.push(arg);
+    if (OTHER_VALUE_OPTIONS.has(arg)) {
+      if (i + 1 < argv.length) rest.push(argv[(i += 1)] ?? '');
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') operands.push(arg);
+  }
+  checkCommandWords(operands);
+  return [...globals, ...rest];
+}
+
+function checkCommandWords(operands: readonly string[]): void {
+  const [command, ...args] = operands;
+  if (command === undefined || command === 'help' || !TOP_COMMANDS.includes(command)) return;
+  let extra = args;
+  if (command === 'migrate') {
+    const [sub, ...subArgs] = args;
+    if (sub === undefined) throw new MissingInputError('migrate needs a subcommand: up, down, to or status (see `migrator help migrate`)');
+    if (!MIGRATE_COMMANDS.includes(sub)) {
+      if (COMMAND_WORDS.has(sub)) throw new AmbiguousError(`ambiguous arguments: 'migrate ${sub}' names two commands at once`);
+      return; // unknown subcommand: commander reports it (exit 9)
+    }
+    extra = subArgs;
+    const word = extra.find((arg) => COMMAND_WORDS.has(arg));
+    if (word !== undefined) {
+      throw new AmbiguousError(`ambiguous arguments: '${word}' is a command, but 'migrate ${sub}' expects ${sub === 'to' ? 'a migration NAME' : 'N'} there`);
+    }
+    return;
+  }
+  const word = extra.find((arg) => COMMAND_WORDS.has(arg));
+  if (word !== undefined) throw new AmbiguousError(`ambiguous arguments: two commands at once ('${command}' and '${word}')`);
+}
+
+/** Repeatable options; no default, so help does not print an empty list. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `--set NAME=VALUE` words → psql variables; a bad one is refused (exit 1). */
+export function parseVariables(words: readonly string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    const name = eq > 0 ? word.slice(0, eq) : '';
+    if (!PSQL_VARIABLE.test(name)) throw new UserError(`--set expects NAME=VALUE with NAME a psql variable name, got '${word}'`);
+    vars[name] = word.slice(eq + 1);
+  }
+  return vars;
+}
+
+function rootOf(command: Command): Command {
+  let root = command;
+  while (root.parent) root = root.parent;
+  return root;
+}
+
+function settingsOf(command: Command, ctx: CliContext, sources: MigratorSources): MigratorSettings {
+  const options = rootOf(command).opts<RootOptions>();
+  return {
+    migrationDir: () => (options.migrationDir ? path.resolve(ctx.config.cwd, options.migrationDir) : sources.defaultMigrationDir()),
+    url: () => options.dbUrl ?? sources.defaultUrl(),
+    vars: parseVariables(options.set ?? []),
+    force: Boolean(options.force),
+    dryRun: Boolean(options.dryRun),
+  };
+}
+
+function reportMigrate(ctx: CliContext, result: MigrateResult): void {
+  if (result.dryRun) {
+    ctx.out(formatPlan(result.plan));
+    if (result.plan.nothingToDo) ctx.log.info(result.plan.nothingToDo);
+    else ctx.log.info(`dry run: ${result.plan.steps.length} step${result.plan.steps.length === 1 ? '' : 's'} planned, nothing changed`);
+    return;
+  }
+  if (result.plan.nothingToDo) ctx.log.info(result.plan.nothingToDo);
+}
+
+function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
+  const run = async (command: Command, request: MigrationRequest): Promise<void> => {
+    const settings = settingsOf(command, ctx, sources);
+    const result = await migrateCommand(ctx.config, ctx.log, {
+      url: settings.url(),
+      migrationDir: settings.migrationDir(),
+      request,
+      vars: settings.vars,
+      force: settings.force,
+      dryRun: settings.dryRun,
+    });
+    reportMigrate(ctx, result);
+  };
+  const migrate = configureCommand(program.command('migrate'), sources.name)
+    .description('apply or revert migrations: up, down, to, status')
+    .helpCommand(false);
+  configureCommand(migrate.command('up'), sources.name)
+    .description('apply the next N pending migrations (default 1), or all of them')
+    .argument('[N]', 'a positive number, all, latest or head')
+    .action(async (count: string | undefined, _options: unknown, command: Command) => run(command, { kind: 'up', count: parseCount(count, 'up') }));
+  configureCommand(migrate.command('down'), sources.name)
+    .description('revert the last N applied migrations (default 1), or all of them')
+    .argument('[N]', 'a positive number or all')
+    .action(async (count: string | undefined, _options: unknown, command: Command) => run(command, { kind: 'down', count: parseCount(count, 'down') }));
+  configureCommand(migrate.command('to'), sources.name)
+    .description('apply or revert until NAME is the last applied migration (latest, head, last: the newest on disk)')
+    .argument('<NAME>', 'a migration folder name (or its 14-digit timestamp), latest, head or last')
+    .action(async (name: string, _options: unknown, command: Command) => run(command, { kind: 'to', target: name }));
+  registerStatus(migrate, ctx, sources, 'status');
+}
+
+function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSources, name: string): void {
+  configureCommand(parent.command(name), sources.name)
+    .description('each migration: NAME  STATE  APPLIED_AT (STATE: applied, pending, changed, missing); reads only')
+    .option('--json', 'print one JSON document')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const settings = settingsOf(command, ctx, sources);
+      const report = await migrationStatusCommand(settings.url(), settings.migrationDir());
+      if (options.json) {
+        ctx.out(json(report));
+        return;
+      }
+      if (report.migrations.length === 0) ctx.log.info(`no migrations in ${report.migrationDir}`);
+      ctx.out(formatStatusLines(report.migrations));
+    });
+}
+
+/** Builds the program; `prepareMigratorArgs` must have prepared the arguments it parses. */
+export function buildMigrator(ctx: CliContext, sources: MigratorSources): Command {
+  const program = configureCommand(new Command(sources.name), sources.name)
+    .description('Migrations up/down/to/status with drift protection, for any PostgreSQL database.')
+    .version(VERSION, '-V, --version')
+    .option('-u, --db-url <url>', 'database URL (else DB_URL, then PGURL)')
+    .option('-d, --migration-dir <dir>', 'migration folder (else MIGRATION_DIR, then ./migration)')
+    .option('-v, --set <NAME=VALUE>', 'psql variable for the migrations (repeatable)', collect)
+    .option('--force', 'proceed despite a history mismatch or a changed applied migration')
+    .option('--dry-run', 'print what would happen; change nothing')
+    .option('--inherits <table>', 'accepted for compatibility and ignored', collect)
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .hook('preAction', (root) => {
+      if (root.opts<RootOptions>().inherits) ctx.log.warn('--inherits is ignored by migrator');
+    });
+
+  configureCommand(program.command('init'), sources.name)
+    .description('apply the hectic bundle (--dry-run: print its SQL, connect to nothing)')
+    .action(async (_options: unknown, command: Command) => {
+      const settings = settingsOf(command, ctx, sources);
+      if (settings.dryRun) {
+        ctx.out(bundleSql());
+        return;
+      }
+      const result = await migratorInitCommand(ctx.log, settings.url());
+      if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
+    });
+
+  registerMigrate(program, ctx, sources);
+  registerStatus(program, ctx, sources, 'status');
+
+  configureCommand(program.command('create'), sources.name)
+    .description('make a new migration folder YYYYMMDDHHMMSS-NAME/ with up.sql and down.sql; prints its path')
+    .option('--name <name>', 'name after the timestamp (default: a random pronounceable word)')
+    .action(async (options: { name?: string }, command: Command) => {
+      const settings = settingsOf(command, ctx, sources);
+      const created = createMigration(settings.migrationDir(), { name: options.name, dryRun: settings.dryRun });
+      ctx.out(`${created.dir}\n`);
+      ctx.log.info(settings.dryRun ? `dry run: would create ${created.name}` : `created migration ${created.name}`);
+    });
+
+  configureCommand(program.command('list'), sources.name)
+    .description('the migrations on disk, in order: NAME, or NAME: missing down.sql')
+    .option('--raw', 'names only')
+    .action(async (options: { raw?: boolean }, command: Command) => {
+      const settings = settingsOf(command, ctx, sources);
+      const migrationDir = settings.migrationDir();
+      const migrations = listMigrationsCommand(migrationDir);
+      if (migrations.length === 0) ctx.log.info(`no migrations in ${migrationDir}`);
+      ctx.out(formatList(migrations, options.raw));
+    });
+
+  return program;
+}
+
+/** Usage for a bare `migrator` (exit 1, like `database`). */
+export const MIGRATOR_USAGE = 'Usage: migrator [-u URL] [-d DIR] <command> [args]\nRun `migrator --help` for the commands.\n';
+
+/** Prepares the arguments and runs the program (used by `database migrator`). */
+export async function runMigrator(ctx: CliContext, sources: MigratorSources, argv: readonly string[]): Promise<void> {
+  const args = prepareMigratorArgs(argv);
+  await buildMigrator(ctx, sources).parseAsync(args, { from: 'user' });
+}

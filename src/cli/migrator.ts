@@ -1,0 +1,30 @@
+/** migrator: migrations up/down/to/status with drift protection, for any database (SPEC §7). */
+import { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { MIGRATOR_USAGE, runMigrator, standaloneSources } from './migrator-program.js';
+import { runCli, type CliContext } from './run.js';
+
+/**
+ * runCli parses the command line with the program `build` returns; ours is a trampoline
+ * that hands the untouched arguments to runMigrator, which checks and reorders them
+ * before the real program parses them (so those checks get the usual error report).
+ */
+function trampoline(ctx: CliContext, argv: readonly string[]): Command {
+  return new Command('migrator')
+    .exitOverride()
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(() => runMigrator(ctx, standaloneSources(ctx.config), argv));
+}
+
+function main(argv: string[]): void {
+  if (argv.length === 0) {
+    process.stderr.write(MIGRATOR_USAGE);
+    process.exit(ExitCode.generic);
+  }
+  void runCli('migrator', (ctx) => trampoline(ctx, argv), argv);
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,8 @@
+import { applyBundle, type BundleResult } from '../bundle.js';
+import { withClient } from '../db.js';
+import type { Logger } from '../log.js';
+
+/** `migrator init`: applies the hectic bundle to the database (idempotent, one transaction). */
+export async function migratorInitCommand(log: Logger, url: string): Promise<BundleResult> {
+  return withClient(url, (client) => applyBundle(client, log));
+}

@@ -1,0 +1,145 @@
+/**
+ * Executes a migration plan through ONE psql session (SPEC §7): user SQL keeps every
+ * psql feature (\ir siblings, \if, -v variables), and 200 migrations cost one process.
+ *
+ * Per step the script runs (the tool's statements joined with `\;`, one round trip each)
+ *
+ *   BEGIN \; SET LOCAL hectic.migration_mode = 'on';   -- migrations may change immutable tables
+ *   \i '/abs/path/up.sql'                                -- \ir inside resolves next to it
+ *   \set ON_ERROR_STOP 1                                 -- a migration must not switch it off
+ *   INSERT INTO hectic.migration … \; COMMIT \; BEGIN …  -- DELETE for a down step
+ *
+ * with ON_ERROR_STOP, so the first error ends psql inside that step's transaction: the
+ * server rolls back the migration together with its bookkeeping row, and earlier steps
+ * stay committed. Which step failed is read back from hectic.migration afterwards (the
+ * truth, whatever psql printed), and where it failed from psql's `psql:FILE:LINE:` report.
+ */
+import type { ClientBase } from 'pg';
+import type { Config } from '../config.js';
+import { quoteLiteral } from '../db.js';
+import { MigrationFailedError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { pgProgram } from '../pg-bin.js';
+import { runProgram, type RunResult } from '../process.js';
+import { locateSqlError, psqlArgs } from '../psql.js';
+import type { MigrationStep } from './migration-plan.js';
+import { readAppliedMigrations } from './migration-state.js';
+
+/** A path as a psql meta-command argument: single-quoted, quotes doubled, backslashes escaped. */
+export function psqlQuotePath(file: string): string {
+  return `'${file.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function bookkeeping(step: MigrationStep): string {
+  return step.direction === 'up'
+    ? `INSERT INTO hectic.migration (name, hash) VALUES (${quoteLiteral(step.name)}, ${quoteLiteral(step.hash)})`
+    : `DELETE FROM hectic.migration WHERE name = ${quoteLiteral(step.name)}`;
+}
+
+const OPEN_STEP = "BEGIN \\; SET LOCAL hectic.migration_mode = 'on'";
+
+/**
+ * The psql script running `steps` in order, each in its own transaction with its
+ * bookkeeping row. psql sends statements joined by `\;` as one query, so the tool's own
+ * statements cost one round trip per step: the bookkeeping row, the COMMIT and the next
+ * step's BEGIN travel together (an error in any of them skips the rest of that query).
+ */
+export function buildMigrationScript(steps: readonly MigrationStep[]): string {
+  const lines = ['\\set ON_ERROR_STOP 1'];
+  steps.forEach((step, index) => {
+    const next = index + 1 < steps.length ? ` \\; ${OPEN_STEP}` : '';
+    if (index === 0) lines.push(`${OPEN_STEP};`);
+    lines.push(
+      `-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}`,
+      `\\i ${psqlQuotePath(step.file)}`,
+      // A migration must not switch ON_ERROR_STOP off for the rest of the run.
+      '\\set ON_ERROR_STOP 1',
+      `${bookkeeping(step)} \\; COMMIT${next};`,
+    );
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+export interface RunPlanOptions {
+  url: string;
+  steps: readonly MigrationStep[];
+  /** psql variables from --set NAME=VALUE. */
+  vars: Readonly<Record<string, string>>;
+  /** Where the migrations' own output (SELECT results, \echo) goes; default: our stdout. */
+  output?: 'inherit' | 'pipe' | number;
+}
+
+export interface RunPlanResult {
+  /** The steps that ran, all of them on success. */
+  completed: MigrationStep[];
+  /** psql's stderr (NOTICEs and warnings from the migrations). */
+  messages: string;
+  stdout: string;
+}
+
+/** How many steps, in order, the database shows as done. */
+function countCompleted(steps: readonly MigrationStep[], appliedNames: ReadonlySet<string>): number {
+  let done = 0;
+  for (const step of steps) {
+    const isDone = step.direction === 'up' ? appliedNames.has(step.name) : !appliedNames.has(step.name);
+    if (!isDone) break;
+    done += 1;
+  }
+  return done;
+}
+
+/** A failed step; `completed` lists the steps before it, which stay done. */
+export class MigrationRunError extends MigrationFailedError {
+  readonly completed: MigrationStep[];
+  readonly failed: MigrationStep;
+
+  constructor(message: string, details: string | undefined, failed: MigrationStep, completed: MigrationStep[]) {
+    super(message, details);
+    this.failed = failed;
+    this.completed = completed;
+  }
+}
+
+function failureError(step: MigrationStep, completed: MigrationStep[], result: RunResult): MigrationRunError {
+  const location = locateSqlError(result.stderr);
+  const lastLine = result.stderr.trim().split('\n').pop();
+  const where = location
+    ? `${location.file}:${location.line}: ${location.message}`
+    : result.code === 0
+      ? 'psql stopped before the step committed (\\q or an explicit ROLLBACK in the migration?)'
+      : (lastLine ?? `psql exited ${result.code}`);
+  const count = completed.length;
+  const kept = count > 0 ? `; the ${count} migration${count === 1 ? '' : 's'} before it stay${count === 1 ? 's' : ''} done` : '';
+  const details = [location?.source !== undefined ? `  ${location.line} | ${location.source}` : '', result.stderr.trim()].filter(Boolean).join('\n');
+  return new MigrationRunError(
+    `migration ${step.name} (${step.direction}) failed and was rolled back: ${where}${kept}`,
+    details || undefined,
+    step,
+    completed,
+  );
+}
+
+/**
+ * Runs the steps through one psql process, then checks hectic.migration (through
+ * `client`, which holds the migrator lock) to learn how far it got. Throws
+ * MigrationRunError (a MigrationFailedError, exit 4) naming the failed step; earlier
+ * steps stay done.
+ */
+export async function runPlan(config: Config, log: Logger, client: ClientBase, options: RunPlanOptions): Promise<RunPlanResult> {
+  const script = buildMigrationScript(options.steps);
+  log.trace(`migration script:\n${script}`);
+  const result = await runProgram(pgProgram(config, 'psql'), psqlArgs({ url: options.url, vars: options.vars, onErrorStop: true }), {
+    env: config.env,
+    cwd: config.cwd,
+    input: script,
+    stdout: options.output ?? 'inherit',
+    stderr: 'pipe',
+  });
+  const appliedNames = new Set((await readAppliedMigrations(client)).map((migration) => migration.name));
+  const done = countCompleted(options.steps, appliedNames);
+  const completed = options.steps.slice(0, done);
+  const failed = options.steps[done];
+  if (failed) throw failureError(failed, completed, result);
+  if (result.code !== 0) log.warn(`psql exited ${result.code} after every migration committed: ${result.stderr.trim()}`);
+  return { completed, messages: result.stderr, stdout: result.stdout };
+}

@@ -1,0 +1,76 @@
+/**
+ * The state of every migration (SPEC §7 `migrate status`), disk and database merged:
+ *   applied  recorded, and the up file still hashes the same
+ *   changed  recorded, but the up file changed since
+ *   pending  on disk, not recorded
+ *   missing  recorded, but its folder is gone
+ */
+import fs from 'node:fs';
+import type { MigrationSummary } from '../commands/status.js';
+import type { Config } from '../config.js';
+import { withClient } from '../db.js';
+import { readMigrations } from './migration-files.js';
+import type { AppliedMigration } from './migration-plan.js';
+import { readAppliedMigrations } from './migration-state.js';
+
+export const MIGRATION_STATES = ['applied', 'pending', 'changed', 'missing'] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
+
+export interface MigrationStatus {
+  name: string;
+  state: MigrationState;
+  /** When it was applied (ISO 8601, UTC), null when pending. */
+  appliedAt: string | null;
+  /** sha256 of the up file on disk; null when the folder is missing. */
+  hash: string | null;
+  /** sha256 recorded when it was applied; null when pending. */
+  appliedHash: string | null;
+}
+
+/** Merges disk and database, in name order. */
+export function migrationStatuses(
+  disk: ReadonlyArray<{ name: string; hash: string }>,
+  applied: readonly AppliedMigration[],
+): MigrationStatus[] {
+  const recorded = new Map(applied.map((migration) => [migration.name, migration]));
+  const entries: MigrationStatus[] = disk.map((source) => {
+    const row = recorded.get(source.name);
+    if (!row) return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null };
+    return {
+      name: source.name,
+      state: row.hash.toLowerCase() === source.hash ? 'applied' : 'changed',
+      appliedAt: row.appliedAt.toISOString(),
+      hash: source.hash,
+      appliedHash: row.hash.toLowerCase(),
+    };
+  });
+  const onDisk = new Set(disk.map((source) => source.name));
+  for (const row of applied) {
+    if (!onDisk.has(row.name)) {
+      entries.push({ name: row.name, state: 'missing', appliedAt: row.appliedAt.toISOString(), hash: null, appliedHash: row.hash.toLowerCase() });
+    }
+  }
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** `NAME  STATE  APPLIED_AT` per line; `-` for a migration never applied. */
+export function formatStatusLines(entries: readonly MigrationStatus[]): string {
+  return entries.map((entry) => `${entry.name}  ${entry.state}  ${entry.appliedAt ?? '-'}\n`).join('');
+}
+
+/**
+ * For `database status`: a reader of applied/pending migration names of a database,
+ * with the project's migration folder (none on disk when the folder does not exist).
+ */
+export function migrationSummaryReader(config: Config): (url: string) => Promise<MigrationSummary | null> {
+  return async (url) => {
+    const dir = config.migrationDir;
+    const disk = dir && fs.existsSync(dir) ? readMigrations(dir) : [];
+    const applied = await withClient(url, readAppliedMigrations);
+    const appliedNames = new Set(applied.map((migration) => migration.name));
+    return {
+      applied: applied.map((migration) => migration.name),
+      pending: disk.filter((migration) => !appliedNames.has(migration.name)).map((migration) => migration.name),
+    };
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The migrator's pure parts: argument preparation, the psql script, names and
+ * timestamps of new migrations, status merging, listings, and folder discovery.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseVariables, prepareMigratorArgs } from '../src/cli/migrator-program.js';
+import { formatList, listMigrationsCommand } from '../src/commands/migrator-list.js';
+import { AmbiguousError, MissingInputError, UserError } from '../src/errors.js';
+import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
+import { hashFile, readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
+import { buildMigrationScript, psqlQuotePath } from '../src/migrations/migration-runner.js';
+import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
+import { makeTempDir } from './helpers/env.js';
+import { writeMigration } from './helpers/migrator.js';
+
+const temp: string[] = [];
+afterAll(() => {
+  for (const dir of temp) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = makeTempDir('db-tool-migrator-unit-');
+  temp.push(dir);
+  return dir;
+}
+
+describe('prepareMigratorArgs', () => {
+  it('moves global options to the front, wherever they are', () => {
+    expect(prepareMigratorArgs(['migrate', 'up', '2', '--force', '-v', 'a=1', '--dry-run'])).toEqual(['--force', '-v', 'a=1', '--dry-run', 'migrate', 'up', '2']);
+    expect(prepareMigratorArgs(['migrate', 'status', '--json', '-u', 'postgresql://x@/y'])).toEqual(['-u', 'postgresql://x@/y', 'migrate', 'status', '--json']);
+    expect(prepareMigratorArgs(['--db-url=postgresql://x@/y', 'list'])).toEqual(['--db-url=postgresql://x@/y', 'list']);
+    expect(prepareMigratorArgs(['create', '--name', 'list'])).toEqual(['create', '--name', 'list']);
+  });
+
+  it('refuses two commands or a command word where NAME or N goes (exit 2)', () => {
+    for (const argv of [['list', 'migrate'], ['migrate', 'to', 'up'], ['migrate', 'up', 'down'], ['init', 'list'], ['migrate', 'create'], ['create', 'status']]) {
+      expect(() => prepareMigratorArgs(argv), argv.join(' ')).toThrow(AmbiguousError);
+    }
+  });
+
+  it('leaves unknown commands to commander and wants a migrate subcommand (exit 3)', () => {
+    expect(prepareMigratorArgs(['frob', 'list'])).toEqual(['frob', 'list']);
+    expect(prepareMigratorArgs(['help', 'migrate'])).toEqual(['help', 'migrate']);
+    expect(() => prepareMigratorArgs(['--force', 'migrate'])).toThrow(MissingInputError);
+  });
+});
+
+describe('parseVariables', () => {
+  it('splits at the first =, keeps the rest verbatim', () => {
+    expect(parseVariables(['a=1', 'b=x=y', 'c='])).toEqual({ a: '1', b: 'x=y', c: '' });
+  });
+
+  it('refuses a missing = or a bad name (exit 1)', () => {
+    for (const word of ['novalue', '=1', '1a=2', 'a-b=1']) expect(() => parseVariables([word])).toThrow(UserError);
+  });
+});
+
+describe('buildMigrationScript', () => {
+  const up = { direction: 'up' as const, name: "20240101000000-it's", file: '/m/a b/up.sql', hash: 'a'.repeat(64) };
+  const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
+
+  it('wraps each step in its own transaction with migration mode and its bookkeeping row', () => {
+    const script = buildMigrationScript([up, down]);
+    expect(script.split('\n').filter(Boolean)).toEqual([
+      '\\set ON_ERROR_STOP 1',
+      "BEGIN \\; SET LOCAL hectic.migration_mode = 'on';",
+      "-- 1/2: up 20240101000000-it's",
+      "\\i '/m/a b/up.sql'",
+      '\\set ON_ERROR_STOP 1',
+      `INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; SET LOCAL hectic.migration_mode = 'on';`,
+      '-- 2/2: down 20240102000000-b',
+      "\\i '/m/b/down.sql'",
+      '\\set ON_ERROR_STOP 1',
+      "DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;",
+    ]);
+  });
+
+  it('quotes paths for psql meta-commands', () => {
+    expect(psqlQuotePath("/a/it's/b\\c.sql")).toBe("'/a/it''s/b\\\\c.sql'");
+  });
+});
+
+describe('new migrations', () => {
+  it('formats UTC timestamps and always sorts after existing migrations', () => {
+    const now = new Date('2024-03-04T05:06:07Z');
+    expect(formatTimestamp(now)).toBe('20240304050607');
+    expect(nextTimestamp([], now)).toBe('20240304050607');
+    expect(nextTimestamp(['20240304050607-a'], now)).toBe('20240304050608');
+    expect(nextTimestamp(['20991231235959-future', 'README.md'], now)).toBe('21000101000000');
+  });
+
+  it('makes pronounceable default names and checks given ones', () => {
+    expect(pronounceableName()).toMatch(/^([bdfgklmnprstvz][aeiou]){3}$/);
+    expect(normaliseMigrationName(' add  users ')).toBe('add-users');
+    for (const bad of ['', '../x', 'a/b', '-x', '.hidden']) expect(() => normaliseMigrationName(bad)).toThrow(UserError);
+  });
+});
+
+describe('status', () => {
+  it('merges disk and history into applied, changed, pending and missing', () => {
+    const at = new Date('2024-01-01T00:00:00Z');
+    const entries = migrationStatuses(
+      [{ name: '1-a', hash: 'a' }, { name: '2-b', hash: 'b' }, { name: '4-d', hash: 'd' }],
+      [{ name: '1-a', hash: 'A', appliedAt: at }, { name: '2-b', hash: 'x', appliedAt: at }, { name: '3-c', hash: 'c', appliedAt: at }],
+    );
+    expect(entries.map((entry) => [entry.name, entry.state])).toEqual([['1-a', 'applied'], ['2-b', 'changed'], ['3-c', 'missing'], ['4-d', 'pending']]);
+    expect(formatStatusLines(entries)).toBe(
+      '1-a  applied  2024-01-01T00:00:00.000Z\n2-b  changed  2024-01-01T00:00:00.000Z\n3-c  missing  2024-01-01T00:00:00.000Z\n4-d  pending  -\n',
+    );
+  });
+});
+
+describe('migration folders', () => {
+  it('finds both layouts in name order, skipping hidden entries and plain files', () => {
+    const dir = tempDir();
+    writeMigration(dir, '20240102000000-nested', { 'up/entrypoint.sql': '\\ir a.sql\n', 'up/a.sql': 'SELECT 1;\n', 'down/entrypoint.sql': 'SELECT 2;\n' });
+    writeMigration(dir, '20240101000000-flat', { 'up.sql': 'SELECT 1;\n', 'down.sql': 'SELECT 2;\n' });
+    fs.writeFileSync(path.join(dir, 'README.md'), 'notes');
+    fs.mkdirSync(path.join(dir, '.git'));
+    const migrations = readMigrations(dir);
+    expect(migrations.map((m) => m.name)).toEqual(['20240101000000-flat', '20240102000000-nested']);
+    expect(migrations[1]?.upFile).toBe(path.join(dir, '20240102000000-nested', 'up', 'entrypoint.sql'));
+    expect(migrations[1]?.hash).toBe(hashFile(path.join(dir, '20240102000000-nested', 'up', 'entrypoint.sql')));
+    expect(migrations[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('refuses bad names (1), a migration file instead of a folder (1), both layouts (2), a missing up file (1)', () => {
+    const badName = tempDir();
+    fs.mkdirSync(path.join(badName, '2024-01-01-x'));
+    expect(() => readMigrationFolders(badName)).toThrow(UserError);
+    const file = tempDir();
+    fs.writeFileSync(path.join(file, '20240101000000-x.sql'), 'SELECT 1;');
+    expect(() => readMigrationFolders(file)).toThrow(/not a file/);
+    const both = tempDir();
+    writeMigration(both, '20240101000000-x', { 'down.sql': '', 'down/entrypoint.sql': '', 'up.sql': '' });
+    expect(() => readMigrationFolders(both)).toThrow(AmbiguousError);
+    const noUp = tempDir();
+    writeMigration(noUp, '20240101000000-x', { 'down.sql': '' });
+    expect(readMigrationFolders(noUp)).toHaveLength(1);
+    expect(() => readMigrations(noUp)).toThrow(/missing up\.sql/);
+  });
+
+  it('lists missing files after the layout in use', () => {
+    const dir = tempDir();
+    writeMigration(dir, '20240101000000-a', { 'up.sql': '' });
+    writeMigration(dir, '20240102000000-b', { 'up/entrypoint.sql': '' });
+    writeMigration(dir, '20240103000000-c', { 'down/entrypoint.sql': '' });
+    writeMigration(dir, '20240104000000-d', { 'up.sql': '', 'down.sql': '' });
+    expect(formatList(listMigrationsCommand(dir))).toBe(
+      '20240101000000-a: missing down.sql\n20240102000000-b: missing down/entrypoint.sql\n20240103000000-c: missing up/entrypoint.sql\n20240104000000-d\n',
+    );
+    expect(formatList(listMigrationsCommand(dir), true)).toBe('20240101000000-a\n20240102000000-b\n20240103000000-c\n20240104000000-d\n');
+  });
+});

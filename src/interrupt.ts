@@ -3,9 +3,31 @@
  * private clusters are stopped and removed before we exit 130/143. The core registers
  * them; the CLI turns signals into `runInterruptCleanups`.
  */
+import { InterruptedError } from './errors.js';
+
 type Cleanup = () => Promise<void>;
 
 const cleanups = new Set<Cleanup>();
+let interruptSignal: NodeJS.Signals | undefined;
+
+/** Records the signal that interrupts this run (the first one wins). */
+export function markInterrupted(signal: NodeJS.Signals): void {
+  interruptSignal ??= signal;
+}
+
+/** The signal that interrupted this run, if any. */
+export function interruptedBy(): NodeJS.Signals | undefined {
+  return interruptSignal;
+}
+
+/**
+ * Throws InterruptedError once a signal arrived. Long flows call it between steps, so
+ * work still in flight when the cleanups ran (a server being started…) stops there
+ * instead of going on into a folder that was just removed.
+ */
+export function throwIfInterrupted(): void {
+  if (interruptSignal) throw new InterruptedError(interruptSignal);
+}
 
 /** Registers a cleanup; returns a function that unregisters it. */
 export function onInterrupt(cleanup: Cleanup): () => void {
@@ -24,8 +46,10 @@ export async function withCleanup<T>(cleanup: Cleanup, work: () => Promise<T>): 
   }
 }
 
-export async function runInterruptCleanups(): Promise<void> {
+/** Runs (and unregisters) every registered cleanup; returns how many there were. */
+export async function runInterruptCleanups(): Promise<number> {
   const pending = [...cleanups];
   cleanups.clear();
   await Promise.allSettled(pending.map((cleanup) => cleanup()));
+  return pending.length;
 }

@@ -5,7 +5,7 @@
 import { CommanderError, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { ExitCode, InterruptedError, isDbToolError } from '../errors.js';
-import { runInterruptCleanups } from '../interrupt.js';
+import { interruptedBy, markInterrupted, runInterruptCleanups } from '../interrupt.js';
 import { createLogger, redact, type Logger } from '../log.js';
 
 export interface CliContext {
@@ -65,15 +65,34 @@ function report(error: unknown, log: Logger | undefined, name: string): number {
 export async function runCli(name: string, build: (ctx: CliContext) => Command, argv: string[]): Promise<never> {
   let log: Logger | undefined;
   let code: number;
+  let signalCleanups: Promise<number> | undefined;
+  const exitInterrupted = (signal: NodeJS.Signals): never => {
+    const error = new InterruptedError(signal);
+    process.stderr.write(`${name}: ${error.message}\n`);
+    process.exit(error.exitCode);
+  };
+  // On a signal the cleanups run at once (stopping private servers makes the steps
+  // waiting on them fail fast). When there were any, the work then settles and runs its
+  // own cleanups again, catching anything it made meanwhile, before we exit 130/143; if
+  // it does not settle in time, we exit anyway.
   const onSignal = (signal: NodeJS.Signals) => {
-    void runInterruptCleanups().finally(() => {
-      const error = new InterruptedError(signal);
-      process.stderr.write(`${name}: ${error.message}\n`);
-      process.exit(error.exitCode);
+    markInterrupted(signal);
+    const running = runInterruptCleanups();
+    signalCleanups = running;
+    void running.then((count) => {
+      if (count === 0) exitInterrupted(signal);
+      setTimeout(() => exitInterrupted(signal), 15_000).unref();
     });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that went away (`database diff | head`, a closed terminal) must not crash
+  // us before private clusters are torn down: drop further output instead.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => {
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
   try {
     const config = loadConfig();
     log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
@@ -87,7 +106,13 @@ export async function runCli(name: string, build: (ctx: CliContext) => Command, 
     await program.parseAsync(argv, { from: 'user' });
     code = process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
   } catch (error) {
-    code = report(error, log, name);
+    code = interruptedBy() ? ExitCode.ok : report(error, log, name);
+  }
+  const signal = interruptedBy();
+  if (signal) {
+    await signalCleanups;
+    await runInterruptCleanups();
+    exitInterrupted(signal);
   }
   await flush();
   process.exit(code);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { startPrivateCluster, withRunDir } from '../private-cluster.js';
-import { buildDatabase, type DeployFlowOptions } from './deploy.js';
+import { preflight, runDeploySteps, type DeployFlowOptions } from './deploy.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
 
@@ -20,11 +20,12 @@ export interface CheckResult {
 }
 
 export async function checkCommand(config: Config, log: Logger, options: DeployFlowOptions = {}): Promise<CheckResult> {
+  preflight(config, options);
   return withRunDir(config, CHECK_RUN_PREFIX, async (runDir) => {
     log.debug(`check: private cluster in ${runDir}`);
     // A short subfolder name keeps the socket path under the OS limit for longer project paths.
     const connection = await startPrivateCluster(config, log, path.join(runDir, 'pg'));
-    const built = await buildDatabase(config, log, connection, { ...options, createTestData: false });
+    const built = await runDeploySteps(config, log, connection, { ...options, createTestData: false });
     return { runDir, hydrated: built.hydrate !== undefined, patched: built.patch !== undefined };
   });
 }

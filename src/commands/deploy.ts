@@ -5,14 +5,15 @@
  * also when a step failed (the step's error, and so its exit code, is kept) or the run
  * is interrupted.
  */
+import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster.js';
 import { initCluster, stopCluster } from '../cluster.js';
 import { requireWorkingDir, type Config } from '../config.js';
 import { assertTablesExist } from '../inherits.js';
-import { withCleanup } from '../interrupt.js';
+import { throwIfInterrupted, withCleanup } from '../interrupt.js';
 import type { Logger } from '../log.js';
-import { hydrateDatabase, type HydrateResult } from './hydrate.js';
-import { patchDatabase, type PatchResult } from './patch.js';
+import { hydrateDatabase, hydrateEntrypoint, type HydrateResult } from './hydrate.js';
+import { patchDatabase, testDataFile, type PatchResult } from './patch.js';
 
 export interface DeployFlowOptions {
   /** -P/--no-patch */
@@ -46,14 +47,31 @@ export interface DeployResult extends DeployFlowResult {
 }
 
 /**
- * Hydrate and patch an already started cluster, then check --inherits. Shared by
- * deploy and check.
+ * The steps after init, shared by deploy and check: hydrate and patch the started
+ * cluster, then check --inherits. Stops between steps once the run is interrupted.
  */
-export async function buildDatabase(config: Config, log: Logger, connection: ClusterConnection, options: DeployFlowOptions): Promise<DeployFlowResult> {
+export async function runDeploySteps(config: Config, log: Logger, connection: ClusterConnection, options: DeployFlowOptions): Promise<DeployFlowResult> {
+  throwIfInterrupted();
   const hydrate = options.noHydrate ? undefined : await hydrateDatabase(config, log, connection.url, { mock: options.mock });
-  const patch = options.noPatch ? undefined : await patchDatabase(config, log, connection.url, { create: options.createTestData });
+  throwIfInterrupted();
+  let patch: PatchResult | undefined;
+  if (!options.noPatch) {
+    const file = testDataFile(config);
+    if (options.createTestData === false && !fs.existsSync(file)) log.info(`no ${file}; nothing to patch`);
+    else patch = await patchDatabase(config, log, connection.url);
+  }
+  throwIfInterrupted();
   await assertTablesExist(connection.url, options.inherits ?? [], log);
   return { connection, hydrate, patch };
+}
+
+/**
+ * Fails fast, before a cluster is (re)made, on what the steps will need: the hydrate
+ * entrypoint (exit 3 / 1) and the folder of test-data.sql (exit 3).
+ */
+export function preflight(config: Config, options: DeployFlowOptions): void {
+  if (!options.noHydrate) hydrateEntrypoint(config);
+  if (!options.noPatch) testDataFile(config);
 }
 
 /** Stops the cluster; a failure to stop is reported but never hides the step's error. */
@@ -69,13 +87,14 @@ async function stopQuietly(config: Config, log: Logger, workingDir: string): Pro
 export async function deployCommand(config: Config, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
   const workingDir = requireWorkingDir(config);
   const reuse = Boolean(options.reuse);
+  if (!reuse) preflight(config, options);
   const deploy = async (): Promise<DeployFlowResult> => {
     const connection = await initCluster(config, log, { reuse, workingDir });
     if (reuse) {
       await assertTablesExist(connection.url, options.inherits ?? [], log);
       return { connection, hydrate: undefined, patch: undefined };
     }
-    return buildDatabase(config, log, connection, options);
+    return runDeploySteps(config, log, connection, options);
   };
   if (!options.cleanup) return { ...(await deploy()), stopped: false };
   const result = await withCleanup(() => stopQuietly(config, log, workingDir), deploy);

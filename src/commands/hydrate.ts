@@ -15,7 +15,7 @@ import { assertTablesExist } from '../inherits.js';
 import type { Logger } from '../log.js';
 import { runPsql } from '../psql.js';
 import { assertLocalTarget, resolveTargetUrl } from '../target.js';
-import { stepOutputFile } from './psql-output.js';
+import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
 
 export interface HydrateStepOptions {
   /** -H/--no-hook: do not apply the hectic bundle. */
@@ -83,7 +83,7 @@ async function loadSecrets(client: pg.ClientBase, dotenv: DotenvFile, log: Logge
   await client.query('SET log_parameter_max_length = 0').catch(() => undefined);
   await client.query('SET log_parameter_max_length_on_error = 0').catch(() => undefined);
   try {
-    const result = await client.query<{ count: number }>(`SELECT ${LOAD_FUNCTION.replace('(text)', '($1)')} AS count`, [dotenv.text]);
+    const result = await client.query<{ count: number }>('SELECT hectic.load_secrets_from_env($1) AS count', [dotenv.text]);
     const count = Number(result.rows[0]?.count ?? 0);
     log.info(`loaded ${count} secret${count === 1 ? '' : 's'} from ${dotenv.path}`);
     return { file: dotenv.path, count };
@@ -102,11 +102,6 @@ function dotenvToLoad(config: Config, log: Logger): DotenvFile | undefined {
     else log.debug(message);
   }
   return undefined;
-}
-
-/** Passes psql's stderr (NOTICEs, \warn) of a successful run on to the log. */
-function relayNotices(stderr: string, log: Logger): void {
-  for (const line of stderr.split('\n')) if (line.trim() !== '') log.info(line);
 }
 
 /**
@@ -131,7 +126,7 @@ export async function hydrateDatabase(config: Config, log: Logger, url: string, 
       file: entrypoint,
       vars: options.mock ? { USE_MOCK: '1' } : {},
       output: outputFile,
-      cwd: path.dirname(entrypoint),
+      cwd: userSqlCwd(config),
     }),
   );
   relayNotices(result.stderr, log);

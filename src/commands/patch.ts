@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { runInteractive } from '../process.js';
 import { runPsql } from '../psql.js';
 import { assertLocalTarget, resolveTargetUrl } from '../target.js';
-import { stepOutputFile } from './psql-output.js';
+import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
 
 export const TEST_DATA_FILE = 'test-data.sql';
 
@@ -35,11 +35,6 @@ export const TEST_DATA_HEADER = `-- test-data.sql: data for your local database,
 export interface PatchStepOptions {
   /** -e/--edit: open $EDITOR on the file before applying it. */
   edit?: boolean;
-  /**
-   * When false, a missing test-data.sql is skipped instead of created (check must not
-   * leave a new file in the project). Default true.
-   */
-  create?: boolean;
 }
 
 export interface PatchOptions extends PatchStepOptions {
@@ -58,10 +53,15 @@ export interface PatchResult {
   outputFile: string | undefined;
 }
 
+/** `$PROFILE_DIR/test-data.sql` (exit 3 when neither PROFILE_DIR nor LOCAL_DIR is set). */
+export function testDataFile(config: Config): string {
+  return path.join(requirePath(config.profileDir, 'PROFILE_DIR'), TEST_DATA_FILE);
+}
+
 /** `$PROFILE_DIR/test-data.sql`, created with a comment header when missing. */
 export function ensureTestDataFile(config: Config, log: Logger): { file: string; created: boolean } {
-  const dir = requirePath(config.profileDir, 'PROFILE_DIR');
-  const file = path.join(dir, TEST_DATA_FILE);
+  const file = testDataFile(config);
+  const dir = path.dirname(file);
   if (fs.existsSync(file)) return { file, created: false };
   try {
     fs.mkdirSync(dir, { recursive: true });
@@ -80,21 +80,14 @@ async function editFile(config: Config, file: string): Promise<void> {
 }
 
 /** Applies the test data to `url` (deploy and check call this on their own cluster). */
-export async function patchDatabase(config: Config, log: Logger, url: string, options: PatchStepOptions = {}): Promise<PatchResult | undefined> {
-  if (options.create === false) {
-    const file = path.join(requirePath(config.profileDir, 'PROFILE_DIR'), TEST_DATA_FILE);
-    if (!fs.existsSync(file)) {
-      log.info(`no ${file}; nothing to patch`);
-      return undefined;
-    }
-  }
+export async function patchDatabase(config: Config, log: Logger, url: string, options: PatchStepOptions = {}): Promise<PatchResult> {
   const { file, created } = ensureTestDataFile(config, log);
   if (options.edit) await editFile(config, file);
   const outputFile = stepOutputFile(config, 'patch');
   const result = await log.step(`patch ${file}`, () =>
-    runPsql(config, `patch (${file})`, { url, file, output: outputFile, cwd: path.dirname(file) }),
+    runPsql(config, `patch (${file})`, { url, file, output: outputFile, cwd: userSqlCwd(config) }),
   );
-  for (const line of result.stderr.split('\n')) if (line.trim() !== '') log.info(line);
+  relayNotices(result.stderr, log);
   if (outputFile) log.debug(`patch output appended to ${outputFile}`);
   return { url, file, created, edited: Boolean(options.edit), outputFile };
 }
@@ -104,7 +97,5 @@ export async function patchCommand(config: Config, log: Logger, options: PatchOp
   const url = resolveTargetUrl(config, { url: options.url });
   assertLocalTarget(url, options.allowRemote);
   await assertTablesExist(url, options.inherits ?? [], log);
-  const result = await patchDatabase(config, log, url, { edit: options.edit });
-  if (!result) throw new UserError('test data was not applied'); // unreachable: create defaults to true
-  return result;
+  return patchDatabase(config, log, url, options);
 }

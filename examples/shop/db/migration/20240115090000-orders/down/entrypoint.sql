@@ -1,0 +1,3 @@
+DROP FUNCTION shop.order_total(bigint);
+DROP TABLE shop.order_line;
+DROP TABLE shop.customer_order;

@@ -1,0 +1,3 @@
+-- Orders, in several files joined with \ir (relative to this file).
+\ir tables.sql
+\ir order_total.sql

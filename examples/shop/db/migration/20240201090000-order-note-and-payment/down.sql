@@ -1,0 +1,2 @@
+DROP FUNCTION shop.payment_gateway_configured();
+ALTER TABLE shop.customer_order DROP COLUMN note;

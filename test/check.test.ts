@@ -1,0 +1,129 @@
+/**
+ * `database check` against a real PostgreSQL: the deploy flow in a private cluster
+ * under $LOCAL_DIR/focus/postgresql-check-*, never PG_WORKING_DIR, that leaves no
+ * server, psql or folder behind — on success, failure, concurrently, and on SIGINT and
+ * SIGTERM (exit 130 / 143).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBin } from './helpers/cli.js';
+import { copyProject, focusEntries, processesMentioning, serversBelow, spawnDatabase, waitFor, type Project } from './helpers/project.js';
+
+const projects: Project[] = [];
+
+afterEach(() => {
+  for (const project of projects.splice(0)) {
+    for (const pid of processesMentioning(project.dir)) process.kill(pid, 'SIGKILL');
+    project.remove();
+  }
+});
+
+function newProject(): Project {
+  const project = copyProject('deploy-project');
+  projects.push(project);
+  return project;
+}
+
+function env(project: Project): Record<string, string> {
+  return { LOCAL_DIR: project.dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
+}
+
+function check(project: Project, args: string[] = []) {
+  return runBin('database', ['check', ...args], { env: env(project) });
+}
+
+/** Nothing of a check is left: no run folder, no server, no psql, no PG_WORKING_DIR. */
+function expectNothingLeft(project: Project): void {
+  expect(focusEntries(project.dir)).toEqual([]);
+  expect(serversBelow(project.dir)).toEqual([]);
+  expect(processesMentioning(project.dir)).toEqual([]);
+}
+
+describe('database check', () => {
+  it('builds the database in a private cluster and removes it; PG_WORKING_DIR is never touched', async () => {
+    const project = newProject();
+    const result = await check(project);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('hydrate-output-marker');
+    expect(result.stdout).toContain('patch-output-marker');
+    expect(result.stderr).toContain('check passed');
+    expectNothingLeft(project);
+    expect(fs.existsSync(path.join(project.dir, 'focus', 'postgresql'))).toBe(false);
+  });
+
+  it('does not create a missing test-data.sql; -m, -P and -H are honoured', async () => {
+    const project = newProject();
+    fs.rmSync(path.join(project.dir, 'test-data.sql'));
+    const result = await check(project, ['--mock']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(fs.existsSync(path.join(project.dir, 'test-data.sql'))).toBe(false);
+    const skipped = await check(project, ['-H', '-P']);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).not.toContain('hydrate-output-marker');
+    expectNothingLeft(project);
+  });
+
+  it('a failing step → its exit code, and nothing is left', async () => {
+    const project = newProject();
+    fs.appendFileSync(path.join(project.dir, 'db', 'src', 'tables', 'item.sql'), '\nCREATE TABLE app.orphan (id int);\n');
+    const result = await check(project);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('must inherit hectic.created_at');
+    expectNothingLeft(project);
+  });
+
+  it('-i/--inherits is checked in the private cluster: missing → exit 5, nothing left', async () => {
+    const project = newProject();
+    const ok = await runBin('database', ['-i', 'app.colour', 'check'], { env: env(project) });
+    expect(ok.code, ok.stderr).toBe(0);
+    const missing = await runBin('database', ['-i', 'app.colour', '-i', 'app.unicorn', 'check'], { env: env(project) });
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('app.unicorn');
+    expectNothingLeft(project);
+  });
+
+  it('two concurrent checks of one project both succeed', async () => {
+    const project = newProject();
+    const [first, second] = await Promise.all([check(project), check(project)]);
+    expect(first?.code, first?.stderr).toBe(0);
+    expect(second?.code, second?.stderr).toBe(0);
+    expectNothingLeft(project);
+  });
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} during hydrate → exit ${code}; no server, psql or folder is left`, async () => {
+      const project = newProject();
+      const entrypoint = path.join(project.dir, 'db', 'src', 'entrypoint.sql');
+      fs.appendFileSync(entrypoint, '\nSELECT pg_sleep(60);\n');
+      const { child, done } = spawnDatabase(['check'], env(project));
+      try {
+        // psql running the entrypoint means the private cluster is up and hydrate is under way.
+        await waitFor(() => processesMentioning(`-f ${entrypoint}`).length > 0, 30_000, 'psql running the entrypoint');
+        expect(serversBelow(path.join(project.dir, 'focus'))).toHaveLength(1);
+        child.kill(signal);
+        const result = await done;
+        expect(result.code, result.stderr).toBe(code);
+        expectNothingLeft(project);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+  }
+
+  it('SIGINT while the private cluster is being made → exit 130, nothing left', async () => {
+    const project = newProject();
+    const { child, done } = spawnDatabase(['check'], env(project));
+    try {
+      await waitFor(() => focusEntries(project.dir).length > 0, 30_000, 'the run folder');
+      child.kill('SIGINT');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(130);
+      // A server started by a step still in flight must not survive either.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expectNothingLeft(project);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { registerClusterCommands } from './database/cluster-commands.js';
+import { registerDataCommands } from './database/data-commands.js';
+import { registerDeployCommands } from './database/deploy-commands.js';
+import { migrationSummaryReader, registerMigratorCommands } from './database/migrator-commands.js';
 import { collect } from './database/globals.js';
 import { configureCommand, runCli, type CliContext } from './run.js';
 import { VERSION } from './version.js';
@@ -15,7 +18,10 @@ export function buildDatabase(ctx: CliContext): Command {
     .option('--allow-remote', 'let destructive commands change a non-local database')
     .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true);
-  registerClusterCommands(program, ctx);
+  registerClusterCommands(program, ctx, migrationSummaryReader(ctx.config));
+  registerDeployCommands(program, ctx);
+  registerDataCommands(program, ctx);
+  registerMigratorCommands(program, ctx);
   return program;
 }
 

@@ -1,0 +1,104 @@
+/** `database backup | restore | diff | diff log | pull_staging`: drift review and data movement. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Chalk } from 'chalk';
+import type { Command } from 'commander';
+import { backupCommand } from '../../commands/backup.js';
+import { diffCommand, listDiffLogs } from '../../commands/diff.js';
+import { readLogs, selectLog } from '../../commands/log.js';
+import { pullStagingCommand } from '../../commands/pull-staging.js';
+import { restoreCommand } from '../../commands/restore.js';
+import { formatTextReport, toJsonReport } from '../../diff/report.js';
+import { splitTableList } from '../../diff/table-names.js';
+import { colorEnabled } from '../../log.js';
+import { json, page } from '../output.js';
+import type { CliContext } from '../run.js';
+import { globalsOf } from './globals.js';
+import { VERSION } from '../version.js';
+
+const GENERATOR = `db-tool ${VERSION}`;
+
+interface DiffFlags {
+  tables?: string;
+  mock?: boolean;
+  json?: boolean;
+  output?: string;
+}
+
+export function registerDataCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('backup')
+    .description('pg_basebackup of the running cluster into $LOCAL_DIR/focus/postgresql-backup/ (old backup replaced only when the new one is complete)')
+    .action(async () => {
+      const result = await backupCommand(ctx.config, ctx.log, GENERATOR);
+      ctx.log.info(`${result.replaced ? 'replaced the previous backup' : 'new backup'}: ${(result.bytes / 1024 / 1024).toFixed(1)} MB`);
+    });
+
+  program
+    .command('restore')
+    .description("replace the cluster's data with a backup and start it (the previous data comes back if anything fails)")
+    .argument('[path]', 'backup folder (default $LOCAL_DIR/focus/postgresql-backup); with --archive a .tar.gz of one')
+    .option('--archive', 'PATH is a .tar.gz of a backup folder')
+    .action(async (backupPath: string | undefined, options: { archive?: boolean }) => {
+      const result = await restoreCommand(ctx.config, ctx.log, { archive: options.archive, path: backupPath });
+      ctx.log.info(`PostgreSQL ready: ${result.connection.url}`);
+    });
+
+  const diff = program
+    .command('diff')
+    .description('compare "backup + pending migrations" (DB1) with "what the sources declare" (DB2): schema per object, plus data of --tables and immutable tables; exit 1 when they differ')
+    .argument('[backup_path]', 'backup folder (default $LOCAL_DIR/focus/postgresql-backup)')
+    .option('--tables <list>', 'also compare the rows of these tables (comma-separated, bare or schema.name)')
+    .option('-m, --mock', 'hydrate DB2 with -v USE_MOCK=1')
+    .option('--json', 'print the report as one JSON document')
+    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .action(async (backupPath: string | undefined, flags: DiffFlags, command: Command) => {
+      if (globalsOf(command).url) ctx.log.warn('--url is ignored: diff compares the two private clusters it starts');
+      const result = await diffCommand(ctx.config, ctx.log, {
+        backupPath,
+        tables: flags.tables ? splitTableList(flags.tables, ',') : [],
+        mock: flags.mock,
+      });
+      if (flags.json) {
+        const text = json(toJsonReport(result));
+        if (flags.output) writeReport(ctx, flags.output, text);
+        else ctx.out(text);
+      } else if (flags.output) {
+        writeReport(ctx, flags.output, formatTextReport(result));
+      } else {
+        const color = new Chalk({ level: colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor) ? 1 : 0 });
+        await page(ctx, formatTextReport(result, color));
+      }
+      if (!result.identical) process.exitCode = 1;
+    });
+
+  diff
+    .command('log')
+    .description("server logs of the latest diff run: `list`, an INDEX, a NAME (or unique part of one); all files without argument")
+    .argument('[selector]', 'list | INDEX | NAME')
+    .action(async (selector: string | undefined) => {
+      const { dir, files } = listDiffLogs(ctx.config);
+      if (files.length === 0) {
+        ctx.log.warn(`no log files in ${dir}`);
+        return;
+      }
+      if (selector === 'list') {
+        ctx.out(files.map((file) => `${file.index}\t${file.name}\t${file.size}\n`).join(''));
+        return;
+      }
+      await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector)]));
+    });
+
+  program
+    .command('pull_staging')
+    .description('pg_dump STAGING_DUMP_TABLES from STAGING_DB_URL over ssh STAGING_SSH_HOST into $PROFILE_DIR/test-data.sql (atomically)')
+    .action(async () => {
+      await pullStagingCommand(ctx.config, ctx.log, GENERATOR);
+    });
+}
+
+function writeReport(ctx: CliContext, file: string, text: string): void {
+  const target = path.resolve(ctx.config.cwd, file);
+  fs.writeFileSync(target, text);
+  ctx.log.info(`report written to ${target}`);
+}

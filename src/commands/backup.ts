@@ -1,0 +1,101 @@
+/**
+ * `database backup` (SPEC §5): pg_basebackup of the running project cluster — tar
+ * format, gzip, streamed WAL, fast checkpoint — into $LOCAL_DIR/focus/postgresql-backup/.
+ * The backup is written into a sibling folder first; the previous backup is replaced
+ * only once the new one is complete, so a failure (or Ctrl-C) leaves it as it was.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runningCluster } from '../cluster.js';
+import type { Config } from '../config.js';
+import { withClient } from '../db.js';
+import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, defaultBackupDir, type BackupInfo } from '../diff/backup-files.js';
+import { MissingInputError, UserError } from '../errors.js';
+import { throwIfInterrupted, withCleanup } from '../interrupt.js';
+import type { Logger } from '../log.js';
+import { pgProgram } from '../pg-bin.js';
+import { runProgram } from '../process.js';
+
+export interface BackupResult {
+  /** The backup folder. */
+  path: string;
+  /** Size of the archives in bytes. */
+  bytes: number;
+  /** True when an earlier backup was replaced. */
+  replaced: boolean;
+  info: BackupInfo;
+}
+
+function uniqueSibling(dir: string, tag: string): string {
+  return `${dir}.${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+function archiveSize(dir: string, name: string): number {
+  return fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/** Swaps the finished backup in; the old one goes only after the new one is in place. */
+function swapIn(staging: string, target: string): boolean {
+  const replaced = fs.existsSync(target);
+  const old = uniqueSibling(target, 'old');
+  if (replaced) fs.renameSync(target, old);
+  try {
+    fs.renameSync(staging, target);
+  } catch (error) {
+    if (replaced) fs.renameSync(old, target);
+    throw error;
+  }
+  if (replaced) fs.rmSync(old, { recursive: true, force: true });
+  return replaced;
+}
+
+export async function backupCommand(config: Config, log: Logger, generator: string): Promise<BackupResult> {
+  const target = defaultBackupDir(config);
+  const cluster = runningCluster(config);
+  if (!cluster) {
+    throw new MissingInputError(`no running cluster to back up in ${config.workingDir ?? 'PG_WORKING_DIR'} (start it with \`database init\` or \`database deploy\`)`);
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const staging = uniqueSibling(target, 'partial');
+  const { serverVersion, databases } = await withClient(cluster.url, async (client) => {
+    const version = await client.query<{ server_version: string }>('SHOW server_version');
+    const rows = await client.query<{ datname: string; oid: number }>('SELECT datname, oid::int AS oid FROM pg_database ORDER BY oid');
+    return {
+      serverVersion: version.rows[0]?.server_version ?? '',
+      databases: Object.fromEntries(rows.rows.map((row) => [row.datname, row.oid])),
+    };
+  });
+  return withCleanup(
+    async () => fs.rmSync(staging, { recursive: true, force: true }),
+    async () => {
+      const args = [
+        '-D', staging, '-Ft', '-z', '-X', 'stream', '-c', 'fast', '--label', 'db-tool backup',
+        '-h', cluster.layout.sockDir, '-p', String(cluster.layout.port), '-U', cluster.user, '--no-password',
+      ];
+      const result = await log.step(`pg_basebackup of ${cluster.layout.dataDir}`, () =>
+        runProgram(pgProgram(config, 'pg_basebackup'), args, { env: config.env }),
+      );
+      if (result.code !== 0) {
+        throw new UserError(`pg_basebackup failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}; the previous backup is kept`, result.stderr.trim());
+      }
+      if (archiveSize(staging, BASE_ARCHIVE) === 0 || archiveSize(staging, WAL_ARCHIVE) === 0) {
+        throw new UserError(`pg_basebackup wrote no ${BASE_ARCHIVE}/${WAL_ARCHIVE} into ${staging}; the previous backup is kept`);
+      }
+      const info: BackupInfo = {
+        createdAt: new Date().toISOString(),
+        sourceDataDir: cluster.layout.dataDir,
+        database: cluster.layout.database,
+        serverVersion,
+        generator,
+        databases,
+      };
+      fs.writeFileSync(path.join(staging, BACKUP_INFO), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      const bytes = archiveSize(staging, BASE_ARCHIVE) + archiveSize(staging, WAL_ARCHIVE);
+      throwIfInterrupted();
+      const replaced = swapIn(staging, target);
+      log.info(`backup written to ${target}`);
+      return { path: target, bytes, replaced, info };
+    },
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * `database pull_staging` (SPEC §9): `pg_dump` on the staging host over
+ * `ssh STAGING_SSH_HOST`, written to `$PROFILE_DIR/test-data.sql` atomically — a temp
+ * file beside it (header, the dump streamed straight in, sequence resets) renamed over
+ * the old file only when everything succeeded. ssh runs with BatchMode=yes; anything
+ * else (port, key, jump host) belongs in ~/.ssh/config. The URL's password never
+ * reaches a log or an error message.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { requirePath, type Config } from '../config.js';
+import { MissingProgramError, UserError } from '../errors.js';
+import { throwIfInterrupted, withCleanup } from '../interrupt.js';
+import { redact, type Logger } from '../log.js';
+import { locateProgram } from '../pg-bin.js';
+import { describeCommand, runProgram } from '../process.js';
+import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from '../staging/staging-dump.js';
+
+export const TEST_DATA_FILE = 'test-data.sql';
+
+export interface PullStagingResult {
+  file: string;
+  tables: string[];
+  /** Bytes of dump received. */
+  dumpBytes: number;
+}
+
+/** The password of a connection URL, if it has one (to scrub it from any text we show). */
+export function urlPassword(url: string): string | undefined {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/?#\s]+)@/i.exec(url);
+  const fromUrl = match?.[1];
+  const fromConninfo = /\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)/i.exec(url)?.[1];
+  const raw = fromUrl ?? fromConninfo;
+  if (!raw) return undefined;
+  try {
+    return decodeURIComponent(raw.replace(/^'|'$/g, ''));
+  } catch {
+    return raw;
+  }
+}
+
+/** `redact`, and also every literal occurrence of the password (pg_dump may echo it elsewhere). */
+export function scrub(text: string, password: string | undefined): string {
+  let result = redact(text);
+  if (password && password.length > 0) {
+    for (const form of new Set([password, encodeURIComponent(password)])) result = result.split(form).join('***');
+  }
+  return result;
+}
+
+function isBlank(file: string, from: number): boolean {
+  const size = fs.statSync(file).size;
+  if (size <= from) return true;
+  // Only a short tail can be all whitespace; a real dump starts with comments and SETs.
+  if (size - from > 4096) return false;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size - from);
+    fs.readSync(fd, buffer, 0, buffer.length, from);
+    return buffer.toString('utf8').trim() === '';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function lastLines(text: string, count = 5): string {
+  return text.trim().split('\n').slice(-count).join('\n');
+}
+
+export async function pullStagingCommand(config: Config, log: Logger, generator: string): Promise<PullStagingResult> {
+  const settings = readStagingSettings(config);
+  const profileDir = requirePath(config.profileDir, 'PROFILE_DIR');
+  const ssh = locateProgram(config, 'ssh');
+  if (!ssh) throw new MissingProgramError('required program not found: ssh (install OpenSSH: apt-get install openssh-client; Nix: openssh)');
+  const password = urlPassword(settings.dbUrl);
+  const target = path.join(profileDir, TEST_DATA_FILE);
+  if (!fs.statSync(profileDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
+  }
+  const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  const args = sshArguments(settings.sshHost, remoteDumpCommand(settings));
+  log.debug(`running ${scrub(describeCommand(ssh, args), password)}`);
+
+  return withCleanup(
+    async () => fs.rmSync(temp, { force: true }),
+    async () => {
+      const previousMode = fs.statSync(target, { throwIfNoEntry: false })?.mode;
+      const fd = fs.openSync(temp, 'w', previousMode !== undefined ? previousMode & 0o777 : 0o644);
+      let headerBytes: number;
+      let dumpBytes: number;
+      try {
+        const header = fileHeader({ sshHost: settings.sshHost, tables: settings.tables, pulledAt: new Date(), generator });
+        headerBytes = fs.writeSync(fd, header);
+        const result = await log.step(`pg_dump of ${settings.tables.join(' ')} on ${settings.sshHost}`, () =>
+          runProgram(ssh, args, { env: config.env, stdout: fd, stderr: 'pipe' }),
+        );
+        if (result.code !== 0) {
+          const why = result.code === 255 ? 'ssh could not connect or authenticate' : `the remote pg_dump failed (exit ${result.code})`;
+          throw new UserError(`pull_staging: ${why}; ${target} is unchanged`, scrub(lastLines(result.stderr), password) || undefined);
+        }
+        if (result.stderr.trim()) log.debug(scrub(result.stderr.trim(), password));
+        if (isBlank(temp, headerBytes)) throw new UserError(`pull_staging: the remote pg_dump returned an empty dump; ${target} is unchanged`);
+        dumpBytes = fs.fstatSync(fd).size - headerBytes;
+        fs.writeSync(fd, sequenceResets(settings.tables));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      throwIfInterrupted();
+      fs.renameSync(temp, target);
+      log.info(`wrote ${target} (${settings.tables.length} table${settings.tables.length === 1 ? '' : 's'} from ${settings.sshHost})`);
+      return { file: target, tables: settings.tables, dumpBytes };
+    },
+  );
+}

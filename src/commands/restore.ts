@@ -1,0 +1,121 @@
+/**
+ * `database restore [--archive] [PATH]` (SPEC §5): replaces the project cluster's data
+ * with a backup and starts it. The backup is unpacked next to the data folder first;
+ * only then is the server stopped, the old data moved aside and the new data moved in.
+ * If anything fails (or the user presses Ctrl-C), the previous data goes back in place
+ * and, if the cluster was running, it is started again.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { clusterLayout, TRASH_PREFIX } from '../cluster-layout.js';
+import { initCluster, type ClusterConnection } from '../cluster.js';
+import { requireWorkingDir, type Config } from '../config.js';
+import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from '../diff/backup-files.js';
+import { MissingInputError } from '../errors.js';
+import { interruptedBy, throwIfInterrupted, withCleanup } from '../interrupt.js';
+import type { Logger } from '../log.js';
+import { serverUser } from '../os-user.js';
+import { removeInBackground } from '../process.js';
+import { runningServer, stopServer } from '../server-process.js';
+
+export interface RestoreOptions {
+  /** PATH is a `.tar.gz` of a backup folder. */
+  archive?: boolean;
+  /** Backup folder (or archive with `archive`); default $LOCAL_DIR/focus/postgresql-backup. */
+  path?: string;
+}
+
+export interface RestoreResult {
+  backup: string;
+  dataDir: string;
+  connection: ClusterConnection;
+  /** True when the cluster was running before the restore. */
+  wasRunning: boolean;
+}
+
+function scratchDir(workingDir: string, tag: string): string {
+  // The trash prefix marks it as ours: `database cleanup` accepts it, and a leftover
+  // after a crash is safe to delete.
+  return path.join(workingDir, `${TRASH_PREFIX}${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+}
+
+/** Where the backup is, unpacking an archive into `scratch` when asked to. */
+async function locateBackup(config: Config, options: RestoreOptions, scratch: string, log: Logger): Promise<string> {
+  if (options.archive) {
+    if (!options.path) throw new MissingInputError('restore --archive needs the PATH of a .tar.gz of a backup folder');
+    const archive = path.resolve(config.cwd, options.path);
+    return log.step(`unpack ${archive}`, () => unpackBackupArchive(config, archive, scratch));
+  }
+  const dir = options.path ? path.resolve(config.cwd, options.path) : defaultBackupDir(config);
+  assertBackupDir(dir);
+  return dir;
+}
+
+function checkArchiveArgument(config: Config, options: RestoreOptions): void {
+  if (!options.archive) return;
+  if (!options.path) throw new MissingInputError('restore --archive needs the PATH of a .tar.gz of a backup folder');
+  const archive = path.resolve(config.cwd, options.path);
+  if (!fs.statSync(archive, { throwIfNoEntry: false })?.isFile()) {
+    throw new MissingInputError(`no backup archive found: ${archive} does not exist (make a backup with \`database backup\`, then archive its folder)`);
+  }
+}
+
+export async function restoreCommand(config: Config, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
+  const workingDir = requireWorkingDir(config);
+  checkArchiveArgument(config, options);
+  if (!options.archive) assertBackupDir(options.path ? path.resolve(config.cwd, options.path) : defaultBackupDir(config));
+  const layout = clusterLayout(config, workingDir);
+  const user = serverUser(config);
+  fs.mkdirSync(workingDir, { recursive: true });
+  const unpacked = scratchDir(workingDir, 'restore-archive');
+  const incoming = scratchDir(workingDir, 'restore-data');
+  const previous = scratchDir(workingDir, 'restore-previous');
+  const wasRunning = runningServer(layout.dataDir) !== undefined;
+  let state: 'preparing' | 'swapped' | 'done' = 'preparing';
+  let settled = false;
+
+  /**
+   * Puts the previous data back (and restarts it if it ran); a no-op once done. On a
+   * signal the cleanups run at once, while a server may still be starting on the new
+   * data: then we wait for the second round, after the work has settled.
+   */
+  const rollback = async (): Promise<void> => {
+    if (!settled && interruptedBy()) return;
+    if (state === 'swapped') {
+      await stopServer(layout.dataDir, { mode: 'immediate' }).catch(() => undefined);
+      if (fs.existsSync(previous)) {
+        if (fs.existsSync(layout.dataDir)) fs.renameSync(layout.dataDir, incoming);
+        fs.renameSync(previous, layout.dataDir);
+      }
+      state = 'preparing';
+      if (wasRunning) {
+        await initCluster(config, log, { reuse: true, workingDir }).catch((error: Error) => log.warn(`the previous data is back in ${layout.dataDir} but did not start: ${error.message}`));
+      }
+      log.warn(`restore failed; the previous data is back in ${layout.dataDir}`);
+    }
+    fs.rmSync(unpacked, { recursive: true, force: true });
+    fs.rmSync(incoming, { recursive: true, force: true });
+  };
+
+  return withCleanup(rollback, async () => {
+    try {
+      const backup = await locateBackup(config, options, unpacked, log);
+      await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
+      fs.rmSync(unpacked, { recursive: true, force: true });
+      throwIfInterrupted();
+      if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));
+      state = 'swapped';
+      if (fs.existsSync(layout.dataDir)) fs.renameSync(layout.dataDir, previous);
+      fs.renameSync(incoming, layout.dataDir);
+      const connection = await initCluster(config, log, { reuse: true, workingDir });
+      state = 'done';
+      if (fs.existsSync(previous)) removeInBackground(config, previous);
+      const source = options.archive && options.path ? path.resolve(config.cwd, options.path) : backup;
+      log.info(`restored ${source} into ${layout.dataDir}`);
+      return { backup: source, dataDir: layout.dataDir, connection, wasRunning };
+    } finally {
+      settled = true;
+    }
+  });
+}

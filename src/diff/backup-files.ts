@@ -1,0 +1,150 @@
+/**
+ * Physical backups made by `database backup` (pg_basebackup, tar format, gzip,
+ * streamed WAL): where they live, how to recognise one, and how to turn one back into
+ * a data folder. Shared by `database restore` and `database diff` (DB1).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { requireLocalDir, type Config } from '../config.js';
+import { MissingInputError, UserError } from '../errors.js';
+import { isRoot } from '../os-user.js';
+import { runProgram, type OsUser } from '../process.js';
+
+export const BASE_ARCHIVE = 'base.tar.gz';
+export const WAL_ARCHIVE = 'pg_wal.tar.gz';
+/** A few facts about the backup, written next to the archives. */
+export const BACKUP_INFO = 'db-tool-backup.json';
+
+export interface BackupInfo {
+  createdAt: string;
+  sourceDataDir: string;
+  database: string;
+  serverVersion: string;
+  generator: string;
+  /** Every database of the cluster by name → OID (the folder base/<oid>). */
+  databases?: Record<string, number>;
+}
+
+/** OID of template1, the template CREATE DATABASE copies: always kept. */
+const TEMPLATE1_OID = 1;
+
+/**
+ * `base/<oid>` folders a throw-away copy that only serves `database` can leave out:
+ * every database but that one and template1 (template0 and `postgres` are a third of
+ * a small cluster's files, and creating files is the slow part of a restore). Nothing
+ * is left out unless the backup says which folder holds which database.
+ */
+export function foldersToSkip(info: BackupInfo | undefined, database: string): string[] {
+  const oids = info?.databases;
+  const keep = oids?.[database];
+  if (!oids || keep === undefined) return [];
+  return Object.values(oids)
+    .filter((oid) => oid !== keep && oid !== TEMPLATE1_OID && Number.isInteger(oid) && oid > 0)
+    .sort((a, b) => a - b)
+    .map((oid) => `base/${oid}`);
+}
+
+/** `$LOCAL_DIR/focus/postgresql-backup`. */
+export function defaultBackupDir(config: Config): string {
+  return path.join(requireLocalDir(config), 'focus', 'postgresql-backup');
+}
+
+export function isBackupDir(dir: string): boolean {
+  return fs.statSync(path.join(dir, BASE_ARCHIVE), { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/** Exit 3 naming the path and how to make a backup, when `dir` holds none. */
+export function assertBackupDir(dir: string): void {
+  if (isBackupDir(dir)) return;
+  const why = fs.existsSync(dir) ? `${dir} holds no ${BASE_ARCHIVE}` : `${dir} does not exist`;
+  throw new MissingInputError(`no backup found: ${why} (make one with \`database backup\`)`);
+}
+
+async function chownTree(config: Config, dir: string, user: OsUser): Promise<void> {
+  const result = await runProgram('chown', ['-R', `${user.uid}:${user.gid}`, dir], { env: config.env });
+  if (result.code !== 0) throw new UserError(`cannot give ${dir} to ${user.name}: ${result.stderr.trim()}`);
+}
+
+/** A folder owned by the server account, mode 0700 (what PostgreSQL wants for data). */
+function makeServerDir(config: Config, dir: string, user: OsUser): void {
+  fs.mkdirSync(dir, { mode: 0o700 });
+  if (isRoot(config)) fs.chownSync(dir, user.uid, user.gid);
+}
+
+/**
+ * Extracts one gzipped tar into `dir` as the server account: the archive is opened by
+ * us (as root it may be unreadable to that account) and fed on stdin, so every file
+ * comes out owned by the account that will run the server.
+ */
+async function extractAs(config: Config, archive: string, dir: string, user: OsUser, skip: readonly string[] = []): Promise<void> {
+  const fd = fs.openSync(archive, 'r');
+  try {
+    const excludes = skip.length > 0 ? ['--anchored', ...skip.map((folder) => `--exclude=${folder}`)] : [];
+    const result = await runProgram('tar', ['-xzf', '-', '-C', dir, ...excludes], { env: config.env, user, stdin: fd });
+    if (result.code !== 0) throw new UserError(`cannot extract ${archive}: ${result.stderr.trim() || `tar exited ${result.code}`}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export interface ExtractOptions {
+  /** Only this database is needed (diff's private copy): see `foldersToSkip`. */
+  onlyDatabase?: string;
+}
+
+/**
+ * Makes `dataDir` (which must not exist) a data folder from the backup in `backupDir`:
+ * base.tar.gz, with pg_wal.tar.gz in its pg_wal/. Started, the server replays the WAL
+ * from the backup_label and is then consistent.
+ */
+export async function extractBackup(config: Config, backupDir: string, dataDir: string, user: OsUser, options: ExtractOptions = {}): Promise<void> {
+  assertBackupDir(backupDir);
+  makeServerDir(config, dataDir, user);
+  const walDir = path.join(dataDir, 'pg_wal');
+  makeServerDir(config, walDir, user);
+  const wal = path.join(backupDir, WAL_ARCHIVE);
+  const skip = options.onlyDatabase === undefined ? [] : foldersToSkip(readBackupInfo(backupDir), options.onlyDatabase);
+  await Promise.all([
+    extractAs(config, path.join(backupDir, BASE_ARCHIVE), dataDir, user, skip),
+    fs.existsSync(wal) ? extractAs(config, wal, walDir, user) : Promise.resolve(),
+  ]);
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    throw new UserError(`${path.join(backupDir, BASE_ARCHIVE)} is not a PostgreSQL base backup (no PG_VERSION inside)`);
+  }
+  if (isRoot(config)) {
+    // tar running as the server account owns what it made; this only fixes odd archives.
+    const stray = fs.readdirSync(dataDir).some((entry) => fs.statSync(path.join(dataDir, entry)).uid !== user.uid);
+    if (stray) await chownTree(config, dataDir, user);
+  }
+}
+
+/** Finds the backup folder inside an extracted `.tar.gz` (at its top or one level down). */
+export function findBackupIn(dir: string): string | undefined {
+  if (isBackupDir(dir)) return dir;
+  for (const entry of fs.readdirSync(dir).sort()) {
+    const candidate = path.join(dir, entry);
+    if (fs.statSync(candidate).isDirectory() && isBackupDir(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Extracts a `.tar.gz` of a backup folder into `into` (made here) and returns the backup folder in it. */
+export async function unpackBackupArchive(config: Config, archive: string, into: string): Promise<string> {
+  if (!fs.statSync(archive, { throwIfNoEntry: false })?.isFile()) {
+    throw new MissingInputError(`no backup archive found: ${archive} does not exist (make a backup with \`database backup\`, then archive its folder)`);
+  }
+  fs.mkdirSync(into, { recursive: true, mode: 0o700 });
+  const result = await runProgram('tar', ['-xzf', archive, '-C', into, '--no-same-owner'], { env: config.env });
+  if (result.code !== 0) throw new UserError(`cannot extract backup archive ${archive}: ${result.stderr.trim() || `tar exited ${result.code}`}`);
+  const found = findBackupIn(into);
+  if (!found) throw new UserError(`backup archive ${archive} holds no ${BASE_ARCHIVE} (at its top or one folder down)`);
+  return found;
+}
+
+export function readBackupInfo(dir: string): BackupInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, BACKUP_INFO), 'utf8')) as BackupInfo;
+  } catch {
+    return undefined;
+  }
+}

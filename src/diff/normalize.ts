@@ -1,0 +1,55 @@
+/**
+ * What makes two dumps of the same schema look different although nothing differs:
+ * pg_dump's random `\restrict` keys, the server and pg_dump version comments, the
+ * `SET` preamble (repeated between objects), verbose-mode comment noise, trailing
+ * spaces and runs of blank lines. Pure functions: unit-tested on their own.
+ */
+
+/** Whole lines that never carry schema information. */
+const VOLATILE_LINES: readonly RegExp[] = [
+  /^\\(?:un)?restrict\b/, // pg_dump ≥ 17.6/16.10/15.14: a random key per dump
+  /^-- Dumped (?:from database|by pg_dump) version\b/,
+  /^-- (?:Started|Completed) on\b/, // --verbose
+  /^-- TOC entry\b/, // --verbose / pg_restore -v
+  /^-- Dependencies:/, // --verbose
+  /^-- PostgreSQL database dump(?: complete)?\s*$/,
+];
+
+/** Session settings pg_dump emits before and between objects. */
+const SESSION_SETTING = /^(?:SET [A-Za-z_.]+ = .*;|SELECT pg_catalog\.set_config\(.*\);)$/;
+
+export function isVolatileLine(line: string): boolean {
+  return VOLATILE_LINES.some((pattern) => pattern.test(line));
+}
+
+export function isSessionSetting(line: string): boolean {
+  return SESSION_SETTING.test(line);
+}
+
+/** Removes trailing whitespace from every line and collapses runs of blank lines into one. */
+export function tidyLines(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of lines) {
+    const line = raw.replace(/[ \t\r]+$/, '');
+    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
+    out.push(line);
+  }
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out;
+}
+
+/**
+ * The text of one dump object without noise: volatile lines dropped, and the `SET`
+ * lines pg_dump puts *between* objects (they trail the previous object) removed. A
+ * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
+ */
+export function normalizeObjectText(lines: readonly string[]): string {
+  const kept = tidyLines(lines.filter((line) => !isVolatileLine(line)));
+  while (kept.length > 0) {
+    const last = kept[kept.length - 1] ?? '';
+    if (last === '' || isSessionSetting(last)) kept.pop();
+    else break;
+  }
+  // Blank lines directly before the trailing SETs may now end the text.
+  return tidyLines(kept).join('\n');
+}

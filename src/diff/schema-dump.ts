@@ -1,0 +1,121 @@
+/**
+ * The schema of a database as a set of objects: `pg_dump --schema-only --no-owner
+ * --no-privileges`, split at pg_dump's `-- Name: …; Type: …; Schema: …` headers into
+ * objects keyed by type, schema and name. Keyed objects make the comparison blind to
+ * dump order; each object's text is normalised (see normalize.ts).
+ */
+import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
+import { pgProgram } from '../pg-bin.js';
+import { runProgram } from '../process.js';
+import { normalizeObjectText } from './normalize.js';
+
+export interface SchemaObject {
+  /** `TYPE schema.name` (or `TYPE name` for objects outside a schema): unique in a dump. */
+  key: string;
+  /** pg_dump's object type: TABLE, FUNCTION, INDEX, CONSTRAINT, COMMENT, … */
+  type: string;
+  /** The schema, or null for objects that live outside one (extensions, event triggers…). */
+  schema: string | null;
+  /** pg_dump's name: `t`, `f(integer)`, `t t_pkey`, `TABLE t` (comments)… */
+  name: string;
+  /** The normalised SQL of the object. */
+  sql: string;
+}
+
+const HEADER = /^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (?:.*?)(?:; Tablespace: .*)?$/;
+const FOOTER = /^-- PostgreSQL database dump complete\s*$/;
+
+interface Header {
+  type: string;
+  schema: string | null;
+  name: string;
+}
+
+/**
+ * A header block: `--`, comment lines (`-- TOC entry …`, `-- Dependencies: …` in
+ * verbose dumps) including one `-- Name: …` line, `--`. Returns its last line's index.
+ */
+function headerAt(lines: readonly string[], index: number): { header: Header; end: number } | undefined {
+  if (lines[index] !== '--') return undefined;
+  let header: Header | undefined;
+  for (let j = index + 1; j <= index + 5 && j < lines.length; j += 1) {
+    const line = lines[j] ?? '';
+    if (line === '--') return header && { header, end: j };
+    if (!line.startsWith('-- ')) return undefined;
+    const match = HEADER.exec(line);
+    if (match && match[1] !== undefined && match[2] !== undefined && match[3] !== undefined) {
+      header = { name: match[1], type: match[2], schema: match[3] === '-' ? null : match[3] };
+    }
+  }
+  return undefined;
+}
+
+/** `TABLE public.t`; comments read `COMMENT TABLE public.t`, not `COMMENT public.TABLE t`. */
+export function objectKey(header: Header): string {
+  if (header.schema === null) return `${header.type} ${header.name}`;
+  if (header.type === 'COMMENT') {
+    const space = header.name.indexOf(' ');
+    if (space > 0) return `COMMENT ${header.name.slice(0, space)} ${header.schema}.${header.name.slice(space + 1)}`;
+  }
+  return `${header.type} ${header.schema}.${header.name}`;
+}
+
+/**
+ * Splits a plain-format dump into objects. Text before the first header (the SET
+ * preamble) and the closing footer are not objects. Two entries with one key (rare:
+ * pg_dump does not promise unique names) are merged in a stable order.
+ */
+export function splitDump(text: string): SchemaObject[] {
+  const lines = text.split('\n');
+  const objects = new Map<string, SchemaObject & { parts: string[] }>();
+  let current: { header: Header; body: string[] } | undefined;
+  const close = (): void => {
+    if (!current) return;
+    const sql = normalizeObjectText(current.body);
+    const key = objectKey(current.header);
+    const existing = objects.get(key);
+    if (existing) {
+      existing.parts.push(sql);
+      existing.parts.sort();
+      existing.sql = existing.parts.join('\n\n');
+    } else {
+      objects.set(key, { key, ...current.header, sql, parts: [sql] });
+    }
+    current = undefined;
+  };
+  for (let i = 0; i < lines.length; i += 1) {
+    const block = headerAt(lines, i);
+    if (block) {
+      close();
+      current = { header: block.header, body: [] };
+      i = block.end;
+      continue;
+    }
+    if (lines[i] === '--' && FOOTER.test(lines[i + 1] ?? '')) {
+      close();
+      break;
+    }
+    current?.body.push(lines[i] ?? '');
+  }
+  close();
+  return [...objects.values()].map(({ parts: _parts, ...object }) => object);
+}
+
+/** Runs pg_dump (schema only, no owner, no privileges) on `url` and returns its output. */
+export async function dumpSchemaText(config: Config, url: string): Promise<string> {
+  const result = await runProgram(
+    pgProgram(config, 'pg_dump'),
+    ['--schema-only', '--no-owner', '--no-privileges', '--dbname', url],
+    { env: config.env },
+  );
+  if (result.code !== 0) {
+    throw new UserError(`pg_dump --schema-only failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, result.stderr.trim());
+  }
+  return result.stdout;
+}
+
+/** The schema of the database at `url`, as keyed objects. */
+export async function dumpSchema(config: Config, url: string): Promise<SchemaObject[]> {
+  return splitDump(await dumpSchemaText(config, url));
+}

@@ -1,0 +1,144 @@
+/** The schema side of `database diff` without a database: normalising, splitting, comparing. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compareSchemas, schemasDiffer } from '../src/diff/compare-schema.js';
+import { isSessionSetting, isVolatileLine, normalizeObjectText, tidyLines } from '../src/diff/normalize.js';
+import { objectKey, splitDump, type SchemaObject } from '../src/diff/schema-dump.js';
+import { ROOT } from './helpers/env.js';
+
+const DUMPS = path.join(ROOT, 'test', 'fixtures', 'diff', 'dumps');
+const sample = fs.readFileSync(path.join(DUMPS, 'sample.sql'), 'utf8');
+const verbose = fs.readFileSync(path.join(DUMPS, 'sample-verbose.sql'), 'utf8');
+
+/** The sample as another pg_dump run would print it: new \restrict key, another version. */
+function anotherRun(text: string): string {
+  return text
+    .replace(/^(\\(?:un)?restrict) \S+$/gm, '$1 Zk3v9QpX0aLmN8bC7dE6fG5hJ4kL3mN2pQ1rS0tU9vW8xY7zA6bC5dE4fG3hJ2k')
+    .replace(/^-- Dumped (from database|by pg_dump) version .*$/gm, '-- Dumped $1 version 17.6 (Nix)');
+}
+
+/** Moves the blocks of a dump around (pg_dump's order depends on OIDs and dependencies). */
+function reorder(text: string): string {
+  const blocks = text.split(/\n(?=--\n-- Name: )/);
+  const [preamble, ...objects] = blocks;
+  const footerIndex = objects.length - 1;
+  const last = objects[footerIndex] ?? '';
+  const cut = last.indexOf('\n--\n-- PostgreSQL database dump complete');
+  const lastObject = last.slice(0, cut);
+  const footer = last.slice(cut);
+  const body = [...objects.slice(0, footerIndex), lastObject].reverse();
+  return [preamble, ...body].join('\n') + footer;
+}
+
+function keys(objects: readonly SchemaObject[]): string[] {
+  return objects.map((object) => object.key).sort();
+}
+
+describe('normalize', () => {
+  it('recognises volatile lines', () => {
+    expect(isVolatileLine('\\restrict abc123')).toBe(true);
+    expect(isVolatileLine('\\unrestrict abc123')).toBe(true);
+    expect(isVolatileLine('-- Dumped from database version 15.18')).toBe(true);
+    expect(isVolatileLine('-- Dumped by pg_dump version 17.6')).toBe(true);
+    expect(isVolatileLine('-- TOC entry 846 (class 1247 OID 16401)')).toBe(true);
+    expect(isVolatileLine('-- Dependencies: 217')).toBe(true);
+    expect(isVolatileLine('-- Started on 2026-01-01 00:00:00 UTC')).toBe(true);
+    expect(isVolatileLine('CREATE TABLE public.t (')).toBe(false);
+    expect(isVolatileLine('-- a comment inside a function body')).toBe(false);
+  });
+
+  it('recognises session settings', () => {
+    expect(isSessionSetting("SET default_tablespace = '';")).toBe(true);
+    expect(isSessionSetting('SET default_table_access_method = heap;')).toBe(true);
+    expect(isSessionSetting("SELECT pg_catalog.set_config('search_path', '', false);")).toBe(true);
+    expect(isSessionSetting('    SET search_path TO pg_catalog')).toBe(false);
+  });
+
+  it('trims trailing whitespace and collapses blank-line runs', () => {
+    expect(tidyLines(['', 'a  ', '', '', 'b\t', '', ''])).toEqual(['a', '', 'b']);
+  });
+
+  it('drops SET lines trailing an object but keeps those inside a body', () => {
+    const text = normalizeObjectText([
+      'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$',
+      'BEGIN',
+      "SET x = 'y';",
+      'END $$;',
+      '',
+      '',
+      "SET default_tablespace = '';",
+      '',
+      'SET default_table_access_method = heap;',
+      '',
+    ]);
+    expect(text).toBe("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\nSET x = 'y';\nEND $$;");
+  });
+});
+
+describe('splitDump', () => {
+  const objects = splitDump(sample);
+
+  it('keys objects by type, schema and name', () => {
+    expect(keys(objects)).toEqual([
+      'COMMENT TABLE public.t',
+      'CONSTRAINT public.t t_pkey',
+      'DEFAULT public.t id',
+      'FUNCTION public.f(integer)',
+      'INDEX public.t_name',
+      'SEQUENCE OWNED BY public.t_id_seq',
+      'SEQUENCE public.t_id_seq',
+      'TABLE public.t',
+      'TYPE public.mood',
+      'VIEW public.v',
+    ]);
+  });
+
+  it('keeps the SQL of each object without preamble, SET lines or footer', () => {
+    const table = objects.find((object) => object.key === 'TABLE public.t');
+    expect(table?.sql).toBe("CREATE TABLE public.t (\n    id integer NOT NULL,\n    name text DEFAULT 'x'::text NOT NULL\n);");
+    const all = objects.map((object) => object.sql).join('\n');
+    expect(all).not.toMatch(/restrict|Dumped|^SET |dump complete/m);
+    const index = objects.find((object) => object.key === 'INDEX public.t_name');
+    expect(index?.sql).toBe('CREATE INDEX t_name ON public.t USING btree (name);');
+  });
+
+  it('parses verbose dumps (TOC entry lines) the same way', () => {
+    expect(splitDump(verbose)).toEqual(objects);
+  });
+
+  it('names objects outside a schema without one', () => {
+    expect(objectKey({ type: 'EXTENSION', schema: null, name: 'pgcrypto' })).toBe('EXTENSION pgcrypto');
+    expect(objectKey({ type: 'COMMENT', schema: null, name: 'EXTENSION pgcrypto' })).toBe('COMMENT EXTENSION pgcrypto');
+    expect(objectKey({ type: 'COMMENT', schema: 'public', name: 'COLUMN t.name' })).toBe('COMMENT COLUMN public.t.name');
+  });
+
+  it('merges two entries with one key in a stable order', () => {
+    const dump = (first: string, second: string): string =>
+      `--\n-- Name: x; Type: RULE; Schema: public; Owner: -\n--\n\n${first}\n\n\n--\n-- Name: x; Type: RULE; Schema: public; Owner: -\n--\n\n${second}\n`;
+    expect(splitDump(dump('A;', 'B;'))).toEqual(splitDump(dump('B;', 'A;')));
+  });
+});
+
+describe('compareSchemas', () => {
+  it('finds nothing between two runs of pg_dump in another order with new keys', () => {
+    const comparison = compareSchemas(splitDump(sample), splitDump(reorder(anotherRun(sample))));
+    expect(schemasDiffer(comparison)).toBe(false);
+    expect(comparison.identical).toBe(10);
+  });
+
+  it('reports objects only on one side and changed objects, sorted', () => {
+    const db1 = splitDump(sample);
+    const db2 = splitDump(
+      sample
+        .replace("name text DEFAULT 'x'::text NOT NULL", "name text DEFAULT 'x'::text NOT NULL,\n    price integer")
+        .replace('AS $$ select a+1 $$;', 'AS $$ select a+2 $$;')
+        .replace(/--\n-- Name: t_name; Type: INDEX[^]*?btree \(name\);\n/, ''),
+    );
+    const comparison = compareSchemas(db1, db2);
+    expect(comparison.onlyInDb1.map((object) => object.key)).toEqual(['INDEX public.t_name']);
+    expect(comparison.onlyInDb2).toEqual([]);
+    expect(comparison.changed.map((object) => object.key)).toEqual(['FUNCTION public.f(integer)', 'TABLE public.t']);
+    expect(comparison.changed[0]?.db2).toContain('a+2');
+  });
+});

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the example project end to end (`npm run example`, which builds first):
 #   1. `database check`            the database builds from scratch in a private cluster;
-#   2. `database deploy --cleanup` the same in the project cluster, which is then stopped.
-# Exits non-zero when either fails, and leaves nothing behind (the cluster folder is removed).
+#   2. `database deploy --cleanup` the same in the project cluster, which is then stopped;
+#   3. `database deploy`, `database test`, `database status`, `database cleanup`: the
+#      developer's loop on the project cluster.
+# Exits non-zero when any step fails, and leaves nothing behind (the cluster folder is removed).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,5 +33,13 @@ database check
 
 echo "==> database deploy --cleanup" >&2
 database deploy --cleanup
+
+echo "==> database deploy && database test && database status" >&2
+database deploy
+database test
+database status
+
+echo "==> database cleanup" >&2
+database cleanup
 
 echo "==> example passed" >&2

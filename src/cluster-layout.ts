@@ -14,8 +14,11 @@ export const MARKER_FILE = '.db-tool';
 /** Old data folders renamed away for deletion in the background. */
 export const TRASH_PREFIX = '.trash-';
 
+/** Fresh clusters prepared in advance for the next start (src/spare-cluster.ts). */
+export const SPARE_PREFIX = '.spare-';
+
 export function isToolEntry(name: string): boolean {
-  return (TOOL_ENTRIES as readonly string[]).includes(name) || name.startsWith(TRASH_PREFIX);
+  return (TOOL_ENTRIES as readonly string[]).includes(name) || name.startsWith(TRASH_PREFIX) || name.startsWith(SPARE_PREFIX);
 }
 
 export interface ClusterLayout {

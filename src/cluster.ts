@@ -15,7 +15,8 @@ import { locatePgProgram } from './pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from './process.js';
 import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
-import { createDataDir } from './template-cache.js';
+import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
+import { createDataDir, templateFor } from './template-cache.js';
 
 export interface ClusterConnection {
   layout: ClusterLayout;
@@ -30,6 +31,11 @@ export interface InitOptions {
   reuse: boolean;
   /** Another working dir than the configured one (private clusters of check/diff). */
   workingDir?: string;
+  /**
+   * Keep a spare fresh cluster in the working dir for the next fresh start (default
+   * true; throw-away clusters have no next start).
+   */
+  spare?: boolean;
 }
 
 export function connectionFor(config: Config, layout: ClusterLayout, user = serverUser(config).name): ClusterConnection {
@@ -151,9 +157,9 @@ async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Pr
     : { append: generatedSettings(config, layout, await resolvePreloadLibraries(config, log)) };
 }
 
-async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger): Promise<void> {
+async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, spare: boolean): Promise<void> {
   await wipeCluster(config, layout);
-  const source = await createDataDir(config, layout.dataDir, user, layout.database, log);
+  const source = await createDataDir(config, layout.dataDir, user, layout.database, log, spare ? layout.workingDir : undefined);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   installConf(layout.dataDir, conf);
   writeSecretKey(layout.dataDir);
@@ -207,7 +213,8 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const conf = reuse ? undefined : await freshConf(config, layout, log);
   // Data about to be wiped needs no shutdown checkpoint: stop it immediately.
   await stopServer(layout.dataDir, conf ? { mode: 'immediate' } : {});
-  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log));
+  const spare = options.spare ?? true;
+  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, spare));
   makeOwnedDir(config, layout.sockDir, user);
   makeOwnedDir(config, layout.logDir, user);
   if (config.logPath) makeOwnedDir(config, path.dirname(layout.serverLog), user);
@@ -216,6 +223,10 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   await log.step('start server', () => startServer(config, layout, { user, outputFile }));
   const connection = connectionFor(config, layout, user.name);
   await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+  if (spare) {
+    const template = templateFor(config, user, layout.database);
+    prepareSpare(config, layout.workingDir, template.key, template.dataDir);
+  }
   return connection;
 }
 
@@ -223,6 +234,7 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
 export async function stopCluster(config: Config, workingDir?: string): Promise<'stopped' | 'not-running'> {
   const dir = workingDir ?? config.workingDir;
   if (!dir) return 'not-running';
+  stopSparePreparation(dir);
   return stopServer(clusterLayout(config, dir).dataDir);
 }
 

@@ -31,7 +31,7 @@ export interface PrivateClusterOptions {
 /** Starts a fresh cluster in `workingDir` (a folder below a run dir). */
 export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const privateConfig: Config = { ...config, logPath: options.logDir, reuse: false, pgUrlVar: 'PGURL' };
-  return initCluster(privateConfig, log, { reuse: false, workingDir });
+  return initCluster(privateConfig, log, { reuse: false, workingDir, spare: false });
 }
 
 /** Stops the cluster of `workingDir` and removes the folder; tolerant of half-made clusters. */

@@ -181,9 +181,17 @@ export function runInteractive(command: string, args: readonly string[], options
   });
 }
 
-/** Deletes a folder in a detached `rm -rf` that outlives us (the path is ours to delete). */
-export function removeInBackground(config: { env: Readonly<Record<string, string>> }, target: string): void {
-  const child = spawn('rm', ['-rf', '--', target], { env: { ...config.env }, stdio: 'ignore', detached: true });
+/**
+ * Runs a /bin/sh script detached from us (its own session and process group, no
+ * descriptors of ours): background work that may outlive the command.
+ */
+export function spawnDetachedScript(config: { env: Readonly<Record<string, string>> }, script: string, args: readonly string[]): void {
+  const child = spawn('/bin/sh', ['-c', script, 'db-tool', ...args], { env: { ...config.env }, stdio: 'ignore', detached: true });
   child.on('error', () => undefined);
   child.unref();
+}
+
+/** Deletes a folder in a detached `rm -rf` that outlives us (the path is ours to delete). */
+export function removeInBackground(config: { env: Readonly<Record<string, string>> }, target: string): void {
+  spawnDetachedScript(config, 'rm -rf -- "$1"', [target]);
 }

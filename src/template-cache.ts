@@ -12,6 +12,7 @@ import { UserError } from './errors.js';
 import type { Logger } from './log.js';
 import { serverProgram } from './pg-bin.js';
 import { runProgram, type OsUser } from './process.js';
+import { takeSpare } from './spare-cluster.js';
 
 const CACHE_FORMAT = 'v2';
 
@@ -64,13 +65,27 @@ async function createDatabaseOffline(config: Config, dataDir: string, user: OsUs
   }
 }
 
+/** The cached template for this server build, account and database. */
+export function templateFor(config: Config, user: OsUser, database: string): { key: string; dataDir: string } {
+  const key = cacheKey(config, user, database);
+  return { key, dataDir: path.join(config.cacheDir, key, 'data') };
+}
+
 /**
  * Makes `dataDir` (which must not exist) a freshly initialised cluster that already
- * holds `database`, from the template cache when possible.
+ * holds `database`: a spare prepared in `spareDir` by an earlier run (a rename), else
+ * a copy of the template cache, else initdb (which fills the cache).
  */
-export async function createDataDir(config: Config, dataDir: string, user: OsUser, database: string, log: Logger): Promise<'cache' | 'initdb'> {
-  const key = cacheKey(config, user, database);
-  const cached = path.join(config.cacheDir, key, 'data');
+export async function createDataDir(
+  config: Config,
+  dataDir: string,
+  user: OsUser,
+  database: string,
+  log: Logger,
+  spareDir?: string,
+): Promise<'spare' | 'cache' | 'initdb'> {
+  const { key, dataDir: cached } = templateFor(config, user, database);
+  if (spareDir && takeSpare(config, spareDir, key, dataDir)) return 'spare';
   if (fs.existsSync(path.join(cached, 'PG_VERSION'))) {
     await copyTree(config, cached, dataDir);
     return 'cache';

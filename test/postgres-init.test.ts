@@ -221,6 +221,45 @@ describe('postgres-init', () => {
   });
 });
 
+describe('postgres-init spare clusters', () => {
+  async function waitForSpare(workingDir: string): Promise<string[]> {
+    const deadline = Date.now() + 30_000;
+    let spares: string[] = [];
+    while (Date.now() < deadline) {
+      spares = fs.readdirSync(workingDir).filter((e) => e.startsWith('.spare-') && !e.startsWith('.spare-tmp-'));
+      if (spares.length > 0) return spares;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return spares;
+  }
+
+  it('prepares the next fresh cluster in the background and starts from it, fresh and with a new key', async () => {
+    const { dir, env } = project();
+    const first = await init({ ...env, HECTIC_LOG: 'debug' });
+    expect(first.code, first.stderr).toBe(0);
+    await query(first.vars.PGURL!, 'CREATE TABLE from_first_run (id int)');
+    const [key1] = await query<{ k: string }>(first.vars.PGURL!, "SELECT current_setting('hectic.secret_key') AS k");
+    expect(await waitForSpare(path.join(dir, 'pg'))).toHaveLength(1);
+    const second = await init({ ...env, HECTIC_LOG: 'debug' });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/made by spare/);
+    expect(await query(second.vars.PGURL!, "SELECT to_regclass('from_first_run')::text AS t")).toEqual([{ t: null }]);
+    const [key2] = await query<{ k: string }>(second.vars.PGURL!, "SELECT current_setting('hectic.secret_key') AS k");
+    expect(key2!.k).not.toBe(key1!.k);
+  });
+
+  it('database cleanup removes the spare with the cluster', async () => {
+    const { dir } = project();
+    const env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
+    envs.push(env);
+    expect((await init(env)).code).toBe(0);
+    await waitForSpare(path.join(dir, 'focus', 'postgresql'));
+    const cleanup = await runBin('database', ['cleanup'], { env });
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'focus', 'postgresql'))).toBe(false);
+  });
+});
+
 describe('postgres-init preload libraries', () => {
   const pgCronInstalled = fs.existsSync('/usr/lib/postgresql/15/lib/pg_cron.so') ||
     fs.readdirSync('/usr/lib/postgresql', { withFileTypes: true }).some((d) => fs.existsSync(`/usr/lib/postgresql/${d.name}/lib/pg_cron.so`));

@@ -124,7 +124,7 @@ async function buildDb1(ctx: BuildContext, backup: string, steps: DiffSteps): Pr
   await log.step(`restore ${backup}`, () => extractBackup(config, backup, layout.dataDir, serverUser(config), { onlyDatabase: config.database }));
   fs.appendFileSync(path.join(layout.dataDir, 'postgresql.conf'), restoredCopySettings(layout));
   ctx.checkpoint();
-  const connection = await initCluster(config, log, { reuse: true, workingDir });
+  const connection = await initCluster(config, log, { reuse: true, workingDir, spare: false });
   ctx.checkpoint();
   const migrationDir = config.migrationDir;
   if (!hasMigrationDir(migrationDir)) {

@@ -1,0 +1,89 @@
+/**
+ * A fresh cluster prepared in advance (the ephemeralpg trick): after a fresh start we
+ * copy the template into `<working dir>/.spare-<key>` in the background, and the next
+ * fresh start only renames it into place, so it copies nothing while you wait.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SPARE_PREFIX } from './cluster-layout.js';
+import type { Config } from './config.js';
+import { removeInBackground, spawnDetachedScript } from './process.js';
+
+const SPARE_TMP_PREFIX = '.spare-tmp-';
+
+/**
+ * Copy, then rename: a spare exists only once it is complete. `$$` (the detached
+ * shell, leader of its own process group) names the folder so a cleanup can stop it.
+ */
+const PREPARE_SCRIPT = `tmp="$1/${SPARE_TMP_PREFIX}$$"; cp -a "$2" "$tmp" && mv -T "$tmp" "$3" || rm -rf "$tmp"`;
+
+function spareName(key: string): string {
+  return `${SPARE_PREFIX}${key}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Spare copies in progress in `dir`, as [folder, pid of their process group]. */
+function preparations(dir: string): Array<[string, number]> {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.startsWith(SPARE_TMP_PREFIX))
+    .map((entry) => [path.join(dir, entry), Number(entry.slice(SPARE_TMP_PREFIX.length))] as [string, number]);
+}
+
+/** Moves a complete spare for `key` to `target`; spares of other templates are dropped. */
+export function takeSpare(config: Config, dir: string, key: string, target: string): boolean {
+  let taken = false;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return false;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX)) continue;
+    const spare = path.join(dir, entry);
+    if (entry === spareName(key) && !taken) {
+      try {
+        fs.renameSync(spare, target);
+        taken = true;
+        continue;
+      } catch {
+        // another run took it first
+      }
+    }
+    if (entry !== spareName(key)) removeInBackground(config, spare);
+  }
+  return taken;
+}
+
+/** Starts copying `template` into a spare in `dir`, unless one exists or is on its way. */
+export function prepareSpare(config: Config, dir: string, key: string, template: string): void {
+  if (!fs.existsSync(path.join(template, 'PG_VERSION')) || fs.existsSync(path.join(dir, spareName(key)))) return;
+  if (preparations(dir).some(([, pid]) => isAlive(pid))) return;
+  spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, path.join(dir, spareName(key))]);
+}
+
+/** Stops spare copies in progress in `dir` and removes what they wrote. */
+export function stopSparePreparation(dir: string): void {
+  for (const [folder, pid] of preparations(dir)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already finished
+    }
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}

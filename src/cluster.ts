@@ -15,6 +15,7 @@ import { locatePgProgram } from './pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from './process.js';
 import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
+import { linkRamDataDir } from './ram-storage.js';
 import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 
@@ -36,6 +37,8 @@ export interface InitOptions {
    * true; throw-away clusters have no next start).
    */
   spare?: boolean;
+  /** Put a fresh cluster's data folder in RAM when possible (throw-away clusters). */
+  ramData?: boolean;
 }
 
 export function connectionFor(config: Config, layout: ClusterLayout, user = serverUser(config).name): ClusterConnection {
@@ -157,9 +160,15 @@ async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Pr
     : { append: generatedSettings(config, layout, await resolvePreloadLibraries(config, log)) };
 }
 
-async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, spare: boolean): Promise<void> {
+interface FreshOptions {
+  spare: boolean;
+  ramData: boolean;
+}
+
+async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<void> {
   await wipeCluster(config, layout);
-  const source = await createDataDir(config, layout.dataDir, user, layout.database, log, spare ? layout.workingDir : undefined);
+  const ramTarget = options.ramData ? linkRamDataDir(layout.dataDir, user, isRoot(config)) : undefined;
+  const source = await createDataDir(config, ramTarget ?? layout.dataDir, user, layout.database, log, options.spare ? layout.workingDir : undefined);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   installConf(layout.dataDir, conf);
   writeSecretKey(layout.dataDir);
@@ -211,10 +220,11 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
   // Bad input (PG_CONF_FILE, preload libraries) fails here, before anything is stopped.
   const conf = reuse ? undefined : await freshConf(config, layout, log);
-  // Data about to be wiped needs no shutdown checkpoint: stop it immediately.
-  await stopServer(layout.dataDir, conf ? { mode: 'immediate' } : {});
+  // A fast shutdown even for data about to be wiped: an immediate one would leave the
+  // server's dynamic shared memory behind in /dev/shm.
+  await stopServer(layout.dataDir);
   const spare = options.spare ?? true;
-  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, spare));
+  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spare, ramData: options.ramData ?? false }));
   makeOwnedDir(config, layout.sockDir, user);
   makeOwnedDir(config, layout.logDir, user);
   if (config.logPath) makeOwnedDir(config, path.dirname(layout.serverLog), user);

@@ -11,6 +11,8 @@ import { requireLocalDir, type Config } from './config.js';
 import { withCleanup } from './interrupt.js';
 import type { Logger } from './log.js';
 import { clusterLayout } from './cluster-layout.js';
+import { isRoot, serverUser } from './os-user.js';
+import { linkRamDataDir, removeRamDataDir } from './ram-storage.js';
 import { stopServer } from './server-process.js';
 
 /** Makes `$LOCAL_DIR/focus/<prefix>-<unique>/`, readable by the server account. */
@@ -31,13 +33,28 @@ export interface PrivateClusterOptions {
 /** Starts a fresh cluster in `workingDir` (a folder below a run dir). */
 export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const privateConfig: Config = { ...config, logPath: options.logDir, reuse: false, pgUrlVar: 'PGURL' };
-  return initCluster(privateConfig, log, { reuse: false, workingDir, spare: false });
+  return initCluster(privateConfig, log, { reuse: false, workingDir, spare: false, ramData: true });
+}
+
+/**
+ * Makes the (empty) data folder of a private cluster that is filled by other means (a
+ * backup being unpacked): in RAM when possible, linked from `<workingDir>/data`.
+ */
+export function makePrivateDataDir(config: Config, workingDir: string): void {
+  const user = serverUser(config);
+  const target = linkRamDataDir(clusterLayout(config, workingDir).dataDir, user, isRoot(config));
+  if (!target) return;
+  fs.mkdirSync(target, { mode: 0o700 });
+  if (isRoot(config)) fs.chownSync(target, user.uid, user.gid);
 }
 
 /** Stops the cluster of `workingDir` and removes the folder; tolerant of half-made clusters. */
 export async function discardCluster(config: Config, workingDir: string): Promise<void> {
   const layout = clusterLayout(config, workingDir);
-  await stopServer(layout.dataDir, { mode: 'immediate' }).catch(() => undefined);
+  // A fast shutdown, not immediate: only a clean exit frees the server's dynamic
+  // shared memory in /dev/shm, and with fsync off (and data in RAM) it costs little.
+  await stopServer(layout.dataDir).catch(() => undefined);
+  removeRamDataDir(layout.dataDir);
   fs.rmSync(workingDir, { recursive: true, force: true });
   if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
 }
@@ -50,7 +67,8 @@ export async function withRunDir<T>(config: Config, prefix: string, work: (runDi
   const runDir = createRunDir(config, prefix);
   const cleanup = async (): Promise<void> => {
     const entries = fs.existsSync(runDir) ? fs.readdirSync(runDir) : [];
-    const clusterDirs = entries.filter((entry) => fs.existsSync(path.join(runDir, entry, 'data')) || fs.existsSync(path.join(runDir, entry, 'sock')));
+    const isCluster = (entry: string) => ['data', 'sock'].some((name) => fs.lstatSync(path.join(runDir, entry, name), { throwIfNoEntry: false }));
+    const clusterDirs = entries.filter(isCluster);
     await Promise.all(clusterDirs.map((entry) => discardCluster(config, path.join(runDir, entry))));
     for (const entry of entries) {
       if (!keep.includes(entry)) fs.rmSync(path.join(runDir, entry), { recursive: true, force: true });

@@ -73,8 +73,6 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 export interface StopOptions {
   /** How long a fast shutdown may take before we switch to immediate. */
   timeoutMs?: number;
-  /** 'immediate' skips the shutdown checkpoint (for data about to be thrown away). */
-  mode?: 'fast' | 'immediate';
 }
 
 /**
@@ -88,7 +86,7 @@ export async function stopServer(dataDir: string, options: StopOptions = {}): Pr
     ['SIGINT', options.timeoutMs ?? 10_000],
     ['SIGQUIT', 5_000],
     ['SIGKILL', 5_000],
-  ].slice(options.mode === 'immediate' ? 1 : 0) as Array<[NodeJS.Signals, number]>;
+  ];
   for (const [signal, wait] of steps) {
     try {
       process.kill(server.pid, signal);

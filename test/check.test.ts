@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ramDirsOf } from '../src/ram-storage.js';
 import { runBin } from './helpers/cli.js';
 import { copyProject, focusEntries, processesMentioning, serversBelow, spawnDatabase, waitFor, type Project } from './helpers/project.js';
 
@@ -33,9 +34,10 @@ function check(project: Project, args: string[] = []) {
   return runBin('database', ['check', ...args], { env: env(project) });
 }
 
-/** Nothing of a check is left: no run folder, no server, no psql, no PG_WORKING_DIR. */
+/** Nothing of a check is left: no run folder, no data in RAM, no server, no psql, no PG_WORKING_DIR. */
 function expectNothingLeft(project: Project): void {
   expect(focusEntries(project.dir)).toEqual([]);
+  expect(ramDirsOf(path.join(project.dir, 'focus'))).toEqual([]);
   expect(serversBelow(project.dir)).toEqual([]);
   expect(processesMentioning(project.dir)).toEqual([]);
 }

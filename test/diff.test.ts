@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ramDirsOf } from '../src/ram-storage.js';
 import { runBin } from './helpers/cli.js';
 import { diffRunFolders, makeDiffProject, serversBelow, type DiffProject } from './helpers/diff-project.js';
 import { BIN, baseEnv } from './helpers/env.js';
@@ -55,6 +56,7 @@ async function diffJson(args: string[], env: Record<string, string> = {}): Promi
 
 function expectNothingLeft(): void {
   expect(serversBelow(project.dir)).toEqual([]);
+  expect(ramDirsOf(path.join(project.dir, 'focus'))).toEqual([]);
   for (const [run, entries] of Object.entries(diffRunFolders(project.dir))) expect({ run, entries }).toEqual({ run, entries: ['logs'] });
 }
 

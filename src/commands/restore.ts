@@ -83,7 +83,7 @@ export async function restoreCommand(config: Config, log: Logger, options: Resto
   const rollback = async (): Promise<void> => {
     if (!settled && interruptedBy()) return;
     if (state === 'swapped') {
-      await stopServer(layout.dataDir, { mode: 'immediate' }).catch(() => undefined);
+      await stopServer(layout.dataDir).catch(() => undefined);
       if (fs.existsSync(previous)) {
         if (fs.existsSync(layout.dataDir)) fs.renameSync(layout.dataDir, incoming);
         fs.renameSync(previous, layout.dataDir);

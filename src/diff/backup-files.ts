@@ -66,8 +66,10 @@ async function chownTree(config: Config, dir: string, user: OsUser): Promise<voi
 }
 
 /** A folder owned by the server account, mode 0700 (what PostgreSQL wants for data). */
+/** Makes a folder for the server account; an existing empty one (a data folder in RAM) is fine. */
 function makeServerDir(config: Config, dir: string, user: OsUser): void {
-  fs.mkdirSync(dir, { mode: 0o700 });
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UserError(`${dir} already exists and is not empty`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (isRoot(config)) fs.chownSync(dir, user.uid, user.gid);
 }
 

@@ -19,7 +19,7 @@ import { quoteLiteral, withClient } from '../db.js';
 import { throwIfInterrupted } from '../interrupt.js';
 import type { Logger } from '../log.js';
 import { serverUser } from '../os-user.js';
-import { startPrivateCluster, withRunDir } from '../private-cluster.js';
+import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../private-cluster.js';
 import { assertBackupDir, defaultBackupDir, extractBackup } from './backup-files.js';
 import { compareData, dataDiffers, type TableDataComparison } from './compare-data.js';
 import { compareSchemas, schemasDiffer } from './compare-schema.js';
@@ -121,6 +121,7 @@ async function buildDb1(ctx: BuildContext, backup: string, steps: DiffSteps): Pr
   const config = privateConfig(ctx.config, path.join(ctx.runLogs, 'db1'), ctx.runLogs);
   const layout = clusterLayout(config, workingDir);
   fs.mkdirSync(workingDir, { mode: 0o755 });
+  makePrivateDataDir(config, workingDir);
   await log.step(`restore ${backup}`, () => extractBackup(config, backup, layout.dataDir, serverUser(config), { onlyDatabase: config.database }));
   fs.appendFileSync(path.join(layout.dataDir, 'postgresql.conf'), restoredCopySettings(layout));
   ctx.checkpoint();

@@ -1,0 +1,85 @@
+/**
+ * Data folders of throw-away clusters (check, diff) live in RAM when the machine has a
+ * roomy tmpfs at /dev/shm: the cluster's folder under $LOCAL_DIR/focus/ holds a `data`
+ * symlink to it. Copying a template or unpacking a backup then costs memory bandwidth,
+ * not disk writes, which on a busy or throttled disk take seconds.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const SHM = '/dev/shm';
+const TMPFS_MAGIC = 0x01021994;
+/** Leave plenty of room: a cluster grows with what the sources and tests load. */
+const MIN_FREE_BYTES = 1024 * 1024 * 1024;
+const PREFIX = 'db-tool-';
+
+function tmpfsHasRoom(): boolean {
+  try {
+    const stat = fs.statfsSync(SHM);
+    return stat.type === TMPFS_MAGIC && stat.bavail * stat.bsize >= MIN_FREE_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The RAM folders of the clusters below one run folder's parent (`$LOCAL_DIR/focus`)
+ * share a tag, so what a project's runs left in RAM can be found (doctor, tests).
+ */
+export function ramTag(focusDir: string): string {
+  return crypto.createHash('sha256').update(focusDir).digest('hex').slice(0, 12);
+}
+
+/** RAM folders of the private clusters of one `$LOCAL_DIR/focus`. */
+export function ramDirsOf(focusDir: string): string[] {
+  const tag = ramTag(focusDir);
+  try {
+    return fs.readdirSync(SHM).filter((entry) => entry.startsWith(PREFIX) && entry.includes(`-${tag}-`)).map((entry) => path.join(SHM, entry));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Points `link` (a cluster's `data`, below a run folder) at a new, not yet existing
+ * data folder in RAM, inside a private parent folder of its own, and returns that
+ * path; undefined when there is no suitable tmpfs (the data then stays on disk).
+ * The link exists before anything is put in RAM, so a cleanup always finds it.
+ */
+export function linkRamDataDir(link: string, owner: { uid: number; gid: number }, asRoot: boolean): string | undefined {
+  if (!tmpfsHasRoom()) return undefined;
+  let parent: string;
+  try {
+    const tag = ramTag(path.dirname(path.dirname(path.dirname(link))));
+    parent = fs.mkdtempSync(path.join(SHM, `${PREFIX}${owner.uid}-${tag}-`));
+    fs.chmodSync(parent, 0o700);
+    if (asRoot) fs.chownSync(parent, owner.uid, owner.gid);
+  } catch {
+    return undefined;
+  }
+  const target = path.join(parent, 'data');
+  try {
+    fs.symlinkSync(target, link);
+  } catch (error) {
+    // The cluster folder is gone (a cleanup ran): nothing may stay behind in RAM.
+    fs.rmSync(parent, { recursive: true, force: true });
+    throw error;
+  }
+  return target;
+}
+
+/** Removes the RAM folder behind a `data` symlink made by `linkRamDataDir` (and nothing else). */
+export function removeRamDataDir(link: string): void {
+  let target: string;
+  try {
+    if (!fs.lstatSync(link).isSymbolicLink()) return;
+    target = fs.readlinkSync(link);
+  } catch {
+    return;
+  }
+  const parent = path.dirname(target);
+  if (path.dirname(parent) === SHM && path.basename(parent).startsWith(PREFIX)) {
+    fs.rmSync(parent, { recursive: true, force: true });
+  }
+}

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { cleanupCommand } from '../../commands/cleanup.js';
 import { doctorCommand, formatDoctor } from '../../commands/doctor.js';
 import { initCommand } from '../../commands/init.js';
-import { listLogs, readLogs, selectLog } from '../../commands/log.js';
+import { listLogs } from '../../commands/log.js';
 import { formatStatus, statusCommand, type MigrationSummary } from '../../commands/status.js';
-import { json, page } from '../output.js';
+import { json } from '../output.js';
 import type { CliContext } from '../run.js';
+import { showLogs } from '../show-logs.js';
 
 /** Filled in by the migrator module, so `status` can show applied/pending migrations. */
 export type MigrationSummaryReader = (url: string) => Promise<MigrationSummary | null>;
@@ -32,18 +33,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext, readM
     .command('log')
     .description('show server logs: `list`, an INDEX, a NAME (or unique part of one); all files without argument')
     .argument('[selector]', 'list | INDEX | NAME')
-    .action(async (selector: string | undefined) => {
-      const { dir, files } = listLogs(ctx.config);
-      if (files.length === 0) {
-        ctx.log.warn(`no log files in ${dir}`);
-        return;
-      }
-      if (selector === 'list') {
-        ctx.out(files.map((file) => `${file.index}\t${file.name}\t${file.size}\n`).join(''));
-        return;
-      }
-      await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector)]));
-    });
+    .action((selector: string | undefined) => showLogs(ctx, listLogs(ctx.config), selector));
 
   program
     .command('status')

@@ -5,7 +5,6 @@ import { Chalk } from 'chalk';
 import type { Command } from 'commander';
 import { backupCommand } from '../../commands/backup.js';
 import { diffCommand, listDiffLogs } from '../../commands/diff.js';
-import { readLogs, selectLog } from '../../commands/log.js';
 import { pullStagingCommand } from '../../commands/pull-staging.js';
 import { restoreCommand } from '../../commands/restore.js';
 import { formatTextReport, toJsonReport } from '../../diff/report.js';
@@ -13,6 +12,7 @@ import { splitTableList } from '../../diff/table-names.js';
 import { colorEnabled } from '../../log.js';
 import { json, page } from '../output.js';
 import type { CliContext } from '../run.js';
+import { showLogs } from '../show-logs.js';
 import { globalsOf } from './globals.js';
 import { VERSION } from '../version.js';
 
@@ -76,18 +76,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .command('log')
     .description("server logs of the latest diff run: `list`, an INDEX, a NAME (or unique part of one); all files without argument")
     .argument('[selector]', 'list | INDEX | NAME')
-    .action(async (selector: string | undefined) => {
-      const { dir, files } = listDiffLogs(ctx.config);
-      if (files.length === 0) {
-        ctx.log.warn(`no log files in ${dir}`);
-        return;
-      }
-      if (selector === 'list') {
-        ctx.out(files.map((file) => `${file.index}\t${file.name}\t${file.size}\n`).join(''));
-        return;
-      }
-      await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector)]));
-    });
+    .action((selector: string | undefined) => showLogs(ctx, listDiffLogs(ctx.config), selector));
 
   program
     .command('pull_staging')

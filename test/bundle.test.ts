@@ -24,31 +24,22 @@ import {
 import { InternalError } from '../src/errors.js';
 import { createLogger, silentLogger, type Logger } from '../src/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { clientConfig, TestClients } from './helpers/pg-clients.js';
 
 const run = promisify(execFile);
 
 let cluster: TestCluster;
 let admin: pg.Client;
-const clients: pg.Client[] = [];
+const clients = new TestClients();
 let databaseCounter = 0;
 
 function connection(database: string): pg.ClientConfig {
-  const params = parse(cluster.url);
-  return {
-    host: params.host ?? undefined,
-    port: params.port ? Number(params.port) : undefined,
-    user: params.user ?? undefined,
-    database,
-  };
+  return clientConfig(cluster.url, database);
 }
 
 /** A connected client on `database`, closed in afterAll. */
-async function connectTo(database: string): Promise<pg.Client> {
-  const client = new pg.Client(connection(database));
-  await client.connect();
-  client.on('error', () => undefined);
-  clients.push(client);
-  return client;
+function connectTo(database: string): Promise<pg.Client> {
+  return clients.connect(cluster.url, database);
 }
 
 /** A brand-new, empty database of the test cluster, and a client on it. */
@@ -154,7 +145,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) await client.end().catch(() => undefined);
+  await clients.closeAll();
   await admin?.end().catch(() => undefined);
   await cluster?.stop();
 });

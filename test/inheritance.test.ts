@@ -4,33 +4,19 @@
  * Runs against a private cluster made by postgres-init; each group has its own database.
  */
 import pg from 'pg';
-import { parse } from 'pg-connection-string';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBundle } from '../src/bundle.js';
 import { silentLogger } from '../src/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { clientConfig, TestClients } from './helpers/pg-clients.js';
 
 let cluster: TestCluster;
 let admin: pg.Client;
-const clients: pg.Client[] = [];
+const clients = new TestClients();
 let databaseCounter = 0;
 
-function connection(url: string, database?: string): pg.ClientConfig {
-  const params = parse(url);
-  return {
-    host: params.host ?? undefined,
-    port: params.port ? Number(params.port) : undefined,
-    user: params.user ?? undefined,
-    database: database ?? params.database ?? undefined,
-  };
-}
-
-async function connectTo(url: string, database?: string): Promise<pg.Client> {
-  const client = new pg.Client(connection(url, database));
-  await client.connect();
-  client.on('error', () => undefined);
-  clients.push(client);
-  return client;
+function connectTo(url: string, database?: string): Promise<pg.Client> {
+  return clients.connect(url, database);
 }
 
 /** A new database with the bundle applied, and a client on it. */
@@ -58,7 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) await client.end().catch(() => undefined);
+  await clients.closeAll();
   await cluster?.stop();
 });
 
@@ -187,7 +173,7 @@ describe('exemptions', () => {
       context.skip(`pg_cron is not available here: ${(error as Error).message.split('\n')[0]}`);
       return;
     }
-    const cron = new pg.Client(connection(cronCluster.url));
+    const cron = new pg.Client(clientConfig(cronCluster.url));
     try {
       await cron.connect();
       await applyBundle(cron, silentLogger);

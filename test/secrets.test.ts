@@ -14,31 +14,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBundle } from '../src/bundle.js';
 import { silentLogger } from '../src/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { clientConfig, TestClients } from './helpers/pg-clients.js';
 
 const run = promisify(execFile);
 
 let cluster: TestCluster;
 let admin: pg.Client;
-const clients: pg.Client[] = [];
+const clients = new TestClients();
 let databaseCounter = 0;
 let secretKey: string;
 
 function connection(database: string): pg.ClientConfig {
-  const params = parse(cluster.url);
-  return {
-    host: params.host ?? undefined,
-    port: params.port ? Number(params.port) : undefined,
-    user: params.user ?? undefined,
-    database,
-  };
+  return clientConfig(cluster.url, database);
 }
 
-async function connectTo(database: string): Promise<pg.Client> {
-  const client = new pg.Client(connection(database));
-  await client.connect();
-  client.on('error', () => undefined);
-  clients.push(client);
-  return client;
+/** A connected client on `database`, closed in afterAll. */
+function connectTo(database: string): Promise<pg.Client> {
+  return clients.connect(cluster.url, database);
 }
 
 /** A new database with the bundle applied, and a client on it. */
@@ -106,7 +98,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) await client.end().catch(() => undefined);
+  await clients.closeAll();
   await admin?.end().catch(() => undefined);
   await cluster?.stop();
 });

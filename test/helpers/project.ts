@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { BIN, ROOT, baseEnv, makeTempDir } from './env.js';
+import { clientConfig } from './pg-clients.js';
 
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
@@ -36,15 +37,6 @@ export function urlFor(clusterUrl: string, database: string): string {
   return clusterUrl.replace(/@\/[^?]*\?/, `@/${encodeURIComponent(database)}?`);
 }
 
-function clientConfig(url: string): pg.ClientConfig {
-  const params = parse(url);
-  return {
-    host: params.host ?? undefined,
-    port: params.port ? Number(params.port) : undefined,
-    user: params.user ?? undefined,
-    database: params.database ?? undefined,
-  };
-}
 
 /** Runs `work` with a pg client on `url`. */
 export async function withDb<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

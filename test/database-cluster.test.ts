@@ -29,6 +29,13 @@ describe('database: usage', () => {
     expect(result.stderr).toMatch(/Usage: database/);
   });
 
+  it('treats global options without a subcommand as a usage error (exit 1, usage on stderr)', async () => {
+    const result = await runBin('database', ['-i', 'some_table']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/Usage: database/);
+  });
+
   it.each([['--help'], ['-h'], ['help'], ['?']])('shows help with %s', async (flag) => {
     const result = await runBin('database', [flag]);
     expect(result.code).toBe(0);

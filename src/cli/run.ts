@@ -20,9 +20,11 @@ export interface CliContext {
 function commanderExitCode(error: CommanderError): number {
   switch (error.code) {
     case 'commander.helpDisplayed':
-    case 'commander.help':
     case 'commander.version':
       return ExitCode.ok;
+    case 'commander.help':
+      // Help shown instead of running something (options but no subcommand): a usage error.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.generic;
     case 'commander.missingArgument':
     case 'commander.optionMissingArgument':
     case 'commander.missingMandatoryOptionValue':

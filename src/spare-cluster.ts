@@ -72,7 +72,10 @@ export function takeSpare(config: Config, dir: string, key: string, target: stri
 /** Starts copying `template` into a spare in `dir`, unless one exists or is on its way. */
 export function prepareSpare(config: Config, dir: string, key: string, template: string): void {
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || fs.existsSync(path.join(dir, spareName(key)))) return;
-  if (preparations(dir).some(([, pid]) => isAlive(pid))) return;
+  const inProgress = preparations(dir);
+  if (inProgress.some(([, pid]) => isAlive(pid))) return;
+  // Left by a copy that was killed (a CI job ending under it): never completes.
+  for (const [folder] of inProgress) removeInBackground(config, folder);
   spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, path.join(dir, spareName(key))]);
 }
 

@@ -248,6 +248,23 @@ describe('postgres-init spare clusters', () => {
     expect(key2!.k).not.toBe(key1!.k);
   });
 
+  it('removes a half-made spare whose copy was killed', async () => {
+    const { dir, env } = project();
+    const workingDir = path.join(dir, 'pg');
+    expect((await init(env)).code).toBe(0);
+    await waitForSpare(workingDir);
+    for (const entry of fs.readdirSync(workingDir)) {
+      if (entry.startsWith('.spare-')) fs.rmSync(path.join(workingDir, entry), { recursive: true });
+    }
+    const stale = path.join(workingDir, '.spare-tmp-999999');
+    fs.mkdirSync(path.join(stale, 'base'), { recursive: true });
+    expect((await init(env)).code).toBe(0);
+    await waitForSpare(workingDir);
+    const deadline = Date.now() + 10_000;
+    while (fs.existsSync(stale) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fs.existsSync(stale)).toBe(false);
+  });
+
   it('database cleanup removes the spare with the cluster', async () => {
     const { dir } = project();
     const env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '' };

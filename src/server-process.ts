@@ -98,6 +98,30 @@ export async function stopServer(dataDir: string, options: StopOptions = {}): Pr
   throw new ServerStartError(`server (pid ${server.pid}) of ${dataDir} does not stop even after SIGKILL`);
 }
 
+/** The pid on the first line of a lock file, if any. */
+function lockOwner(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes lock files (postmaster.pid, the socket's .lock) whose server is gone.
+ * PostgreSQL refuses to start while the pid in them exists at all — also as a zombie
+ * nobody reaps, or as an unrelated process that got the pid after a crash or reboot —
+ * so a stale lock would block every start.
+ */
+export function removeStaleLocks(layout: Pick<ClusterLayout, 'dataDir' | 'sockDir' | 'port'>): void {
+  const locks = [path.join(layout.dataDir, 'postmaster.pid'), path.join(layout.sockDir, `.s.PGSQL.${layout.port}.lock`)];
+  for (const lock of locks) {
+    const pid = lockOwner(lock);
+    if (pid !== undefined && !isLiveServer(pid)) fs.rmSync(lock, { force: true });
+  }
+}
+
 /** True when something accepts connections on this Unix socket. */
 export function socketIsLive(file: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -162,6 +186,7 @@ export interface StartOptions {
 
 /** Starts the postmaster of `layout.dataDir` and waits until it accepts connections. */
 export async function startServer(config: Config, layout: ClusterLayout, options: StartOptions): Promise<number> {
+  removeStaleLocks(layout);
   const args = ['-D', layout.dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
   const child = spawnDaemon(serverProgram(config, 'postgres'), args, {
     env: config.env,

@@ -1,4 +1,5 @@
 /** postgres-cleanup (SPEC §4): stops, never hangs, removes nothing; nothing to do is fine. */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,6 +72,25 @@ describe('postgres-cleanup', () => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('treats a pidfile naming an unrelated live process as stale: that process is left alone, the cluster starts', async () => {
+    const { dir, env } = project();
+    await runBin('postgres-init', [], { env });
+    await runBin('postgres-cleanup', [], { env });
+    // After a reboot the old pid may belong to anything; here, a sleep.
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const data = path.join(dir, 'pg', 'data');
+      fs.writeFileSync(path.join(data, 'postmaster.pid'), `${sleeper.pid}\n${data}\n1700000000\n5432\n${path.join(dir, 'pg', 'sock')}\n\n  5432001         0\nready   \n`);
+      expect((await runBin('postgres-cleanup', [], { env })).code).toBe(0);
+      expect(isAlive(sleeper.pid!)).toBe(true);
+      const again = await runBin('postgres-init', [], { env: { ...env, PG_REUSE: '1' } });
+      expect(again.code, again.stderr).toBe(0);
+      expect(isAlive(sleeper.pid!)).toBe(true);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
   it('escalates when a server ignores the fast shutdown, and never hangs', async () => {
     const { dir, env } = project();
     await runBin('postgres-init', [], { env });
@@ -80,5 +100,8 @@ describe('postgres-cleanup', () => {
     const result = await runBin('postgres-cleanup', [], { env: { ...env }, timeoutMs: 45_000 });
     expect(result.code, result.stderr).toBe(0);
     expect(isAlive(pid)).toBe(false);
+    // The killed server's cluster starts again (which also frees what it left in /dev/shm).
+    const restarted = await runBin('postgres-init', [], { env: { ...env, PG_REUSE: '1' } });
+    expect(restarted.code, restarted.stderr).toBe(0);
   }, 60_000);
 });

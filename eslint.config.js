@@ -17,6 +17,14 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    ignores: ['src/process.ts'],
+    rules: {
+      // Only src/process.ts starts programs (descriptor hygiene, uid drop, redaction).
+      'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', message: 'spawn through src/process.ts' }] }],
+    },
+  },
+  {
     files: ['src/config.ts', 'test/**', 'bench/**'],
     rules: { 'no-restricted-properties': 'off' },
   },

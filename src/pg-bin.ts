@@ -2,11 +2,11 @@
  * Finding PostgreSQL programs (SPEC §2): PG_BIN_DIR; PATH; `pg_config --bindir`; the
  * newest /usr/lib/postgresql/<major>/bin (Debian keeps initdb and pg_ctl off PATH).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { MissingProgramError } from './errors.js';
+import { readProgramOutput } from './process.js';
 
 export type PgProgram =
   | 'initdb' | 'pg_ctl' | 'postgres' | 'psql' | 'pg_dump' | 'pg_basebackup' | 'pg_config' | 'pg_isready';
@@ -51,15 +51,7 @@ const bindirFromPgConfig = new Map<string, string | undefined>();
 function pgConfigBindir(config: Config): string | undefined {
   if (!bindirFromPgConfig.has(config.path)) {
     const pgConfig = searchPath('pg_config', config.path);
-    let dir: string | undefined;
-    if (pgConfig) {
-      try {
-        dir = execFileSync(pgConfig, ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-      } catch {
-        dir = undefined;
-      }
-    }
-    bindirFromPgConfig.set(config.path, dir);
+    bindirFromPgConfig.set(config.path, pgConfig ? readProgramOutput(pgConfig, ['--bindir'], config.env) : undefined);
   }
   return bindirFromPgConfig.get(config.path);
 }

@@ -4,7 +4,7 @@
  * dropping to an unprivileged uid/gid when we run as root, and redaction of secrets
  * in command lines that reach a log.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { MissingProgramError, UserError } from './errors.js';
 import { redact } from './log.js';
@@ -161,6 +161,15 @@ export function spawnDaemon(program: string, args: readonly string[], options: D
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Runs a quick program synchronously and returns its trimmed stdout, or undefined when
+ * it cannot run or fails (for lookups such as `pg_config --bindir`).
+ */
+export function readProgramOutput(program: string, args: readonly string[], env: Readonly<Record<string, string>>): string | undefined {
+  const result = spawnSync(program, args, { env: { ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+  return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
 /** Runs an interactive program (editor, pager) on the caller's terminal. */

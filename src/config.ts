@@ -79,15 +79,6 @@ export interface Config {
   readonly path: string;
 }
 
-/** Which variables `Config` fields come from, for messages and `doctor`. */
-export const VARIABLES = [
-  'LOCAL_DIR', 'DB_URL', 'PG_WORKING_DIR', 'DATABASE_DIR', 'MIGRATION_DIR', 'DATABASE_SOURCE',
-  'HYDRATE_ENTRYPOINT', 'PROFILE_DIR', 'PG_URL_VAR', 'PG_PORT', 'PG_DATABASE', 'PG_LOG_PATH',
-  'PG_CONF_FILE', 'PG_SHARED_PRELOAD_LIBRARIES', 'PG_DISABLE_LOGGING', 'PG_REUSE',
-  'HECTIC_DOTENV_FILE', 'ENVIRONMENT', 'PATCH_LOG', 'HYDRATE_LOG', 'NO_TTY', 'STAGING_SSH_HOST',
-  'STAGING_DB_URL', 'STAGING_DUMP_TABLES', 'STAGING_DUMP_FLAGS', 'EDITOR', 'PAGER', 'HECTIC_LOG',
-  'PG_BIN_DIR', 'PG_OS_USER', 'NO_COLOR', 'FORCE_COLOR',
-] as const;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -192,10 +183,6 @@ function parseLogLevel(raw: string | undefined): LogLevel {
   throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
 }
 
-/** A copy of the configuration with some fields replaced (flags, private clusters). */
-export function withOverrides(config: Config, overrides: Partial<Config>): Config {
-  return { ...config, ...overrides };
-}
 
 /** The cluster folder, or exit 3 naming the variables that give it. */
 export function requireWorkingDir(config: Config): string {

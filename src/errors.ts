@@ -15,7 +15,6 @@ export const ExitCode = {
   missingProgram: 127,
 } as const;
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export class DbToolError extends Error {
   readonly exitCode: number;
@@ -72,12 +71,6 @@ export class MissingTableError extends DbToolError {
   }
 }
 
-/** Unknown argument or command (exit 9). */
-export class UnknownCommandError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.unknownCommand, details);
-  }
-}
 
 /** Program bug or unexpected system state (exit 13). */
 export class InternalError extends DbToolError {

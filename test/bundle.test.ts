@@ -20,9 +20,9 @@ import {
   bundleVersion,
   planBundle,
   sqlDir,
-} from '../src/bundle.js';
-import { InternalError } from '../src/errors.js';
-import { createLogger, silentLogger, type Logger } from '../src/log.js';
+} from '../src/build/bundle.js';
+import { InternalError } from '../src/base/errors.js';
+import { createLogger, silentLogger, type Logger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { clientConfig, TestClients } from './helpers/pg-clients.js';
 

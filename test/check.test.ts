@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ramDirsOf } from '../src/ram-storage.js';
+import { ramDirsOf } from '../src/cluster/ram-storage.js';
 import { runBin } from './helpers/cli.js';
 import { copyProject, focusEntries, processesMentioning, serversBelow, spawnDatabase, waitFor, type Project } from './helpers/project.js';
 

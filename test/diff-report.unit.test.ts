@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { formatRow, rowsMissingFrom, type TableDataComparison } from '../src/diff/compare-data.js';
 import { compareSchemas } from '../src/diff/compare-schema.js';
 import { colorize, formatTextReport, IMMUTABLE_SECTION, toJsonReport, type DiffResult } from '../src/diff/report.js';
-import { foldersToSkip } from '../src/diff/backup-files.js';
+import { foldersToSkip } from '../src/backup/backup-files.js';
 import { restoredCopySettings, staleDiffRuns } from '../src/diff/run-diff.js';
 import type { SchemaObject } from '../src/diff/schema-dump.js';
-import { assertTableNames, isTableName, splitTableList } from '../src/diff/table-names.js';
+import { assertTableNames, isTableName, splitTableList } from '../src/pg/table-names.js';
 
 function object(key: string, sql: string): SchemaObject {
   const [type = '', qualified = ''] = key.split(' ');

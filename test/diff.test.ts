@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ramDirsOf } from '../src/ram-storage.js';
+import { ramDirsOf } from '../src/cluster/ram-storage.js';
 import { runBin } from './helpers/cli.js';
 import { diffRunFolders, makeDiffProject, serversBelow, type DiffProject } from './helpers/diff-project.js';
 import { BIN, baseEnv } from './helpers/env.js';

@@ -2,14 +2,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterLayout, clusterUrl, MAX_SOCKET_PATH } from '../src/cluster-layout.js';
-import { loadConfig, requireWorkingDir } from '../src/config.js';
-import { isLocalUrl, parseUrl } from '../src/db.js';
-import { ExitCode } from '../src/errors.js';
-import { colorEnabled, createLogger, redact } from '../src/log.js';
-import { debianBinDirs, locatePgProgram } from '../src/pg-bin.js';
-import { shellQuote } from '../src/process.js';
-import { locateSqlError } from '../src/psql.js';
+import { clusterLayout, clusterUrl, MAX_SOCKET_PATH } from '../src/cluster/cluster-layout.js';
+import { loadConfig, requireWorkingDir } from '../src/base/config.js';
+import { isLocalUrl, parseUrl } from '../src/pg/db.js';
+import { ExitCode } from '../src/base/errors.js';
+import { colorEnabled, createLogger, redact } from '../src/base/log.js';
+import { debianBinDirs, locatePgProgram } from '../src/pg/pg-bin.js';
+import { shellQuote } from '../src/base/process.js';
+import { locateSqlError } from '../src/pg/psql.js';
 import { makeTempDir } from './helpers/env.js';
 
 describe('loadConfig', () => {

@@ -1,6 +1,6 @@
 /** The pure migration planner (SPEC §7 rules): no database, no files. */
 import { describe, expect, it } from 'vitest';
-import { AmbiguousError, UserError } from '../src/errors.js';
+import { AmbiguousError, UserError } from '../src/base/errors.js';
 import {
   checkHistory,
   parseCount,

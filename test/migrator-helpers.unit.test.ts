@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseVariables, prepareMigratorArgs } from '../src/cli/migrator-program.js';
 import { formatList, listMigrationsCommand } from '../src/commands/migrator-list.js';
-import { AmbiguousError, MissingInputError, UserError } from '../src/errors.js';
+import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { hashFile, readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
 import { buildMigrationScript, psqlQuotePath } from '../src/migrations/migration-runner.js';

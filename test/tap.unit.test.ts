@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stepOutputFile } from '../src/commands/user-sql.js';
-import { loadConfig } from '../src/config.js';
-import { readDotenvFile } from '../src/dotenv-file.js';
-import { failingTests, formatTapSummary, parseTap } from '../src/tap.js';
+import { stepOutputFile } from '../src/build/user-sql.js';
+import { loadConfig } from '../src/base/config.js';
+import { readDotenvFile } from '../src/build/dotenv-file.js';
+import { failingTests, formatTapSummary, parseTap } from '../src/build/tap.js';
 import { makeTempDir } from './helpers/env.js';
 
 describe('parseTap', () => {

@@ -1,6 +1,6 @@
 /** database: the project's database commands (SPEC §5). */
 import { Command } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';

@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { bundleSql } from '../bundle.js';
+import { bundleSql } from '../build/bundle.js';
 import { migratorInitCommand } from '../commands/migrator-init.js';
 import { formatList, listMigrationsCommand } from '../commands/migrator-list.js';
-import { formatPlan, migrateCommand, type MigrateResult } from '../commands/migrator-migrate.js';
+import { formatPlan, migrateCommand, type MigrateResult } from '../migrations/migrate.js';
 import { migrationStatusCommand } from '../commands/migrator-status.js';
-import type { Config } from '../config.js';
-import { AmbiguousError, MissingInputError, UserError } from '../errors.js';
+import type { Config } from '../base/config.js';
+import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';
 import { createMigration } from '../migrations/migration-create.js';
 import { parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { formatStatusLines } from '../migrations/migration-status.js';

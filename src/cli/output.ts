@@ -1,4 +1,4 @@
-import { runInteractive } from '../process.js';
+import { runInteractive } from '../base/process.js';
 import type { CliContext } from './run.js';
 
 /** Shows long text through $PAGER on a terminal, plainly otherwise. */

@@ -1,6 +1,6 @@
 /** postgres-cleanup: stop the project's cluster; removes nothing (SPEC §4). */
 import { Command } from 'commander';
-import { stopCluster } from '../cluster.js';
+import { stopCluster } from '../cluster/cluster.js';
 import { configureCommand, runCli, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 

@@ -3,10 +3,10 @@
  * and turn whatever happens into one clear line and an exit code (SPEC §10–§11).
  */
 import { CommanderError, type Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
-import { ExitCode, InterruptedError, isDbToolError } from '../errors.js';
-import { interruptedBy, markInterrupted, runInterruptCleanups } from '../interrupt.js';
-import { createLogger, redact, type Logger } from '../log.js';
+import { loadConfig, type Config } from '../base/config.js';
+import { ExitCode, InterruptedError, isDbToolError } from '../base/errors.js';
+import { interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
+import { createLogger, redact, type Logger } from '../base/log.js';
 
 export interface CliContext {
   config: Config;

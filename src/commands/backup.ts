@@ -7,15 +7,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runningCluster } from '../cluster.js';
-import type { Config } from '../config.js';
-import { withClient } from '../db.js';
-import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, defaultBackupDir, type BackupInfo } from '../diff/backup-files.js';
-import { MissingInputError, UserError } from '../errors.js';
-import { throwIfInterrupted, withCleanup } from '../interrupt.js';
-import type { Logger } from '../log.js';
-import { pgProgram } from '../pg-bin.js';
-import { runProgram } from '../process.js';
+import { runningCluster } from '../cluster/cluster.js';
+import type { Config } from '../base/config.js';
+import { withClient } from '../pg/db.js';
+import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, defaultBackupDir, type BackupInfo } from '../backup/backup-files.js';
+import { MissingInputError, UserError } from '../base/errors.js';
+import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
+import type { Logger } from '../base/log.js';
+import { pgProgram } from '../pg/pg-bin.js';
+import { runProgram } from '../base/process.js';
 
 export interface BackupResult {
   /** The backup folder. */

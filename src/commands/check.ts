@@ -5,9 +5,9 @@
  * checks each get their own folder and socket, so they never collide.
  */
 import path from 'node:path';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import { startPrivateCluster, withRunDir } from '../private-cluster.js';
+import type { Config } from '../base/config.js';
+import type { Logger } from '../base/log.js';
+import { startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { preflight, runDeploySteps, type DeployFlowOptions } from './deploy.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, isToolEntry } from '../cluster-layout.js';
-import { stopCluster } from '../cluster.js';
-import { requireWorkingDir, type Config } from '../config.js';
-import { AmbiguousError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { clusterLayout, isToolEntry } from '../cluster/cluster-layout.js';
+import { stopCluster } from '../cluster/cluster.js';
+import { requireWorkingDir, type Config } from '../base/config.js';
+import { AmbiguousError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
 
 export type CleanupResult = 'removed' | 'missing';
 

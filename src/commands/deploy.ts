@@ -6,14 +6,14 @@
  * is interrupted.
  */
 import fs from 'node:fs';
-import type { ClusterConnection } from '../cluster.js';
-import { initCluster, stopCluster } from '../cluster.js';
-import { requireWorkingDir, type Config } from '../config.js';
-import { assertTablesExist } from '../inherits.js';
-import { throwIfInterrupted, withCleanup } from '../interrupt.js';
-import type { Logger } from '../log.js';
-import { hydrateDatabase, hydrateEntrypoint, type HydrateResult } from './hydrate.js';
-import { patchDatabase, testDataFile, type PatchResult } from './patch.js';
+import type { ClusterConnection } from '../cluster/cluster.js';
+import { initCluster, stopCluster } from '../cluster/cluster.js';
+import { requireWorkingDir, type Config } from '../base/config.js';
+import { assertTablesExist } from '../build/inherits.js';
+import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
+import type { Logger } from '../base/log.js';
+import { hydrateDatabase, hydrateEntrypoint, type HydrateResult } from '../build/hydrate.js';
+import { patchDatabase, testDataFile, type PatchResult } from '../build/patch.js';
 
 export interface DeployFlowOptions {
   /** -P/--no-patch */

@@ -5,11 +5,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireLocalDir, type Config } from '../config.js';
+import { requireLocalDir, type Config } from '../base/config.js';
 import { DIFF_LOGS, DIFF_RUN_PREFIX, runDiff, type DiffOptions, type DiffRun } from '../diff/run-diff.js';
 import { defaultDiffSteps, type DiffSteps } from '../diff/steps.js';
-import { UserError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { UserError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
 import type { LogFile } from './log.js';
 
 export type { DiffOptions, DiffRun };

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, MAX_SOCKET_PATH, socketFile } from '../cluster-layout.js';
-import { resolvePreloadLibraries } from '../cluster.js';
-import type { Config } from '../config.js';
-import { silentLogger } from '../log.js';
-import { isRoot, lookupUser } from '../os-user.js';
-import { locatePgProgram, locateProgram, type PgProgram } from '../pg-bin.js';
-import { runProgram } from '../process.js';
+import { clusterLayout, MAX_SOCKET_PATH, socketFile } from '../cluster/cluster-layout.js';
+import { resolvePreloadLibraries } from '../cluster/cluster.js';
+import type { Config } from '../base/config.js';
+import { silentLogger } from '../base/log.js';
+import { isRoot, lookupUser } from '../cluster/os-user.js';
+import { locatePgProgram, locateProgram, type PgProgram } from '../pg/pg-bin.js';
+import { runProgram } from '../base/process.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

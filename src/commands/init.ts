@@ -1,6 +1,6 @@
-import { initCluster, type ClusterConnection } from '../cluster.js';
-import { requireWorkingDir, type Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import { requireWorkingDir, type Config } from '../base/config.js';
+import type { Logger } from '../base/log.js';
 
 export interface InitCommandOptions {
   reuse?: boolean;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout } from '../cluster-layout.js';
-import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
+import { clusterLayout } from '../cluster/cluster-layout.js';
+import type { Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
 
 export interface LogFile {
   index: number;

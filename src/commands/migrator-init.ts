@@ -1,6 +1,6 @@
-import { applyBundle, type BundleResult } from '../bundle.js';
-import { withClient } from '../db.js';
-import type { Logger } from '../log.js';
+import { applyBundle, type BundleResult } from '../build/bundle.js';
+import { withClient } from '../pg/db.js';
+import type { Logger } from '../base/log.js';
 
 /** `migrator init`: applies the hectic bundle to the database (idempotent, one transaction). */
 export async function migratorInitCommand(log: Logger, url: string): Promise<BundleResult> {

@@ -1,4 +1,4 @@
-import { withClient } from '../db.js';
+import { withClient } from '../pg/db.js';
 import { readMigrations } from '../migrations/migration-files.js';
 import { readAppliedMigrations } from '../migrations/migration-state.js';
 import { migrationStatuses, type MigrationStatus } from '../migrations/migration-status.js';

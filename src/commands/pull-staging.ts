@@ -9,12 +9,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { requirePath, type Config } from '../config.js';
-import { MissingProgramError, UserError } from '../errors.js';
-import { throwIfInterrupted, withCleanup } from '../interrupt.js';
-import { redact, type Logger } from '../log.js';
-import { locateProgram } from '../pg-bin.js';
-import { describeCommand, runProgram } from '../process.js';
+import { requirePath, type Config } from '../base/config.js';
+import { MissingProgramError, UserError } from '../base/errors.js';
+import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
+import { redact, type Logger } from '../base/log.js';
+import { locateProgram } from '../pg/pg-bin.js';
+import { describeCommand, runProgram } from '../base/process.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from '../staging/staging-dump.js';
 
 export const TEST_DATA_FILE = 'test-data.sql';

@@ -8,16 +8,16 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, TRASH_PREFIX } from '../cluster-layout.js';
-import { initCluster, type ClusterConnection } from '../cluster.js';
-import { requireWorkingDir, type Config } from '../config.js';
-import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from '../diff/backup-files.js';
-import { MissingInputError } from '../errors.js';
-import { interruptedBy, throwIfInterrupted, withCleanup } from '../interrupt.js';
-import type { Logger } from '../log.js';
-import { serverUser } from '../os-user.js';
-import { removeInBackground } from '../process.js';
-import { runningServer, stopServer } from '../server-process.js';
+import { clusterLayout, TRASH_PREFIX } from '../cluster/cluster-layout.js';
+import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import { requireWorkingDir, type Config } from '../base/config.js';
+import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from '../backup/backup-files.js';
+import { MissingInputError } from '../base/errors.js';
+import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
+import type { Logger } from '../base/log.js';
+import { serverUser } from '../cluster/os-user.js';
+import { removeInBackground } from '../base/process.js';
+import { runningServer, stopServer } from '../cluster/server-process.js';
 
 export interface RestoreOptions {
   /** PATH is a `.tar.gz` of a backup folder. */

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout } from '../cluster-layout.js';
-import { runningCluster } from '../cluster.js';
-import { requireWorkingDir, type Config } from '../config.js';
-import { withClient } from '../db.js';
-import { runningServer } from '../server-process.js';
+import { clusterLayout } from '../cluster/cluster-layout.js';
+import { runningCluster } from '../cluster/cluster.js';
+import { requireWorkingDir, type Config } from '../base/config.js';
+import { withClient } from '../pg/db.js';
+import { runningServer } from '../cluster/server-process.js';
 
 export interface StatusReport {
   workingDir: string;

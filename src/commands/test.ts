@@ -10,16 +10,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requirePath, type Config } from '../config.js';
-import { UserError } from '../errors.js';
-import { assertTablesExist } from '../inherits.js';
-import type { Logger } from '../log.js';
-import { pgProgram } from '../pg-bin.js';
-import { runProgram } from '../process.js';
-import { locateSqlError, psqlArgs, SqlError } from '../psql.js';
-import { parseTap, type TapReport, type TapTotals } from '../tap.js';
-import { resolveTargetUrl } from '../target.js';
-import { userSqlCwd } from './user-sql.js';
+import { requirePath, type Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
+import { assertTablesExist } from '../build/inherits.js';
+import type { Logger } from '../base/log.js';
+import { pgProgram } from '../pg/pg-bin.js';
+import { runProgram } from '../base/process.js';
+import { locateSqlError, psqlArgs, SqlError } from '../pg/psql.js';
+import { parseTap, type TapReport, type TapTotals } from '../build/tap.js';
+import { resolveTargetUrl } from '../cluster/target.js';
+import { userSqlCwd } from '../build/user-sql.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */
 export const TAP_PSQL_ARGS = ['--no-align', '--tuples-only', '--pset', 'pager=off', '--pset', 'null='] as const;

@@ -7,8 +7,8 @@
  * primary key (else by every column as text) so the report's diffs read naturally.
  */
 import type { ClientBase } from 'pg';
-import { quoteIdent } from '../db.js';
-import { MissingTableError } from '../errors.js';
+import { quoteIdent } from '../pg/db.js';
+import { MissingTableError } from '../base/errors.js';
 
 /** Columns ignored when inherited: timestamps of when each database was built. */
 export const VOLATILE_INHERITED_COLUMNS = ['created_at', 'updated_at'] as const;

@@ -11,22 +11,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, type ClusterLayout } from '../cluster-layout.js';
-import { initCluster, type ClusterConnection } from '../cluster.js';
-import { hydrateEntrypoint } from '../commands/hydrate.js';
-import { requireLocalDir, type Config } from '../config.js';
-import { quoteLiteral, withClient } from '../db.js';
-import { throwIfInterrupted } from '../interrupt.js';
-import type { Logger } from '../log.js';
-import { serverUser } from '../os-user.js';
-import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../private-cluster.js';
-import { assertBackupDir, defaultBackupDir, extractBackup } from './backup-files.js';
+import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
+import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import { hydrateEntrypoint } from '../build/hydrate.js';
+import { requireLocalDir, type Config } from '../base/config.js';
+import { quoteLiteral, withClient } from '../pg/db.js';
+import { throwIfInterrupted } from '../base/interrupt.js';
+import type { Logger } from '../base/log.js';
+import { serverUser } from '../cluster/os-user.js';
+import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
+import { assertBackupDir, defaultBackupDir, extractBackup } from '../backup/backup-files.js';
 import { compareData, dataDiffers, type TableDataComparison } from './compare-data.js';
 import { compareSchemas, schemasDiffer } from './compare-schema.js';
 import type { DiffResult } from './report.js';
 import { dumpSchema, type SchemaObject } from './schema-dump.js';
 import { defaultDiffSteps, hasMigrationDir, type DiffSteps } from './steps.js';
-import { assertTableNames } from './table-names.js';
+import { assertTableNames } from '../pg/table-names.js';
 
 export const DIFF_RUN_PREFIX = 'database-diff';
 /** The entry of a run folder that outlives the run. */

@@ -4,10 +4,10 @@
  * objects keyed by type, schema and name. Keyed objects make the comparison blind to
  * dump order; each object's text is normalised (see normalize.ts).
  */
-import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
-import { pgProgram } from '../pg-bin.js';
-import { runProgram } from '../process.js';
+import type { Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
+import { pgProgram } from '../pg/pg-bin.js';
+import { runProgram } from '../base/process.js';
 import { normalizeObjectText } from './normalize.js';
 
 export interface SchemaObject {

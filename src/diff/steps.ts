@@ -4,11 +4,11 @@
  * built (and tests or library users can substitute their own).
  */
 import fs from 'node:fs';
-import { hydrateDatabase } from '../commands/hydrate.js';
+import { hydrateDatabase } from '../build/hydrate.js';
 import { migratorInitCommand } from '../commands/migrator-init.js';
-import { migrateCommand } from '../commands/migrator-migrate.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { migrateCommand } from '../migrations/migrate.js';
+import type { Config } from '../base/config.js';
+import type { Logger } from '../base/log.js';
 
 export interface DiffSteps {
   /** Bundle + dotenv secrets + the hydrate entrypoint (`-v USE_MOCK=1` with mock). */

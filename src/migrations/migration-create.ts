@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { MIGRATION_NAME } from './migration-files.js';
 
 const CONSONANTS = 'bdfgklmnprstvz';

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AmbiguousError, UserError } from '../errors.js';
+import { AmbiguousError, UserError } from '../base/errors.js';
 
 /** `hectic.migration_name`: 14 digits (UTC timestamp) and a dash. */
 export const MIGRATION_NAME = /^[0-9]{14}-/;

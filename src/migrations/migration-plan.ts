@@ -10,7 +10,7 @@
  *   file among those to revert, unknown NAME)  → UserError (exit 1)
  * Nothing to do (already at the target, nothing pending) is a plan with no steps.
  */
-import { AmbiguousError, UserError } from '../errors.js';
+import { AmbiguousError, UserError } from '../base/errors.js';
 
 /** What the plan needs to know about a migration on disk. */
 export interface PlannedMigrationSource {

@@ -15,13 +15,13 @@
  * truth, whatever psql printed), and where it failed from psql's `psql:FILE:LINE:` report.
  */
 import type { ClientBase } from 'pg';
-import type { Config } from '../config.js';
-import { quoteLiteral } from '../db.js';
-import { MigrationFailedError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { pgProgram } from '../pg-bin.js';
-import { runProgram, type RunResult } from '../process.js';
-import { locateSqlError, psqlArgs } from '../psql.js';
+import type { Config } from '../base/config.js';
+import { quoteLiteral } from '../pg/db.js';
+import { MigrationFailedError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
+import { pgProgram } from '../pg/pg-bin.js';
+import { runProgram, type RunResult } from '../base/process.js';
+import { locateSqlError, psqlArgs } from '../pg/psql.js';
 import type { MigrationStep } from './migration-plan.js';
 import { readAppliedMigrations } from './migration-state.js';
 

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import type { MigrationSummary } from '../commands/status.js';
-import type { Config } from '../config.js';
-import { withClient } from '../db.js';
+import type { Config } from '../base/config.js';
+import { withClient } from '../pg/db.js';
 import { readMigrations } from './migration-files.js';
 import type { AppliedMigration } from './migration-plan.js';
 import { readAppliedMigrations } from './migration-state.js';

@@ -3,11 +3,11 @@
  * settings, the remote `pg_dump` command line (every word quoted for the remote
  * shell), and the text around the dump in test-data.sql (header, sequence resets).
  */
-import type { Config } from '../config.js';
-import { quoteLiteral } from '../db.js';
-import { assertTableNames, splitTableList } from '../diff/table-names.js';
-import { MissingInputError, UserError } from '../errors.js';
-import { shellQuote } from '../process.js';
+import type { Config } from '../base/config.js';
+import { quoteLiteral } from '../pg/db.js';
+import { assertTableNames, splitTableList } from '../pg/table-names.js';
+import { MissingInputError, UserError } from '../base/errors.js';
+import { shellQuote } from '../base/process.js';
 
 export interface StagingSettings {
   sshHost: string;

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { checkCommand } from '../../commands/check.js';
 import { deployCommand } from '../../commands/deploy.js';
-import { hydrateCommand } from '../../commands/hydrate.js';
-import { patchCommand } from '../../commands/patch.js';
+import { hydrateCommand } from '../../build/hydrate.js';
+import { patchCommand } from '../../build/patch.js';
 import { testCommand, type TestFileResult } from '../../commands/test.js';
-import { redact } from '../../log.js';
-import { failingTests, formatTapSummary } from '../../tap.js';
+import { redact } from '../../base/log.js';
+import { failingTests, formatTapSummary } from '../../build/tap.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 

@@ -1,9 +1,9 @@
 /** `database migrator ARGS…`: the migrator with this project's MIGRATION_DIR and target URL (SPEC §5). */
 import type { Command } from 'commander';
-import { requirePath } from '../../config.js';
-import { UserError } from '../../errors.js';
+import { requirePath } from '../../base/config.js';
+import { UserError } from '../../base/errors.js';
 import { migrationSummaryReader } from '../../migrations/migration-status.js';
-import { resolveTargetUrl } from '../../target.js';
+import { resolveTargetUrl } from '../../cluster/target.js';
 import { MIGRATOR_USAGE, runMigrator, type MigratorSources } from '../migrator-program.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';

@@ -9,10 +9,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterLayout } from './cluster-layout.js';
-import type { Config } from './config.js';
-import { ServerStartError } from './errors.js';
-import { serverProgram } from './pg-bin.js';
-import { spawnDaemon, type OsUser } from './process.js';
+import type { Config } from '../base/config.js';
+import { ServerStartError } from '../base/errors.js';
+import { serverProgram } from '../pg/pg-bin.js';
+import { spawnDaemon, type OsUser } from '../base/process.js';
 
 export interface PostmasterPid {
   pid: number;

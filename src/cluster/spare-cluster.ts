@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SPARE_PREFIX } from './cluster-layout.js';
-import type { Config } from './config.js';
-import { removeInBackground, spawnDetachedScript } from './process.js';
+import type { Config } from '../base/config.js';
+import { removeInBackground, spawnDetachedScript } from '../base/process.js';
 
 const SPARE_TMP_PREFIX = '.spare-tmp-';
 

@@ -6,15 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { applyBundle, type BundleResult } from '../bundle.js';
-import { requirePath, type Config } from '../config.js';
-import { withClient } from '../db.js';
-import { readDotenvFile, type DotenvFile } from '../dotenv-file.js';
-import { UserError } from '../errors.js';
-import { assertTablesExist } from '../inherits.js';
-import type { Logger } from '../log.js';
-import { runPsql } from '../psql.js';
-import { assertLocalTarget, resolveTargetUrl } from '../target.js';
+import { applyBundle, type BundleResult } from './bundle.js';
+import { requirePath, type Config } from '../base/config.js';
+import { withClient } from '../pg/db.js';
+import { readDotenvFile, type DotenvFile } from './dotenv-file.js';
+import { UserError } from '../base/errors.js';
+import { assertTablesExist } from './inherits.js';
+import type { Logger } from '../base/log.js';
+import { runPsql } from '../pg/psql.js';
+import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
 import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
 
 export interface HydrateStepOptions {

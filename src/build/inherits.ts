@@ -13,9 +13,9 @@
  * Tables, partitioned, foreign tables, views and materialized views count.
  */
 import type pg from 'pg';
-import { withClient } from './db.js';
-import { MissingTableError, UserError } from './errors.js';
-import type { Logger } from './log.js';
+import { withClient } from '../pg/db.js';
+import { MissingTableError, UserError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
 
 const FIND_TABLES = `
 SELECT n.ord, n.name,

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.js';
-import { MissingProgramError } from './errors.js';
-import { readProgramOutput } from './process.js';
+import type { Config } from '../base/config.js';
+import { MissingProgramError } from '../base/errors.js';
+import { readProgramOutput } from '../base/process.js';
 
 export type PgProgram =
   | 'initdb' | 'pg_ctl' | 'postgres' | 'psql' | 'pg_dump' | 'pg_basebackup' | 'pg_config' | 'pg_isready';

@@ -3,7 +3,7 @@
  * or `schema.identifier`, each part bare or double-quoted. Anything else (patterns,
  * spaces, semicolons) is refused before it reaches a database or a remote shell.
  */
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 
 const PART = String.raw`(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"\u0000]|"")+")`;
 const TABLE_NAME = new RegExp(`^${PART}(?:\\.${PART})?$`, 'u');

@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireLocalDir, type Config } from '../config.js';
-import { MissingInputError, UserError } from '../errors.js';
-import { isRoot } from '../os-user.js';
-import { runProgram, type OsUser } from '../process.js';
+import { requireLocalDir, type Config } from '../base/config.js';
+import { MissingInputError, UserError } from '../base/errors.js';
+import { isRoot } from '../cluster/os-user.js';
+import { runProgram, type OsUser } from '../base/process.js';
 
 export const BASE_ARCHIVE = 'base.tar.gz';
 export const WAL_ARCHIVE = 'pg_wal.tar.gz';

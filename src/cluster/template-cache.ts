@@ -6,12 +6,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.js';
-import { quoteIdent } from './db.js';
-import { UserError } from './errors.js';
-import type { Logger } from './log.js';
-import { serverProgram } from './pg-bin.js';
-import { runProgram, type OsUser } from './process.js';
+import type { Config } from '../base/config.js';
+import { quoteIdent } from '../pg/db.js';
+import { UserError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
+import { serverProgram } from '../pg/pg-bin.js';
+import { runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
 
 const CACHE_FORMAT = 'v2';

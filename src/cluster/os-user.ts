@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Config } from './config.js';
-import { UserError } from './errors.js';
-import type { OsUser } from './process.js';
+import type { Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
+import type { OsUser } from '../base/process.js';
 
 export function isRoot(config: Config): boolean {
   return config.euid === 0;

@@ -6,8 +6,8 @@
  * set, else our stdout (undefined: the child inherits it).
  */
 import path from 'node:path';
-import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../base/config.js';
+import type { Logger } from '../base/log.js';
 
 export type StepName = 'hydrate' | 'patch';
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.js';
+import type { Config } from '../base/config.js';
 
 export interface DotenvFile {
   path: string;

@@ -4,13 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requirePath, type Config } from '../config.js';
-import { UserError } from '../errors.js';
-import { assertTablesExist } from '../inherits.js';
-import type { Logger } from '../log.js';
-import { runInteractive } from '../process.js';
-import { runPsql } from '../psql.js';
-import { assertLocalTarget, resolveTargetUrl } from '../target.js';
+import { requirePath, type Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
+import { assertTablesExist } from './inherits.js';
+import type { Logger } from '../base/log.js';
+import { runInteractive } from '../base/process.js';
+import { runPsql } from '../pg/psql.js';
+import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
 import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
 
 export const TEST_DATA_FILE = 'test-data.sql';

@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientBase } from 'pg';
-import { DbToolError, InternalError } from './errors.js';
-import type { Logger } from './log.js';
+import { DbToolError, InternalError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
 
 /** The bundle files, in the order they must be applied. */
 export const BUNDLE_FILES = [
@@ -44,9 +44,9 @@ export interface BundleResult {
 
 const VERSION_PATTERN = /^(\d+)\.(\d+)\.(\d+)$/;
 
-/** The folder holding the bundle; one level above both `src/` and `dist/`. */
+/** The folder holding the bundle; two levels above this file in both `src/` and `dist/`. */
 export function sqlDir(): string {
-  return fileURLToPath(new URL('../sql/', import.meta.url));
+  return fileURLToPath(new URL('../../sql/', import.meta.url));
 }
 
 function readBundleText(name: string): string {

@@ -1,11 +1,11 @@
-import { applyBundle } from '../bundle.js';
-import type { Config } from '../config.js';
-import { connect, withClient } from '../db.js';
-import { formatDuration, type Logger } from '../log.js';
-import { readMigrations } from '../migrations/migration-files.js';
-import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from '../migrations/migration-plan.js';
-import { MigrationRunError, runPlan } from '../migrations/migration-runner.js';
-import { readAppliedMigrations, takeMigratorLock } from '../migrations/migration-state.js';
+import { applyBundle } from '../build/bundle.js';
+import type { Config } from '../base/config.js';
+import { connect, withClient } from '../pg/db.js';
+import { formatDuration, type Logger } from '../base/log.js';
+import { readMigrations } from './migration-files.js';
+import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
+import { MigrationRunError, runPlan } from './migration-runner.js';
+import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
 export interface MigrateOptions {
   url: string;

@@ -3,7 +3,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { requireWorkingDir, type Config } from './config.js';
+import { requireWorkingDir, type Config } from '../base/config.js';
 
 /** sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH = 107;

@@ -7,9 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterLayout } from './cluster-layout.js';
-import type { Config } from './config.js';
-import { quoteLiteral } from './db.js';
-import { UserError } from './errors.js';
+import type { Config } from '../base/config.js';
+import { quoteLiteral } from '../pg/db.js';
+import { UserError } from '../base/errors.js';
 
 const BLOCK_BEGIN = '# >>> db-tool managed block: rewritten on every start, do not edit >>>';
 const BLOCK_END = '# <<< db-tool managed block <<<';

@@ -4,8 +4,8 @@
  */
 import type pg from 'pg';
 import { parse } from 'pg-connection-string';
-import { UserError } from './errors.js';
-import { redact } from './log.js';
+import { UserError } from '../base/errors.js';
+import { redact } from '../base/log.js';
 
 /** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
 export function parseUrl(url: string): ReturnType<typeof parse> {

@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.js';
-import { UserError } from './errors.js';
+import type { Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
 import { pgProgram } from './pg-bin.js';
-import { runProgram, type RunResult } from './process.js';
+import { runProgram, type RunResult } from '../base/process.js';
 
 export interface PsqlOptions {
   url: string;

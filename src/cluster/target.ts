@@ -3,10 +3,10 @@
  * else DB_URL, else the running cluster of PG_WORKING_DIR.
  */
 import { runningCluster } from './cluster.js';
-import type { Config } from './config.js';
-import { isLocalUrl, parseUrl } from './db.js';
-import { MissingInputError, UserError } from './errors.js';
-import { redact } from './log.js';
+import type { Config } from '../base/config.js';
+import { isLocalUrl, parseUrl } from '../pg/db.js';
+import { MissingInputError, UserError } from '../base/errors.js';
+import { redact } from '../base/log.js';
 
 export interface TargetOptions {
   url?: string | undefined;

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { bundleSql } from '../build/bundle.js';
-import { migratorInitCommand } from '../commands/migrator-init.js';
+import { migratorInitCommand } from '../migrations/migrator-init.js';
 import { formatList, listMigrationsCommand } from '../commands/migrator-list.js';
 import { formatPlan, migrateCommand, type MigrateResult } from '../migrations/migrate.js';
 import { migrationStatusCommand } from '../commands/migrator-status.js';

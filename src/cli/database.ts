@@ -4,7 +4,7 @@ import { ExitCode } from '../base/errors.js';
 import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';
-import { migrationSummaryReader, registerMigratorCommands } from './database/migrator-commands.js';
+import { registerMigratorCommands } from './database/migrator-commands.js';
 import { collect } from './database/globals.js';
 import { configureCommand, runCli, type CliContext } from './run.js';
 import { VERSION } from './version.js';
@@ -18,7 +18,7 @@ export function buildDatabase(ctx: CliContext): Command {
     .option('--allow-remote', 'let destructive commands change a non-local database')
     .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true);
-  registerClusterCommands(program, ctx, migrationSummaryReader(ctx.config));
+  registerClusterCommands(program, ctx);
   registerDeployCommands(program, ctx);
   registerDataCommands(program, ctx);
   registerMigratorCommands(program, ctx);

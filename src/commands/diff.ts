@@ -7,15 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { DIFF_LOGS, DIFF_RUN_PREFIX, runDiff, type DiffOptions, type DiffRun } from '../diff/run-diff.js';
-import { defaultDiffSteps, type DiffSteps } from '../diff/steps.js';
 import { UserError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { LogFile } from './log.js';
 
 export type { DiffOptions, DiffRun };
 
-export function diffCommand(config: Config, log: Logger, options: DiffOptions, steps: DiffSteps = defaultDiffSteps): Promise<DiffRun> {
-  return runDiff(config, log, options, steps);
+export function diffCommand(config: Config, log: Logger, options: DiffOptions): Promise<DiffRun> {
+  return runDiff(config, log, options);
 }
 
 /** The logs folder of the most recent diff run, or undefined when there was none. */

@@ -5,6 +5,7 @@ import { runningCluster } from '../cluster/cluster.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { runningServer } from '../cluster/server-process.js';
+import { readMigrationSummary, type MigrationSummary } from '../migrations/migration-status.js';
 
 export interface StatusReport {
   workingDir: string;
@@ -18,11 +19,6 @@ export interface StatusReport {
   /** Bytes used by the data folder. */
   dataSize: number | null;
   migrations: MigrationSummary | null;
-}
-
-export interface MigrationSummary {
-  applied: string[];
-  pending: string[];
 }
 
 function folderSize(dir: string): number {
@@ -43,10 +39,7 @@ function folderSize(dir: string): number {
 }
 
 /** Reads the state of the project's cluster; changes nothing. */
-export async function statusCommand(
-  config: Config,
-  migrations?: (url: string) => Promise<MigrationSummary | null>,
-): Promise<StatusReport> {
+export async function statusCommand(config: Config): Promise<StatusReport> {
   const layout = clusterLayout(config, requireWorkingDir(config));
   const server = runningServer(layout.dataDir);
   const connection = server ? runningCluster(config) : undefined;
@@ -69,7 +62,7 @@ export async function statusCommand(
     database: layout.database,
     postgresVersion: version,
     dataSize: exists ? folderSize(layout.dataDir) : null,
-    migrations: connection && migrations ? await migrations(connection.url).catch(() => null) : null,
+    migrations: connection ? await readMigrationSummary(connection.url, config.migrationDir).catch(() => null) : null,
   };
 }
 

@@ -13,7 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
 import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
-import { hydrateEntrypoint } from '../build/hydrate.js';
+import { hydrateDatabase, hydrateEntrypoint } from '../build/hydrate.js';
+import { migrateCommand } from '../migrations/migrate.js';
+import { migratorInitCommand } from '../migrations/migrator-init.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { quoteLiteral, withClient } from '../pg/db.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
@@ -25,7 +27,6 @@ import { compareData, dataDiffers, type TableDataComparison } from './compare-da
 import { compareSchemas, schemasDiffer } from './compare-schema.js';
 import type { DiffResult } from './report.js';
 import { dumpSchema, type SchemaObject } from './schema-dump.js';
-import { defaultDiffSteps, hasMigrationDir, type DiffSteps } from './steps.js';
 import { assertTableNames } from '../pg/table-names.js';
 
 export const DIFF_RUN_PREFIX = 'database-diff';
@@ -115,7 +116,12 @@ interface Db2 {
   entrypoint: string;
 }
 
-async function buildDb1(ctx: BuildContext, backup: string, steps: DiffSteps): Promise<Db1> {
+/** True when there is a migration folder to run (a project without one diffs backup vs sources). */
+function hasMigrationDir(dir: string | undefined): dir is string {
+  return dir !== undefined && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
+async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
   const log = prefixLogger(ctx.log, 'db1');
   const workingDir = path.join(ctx.runDir, 'db1');
   const config = privateConfig(ctx.config, path.join(ctx.runLogs, 'db1'), ctx.runLogs);
@@ -130,27 +136,29 @@ async function buildDb1(ctx: BuildContext, backup: string, steps: DiffSteps): Pr
   const migrationDir = config.migrationDir;
   if (!hasMigrationDir(migrationDir)) {
     log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);
-    await steps.migratorInit(config, log, connection.url);
+    await migratorInitCommand(log, connection.url);
     return { connection, applied: [] };
   }
   const output = fs.openSync(path.join(ctx.runLogs, 'migrate.stdout.log'), 'a');
   try {
-    const { applied } = await log.step('migrate up all', () => steps.migrateUpAll(config, log, connection.url, { migrationDir, output }));
-    return { connection, applied };
+    const result = await log.step('migrate up all', () =>
+      migrateCommand(config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output }),
+    );
+    return { connection, applied: result.completed.map((step) => step.name) };
   } finally {
     fs.closeSync(output);
   }
 }
 
-async function buildDb2(ctx: BuildContext, mock: boolean, steps: DiffSteps): Promise<Db2> {
+async function buildDb2(ctx: BuildContext, mock: boolean): Promise<Db2> {
   const log = prefixLogger(ctx.log, 'db2');
   const logDir = path.join(ctx.runLogs, 'db2');
   const config = privateConfig(ctx.config, logDir, ctx.runLogs);
   const connection = await startPrivateCluster(config, log, path.join(ctx.runDir, 'db2'), { logDir });
   ctx.checkpoint();
-  const { entrypoint } = await steps.hydrate(config, log, connection.url, { mock });
+  const { entrypoint } = await hydrateDatabase(config, log, connection.url, { mock });
   ctx.checkpoint();
-  await log.step('migrator init', () => steps.migratorInit(config, log, connection.url));
+  await log.step('migrator init', () => migratorInitCommand(log, connection.url));
   return { connection, entrypoint };
 }
 
@@ -188,7 +196,7 @@ export function staleDiffRuns(focusDir: string, keep: number): string[] {
 }
 
 /** Runs `database diff` and returns what it found (the caller renders it). */
-export async function runDiff(config: Config, log: Logger, options: DiffOptions = {}, steps: DiffSteps = defaultDiffSteps): Promise<DiffRun> {
+export async function runDiff(config: Config, log: Logger, options: DiffOptions = {}): Promise<DiffRun> {
   const tables = [...(options.tables ?? [])];
   assertTableNames(tables, '--tables');
   const backup = options.backupPath ? path.resolve(config.cwd, options.backupPath) : defaultBackupDir(config);
@@ -209,7 +217,7 @@ export async function runDiff(config: Config, log: Logger, options: DiffOptions 
       // again once everything has settled.
       const ctx: BuildContext = { config, log, runDir, runLogs, checkpoint: throwIfInterrupted };
       log.debug(`diff: run folder ${runDir}`);
-      const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, backup, steps), buildDb2(ctx, Boolean(options.mock), steps)]);
+      const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, backup), buildDb2(ctx, Boolean(options.mock))]);
       const [schema1, schema2, data] = await log.step('compare', () =>
         allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
           dumpSchema(config, db1.connection.url),

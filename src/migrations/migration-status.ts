@@ -6,8 +6,6 @@
  *   missing  recorded, but its folder is gone
  */
 import fs from 'node:fs';
-import type { MigrationSummary } from '../commands/status.js';
-import type { Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { readMigrations } from './migration-files.js';
 import type { AppliedMigration } from './migration-plan.js';
@@ -58,19 +56,22 @@ export function formatStatusLines(entries: readonly MigrationStatus[]): string {
   return entries.map((entry) => `${entry.name}  ${entry.state}  ${entry.appliedAt ?? '-'}\n`).join('');
 }
 
+/** Applied and pending migration names, as `database status` shows them. */
+export interface MigrationSummary {
+  applied: string[];
+  pending: string[];
+}
+
 /**
- * For `database status`: a reader of applied/pending migration names of a database,
- * with the project's migration folder (none on disk when the folder does not exist).
+ * Applied/pending migration names of the database at `url` against `migrationDir`
+ * (none on disk when the folder is unset or does not exist).
  */
-export function migrationSummaryReader(config: Config): (url: string) => Promise<MigrationSummary | null> {
-  return async (url) => {
-    const dir = config.migrationDir;
-    const disk = dir && fs.existsSync(dir) ? readMigrations(dir) : [];
-    const applied = await withClient(url, readAppliedMigrations);
-    const appliedNames = new Set(applied.map((migration) => migration.name));
-    return {
-      applied: applied.map((migration) => migration.name),
-      pending: disk.filter((migration) => !appliedNames.has(migration.name)).map((migration) => migration.name),
-    };
+export async function readMigrationSummary(url: string, migrationDir: string | undefined): Promise<MigrationSummary> {
+  const disk = migrationDir && fs.existsSync(migrationDir) ? readMigrations(migrationDir) : [];
+  const applied = await withClient(url, readAppliedMigrations);
+  const appliedNames = new Set(applied.map((migration) => migration.name));
+  return {
+    applied: applied.map((migration) => migration.name),
+    pending: disk.filter((migration) => !appliedNames.has(migration.name)).map((migration) => migration.name),
   };
 }

@@ -4,15 +4,13 @@ import { cleanupCommand } from '../../commands/cleanup.js';
 import { doctorCommand, formatDoctor } from '../../commands/doctor.js';
 import { initCommand } from '../../commands/init.js';
 import { listLogs } from '../../commands/log.js';
-import { formatStatus, statusCommand, type MigrationSummary } from '../../commands/status.js';
+import { formatStatus, statusCommand } from '../../commands/status.js';
 import { json } from '../output.js';
 import type { CliContext } from '../run.js';
 import { showLogs } from '../show-logs.js';
 
-/** Filled in by the migrator module, so `status` can show applied/pending migrations. */
-export type MigrationSummaryReader = (url: string) => Promise<MigrationSummary | null>;
 
-export function registerClusterCommands(program: Command, ctx: CliContext, readMigrations?: MigrationSummaryReader): void {
+export function registerClusterCommands(program: Command, ctx: CliContext): void {
   program
     .command('init')
     .description('start the project cluster (postgres-init for PG_WORKING_DIR)')
@@ -40,7 +38,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext, readM
     .description('cluster running or not, URL, data dir, PostgreSQL version, size, migrations')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const report = await statusCommand(ctx.config, readMigrations);
+      const report = await statusCommand(ctx.config);
       ctx.out(options.json ? json(report) : formatStatus(report));
     });
 

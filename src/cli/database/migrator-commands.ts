@@ -2,13 +2,10 @@
 import type { Command } from 'commander';
 import { requirePath } from '../../base/config.js';
 import { UserError } from '../../base/errors.js';
-import { migrationSummaryReader } from '../../migrations/migration-status.js';
 import { resolveTargetUrl } from '../../cluster/target.js';
 import { MIGRATOR_USAGE, runMigrator, type MigratorSources } from '../migrator-program.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
-
-export { migrationSummaryReader };
 
 /**
  * The project's sources: the target URL of `database` (--url, $PG_URL_VAR, DB_URL, the

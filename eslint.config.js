@@ -1,31 +1,38 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'examples/**/focus/', 'focus/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.mjs', 'bin/*'],
+    files: ['**/*.mjs', '**/*.js', 'bin/*'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', performance: 'readonly' } },
   },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Only src/config.ts reads the environment (SPEC §3).
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config.ts' }],
+      // Only src/base/config.ts reads the environment (SPEC §3).
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/base/config.ts' }],
     },
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/process.ts'],
+    ignores: ['src/base/process.ts'],
     rules: {
-      // Only src/process.ts starts programs (descriptor hygiene, uid drop, redaction).
-      'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', message: 'spawn through src/process.ts' }] }],
+      // Only src/base/process.ts starts programs (descriptor hygiene, uid drop, redaction).
+      'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', message: 'spawn through src/base/process.ts' }] }],
     },
   },
   {
-    files: ['src/config.ts', 'test/**', 'bench/**'],
+    // The house of SPEC §15: imports point down only.
+    files: ['src/**/*.ts'],
+    plugins: { house: { rules: { layers } } },
+    rules: { 'house/layers': 'error' },
+  },
+  {
+    files: ['src/base/config.ts', 'test/**', 'bench/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -9,7 +9,7 @@ import { ExitCode } from '../src/base/errors.js';
 import { colorEnabled, createLogger, redact } from '../src/base/log.js';
 import { debianBinDirs, locatePgProgram } from '../src/pg/pg-bin.js';
 import { shellQuote } from '../src/base/process.js';
-import { locateSqlError } from '../src/pg/psql.js';
+import { describePsqlFailure, locateSqlError } from '../src/pg/psql.js';
 import { makeTempDir } from './helpers/env.js';
 
 describe('loadConfig', () => {
@@ -166,5 +166,39 @@ describe('locateSqlError', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('describePsqlFailure', () => {
+  it('says the error once: where, the offending line and the server context, not psql\'s raw block', () => {
+    const dir = makeTempDir();
+    try {
+      const file = path.join(dir, 'b.sql');
+      fs.writeFileSync(file, 'select 1;\ninsert into t values (1);\n');
+      const stderr = [
+        'psql:' + file + ':2: NOTICE:  something harmless',
+        'psql:' + file + ':2: ERROR:  duplicate key value violates unique constraint "t_pkey"',
+        'DETAIL:  Key (id)=(1) already exists.',
+        'HINT:  Use another id.',
+        'LINE 1: insert into t values (1);',
+        '        ^',
+        '',
+      ].join('\n');
+      const failure = describePsqlFailure({ code: 3, stderr });
+      expect(failure.where).toBe(`${file}:2: duplicate key value violates unique constraint "t_pkey"`);
+      expect(failure.details).toBe('  2 | insert into t values (1);\nDETAIL:  Key (id)=(1) already exists.\nHINT:  Use another id.');
+      expect(failure.details).not.toMatch(/ERROR|LINE 1|NOTICE/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to psql\'s last line when it names no place', () => {
+    expect(describePsqlFailure({ code: 2, stderr: 'psql: error: connection refused\n' })).toEqual({
+      where: 'psql: error: connection refused',
+      location: undefined,
+      details: undefined,
+    });
+    expect(describePsqlFailure({ code: 2, stderr: '' }).where).toBe('psql exited 2');
   });
 });

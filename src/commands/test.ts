@@ -14,9 +14,7 @@ import { requirePath, type Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { assertTablesExist } from '../build/inherits.js';
 import type { Logger } from '../base/log.js';
-import { pgProgram } from '../pg/pg-bin.js';
-import { runProgram } from '../base/process.js';
-import { locateSqlError, psqlArgs, SqlError } from '../pg/psql.js';
+import { describePsqlFailure, execPsql, SqlError } from '../pg/psql.js';
 import { parseTap, type TapReport, type TapTotals } from '../build/tap.js';
 import { resolveTargetUrl } from '../cluster/target.js';
 import { userSqlCwd } from '../build/user-sql.js';
@@ -63,14 +61,9 @@ export function testFiles(config: Config, files: readonly string[] = []): string
 }
 
 async function runTestFile(config: Config, log: Logger, url: string, file: string): Promise<TestFileResult> {
-  const result = await runProgram(pgProgram(config, 'psql'), psqlArgs({ url, file, args: TAP_PSQL_ARGS }), {
-    env: config.env,
-    cwd: userSqlCwd(config),
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
+  const result = await execPsql(config, { url, file, args: TAP_PSQL_ARGS, output: 'pipe', cwd: userSqlCwd(config) });
   const tap = parseTap(result.stdout);
-  const error = result.code === 0 ? undefined : new SqlError(`test ${file}`, result, locateSqlError(result.stderr));
+  const error = result.code === 0 ? undefined : new SqlError(`test ${file}`, describePsqlFailure(result));
   if (!error) for (const line of result.stderr.split('\n')) if (line.trim() !== '') log.debug(line);
   return { file, output: result.stdout, tap, error, ok: !error && tap.ok };
 }

@@ -19,9 +19,8 @@ import type { Config } from '../base/config.js';
 import { quoteLiteral } from '../pg/db.js';
 import { MigrationFailedError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { pgProgram } from '../pg/pg-bin.js';
-import { runProgram, type RunResult } from '../base/process.js';
-import { locateSqlError, psqlArgs } from '../pg/psql.js';
+import type { RunResult } from '../base/process.js';
+import { describePsqlFailure, execPsql } from '../pg/psql.js';
 import type { MigrationStep } from './migration-plan.js';
 import { readAppliedMigrations } from './migration-state.js';
 
@@ -101,19 +100,15 @@ export class MigrationRunError extends MigrationFailedError {
 }
 
 function failureError(step: MigrationStep, completed: MigrationStep[], result: RunResult): MigrationRunError {
-  const location = locateSqlError(result.stderr);
-  const lastLine = result.stderr.trim().split('\n').pop();
-  const where = location
-    ? `${location.file}:${location.line}: ${location.message}`
-    : result.code === 0
-      ? 'psql stopped before the step committed (\\q or an explicit ROLLBACK in the migration?)'
-      : (lastLine ?? `psql exited ${result.code}`);
+  const failure = describePsqlFailure(result);
+  const where = failure.location || result.code !== 0
+    ? failure.where
+    : 'psql stopped before the step committed (\\q or an explicit ROLLBACK in the migration?)';
   const count = completed.length;
   const kept = count > 0 ? `; the ${count} migration${count === 1 ? '' : 's'} before it stay${count === 1 ? 's' : ''} done` : '';
-  const details = [location?.source !== undefined ? `  ${location.line} | ${location.source}` : '', result.stderr.trim()].filter(Boolean).join('\n');
   return new MigrationRunError(
     `migration ${step.name} (${step.direction}) failed and was rolled back: ${where}${kept}`,
-    details || undefined,
+    failure.details,
     step,
     completed,
   );
@@ -128,13 +123,7 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
 export async function runPlan(config: Config, log: Logger, client: ClientBase, options: RunPlanOptions): Promise<RunPlanResult> {
   const script = buildMigrationScript(options.steps);
   log.trace(`migration script:\n${script}`);
-  const result = await runProgram(pgProgram(config, 'psql'), psqlArgs({ url: options.url, vars: options.vars, onErrorStop: true }), {
-    env: config.env,
-    cwd: config.cwd,
-    input: script,
-    stdout: options.output ?? 'inherit',
-    stderr: 'pipe',
-  });
+  const result = await execPsql(config, { url: options.url, vars: options.vars, sql: script, output: options.output ?? 'inherit', cwd: config.cwd });
   const appliedNames = new Set((await readAppliedMigrations(client)).map((migration) => migration.name));
   const done = countCompleted(options.steps, appliedNames);
   const completed = options.steps.slice(0, done);

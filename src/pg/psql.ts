@@ -20,8 +20,8 @@ export interface PsqlOptions {
   vars?: Readonly<Record<string, string>>;
   /** Stop at the first error (default true). */
   onErrorStop?: boolean;
-  /** Where psql's stdout goes: a file path (appended), 'pipe' (returned) or an fd. */
-  output?: string | 'pipe' | number;
+  /** Where psql's stdout goes: a file path (appended), 'pipe' (returned), 'inherit' or an fd. */
+  output?: string | 'pipe' | 'inherit' | number;
   /** Extra psql arguments (e.g. --single-transaction, -At). */
   args?: readonly string[];
   /** Receives psql's stderr (NOTICEs, errors) as it arrives. */
@@ -54,23 +54,55 @@ export function locateSqlError(stderr: string, stdinName?: string): SqlErrorLoca
   return { file, line, message: match[3], source };
 }
 
-/** A failed user script: one line saying where, details with psql's own report. */
+/** Where and why a psql run failed, said once: the one formatter of SQL failures. */
+export interface PsqlFailure {
+  /** `FILE:LINE: message`, or psql's last words when it named no place. */
+  where: string;
+  location: SqlErrorLocation | undefined;
+  /** The offending source line, then the server's DETAIL/HINT/CONTEXT lines; no raw repeat of the error. */
+  details: string | undefined;
+}
+
+const CONTEXT_LINE = /^(DETAIL|HINT|CONTEXT|QUERY):\s/;
+
+/** The DETAIL/HINT/CONTEXT lines that follow the first error in psql's stderr. */
+function errorContext(stderr: string): string[] {
+  const lines = stderr.split('\n');
+  const start = lines.findIndex((line) => ERROR_LINE.test(line));
+  if (start < 0) return [];
+  const context: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^psql:/.test(line)) break;
+    if (CONTEXT_LINE.test(line) || (context.length > 0 && /^\s/.test(line) && !/^\s*\^\s*$/.test(line))) context.push(line);
+  }
+  return context;
+}
+
+/** Describes a failed psql run from its stderr (file, line, offending line, server context). */
+export function describePsqlFailure(result: Pick<RunResult, 'code' | 'stderr'>, stdinName?: string): PsqlFailure {
+  const location = locateSqlError(result.stderr, stdinName);
+  const where = location
+    ? `${location.file}:${location.line}: ${location.message}`
+    : (result.stderr.trim().split('\n').pop() || `psql exited ${result.code}`);
+  const details = [location?.source !== undefined ? `  ${location.line} | ${location.source}` : '', ...(location ? errorContext(result.stderr) : [])]
+    .filter(Boolean)
+    .join('\n');
+  return { where, location, details: details || undefined };
+}
+
+/** A failed user script: one line saying where, then the offending line and the server's context. */
 export class SqlError extends UserError {
   readonly location: SqlErrorLocation | undefined;
 
-  constructor(what: string, result: RunResult, location: SqlErrorLocation | undefined) {
-    const where = location ? `${location.file}:${location.line}: ${location.message}` : result.stderr.trim().split('\n').pop() ?? `psql exited ${result.code}`;
-    const details = [location?.source !== undefined ? `  ${location.line} | ${location.source}` : '', result.stderr.trim()]
-      .filter(Boolean)
-      .join('\n');
-    super(`${what} failed: ${where}`, details);
-    this.location = location;
+  constructor(what: string, failure: PsqlFailure) {
+    super(`${what} failed: ${failure.where}`, failure.details);
+    this.location = failure.location;
   }
 }
 
 function outputTarget(output: PsqlOptions['output']): { target: 'pipe' | 'inherit' | number; close?: () => void } {
   if (output === undefined) return { target: 'inherit' };
-  if (output === 'pipe' || typeof output === 'number') return { target: output };
+  if (output === 'pipe' || output === 'inherit' || typeof output === 'number') return { target: output };
   fs.mkdirSync(path.dirname(output), { recursive: true });
   const fd = fs.openSync(output, 'a');
   return { target: fd, close: () => fs.closeSync(fd) };
@@ -85,11 +117,11 @@ export function psqlArgs(options: PsqlOptions): string[] {
   return args;
 }
 
-/** Runs a psql script; throws SqlError (exit 1) when psql fails. */
-export async function runPsql(config: Config, what: string, options: PsqlOptions): Promise<RunResult> {
+/** Runs a psql script and returns how it went; never throws for a failing script. */
+export async function execPsql(config: Config, options: PsqlOptions): Promise<RunResult> {
   const { target, close } = outputTarget(options.output);
   try {
-    const result = await runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
+    return await runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
       env: config.env,
       cwd: options.cwd,
       input: options.file ? undefined : (options.sql ?? ''),
@@ -97,9 +129,14 @@ export async function runPsql(config: Config, what: string, options: PsqlOptions
       stderr: 'pipe',
       onStderr: options.onStderr,
     });
-    if (result.code !== 0) throw new SqlError(what, result, locateSqlError(result.stderr));
-    return result;
   } finally {
     close?.();
   }
+}
+
+/** Runs a psql script; throws SqlError (exit 1) when psql fails. */
+export async function runPsql(config: Config, what: string, options: PsqlOptions): Promise<RunResult> {
+  const result = await execPsql(config, options);
+  if (result.code !== 0) throw new SqlError(what, describePsqlFailure(result));
+  return result;
 }

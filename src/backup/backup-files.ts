@@ -65,8 +65,10 @@ async function chownTree(config: Config, dir: string, user: OsUser): Promise<voi
   if (result.code !== 0) throw new UserError(`cannot give ${dir} to ${user.name}: ${result.stderr.trim()}`);
 }
 
-/** A folder owned by the server account, mode 0700 (what PostgreSQL wants for data). */
-/** Makes a folder for the server account; an existing empty one (a data folder in RAM) is fine. */
+/**
+ * Makes a folder owned by the server account, mode 0700 (what PostgreSQL wants for
+ * data); an existing empty one (a data folder in RAM) is fine.
+ */
 function makeServerDir(config: Config, dir: string, user: OsUser): void {
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UserError(`${dir} already exists and is not empty`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -132,9 +134,6 @@ export function findBackupIn(dir: string): string | undefined {
 
 /** Extracts a `.tar.gz` of a backup folder into `into` (made here) and returns the backup folder in it. */
 export async function unpackBackupArchive(config: Config, archive: string, into: string): Promise<string> {
-  if (!fs.statSync(archive, { throwIfNoEntry: false })?.isFile()) {
-    throw new MissingInputError(`no backup archive found: ${archive} does not exist (make a backup with \`database backup\`, then archive its folder)`);
-  }
   fs.mkdirSync(into, { recursive: true, mode: 0o700 });
   const result = await runProgram('tar', ['-xzf', archive, '-C', into, '--no-same-owner'], { env: config.env });
   if (result.code !== 0) throw new UserError(`cannot extract backup archive ${archive}: ${result.stderr.trim() || `tar exited ${result.code}`}`);

@@ -204,3 +204,13 @@ export function spawnDetachedScript(config: { env: Readonly<Record<string, strin
 export function removeInBackground(config: { env: Readonly<Record<string, string>> }, target: string): void {
   spawnDetachedScript(config, 'rm -rf -- "$1"', [target]);
 }
+
+/** True while `pid` exists (a process of another user counts: kill(0) says EPERM then). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

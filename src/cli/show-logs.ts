@@ -6,7 +6,12 @@ import type { CliContext } from './run.js';
  * `database log` and `database diff log`: `list` prints INDEX, NAME, BYTES per file; a
  * selector shows one file, no selector all of them (paged on a terminal).
  */
-export async function showLogs(ctx: CliContext, listing: { dir: string; files: LogFile[] }, selector: string | undefined): Promise<void> {
+export async function showLogs(
+  ctx: CliContext,
+  listing: { dir: string; files: LogFile[] },
+  selector: string | undefined,
+  listCommand: string,
+): Promise<void> {
   const { dir, files } = listing;
   if (files.length === 0) {
     ctx.log.warn(`no log files in ${dir}`);
@@ -16,5 +21,5 @@ export async function showLogs(ctx: CliContext, listing: { dir: string; files: L
     ctx.out(files.map((file) => `${file.index}\t${file.name}\t${file.size}\n`).join(''));
     return;
   }
-  await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector)]));
+  await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector, listCommand)]));
 }

@@ -10,7 +10,7 @@ import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
 import { AmbiguousError, MissingProgramError, UserError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { isRoot, serverUser } from './os-user.js';
+import { isRoot, lookupUid, serverUser } from './os-user.js';
 import { locatePgProgram } from '../pg/pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from '../base/process.js';
 import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
@@ -18,6 +18,7 @@ import { liveSockets, runningServer, startServer, stopServer } from './server-pr
 import { linkRamDataDir } from './ram-storage.js';
 import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 
 export interface ClusterConnection {
   layout: ClusterLayout;
@@ -144,7 +145,7 @@ async function wipeCluster(config: Config, layout: ClusterLayout): Promise<void>
   }
   // Renaming is instant; the old data is deleted by a detached rm while we go on.
   if (fs.existsSync(layout.dataDir)) {
-    const trash = path.join(layout.workingDir, `${TRASH_PREFIX}${process.pid}-${Date.now()}`);
+    const trash = path.join(layout.workingDir, `${TRASH_PREFIX}${uniqueSuffix()}`);
     fs.renameSync(layout.dataDir, trash);
     removeInBackground(config, trash);
   }
@@ -262,6 +263,5 @@ function dataDirOwner(config: Config, dataDir: string): string {
   const uid = fs.statSync(dataDir).uid;
   const me = serverUser(config);
   if (me.uid === uid) return me.name;
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
-  return line?.split(':')[0] ?? me.name;
+  return lookupUid(uid)?.name ?? me.name;
 }

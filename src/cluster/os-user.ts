@@ -29,19 +29,28 @@ export function serverUser(config: Config): OsUser {
   return user;
 }
 
-/** Looks an account up in the passwd database (files only: enough for containers and CI). */
-export function lookupUser(name: string): OsUser | undefined {
+/** The accounts of the passwd database (files only: enough for containers and CI). */
+function readPasswd(): OsUser[] {
   let passwd: string;
   try {
     passwd = fs.readFileSync('/etc/passwd', 'utf8');
   } catch {
-    return undefined;
+    return [];
   }
+  const users: OsUser[] = [];
   for (const line of passwd.split('\n')) {
     const [login, , uid, gid, , home] = line.split(':');
-    if (login === name && uid !== undefined && gid !== undefined) {
-      return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
-    }
+    if (login && uid !== undefined && gid !== undefined) users.push({ name: login, uid: Number(uid), gid: Number(gid), home: home || '/' });
   }
-  return undefined;
+  return users;
+}
+
+/** Looks an account up by name. */
+export function lookupUser(name: string): OsUser | undefined {
+  return readPasswd().find((user) => user.name === name);
+}
+
+/** Looks an account up by uid. */
+export function lookupUid(uid: number): OsUser | undefined {
+  return readPasswd().find((user) => user.uid === uid);
 }

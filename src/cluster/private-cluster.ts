@@ -3,7 +3,6 @@
  * $LOCAL_DIR/focus/, never PG_WORKING_DIR, and always stopped and removed — on success,
  * failure, SIGINT and SIGTERM.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { initCluster, type ClusterConnection } from './cluster.js';
@@ -14,13 +13,14 @@ import { clusterLayout } from './cluster-layout.js';
 import { isRoot, serverUser } from './os-user.js';
 import { linkRamDataDir, removeRamDataDir } from './ram-storage.js';
 import { stopServer } from './server-process.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 
 /** Makes `$LOCAL_DIR/focus/<prefix>-<unique>/`, readable by the server account. */
 export function createRunDir(config: Config, prefix: string): string {
   const focus = path.join(requireLocalDir(config), 'focus');
   fs.mkdirSync(focus, { recursive: true });
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  const dir = path.join(focus, `${prefix}-${stamp}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  const dir = path.join(focus, `${prefix}-${stamp}-${uniqueSuffix()}`);
   fs.mkdirSync(dir, { mode: 0o755 });
   return dir;
 }

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterLayout } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { ServerStartError } from '../base/errors.js';
+import { InternalError, ServerStartError } from '../base/errors.js';
 import { serverProgram } from '../pg/pg-bin.js';
-import { spawnDaemon, type OsUser } from '../base/process.js';
+import { isProcessAlive, spawnDaemon, type OsUser } from '../base/process.js';
 
 export interface PostmasterPid {
   pid: number;
@@ -35,11 +35,7 @@ export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
 
 /** True when `pid` is a live (not zombie) process; on Linux also that it is a postgres. */
 export function isLiveServer(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!isProcessAlive(pid)) return false;
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -95,7 +91,7 @@ export async function stopServer(dataDir: string, options: StopOptions = {}): Pr
     }
     if (await waitForExit(server.pid, wait)) return 'stopped';
   }
-  throw new ServerStartError(`server (pid ${server.pid}) of ${dataDir} does not stop even after SIGKILL`);
+  throw new InternalError(`server (pid ${server.pid}) of ${dataDir} does not stop even after SIGKILL`);
 }
 
 /** The pid on the first line of a lock file, if any. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SPARE_PREFIX } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { removeInBackground, spawnDetachedScript } from '../base/process.js';
+import { isProcessAlive, removeInBackground, spawnDetachedScript } from '../base/process.js';
 
 const SPARE_TMP_PREFIX = '.spare-tmp-';
 
@@ -19,15 +19,6 @@ const PREPARE_SCRIPT = `tmp="$1/${SPARE_TMP_PREFIX}$$"; cp -a "$2" "$tmp" && mv 
 
 function spareName(key: string): string {
   return `${SPARE_PREFIX}${key}`;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Spare copies in progress in `dir`, as [folder, pid of their process group]. */
@@ -73,7 +64,7 @@ export function takeSpare(config: Config, dir: string, key: string, target: stri
 export function prepareSpare(config: Config, dir: string, key: string, template: string): void {
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || fs.existsSync(path.join(dir, spareName(key)))) return;
   const inProgress = preparations(dir);
-  if (inProgress.some(([, pid]) => isAlive(pid))) return;
+  if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
   // Left by a copy that was killed (a CI job ending under it): never completes.
   for (const [folder] of inProgress) removeInBackground(config, folder);
   spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, path.join(dir, spareName(key))]);

@@ -13,6 +13,7 @@ import type { Logger } from '../base/log.js';
 import { serverProgram } from '../pg/pg-bin.js';
 import { runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 
 const CACHE_FORMAT = 'v2';
 
@@ -97,7 +98,7 @@ export async function createDataDir(
 }
 
 async function storeInCache(config: Config, dataDir: string, entry: string, log: Logger): Promise<void> {
-  const staging = `${entry}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const staging = `${entry}.tmp-${uniqueSuffix()}`;
   try {
     fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
     await copyTree(config, dataDir, path.join(staging, 'data'));

@@ -4,7 +4,6 @@
  * The backup is written into a sibling folder first; the previous backup is replaced
  * only once the new one is complete, so a failure (or Ctrl-C) leaves it as it was.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runningCluster } from '../cluster/cluster.js';
@@ -16,6 +15,7 @@ import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { pgProgram } from '../pg/pg-bin.js';
 import { runProgram } from '../base/process.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 
 export interface BackupResult {
   /** The backup folder. */
@@ -28,7 +28,7 @@ export interface BackupResult {
 }
 
 function uniqueSibling(dir: string, tag: string): string {
-  return `${dir}.${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+  return `${dir}.${tag}-${uniqueSuffix()}`;
 }
 
 function archiveSize(dir: string, name: string): number {

@@ -33,8 +33,8 @@ export function listLogs(config: Config): { dir: string; files: LogFile[] } {
 }
 
 /** One file by 1-based index, exact name or unique substring. */
-export function selectLog(files: readonly LogFile[], selector: string): LogFile {
-  const hint = 'run `database log list` to see the files';
+export function selectLog(files: readonly LogFile[], selector: string, listCommand: string): LogFile {
+  const hint = `run \`${listCommand}\` to see the files`;
   if (/^[0-9]+$/.test(selector)) {
     const file = files[Number(selector) - 1];
     if (!file) throw new UserError(`no log file with index ${selector} (there are ${files.length}); ${hint}`);

@@ -6,7 +6,6 @@
  * else (port, key, jump host) belongs in ~/.ssh/config. The URL's password never
  * reaches a log or an error message.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requirePath, type Config } from '../base/config.js';
@@ -15,9 +14,10 @@ import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { redact, type Logger } from '../base/log.js';
 import { locateProgram } from '../pg/pg-bin.js';
 import { describeCommand, runProgram } from '../base/process.js';
+import { uniqueSuffix } from '../base/unique-name.js';
+import { TEST_DATA_FILE } from '../build/patch.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from '../staging/staging-dump.js';
 
-export const TEST_DATA_FILE = 'test-data.sql';
 
 export interface PullStagingResult {
   file: string;
@@ -78,7 +78,7 @@ export async function pullStagingCommand(config: Config, log: Logger, generator:
   if (!fs.statSync(profileDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
   }
-  const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${uniqueSuffix()}`);
   const args = sshArguments(settings.sshHost, remoteDumpCommand(settings));
   log.debug(`running ${scrub(describeCommand(ssh, args), password)}`);
 

@@ -5,7 +5,6 @@
  * If anything fails (or the user presses Ctrl-C), the previous data goes back in place
  * and, if the cluster was running, it is started again.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, TRASH_PREFIX } from '../cluster/cluster-layout.js';
@@ -18,6 +17,7 @@ import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground } from '../base/process.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 
 export interface RestoreOptions {
   /** PATH is a `.tar.gz` of a backup folder. */
@@ -37,34 +37,35 @@ export interface RestoreResult {
 function scratchDir(workingDir: string, tag: string): string {
   // The trash prefix marks it as ours: `database cleanup` accepts it, and a leftover
   // after a crash is safe to delete.
-  return path.join(workingDir, `${TRASH_PREFIX}${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  return path.join(workingDir, `${TRASH_PREFIX}${tag}-${uniqueSuffix()}`);
 }
 
-/** Where the backup is, unpacking an archive into `scratch` when asked to. */
-async function locateBackup(config: Config, options: RestoreOptions, scratch: string, log: Logger): Promise<string> {
-  if (options.archive) {
-    if (!options.path) throw new MissingInputError('restore --archive needs the PATH of a .tar.gz of a backup folder');
-    const archive = path.resolve(config.cwd, options.path);
-    return log.step(`unpack ${archive}`, () => unpackBackupArchive(config, archive, scratch));
+/** What to restore from, checked once before anything changes: a backup folder or an archive of one. */
+type RestoreSource = { kind: 'folder'; path: string } | { kind: 'archive'; path: string };
+
+function restoreSource(config: Config, options: RestoreOptions): RestoreSource {
+  if (!options.archive) {
+    const dir = options.path ? path.resolve(config.cwd, options.path) : defaultBackupDir(config);
+    assertBackupDir(dir);
+    return { kind: 'folder', path: dir };
   }
-  const dir = options.path ? path.resolve(config.cwd, options.path) : defaultBackupDir(config);
-  assertBackupDir(dir);
-  return dir;
-}
-
-function checkArchiveArgument(config: Config, options: RestoreOptions): void {
-  if (!options.archive) return;
   if (!options.path) throw new MissingInputError('restore --archive needs the PATH of a .tar.gz of a backup folder');
   const archive = path.resolve(config.cwd, options.path);
   if (!fs.statSync(archive, { throwIfNoEntry: false })?.isFile()) {
     throw new MissingInputError(`no backup archive found: ${archive} does not exist (make a backup with \`database backup\`, then archive its folder)`);
   }
+  return { kind: 'archive', path: archive };
+}
+
+/** The backup folder, unpacking an archive into `scratch` first. */
+async function locateBackup(config: Config, source: RestoreSource, scratch: string, log: Logger): Promise<string> {
+  if (source.kind === 'folder') return source.path;
+  return log.step(`unpack ${source.path}`, () => unpackBackupArchive(config, source.path, scratch));
 }
 
 export async function restoreCommand(config: Config, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
-  checkArchiveArgument(config, options);
-  if (!options.archive) assertBackupDir(options.path ? path.resolve(config.cwd, options.path) : defaultBackupDir(config));
+  const source = restoreSource(config, options);
   const layout = clusterLayout(config, workingDir);
   const user = serverUser(config);
   fs.mkdirSync(workingDir, { recursive: true });
@@ -100,7 +101,7 @@ export async function restoreCommand(config: Config, log: Logger, options: Resto
 
   return withCleanup(rollback, async () => {
     try {
-      const backup = await locateBackup(config, options, unpacked, log);
+      const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
       fs.rmSync(unpacked, { recursive: true, force: true });
       throwIfInterrupted();
@@ -111,9 +112,8 @@ export async function restoreCommand(config: Config, log: Logger, options: Resto
       const connection = await initCluster(config, log, { reuse: true, workingDir });
       state = 'done';
       if (fs.existsSync(previous)) removeInBackground(config, previous);
-      const source = options.archive && options.path ? path.resolve(config.cwd, options.path) : backup;
-      log.info(`restored ${source} into ${layout.dataDir}`);
-      return { backup: source, dataDir: layout.dataDir, connection, wasRunning };
+      log.info(`restored ${source.path} into ${layout.dataDir}`);
+      return { backup: source.path, dataDir: layout.dataDir, connection, wasRunning };
     } finally {
       settled = true;
     }

@@ -10,6 +10,7 @@ import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { ChangedObject, SchemaComparison } from './compare-schema.js';
 import { formatRow, type Row, type TableDataComparison } from './compare-data.js';
 import type { SchemaObject } from './schema-dump.js';
+import { plural } from '../base/text.js';
 
 /** What was compared and what came out of it. */
 export interface DiffResult {
@@ -69,10 +70,6 @@ export function tableDataDiff(table: TableDataComparison): string {
   const oldName = table.status === 'only-in-db2' ? 'DB1: (absent)' : `DB1: ${table.table}`;
   const newName = table.status === 'only-in-db1' ? 'DB2: (absent)' : `DB2: ${table.table}`;
   return unifiedDiff(oldName, newName, old, next);
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
 function describeTableDifference(table: TableDataComparison): string {

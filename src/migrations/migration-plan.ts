@@ -11,6 +11,7 @@
  * Nothing to do (already at the target, nothing pending) is a plan with no steps.
  */
 import { AmbiguousError, UserError } from '../base/errors.js';
+import { plural } from '../base/text.js';
 
 /** What the plan needs to know about a migration on disk. */
 export interface PlannedMigrationSource {
@@ -62,10 +63,6 @@ export const LATEST_WORDS = ['latest', 'head', 'last'] as const;
 
 function byName<T extends { name: string }>(a: T, b: T): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
 /** Both lists, side by side enough to spot the difference. */

@@ -30,15 +30,11 @@ export async function readAppliedMigrations(client: ClientBase): Promise<Applied
 
 /**
  * Takes the migrator lock for this session; logs once when another run holds it, then
- * waits. Released by `releaseMigratorLock` or when the connection closes.
+ * waits. Released when the connection closes.
  */
 export async function takeMigratorLock(client: ClientBase, onWait: () => void): Promise<void> {
   const attempt = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [MIGRATOR_LOCK_KEY]);
   if (attempt.rows[0]?.locked) return;
   onWait();
   await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATOR_LOCK_KEY]);
-}
-
-export async function releaseMigratorLock(client: ClientBase): Promise<void> {
-  await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATOR_LOCK_KEY]);
 }

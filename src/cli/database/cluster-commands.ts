@@ -31,7 +31,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .command('log')
     .description('show server logs: `list`, an INDEX, a NAME (or unique part of one); all files without argument')
     .argument('[selector]', 'list | INDEX | NAME')
-    .action((selector: string | undefined) => showLogs(ctx, listLogs(ctx.config), selector));
+    .action((selector: string | undefined) => showLogs(ctx, listLogs(ctx.config), selector, 'database log list'));
 
   program
     .command('status')

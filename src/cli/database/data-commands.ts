@@ -76,7 +76,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .command('log')
     .description("server logs of the latest diff run: `list`, an INDEX, a NAME (or unique part of one); all files without argument")
     .argument('[selector]', 'list | INDEX | NAME')
-    .action((selector: string | undefined) => showLogs(ctx, listDiffLogs(ctx.config), selector));
+    .action((selector: string | undefined) => showLogs(ctx, listDiffLogs(ctx.config), selector, 'database diff log list'));
 
   program
     .command('pull_staging')

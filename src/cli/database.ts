@@ -5,7 +5,7 @@ import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';
 import { registerMigratorCommands } from './database/migrator-commands.js';
-import { collect } from './database/globals.js';
+import { collect } from './options.js';
 import { configureCommand, runCli, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 

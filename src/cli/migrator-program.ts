@@ -18,6 +18,7 @@ import { formatStatusLines } from '../migrations/migration-status.js';
 import { json } from './output.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
+import { collect, rootOptions } from './options.js';
 
 /** Where the URL and folder come from when the flags do not give them. */
 export interface MigratorSources {
@@ -144,11 +145,6 @@ function checkCommandWords(operands: readonly string[]): void {
   if (word !== undefined) throw new AmbiguousError(`ambiguous arguments: two commands at once ('${command}' and '${word}')`);
 }
 
-/** Repeatable options; no default, so help does not print an empty list. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** `--set NAME=VALUE` words → psql variables; a bad one is refused (exit 1). */
 export function parseVariables(words: readonly string[]): Record<string, string> {
   const vars: Record<string, string> = {};
@@ -161,14 +157,8 @@ export function parseVariables(words: readonly string[]): Record<string, string>
   return vars;
 }
 
-function rootOf(command: Command): Command {
-  let root = command;
-  while (root.parent) root = root.parent;
-  return root;
-}
-
 function settingsOf(command: Command, ctx: CliContext, sources: MigratorSources): MigratorSettings {
-  const options = rootOf(command).opts<RootOptions>();
+  const options = rootOptions<RootOptions>(command);
   return {
     migrationDir: () => (options.migrationDir ? path.resolve(ctx.config.cwd, options.migrationDir) : sources.defaultMigrationDir()),
     url: () => options.dbUrl ?? sources.defaultUrl(),

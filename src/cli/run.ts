@@ -14,6 +14,11 @@ export interface CliContext {
   /** Writes data (reports, listings, JSON) to stdout. */
   out: (text: string) => void;
   stdoutIsTTY: boolean;
+  /**
+   * The exit code of a run that completed but whose outcome is a failure (differences
+   * found, a failing test or check); errors map to their codes through `report`.
+   */
+  exitCode: number;
 }
 
 /** Commander error codes → our exit codes. */
@@ -103,10 +108,11 @@ export async function runCli(name: string, build: (ctx: CliContext) => Command, 
       log,
       out: (text) => process.stdout.write(text),
       stdoutIsTTY: Boolean(process.stdout.isTTY),
+      exitCode: ExitCode.ok,
     };
     const program = build(ctx);
     await program.parseAsync(argv, { from: 'user' });
-    code = process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+    code = ctx.exitCode;
   } catch (error) {
     code = interruptedBy() ? ExitCode.ok : report(error, log, name);
   }

@@ -1,5 +1,6 @@
 /** `database init | cleanup | log | status | doctor`: the cluster and its surroundings. */
 import type { Command } from 'commander';
+import { ExitCode } from '../../base/errors.js';
 import { cleanupCommand } from '../../commands/cleanup.js';
 import { doctorCommand, formatDoctor } from '../../commands/doctor.js';
 import { initCommand } from '../../commands/init.js';
@@ -49,6 +50,6 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .action(async (options: { json?: boolean }) => {
       const report = await doctorCommand(ctx.config);
       ctx.out(options.json ? json(report) : formatDoctor(report));
-      if (!report.ok) process.exitCode = 1;
+      if (!report.ok) ctx.exitCode = ExitCode.generic;
     });
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Chalk } from 'chalk';
 import type { Command } from 'commander';
+import { ExitCode } from '../../base/errors.js';
 import { backupCommand } from '../../commands/backup.js';
 import { diffCommand, listDiffLogs } from '../../commands/diff.js';
 import { pullStagingCommand } from '../../commands/pull-staging.js';
@@ -69,7 +70,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
         const color = new Chalk({ level: colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor) ? 1 : 0 });
         await page(ctx, formatTextReport(result, color));
       }
-      if (!result.identical) process.exitCode = 1;
+      if (!result.identical) ctx.exitCode = ExitCode.generic;
     });
 
   diff

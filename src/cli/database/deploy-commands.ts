@@ -1,6 +1,7 @@
 /** `database hydrate | patch | deploy | test | check`: building and testing the database. */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { ExitCode } from '../../base/errors.js';
 import { checkCommand } from '../../commands/check.js';
 import { deployCommand } from '../../commands/deploy.js';
 import { hydrateCommand } from '../../build/hydrate.js';
@@ -114,7 +115,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
         ctx.log.info(summary);
       } else {
         ctx.log.error(summary);
-        process.exitCode = 1;
+        ctx.exitCode = ExitCode.generic;
       }
     });
 

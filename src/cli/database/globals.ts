@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { rootOptions } from '../options.js';
 
 /** Options every `database` subcommand may use (SPEC §5). */
 export interface GlobalOptions {
@@ -7,13 +8,7 @@ export interface GlobalOptions {
   allowRemote?: boolean;
 }
 
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 /** The root program's options, read from any subcommand. */
 export function globalsOf(command: Command): GlobalOptions {
-  let root = command;
-  while (root.parent) root = root.parent;
-  return root.opts<GlobalOptions>();
+  return rootOptions<GlobalOptions>(command);
 }

@@ -1,0 +1,14 @@
+/** Option helpers shared by the commander programs. */
+import type { Command } from 'commander';
+
+/** Repeatable options: each use adds a value (no default, so help prints no empty list). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The options of the program a (sub)command belongs to: global flags, read from anywhere. */
+export function rootOptions<T extends object>(command: Command): T {
+  let root = command;
+  while (root.parent) root = root.parent;
+  return root.opts<T>();
+}

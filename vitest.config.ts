@@ -1,15 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests start real PostgreSQL clusters; two cores means a small pool and
-// generous timeouts (a cold initdb alone can take a few seconds).
+// Two projects: `unit` tests pure logic (no cluster, no build needed); `integration`
+// starts real PostgreSQL clusters and runs the compiled executables. Two cores means a
+// small pool and generous timeouts (a cold initdb alone can take a few seconds).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    globalSetup: ['test/helpers/global-setup.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.unit.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.unit.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

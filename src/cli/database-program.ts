@@ -1,12 +1,11 @@
-/** database: the project's database commands (SPEC §5). */
+/** The `database` program: the project's database commands (SPEC §5). */
 import { Command } from 'commander';
-import { ExitCode } from '../base/errors.js';
 import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';
 import { registerMigratorCommands } from './database/migrator-commands.js';
 import { collect } from './options.js';
-import { configureCommand, runCli, type CliContext } from './run.js';
+import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 
 export function buildDatabase(ctx: CliContext): Command {
@@ -24,15 +23,3 @@ export function buildDatabase(ctx: CliContext): Command {
   registerMigratorCommands(program, ctx);
   return program;
 }
-
-/** No arguments: usage on stderr and exit 1; `?` means help. */
-function main(argv: string[]): void {
-  if (argv.length === 0) {
-    process.stderr.write('Usage: database [options] <command> [args]\nRun `database --help` for the commands.\n');
-    process.exit(ExitCode.generic);
-  }
-  const args = argv[0] === '?' ? ['--help', ...argv.slice(1)] : argv;
-  void runCli('database', buildDatabase, args);
-}
-
-main(process.argv.slice(2));

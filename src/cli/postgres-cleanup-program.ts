@@ -1,7 +1,7 @@
 /** postgres-cleanup: stop the project's cluster; removes nothing (SPEC §4). */
 import { Command } from 'commander';
 import { stopCluster } from '../cluster/cluster.js';
-import { configureCommand, runCli, type CliContext } from './run.js';
+import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 
 export function buildPostgresCleanup(ctx: CliContext): Command {
@@ -13,5 +13,3 @@ export function buildPostgresCleanup(ctx: CliContext): Command {
       if (result === 'stopped') ctx.log.info('PostgreSQL stopped');
     });
 }
-
-await runCli('postgres-cleanup', buildPostgresCleanup, process.argv.slice(2));

@@ -1,7 +1,7 @@
 /** postgres-init: start the project's cluster (SPEC §4). bin/postgres-init wraps this for sourcing. */
 import { Command } from 'commander';
 import { formatExports, initCommand } from '../commands/init.js';
-import { configureCommand, runCli, type CliContext } from './run.js';
+import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 
 export function buildPostgresInit(ctx: CliContext): Command {
@@ -16,5 +16,3 @@ export function buildPostgresInit(ctx: CliContext): Command {
       ctx.log.info(`PostgreSQL ready: ${connection.url}`);
     });
 }
-
-await runCli('postgres-init', buildPostgresInit, process.argv.slice(2));

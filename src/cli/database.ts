@@ -1,0 +1,16 @@
+/** database: the project's database commands (SPEC §5). */
+import { ExitCode } from '../base/errors.js';
+import { buildDatabase } from './database-program.js';
+import { runCli } from './run.js';
+
+/** No arguments: usage on stderr and exit 1; `?` means help. */
+function main(argv: string[]): void {
+  if (argv.length === 0) {
+    process.stderr.write('Usage: database [options] <command> [args]\nRun `database --help` for the commands.\n');
+    process.exit(ExitCode.generic);
+  }
+  const args = argv[0] === '?' ? ['--help', ...argv.slice(1)] : argv;
+  void runCli('database', buildDatabase, args);
+}
+
+main(process.argv.slice(2));

@@ -1,6 +1,6 @@
 /** The pure parts of `database pull_staging`: settings, remote command, file text, redaction. */
 import { describe, expect, it } from 'vitest';
-import { scrub, urlPassword } from '../src/commands/pull-staging.js';
+import { scrub, urlPassword } from '../src/staging/pull-staging.js';
 import { loadConfig } from '../src/base/config.js';
 import { isDbToolError } from '../src/base/errors.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceReset, splitFlags, sshArguments } from '../src/staging/staging-dump.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import { startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
-import { preflight, runDeploySteps, type DeployFlowOptions } from './deploy.js';
+import { preflight, runDeploySteps, type DeployFlowOptions } from '../build/deploy.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
 

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster/cluster.js';
 import { initCluster, stopCluster } from '../cluster/cluster.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
-import { assertTablesExist } from '../build/inherits.js';
+import { assertTablesExist } from './inherits.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { hydrateDatabase, hydrateEntrypoint, type HydrateResult } from '../build/hydrate.js';
-import { patchDatabase, testDataFile, type PatchResult } from '../build/patch.js';
+import { hydrateDatabase, hydrateEntrypoint, type HydrateResult } from './hydrate.js';
+import { patchDatabase, testDataFile, type PatchResult } from './patch.js';
 
 export interface DeployFlowOptions {
   /** -P/--no-patch */

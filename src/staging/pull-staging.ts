@@ -16,7 +16,7 @@ import { locateProgram } from '../pg/pg-bin.js';
 import { describeCommand, runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { TEST_DATA_FILE } from '../build/patch.js';
-import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from '../staging/staging-dump.js';
+import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from './staging-dump.js';
 
 
 export interface PullStagingResult {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { runningCluster } from '../cluster/cluster.js';
 import type { Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
-import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, defaultBackupDir, type BackupInfo } from '../backup/backup-files.js';
+import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, defaultBackupDir, type BackupInfo } from './backup-files.js';
 import { MissingInputError, UserError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { clusterLayout, TRASH_PREFIX } from '../cluster/cluster-layout.js';
 import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
-import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from '../backup/backup-files.js';
+import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from './backup-files.js';
 import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';

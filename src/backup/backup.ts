@@ -6,11 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runningCluster } from '../cluster/cluster.js';
+import type { ClusterConnection } from '../cluster/cluster.js';
 import type { Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
-import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, defaultBackupDir, type BackupInfo } from './backup-files.js';
-import { MissingInputError, UserError } from '../base/errors.js';
+import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, type BackupInfo } from './backup-files.js';
+import { UserError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { pgProgram } from '../pg/pg-bin.js';
@@ -50,12 +50,8 @@ function swapIn(staging: string, target: string): boolean {
   return replaced;
 }
 
-export async function backupCommand(config: Config, log: Logger, generator: string): Promise<BackupResult> {
-  const target = defaultBackupDir(config);
-  const cluster = runningCluster(config);
-  if (!cluster) {
-    throw new MissingInputError(`no running cluster to back up in ${config.workingDir ?? 'PG_WORKING_DIR'} (start it with \`database init\` or \`database deploy\`)`);
-  }
+/** Backs the running `cluster` up into `target`, replacing a previous backup only once the new one is complete. */
+export async function backupCluster(config: Config, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const staging = uniqueSibling(target, 'partial');
   const { serverVersion, databases } = await withClient(cluster.url, async (client) => {

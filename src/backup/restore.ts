@@ -63,7 +63,7 @@ async function locateBackup(config: Config, source: RestoreSource, scratch: stri
   return log.step(`unpack ${source.path}`, () => unpackBackupArchive(config, source.path, scratch));
 }
 
-export async function restoreCommand(config: Config, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restoreBackup(config: Config, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
   const source = restoreSource(config, options);
   const layout = clusterLayout(config, workingDir);

@@ -84,7 +84,7 @@ async function stopQuietly(config: Config, log: Logger, workingDir: string): Pro
   }
 }
 
-export async function deployCommand(config: Config, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
+export async function deployProject(config: Config, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
   const workingDir = requireWorkingDir(config);
   const reuse = Boolean(options.reuse);
   if (!reuse) preflight(config, options);

@@ -68,7 +68,7 @@ function lastLines(text: string, count = 5): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
-export async function pullStagingCommand(config: Config, log: Logger, generator: string): Promise<PullStagingResult> {
+export async function pullStaging(config: Config, log: Logger, generator: string): Promise<PullStagingResult> {
   const settings = readStagingSettings(config);
   const profileDir = requirePath(config.profileDir, 'PROFILE_DIR');
   const ssh = locateProgram(config, 'ssh');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
 import { checkCommand } from '../../commands/check.js';
-import { deployCommand } from '../../build/deploy.js';
+import { deployCommand } from '../../commands/deploy.js';
 import { hydrateCommand } from '../../build/hydrate.js';
 import { patchCommand } from '../../build/patch.js';
 import { testCommand, type TestFileResult } from '../../commands/test.js';

@@ -90,7 +90,6 @@ export async function backupCluster(config: Config, log: Logger, cluster: Cluste
       const bytes = archiveSize(staging, BASE_ARCHIVE) + archiveSize(staging, WAL_ARCHIVE);
       throwIfInterrupted();
       const replaced = swapIn(staging, target);
-      log.info(`backup written to ${target}`);
       return { path: target, bytes, replaced, info };
     },
   );

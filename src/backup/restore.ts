@@ -112,7 +112,6 @@ export async function restoreBackup(config: Config, log: Logger, options: Restor
       const connection = await initCluster(config, log, { reuse: true, workingDir });
       state = 'done';
       if (fs.existsSync(previous)) removeInBackground(config, previous);
-      log.info(`restored ${source.path} into ${layout.dataDir}`);
       return { backup: source.path, dataDir: layout.dataDir, connection, wasRunning };
     } finally {
       settled = true;

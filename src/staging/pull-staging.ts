@@ -21,6 +21,7 @@ import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, ssh
 
 export interface PullStagingResult {
   file: string;
+  sshHost: string;
   tables: string[];
   /** Bytes of dump received. */
   dumpBytes: number;
@@ -109,8 +110,7 @@ export async function pullStaging(config: Config, log: Logger, generator: string
       }
       throwIfInterrupted();
       fs.renameSync(temp, target);
-      log.info(`wrote ${target} (${settings.tables.length} table${settings.tables.length === 1 ? '' : 's'} from ${settings.sshHost})`);
-      return { file: target, tables: settings.tables, dumpBytes };
+      return { file: target, sshHost: settings.sshHost, tables: settings.tables, dumpBytes };
     },
   );
 }

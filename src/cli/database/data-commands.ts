@@ -16,6 +16,7 @@ import type { CliContext } from '../run.js';
 import { showLogs } from '../show-logs.js';
 import { globalsOf } from './globals.js';
 import { VERSION } from '../version.js';
+import { plural } from '../../base/text.js';
 
 const GENERATOR = `db-tool ${VERSION}`;
 
@@ -32,6 +33,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .description('pg_basebackup of the running cluster into $LOCAL_DIR/focus/postgresql-backup/ (old backup replaced only when the new one is complete)')
     .action(async () => {
       const result = await backupCommand(ctx.config, ctx.log, GENERATOR);
+      ctx.log.info(`backup written to ${result.path}`);
       ctx.log.info(`${result.replaced ? 'replaced the previous backup' : 'new backup'}: ${(result.bytes / 1024 / 1024).toFixed(1)} MB`);
     });
 
@@ -42,6 +44,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .option('--archive', 'PATH is a .tar.gz of a backup folder')
     .action(async (backupPath: string | undefined, options: { archive?: boolean }) => {
       const result = await restoreCommand(ctx.config, ctx.log, { archive: options.archive, path: backupPath });
+      ctx.log.info(`restored ${result.backup} into ${result.dataDir}`);
       ctx.log.info(`PostgreSQL ready: ${result.connection.url}`);
     });
 
@@ -83,7 +86,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .command('pull_staging')
     .description('pg_dump STAGING_DUMP_TABLES from STAGING_DB_URL over ssh STAGING_SSH_HOST into $PROFILE_DIR/test-data.sql (atomically)')
     .action(async () => {
-      await pullStagingCommand(ctx.config, ctx.log, GENERATOR);
+      const result = await pullStagingCommand(ctx.config, ctx.log, GENERATOR);
+      ctx.log.info(`wrote ${result.file} (${plural(result.tables.length, 'table')} from ${result.sshHost})`);
     });
 }
 

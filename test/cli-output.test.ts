@@ -1,0 +1,115 @@
+/**
+ * Snapshots of the human output of status, migrate status, doctor, test and the diff
+ * report (issue 9): the words and layout a user reads, with the volatile parts (paths,
+ * times, sizes, versions, the OS user) filtered through the one reviewed list in
+ * helpers/volatile.ts. A change to these outputs must show up here, on purpose.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin, type CliResult } from './helpers/cli.js';
+import { makeTempDir, ROOT } from './helpers/env.js';
+import { stable } from './helpers/volatile.js';
+
+let project: string;
+let env: Record<string, string | undefined>;
+
+async function must(result: Promise<CliResult>, what: string): Promise<CliResult> {
+  const done = await result;
+  if (done.code !== 0) throw new Error(`${what} failed (${done.code}): ${done.stderr}`);
+  return done;
+}
+
+beforeAll(async () => {
+  project = makeTempDir('db-tool-output-');
+  fs.cpSync(path.join(ROOT, 'examples', 'shop'), project, { recursive: true });
+  for (const entry of fs.readdirSync(project, { recursive: true, withFileTypes: true })) {
+    fs.chmodSync(path.join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+  }
+  env = { LOCAL_DIR: project, PG_SHARED_PRELOAD_LIBRARIES: '', PGURL: undefined, DB_URL: undefined };
+  await must(runBin('database', ['deploy'], { env }), 'database deploy');
+});
+
+afterAll(async () => {
+  if (!project) return;
+  await runBin('database', ['cleanup'], { env });
+  fs.rmSync(project, { recursive: true, force: true });
+});
+
+describe('human output', () => {
+  it('database status', async () => {
+    const result = await runBin('database', ['status'], { env });
+    expect(result.code).toBe(0);
+    expect(stable(result.stdout)).toMatchInlineSnapshot(`
+      "cluster:    running (pid <pid>)
+      url:        postgresql://<user>@/testdb?host=<path>&port=5432
+      database:   testdb
+      data dir:   <path>
+      postgres:   <pg-version>
+      size:       <size>
+      migrations: 0 applied, 3 pending
+        pending: <stamp>-catalog
+        pending: <stamp>-orders
+        pending: <stamp>-order-note-and-payment
+      "
+    `);
+  });
+
+  it('database migrator migrate status', async () => {
+    const result = await runBin('database', ['migrator', 'migrate', 'status'], { env });
+    expect(result.code).toBe(0);
+    expect(stable(result.stdout)).toMatchInlineSnapshot(`
+      "<stamp>-catalog  pending  -
+      <stamp>-orders  pending  -
+      <stamp>-order-note-and-payment  pending  -
+      "
+    `);
+  });
+
+  it('database doctor (status and check of each line; the values are this machine\'s)', async () => {
+    const result = await runBin('database', ['doctor'], { env });
+    // Leftover clusters are the whole machine's state (other test files run in parallel).
+    const machineState = new Set(['leftover clusters']);
+    const checks = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(/\s{2,}/).slice(0, 2))
+      .map(([status, check]) => `${machineState.has(check ?? '') ? '<state>' : status}  ${check}`)
+      .join('\n');
+    expect(stable(checks)).toMatchInlineSnapshot(`
+      "ok  program initdb
+      ok  program postgres
+      ok  program psql
+      ok  program pg_dump
+      ok  program pg_basebackup
+      ok  preload libraries
+      ok  program ssh
+      ok  LOCAL_DIR
+      ok  PG_WORKING_DIR
+      warn  DB_URL
+      ok  working dir
+      ok  socket path
+      ok  server account
+      <state>  leftover clusters"
+    `);
+  });
+
+  it('database test', async () => {
+    const result = await runBin('database', ['test'], { env });
+    expect(result.code).toBe(0);
+    expect(stable(`${result.stdout}--- stderr ---\n${result.stderr}`)).toMatchInlineSnapshot(`
+      "1..8
+      ok 1 - the currencies are loaded
+      ok 2 - currencies are immutable outside migration mode
+      ok 3 - every shop table inherits hectic.created_at
+      ok 4 - a new order is open and has created_at
+      ok 5 - updating a customer sets updated_at
+      ok 6 - order_total sums quantity × price
+      ok 7 - an unknown order status is rejected
+      ok 8 - payment gateway configured # SKIP no dotenv file loaded (ENVIRONMENT=example loads .env.example)
+      --- stderr ---
+      PASS: 7 passed, 1 skipped (1 file)
+      "
+    `);
+  });
+});

@@ -5,7 +5,7 @@
  * itself changed. Add a pattern here only with a reason; never to hide a real change.
  */
 export const VOLATILE_PATTERNS: ReadonlyArray<readonly [pattern: RegExp, replacement: string, why: string]> = [
-  [/\u001b\[[0-9;]*m/g, '', 'colour codes (FORCE_COLOR in a developer shell)'],
+  [new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '', 'colour codes (FORCE_COLOR in a developer shell)'],
   [/\/(?:tmp|dev\/shm)\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*/g, '<path>', 'temp folders of the test (random names)'],
   [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}(?::?\d{2})?)?/g, '<time>', 'timestamps'],
   [/\b\d{14}(?=-)/g, '<stamp>', 'migration and run folder timestamps'],

@@ -1,7 +1,9 @@
 {
   description = "db-tool: a private, throw-away PostgreSQL cluster per project, and the commands around it";
 
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+  # A stable release branch. flake.lock is made by `nix flake lock` on a machine with
+  # network (see README, Nix).
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs = { self, nixpkgs }:
     let

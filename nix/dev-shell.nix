@@ -1,12 +1,15 @@
-# The shell of the seed's example: entering it starts the project's cluster and exports PGURL.
+# The seed's shellHook: entering the shell starts the project's cluster (fresh each
+# time; `export PG_REUSE=1` before the `.` line keeps the data). The seed's HECTIC_LIB
+# line is left out: it names a helper package this flake does not have.
 { pkgs }:
 
-let
-  pg = pkgs.postgresql_17.withPackages (ps: [ ps.pg_cron ]);
-  dbTool = pkgs.hectic.db-tool.override { postgresql = pg; };
-in
 pkgs.mkShell {
-  packages = [ dbTool pkgs.nodejs_20 ];
+  packages = [
+    pkgs.hectic.db-tool
+    pkgs.hectic.postgres-init
+    pkgs.hectic.postgres-cleanup
+    pkgs.nodejs_22 # for working on db-tool itself: npm ci, npm test
+  ];
 
   shellHook = ''
     export LOCAL_DIR="$PWD"
@@ -14,9 +17,10 @@ pkgs.mkShell {
     export MIGRATION_DIR="$DATABASE_DIR/migration"
     export DATABASE_SOURCE="$DATABASE_DIR/src"
     export PG_WORKING_DIR="$LOCAL_DIR/focus/postgresql"
+    # The cluster's socket lives in $PG_WORKING_DIR/sock; its database is testdb.
     export DB_URL="postgresql://$USER@/testdb?host=$PG_WORKING_DIR/sock&port=5432"
 
     # Initialize and start the ephemeral database cluster
-    . ${dbTool}/bin/postgres-init
+    . ${pkgs.hectic.postgres-init}/bin/postgres-init
   '';
 }

@@ -1,10 +1,21 @@
 # Adds pkgs.hectic.{db-tool,postgres-init,postgres-cleanup,migrator}. Each one takes
-# `.override { postgresql = …; }` (default postgresql_17).
-final: prev: {
+# `.override { postgresql = …; }`.
+#
+# `callPackage` fills every argument it finds in pkgs, defaults included, so a default of
+# `postgresql ? postgresql_17` would silently become `pkgs.postgresql` (18 on current
+# nixpkgs): PostgreSQL 17 is passed here explicitly.
+final: prev:
+let
+  package = component: final.callPackage ./package.nix {
+    inherit component;
+    postgresql = final.postgresql_17;
+  };
+in
+{
   hectic = (prev.hectic or { }) // {
-    db-tool = final.callPackage ./package.nix { component = "db-tool"; };
-    postgres-init = final.callPackage ./package.nix { component = "postgres-init"; };
-    postgres-cleanup = final.callPackage ./package.nix { component = "postgres-cleanup"; };
-    migrator = final.callPackage ./package.nix { component = "migrator"; };
+    db-tool = package "db-tool";
+    postgres-init = package "postgres-init";
+    postgres-cleanup = package "postgres-cleanup";
+    migrator = package "migrator";
   };
 }

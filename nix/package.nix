@@ -1,20 +1,20 @@
-# db-tool built from this repository with buildNpmPackage + importNpmLock (no vendored
-# hash to maintain). `component` selects which executables land in $out/bin:
-# "db-tool" = all four. The chosen PostgreSQL, openssh and less go first on the tools' PATH.
+# db-tool built from this repository with buildNpmPackage. `component` selects which
+# executables land in $out/bin: "db-tool" = all four. The chosen PostgreSQL, openssh and
+# less go first on the tools' PATH.
+#
+# `postgresql` has no default on purpose: `callPackage` would fill it with
+# `pkgs.postgresql` anyway. Callers pass it (nix/overlay.nix passes postgresql_17), and
+# `.override { postgresql = …; }` swaps it.
 { lib
+, stdenvNoCC
 , buildNpmPackage
-, importNpmLock
-, nodejs_20
-, makeWrapper
-, postgresql_17
-, postgresql ? postgresql_17
+, makeSetupHook
+, nodejs_22
+, cacert
+, postgresql
 , openssh
 , less
 , component ? "db-tool"
-  # Base URL of the npm registry, used only when package-lock.json was written without
-  # `resolved` URLs (npm's omit-lockfile-registry-resolved). Tarball URLs are then
-  # derived from it: <registry>/<name>/-/<basename>-<version>.tgz.
-, npmRegistry ? null
 }:
 
 let
@@ -24,67 +24,51 @@ let
     postgres-init = [ "postgres-init" ];
     postgres-cleanup = [ "postgres-cleanup" ];
     migrator = [ "migrator" ];
-  }.${component};
-  runtimePath = lib.makeBinPath [ postgresql openssh less ];
+  }.${component} or (throw "db-tool: unknown component ${component}");
+
+  # Only what the build reads, so editing docs, tests or CI does not rebuild the package.
+  root = ../.;
+  sourceFiles = [ "package.json" "package-lock.json" "tsconfig.json" "tsconfig.build.json" "bin" "src" "sql" ];
   src = lib.cleanSourceWith {
-    src = ../.;
+    name = "db-tool-source";
+    src = root;
     filter = path: _type:
-      let name = baseNameOf path; in
-      !(builtins.elem name [ "node_modules" "dist" "focus" ".git" ]);
+      builtins.elem (lib.head (lib.splitString "/" (lib.removePrefix "${toString root}/" (toString path)))) sourceFiles;
   };
-  lockFile = lib.importJSON ../package-lock.json;
-  withResolved = path: entry:
-    if path == "" || entry ? resolved || entry ? link || !(entry ? version) then entry
-    else if npmRegistry == null then
-      throw "package-lock.json has no `resolved` URL for ${path}: pass `npmRegistry` to db-tool's package, or regenerate the lock file with `npm install --package-lock-only --omit-lockfile-registry-resolved=false`"
-    else
-      let
-        name = lib.removePrefix "node_modules/" (lib.last (lib.splitString "/node_modules/" path));
-        baseName = lib.last (lib.splitString "/" name);
-      in
-      entry // { resolved = "${npmRegistry}/${name}/-/${baseName}-${entry.version}.tgz"; };
-  packageLock = lockFile // { packages = lib.mapAttrs withResolved lockFile.packages; };
+
+  npmDeps = import ./npm-deps.nix {
+    inherit lib stdenvNoCC cacert;
+    nodejs = nodejs_22;
+    lockFile = lib.importJSON ../package-lock.json;
+    pname = "db-tool";
+  };
 in
 buildNpmPackage {
   pname = component;
   version = packageJson.version;
   inherit src;
 
-  nodejs = nodejs_20;
-  npmDeps = importNpmLock { npmRoot = src; inherit packageLock; };
-  npmConfigHook = importNpmLock.npmConfigHook;
+  nodejs = nodejs_22;
+  npmDeps = npmDeps.cache;
+  npmConfigHook = makeSetupHook { name = "db-tool-npm-config-hook"; } ./build/npm-config-hook.sh;
   npmBuildScript = "build";
 
-  nativeBuildInputs = [ makeWrapper ];
+  # Shared with the offline check (nix/check/run.sh), which runs the same steps.
+  dbToolBuildScripts = ./build;
+  runtimePath = lib.makeBinPath [ postgresql openssh less ];
+  nodeBinary = "${nodejs_22}/bin/node";
+  inherit executables;
 
   installPhase = ''
     runHook preInstall
-    npm prune --omit=dev
-    root=$out/lib/db-tool
-    mkdir -p $root $out/bin
-    cp -r bin dist sql package.json node_modules $root/
-
-    for exe in ${lib.concatStringsSep " " executables}; do
-      if [ "$exe" = postgres-init ]; then
-        # Sourceable POSIX sh: a makeWrapper script would `exec` and replace the calling
-        # shell, so the file itself gets the PATH prefix and the node binary.
-        substitute $root/bin/postgres-init $out/bin/postgres-init \
-          --replace-fail '__pgi_path_prefix=' '__pgi_path_prefix=${runtimePath}' \
-          --replace-fail '__pgi_node_path=' '__pgi_node_path=${nodejs_20}/bin/node'
-        # The copy lives in $out/bin, not beside dist/: point it at the package.
-        substituteInPlace $out/bin/postgres-init \
-          --replace-fail '"$(dirname "$__pgi_self")/../dist/cli/postgres-init.js"' "\"$root/dist/cli/postgres-init.js\""
-        chmod +x $out/bin/postgres-init
-      else
-        makeWrapper ${nodejs_20}/bin/node $out/bin/$exe \
-          --add-flags "$root/dist/cli/$exe.js" \
-          --prefix PATH : ${runtimePath}
-      fi
-    done
+    sh "$dbToolBuildScripts/install-tree.sh" "$out" "$nodeBinary" "$runtimePath" $executables
     runHook postInstall
   '';
 
-  passthru = { inherit postgresql; };
+  passthru = {
+    inherit postgresql;
+    npmTarballs = npmDeps.tarballs;
+  };
 
   meta = {
     description = packageJson.description;

@@ -18,7 +18,7 @@ for value in "$out" "$node" "$runtime_path"; do
   esac
 done
 
-npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error
+npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
 # npm's record of the install (it names the registry URLs); npm rebuilds it when needed.
 rm -f node_modules/.package-lock.json
 

@@ -132,6 +132,8 @@ let
 in
 {
   inherit failed;
+  # What run.sh fetches with npm pack outside Nix, as the fixed-output derivations do.
+  fetches = lib.mapAttrsToList (_: tarball: { spec = tarball.npmPackSpec; integrity = tarball.outputHash; }) tarballs;
   passed = lib.length (lib.attrNames checks) - lib.length failed;
   # Forcing these instantiates (without building) every derivation, fetches included.
   drvPaths = map (name: packages.${name}.drvPath) names

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Offline check of the Nix packaging (SPEC §14), run by .ci/run. Needs Debian's nix-bin
+# (Nix 2.8: no flakes lock, no network, no store builds), node/npm, PostgreSQL, dash and zsh.
+#
+#   1. every .nix file parses;
+#   2. the flake, evaluated by hand against stub-pkgs.nix (the real nixpkgs lib from
+#      ../shared/nixpkgs-lib, or DB_TOOL_NIXPKGS_LIB), passes eval.nix's checks, and
+#      every derivation instantiates (fixed-output hashes included);
+#   3. no file names a registry host;
+#   4. the package's own build steps (nix/build/) run outside Nix: each lock entry's
+#      `npm pack` tarball checked against its integrity, an npm cache filled from them,
+#      offline `npm ci` (the registry set to a dead address), build, prune, install;
+#   5. the installed postgres-init, with its absolute paths filled in, is sourced in
+#      dash, bash and zsh and starts a real cluster.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export DB_TOOL_NIXPKGS_LIB=${DB_TOOL_NIXPKGS_LIB:-$(cd "$root/.." && pwd)/shared/nixpkgs-lib/lib}
+
+started=$SECONDS
+say() { echo "nix check: $*"; }
+fail() { echo "nix check: FAILED: $*" >&2; exit 1; }
+
+command -v nix-instantiate >/dev/null || fail "nix-instantiate not found (Debian: apt-get install nix-bin)"
+[ -f "$DB_TOOL_NIXPKGS_LIB/default.nix" ] ||
+  fail "nixpkgs lib not found at $DB_TOOL_NIXPKGS_LIB (expected ../shared/nixpkgs-lib/lib beside the clone; or set DB_TOOL_NIXPKGS_LIB)"
+
+evaluate() { # EXPRESSION → JSON on stdout; nothing is written to the store
+  nix-instantiate --eval --strict --json --readonly-mode -E "$1"
+}
+
+# 1. Parse.
+nix_files=$( (git ls-files '*.nix'; git ls-files --others --exclude-standard '*.nix') | sort -u)
+for file in $nix_files; do
+  nix-instantiate --parse "$file" >/dev/null || fail "$file does not parse"
+done
+say "$(echo "$nix_files" | wc -l) .nix files parse"
+
+# 2. Evaluate.
+result=$(evaluate 'let r = import ./nix/check/eval.nix { }; in { inherit (r) failed passed; instantiated = builtins.length r.drvPaths; }') ||
+  fail "the flake does not evaluate against the stub nixpkgs (see above)"
+node -e '
+  const r = JSON.parse(process.argv[1]);
+  for (const name of r.failed) console.error(`nix check:   failed: ${name}`);
+  console.log(`nix check: flake evaluation: ${r.passed} checks passed, ${r.failed.length} failed; ${r.instantiated} derivations instantiate`);
+  process.exit(r.failed.length ? 1 : 0);
+' "$result" || fail "flake evaluation checks"
+
+# 3. No registry host written anywhere (npm's built-in default is the one used).
+if git grep -nIiE 'registry[.](npmjs|yarnpkg)|npmjs[.](org|com)' -- . ':!node_modules' >&2; then
+  fail "a file names a registry host (npm's built-in default registry must be the only one)"
+fi
+
+# 4. The install steps, outside Nix.
+work=$(mktemp -d "${TMPDIR:-/tmp}/db-tool-nix-check-XXXXXX")
+chmod 755 "$work"
+projects=()
+cleanup() {
+  for project in "${projects[@]}"; do
+    env -i PATH=/usr/bin:/bin HOME="$HOME" LOCAL_DIR="$project" XDG_CACHE_HOME="$work/cache" \
+      "$work/out/bin/database" cleanup >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# What Nix fetches: "NAME@VERSION INTEGRITY" per tarball derivation.
+evaluate 'let r = import ./nix/check/eval.nix { }; in r.fetches' |
+  node -e 'for (const f of JSON.parse(require("fs").readFileSync(0, "utf8"))) console.log(f.spec, f.integrity)' >"$work/fetches"
+mkdir "$work/tarballs"
+# The fixed-output derivations' command, all entries in one npm call (npm ci above
+# already has them in npm's cache, so this costs little).
+# shellcheck disable=SC2046
+(cd "$work/tarballs" && npm pack --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error \
+  $(cut -d' ' -f1 "$work/fetches") >/dev/null) || fail "npm pack of the lock entries"
+node -e '
+  const fs = require("fs"), crypto = require("crypto"), path = require("path");
+  const [fetches, dir] = process.argv.slice(1);
+  const wanted = new Set(fs.readFileSync(fetches, "utf8").trim().split("\n").map((line) => line.split(" ")[1]));
+  const got = new Set(fs.readdirSync(dir).map((file) =>
+    "sha512-" + crypto.createHash("sha512").update(fs.readFileSync(path.join(dir, file))).digest("base64")));
+  const missing = [...wanted].filter((hash) => !got.has(hash));
+  if (missing.length) { console.error("nix check: tarballs not matching their integrity:", missing.join(" ")); process.exit(1); }
+  console.log(`nix check: ${wanted.size} npm pack tarballs match their lock integrity`);
+' "$work/fetches" "$work/tarballs" || fail "npm pack output differs from the lock's integrity (the Nix fetch would fail)"
+sh nix/build/fill-npm-cache.sh "$work/npm-cache" "$work"/tarballs/*.tgz
+
+# The same files the Nix source filter keeps (nix/package.nix).
+mkdir "$work/src"
+cp -R package.json package-lock.json tsconfig.json tsconfig.build.json bin src sql "$work/src/"
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -n "$pg_bin" ] || pg_bin=$(dirname "$(command -v initdb || command -v pg_ctl)")
+(
+  cd "$work/src"
+  # A dead registry: anything not served from the cache fails instead of downloading.
+  export npm_config_registry=http://127.0.0.1:9/ npm_config_cache="$work/npm-cache"
+  sh "$root/nix/build/install-offline.sh" >/dev/null
+  npm run --silent build
+  sh "$root/nix/build/install-tree.sh" "$work/out" "$(command -v node)" "$pg_bin" \
+    database postgres-init postgres-cleanup migrator
+) || fail "the build steps (nix/build/) failed outside Nix"
+
+node -e '
+  const fs = require("fs"), path = require("path");
+  const [repo, out] = process.argv.slice(1);
+  const lock = JSON.parse(fs.readFileSync(path.join(repo, "package-lock.json"), "utf8"));
+  const production = Object.entries(lock.packages).filter(([p, e]) => p && !e.dev).map(([p]) => p).sort();
+  const lib = path.join(out, "lib", "db-tool");
+  const installed = [];
+  const walk = (dir, prefix) => {
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (name.startsWith(".")) continue;
+      if (name.startsWith("@")) { walk(path.join(dir, name), `${prefix}${name}/`); continue; }
+      const here = `${prefix}${name}`;
+      if (fs.existsSync(path.join(dir, name, "package.json"))) installed.push(`node_modules/${here}`);
+      walk(path.join(dir, name, "node_modules"), `${here}/node_modules/`);
+    }
+  };
+  walk(path.join(lib, "node_modules"), "");
+  installed.sort();
+  const problems = [];
+  if (JSON.stringify(installed) !== JSON.stringify(production))
+    problems.push(`node_modules holds ${installed.join(", ")}; the production lock entries are ${production.join(", ")}`);
+  if (!fs.readFileSync(path.join(lib, "package.json")).equals(fs.readFileSync(path.join(repo, "package.json"))))
+    problems.push("the installed package.json is not the original");
+  for (const exe of ["database", "postgres-init", "postgres-cleanup", "migrator"])
+    if (!fs.existsSync(path.join(out, "bin", exe))) problems.push(`bin/${exe} missing`);
+  if (problems.length) { for (const p of problems) console.error(`nix check:   ${p}`); process.exit(1); }
+  console.log(`nix check: installed tree: ${installed.length} production packages only, original package.json`);
+' "$root" "$work/out" || fail "the installed tree"
+if grep -rIl -e "$work/tarballs" -e "$work/npm-cache" -e "$work/src" "$work/out" >&2; then
+  fail "the installed tree refers to the build's tarballs, cache or source folder"
+fi
+grep -qx "__pgi_node_path='$(command -v node)'" "$work/out/bin/postgres-init" &&
+  grep -qx "__pgi_path_prefix='$pg_bin'" "$work/out/bin/postgres-init" &&
+  grep -qx "__pgi_js_path='$work/out/lib/db-tool/dist/cli/postgres-init.js'" "$work/out/bin/postgres-init" ||
+  fail "the installed postgres-init does not hold its absolute paths"
+version=$(env -i PATH=/usr/bin:/bin "$work/out/bin/database" --version) || fail "the installed database does not run"
+say "build steps: offline npm ci, build, prune and install work; database --version: $version"
+
+# 5. Source the installed postgres-init from each shell against a real cluster.
+for shell in dash bash zsh; do
+  command -v "$shell" >/dev/null || fail "$shell not installed"
+  project="$work/project-$shell"
+  mkdir -m 755 "$project"
+  projects+=("$project")
+  # shellcheck disable=SC2016
+  env -i PATH=/usr/bin:/bin HOME="$HOME" LOCAL_DIR="$project" XDG_CACHE_HOME="$work/cache" \
+    PG_SHARED_PRELOAD_LIBRARIES= LANG=C.UTF-8 "$shell" -c '
+      . "$1" || { echo "sourcing postgres-init failed ($?)"; exit 1; }
+      [ -n "${PGURL-}" ] || { echo "PGURL not exported"; exit 1; }
+      [ "$PATH" = /usr/bin:/bin ] || { echo "the caller'\''s PATH changed: $PATH"; exit 1; }
+      answer=$(psql "$PGURL" -XAtc "SELECT 6 * 7") || exit 1
+      [ "$answer" = 42 ] || { echo "psql answered $answer"; exit 1; }
+      "$2" || { echo "postgres-cleanup failed"; exit 1; }
+    ' "$shell" "$work/out/bin/postgres-init" "$work/out/bin/postgres-cleanup" >"$work/$shell.log" 2>&1 ||
+    { cat "$work/$shell.log" >&2; fail "sourcing the installed postgres-init in $shell"; }
+done
+say "the installed postgres-init starts a cluster when sourced in dash, bash and zsh"
+say "passed in $((SECONDS - started)) s"

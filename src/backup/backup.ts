@@ -13,7 +13,7 @@ import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, type BackupInfo } from './backu
 import { UserError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { pgProgram } from '../pg/pg-bin.js';
+import { versionBoundProgram } from '../pg/client-version.js';
 import { runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
@@ -62,6 +62,7 @@ export async function backupCluster(config: Config, log: Logger, cluster: Cluste
       databases: Object.fromEntries(rows.rows.map((row) => [row.datname, row.oid])),
     };
   });
+  const pgBasebackup = versionBoundProgram(config, 'pg_basebackup', serverVersion);
   return withCleanup(
     async () => fs.rmSync(staging, { recursive: true, force: true }),
     async () => {
@@ -70,7 +71,7 @@ export async function backupCluster(config: Config, log: Logger, cluster: Cluste
         '-h', cluster.layout.sockDir, '-p', String(cluster.layout.port), '-U', cluster.user, '--no-password',
       ];
       const result = await log.step(`pg_basebackup of ${cluster.layout.dataDir}`, () =>
-        runProgram(pgProgram(config, 'pg_basebackup'), args, { env: config.env }),
+        runProgram(pgBasebackup, args, { env: config.env }),
       );
       if (result.code !== 0) {
         throw new UserError(`pg_basebackup failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}; the previous backup is kept`, result.stderr.trim());

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
-import { pgProgram } from '../pg/pg-bin.js';
+import { serverVersion, versionBoundProgram } from '../pg/client-version.js';
 import { runProgram } from '../base/process.js';
 import { normalizeObjectText } from './normalize.js';
 
@@ -105,7 +105,7 @@ export function splitDump(text: string): SchemaObject[] {
 /** Runs pg_dump (schema only, no owner, no privileges) on `url` and returns its output. */
 export async function dumpSchemaText(config: Config, url: string): Promise<string> {
   const result = await runProgram(
-    pgProgram(config, 'pg_dump'),
+    versionBoundProgram(config, 'pg_dump', await serverVersion(url)),
     ['--schema-only', '--no-owner', '--no-privileges', '--dbname', url],
     { env: config.env },
   );

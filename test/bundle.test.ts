@@ -25,6 +25,7 @@ import { InternalError } from '../src/base/errors.js';
 import { createLogger, silentLogger, type Logger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { clientConfig, TestClients } from './helpers/pg-clients.js';
+import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
 
 const run = promisify(execFile);
 
@@ -248,7 +249,8 @@ describe('applyBundle', () => {
     });
   });
 
-  it('upgrades 0.1.0 in place: keeps and encrypts secrets, keeps rows, allows duplicate hashes', async () => {
+  // Runs pg_dump itself: stays on a server its pg_dump can dump (PostgreSQL 15 in CI, not the 16-18 matrix).
+  it.skipIf(!PG_DUMP_FITS_SERVER)('upgrades 0.1.0 in place: keeps and encrypts secrets, keeps rows, allows duplicate hashes', async () => {
     const { name, client } = await freshDatabase('upgrade');
     await client.query(HECTIC_0_1_0);
     const { log, lines } = recordingLogger();

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBin, runProgram } from './helpers/cli.js';
 import { ROOT, makeTempDir } from './helpers/env.js';
 import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, waitFor, withDb, type Project } from './helpers/project.js';
+import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
 
 const run = promisify(execFile);
 const projects: Project[] = [];
@@ -162,7 +163,8 @@ describe('database deploy', () => {
 });
 
 describe('the example project', () => {
-  it('README flow: deploy --mock with ENVIRONMENT=example, test, cleanup; the secret is in no pg_dump', async () => {
+  // Runs pg_dump itself: stays on a server its pg_dump can dump (PostgreSQL 15 in CI, not the 16-18 matrix).
+  it.skipIf(!PG_DUMP_FITS_SERVER)('README flow: deploy --mock with ENVIRONMENT=example, test, cleanup; the secret is in no pg_dump', async () => {
     const project = newProject(path.join(ROOT, 'examples', 'shop'));
     const deployed = await database(project, ['deploy', '--mock'], { ENVIRONMENT: 'example' });
     expect(deployed.code, deployed.stderr).toBe(0);

@@ -12,6 +12,7 @@ import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir } from './helpers/env.js';
 import { copyProject, createDatabase, FIXTURES, queryValue, type Project } from './helpers/project.js';
+import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
 
 const run = promisify(execFile);
 
@@ -67,7 +68,8 @@ describe('database hydrate', () => {
     expect(await queryValue(url, "SELECT to_regclass('plain_table') IS NOT NULL")).toBe(true);
   });
 
-  it('loads dotenv secrets encrypted; the value reaches neither pg_dump output nor our output', async () => {
+  // Runs pg_dump itself: stays on a server its pg_dump can dump (PostgreSQL 15 in CI, not the 16-18 matrix).
+  it.skipIf(!PG_DUMP_FITS_SERVER)('loads dotenv secrets encrypted; the value reaches neither pg_dump output nor our output', async () => {
     const url = await createDatabase(cluster.url, 'hydrate_secret');
     const secret = 'sekret-4b1d-known-plaintext';
     const dotenv = path.join(scratch, 'secrets.env');

@@ -7,8 +7,6 @@
 { lib, stdenvNoCC, nodejs, cacert, lockFile, pname }:
 
 let
-  inherit (stdenvNoCC) hostPlatform;
-
   # "node_modules/a/node_modules/@s/b" holds the package "@s/b" (an npm alias records
   # the real name in the entry).
   packageName = path: entry: entry.name or (lib.last (lib.splitString "node_modules/" path));
@@ -21,9 +19,10 @@ let
       allowed = builtins.filter (name: !lib.hasPrefix "!" name) list;
     in
     value == null || (!builtins.elem value excluded && (allowed == [ ] || builtins.elem value allowed));
-  nodePlatform = hostPlatform.node.platform or null;
-  nodeArch = hostPlatform.node.arch or null;
-  libc = if hostPlatform.isMusl or false then "musl" else "glibc";
+  # Unknown platform details (a minimal package set) → no filtering: every entry is fetched.
+  nodePlatform = stdenvNoCC.hostPlatform.node.platform or null;
+  nodeArch = stdenvNoCC.hostPlatform.node.arch or null;
+  libc = if stdenvNoCC.hostPlatform.isMusl or false then "musl" else "glibc";
   fitsHost = entry:
     allows nodePlatform (entry.os or [ ])
     && allows nodeArch (entry.cpu or [ ])

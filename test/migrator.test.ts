@@ -385,6 +385,31 @@ describe('arguments', () => {
     expect(missing.stderr).toMatch(/migration folder not found/);
   });
 
+  it('with LOCAL_DIR set, uses $LOCAL_DIR/db/migration (the folder of `database migrator`) for every command, create included', async () => {
+    const { url } = await work.database();
+    const project = work.folder();
+    const elsewhere = work.folder();
+    fs.mkdirSync(path.join(elsewhere, 'migration'));
+    const env = { LOCAL_DIR: project };
+    const created = await migrator(['create', '--name', 'first'], env, elsewhere);
+    expect(created.code, created.stderr).toBe(0);
+    expect(path.dirname(created.stdout.trim())).toBe(path.join(project, 'db', 'migration'));
+    expect(fs.readdirSync(path.join(elsewhere, 'migration'))).toEqual([]);
+    const name = path.basename(created.stdout.trim());
+    fs.writeFileSync(path.join(created.stdout.trim(), 'up.sql'), 'CREATE TABLE public.first (id int) INHERITS (hectic.created_at);\n');
+    fs.writeFileSync(path.join(created.stdout.trim(), 'down.sql'), 'DROP TABLE public.first;\n');
+    expect(lines((await migrator(['list', '--raw'], env, elsewhere)).stdout)).toEqual([name]);
+    expect((await migrator(['-u', url, 'migrate', 'up', 'all'], env, elsewhere)).code).toBe(0);
+    expect((await migrator(['-u', url, 'migrate', 'status'], env, elsewhere)).stdout).toMatch(new RegExp(`^${name}  applied  `));
+    expect((await migrator(['-u', url, 'migrate', 'down'], env, elsewhere)).code).toBe(0);
+    // The same folder as `database migrator`, and MIGRATION_DIR still comes first.
+    const viaDatabase = await runBin('database', ['migrator', 'list', '--raw'], { env, cwd: elsewhere });
+    expect(lines(viaDatabase.stdout)).toEqual([name]);
+    const other = work.folder();
+    tableMigration(other, '20240101000000-other', 'other');
+    expect(lines((await migrator(['list', '--raw'], { ...env, MIGRATION_DIR: other }, elsewhere)).stdout)).toEqual(['20240101000000-other']);
+  });
+
   it('passes --set/-v variables to the migrations, before or after the command', async () => {
     const { client, dir, run } = await setup(null);
     writeMigration(dir, '20240101000000-vars', {

@@ -39,8 +39,6 @@ export interface Config {
   readonly workingDir: string | undefined;
   readonly databaseDir: string | undefined;
   readonly migrationDir: string | undefined;
-  /** `MIGRATION_DIR` only when set explicitly (the standalone migrator ignores LOCAL_DIR defaults). */
-  readonly migrationDirExplicit: string | undefined;
   readonly databaseSource: string | undefined;
   readonly hydrateEntrypoint: string;
   readonly profileDir: string | undefined;
@@ -117,7 +115,6 @@ export function loadConfig(
     workingDir: resolve(get('PG_WORKING_DIR')) ?? (localDir && path.join(localDir, 'focus', 'postgresql')),
     databaseDir,
     migrationDir: resolve(get('MIGRATION_DIR')) ?? (databaseDir && path.join(databaseDir, 'migration')),
-    migrationDirExplicit: resolve(get('MIGRATION_DIR')),
     databaseSource: resolve(get('DATABASE_SOURCE')) ?? (databaseDir && path.join(databaseDir, 'src')),
     hydrateEntrypoint: get('HYDRATE_ENTRYPOINT') ?? DEFAULTS.hydrateEntrypoint,
     profileDir: resolve(get('PROFILE_DIR')) ?? localDir,

@@ -31,10 +31,10 @@ export interface MigratorSources {
 }
 
 /**
- * The standalone `migrator`: URL from DB_URL then PGURL; folder from MIGRATION_DIR, then
- * `./migration`. Only an explicitly set MIGRATION_DIR counts here: the migrator is the
- * tool pointed at other databases and folders, so LOCAL_DIR/DATABASE_DIR defaults of
- * `database` do not apply (SPEC §7).
+ * The standalone `migrator` (SPEC §7): URL from DB_URL then PGURL; folder from
+ * MIGRATION_DIR, then the project's folder when LOCAL_DIR (or DATABASE_DIR) is set —
+ * `$DATABASE_DIR/migration`, by default `$LOCAL_DIR/db/migration`, the folder `database
+ * migrator` uses — then `./migration`.
  */
 export function standaloneSources(config: Config): MigratorSources {
   return {
@@ -44,7 +44,7 @@ export function standaloneSources(config: Config): MigratorSources {
       if (!url) throw new MissingInputError('no database URL: pass -u/--db-url, or set DB_URL or PGURL');
       return url;
     },
-    defaultMigrationDir: () => config.migrationDirExplicit ?? path.resolve(config.cwd, 'migration'),
+    defaultMigrationDir: () => config.migrationDir ?? path.resolve(config.cwd, 'migration'),
   };
 }
 
@@ -231,7 +231,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .description('Migrations up/down/to/status with drift protection, for any PostgreSQL database.')
     .version(VERSION, '-V, --version')
     .option('-u, --db-url <url>', 'database URL (else DB_URL, then PGURL)')
-    .option('-d, --migration-dir <dir>', 'migration folder (else MIGRATION_DIR, then ./migration)')
+    .option('-d, --migration-dir <dir>', 'migration folder (else MIGRATION_DIR, then $LOCAL_DIR/db/migration, then ./migration)')
     .option('-v, --set <NAME=VALUE>', 'psql variable for the migrations (repeatable)', collect)
     .option('--force', 'proceed despite a history mismatch or a changed applied migration')
     .option('--dry-run', 'print what would happen; change nothing')

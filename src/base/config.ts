@@ -1,10 +1,12 @@
 /**
  * The one place that reads the environment (SPEC §3). Everything else receives a
- * `Config`. Precedence everywhere: command-line flag > environment variable > default;
- * flags are applied by the CLI on top of the values resolved here.
+ * `Config`. Precedence everywhere: command-line flag > `--env-file` > environment
+ * variable > default; flags are applied by the CLI on top of the values resolved here.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { dotenvValues, parseDotenv } from './dotenv.js';
 import { MissingInputError, UserError } from './errors.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
@@ -84,11 +86,59 @@ export function isShellIdentifier(name: string): boolean {
   return IDENTIFIER.test(name);
 }
 
+export interface LoadOptions {
+  /**
+   * `--env-file` paths (relative to `cwd`), applied in order: their values count as if
+   * exported, above the real environment (a later file wins over an earlier one).
+   */
+  envFiles?: readonly string[];
+}
+
+/**
+ * The variables of a dotenv file read deliberately (`--env-file`). Unreadable, or a
+ * line that is not `NAME=VALUE` with NAME a variable name → exit 3 naming the file and line.
+ */
+export function readEnvFile(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new MissingInputError(`--env-file ${file}: cannot read it (${reason})`);
+  }
+  const parsed = parseDotenv(text);
+  if (!parsed.ok) throw new MissingInputError(`--env-file ${file}: line ${parsed.line}: ${parsed.reason}`);
+  const bad = parsed.entries.find((entry) => !isShellIdentifier(entry.key));
+  if (bad) throw new MissingInputError(`--env-file ${file}: line ${bad.line}: the name before "=" is not a variable name`);
+  return dotenvValues(parsed.entries);
+}
+
+/** The real environment with the `--env-file` values laid over it. */
+function withEnvFiles(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+  files: readonly string[],
+): Readonly<Record<string, string | undefined>> {
+  if (files.length === 0) return env;
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const file of files) {
+    for (const [key, value] of readEnvFile(path.resolve(cwd, file))) merged[key] = value;
+  }
+  return merged;
+}
+
+/** This process's configuration: its environment and working directory, plus `--env-file`s. */
+export function loadProcessConfig(options: LoadOptions = {}): Config {
+  return loadConfig(process.env, process.cwd(), options);
+}
+
 /** Build the configuration from an environment (default: this process's). */
 export function loadConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  realEnv: Readonly<Record<string, string | undefined>> = process.env,
   cwd: string = process.cwd(),
+  options: LoadOptions = {},
 ): Config {
+  const env = withEnvFiles(realEnv, cwd, options.envFiles ?? []);
   const get = (name: string): string | undefined => {
     const value = env[name];
     return value === undefined || value === '' ? undefined : value;

@@ -4,7 +4,7 @@ import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';
 import { registerMigratorCommands } from './database/migrator-commands.js';
-import { collect } from './options.js';
+import { collect, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +15,7 @@ export function buildDatabase(ctx: CliContext): Command {
     .option('-u, --url <url>', 'database URL for this run (else $PG_URL_VAR, DB_URL, the running cluster)')
     .option('-i, --inherits <table>', 'a table that must exist (repeatable)', collect, [] as string[])
     .option('--allow-remote', 'let destructive commands change a non-local database')
+    .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true);
   registerClusterCommands(program, ctx);

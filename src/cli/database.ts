@@ -1,7 +1,7 @@
 /** database: the project's database commands (SPEC §5). */
 import { ExitCode } from '../base/errors.js';
 import { buildDatabase } from './database-program.js';
-import { runCli } from './run.js';
+import { commandLine, runCli } from './run.js';
 
 /** No arguments: usage on stderr and exit 1; `?` means help. */
 function main(argv: string[]): void {
@@ -13,4 +13,4 @@ function main(argv: string[]): void {
   void runCli('database', buildDatabase, args);
 }
 
-main(process.argv.slice(2));
+main(commandLine());

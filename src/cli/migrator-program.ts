@@ -18,7 +18,7 @@ import { formatStatusLines } from '../migrations/migration-status.js';
 import { json } from './output.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
-import { collect, rootOptions } from './options.js';
+import { collect, rootOptions, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 
 /** Where the URL and folder come from when the flags do not give them. */
 export interface MigratorSources {
@@ -236,6 +236,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .option('--force', 'proceed despite a history mismatch or a changed applied migration')
     .option('--dry-run', 'print what would happen; change nothing')
     .option('--inherits <table>', 'accepted for compatibility and ignored', collect)
+    .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true)
     .hook('preAction', (root) => {

@@ -2,12 +2,13 @@
 import { Command } from 'commander';
 import { ExitCode } from '../base/errors.js';
 import { MIGRATOR_USAGE, runMigrator, standaloneSources } from './migrator-program.js';
-import { runCli, type CliContext } from './run.js';
+import { commandLine, runCli, type CliContext } from './run.js';
 
 /**
  * runCli parses the command line with the program `build` returns; ours is a trampoline
- * that hands the untouched arguments to runMigrator, which checks and reorders them
- * before the real program parses them (so those checks get the usual error report).
+ * that hands the arguments (less `--env-file`, which runCli took) to runMigrator, which
+ * checks and reorders them before the real program parses them (so those checks get the
+ * usual error report).
  */
 function trampoline(ctx: CliContext, argv: readonly string[]): Command {
   return new Command('migrator')
@@ -24,7 +25,7 @@ function main(argv: string[]): void {
     process.stderr.write(MIGRATOR_USAGE);
     process.exit(ExitCode.generic);
   }
-  void runCli('migrator', (ctx) => trampoline(ctx, argv), argv);
+  void runCli('migrator', trampoline, argv);
 }
 
-main(process.argv.slice(2));
+main(commandLine());

@@ -1,5 +1,5 @@
 /** postgres-cleanup: see postgres-cleanup-program.ts. bin/postgres-cleanup launches this file. */
 import { buildPostgresCleanup } from './postgres-cleanup-program.js';
-import { runCli } from './run.js';
+import { commandLine, runCli } from './run.js';
 
-await runCli('postgres-cleanup', buildPostgresCleanup, process.argv.slice(2));
+await runCli('postgres-cleanup', buildPostgresCleanup, commandLine());

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { formatExports, initCommand } from '../commands/init.js';
 import { configureCommand, type CliContext } from './run.js';
+import { ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { VERSION } from './version.js';
 
 export function buildPostgresInit(ctx: CliContext): Command {
@@ -10,6 +11,7 @@ export function buildPostgresInit(ctx: CliContext): Command {
     .version(VERSION, '-V, --version')
     .option('--env', "print `export NAME='value'` lines on stdout, for eval")
     .option('--reuse', 'keep an existing cluster (same as PG_REUSE=1)')
+    .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .action(async (options: { env?: boolean; reuse?: boolean }) => {
       const connection = await initCommand(ctx.config, ctx.log, { reuse: options.reuse || ctx.config.reuse });
       if (options.env) ctx.out(formatExports(connection));

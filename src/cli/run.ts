@@ -3,8 +3,9 @@
  * and turn whatever happens into one clear line and an exit code (SPEC §10–§11).
  */
 import { CommanderError, type Command } from 'commander';
-import { loadConfig, type Config } from '../base/config.js';
-import { ExitCode, InterruptedError, isDbToolError } from '../base/errors.js';
+import { loadProcessConfig, type Config } from '../base/config.js';
+import { ENV_FILE_OPTION } from './options.js';
+import { ExitCode, InterruptedError, MissingInputError, isDbToolError } from '../base/errors.js';
 import { interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type Logger } from '../base/log.js';
 
@@ -41,6 +42,46 @@ function commanderExitCode(error: CommanderError): number {
   }
 }
 
+/**
+ * This process's arguments. The bin/ launchers put `--` before them (see bin/database)
+ * so that Node leaves `--env-file` to us; that one `--` is not the user's.
+ */
+export function commandLine(): string[] {
+  const args = process.argv.slice(2);
+  return args[0] === '--' ? args.slice(1) : args;
+}
+
+
+/**
+ * Takes `--env-file PATH` / `--env-file=PATH` (anywhere before `--`, repeatable) out of
+ * the arguments: the files must be read before the configuration, which every program
+ * is built with. The programs list the option for their help only.
+ */
+export function takeEnvFiles(argv: readonly string[]): { envFiles: string[]; args: string[] } {
+  const envFiles: string[] = [];
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    let file: string | undefined;
+    if (arg === ENV_FILE_OPTION) {
+      file = argv[i + 1];
+      i += 1;
+    } else if (arg.startsWith(`${ENV_FILE_OPTION}=`)) {
+      file = arg.slice(ENV_FILE_OPTION.length + 1);
+    } else {
+      args.push(arg);
+      continue;
+    }
+    if (!file) throw new MissingInputError(`option '${ENV_FILE_OPTION} <path>' argument missing`);
+    envFiles.push(file);
+  }
+  return { envFiles, args };
+}
+
 /** Makes commander report through us instead of exiting on its own. */
 export function configureCommand(command: Command, name: string): Command {
   return command
@@ -69,7 +110,7 @@ function report(error: unknown, log: Logger | undefined, name: string): number {
  * Runs a program built by `build` and exits with the right code. SIGINT/SIGTERM run the
  * registered cleanups first, then exit 130/143.
  */
-export async function runCli(name: string, build: (ctx: CliContext) => Command, argv: string[]): Promise<never> {
+export async function runCli(name: string, build: (ctx: CliContext, args: readonly string[]) => Command, argv: string[]): Promise<never> {
   let log: Logger | undefined;
   let code: number;
   let signalCleanups: Promise<number> | undefined;
@@ -101,7 +142,8 @@ export async function runCli(name: string, build: (ctx: CliContext) => Command, 
     });
   }
   try {
-    const config = loadConfig();
+    const { envFiles, args } = takeEnvFiles(argv);
+    const config = loadProcessConfig({ envFiles });
     log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
     const ctx: CliContext = {
       config,
@@ -110,8 +152,8 @@ export async function runCli(name: string, build: (ctx: CliContext) => Command, 
       stdoutIsTTY: Boolean(process.stdout.isTTY),
       exitCode: ExitCode.ok,
     };
-    const program = build(ctx);
-    await program.parseAsync(argv, { from: 'user' });
+    const program = build(ctx, args);
+    await program.parseAsync(args, { from: 'user' });
     code = ctx.exitCode;
   } catch (error) {
     code = interruptedBy() ? ExitCode.ok : report(error, log, name);

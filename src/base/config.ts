@@ -20,6 +20,7 @@ export const DEFAULTS = {
   preloadLibraries: 'pg_cron',
   editor: 'vi',
   pager: 'less -R',
+  less: 'FRX',
   logLevel: 'info' as LogLevel,
   osUser: 'postgres',
 } as const;
@@ -67,6 +68,8 @@ export interface Config {
   readonly staging: StagingConfig;
   readonly editor: string;
   readonly pager: string;
+  /** The pager's environment: `LESS=FRX` added when LESS is unset (quit if one screen, colours, no alternate screen). */
+  readonly pagerEnv: Readonly<Record<string, string>>;
   readonly logLevel: LogLevel;
   readonly pgBinDir: string | undefined;
   readonly osUser: string;
@@ -194,6 +197,7 @@ export function loadConfig(
     },
     editor: get('EDITOR') ?? DEFAULTS.editor,
     pager: get('PAGER') ?? DEFAULTS.pager,
+    pagerEnv: env.LESS === undefined ? { ...childEnv, LESS: DEFAULTS.less } : childEnv,
     logLevel: parseLogLevel(get('HECTIC_LOG')),
     pgBinDir: resolve(get('PG_BIN_DIR')),
     osUser: get('PG_OS_USER') ?? DEFAULTS.osUser,

@@ -9,6 +9,8 @@ import { LOG_LEVELS, type LogLevel } from './config.js';
 export interface LogSink {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** Terminal width, when the sink is a terminal. */
+  columns?: number;
 }
 
 export interface Logger {
@@ -24,6 +26,19 @@ export interface Logger {
   error(message: string): void;
   /** Runs a step; on a TTY shows it in progress and ends it with its duration. */
   step<T>(title: string, run: () => Promise<T>): Promise<T>;
+  /** Writes text as it is (already redacted, with its newlines), above any progress lines. */
+  write(text: string): void;
+}
+
+/** The logger an executable owns: it also takes the progress lines off the screen at the end. */
+export interface ConsoleLogger extends Logger {
+  /** Removes the lines of steps still running (an error ended the command). */
+  endProgress(): void;
+  /**
+   * Runs `write`, which writes to another stream on the same terminal (stdout), with the
+   * progress lines taken off the screen meanwhile and drawn again below its text.
+   */
+  besideProgress(write: () => void): void;
 }
 
 export interface LoggerOptions {
@@ -51,11 +66,84 @@ export function colorEnabled(isTTY: boolean, noColor = false, forceColor = false
   return isTTY;
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+
+/**
+ * The bottom of a terminal while steps run: one line per running step (`… title`),
+ * redrawn whenever a step starts or ends or a message is logged, so concurrent steps
+ * (diff builds its two databases at once) never write over each other. Messages and
+ * finished steps are printed above the live lines, which are then drawn again below
+ * them. Each live line is cut to the terminal's width, so it takes exactly one row and
+ * the cursor can move back over the block. The cursor rests at the start of the last
+ * live line.
+ */
+class ProgressBoard {
+  private readonly running: string[] = [];
+  private drawn = 0;
+
+  constructor(
+    private readonly sink: LogSink,
+    private readonly dim: (s: string) => string,
+  ) {}
+
+  /** Prints text (whole lines) above the live lines. */
+  print(text: string): void {
+    this.sink.write(this.erase() + text + this.render());
+  }
+
+  start(title: string): void {
+    this.running.push(title);
+    this.sink.write(this.erase() + this.render());
+  }
+
+  /** Ends a step, printing its final line in its place. */
+  finish(title: string, line: string): void {
+    const index = this.running.indexOf(title);
+    if (index >= 0) this.running.splice(index, 1);
+    this.print(line);
+  }
+
+  clear(): void {
+    this.running.length = 0;
+    this.sink.write(this.erase());
+  }
+
+  beside(write: () => void): void {
+    if (this.drawn > 0) this.sink.write(this.erase());
+    write();
+    if (this.running.length > 0) this.sink.write(this.render());
+  }
+
+  private erase(): string {
+    if (this.drawn === 0) return '';
+    const up = this.drawn > 1 ? `\u001b[${this.drawn - 1}A` : '';
+    this.drawn = 0;
+    return `\r${up}\u001b[J`;
+  }
+
+  private render(): string {
+    if (this.running.length === 0) return '';
+    const width = Math.max(10, (this.sink.columns ?? 80) - 1);
+    const lines = this.running.map((title) => this.dim(cut(`… ${title}`, width)));
+    this.drawn = lines.length;
+    return `${lines.join('\n')}\r`;
+  }
+}
+
+/** Cuts plain text to `width` characters. */
+function cut(text: string, width: number): string {
+  const plain = text.replace(ANSI, '');
+  return plain.length <= width ? plain : `${plain.slice(0, width - 1)}…`;
+}
+
+export function createLogger(options: LoggerOptions): ConsoleLogger {
   const sink: LogSink = options.sink ?? process.stderr;
   const isTTY = Boolean(sink.isTTY);
   const color = new Chalk({ level: colorEnabled(isTTY, options.noColor, options.forceColor) ? 1 : 0 });
   const threshold = LOG_LEVELS.indexOf(options.level);
+  const showsProgress = isTTY && threshold <= LOG_LEVELS.indexOf('info');
+  const board = showsProgress ? new ProgressBoard(sink, color.gray) : undefined;
   const styles: Record<LogLevel, (s: string) => string> = {
     trace: color.gray,
     debug: color.gray,
@@ -64,10 +152,18 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: color.yellow,
     error: color.red,
   };
-  const emit = (level: LogLevel, message: string): void => {
-    if (LOG_LEVELS.indexOf(level) < threshold) return;
+  const write = (text: string): void => {
+    if (board) board.print(text);
+    else sink.write(text);
+  };
+  const format = (level: LogLevel, message: string): string | undefined => {
+    if (LOG_LEVELS.indexOf(level) < threshold) return undefined;
     const prefix = level === 'info' || level === 'notice' ? '' : `${level}: `;
-    sink.write(`${styles[level](prefix + redact(message))}\n`);
+    return `${styles[level](prefix + redact(message))}\n`;
+  };
+  const emit = (level: LogLevel, message: string): void => {
+    const line = format(level, message);
+    if (line !== undefined) write(line);
   };
   return {
     level: options.level,
@@ -79,15 +175,24 @@ export function createLogger(options: LoggerOptions): Logger {
     notice: (m) => emit('notice', m),
     warn: (m) => emit('warn', m),
     error: (m) => emit('error', m),
+    write,
+    endProgress: () => board?.clear(),
+    besideProgress: (other) => (board ? board.beside(other) : other()),
     async step(title, run) {
       const started = performance.now();
-      if (isTTY && threshold <= LOG_LEVELS.indexOf('info')) sink.write(color.gray(`… ${title}\r`));
+      const shown = redact(title);
+      board?.start(shown);
+      const end = (mark: string): void => {
+        const line = format(isTTY ? 'info' : 'debug', `${mark} ${title} ${color.gray(formatDuration(performance.now() - started))}`) ?? '';
+        if (board) board.finish(shown, line);
+        else sink.write(line);
+      };
       try {
         const result = await run();
-        emit(isTTY ? 'info' : 'debug', `${color.green('✓')} ${title} ${color.gray(formatDuration(performance.now() - started))}`);
+        end(color.green('✓'));
         return result;
       } catch (error) {
-        emit(isTTY ? 'info' : 'debug', `${color.red('✗')} ${title} ${color.gray(formatDuration(performance.now() - started))}`);
+        end(color.red('✗'));
         throw error;
       }
     },

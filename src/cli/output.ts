@@ -1,13 +1,33 @@
 import { runInteractive } from '../base/process.js';
 import type { CliContext } from './run.js';
 
-/** Shows long text through $PAGER on a terminal, plainly otherwise. */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+
+/** True when `text` fits the terminal without scrolling (one row is left for the prompt). */
+export function fitsScreen(text: string, size: { rows: number; columns: number }): boolean {
+  const lines = text.replace(ANSI, '').replace(/\n$/, '').split('\n');
+  let rows = 0;
+  for (const line of lines) rows += Math.max(1, Math.ceil(line.length / size.columns));
+  return rows < size.rows;
+}
+
+/**
+ * Shows text through $PAGER when stdout is a terminal and the text does not fit it;
+ * plainly otherwise (pipes, files, short output). LESS defaults to FRX, so less keeps
+ * its text on screen after quitting (see Config.pagerEnv).
+ */
 export async function page(ctx: CliContext, text: string): Promise<void> {
-  if (!ctx.stdoutIsTTY || text.length === 0) {
+  if (!ctx.stdoutIsTTY || text.length === 0 || (ctx.terminal && fitsScreen(text, ctx.terminal))) {
     ctx.out(text);
     return;
   }
-  await runInteractive(ctx.config.pager, [], { env: ctx.config.env, input: text });
+  const code = await runInteractive(ctx.config.pager, [], { env: ctx.config.pagerEnv, input: text });
+  // The shell could not run the pager (PAGER names a missing program): show the text anyway.
+  if (code === 126 || code === 127) {
+    ctx.log.warn(`pager '${ctx.config.pager}' could not run (exit ${code}); printing instead`);
+    ctx.out(text);
+  }
 }
 
 export function json(value: unknown): string {

@@ -23,6 +23,7 @@ function describingContext(): CliContext {
     log: createLogger({ level: 'error', noColor: true, forceColor: false }),
     out: () => undefined,
     stdoutIsTTY: false,
+    terminal: undefined,
     exitCode: ExitCode.ok,
   };
 }

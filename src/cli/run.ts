@@ -7,7 +7,7 @@ import { loadProcessConfig, type Config } from '../base/config.js';
 import { ENV_FILE_OPTION } from './options.js';
 import { ExitCode, InterruptedError, MissingInputError, isDbToolError } from '../base/errors.js';
 import { interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
-import { createLogger, redact, type Logger } from '../base/log.js';
+import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
 
 export interface CliContext {
   config: Config;
@@ -20,6 +20,8 @@ export interface CliContext {
    * found, a failing test or check); errors map to their codes through `report`.
    */
   exitCode: number;
+  /** The terminal's size when stdout is one. */
+  terminal: { rows: number; columns: number } | undefined;
 }
 
 /** Commander error codes → our exit codes. */
@@ -93,15 +95,17 @@ export function configureCommand(command: Command, name: string): Command {
     });
 }
 
-function report(error: unknown, log: Logger | undefined, name: string): number {
+function report(error: unknown, log: ConsoleLogger | undefined, name: string): number {
   if (error instanceof CommanderError) return commanderExitCode(error);
   if (isDbToolError(error)) {
     const write = (line: string) => (log ? log.error(line) : process.stderr.write(`${name}: ${redact(line)}\n`));
     write(error.message);
-    if (error.details) process.stderr.write(`${redact(error.details)}\n`);
-    if (log?.level === 'debug' || log?.level === 'trace') process.stderr.write(`${error.stack}\n`);
+    const details = (text: string) => (log ? log.write(text) : process.stderr.write(text));
+    if (error.details) details(`${redact(error.details)}\n`);
+    if (log?.level === 'debug' || log?.level === 'trace') details(`${error.stack}\n`);
     return error.exitCode;
   }
+  log?.endProgress();
   process.stderr.write(`${name}: unexpected error: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
   return ExitCode.bug;
 }
@@ -111,10 +115,11 @@ function report(error: unknown, log: Logger | undefined, name: string): number {
  * registered cleanups first, then exit 130/143.
  */
 export async function runCli(name: string, build: (ctx: CliContext, args: readonly string[]) => Command, argv: string[]): Promise<never> {
-  let log: Logger | undefined;
+  let log: ConsoleLogger | undefined;
   let code: number;
   let signalCleanups: Promise<number> | undefined;
   const exitInterrupted = (signal: NodeJS.Signals): never => {
+    log?.endProgress();
     const error = new InterruptedError(signal);
     process.stderr.write(`${name}: ${error.message}\n`);
     process.exit(error.exitCode);
@@ -145,12 +150,14 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
     const { envFiles, args } = takeEnvFiles(argv);
     const config = loadProcessConfig({ envFiles });
     log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
+    const logger = log;
     const ctx: CliContext = {
       config,
       log,
-      out: (text) => process.stdout.write(text),
+      out: (text) => logger.besideProgress(() => process.stdout.write(text)),
       stdoutIsTTY: Boolean(process.stdout.isTTY),
       exitCode: ExitCode.ok,
+      terminal: process.stdout.isTTY && process.stdout.rows > 0 ? { rows: process.stdout.rows, columns: process.stdout.columns || 80 } : undefined,
     };
     const program = build(ctx, args);
     await program.parseAsync(args, { from: 'user' });
@@ -158,6 +165,7 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
   } catch (error) {
     code = interruptedBy() ? ExitCode.ok : report(error, log, name);
   }
+  log?.endProgress();
   const signal = interruptedBy();
   if (signal) {
     await signalCleanups;

@@ -64,6 +64,7 @@ export function prefixLogger(log: Logger, prefix: string): Logger {
     warn: (m) => log.warn(p(m)),
     error: (m) => log.error(p(m)),
     step: (title, run) => log.step(p(title), run),
+    write: (text) => log.write(text),
   };
 }
 

@@ -34,7 +34,7 @@ function reportTestFile(ctx: CliContext, result: TestFileResult): void {
   if (result.error) {
     // The plan cannot match when an error stopped the file: only the error is news.
     ctx.log.error(result.error.message);
-    if (result.error.details) process.stderr.write(`${redact(result.error.details)}\n`);
+    if (result.error.details) ctx.log.write(`${redact(result.error.details)}\n`);
   } else {
     for (const problem of result.tap.problems) ctx.log.error(`${name}: ${problem}`);
   }

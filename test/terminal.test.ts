@@ -1,0 +1,116 @@
+/**
+ * What a person at a terminal sees, through a real one (tmux): progress lines of
+ * concurrent steps never write over each other, and the pager shows only what does not
+ * fit the screen and leaves it there after quitting (SPEC §11).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
+import { BIN, makeTempDir } from './helpers/env.js';
+import { startPane, tmuxAvailable, type TmuxPane } from './helpers/tmux.js';
+
+const SIZE = { columns: 110, rows: 40 };
+const panes: TmuxPane[] = [];
+
+beforeAll(() => {
+  if (!tmuxAvailable()) throw new Error('these tests need tmux (bash .ci/run installs it; apt-get install tmux)');
+});
+
+afterAll(() => {
+  for (const pane of panes.splice(0)) pane.kill();
+});
+
+function pane(env: Record<string, string | undefined>): TmuxPane {
+  // Colour on, as at a real terminal (capture-pane shows the text without it).
+  const started = startPane({ NO_COLOR: undefined, PATH: `${BIN}:${process.env.PATH}`, ...env }, SIZE);
+  panes.push(started);
+  return started;
+}
+
+/** The lines a command printed: after its command line, up to its `EXIT=` line. */
+function outputOf(text: string, marker: string): { lines: string[]; exit: number } {
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => line.includes(marker));
+  const end = lines.findIndex((line, i) => i > start && /^EXIT=\d+$/.test(line));
+  return { lines: lines.slice(start + 1, end), exit: Number(lines[end]?.slice('EXIT='.length)) };
+}
+
+const STEP_LINE = /^[✓✗] (?:db[12]: )?\S.*\S (?:\d+ ms|\d+\.\d\d s)$/;
+
+describe('progress of concurrent steps (database diff builds db1 and db2 at once)', () => {
+  let project: DiffProject;
+
+  beforeAll(async () => {
+    project = await makeDiffProject('shop', 2);
+  });
+
+  afterAll(async () => {
+    await project?.remove();
+  });
+
+  it('ends every step on a line of its own and leaves no progress line behind', async () => {
+    const terminal = pane(project.env);
+    terminal.run('database diff; echo "EXIT=$?"');
+    const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database diff;');
+    expect(exit, lines.join('\n')).toBe(0);
+    const steps = lines.filter((line) => /[✓✗]/.test(line));
+    for (const line of steps) expect(line).toMatch(STEP_LINE);
+    for (const expected of [/^✓ db1: restore /, /^✓ db1: migrate up all /, /^✓ db2: create cluster /, /^✓ db2: hydrate /, /^✓ db2: migrator init /, /^✓ compare /]) {
+      expect(steps.filter((line) => expected.test(line)), `${expected} in\n${lines.join('\n')}`).toHaveLength(1);
+    }
+    // Messages of either database are whole lines too, and nothing of a live line stays.
+    for (const line of lines.filter((l) => /^db[12]:/.test(l))) expect(line).not.toMatch(/[✓✗…]/);
+    expect(lines.join('\n')).not.toContain('…');
+    // The report (stdout, short enough not to be paged) follows the progress, whole.
+    const report = lines.indexOf('database diff: no differences');
+    expect(report).toBeGreaterThan(lines.lastIndexOf(steps.at(-1) ?? ''));
+    expect(lines.at(-1)).toMatch(/^ {2}compared \d+ schema objects and the data of \d+ tables?$/);
+  });
+});
+
+describe('the pager (PAGER and LESS unset)', () => {
+  let dir: string;
+  let env: Record<string, string | undefined>;
+
+  beforeAll(() => {
+    dir = makeTempDir('db-tool-pager-');
+    const logDir = path.join(dir, 'pg', 'data', 'log');
+    fs.mkdirSync(logDir, { recursive: true });
+    fs.writeFileSync(path.join(logDir, 'short.log'), Array.from({ length: 5 }, (_, i) => `short line ${i + 1}\n`).join(''));
+    fs.writeFileSync(path.join(logDir, 'big.log'), Array.from({ length: 300 }, (_, i) => `big line ${i + 1}\n`).join(''));
+    env = { PG_WORKING_DIR: path.join(dir, 'pg'), PAGER: undefined, LESS: undefined };
+  });
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints output that fits the screen without paging', async () => {
+    const terminal = pane(env);
+    terminal.run('database log short; echo "EXIT=$?"');
+    const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database log short;');
+    expect(exit).toBe(0);
+    expect(lines).toEqual(['short line 1', 'short line 2', 'short line 3', 'short line 4', 'short line 5']);
+  });
+
+  it('pages output longer than the screen, and leaves it on screen after q', async () => {
+    const terminal = pane(env);
+    terminal.run('database log big; echo "EXIT=$?"');
+    await terminal.waitFor(/^big line 39$/m);
+    expect(terminal.capture()).not.toMatch(/^EXIT=\d+$/m); // less waits for us
+    terminal.keys('q');
+    const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database log big;');
+    expect(exit).toBe(0);
+    // No alternate screen: the page read stays in the terminal.
+    expect(lines.slice(0, 39)).toEqual(Array.from({ length: 39 }, (_, i) => `big line ${i + 1}`));
+  });
+
+  it('never pages when stdout is not the terminal', async () => {
+    const terminal = pane(env);
+    terminal.run('database log big | tail -n 2; echo "EXIT=$?"');
+    const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database log big |');
+    expect(exit).toBe(0);
+    expect(lines).toEqual(['big line 299', 'big line 300']);
+  });
+});

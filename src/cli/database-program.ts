@@ -8,6 +8,16 @@ import { collect, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 
+const ENVIRONMENT_HELP = `
+Environment (all variables: see the README):
+  LOCAL_DIR       the project root: db/src/entrypoint.sql, db/migration/, db/test/,
+                  test-data.sql; the cluster lives in $LOCAL_DIR/focus/postgresql
+                  (PG_WORKING_DIR). Start a new project with \`database scaffold\`.
+  PGURL, DB_URL   the target database of hydrate, patch, test, migrator… (else the
+                  running cluster of this project)
+  --env-file F    reads such variables from a dotenv file
+`;
+
 export function buildDatabase(ctx: CliContext): Command {
   const program = configureCommand(new Command('database'), 'database')
     .description('A private PostgreSQL cluster per project, and the commands around it.')
@@ -17,7 +27,8 @@ export function buildDatabase(ctx: CliContext): Command {
     .option('--allow-remote', 'let destructive commands change a non-local database')
     .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .helpCommand('help [command]', 'show help for a command')
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText('after', ENVIRONMENT_HELP);
   registerClusterCommands(program, ctx);
   registerDeployCommands(program, ctx);
   registerDataCommands(program, ctx);

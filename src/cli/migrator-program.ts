@@ -16,7 +16,7 @@ import { createMigration } from '../migrations/migration-create.js';
 import { parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { formatStatusLines } from '../migrations/migration-status.js';
 import { json } from './output.js';
-import { configureCommand, type CliContext } from './run.js';
+import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 import { collect, rootOptions, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 
@@ -215,13 +215,19 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
-      const report = await migrationStatusCommand(settings.url(), settings.migrationDir());
+      const report = await migrationStatusCommand(settings.url, settings.migrationDir());
+      const { unreachable, ...listing } = report;
       if (options.json) {
-        ctx.out(json(report));
-        return;
+        ctx.out(json(unreachable ? { ...listing, error: { code: unreachable.exitCode, message: unreachable.message } } : listing));
+      } else {
+        if (report.migrations.length === 0) ctx.log.info(`no migrations in ${report.migrationDir}`);
+        ctx.out(formatStatusLines(report.migrations));
       }
-      if (report.migrations.length === 0) ctx.log.info(`no migrations in ${report.migrationDir}`);
-      ctx.out(formatStatusLines(report.migrations));
+      // The disk is listed; the states are unknown, and the run fails as it would have.
+      if (unreachable) {
+        ctx.log.warn('the database cannot be reached: migrations on disk are listed with state unknown');
+        throw unreachable;
+      }
     });
 }
 
@@ -288,5 +294,7 @@ export const MIGRATOR_USAGE = 'Usage: migrator [-u URL] [-d DIR] <command> [args
 /** Prepares the arguments and runs the program (used by `database migrator`). */
 export async function runMigrator(ctx: CliContext, sources: MigratorSources, argv: readonly string[]): Promise<void> {
   const args = prepareMigratorArgs(argv);
-  await buildMigrator(ctx, sources).parseAsync(args, { from: 'user' });
+  const program = buildMigrator(ctx, sources);
+  nameErrorsBySubcommand(program, sources.name);
+  await program.parseAsync(args, { from: 'user' });
 }

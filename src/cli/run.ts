@@ -95,6 +95,25 @@ export function configureCommand(command: Command, name: string): Command {
     });
 }
 
+/** `database deploy`, `migrator migrate up`: the words that name a command, from the root. */
+function commandPath(command: Command, rootName: string): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return [rootName, ...names].join(' ');
+}
+
+/**
+ * Gives every subcommand its own name in commander's errors, so that a bad option says
+ * where it was given: `database deploy: unknown option '--x'`.
+ */
+export function nameErrorsBySubcommand(program: Command, rootName: string): void {
+  for (const command of program.commands) {
+    const name = commandPath(command, rootName);
+    command.configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`) });
+    nameErrorsBySubcommand(command, rootName);
+  }
+}
+
 function report(error: unknown, log: ConsoleLogger | undefined, name: string): number {
   if (error instanceof CommanderError) return commanderExitCode(error);
   if (isDbToolError(error)) {
@@ -160,6 +179,7 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
       terminal: process.stdout.isTTY && process.stdout.rows > 0 ? { rows: process.stdout.rows, columns: process.stdout.columns || 80 } : undefined,
     };
     const program = build(ctx, args);
+    nameErrorsBySubcommand(program, name);
     await program.parseAsync(args, { from: 'user' });
     code = ctx.exitCode;
   } catch (error) {

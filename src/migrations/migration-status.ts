@@ -52,7 +52,7 @@ export function migrationStatuses(
 }
 
 /** `NAME  STATE  APPLIED_AT` per line; `-` for a migration never applied. */
-export function formatStatusLines(entries: readonly MigrationStatus[]): string {
+export function formatStatusLines(entries: ReadonlyArray<Pick<MigrationStatus, 'name' | 'appliedAt'> & { state: string }>): string {
   return entries.map((entry) => `${entry.name}  ${entry.state}  ${entry.appliedAt ?? '-'}\n`).join('');
 }
 

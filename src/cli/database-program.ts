@@ -4,6 +4,7 @@ import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';
 import { registerMigratorCommands } from './database/migrator-commands.js';
+import { registerScaffoldCommand } from './database/scaffold-command.js';
 import { collect, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
@@ -29,6 +30,7 @@ export function buildDatabase(ctx: CliContext): Command {
     .helpCommand('help [command]', 'show help for a command')
     .showSuggestionAfterError(true)
     .addHelpText('after', ENVIRONMENT_HELP);
+  registerScaffoldCommand(program, ctx);
   registerClusterCommands(program, ctx);
   registerDeployCommands(program, ctx);
   registerDataCommands(program, ctx);

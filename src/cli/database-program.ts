@@ -5,6 +5,7 @@ import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';
 import { registerMigratorCommands } from './database/migrator-commands.js';
 import { registerScaffoldCommand } from './database/scaffold-command.js';
+import { registerCompletionCommand } from './database/completion-command.js';
 import { collect, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
@@ -35,5 +36,6 @@ export function buildDatabase(ctx: CliContext): Command {
   registerDeployCommands(program, ctx);
   registerDataCommands(program, ctx);
   registerMigratorCommands(program, ctx);
+  registerCompletionCommand(program, ctx);
   return program;
 }

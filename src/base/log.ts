@@ -66,8 +66,13 @@ export function colorEnabled(isTTY: boolean, noColor = false, forceColor = false
   return isTTY;
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+const ESC = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g');
+
+/** Text without its terminal escape sequences (colours, cursor moves). */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
 
 /**
  * The bottom of a terminal while steps run: one line per running step (`… title`),
@@ -117,9 +122,9 @@ class ProgressBoard {
 
   private erase(): string {
     if (this.drawn === 0) return '';
-    const up = this.drawn > 1 ? `\u001b[${this.drawn - 1}A` : '';
+    const up = this.drawn > 1 ? `${ESC}[${this.drawn - 1}A` : '';
     this.drawn = 0;
-    return `\r${up}\u001b[J`;
+    return `\r${up}${ESC}[J`;
   }
 
   private render(): string {
@@ -133,7 +138,7 @@ class ProgressBoard {
 
 /** Cuts plain text to `width` characters. */
 function cut(text: string, width: number): string {
-  const plain = text.replace(ANSI, '');
+  const plain = stripAnsi(text);
   return plain.length <= width ? plain : `${plain.slice(0, width - 1)}…`;
 }
 

@@ -1,12 +1,11 @@
+import { stripAnsi } from '../base/log.js';
 import { runInteractive } from '../base/process.js';
 import type { CliContext } from './run.js';
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
 /** True when `text` fits the terminal without scrolling (one row is left for the prompt). */
 export function fitsScreen(text: string, size: { rows: number; columns: number }): boolean {
-  const lines = text.replace(ANSI, '').replace(/\n$/, '').split('\n');
+  const lines = stripAnsi(text).replace(/\n$/, '').split('\n');
   let rows = 0;
   for (const line of lines) rows += Math.max(1, Math.ceil(line.length / size.columns));
   return rows < size.rows;

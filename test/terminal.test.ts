@@ -65,7 +65,7 @@ describe('progress of concurrent steps (database diff builds db1 and db2 at once
     // The report (stdout, short enough not to be paged) follows the progress, whole.
     const report = lines.indexOf('database diff: no differences');
     expect(report).toBeGreaterThan(lines.lastIndexOf(steps.at(-1) ?? ''));
-    expect(lines.at(-1)).toMatch(/^ {2}compared \d+ schema objects and the data of \d+ tables?$/);
+    for (const line of lines.slice(report + 1)) expect(line).toMatch(/^ {2}\S/);
   });
 });
 

@@ -21,9 +21,9 @@ afterAll(() => {
   for (const pane of panes.splice(0)) pane.kill();
 });
 
-function pane(env: Record<string, string | undefined>): TmuxPane {
+async function pane(env: Record<string, string | undefined>): Promise<TmuxPane> {
   // Colour on, as at a real terminal (capture-pane shows the text without it).
-  const started = startPane({ NO_COLOR: undefined, PATH: `${BIN}:${process.env.PATH}`, ...env }, SIZE);
+  const started = await startPane({ NO_COLOR: undefined, PATH: `${BIN}:${process.env.PATH}`, ...env }, SIZE);
   panes.push(started);
   return started;
 }
@@ -50,7 +50,7 @@ describe('progress of concurrent steps (database diff builds db1 and db2 at once
   });
 
   it('ends every step on a line of its own and leaves no progress line behind', async () => {
-    const terminal = pane(project.env);
+    const terminal = await pane(project.env);
     terminal.run('database diff; echo "EXIT=$?"');
     const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database diff;');
     expect(exit, lines.join('\n')).toBe(0);
@@ -87,7 +87,7 @@ describe('the pager (PAGER and LESS unset)', () => {
   });
 
   it('prints output that fits the screen without paging', async () => {
-    const terminal = pane(env);
+    const terminal = await pane(env);
     terminal.run('database log short; echo "EXIT=$?"');
     const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database log short;');
     expect(exit).toBe(0);
@@ -95,7 +95,7 @@ describe('the pager (PAGER and LESS unset)', () => {
   });
 
   it('pages output longer than the screen, and leaves it on screen after q', async () => {
-    const terminal = pane(env);
+    const terminal = await pane(env);
     terminal.run('database log big; echo "EXIT=$?"');
     await terminal.waitFor(/^big line 39$/m);
     expect(terminal.capture()).not.toMatch(/^EXIT=\d+$/m); // less waits for us
@@ -107,7 +107,7 @@ describe('the pager (PAGER and LESS unset)', () => {
   });
 
   it('never pages when stdout is not the terminal', async () => {
-    const terminal = pane(env);
+    const terminal = await pane(env);
     terminal.run('database log big | tail -n 2; echo "EXIT=$?"');
     const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'database log big |');
     expect(exit).toBe(0);

@@ -25,7 +25,8 @@ export function tmuxAvailable(): boolean {
   return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
-export function startPane(env: Record<string, string | undefined>, size: { columns: number; rows: number }): TmuxPane {
+/** Starts a pane running sh, and waits for its first prompt (keys typed earlier would echo before it). */
+export async function startPane(env: Record<string, string | undefined>, size: { columns: number; rows: number }): Promise<TmuxPane> {
   panes += 1;
   const socket = `db-tool-test-${process.pid}-${panes}`;
   const paneEnv = baseEnv({ TMUX: undefined, ...env });
@@ -59,5 +60,11 @@ export function startPane(env: Record<string, string | undefined>, size: { colum
       spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore', env: paneEnv });
     },
   };
+  try {
+    await pane.waitFor(/^\$ ?$/, 30_000);
+  } catch (error) {
+    pane.kill();
+    throw error;
+  }
   return pane;
 }

@@ -6,7 +6,8 @@
 # EXECUTABLEs into OUT/bin:
 #   - postgres-init is a plain sh file (it must be sourceable from sh, dash, bash and
 #     zsh) with NODE, RUNTIME_PATH and its script filled in as absolute paths;
-#   - the others are small sh wrappers: RUNTIME_PATH first on PATH, then exec NODE.
+#   - the others are small sh wrappers: RUNTIME_PATH first on PATH, then exec NODE with
+#     the arguments after `--` (as bin/database does: else Node takes our --env-file).
 # Used by the Nix build's installPhase and the offline check.
 set -eu
 out=$1 node=$2 runtime_path=$3
@@ -44,7 +45,7 @@ for exe in "$@"; do
 #!/bin/sh
 PATH='$runtime_path'\${PATH:+":\$PATH"}
 export PATH
-exec '$node' '$root/dist/cli/$exe.js' "\$@"
+exec '$node' '$root/dist/cli/$exe.js' -- "\$@"
 WRAPPER
   fi
   chmod 755 "$target"

@@ -137,6 +137,10 @@ grep -qx "__pgi_node_path='$(command -v node)'" "$work/out/bin/postgres-init" &&
   grep -qx "__pgi_js_path='$work/out/lib/db-tool/dist/cli/postgres-init.js'" "$work/out/bin/postgres-init" ||
   fail "the installed postgres-init does not hold its absolute paths"
 version=$(env -i PATH=/usr/bin:/bin "$work/out/bin/database" --version) || fail "the installed database does not run"
+# --env-file is ours, not Node's: a missing file is our exit 3, not Node's exit 9.
+code=0
+env -i PATH=/usr/bin:/bin "$work/out/bin/database" --env-file "$work/no-such.env" status >/dev/null 2>&1 || code=$?
+[ "$code" = 3 ] || fail "the installed database lets Node read --env-file (exit $code, not 3)"
 say "build steps: offline npm ci, build, prune and install work; database --version: $version"
 
 # 5. Source the installed postgres-init from each shell against a real cluster.

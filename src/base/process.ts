@@ -24,7 +24,8 @@ export interface RunOptions {
   cwd?: string;
   /** Run as this account (only meaningful when we are root). */
   user?: OsUser | undefined;
-  input?: string;
+  /** Sent on stdin, then stdin is closed; a promise: the child starts now and gets it when it resolves. */
+  input?: string | Promise<string>;
   stdout?: StdioTarget;
   stderr?: StdioTarget;
   stdin?: StdioTarget;
@@ -102,8 +103,10 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       options.onStderr?.(chunk);
     });
     if (options.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined); // the child may exit before reading everything
-      child.stdin.end(options.input);
+      const stdin = child.stdin;
+      stdin.on('error', () => undefined); // the child may exit before reading everything
+      if (typeof options.input === 'string') stdin.end(options.input);
+      else options.input.then((text) => stdin.end(text), () => stdin.end());
     }
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs !== undefined) {

@@ -140,3 +140,48 @@ export async function runPsql(config: Config, what: string, options: PsqlOptions
   if (result.code !== 0) throw new SqlError(what, describePsqlFailure(result));
   return result;
 }
+
+/** A psql argument in single quotes, as backslash commands read them (`''` and C-like escapes). */
+export function quotePsqlArgument(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
+}
+
+/** A psql that is connected before it is told which file to run. */
+export interface StartedPsql {
+  /** Runs FILE (`\i FILE`), then psql exits; the same result as execPsql with `file`. */
+  run(file: string): Promise<RunResult>;
+  /** Lets psql exit without running anything. */
+  discard(): Promise<RunResult>;
+}
+
+/**
+ * Starts psql now and gives it its file later: it connects at once and waits on stdin,
+ * so the connection is made while something else runs. `\i FILE` behaves as `-f FILE`
+ * does: errors name FILE and line, `\ir` resolves against FILE's folder, ON_ERROR_STOP
+ * ends psql with exit code 3.
+ */
+export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 'sql' | 'output'>): StartedPsql {
+  let give: (script: string) => void = () => undefined;
+  const script = new Promise<string>((resolve) => {
+    give = resolve;
+  });
+  const result = runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
+    env: config.env,
+    cwd: options.cwd,
+    input: script,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    onStderr: options.onStderr,
+  });
+  result.catch(() => undefined); // reported by run() or discard()
+  return {
+    run(file) {
+      give(`\\i ${quotePsqlArgument(file)}\n`);
+      return result;
+    },
+    discard() {
+      give('');
+      return result;
+    },
+  };
+}

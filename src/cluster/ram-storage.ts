@@ -14,7 +14,7 @@ const TMPFS_MAGIC = 0x01021994;
 const MIN_FREE_BYTES = 1024 * 1024 * 1024;
 const PREFIX = 'db-tool-';
 
-function tmpfsHasRoom(): boolean {
+export function tmpfsHasRoom(): boolean {
   try {
     const stat = fs.statfsSync(SHM);
     return stat.type === TMPFS_MAGIC && stat.bavail * stat.bsize >= MIN_FREE_BYTES;

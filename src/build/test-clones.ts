@@ -1,0 +1,442 @@
+/**
+ * Test databases: each SQL test file runs in its own copy of the target, made with
+ * `CREATE DATABASE … TEMPLATE` and dropped afterwards (SPEC §5 `test`).
+ *
+ * Names: a run's copies are `dbtool_test_<pid>_<n>` (n = 0 is the run's snapshot of the
+ * target, the others are per file), its RAM tablespace `dbtool_test_<pid>`, its RAM
+ * folder `/dev/shm/db-tool-test-<pid>-*`. The owner's pid is in every name, so whatever
+ * a crashed run left is found and cleared by the next run on the same server
+ * (`clearDeadTestDatabases`); SIGINT/SIGTERM drop them at once.
+ *
+ * Where copies live, by measurement (2 cores shared with other work, small hydrated
+ * database of 8 MB, ext4 on a virtual disk): one copy and drop costs 170–550 ms in the
+ * default tablespace on disk — PostgreSQL creates about 340 files — and 15–40 ms in a
+ * tablespace on /dev/shm. So on a local server where we are superuser, a run makes a
+ * throw-away tablespace in RAM and puts its copies there; elsewhere they stay in the
+ * default tablespace.
+ *
+ * Strategy, by the same measurement: in RAM, STRATEGY FILE_COPY (7–25 ms per copy)
+ * and WAL_LOG (9–40 ms) are close, on disk both are dominated by file creation; FILE_COPY
+ * writes one WAL record instead of the whole database into pg_wal, which lives on disk.
+ * FILE_COPY it is (PostgreSQL 15 added the choice; older servers only copy files).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { tmpfsHasRoom } from '../cluster/ram-storage.js';
+import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral } from '../pg/db.js';
+
+const CLONE_NAME = /^dbtool_test_(\d+)_(\d+)$/;
+const TABLESPACE_NAME = /^dbtool_test_(\d+)$/;
+const RAM_PARENT = '/dev/shm';
+const RAM_PREFIX = 'db-tool-test-';
+const RAM_FOLDER = /^db-tool-test-(\d+)-/;
+
+export function cloneName(ownerPid: number, n: number): string {
+  return `dbtool_test_${ownerPid}_${n}`;
+}
+
+function tablespaceName(ownerPid: number): string {
+  return `dbtool_test_${ownerPid}`;
+}
+
+/** The pid of the run that made a test database, tablespace or RAM folder; undefined for other names. */
+export function ownerOf(name: string): number | undefined {
+  const match = CLONE_NAME.exec(name) ?? TABLESPACE_NAME.exec(name) ?? RAM_FOLDER.exec(name);
+  return match?.[1] ? Number(match[1]) : undefined;
+}
+
+/** True while a process with this pid exists (EPERM: it exists, it is just not ours). */
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The same connection URL with another database (any libpq URI shape: socket, host list, query parameters). */
+export function urlForDatabase(url: string, database: string): string {
+  parseUrl(url);
+  const match = /^([a-z]+:\/\/[^/?#]*)(\/[^?#]*)?(.*)$/is.exec(url);
+  if (!match?.[1]) throw new Error(`cannot place a database name in ${url}`);
+  return `${match[1]}/${encodeURIComponent(database)}${match[3] ?? ''}`;
+}
+
+/**
+ * A connection for CREATE/DROP DATABASE: to the `postgres` database of the target's
+ * server (never the target: a session there blocks TEMPLATE), else `template1`.
+ */
+export async function connectAdmin(url: string): Promise<pg.Client> {
+  try {
+    return await connect(url, { database: 'postgres' });
+  } catch (error) {
+    if (!/does not exist/.test((error as Error).message)) throw error;
+    return connect(url, { database: 'template1' });
+  }
+}
+
+function removeRamFolder(folder: string): void {
+  if (path.dirname(folder) === RAM_PARENT && path.basename(folder).startsWith(RAM_PREFIX)) {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** What a run found and removed of runs that ended without cleaning up. */
+export interface Cleared {
+  databases: string[];
+  tablespaces: string[];
+  folders: string[];
+}
+
+/**
+ * Drops the test databases and tablespaces that runs which are gone left on this
+ * server, and their RAM folders. Only for a server on this machine: a pid says nothing
+ * about processes elsewhere. Names of `selfPid` are leftovers too — a run that had our
+ * pid before us — because we have made none yet. Returns what it dropped.
+ */
+export async function clearDeadTestDatabases(
+  admin: pg.Client,
+  url: string,
+  options: { selfPid: number; isAlive?: (pid: number) => boolean },
+): Promise<Cleared> {
+  const cleared: Cleared = { databases: [], tablespaces: [], folders: [] };
+  if (!isLocalUrl(url)) return cleared;
+  const isAlive = options.isAlive ?? processIsAlive;
+  const dead = (name: string): boolean => {
+    const owner = ownerOf(name);
+    return owner !== undefined && (owner === options.selfPid || !isAlive(owner));
+  };
+  const databases = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname ~ '^dbtool_test_[0-9]+_[0-9]+$' ORDER BY datname",
+  );
+  for (const { datname } of databases.rows.filter((row) => dead(row.datname))) {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+    cleared.databases.push(datname);
+  }
+  const tablespaces = await admin.query<{ spcname: string; location: string }>(
+    "SELECT spcname, pg_tablespace_location(oid) AS location FROM pg_tablespace WHERE spcname ~ '^dbtool_test_[0-9]+$'",
+  );
+  for (const { spcname, location } of tablespaces.rows.filter((row) => dead(row.spcname))) {
+    await admin.query(`DROP TABLESPACE IF EXISTS ${quoteIdent(spcname)}`);
+    removeRamFolder(location);
+    cleared.tablespaces.push(spcname);
+  }
+  let folders: string[] = [];
+  try {
+    folders = fs.readdirSync(RAM_PARENT).filter((entry) => entry.startsWith(RAM_PREFIX) && dead(entry));
+  } catch {
+    folders = [];
+  }
+  for (const folder of folders) {
+    try {
+      removeRamFolder(path.join(RAM_PARENT, folder));
+      cleared.folders.push(path.join(RAM_PARENT, folder));
+    } catch {
+      // another user's folder: theirs to clear
+    }
+  }
+  return cleared;
+}
+
+/** Who else is connected to a database (autovacuum workers do not count: PostgreSQL waits for them). */
+export interface Session {
+  pid: number;
+  kind: string;
+  application: string;
+}
+
+export async function otherSessions(admin: pg.Client, database: string): Promise<Session[]> {
+  const result = await admin.query<{ pid: number; backend_type: string | null; application_name: string | null }>(
+    `SELECT pid, backend_type, application_name FROM pg_stat_activity
+      WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker'
+      ORDER BY pid`,
+    [database],
+  );
+  return result.rows.map((row) => ({ pid: row.pid, kind: row.backend_type ?? 'session', application: row.application_name ?? '' }));
+}
+
+/** GUCs whose stored value is a list of quoted names, to be given back unquoted (pg_dump does the same). */
+const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'shared_preload_libraries', 'local_preload_libraries', 'unix_socket_directories']);
+
+/**
+ * `ALTER DATABASE target SET …` (and `ALTER ROLE … IN DATABASE target SET …`) belong to
+ * the database's oid and are not copied by TEMPLATE: the statements that give a copy the
+ * same settings, with `%DB%` for its name.
+ */
+export async function databaseSettings(admin: pg.Client, database: string): Promise<string[]> {
+  const result = await admin.query<{ rolname: string | null; setconfig: string[] }>(
+    `SELECT r.rolname, s.setconfig FROM pg_db_role_setting AS s
+       LEFT JOIN pg_roles AS r ON r.oid = s.setrole
+      WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = $1)`,
+    [database],
+  );
+  const statements: string[] = [];
+  for (const row of result.rows) {
+    for (const entry of row.setconfig) {
+      const equals = entry.indexOf('=');
+      const name = entry.slice(0, equals);
+      const value = entry.slice(equals + 1);
+      if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) continue;
+      const sqlValue = LIST_SETTINGS.has(name.toLowerCase()) ? value : quoteLiteral(value);
+      const target = row.rolname ? `ROLE ${quoteIdent(row.rolname)} IN DATABASE %DB%` : 'DATABASE %DB%';
+      statements.push(`ALTER ${target} SET ${name} = ${sqlValue}`);
+    }
+  }
+  return statements;
+}
+
+/** What a run needs to know of the server, asked once. */
+export interface ServerFacts {
+  version: number;
+  maxConnections: number;
+  superuser: boolean;
+  /** Only a superuser may read it. */
+  dataDirectory: string | undefined;
+}
+
+export async function serverFacts(admin: pg.Client): Promise<ServerFacts> {
+  const row = (await admin.query<{ version: string; connections: string; superuser: string; data: string | null }>(
+    `SELECT current_setting('server_version_num') AS version, current_setting('max_connections') AS connections,
+            current_setting('is_superuser') AS superuser,
+            CASE WHEN current_setting('is_superuser') = 'on' THEN current_setting('data_directory') END AS data`,
+  )).rows[0];
+  return {
+    version: Number(row?.version),
+    maxConnections: Number(row?.connections),
+    superuser: row?.superuser === 'on',
+    dataDirectory: row?.data ?? undefined,
+  };
+}
+
+/**
+ * A throw-away tablespace in /dev/shm for a run's copies, when the server runs on this
+ * machine, we are superuser on it and may hand a folder to the server's account.
+ * Undefined when any of that is not so (copies then go to the default tablespace).
+ */
+export async function makeRamTablespace(admin: pg.Client, url: string, facts: ServerFacts, ownerPid: number): Promise<{ name: string; folder: string } | undefined> {
+  if (!isLocalUrl(url) || !facts.superuser || !facts.dataDirectory || !tmpfsHasRoom()) return undefined;
+  const server = fs.statSync(facts.dataDirectory, { throwIfNoEntry: false });
+  if (!server) return undefined;
+  const ours = process.geteuid?.() ?? -1;
+  if (ours !== 0 && ours !== server.uid) return undefined;
+  const folder = fs.mkdtempSync(path.join(RAM_PARENT, `${RAM_PREFIX}${ownerPid}-`));
+  const name = tablespaceName(ownerPid);
+  try {
+    fs.chmodSync(folder, 0o700);
+    if (ours === 0) fs.chownSync(folder, server.uid, server.gid);
+    await admin.query(`CREATE TABLESPACE ${quoteIdent(name)} LOCATION ${quoteLiteral(folder)}`);
+    return { name, folder };
+  } catch {
+    // A server in a container sees another /dev/shm, a hardened one refuses: stay on disk.
+    removeRamFolder(folder);
+    return undefined;
+  }
+}
+
+export async function dropRamTablespace(admin: pg.Client, tablespace: { name: string; folder: string }): Promise<void> {
+  await admin.query(`DROP TABLESPACE IF EXISTS ${quoteIdent(tablespace.name)}`);
+  removeRamFolder(tablespace.folder);
+}
+
+/** A database error's SQLSTATE, if it has one. */
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Who blocks a copy of `database`, said in one line. */
+export function describeBlockers(database: string, sessions: readonly Session[]): string {
+  const named = sessions.slice(0, 3).map((session) => {
+    if (session.kind === 'pg_cron launcher') return `pg_cron's scheduler (pid ${session.pid}, cron.database_name)`;
+    const what = session.kind === 'client backend' ? 'a session' : session.kind;
+    return `${what} (pid ${session.pid}${session.application ? `, ${session.application}` : ''})`;
+  });
+  const more = sessions.length > 3 ? ` and ${sessions.length - 3} more` : '';
+  const hint = sessions.some((session) => session.kind === 'pg_cron launcher')
+    ? "; pg_cron's scheduler never disconnects: a project that does not use pg_cron can set PG_SHARED_PRELOAD_LIBRARIES=''"
+    : '';
+  return `${database} is in use by ${named.join(', ')}${more}, and PostgreSQL copies only databases nobody is connected to${hint}`;
+}
+
+export interface TestCopy {
+  name: string;
+  url: string;
+}
+
+export type OpenedCopies = { kind: 'copies'; copies: TestCopies } | { kind: 'blocked'; reason: string };
+
+export interface OpenCopiesOptions {
+  /** The database the copies are made from. */
+  url: string;
+  /** Copy the target once and the copies from that snapshot: the target is free again after the first copy. */
+  snapshot: boolean;
+  /** Admin connections for making and dropping copies at the same time. */
+  connections: number;
+  ownerPid?: number;
+  onCleared?: (cleared: Cleared) => void;
+}
+
+/**
+ * The copies of one run: made on demand from the target (or the run's snapshot of it),
+ * each dropped when its file is done; `close()` drops whatever is left, also when called
+ * again or at the same time from a signal handler.
+ */
+export class TestCopies {
+  private counter = 0;
+  private readonly live = new Set<string>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private closing: Promise<void> = Promise.resolve();
+  private closed = false;
+  private next = 0;
+
+  private constructor(
+    private readonly url: string,
+    private readonly admins: pg.Client[],
+    private source: string,
+    private readonly clause: string,
+    private readonly settings: readonly string[],
+    private readonly ownerPid: number,
+    private tablespaceLeft: { name: string; folder: string } | undefined,
+    /** The server's max_connections. */
+    readonly maxConnections: number,
+  ) {
+    this.ram = tablespaceLeft !== undefined;
+  }
+
+  /** True when the copies live in a RAM tablespace. */
+  readonly ram: boolean;
+
+  /** Connections this run holds for making and dropping copies. */
+  get adminConnections(): number {
+    return this.admins.length;
+  }
+
+  /** Prepares a run's copies, or says why the target cannot be copied. */
+  static async open(options: OpenCopiesOptions): Promise<OpenedCopies> {
+    const ownerPid = options.ownerPid ?? process.pid;
+    const admins = await Promise.all(Array.from({ length: Math.max(1, options.connections) }, () => connectAdmin(options.url)));
+    const admin = admins[0] as pg.Client;
+    let copies: TestCopies | undefined;
+    try {
+      const target = parseUrl(options.url).database ?? (await currentDatabase(options.url));
+      // Clearing what crashed runs left goes on beside the questions, on its own connection.
+      const asking = admins[1] ?? admin;
+      const [cleared, sessions, facts, settings] = await Promise.all([
+        clearDeadTestDatabases(admin, options.url, { selfPid: ownerPid }),
+        otherSessions(asking, target),
+        serverFacts(asking),
+        databaseSettings(asking, target),
+      ]);
+      options.onCleared?.(cleared);
+      if (sessions.length > 0) {
+        await endAll(admins);
+        return { kind: 'blocked', reason: describeBlockers(target, sessions) };
+      }
+      const tablespace = await makeRamTablespace(admin, options.url, facts, ownerPid);
+      const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${facts.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
+      copies = new TestCopies(options.url, admins, target, clause, settings, ownerPid, tablespace, facts.maxConnections);
+      if (options.snapshot) copies.source = await copies.copy(0);
+      return { kind: 'copies', copies };
+    } catch (error) {
+      if (copies) await copies.close();
+      else await endAll(admins);
+      const state = sqlState(error);
+      // 55006: a session connected between our look and the copy; 42501: not allowed to copy.
+      if (state === '55006' || state === '42501') return { kind: 'blocked', reason: (error as Error).message };
+      throw error;
+    }
+  }
+
+  private admin(): pg.Client {
+    const client = this.admins[this.next % this.admins.length] as pg.Client;
+    this.next += 1;
+    return client;
+  }
+
+  private async copy(n: number): Promise<string> {
+    if (this.closed) throw new Error('test copies are closed');
+    const name = cloneName(this.ownerPid, n);
+    this.live.add(name);
+    const client = this.admin();
+    await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
+    for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
+    return name;
+  }
+
+  /** A new copy of the source, for one test file. */
+  async make(): Promise<TestCopy> {
+    this.counter += 1;
+    const name = await this.track(this.copy(this.counter));
+    return { name, url: urlForDatabase(this.url, name) };
+  }
+
+  /** Drops a copy (sessions still in it are ended). */
+  drop(copy: TestCopy): Promise<void> {
+    return this.track(this.dropNamed(copy.name));
+  }
+
+  private async dropNamed(name: string): Promise<void> {
+    await this.admin().query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    this.live.delete(name);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.pending.add(work);
+    const forget = () => this.pending.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** Drops every copy, the snapshot and the RAM tablespace, and closes the connections. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closing = this.closing.then(() => this.closeNow());
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.pending]);
+    if (this.live.size > 0 || this.tablespaceLeft) {
+      const admin = await this.liveAdmin();
+      for (const name of [...this.live]) {
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        this.live.delete(name);
+      }
+      if (this.tablespaceLeft) await dropRamTablespace(admin, this.tablespaceLeft);
+      this.tablespaceLeft = undefined;
+    }
+    await endAll(this.admins.splice(0));
+  }
+
+  /** An admin connection that still works (a signal may have ended the others). */
+  private async liveAdmin(): Promise<pg.Client> {
+    const first = this.admins[0];
+    if (first) {
+      try {
+        await first.query('SELECT 1');
+        return first;
+      } catch {
+        // reconnect below
+      }
+    }
+    const client = await connectAdmin(this.url);
+    this.admins.splice(0, this.admins.length, client);
+    return client;
+  }
+}
+
+function endAll(clients: readonly pg.Client[]): Promise<unknown> {
+  return Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+}
+
+/** The database a URL without one connects to (libpq's default: the user's name). */
+async function currentDatabase(url: string): Promise<string> {
+  const client = await connect(url);
+  try {
+    return (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

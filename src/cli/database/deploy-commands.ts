@@ -1,46 +1,26 @@
 /** `database hydrate | patch | deploy | test | check`: building and testing the database. */
-import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
 import { checkCommand } from '../../commands/check.js';
 import { deployCommand } from '../../commands/deploy.js';
 import { hydrateCommand } from '../../build/hydrate.js';
 import { patchCommand } from '../../build/patch.js';
-import { testCommand, type TestFileResult } from '../../commands/test.js';
-import { redact } from '../../base/log.js';
-import { failingTests, formatTapSummary } from '../../build/tap.js';
+import { testCommand } from '../../commands/test.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
+import { TestReport } from './test-report.js';
+
+/** -j/--jobs: a whole number of at least 1. */
+function parseJobs(value: string): number {
+  const jobs = Number(value);
+  if (!/^\d+$/.test(value) || jobs < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return jobs;
+}
 
 interface BuildFlags {
   patch?: boolean;
   hydrate?: boolean;
   mock?: boolean;
-}
-
-/** A path for messages: relative to the current directory when below it. */
-function shown(ctx: CliContext, file: string): string {
-  const relative = path.relative(ctx.config.cwd, file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-}
-
-/** Prints one test file's TAP on stdout and what went wrong in it on stderr. */
-function reportTestFile(ctx: CliContext, result: TestFileResult): void {
-  ctx.out(result.output);
-  const name = shown(ctx, result.file);
-  for (const test of failingTests(result.tap)) {
-    ctx.log.error(`${name}: not ok ${test.number}${test.description ? ` - ${test.description}` : ''}`);
-  }
-  if (result.error) {
-    // The plan cannot match when an error stopped the file: only the error is news.
-    ctx.log.error(result.error.message);
-    if (result.error.details) ctx.log.write(`${redact(result.error.details)}\n`);
-  } else {
-    for (const problem of result.tap.problems) ctx.log.error(`${name}: ${problem}`);
-  }
-  if (!result.error && result.tap.tests.length === 0 && !result.tap.plan) {
-    ctx.log.warn(`${name}: no TAP output; passed because no SQL error occurred`);
-  }
 }
 
 export function registerDeployCommands(program: Command, ctx: CliContext): void {
@@ -100,22 +80,27 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
 
   program
     .command('test')
-    .description('run $DATABASE_DIR/test/test.sql (or FILEs) and check its TAP output')
-    .argument('[files...]', 'test files (default $DATABASE_DIR/test/test.sql)')
-    .action(async (files: string[], _options: unknown, command: Command) => {
+    .description('run the SQL test files (every *.sql below $DATABASE_DIR/test/, or PATHs), each in its own copy of the target, and check their TAP')
+    .argument('[paths...]', 'test files and folders (default $DATABASE_DIR/test/)')
+    .option('-j, --jobs <n>', 'files run at once (default: the number of CPUs)', parseJobs)
+    .option('--junit <file>', 'also write a JUnit XML report to FILE (for CI)')
+    .option('-v, --verbose', "print each file's TAP, under a header, as the file finishes")
+    .action(async (paths: string[], options: { jobs?: number; junit?: string; verbose?: boolean }, command: Command) => {
       const globals = globalsOf(command);
-      const result = await testCommand(ctx.config, ctx.log, {
-        files,
-        url: globals.url,
-        inherits: globals.inherits,
-        onFile: (file) => reportTestFile(ctx, file),
-      });
-      const summary = formatTapSummary(result.totals);
-      if (result.ok) {
-        ctx.log.info(summary);
-      } else {
-        ctx.log.error(summary);
-        ctx.exitCode = ExitCode.generic;
+      const report = new TestReport(ctx, { verbose: Boolean(options.verbose), live: process.stderr });
+      try {
+        const result = await testCommand(ctx.config, ctx.log, {
+          paths,
+          url: globals.url,
+          inherits: globals.inherits,
+          jobs: options.jobs,
+          junit: options.junit,
+          onEvent: (event) => report.onEvent(event),
+        });
+        report.finish(result);
+        if (!result.ok) ctx.exitCode = ExitCode.generic;
+      } finally {
+        report.abort();
       }
     });
 

@@ -1,0 +1,44 @@
+/**
+ * Which SQL test files `database test` runs (SPEC §5): every `*.sql` below
+ * `$DATABASE_DIR/test/`, or the files and folders given, in name order.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../base/errors.js';
+
+/** Every `*.sql` file below `dir`, in name order (byte order of the relative paths, as `ls -R` would sort them). */
+function sqlFilesBelow(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (folder: string): void => {
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.sql') && fs.statSync(full, { throwIfNoEntry: false })?.isFile()) found.push(full);
+    }
+  };
+  walk(dir);
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The test files to run: a given file as it is (any extension), a given folder by its
+ * `*.sql` files; nothing given → `defaultDir`. A path that does not exist → exit 1
+ * naming it, before anything runs; a folder without `*.sql` files → exit 1 as well (a
+ * test run that tests nothing must not look green). Each file once, in the order given.
+ */
+export function collectTestFiles(paths: readonly string[], defaultDir: string): string[] {
+  const wanted = paths.length > 0 ? paths : [defaultDir];
+  const files: string[] = [];
+  for (const wantedPath of wanted) {
+    const stat = fs.statSync(wantedPath, { throwIfNoEntry: false });
+    if (!stat) throw new UserError(paths.length > 0 ? `test file not found: ${wantedPath}` : `test folder not found: ${wantedPath}`);
+    if (!stat.isDirectory()) {
+      files.push(wantedPath);
+      continue;
+    }
+    const below = sqlFilesBelow(wantedPath);
+    if (below.length === 0) throw new UserError(`no test files (*.sql) in ${wantedPath}`);
+    files.push(...below);
+  }
+  return [...new Set(files)];
+}

@@ -1,11 +1,12 @@
-/** TAP parsing and the summary line of `database test`; where hydrate/patch output goes. */
+/** TAP parsing and the report lines of `database test`; where hydrate/patch output goes. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stepOutputFile } from '../src/build/user-sql.js';
 import { loadConfig } from '../src/base/config.js';
 import { readDotenvFile } from '../src/build/dotenv-file.js';
-import { failingTests, formatTapSummary, parseTap } from '../src/build/tap.js';
+import { failingTests, parseTap, passingTodos } from '../src/build/tap.js';
+import { formatCounts, formatSummaryLine, numberRanges } from '../src/cli/database/test-report.js';
 import { makeTempDir } from './helpers/env.js';
 
 describe('parseTap', () => {
@@ -47,6 +48,15 @@ describe('parseTap', () => {
     expect(parseTap('1..1\nok 1\n1..1\n').problems).toContain('2 plans in one stream');
   });
 
+  it('like pg_prove: tests without a plan, a plan between tests and numbers out of sequence fail', () => {
+    expect(parseTap('ok 1\nok 2\n')).toMatchObject({ ok: false, problems: ['no plan (1..2): a stream must say how many tests it runs'] });
+    // tap-parser passes this one and counts only one test.
+    const middle = parseTap('ok 1\n1..2\nok 2\n');
+    expect(middle.tests).toHaveLength(2);
+    expect(middle.problems).toEqual(['the plan 1..2 must come before the first test or after the last one']);
+    expect(parseTap('1..2\nok 2\nok 1\n').problems).toEqual(['test 2 out of sequence (expected 1)']);
+  });
+
   it('1..0 # SKIP skips the whole stream', () => {
     const report = parseTap('1..0 # SKIP no pgTAP here\n');
     expect(report.plan).toEqual({ count: 0, skipAll: 'no pgTAP here' });
@@ -60,8 +70,64 @@ describe('parseTap', () => {
     expect(report.ok).toBe(false);
   });
 
-  it('ignores comments, indented subtest and YAML lines, CRLF, and words starting with ok', () => {
-    const report = parseTap('# a comment\r\n    not ok 1 - inside a subtest\r\n  ---\r\n  message: x\r\n  ...\r\nokay then\r\nok 1 - outer\r\n');
+  it('a passing TODO is counted and listed', () => {
+    const report = parseTap('1..2\nok 1 - fixed # TODO not yet\nnot ok 2 - later # TODO not yet\n');
+    expect(report).toMatchObject({ ok: true, todo: 2, todoPassed: 1, passed: 0, failed: 0 });
+    expect(passingTodos(report).map((t) => t.number)).toEqual([1]);
+  });
+
+  it("reads pgTAP's runtests() output: subtests close with a test point, diagnostics stay with their test", () => {
+    const report = parseTap([
+      '    # Subtest: public.test_insert()',
+      '    ok 1 - one widget',
+      '    not ok 2 - deliberately failing',
+      '    # Failed test 2: "deliberately failing"',
+      '    #         have: 2',
+      '    #         want: 3',
+      '    1..2',
+      '    # Looks like you failed 1 tests of 2',
+      'not ok 1 - public.test_insert',
+      '# Failed test 1: "public.test_insert"',
+      '    # Subtest: public.test_table()',
+      '    ok 1 - widget exists',
+      '    1..1',
+      'ok 2 - public.test_table',
+      '1..2',
+      '# Looks like you failed 1 test of 2',
+    ].join('\n'));
+    expect(report).toMatchObject({ passed: 1, failed: 1, problems: [], ok: false });
+    const [first, second] = report.tests;
+    expect(first?.subtest?.name).toBe('public.test_insert()');
+    expect(first?.subtest?.report).toMatchObject({ passed: 1, failed: 1 });
+    expect(first?.subtest?.report.tests[1]?.diagnostics).toEqual(['# Failed test 2: "deliberately failing"', '#         have: 2', '#         want: 3']);
+    expect(first?.diagnostics).toEqual(['# Failed test 1: "public.test_insert"']);
+    expect(first?.subtest?.text.split('\n')[0]).toBe('# Subtest: public.test_insert()');
+    expect(second).toMatchObject({ ok: true, number: 2, diagnostics: [] });
+    expect(second?.subtest?.report.ok).toBe(true);
+  });
+
+  it('TAP 14: a subtest that fails under an `ok` test point fails the stream; a bail out inside one bails out', () => {
+    const lying = parseTap('TAP version 14\n1..1\n# Subtest: x\n    1..1\n    not ok 1 - inner\nok 1 - x\n');
+    expect(lying.tests[0]?.subtest?.name).toBe('x');
+    expect(lying.problems).toEqual(['test 1 - x says ok but its subtest failed']);
+    const bail = parseTap('TAP version 14\n1..2\n# Subtest: x\n    Bail out! inner trouble\nok 1 - x\nok 2\n');
+    expect(bail).toMatchObject({ bailOut: 'inner trouble', ok: false });
+  });
+
+  it('keeps a YAML block as the diagnostics of the test before it, and counts nothing in it', () => {
+    const report = parseTap('TAP version 13\n1..2\nnot ok 1 - y\n  ---\n  message: boom\n  got:\n    - ok 7\n  ...\nok 2\n');
+    expect(report).toMatchObject({ passed: 1, failed: 1, problems: [] });
+    expect(report.tests[0]?.diagnostics).toEqual(['---', 'message: boom', 'got:', '  - ok 7', '...']);
+  });
+
+  it('pragma +strict makes a non-TAP line fail the stream; -strict turns it off again', () => {
+    expect(parseTap('TAP version 13\npragma +strict\n1..1\nok 1\ngarbage here\n').problems).toEqual(['line 5 is not TAP (pragma +strict): garbage here']);
+    expect(parseTap('pragma +strict\npragma -strict\n1..1\nok 1\ngarbage here\n').ok).toBe(true);
+    expect(parseTap('1..1\nok 1\ngarbage here\n\n').ok).toBe(true);
+  });
+
+  it('ignores comments, CRLF, blank lines and words starting with ok; an indented block no test point closes is not counted', () => {
+    const report = parseTap('# a comment\r\n    not ok 1 - inside a subtest\r\n  ---\r\n  message: x\r\n  ...\r\nokay then\r\n\r\n1..1\r\nok 1 - outer\r\n');
     expect(report.tests).toHaveLength(1);
     expect(report.ok).toBe(true);
   });
@@ -71,12 +137,19 @@ describe('parseTap', () => {
   });
 });
 
-describe('formatTapSummary', () => {
-  it('says PASS or FAIL and only the counts that are not zero', () => {
-    expect(formatTapSummary({ files: 1, passed: 8, failed: 0, skipped: 0, todo: 0, brokenFiles: 0, ok: true })).toBe('PASS: 8 passed (1 file)');
-    expect(formatTapSummary({ files: 2, passed: 5, failed: 1, skipped: 2, todo: 1, brokenFiles: 1, ok: false })).toBe(
-      'FAIL: 5 passed, 1 failed, 2 skipped, 1 todo, 1 file with errors (2 files)',
+describe('report lines', () => {
+  it('the summary says PASS or FAIL and only the counts that are not zero, without an error: prefix', () => {
+    const totals = { files: 1, passed: 8, failed: 0, skipped: 0, todo: 0, todoPassed: 0, brokenFiles: 0, failedFiles: 0, ok: true };
+    expect(formatSummaryLine(totals)).toBe('PASS: 8 passed (1 file)');
+    expect(formatSummaryLine({ files: 2, passed: 5, failed: 1, skipped: 2, todo: 2, todoPassed: 1, brokenFiles: 1, failedFiles: 2, ok: false }, 1234)).toBe(
+      'FAIL: 5 passed, 1 failed, 2 skipped, 2 todo (1 passing), 1 file with errors (2 files, 1.23 s)',
     );
+    expect(formatCounts({ passed: 0, failed: 0, skipped: 0, todo: 0, todoPassed: 0 })).toBe('0 passed');
+  });
+
+  it('lists test numbers in ranges, like pg_prove', () => {
+    expect(numberRanges([5, 1, 2, 3, 7, 8, 3])).toBe('1-3, 5, 7-8');
+    expect(numberRanges([4])).toBe('4');
   });
 });
 

@@ -4,6 +4,8 @@
  * prints medians, targets and ratios. A benchmark, not a test: nothing here fails CI.
  *
  * A case module default-exports { name, targetSeconds, runs, setup(), run(state), teardown(state) }.
+ * A case timed next to a peer tool also has { peerName, peerTimes }: the peer's row is
+ * printed after its own, with the ratio.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,6 +37,7 @@ const only = process.argv.slice(2);
 const dir = path.join(ROOT, 'bench', 'cases');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort();
 const rows = [];
+const ratios = [];
 let floor;
 for (const file of files) {
   const benchCase = (await import(path.join(dir, file))).default;
@@ -44,6 +47,11 @@ for (const file of files) {
   const row = { name: benchCase.name, median: median(times), min: Math.min(...times), target: benchCase.targetSeconds ?? null, runs: times.length };
   if (benchCase.isFloor) floor = row.median;
   rows.push(row);
+  if (benchCase.peerTimes?.length) {
+    const peer = median(benchCase.peerTimes);
+    rows.push({ name: benchCase.peerName, median: peer, min: Math.min(...benchCase.peerTimes), target: null, runs: benchCase.peerTimes.length });
+    ratios.push(`${benchCase.name}: ${(row.median / peer).toFixed(2)} × ${benchCase.peerName.replace(/^peer: /, '')}`);
+  }
 }
 
 const pad = (s, n) => String(s).padEnd(n);
@@ -54,3 +62,4 @@ for (const row of rows) {
   const verdict = row.target ? (row.median <= row.target ? ' ok' : ' SLOW') : '';
   console.log(`${pad(row.name, 34)}${pad(`${row.median.toFixed(3)}s`, 10)}${pad(`${row.min.toFixed(3)}s`, 10)}${pad(row.target ? `${row.target}s` : '-', 10)}${pad(vsTarget + verdict, 11)}${vsFloor}`);
 }
+for (const ratio of ratios) console.log(ratio);

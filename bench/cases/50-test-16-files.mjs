@@ -1,0 +1,57 @@
+// `database test -j 2` on 16 files of 0.25 s each (pg_sleep), side by side with
+// `pg_prove -j 2` on the same files and database (SPEC §13: ≤ 0.9 × pg_prove). The runs
+// alternate — pg_prove before each of ours — so both see the same machine; the peer's
+// row is printed next to ours, and our target is 0.9 × its median. Needs pg_prove
+// (Debian: libtap-parser-sourcehandler-pgtap-perl).
+import fs from 'node:fs';
+import path from 'node:path';
+import { bin, run, tempDir } from '../lib.mjs';
+
+const FILES = 16;
+const peerTimes = [];
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function setup() {
+  await run('pg_prove', ['--version']).catch(() => {
+    throw new Error('pg_prove is not installed (Debian: apt-get install libtap-parser-sourcehandler-pgtap-perl)');
+  });
+  const dir = tempDir('db-tool-bench-test-');
+  const env = { PG_WORKING_DIR: path.join(dir, 'pg'), PG_SHARED_PRELOAD_LIBRARIES: '' };
+  const init = await run(bin('postgres-init'), ['--env'], env);
+  const exported = Object.fromEntries([...init.stdout.matchAll(/^export (\w+)='?([^'\n]*)'?$/gm)].map((m) => [m[1], m[2]]));
+  if (!exported.PGURL) throw new Error(`postgres-init printed no PGURL: ${init.stdout}`);
+  const tests = path.join(dir, 'test');
+  fs.mkdirSync(tests);
+  for (let i = 1; i <= FILES; i += 1) {
+    fs.writeFileSync(path.join(tests, `t${String(i).padStart(2, '0')}.sql`), "\\echo 1..1\nSELECT pg_sleep(0.25);\nSELECT 'ok 1 - slept';\n");
+  }
+  const files = fs.readdirSync(tests).sort();
+  const connection = ['-h', exported.POSTGRESQL_HOST, '-p', exported.POSTGRESQL_PORT, '-U', exported.POSTGRESQL_USER, '-d', exported.POSTGRESQL_DATABASE];
+  return { dir, env, tests, files, url: exported.PGURL, connection };
+}
+
+export default {
+  name: `test ${FILES} files × 0.25 s, -j 2`,
+  runs: 5,
+  peerName: 'peer: pg_prove -j 2',
+  peerTimes,
+  get targetSeconds() {
+    return peerTimes.length > 0 ? Number((0.9 * median(peerTimes)).toFixed(3)) : undefined;
+  },
+  setup,
+  async beforeEach(state) {
+    const started = performance.now();
+    await run('pg_prove', ['-j', '2', ...state.connection, ...state.files], {}, { cwd: state.tests });
+    peerTimes.push((performance.now() - started) / 1000);
+  },
+  run: (state) => run(bin('database'), ['--url', state.url, 'test', '-j', '2', state.tests], { HECTIC_LOG: 'warn' }),
+  async teardown(state) {
+    await run(bin('postgres-cleanup'), [], state.env);
+    fs.rmSync(state.dir, { recursive: true, force: true });
+  },
+};

@@ -61,7 +61,7 @@ describe('database deploy', () => {
     // `database test` finds the running cluster of PG_WORKING_DIR by itself.
     const tested = await database(project, ['test']);
     expect(tested.code, tested.stderr).toBe(0);
-    expect(tested.stderr).toContain('PASS: 2 passed');
+    expect(tested.stdout).toContain('PASS: 2 passed');
 
     await withDb(url, (client) => client.query("INSERT INTO app.item (name) VALUES ('kept')"));
     const reused = await database(project, ['deploy', '--reuse']);
@@ -171,7 +171,7 @@ describe('the example project', () => {
     expect(deployed.stderr).toContain(`loaded 2 secrets from ${path.join(project.dir, '.env.example')}`);
     const tested = await database(project, ['test']);
     expect(tested.code, tested.stderr).toBe(0);
-    expect(tested.stderr).toContain('PASS: 8 passed (1 file)');
+    expect(tested.stdout).toContain('PASS: 8 passed (1 file, ');
 
     const url = await clusterUrl(project);
     expect(await queryValue(url, "SELECT count(*)::int FROM shop.product WHERE sku LIKE 'MOCK-%'")).toBe(3);
@@ -189,10 +189,10 @@ describe('the example project', () => {
   it('without a dotenv file the secret test is skipped, not failed', async () => {
     const project = newProject(path.join(ROOT, 'examples', 'shop'));
     expect((await database(project, ['deploy'])).code).toBe(0);
-    const tested = await database(project, ['test']);
+    const tested = await database(project, ['test', '-v']);
     expect(tested.code, tested.stderr).toBe(0);
     expect(tested.stdout).toContain('ok 8 - payment gateway configured # SKIP');
-    expect(tested.stderr).toContain('PASS: 7 passed, 1 skipped (1 file)');
+    expect(tested.stdout).toContain('PASS: 7 passed, 1 skipped (1 file, ');
   });
 
   it('examples/run.sh (npm run example) passes and leaves nothing behind; a broken source fails it', async () => {

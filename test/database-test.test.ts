@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir } from './helpers/env.js';
-import { copyProject, createDatabase, databaseOf, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
+import { copyProject, createDatabase, databaseOf, processesMentioning, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 
 let cluster: TestCluster;
 let project: Project;
@@ -248,7 +248,7 @@ describe('database test: each file in its own copy of the target', () => {
     expect(await testDatabases()).toEqual([]);
   });
 
-  it('SIGTERM during a run drops its copies, then exits 143', async () => {
+  it('SIGTERM during a run ends its psql processes and drops its copies, then exits 143', async () => {
     const slow = testFile('slow.sql', "\\echo 1..1\nSELECT pg_sleep(60);\nSELECT 'ok 1 - slept';\n");
     const { child, done } = spawnDatabase(['test', slow, testFile('slow-2.sql', passing(1))], { LOCAL_DIR: project.dir, PGURL: url });
     try {
@@ -256,6 +256,7 @@ describe('database test: each file in its own copy of the target', () => {
       child.kill('SIGTERM');
       const result = await done;
       expect(result.code, result.stderr).toBe(143);
+      expect(processesMentioning(`dbtool_test_${child.pid}_`)).toEqual([]); // no psql of the run is left
       expect(await testDatabases()).toEqual([]);
       expect(await testTablespaces()).toEqual([]);
       expect(fs.readdirSync('/dev/shm').filter((entry) => entry.startsWith(`db-tool-test-${child.pid}-`))).toEqual([]);

@@ -35,6 +35,8 @@ export interface RunOptions {
   installHint?: string;
   /** Called with stderr text as it arrives (it is collected as well). */
   onStderr?: (text: string) => void;
+  /** Aborting it ends the child (SIGTERM); the run then rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -89,6 +91,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
         cwd: options.cwd,
         env: childEnv(options),
         stdio: stdio(options),
+        signal: options.signal,
         ...identity(options.user),
       });
     } catch (error) {

@@ -174,11 +174,11 @@ async function runLanes(options: TestRunOptions, lanes: number, supply: SlotSupp
       options.onEvent?.({ type: 'finish', result });
     }
   };
-  try {
-    await Promise.all(Array.from({ length: lanes }, lane));
-  } finally {
-    await supply.discardRest();
-  }
+  // Every lane settles before we go on: nothing may start a file after the cleanup.
+  const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
+  await supply.discardRest();
+  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
 }
 
@@ -196,7 +196,13 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
   const started = performance.now();
   const lanes = Math.max(1, Math.min(options.jobs, options.files.length));
   let copies: TestCopies | undefined;
-  return withCleanup(async () => copies?.close(), async () => {
+  // On SIGINT/SIGTERM: end the psql processes, then drop the copies (with any session left in them).
+  const abort = new AbortController();
+  const cleanup = async (): Promise<void> => {
+    abort.abort();
+    await copies?.close();
+  };
+  return withCleanup(cleanup, async () => {
     const opened = await TestCopies.open({
       url: options.url,
       snapshot: options.files.length > 1,
@@ -211,7 +217,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
       ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram }
       : { kind: 'target', reason: opened.reason };
     options.onEvent?.({ type: 'isolation', isolation, files: options.files });
-    const psql = (url: string): StartedPsql => startPsql(config, { url, args: TAP_PSQL_ARGS, cwd: options.cwd });
+    const psql = (url: string): StartedPsql => startPsql(config, { url, args: TAP_PSQL_ARGS, cwd: options.cwd, signal: abort.signal });
     const running = copies;
     const supply = running
       ? new SlotSupply(async () => {

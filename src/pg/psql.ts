@@ -27,6 +27,8 @@ export interface PsqlOptions {
   /** Receives psql's stderr (NOTICEs, errors) as it arrives. */
   onStderr?: (text: string) => void;
   cwd?: string;
+  /** Aborting it ends psql. */
+  signal?: AbortSignal;
 }
 
 export interface SqlErrorLocation {
@@ -172,6 +174,7 @@ export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 's
     stdout: 'pipe',
     stderr: 'pipe',
     onStderr: options.onStderr,
+    signal: options.signal,
   });
   result.catch(() => undefined); // reported by run() or discard()
   return {

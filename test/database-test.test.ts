@@ -10,9 +10,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runBin } from './helpers/cli.js';
+import { runBin, runProgram } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
-import { makeTempDir } from './helpers/env.js';
+import { makeTempDir, ROOT } from './helpers/env.js';
 import { copyProject, createDatabase, databaseOf, processesMentioning, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 
 let cluster: TestCluster;
@@ -290,6 +290,17 @@ describe('database test: the report', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^FAIL: 4 passed, 3 failed \(2 files, /));
     expect(result.stdout + result.stderr).not.toContain('error:');
     expect(result.stdout + result.stderr).not.toContain('\x1b[');
+  });
+
+  it('on a terminal: a live line with what is running (stderr), colours', async () => {
+    // script(1) gives the run a pseudo-terminal for stdout and stderr.
+    const file = testFile('tty.sql', passing(1));
+    const command = `${path.join(ROOT, 'bin', 'database')} test ${file}`;
+    const result = await runProgram('script', ['-qfec', command, '/dev/null'], { env: { LOCAL_DIR: project.dir, PGURL: url, NO_COLOR: undefined, TERM: 'xterm' }, cwd: scratch });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toContain('… 0/1 done · running tty.sql');
+    expect(result.stdout).toContain('\r\x1b[K');
+    expect(result.stdout).toMatch(/\x1b\[32mok {4}\x1b\[39m tty\.sql {2}1 passed/);
   });
 
   it('colours only when asked for off a terminal (FORCE_COLOR)', async () => {

@@ -248,6 +248,19 @@ describe('database test: each file in its own copy of the target', () => {
     expect(await testDatabases()).toEqual([]);
   });
 
+  it('a user who may not copy the target gets the same fallback, saying why', async () => {
+    await withDb(urlFor(cluster.url, 'postgres'), (client) => client.query('CREATE ROLE dbtool_plain LOGIN'));
+    try {
+      const asPlain = url.replace(/^postgresql:\/\/[^@]*@/, 'postgresql://dbtool_plain@');
+      const result = await dbTest(['-v', testFile('plain/a.sql', WHERE_AM_I), testFile('plain/b.sql', WHERE_AM_I)], { PGURL: asPlain });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('cannot give each test file its own copy: permission denied to create database');
+      expect(result.stdout.match(new RegExp(`ok 1 - in ${databaseOf(url)}$`, 'gm'))).toHaveLength(2);
+    } finally {
+      await withDb(urlFor(cluster.url, 'postgres'), (client) => client.query('DROP ROLE dbtool_plain'));
+    }
+  });
+
   it('SIGTERM during a run ends its psql processes and drops its copies, then exits 143', async () => {
     const slow = testFile('slow.sql', "\\echo 1..1\nSELECT pg_sleep(60);\nSELECT 'ok 1 - slept';\n");
     const { child, done } = spawnDatabase(['test', slow, testFile('slow-2.sql', passing(1))], { LOCAL_DIR: project.dir, PGURL: url });

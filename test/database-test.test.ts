@@ -313,7 +313,7 @@ describe('database test: the report', () => {
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toContain('… 0/1 done · running tty.sql');
     expect(result.stdout).toContain('\r\x1b[K');
-    expect(result.stdout).toMatch(/\x1b\[32mok {4}\x1b\[39m tty\.sql {2}1 passed/);
+    expect(result.stdout).toContain('\x1b[32mok    \x1b[39m tty.sql  1 passed');
   });
 
   it('colours only when asked for off a terminal (FORCE_COLOR)', async () => {

@@ -24,8 +24,8 @@ export interface RunOptions {
   cwd?: string;
   /** Run as this account (only meaningful when we are root). */
   user?: OsUser | undefined;
-  /** Sent on stdin, then stdin is closed; a promise: the child starts now and gets it when it resolves. */
-  input?: string | Promise<string>;
+  /** Sent on stdin, then stdin is closed; an async iterable: written chunk by chunk as it yields. */
+  input?: string | AsyncIterable<string>;
   stdout?: StdioTarget;
   stderr?: StdioTarget;
   stdin?: StdioTarget;
@@ -82,6 +82,15 @@ function missingProgram(program: string, hint: string | undefined): MissingProgr
   return new MissingProgramError(`required program not found: ${program}${hint ? ` (${hint})` : ''}`);
 }
 
+/** Writes what `chunks` yields as it comes, then closes the stream. */
+async function writeAll(stream: NodeJS.WritableStream, chunks: AsyncIterable<string>): Promise<void> {
+  try {
+    for await (const chunk of chunks) stream.write(chunk);
+  } finally {
+    stream.end();
+  }
+}
+
 /** Runs a program to completion and collects its output. Never throws for a non-zero exit. */
 export function runProgram(program: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -109,7 +118,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       const stdin = child.stdin;
       stdin.on('error', () => undefined); // the child may exit before reading everything
       if (typeof options.input === 'string') stdin.end(options.input);
-      else options.input.then((text) => stdin.end(text), () => stdin.end());
+      else void writeAll(stdin, options.input);
     }
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs !== undefined) {

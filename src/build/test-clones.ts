@@ -266,7 +266,8 @@ export interface TestCopy {
   url: string;
 }
 
-export type OpenedCopies = { kind: 'copies'; copies: TestCopies } | { kind: 'blocked'; reason: string };
+/** How a run's copies were set up; `adminDatabase`: the database admin connections use (`postgres`, else `template1`). */
+export type OpenedCopies = ({ kind: 'copies'; copies: TestCopies } | { kind: 'blocked'; reason: string }) & { adminDatabase: string };
 
 export interface OpenCopiesOptions {
   /** The database the copies are made from. */
@@ -319,6 +320,7 @@ export class TestCopies {
     const ownerPid = options.ownerPid ?? process.pid;
     const admins = await Promise.all(Array.from({ length: Math.max(1, options.connections) }, () => connectAdmin(options.url)));
     const admin = admins[0] as pg.Client;
+    const adminDatabase = admin.database ?? 'postgres';
     let copies: TestCopies | undefined;
     try {
       const target = parseUrl(options.url).database ?? (await currentDatabase(options.url));
@@ -333,19 +335,19 @@ export class TestCopies {
       options.onCleared?.(cleared);
       if (sessions.length > 0) {
         await endAll(admins);
-        return { kind: 'blocked', reason: describeBlockers(target, sessions) };
+        return { kind: 'blocked', reason: describeBlockers(target, sessions), adminDatabase };
       }
       const tablespace = await makeRamTablespace(admin, options.url, facts, ownerPid);
       const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${facts.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
       copies = new TestCopies(options.url, admins, target, clause, settings, ownerPid, tablespace, facts.maxConnections);
       if (options.snapshot) copies.source = await copies.copy(0);
-      return { kind: 'copies', copies };
+      return { kind: 'copies', copies, adminDatabase };
     } catch (error) {
       if (copies) await copies.close();
       else await endAll(admins);
       const state = sqlState(error);
       // 55006: a session connected between our look and the copy; 42501: not allowed to copy.
-      if (state === '55006' || state === '42501') return { kind: 'blocked', reason: (error as Error).message };
+      if (state === '55006' || state === '42501') return { kind: 'blocked', reason: (error as Error).message, adminDatabase };
       throw error;
     }
   }

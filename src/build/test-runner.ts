@@ -18,7 +18,7 @@ import { UserError, type DbToolError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { describePsqlFailure, SqlError, startPsql, type StartedPsql } from '../pg/psql.js';
 import { parseTap, type TapReport } from './tap.js';
-import { TestCopies, type Cleared, type TestCopy } from './test-clones.js';
+import { TestCopies, urlForDatabase, type Cleared, type TestCopy } from './test-clones.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */
 export const TAP_PSQL_ARGS = ['--no-align', '--tuples-only', '--pset', 'pager=off', '--pset', 'null='] as const;
@@ -203,30 +203,43 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     await copies?.close();
   };
   return withCleanup(cleanup, async () => {
-    const opened = await TestCopies.open({
-      url: options.url,
-      snapshot: options.files.length > 1,
-      connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
-      onCleared: (cleared) => {
-        if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });
-      },
-    });
-    if (opened.kind === 'copies') copies = opened.copies;
-    throwIfInterrupted();
-    const isolation: Isolation = opened.kind === 'copies'
-      ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram }
-      : { kind: 'target', reason: opened.reason };
-    options.onEvent?.({ type: 'isolation', isolation, files: options.files });
     const psql = (url: string): StartedPsql => startPsql(config, { url, args: TAP_PSQL_ARGS, cwd: options.cwd, signal: abort.signal });
-    const running = copies;
-    const supply = running
-      ? new SlotSupply(async () => {
-        const copy = await running.make();
-        return { copy, psql: psql(copy.url) };
-      }, options.files.length, slotsAhead(lanes, running))
-      : new SlotSupply(async () => ({ copy: undefined, psql: psql(options.url) }), options.files.length, 1);
-    const files = await runLanes(options, running ? lanes : 1, supply, running);
-    const totals = totalsOf(files);
-    return { files, isolation, totals, durationMs: performance.now() - started, ok: totals.ok };
+    // Starting psql costs more than connecting (up to 90 ms on a busy machine): the first
+    // round's psql processes start now, on the server's `postgres` database, and move to
+    // their copies (\c) when those exist.
+    const early = Array.from({ length: lanes }, () => psql(urlForDatabase(options.url, 'postgres')));
+    try {
+      const opened = await TestCopies.open({
+        url: options.url,
+        snapshot: options.files.length > 1,
+        connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
+        onCleared: (cleared) => {
+          if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });
+        },
+      });
+      if (opened.kind === 'copies') copies = opened.copies;
+      // No `postgres` database: the early psql processes could not connect.
+      if (opened.adminDatabase !== 'postgres') await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));
+      throwIfInterrupted();
+      const isolation: Isolation = opened.kind === 'copies'
+        ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram }
+        : { kind: 'target', reason: opened.reason };
+      options.onEvent?.({ type: 'isolation', isolation, files: options.files });
+      const running = copies;
+      const place = async (): Promise<Slot> => {
+        const copy = running ? await running.make() : undefined;
+        const url = copy?.url ?? options.url;
+        const started = early.shift();
+        if (started?.switchTo(url)) return { copy, psql: started };
+        if (started) void started.discard();
+        return { copy, psql: psql(url) };
+      };
+      const supply = new SlotSupply(place, options.files.length, running ? slotsAhead(lanes, running) : 1);
+      const files = await runLanes(options, running ? lanes : 1, supply, running);
+      const totals = totalsOf(files);
+      return { files, isolation, totals, durationMs: performance.now() - started, ok: totals.ok };
+    } finally {
+      await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));
+    }
   });
 }

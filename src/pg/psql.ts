@@ -148,8 +148,41 @@ export function quotePsqlArgument(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
 }
 
+/** Lines for a program's stdin, handed over as they become known. */
+class Script implements AsyncIterable<string> {
+  private readonly lines: string[] = [];
+  private ended = false;
+  private wake: (() => void) | undefined;
+
+  write(line: string): void {
+    if (this.ended) return;
+    this.lines.push(line);
+    this.wake?.();
+  }
+
+  end(line = ''): void {
+    if (line) this.write(line);
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for (;;) {
+      const line = this.lines.shift();
+      if (line !== undefined) yield line;
+      else if (this.ended) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
 /** A psql that is connected before it is told which file to run. */
 export interface StartedPsql {
+  /**
+   * Connects to another database (`\c URL`) before the file comes; false when this psql
+   * has already ended (it could not connect where it started).
+   */
+  switchTo(url: string): boolean;
   /** Runs FILE (`\i FILE`), then psql exits; the same result as execPsql with `file`. */
   run(file: string): Promise<RunResult>;
   /** Lets psql exit without running anything. */
@@ -158,15 +191,13 @@ export interface StartedPsql {
 
 /**
  * Starts psql now and gives it its file later: it connects at once and waits on stdin,
- * so the connection is made while something else runs. `\i FILE` behaves as `-f FILE`
- * does: errors name FILE and line, `\ir` resolves against FILE's folder, ON_ERROR_STOP
- * ends psql with exit code 3.
+ * so starting psql and connecting happen while something else runs. `\i FILE` behaves
+ * as `-f FILE` does: errors name FILE and line, `\ir` resolves against FILE's folder,
+ * ON_ERROR_STOP ends psql with exit code 3. `\c` keeps psql's variables and settings.
  */
 export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 'sql' | 'output'>): StartedPsql {
-  let give: (script: string) => void = () => undefined;
-  const script = new Promise<string>((resolve) => {
-    give = resolve;
-  });
+  const script = new Script();
+  let ended = false;
   const result = runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
     env: config.env,
     cwd: options.cwd,
@@ -176,14 +207,22 @@ export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 's
     onStderr: options.onStderr,
     signal: options.signal,
   });
-  result.catch(() => undefined); // reported by run() or discard()
+  const settle = (): void => {
+    ended = true;
+  };
+  result.then(settle, settle); // run() and discard() report how it ended
   return {
+    switchTo(url) {
+      if (ended) return false;
+      script.write(`\\c ${quotePsqlArgument(url)}\n`);
+      return true;
+    },
     run(file) {
-      give(`\\i ${quotePsqlArgument(file)}\n`);
+      script.end(`\\i ${quotePsqlArgument(file)}\n`);
       return result;
     },
     discard() {
-      give('');
+      script.end();
       return result;
     },
   };

@@ -292,6 +292,7 @@ export class TestCopies {
   private closing: Promise<void> = Promise.resolve();
   private closed = false;
   private next = 0;
+  private readonly queues = new Map<pg.Client, Promise<unknown>>();
 
   private constructor(
     private readonly url: string,
@@ -325,13 +326,11 @@ export class TestCopies {
     try {
       const target = parseUrl(options.url).database ?? (await currentDatabase(options.url));
       // Clearing what crashed runs left goes on beside the questions, on its own connection.
+      // (A pg client runs one query at a time: the questions go one after another.)
       const asking = admins[1] ?? admin;
-      const [cleared, sessions, facts, settings] = await Promise.all([
-        clearDeadTestDatabases(admin, options.url, { selfPid: ownerPid }),
-        otherSessions(asking, target),
-        serverFacts(asking),
-        databaseSettings(asking, target),
-      ]);
+      const clear = () => clearDeadTestDatabases(admin, options.url, { selfPid: ownerPid });
+      const ask = async () => [await otherSessions(asking, target), await serverFacts(asking), await databaseSettings(asking, target)] as const;
+      const [cleared, [sessions, facts, settings]] = asking === admin ? [await clear(), await ask()] : await Promise.all([clear(), ask()]);
       options.onCleared?.(cleared);
       if (sessions.length > 0) {
         await endAll(admins);
@@ -352,19 +351,27 @@ export class TestCopies {
     }
   }
 
-  private admin(): pg.Client {
+  /**
+   * Runs `work` on the next admin connection, after what that connection is already
+   * doing: a pg client takes one query at a time.
+   */
+  private onAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = this.admins[this.next % this.admins.length] as pg.Client;
     this.next += 1;
-    return client;
+    const previous = this.queues.get(client) ?? Promise.resolve();
+    const done = previous.then(() => work(client));
+    this.queues.set(client, done.catch(() => undefined));
+    return done;
   }
 
   private async copy(n: number): Promise<string> {
     if (this.closed) throw new Error('test copies are closed');
     const name = cloneName(this.ownerPid, n);
     this.live.add(name);
-    const client = this.admin();
-    await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
-    for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
+    await this.onAdmin(async (client) => {
+      await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
+      for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
+    });
     return name;
   }
 
@@ -381,7 +388,7 @@ export class TestCopies {
   }
 
   private async dropNamed(name: string): Promise<void> {
-    await this.admin().query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    await this.onAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
     this.live.delete(name);
   }
 
@@ -402,31 +409,24 @@ export class TestCopies {
     this.closed = true;
     await Promise.allSettled([...this.pending]);
     if (this.live.size > 0 || this.tablespaceLeft) {
-      const admin = await this.liveAdmin();
-      for (const name of [...this.live]) {
-        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-        this.live.delete(name);
-      }
-      if (this.tablespaceLeft) await dropRamTablespace(admin, this.tablespaceLeft);
+      await this.keepOneLiveAdmin();
+      for (const name of [...this.live]) await this.dropNamed(name);
+      const tablespace = this.tablespaceLeft;
+      if (tablespace) await this.onAdmin((client) => dropRamTablespace(client, tablespace));
       this.tablespaceLeft = undefined;
     }
     await endAll(this.admins.splice(0));
   }
 
-  /** An admin connection that still works (a signal may have ended the others). */
-  private async liveAdmin(): Promise<pg.Client> {
+  /** Leaves one admin connection that works (a signal may have ended the others): the first, or a new one. */
+  private async keepOneLiveAdmin(): Promise<void> {
     const first = this.admins[0];
-    if (first) {
-      try {
-        await first.query('SELECT 1');
-        return first;
-      } catch {
-        // reconnect below
-      }
-    }
-    const client = await connectAdmin(this.url);
-    this.admins.splice(0, this.admins.length, client);
-    return client;
+    const spare = this.admins.splice(1);
+    void endAll(spare);
+    this.next = 0;
+    if (first && (await this.onAdmin((client) => client.query('SELECT 1')).then(() => true, () => false))) return;
+    if (first) void endAll([first]);
+    this.admins.splice(0, this.admins.length, await connectAdmin(this.url));
   }
 }
 

@@ -80,7 +80,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
 
   program
     .command('test')
-    .description('run the SQL test files (every *.sql below $DATABASE_DIR/test/, or PATHs), each in its own copy of the target, and check their TAP')
+    .description('run the SQL tests (*.sql below $DATABASE_DIR/test/, or PATHs), each file in its own copy of the target')
     .argument('[paths...]', 'test files and folders (default $DATABASE_DIR/test/)')
     .option('-j, --jobs <n>', 'files run at once (default: the number of CPUs)', parseJobs)
     .option('--junit <file>', 'also write a JUnit XML report to FILE (for CI)')

@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { isProcessAlive } from '../base/process.js';
 import { tmpfsHasRoom } from '../cluster/ram-storage.js';
 import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral } from '../pg/db.js';
 
@@ -44,16 +45,6 @@ function tablespaceName(ownerPid: number): string {
 export function ownerOf(name: string): number | undefined {
   const match = CLONE_NAME.exec(name) ?? TABLESPACE_NAME.exec(name) ?? RAM_FOLDER.exec(name);
   return match?.[1] ? Number(match[1]) : undefined;
-}
-
-/** True while a process with this pid exists (EPERM: it exists, it is just not ours). */
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The same connection URL with another database (any libpq URI shape: socket, host list, query parameters). */
@@ -103,7 +94,7 @@ export async function clearDeadTestDatabases(
 ): Promise<Cleared> {
   const cleared: Cleared = { databases: [], tablespaces: [], folders: [] };
   if (!isLocalUrl(url)) return cleared;
-  const isAlive = options.isAlive ?? processIsAlive;
+  const isAlive = options.isAlive ?? isProcessAlive;
   const dead = (name: string): boolean => {
     const owner = ownerOf(name);
     return owner !== undefined && (owner === options.selfPid || !isAlive(owner));

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { colorEnabled, formatDuration, redact } from '../../base/log.js';
+import { plural } from '../../base/text.js';
 import { failingTests, passingTodos, type TapReport, type TapTest } from '../../build/tap.js';
 import type { TestFileResult, TestRunEvent, TestTotals } from '../../build/test-runner.js';
 import type { TestResult } from '../../commands/test.js';
@@ -38,10 +39,6 @@ export function numberRanges(numbers: readonly number[]): string {
     ranges.push(start === end ? `${start}` : `${start}-${end}`);
   }
   return ranges.join(', ');
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
 /** `3 passed, 1 failed, 1 skipped, 2 todo (1 passing)`: only what is not zero. */

@@ -99,21 +99,21 @@ export async function clearDeadTestDatabases(
     const owner = ownerOf(name);
     return owner !== undefined && (owner === options.selfPid || !isAlive(owner));
   };
-  const databases = await admin.query<{ datname: string }>(
-    "SELECT datname FROM pg_database WHERE datname ~ '^dbtool_test_[0-9]+_[0-9]+$' ORDER BY datname",
+  const found = await admin.query<{ kind: 'database' | 'tablespace'; name: string; location: string | null }>(
+    `SELECT 'database' AS kind, datname AS name, NULL AS location FROM pg_database WHERE datname ~ '^dbtool_test_[0-9]+_[0-9]+$'
+     UNION ALL
+     SELECT 'tablespace', spcname, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname ~ '^dbtool_test_[0-9]+$'
+     ORDER BY 1, 2`,
   );
   // One we may not drop (another user's, as a non-superuser) is left to its owner.
   const tryDrop = (sql: string): Promise<boolean> => admin.query(sql).then(() => true, () => false);
-  for (const { datname } of databases.rows.filter((row) => dead(row.datname))) {
-    if (await tryDrop(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`)) cleared.databases.push(datname);
-  }
-  const tablespaces = await admin.query<{ spcname: string; location: string }>(
-    "SELECT spcname, pg_tablespace_location(oid) AS location FROM pg_tablespace WHERE spcname ~ '^dbtool_test_[0-9]+$'",
-  );
-  for (const { spcname, location } of tablespaces.rows.filter((row) => dead(row.spcname))) {
-    if (!(await tryDrop(`DROP TABLESPACE IF EXISTS ${quoteIdent(spcname)}`))) continue;
-    removeRamFolder(location);
-    cleared.tablespaces.push(spcname);
+  for (const { kind, name, location } of found.rows.filter((row) => dead(row.name))) {
+    if (kind === 'database') {
+      if (await tryDrop(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)) cleared.databases.push(name);
+    } else if (await tryDrop(`DROP TABLESPACE IF EXISTS ${quoteIdent(name)}`)) {
+      if (location) removeRamFolder(location);
+      cleared.tablespaces.push(name);
+    }
   }
   let folders: string[] = [];
   try {
@@ -139,14 +139,19 @@ export interface Session {
   application: string;
 }
 
-export async function otherSessions(admin: pg.Client, database: string): Promise<Session[]> {
-  const result = await admin.query<{ pid: number; backend_type: string | null; application_name: string | null }>(
-    `SELECT pid, backend_type, application_name FROM pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker'
-      ORDER BY pid`,
-    [database],
-  );
-  return result.rows.map((row) => ({ pid: row.pid, kind: row.backend_type ?? 'session', application: row.application_name ?? '' }));
+/** What a run needs to know of the server and the target, asked in one round trip. */
+export interface TargetSurvey {
+  version: number;
+  maxConnections: number;
+  superuser: boolean;
+  /** Only a superuser may read it. */
+  dataDirectory: string | undefined;
+  /** Why we may not copy the target (PostgreSQL's words), if we may not. */
+  refusal: string | undefined;
+  /** Sessions that would block a copy. */
+  sessions: Session[];
+  /** Statements that give a copy the target's settings, `%DB%` for its name. */
+  settings: string[];
 }
 
 /** GUCs whose stored value is a list of quoted names, to be given back unquoted (pg_dump does the same). */
@@ -157,48 +162,54 @@ const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_prelo
  * the database's oid and are not copied by TEMPLATE: the statements that give a copy the
  * same settings, with `%DB%` for its name.
  */
-export async function databaseSettings(admin: pg.Client, database: string): Promise<string[]> {
-  const result = await admin.query<{ rolname: string | null; setconfig: string[] }>(
-    `SELECT r.rolname, s.setconfig FROM pg_db_role_setting AS s
-       LEFT JOIN pg_roles AS r ON r.oid = s.setrole
-      WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = $1)`,
-    [database],
-  );
+export function settingStatements(rows: readonly { role: string | null; config: readonly string[] }[]): string[] {
   const statements: string[] = [];
-  for (const row of result.rows) {
-    for (const entry of row.setconfig) {
+  for (const row of rows) {
+    for (const entry of row.config) {
       const equals = entry.indexOf('=');
       const name = entry.slice(0, equals);
       const value = entry.slice(equals + 1);
       if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) continue;
       const sqlValue = LIST_SETTINGS.has(name.toLowerCase()) ? value : quoteLiteral(value);
-      const target = row.rolname ? `ROLE ${quoteIdent(row.rolname)} IN DATABASE %DB%` : 'DATABASE %DB%';
+      const target = row.role ? `ROLE ${quoteIdent(row.role)} IN DATABASE %DB%` : 'DATABASE %DB%';
       statements.push(`ALTER ${target} SET ${name} = ${sqlValue}`);
     }
   }
   return statements;
 }
 
-/** What a run needs to know of the server, asked once. */
-export interface ServerFacts {
-  version: number;
-  maxConnections: number;
-  superuser: boolean;
-  /** Only a superuser may read it. */
-  dataDirectory: string | undefined;
-}
-
-export async function serverFacts(admin: pg.Client): Promise<ServerFacts> {
-  const row = (await admin.query<{ version: string; connections: string; superuser: string; data: string | null }>(
+export async function surveyTarget(admin: pg.Client, database: string): Promise<TargetSurvey> {
+  const row = (await admin.query<{
+    version: string; connections: string; superuser: string; data: string | null;
+    may_create: boolean | null; may_copy: boolean | null;
+    sessions: { pid: number; kind: string | null; application: string | null }[];
+    settings: { role: string | null; config: string[] }[];
+  }>(
     `SELECT current_setting('server_version_num') AS version, current_setting('max_connections') AS connections,
             current_setting('is_superuser') AS superuser,
-            CASE WHEN current_setting('is_superuser') = 'on' THEN current_setting('data_directory') END AS data`,
+            CASE WHEN current_setting('is_superuser') = 'on' THEN current_setting('data_directory') END AS data,
+            (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user) AS may_create,
+            (SELECT datistemplate OR pg_has_role(datdba, 'MEMBER') FROM pg_database WHERE datname = $1) AS may_copy,
+            (SELECT coalesce(json_agg(json_build_object('pid', pid, 'kind', backend_type, 'application', application_name) ORDER BY pid), '[]')
+               FROM pg_stat_activity
+              WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker') AS sessions,
+            (SELECT coalesce(json_agg(json_build_object('role', r.rolname, 'config', s.setconfig)), '[]')
+               FROM pg_db_role_setting AS s LEFT JOIN pg_roles AS r ON r.oid = s.setrole
+              WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = $1)) AS settings`,
+    [database],
   )).rows[0];
+  if (!row) throw new Error('the server answered no row');
+  const refusal = row.may_create === false
+    ? 'permission denied to create database'
+    : row.may_copy === false ? `permission denied to copy database "${database}"` : undefined;
   return {
-    version: Number(row?.version),
-    maxConnections: Number(row?.connections),
-    superuser: row?.superuser === 'on',
-    dataDirectory: row?.data ?? undefined,
+    version: Number(row.version),
+    maxConnections: Number(row.connections),
+    superuser: row.superuser === 'on',
+    dataDirectory: row.data ?? undefined,
+    refusal,
+    sessions: row.sessions.map((session) => ({ pid: session.pid, kind: session.kind ?? 'session', application: session.application ?? '' })),
+    settings: settingStatements(row.settings),
   };
 }
 
@@ -207,7 +218,7 @@ export async function serverFacts(admin: pg.Client): Promise<ServerFacts> {
  * machine, we are superuser on it and may hand a folder to the server's account.
  * Undefined when any of that is not so (copies then go to the default tablespace).
  */
-export async function makeRamTablespace(admin: pg.Client, url: string, facts: ServerFacts, ownerPid: number): Promise<{ name: string; folder: string } | undefined> {
+export async function makeRamTablespace(admin: pg.Client, url: string, facts: Pick<TargetSurvey, 'superuser' | 'dataDirectory'>, ownerPid: number): Promise<{ name: string; folder: string } | undefined> {
   if (!isLocalUrl(url) || !facts.superuser || !facts.dataDirectory || !tmpfsHasRoom()) return undefined;
   const server = fs.statSync(facts.dataDirectory, { throwIfNoEntry: false });
   if (!server) return undefined;
@@ -263,8 +274,13 @@ export type OpenedCopies = ({ kind: 'copies'; copies: TestCopies } | { kind: 'bl
 export interface OpenCopiesOptions {
   /** The database the copies are made from. */
   url: string;
-  /** Copy the target once and the copies from that snapshot: the target is free again after the first copy. */
-  snapshot: boolean;
+  /**
+   * How many copies the run will make. With more than one, the target is also copied
+   * once, and the later copies are made from that snapshot: the target is free again at
+   * once (a session that connects to it meanwhile blocks nothing). The first copies do
+   * not wait for the snapshot; it is dropped when the last copy is made.
+   */
+  copies: number;
   /** Admin connections for making and dropping copies at the same time. */
   connections: number;
   ownerPid?: number;
@@ -278,6 +294,10 @@ export interface OpenCopiesOptions {
  */
 export class TestCopies {
   private counter = 0;
+  /** Copies made so far (the snapshot not counted). */
+  private made = 0;
+  private snapshot: string | undefined;
+  private snapshotRetired = false;
   private readonly live = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
   private closing: Promise<void> = Promise.resolve();
@@ -289,6 +309,7 @@ export class TestCopies {
     private readonly url: string,
     private readonly admins: pg.Client[],
     private source: string,
+    private readonly expected: number,
     private readonly clause: string,
     private readonly settings: readonly string[],
     private readonly ownerPid: number,
@@ -317,20 +338,23 @@ export class TestCopies {
     try {
       const target = parseUrl(options.url).database ?? (await currentDatabase(options.url));
       // Clearing what crashed runs left goes on beside the questions, on its own connection.
-      // (A pg client runs one query at a time: the questions go one after another.)
       const asking = admins[1] ?? admin;
       const clear = () => clearDeadTestDatabases(admin, options.url, { selfPid: ownerPid });
-      const ask = async () => [await otherSessions(asking, target), await serverFacts(asking), await databaseSettings(asking, target)] as const;
-      const [cleared, [sessions, facts, settings]] = asking === admin ? [await clear(), await ask()] : await Promise.all([clear(), ask()]);
+      const ask = () => surveyTarget(asking, target);
+      const [cleared, survey] = asking === admin ? [await clear(), await ask()] : await Promise.all([clear(), ask()]);
       options.onCleared?.(cleared);
-      if (sessions.length > 0) {
+      if (survey.refusal) {
         await endAll(admins);
-        return { kind: 'blocked', reason: describeBlockers(target, sessions), adminDatabase };
+        return { kind: 'blocked', reason: survey.refusal, adminDatabase };
       }
-      const tablespace = await makeRamTablespace(admin, options.url, facts, ownerPid);
-      const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${facts.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
-      copies = new TestCopies(options.url, admins, target, clause, settings, ownerPid, tablespace, facts.maxConnections);
-      if (options.snapshot) copies.source = await copies.copy(0);
+      if (survey.sessions.length > 0) {
+        await endAll(admins);
+        return { kind: 'blocked', reason: describeBlockers(target, survey.sessions), adminDatabase };
+      }
+      const tablespace = await makeRamTablespace(admin, options.url, survey, ownerPid);
+      const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${survey.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
+      copies = new TestCopies(options.url, admins, target, options.copies, clause, survey.settings, ownerPid, tablespace, survey.maxConnections);
+      if (options.copies > 1) copies.takeSnapshot();
       return { kind: 'copies', copies, adminDatabase };
     } catch (error) {
       if (copies) await copies.close();
@@ -360,16 +384,35 @@ export class TestCopies {
     const name = cloneName(this.ownerPid, n);
     this.live.add(name);
     await this.onAdmin(async (client) => {
+      // The source is read when the copy starts: the snapshot once it exists.
       await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
       for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
     });
     return name;
   }
 
+  /** Copies the target once (copy 0); later copies come from it. If it fails, they come from the target. */
+  private takeSnapshot(): void {
+    void this.track(this.copy(0)).then((name) => {
+      this.snapshot = name;
+      this.source = name;
+      this.retireSnapshot();
+    }, () => undefined);
+  }
+
+  /** Drops the snapshot once the last copy is made. */
+  private retireSnapshot(): void {
+    if (!this.snapshot || this.snapshotRetired || this.made < this.expected) return;
+    this.snapshotRetired = true;
+    void this.track(this.dropNamed(this.snapshot)).catch(() => undefined);
+  }
+
   /** A new copy of the source, for one test file. */
   async make(): Promise<TestCopy> {
     this.counter += 1;
     const name = await this.track(this.copy(this.counter));
+    this.made += 1;
+    this.retireSnapshot();
     return { name, url: urlForDatabase(this.url, name) };
   }
 
@@ -399,6 +442,8 @@ export class TestCopies {
   private async closeNow(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.pending]);
+    await Promise.allSettled([...this.live].map((name) => this.dropNamed(name)));
+    // Whatever is left: the connections did not survive (a signal): one new one does it.
     if (this.live.size > 0 || this.tablespaceLeft) {
       await this.keepOneLiveAdmin();
       for (const name of [...this.live]) await this.dropNamed(name);

@@ -16,6 +16,7 @@
 import type { Config } from '../base/config.js';
 import { UserError, type DbToolError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
+import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError, startPsql, type StartedPsql } from '../pg/psql.js';
 import { parseTap, type TapReport } from './tap.js';
 import { TestCopies, urlForDatabase, type Cleared, type TestCopy } from './test-clones.js';
@@ -203,6 +204,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     await copies?.close();
   };
   return withCleanup(cleanup, async () => {
+    void loadDriver(); // loading pg (about 60 ms) overlaps starting the first psql processes
     const psql = (url: string): StartedPsql => startPsql(config, { url, args: TAP_PSQL_ARGS, cwd: options.cwd, signal: abort.signal });
     // Starting psql costs more than connecting (up to 90 ms on a busy machine): the first
     // round's psql processes start now, on the server's `postgres` database, and move to
@@ -211,7 +213,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     try {
       const opened = await TestCopies.open({
         url: options.url,
-        snapshot: options.files.length > 1,
+        copies: options.files.length,
         connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
         onCleared: (cleared) => {
           if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });

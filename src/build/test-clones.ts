@@ -331,7 +331,9 @@ export class TestCopies {
   /** Prepares a run's copies, or says why the target cannot be copied. */
   static async open(options: OpenCopiesOptions): Promise<OpenedCopies> {
     const ownerPid = options.ownerPid ?? process.pid;
-    const admins = await Promise.all(Array.from({ length: Math.max(1, options.connections) }, () => connectAdmin(options.url)));
+    // One connection more for the snapshot, so the first copies do not queue behind it.
+    const count = Math.max(1, options.connections) + (options.copies > 1 ? 1 : 0);
+    const admins = await Promise.all(Array.from({ length: count }, () => connectAdmin(options.url)));
     const admin = admins[0] as pg.Client;
     const adminDatabase = admin.database ?? 'postgres';
     let copies: TestCopies | undefined;
@@ -370,16 +372,16 @@ export class TestCopies {
    * Runs `work` on the next admin connection, after what that connection is already
    * doing: a pg client takes one query at a time.
    */
-  private onAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = this.admins[this.next % this.admins.length] as pg.Client;
-    this.next += 1;
+  private onAdmin<T>(work: (client: pg.Client) => Promise<T>, chosen?: pg.Client): Promise<T> {
+    const client = chosen ?? (this.admins[this.next % this.admins.length] as pg.Client);
+    if (!chosen) this.next += 1;
     const previous = this.queues.get(client) ?? Promise.resolve();
     const done = previous.then(() => work(client));
     this.queues.set(client, done.catch(() => undefined));
     return done;
   }
 
-  private async copy(n: number): Promise<string> {
+  private async copy(n: number, chosen?: pg.Client): Promise<string> {
     if (this.closed) throw new Error('test copies are closed');
     const name = cloneName(this.ownerPid, n);
     this.live.add(name);
@@ -387,13 +389,16 @@ export class TestCopies {
       // The source is read when the copy starts: the snapshot once it exists.
       await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
       for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
-    });
+    }, chosen);
     return name;
   }
 
   /** Copies the target once (copy 0); later copies come from it. If it fails, they come from the target. */
   private takeSnapshot(): void {
-    void this.track(this.copy(0)).then((name) => {
+    // On the last connection; the first copies go round the others first.
+    const client = this.admins[this.admins.length - 1];
+    this.next = 0;
+    void this.track(this.copy(0, client)).then((name) => {
       this.snapshot = name;
       this.source = name;
       this.retireSnapshot();

@@ -94,9 +94,10 @@ describe('database test: which files', () => {
     testFile('given/one.sql', passing(1));
     testFile('given/deeper/two.sql', passing(2));
     testFile('lone.sql', passing(1));
-    const result = await dbTest(['given', 'lone.sql', 'given/one.sql']);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('PASS: 4 passed (3 files');
+    testFile("odd names/it's \\ here.sql", passing(1));
+    const result = await dbTest(['given', 'lone.sql', 'given/one.sql', "odd names/it's \\ here.sql"]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('PASS: 5 passed (4 files');
   });
 
   it('psql features work as with -f: \\ir relative to the file, errors in an included file name it', async () => {
@@ -367,6 +368,12 @@ describe('database test: the report', () => {
     expect(result.stdout).toMatch(/^FAILED sqlerror\.sql {2}1 passed/m);
     expect(result.stdout).toContain('       sqlerror.sql:3: relation "app.nope" does not exist\n');
     expect(result.stdout).toContain('3 | SELECT * FROM app.nope;');
+  });
+
+  it('1..0 # SKIP skips a whole file, and says why', async () => {
+    const result = await dbTest([testFile('skipall.sql', "\\echo '1..0 # SKIP no pgTAP here'\n")]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ok {5}skipall\.sql {2}skipped: no pgTAP here {2}\(/m);
   });
 
   it('a file without TAP passes when it ran without error, and says so', async () => {

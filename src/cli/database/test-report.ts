@@ -171,7 +171,10 @@ export class TestReport {
       if (result.output) lines.push(result.output.replace(/\n$/, ''));
     }
     const status = result.ok ? this.out.green('ok    ') : this.out.red('FAILED');
-    const counts = result.tap.tests.length > 0 || result.tap.plan ? formatCounts(result.tap) : 'no TAP output';
+    const skipAll = result.tap.plan?.skipAll;
+    const counts = skipAll !== undefined && result.tap.tests.length === 0
+      ? `skipped${skipAll ? `: ${skipAll}` : ''}`
+      : result.tap.tests.length > 0 || result.tap.plan ? formatCounts(result.tap) : 'no TAP output';
     lines.push(`${status} ${name}  ${counts}  ${this.out.gray(`(${formatDuration(result.durationMs)})`)}`);
     lines.push(...this.details(result).map((line) => `       ${line}`));
     return `${lines.join('\n')}\n`;

@@ -5,10 +5,8 @@ import { checkCommand } from '../../commands/check.js';
 import { deployCommand } from '../../commands/deploy.js';
 import { hydrateCommand } from '../../build/hydrate.js';
 import { patchCommand } from '../../build/patch.js';
-import { testCommand } from '../../commands/test.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
-import { TestReport } from './test-report.js';
 
 /** -j/--jobs: a whole number of at least 1. */
 function parseJobs(value: string): number {
@@ -87,6 +85,8 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-v, --verbose', "print each file's TAP, under a header, as the file finishes")
     .action(async (paths: string[], options: { jobs?: number; junit?: string; verbose?: boolean }, command: Command) => {
       const globals = globalsOf(command);
+      // Loaded here, not at start-up: other commands need none of the test runner.
+      const [{ testCommand }, { TestReport }] = await Promise.all([import('../../commands/test.js'), import('./test-report.js')]);
       const report = new TestReport(ctx, { verbose: Boolean(options.verbose), live: process.stderr });
       try {
         const result = await testCommand(ctx.config, ctx.log, {

@@ -82,7 +82,7 @@ describe('--env-file', () => {
     const envFile = file('settings.env', `LOCAL_DIR=${project}\nGREETING='hello from the file'\nDB_URL=${url}\n`);
     // The real environment says otherwise; the file wins.
     const real = { LOCAL_DIR: path.join(scratch, 'elsewhere'), GREETING: 'from the real environment', PGURL: undefined, DB_URL: 'postgresql://nobody@/nowhere?host=/nonexistent' };
-    const result = await runBin('database', ['--env-file', envFile, 'test'], { env: real });
+    const result = await runBin('database', ['--env-file', envFile, 'test', '-v'], { env: real });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('ok 1 - hello from the file');
     // A flag wins over the file: --url names another database, where the file's test fails.

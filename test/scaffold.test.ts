@@ -59,7 +59,7 @@ describe('database scaffold', () => {
     expectOk(await runBin('database', ['check'], { env }), 'check');
     expect(processesMentioning(dir)).toEqual([]);
     expectOk(await runBin('database', ['deploy'], { env }), 'deploy');
-    const tested = await runBin('database', ['test'], { env });
+    const tested = await runBin('database', ['test', '-v'], { env });
     expectOk(tested, 'test');
     expect(tested.stdout).toContain('ok 3 - a new todo gets created_at and is not done');
     expect(tested.stdout).not.toContain('not ok');

@@ -141,7 +141,13 @@ version=$(env -i PATH=/usr/bin:/bin "$work/out/bin/database" --version) || fail 
 code=0
 env -i PATH=/usr/bin:/bin "$work/out/bin/database" --env-file "$work/no-such.env" status >/dev/null 2>&1 || code=$?
 [ "$code" = 3 ] || fail "the installed database lets Node read --env-file (exit $code, not 3)"
-say "build steps: offline npm ci, build, prune and install work; database --version: $version"
+for file in bash-completion/completions/database bash-completion/completions/postgres-init \
+  zsh/site-functions/_database fish/vendor_completions.d/migrator.fish; do
+  grep -q postgres-cleanup "$work/out/share/$file" || fail "completion file share/$file is missing or incomplete"
+done
+bash -n "$work/out/share/bash-completion/completions/database" || fail "the bash completion does not parse"
+if command -v zsh >/dev/null; then zsh -n "$work/out/share/zsh/site-functions/_database" || fail "the zsh completion does not parse"; fi
+say "build steps: offline npm ci, build, prune and install work, completions installed; database --version: $version"
 
 # 5. Source the installed postgres-init from each shell against a real cluster.
 for shell in dash bash zsh; do

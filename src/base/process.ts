@@ -138,6 +138,56 @@ export function runProgram(program: string, args: readonly string[], options: Ru
   });
 }
 
+/** One program of a pipeline. */
+export interface PipeStage {
+  program: string;
+  args: readonly string[];
+}
+
+/** Collects a started child's stderr (and stdout, unless it is piped on) until it exits. */
+function collect(child: ChildProcess, program: string, options: RunOptions, readStdout: boolean): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    if (readStdout) child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error) => reject(spawnError(error, program, options)));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr }));
+  });
+}
+
+/**
+ * Runs `from | to`: the first program's stdout goes straight into the second's stdin
+ * through an OS pipe, never through us (a dump may be large). Returns each side's exit
+ * and stderr, and `to`'s stdout; never throws for a non-zero exit.
+ */
+export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunOptions, 'env' | 'cwd' | 'user' | 'signal'>): Promise<{ from: RunResult; to: RunResult }> {
+  const start = (stage: PipeStage, stdin: 'ignore' | NodeJS.ReadableStream): ChildProcess => {
+    try {
+      return spawn(stage.program, stage.args, { cwd: options.cwd, env: childEnv(options), stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, ...identity(options.user) });
+    } catch (error) {
+      throw spawnError(error, stage.program, options);
+    }
+  };
+  const first = start(from, 'ignore');
+  const firstDone = collect(first, from.program, options, false);
+  let second: ChildProcess;
+  try {
+    second = start(to, first.stdout as NodeJS.ReadableStream);
+  } catch (error) {
+    first.kill('SIGTERM');
+    await firstDone.catch(() => undefined);
+    throw error;
+  }
+  // The read end now belongs to the second program: ours would only keep the pipe open.
+  first.stdout?.destroy();
+  const secondDone = collect(second, to.program, options, true);
+  // A second that cannot start must not leave the first writing into nothing.
+  secondDone.catch(() => first.kill('SIGTERM'));
+  const [fromResult, toResult] = await Promise.all([firstDone, secondDone]);
+  return { from: fromResult, to: toResult };
+}
+
 function spawnError(error: unknown, program: string, options: RunOptions): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return missingProgram(program, options.installHint);

@@ -23,9 +23,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import type { Config } from '../base/config.js';
 import { isProcessAlive } from '../base/process.js';
 import { tmpfsHasRoom } from '../cluster/ram-storage.js';
-import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral } from '../pg/db.js';
+import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
+import { createEmptyDatabaseSql, describeWorkers, dumpInto, isResidentWorker, localeOf, type ConnectedSession, type DatabaseLocale } from './test-snapshot-dump.js';
 
 const CLONE_NAME = /^dbtool_test_(\d+)_(\d+)$/;
 const TABLESPACE_NAME = /^dbtool_test_(\d+)$/;
@@ -133,15 +135,13 @@ export async function clearDeadTestDatabases(
 }
 
 /** Who else is connected to a database (autovacuum workers do not count: PostgreSQL waits for them). */
-export interface Session {
-  pid: number;
-  kind: string;
-  application: string;
-}
+export type Session = ConnectedSession;
 
 /** What a run needs to know of the server and the target, asked in one round trip. */
 export interface TargetSurvey {
   version: number;
+  /** `SHOW server_version`. */
+  versionText: string;
   maxConnections: number;
   superuser: boolean;
   /** Only a superuser may read it. */
@@ -152,6 +152,8 @@ export interface TargetSurvey {
   sessions: Session[];
   /** Statements that give a copy the target's settings, `%DB%` for its name. */
   settings: string[];
+  /** For an empty database like the target (the pg_dump snapshot). */
+  locale: DatabaseLocale;
 }
 
 /** GUCs whose stored value is a list of quoted names, to be given back unquoted (pg_dump does the same). */
@@ -180,12 +182,14 @@ export function settingStatements(rows: readonly { role: string | null; config: 
 
 export async function surveyTarget(admin: pg.Client, database: string): Promise<TargetSurvey> {
   const row = (await admin.query<{
-    version: string; connections: string; superuser: string; data: string | null;
+    version: string; version_text: string; connections: string; superuser: string; data: string | null;
     may_create: boolean | null; may_copy: boolean | null;
     sessions: { pid: number; kind: string | null; application: string | null }[];
     settings: { role: string | null; config: string[] }[];
+    database: Record<string, unknown> | null; encoding: string | null;
   }>(
-    `SELECT current_setting('server_version_num') AS version, current_setting('max_connections') AS connections,
+    `SELECT current_setting('server_version_num') AS version, current_setting('server_version') AS version_text,
+            current_setting('max_connections') AS connections,
             current_setting('is_superuser') AS superuser,
             CASE WHEN current_setting('is_superuser') = 'on' THEN current_setting('data_directory') END AS data,
             (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user) AS may_create,
@@ -195,7 +199,9 @@ export async function surveyTarget(admin: pg.Client, database: string): Promise<
               WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker') AS sessions,
             (SELECT coalesce(json_agg(json_build_object('role', r.rolname, 'config', s.setconfig)), '[]')
                FROM pg_db_role_setting AS s LEFT JOIN pg_roles AS r ON r.oid = s.setrole
-              WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = $1)) AS settings`,
+              WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = $1)) AS settings,
+            (SELECT to_jsonb(d) FROM pg_database AS d WHERE datname = $1) AS database,
+            (SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = $1) AS encoding`,
     [database],
   )).rows[0];
   if (!row) throw new Error('the server answered no row');
@@ -204,12 +210,14 @@ export async function surveyTarget(admin: pg.Client, database: string): Promise<
     : row.may_copy === false ? `permission denied to copy database "${database}"` : undefined;
   return {
     version: Number(row.version),
+    versionText: row.version_text,
     maxConnections: Number(row.connections),
     superuser: row.superuser === 'on',
     dataDirectory: row.data ?? undefined,
     refusal,
     sessions: row.sessions.map((session) => ({ pid: session.pid, kind: session.kind ?? 'session', application: session.application ?? '' })),
     settings: settingStatements(row.settings),
+    locale: localeOf(row.database ?? {}, row.encoding ?? 'UTF8'),
   };
 }
 
@@ -268,6 +276,13 @@ export interface TestCopy {
   url: string;
 }
 
+/** How the snapshot of a target that background workers stay connected to was made (pg_dump), and why. */
+export interface DumpedSnapshot {
+  /** Who blocks TEMPLATE copies of the target, in words. */
+  workers: string;
+  durationMs: number;
+}
+
 /** How a run's copies were set up; `adminDatabase`: the database admin connections use (`postgres`, else `template1`). */
 export type OpenedCopies = ({ kind: 'copies'; copies: TestCopies } | { kind: 'blocked'; reason: string }) & { adminDatabase: string };
 
@@ -285,6 +300,10 @@ export interface OpenCopiesOptions {
   connections: number;
   ownerPid?: number;
   onCleared?: (cleared: Cleared) => void;
+  /** Finds pg_dump and psql for a target that only a dump can copy. */
+  config: Config;
+  /** Aborting it ends a pg_dump under way. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -323,6 +342,9 @@ export class TestCopies {
   /** True when the copies live in a RAM tablespace. */
   readonly ram: boolean;
 
+  /** Set when the snapshot was made with pg_dump (workers stay connected to the target). */
+  dumped: DumpedSnapshot | undefined = undefined;
+
   /** Connections this run holds for making and dropping copies. */
   get adminConnections(): number {
     return this.admins.length;
@@ -349,14 +371,25 @@ export class TestCopies {
         await endAll(admins);
         return { kind: 'blocked', reason: survey.refusal, adminDatabase };
       }
-      if (survey.sessions.length > 0) {
+      // Client sessions may end, and are the user's to end; background workers never do.
+      const workers = survey.sessions.filter(isResidentWorker);
+      const blockedBy = workers.length < survey.sessions.length
+        ? describeBlockers(target, survey.sessions)
+        : workers.length > 0 ? await whyNotDumpable(options.url, target) : undefined;
+      if (blockedBy) {
         await endAll(admins);
-        return { kind: 'blocked', reason: describeBlockers(target, survey.sessions), adminDatabase };
+        return { kind: 'blocked', reason: blockedBy, adminDatabase };
       }
       const tablespace = await makeRamTablespace(admin, options.url, survey, ownerPid);
       const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${survey.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
       copies = new TestCopies(options.url, admins, target, options.copies, clause, survey.settings, ownerPid, tablespace, survey.maxConnections);
-      if (options.copies > 1) copies.takeSnapshot();
+      if (workers.length > 0) {
+        const failed = await copies.dumpSnapshot(options.config, survey, workers, options.signal);
+        if (failed) {
+          await copies.close();
+          return { kind: 'blocked', reason: `${target} is in use by ${describeWorkers(workers)}, which never disconnects, and copying it with pg_dump failed: ${failed}`, adminDatabase };
+        }
+      } else if (options.copies > 1) copies.takeSnapshot();
       return { kind: 'copies', copies, adminDatabase };
     } catch (error) {
       if (copies) await copies.close();
@@ -391,6 +424,30 @@ export class TestCopies {
       for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
     }, chosen);
     return name;
+  }
+
+  /**
+   * Makes the snapshot (copy 0) with pg_dump — for a target TEMPLATE cannot copy, as
+   * background workers stay connected to it — and makes it the source of every copy.
+   * Returns why not, when it could not (the half-made snapshot is dropped).
+   */
+  async dumpSnapshot(config: Config, survey: TargetSurvey, workers: readonly ConnectedSession[], signal?: AbortSignal): Promise<string | undefined> {
+    const started = performance.now();
+    const name = cloneName(this.ownerPid, 0);
+    this.live.add(name);
+    const failed = await this.track(this.onAdmin(async (client) => {
+      await client.query(createEmptyDatabaseSql(name, survey.locale, this.clause));
+      return dumpInto(config, { from: this.url, into: urlForDatabase(this.url, name), serverVersion: survey.versionText, superuser: survey.superuser, signal });
+    }, this.admins[0]));
+    if (failed) {
+      await this.track(this.dropNamed(name));
+      return failed;
+    }
+    this.snapshot = name;
+    this.source = name;
+    this.dumped = { workers: describeWorkers(workers), durationMs: performance.now() - started };
+    this.retireSnapshot();
+    return undefined;
   }
 
   /** Copies the target once (copy 0); later copies come from it. If it fails, they come from the target. */
@@ -469,6 +526,18 @@ export class TestCopies {
     if (first) void endAll([first]);
     this.admins.splice(0, this.admins.length, await connectAdmin(this.url));
   }
+}
+
+/**
+ * Why a target that only pg_dump can copy (workers stay connected) is not copied that
+ * way, or undefined: it has the pg_cron extension, which PostgreSQL allows only in
+ * `cron.database_name`, so a copy would lack the `cron` schema its tests may use.
+ */
+async function whyNotDumpable(url: string, target: string): Promise<string | undefined> {
+  const hasPgCron = await withClient(url, async (client) =>
+    (await client.query<{ found: boolean }>("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') AS found")).rows[0]?.found === true);
+  if (!hasPgCron) return undefined;
+  return `${target} has the pg_cron extension, which PostgreSQL allows only in cron.database_name (${target}), so no copy of it could have pg_cron, and pg_cron's scheduler stays connected to it`;
 }
 
 function endAll(clients: readonly pg.Client[]): Promise<unknown> {

@@ -19,7 +19,7 @@ import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrup
 import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError, startPsql, type StartedPsql } from '../pg/psql.js';
 import { parseTap, type TapReport } from './tap.js';
-import { TestCopies, urlForDatabase, type Cleared, type TestCopy } from './test-clones.js';
+import { TestCopies, urlForDatabase, type Cleared, type DumpedSnapshot, type TestCopy } from './test-clones.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */
 export const TAP_PSQL_ARGS = ['--no-align', '--tuples-only', '--pset', 'pager=off', '--pset', 'null='] as const;
@@ -29,7 +29,7 @@ const MAX_ADMIN_CONNECTIONS = 4;
 
 /** Where the files ran: each in its own copy of the target, or (fallback) all in the target. */
 export type Isolation =
-  | { kind: 'copies'; jobs: number; ram: boolean }
+  | { kind: 'copies'; jobs: number; ram: boolean; dumped?: DumpedSnapshot | undefined }
   | { kind: 'target'; reason: string };
 
 export interface TestFileResult {
@@ -215,6 +215,8 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
         url: options.url,
         copies: options.files.length,
         connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
+        config,
+        signal: abort.signal,
         onCleared: (cleared) => {
           if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });
         },
@@ -224,7 +226,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
       if (opened.adminDatabase !== 'postgres') await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));
       throwIfInterrupted();
       const isolation: Isolation = opened.kind === 'copies'
-        ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram }
+        ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram, dumped: opened.copies.dumped }
         : { kind: 'target', reason: opened.reason };
       options.onEvent?.({ type: 'isolation', isolation, files: options.files });
       const running = copies;

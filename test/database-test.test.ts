@@ -10,10 +10,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runBin, runProgram } from './helpers/cli.js';
+import { parseExports, runBin, runProgram } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir, ROOT } from './helpers/env.js';
-import { copyProject, createDatabase, databaseOf, processesMentioning, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
+import { copyProject, createDatabase, databaseOf, processesMentioning, queryValue, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 
 let cluster: TestCluster;
 let project: Project;
@@ -72,6 +72,34 @@ function ownerPid(stdout: string): number {
   if (!match?.[1]) throw new Error(`no copy name in: ${stdout}`);
   return Number(match[1]);
 }
+
+/**
+ * A file that passes only when another file of the same run is in it at the same time: a
+ * barrier, each waits (at most 30 s each phase) until both are in it. The statistics snapshot is per transaction, hence pg_stat_clear_snapshot(). */
+const MEET = [
+  '\\echo 1..1',
+  "SET application_name = 'dbtool-wait';",
+  'DO $$',
+  "DECLARE run text := 'dbtool\\_test\\_' || split_part(current_database(), '_', 3) || '\\_%';",
+  'BEGIN',
+  '  FOR i IN 1..600 LOOP',
+  '    PERFORM pg_stat_clear_snapshot();',
+  "    EXIT WHEN (SELECT count(*) FROM pg_stat_activity WHERE datname LIKE run AND application_name IN ('dbtool-wait', 'dbtool-met')) >= 2;",
+  '    PERFORM pg_sleep(0.05);',
+  '  END LOOP;',
+  "  IF (SELECT count(*) FROM pg_stat_activity WHERE datname LIKE run AND application_name IN ('dbtool-wait', 'dbtool-met')) < 2 THEN",
+  "    RAISE EXCEPTION 'no other file ran at the same time';",
+  '  END IF;',
+  "  PERFORM set_config('application_name', 'dbtool-met', false);",
+  '  FOR i IN 1..600 LOOP',
+  '    PERFORM pg_stat_clear_snapshot();',
+  "    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname LIKE run AND application_name = 'dbtool-wait');",
+  '    PERFORM pg_sleep(0.05);',
+  '  END LOOP;',
+  'END $$;',
+  "SELECT 'ok 1 - another file ran at the same time';",
+  '',
+].join('\n');
 
 /** Prints the database the file runs in as the description of test 1. */
 const WHERE_AM_I = "\\echo 1..1\nSELECT 'ok 1 - in ' || current_database();\n";
@@ -160,33 +188,7 @@ describe('database test: each file in its own copy of the target', () => {
   });
 
   it('-j 2 runs two files at the same time; -j 1 one after another (the next psql may wait, connected)', async () => {
-    // A barrier: each file waits (at most 30 s each phase) until both are in it. The
-    // statistics snapshot is per transaction, hence pg_stat_clear_snapshot().
-    const meet = [
-      '\\echo 1..1',
-      "SET application_name = 'dbtool-wait';",
-      'DO $$',
-      "DECLARE run text := 'dbtool\\_test\\_' || split_part(current_database(), '_', 3) || '\\_%';",
-      'BEGIN',
-      '  FOR i IN 1..600 LOOP',
-      '    PERFORM pg_stat_clear_snapshot();',
-      "    EXIT WHEN (SELECT count(*) FROM pg_stat_activity WHERE datname LIKE run AND application_name IN ('dbtool-wait', 'dbtool-met')) >= 2;",
-      '    PERFORM pg_sleep(0.05);',
-      '  END LOOP;',
-      "  IF (SELECT count(*) FROM pg_stat_activity WHERE datname LIKE run AND application_name IN ('dbtool-wait', 'dbtool-met')) < 2 THEN",
-      "    RAISE EXCEPTION 'no other file ran at the same time';",
-      '  END IF;',
-      "  PERFORM set_config('application_name', 'dbtool-met', false);",
-      '  FOR i IN 1..600 LOOP',
-      '    PERFORM pg_stat_clear_snapshot();',
-      "    EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname LIKE run AND application_name = 'dbtool-wait');",
-      '    PERFORM pg_sleep(0.05);',
-      '  END LOOP;',
-      'END $$;',
-      "SELECT 'ok 1 - another file ran at the same time';",
-      '',
-    ].join('\n');
-    const files = [testFile('par/one.sql', meet), testFile('par/two.sql', meet)];
+    const files = [testFile('par/one.sql', MEET), testFile('par/two.sql', MEET)];
     const parallel = await dbTest(['-j', '2', ...files]);
     expect(parallel.code, parallel.stdout + parallel.stderr).toBe(0);
     const alone = [
@@ -276,6 +278,97 @@ describe('database test: each file in its own copy of the target', () => {
       expect(fs.readdirSync('/dev/shm').filter((entry) => entry.startsWith(`db-tool-test-${child.pid}-`))).toEqual([]);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+describe("database test with pg_cron preloaded (the default): its scheduler stays connected to the target", () => {
+  let dir: string;
+  let cronUrl: string;
+  let env: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    dir = makeTempDir('db-tool-dbtest-cron-');
+    // The project's own cluster as a user gets it: PG_SHARED_PRELOAD_LIBRARIES unset.
+    env = { LOCAL_DIR: project.dir, PG_WORKING_DIR: path.join(dir, 'pg'), PG_SHARED_PRELOAD_LIBRARIES: undefined };
+    const init = await runBin('postgres-init', ['--env'], { env });
+    if (init.code !== 0) throw new Error(`postgres-init failed (${init.code}): ${init.stderr}`);
+    cronUrl = parseExports(init.stdout).PGURL ?? '';
+    env = { ...env, PGURL: cronUrl };
+    const hydrated = await runBin('database', ['hydrate'], { env });
+    if (hydrated.code !== 0) throw new Error(`hydrate failed: ${hydrated.stderr}`);
+  });
+
+  afterAll(async () => {
+    if (dir) {
+      await runBin('postgres-cleanup', [], { env });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const cronTest = (args: string[]) => runBin('database', ['test', ...args], { env, cwd: scratch });
+
+  async function cronTestDatabases(): Promise<string[]> {
+    return withDb(urlFor(cronUrl, 'postgres'), async (client) =>
+      (await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'dbtool\\_test\\_%'")).rows.map((row) => row.datname));
+  }
+
+  /** A file that makes a table, puts one row in it and counts: one row only if no other file shares its database. */
+  const ownsTable = (label: string): string => [
+    '\\echo 1..2',
+    'CREATE TABLE app.shared_name (n int) INHERITS (hectic.created_at);',
+    'INSERT INTO app.shared_name (n) VALUES (1);',
+    `SELECT CASE WHEN count(*) = 1 THEN 'ok' ELSE 'not ok' END || ' 1 - ${label} alone, in ' || current_database() FROM app.shared_name;`,
+    "SELECT CASE WHEN current_setting('dbtool.flavour', true) = 'mint' THEN 'ok' ELSE 'not ok' END || ' 2 - the target''s settings';",
+    '',
+  ].join('\n');
+
+  it('the files still run in parallel, each in its own copy (made from a pg_dump snapshot): one info line, no warning', async () => {
+    const scheduler = await queryValue<string>(cronUrl, "SELECT backend_type FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'pg_cron launcher'");
+    expect(scheduler).toBe('pg_cron launcher');
+    await withDb(cronUrl, (client) => client.query(`ALTER DATABASE ${databaseOf(cronUrl)} SET dbtool.flavour = 'mint'`));
+    try {
+      const files = [testFile('cron/a.sql', ownsTable('a')), testFile('cron/b.sql', ownsTable('b')), testFile('cron/meet-1.sql', MEET), testFile('cron/meet-2.sql', MEET)];
+      const result = await cronTest(['-v', '-j', '2', ...files]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stderr).not.toMatch(/^warn/m);
+      expect(result.stderr).not.toContain('cannot give each test file its own copy');
+      expect(result.stderr).toMatch(/^made the snapshot the test files are copied from with pg_dump \([^)]+\): pg_cron's scheduler \(pid \d+\) stays connected to the target/m);
+      expect(result.stdout.match(/^ok 1 - [ab] alone, in dbtool_test_\d+_\d+$/gm)).toHaveLength(2);
+      expect(result.stdout).toContain('PASS: 6 passed (4 files');
+      expect(await queryValue(cronUrl, "SELECT to_regclass('app.shared_name')")).toBeNull();
+      expect(await cronTestDatabases()).toEqual([]);
+    } finally {
+      await withDb(cronUrl, (client) => client.query(`ALTER DATABASE ${databaseOf(cronUrl)} RESET ALL`));
+    }
+  });
+
+  it('a user session on the target as well: the usual fallback, one warning naming both', async () => {
+    await withDb(cronUrl, async () => {
+      const result = await cronTest(['-v', testFile('cron-busy/a.sql', WHERE_AM_I), testFile('cron-busy/b.sql', WHERE_AM_I)]);
+      expect(result.code, result.stderr).toBe(0);
+      const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warn:'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/is in use by .*a session \(pid \d+/);
+      expect(warnings[0]).toContain("pg_cron's scheduler");
+      expect(result.stdout.match(new RegExp(`ok 1 - in ${databaseOf(cronUrl)}$`, 'gm'))).toHaveLength(2);
+    });
+  });
+
+  it('a target with CREATE EXTENSION pg_cron (allowed only there): the files run in the target, with a warning saying why', async () => {
+    await withDb(cronUrl, (client) => client.query('CREATE EXTENSION pg_cron'));
+    try {
+      const result = await cronTest(['-v', testFile('cron-ext/a.sql', WHERE_AM_I), testFile('cron-ext/b.sql', "\\echo 1..1\nSELECT 'ok 1 - jobs: ' || count(*) FROM cron.job;\n")]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warn:'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`${databaseOf(cronUrl)} has the pg_cron extension, which PostgreSQL allows only in cron.database_name`);
+      expect(warnings[0]).toContain('Running the files in the target database itself, one after another');
+      expect(result.stdout).toMatch(new RegExp(`ok 1 - in ${databaseOf(cronUrl)}$`, 'm'));
+      expect(result.stdout).toContain('ok 1 - jobs: 0');
+      expect(await cronTestDatabases()).toEqual([]);
+    } finally {
+      await withDb(cronUrl, (client) => client.query('DROP EXTENSION IF EXISTS pg_cron'));
     }
   });
 });

@@ -1,6 +1,7 @@
 /** Names and URLs of the per-file test copies, and the fallback message (no server needed). */
 import { describe, expect, it } from 'vitest';
 import { cloneName, describeBlockers, ownerOf, urlForDatabase } from '../src/build/test-clones.js';
+import { createEmptyDatabaseSql, describeWorkers, isResidentWorker, localeOf } from '../src/build/test-snapshot-dump.js';
 
 describe('test copies', () => {
   it('every name carries the pid of the run that made it', () => {
@@ -27,5 +28,30 @@ describe('test copies', () => {
     expect(cron).toContain("PG_SHARED_PRELOAD_LIBRARIES=''");
     const many = describeBlockers('testdb', [1, 2, 3, 4, 5].map((pid) => ({ pid, kind: 'client backend', application: '' })));
     expect(many).toContain('a session (pid 3) and 2 more');
+  });
+});
+
+describe('the pg_dump snapshot of a target background workers stay connected to', () => {
+  it('only client sessions are ones that may end: any other backend type is a resident worker', () => {
+    expect(isResidentWorker({ pid: 1, kind: 'client backend', application: 'psql' })).toBe(false);
+    expect(isResidentWorker({ pid: 2, kind: 'pg_cron launcher', application: 'pg_cron scheduler' })).toBe(true);
+    expect(isResidentWorker({ pid: 3, kind: 'logical replication worker', application: '' })).toBe(true);
+    expect(describeWorkers([{ pid: 2, kind: 'pg_cron launcher', application: '' }, { pid: 3, kind: 'logical replication worker', application: '' }]))
+      .toBe("pg_cron's scheduler (pid 2), a logical replication worker (pid 3)");
+  });
+
+  it("an empty database gets the target's encoding and locale, whatever the server's version calls the columns", () => {
+    const libc = localeOf({ datcollate: 'en_US.UTF-8', datctype: 'en_US.UTF-8', datlocprovider: 'c', daticulocale: null }, 'UTF8');
+    expect(createEmptyDatabaseSql('snap', libc, ' STRATEGY FILE_COPY')).toBe(
+      `CREATE DATABASE "snap" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8' LOCALE_PROVIDER libc STRATEGY FILE_COPY`,
+    );
+    const icu16 = localeOf({ datcollate: 'C', datctype: 'C', datlocprovider: 'i', daticulocale: 'de-DE', daticurules: '&a<b' }, 'UTF8');
+    expect(createEmptyDatabaseSql('snap', icu16, '')).toContain("LOCALE_PROVIDER icu ICU_LOCALE 'de-DE' ICU_RULES '&a<b'");
+    const icu17 = localeOf({ datcollate: 'C', datctype: 'C', datlocprovider: 'i', datlocale: 'fr' }, 'UTF8');
+    expect(createEmptyDatabaseSql('snap', icu17, '')).toContain("ICU_LOCALE 'fr'");
+    const builtin = localeOf({ datcollate: 'C', datctype: 'C', datlocprovider: 'b', datlocale: 'C.UTF-8' }, 'UTF8');
+    expect(createEmptyDatabaseSql('snap', builtin, '')).toContain("LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'");
+    const old = localeOf({ datcollate: "it's", datctype: 'C' }, 'LATIN1');
+    expect(createEmptyDatabaseSql('snap', old, '')).toBe(`CREATE DATABASE "snap" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'it''s' LC_CTYPE 'C'`);
   });
 });

@@ -265,10 +265,7 @@ export function describeBlockers(database: string, sessions: readonly Session[])
     return `${what} (pid ${session.pid}${session.application ? `, ${session.application}` : ''})`;
   });
   const more = sessions.length > 3 ? ` and ${sessions.length - 3} more` : '';
-  const hint = sessions.some((session) => session.kind === 'pg_cron launcher')
-    ? "; pg_cron's scheduler never disconnects: a project that does not use pg_cron can set PG_SHARED_PRELOAD_LIBRARIES=''"
-    : '';
-  return `${database} is in use by ${named.join(', ')}${more}, and PostgreSQL copies only databases nobody is connected to${hint}`;
+  return `${database} is in use by ${named.join(', ')}${more}, and PostgreSQL copies only databases nobody is connected to`;
 }
 
 export interface TestCopy {

@@ -197,10 +197,13 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
   const started = performance.now();
   const lanes = Math.max(1, Math.min(options.jobs, options.files.length));
   let copies: TestCopies | undefined;
-  // On SIGINT/SIGTERM: end the psql processes, then drop the copies (with any session left in them).
+  let opening: Promise<unknown> = Promise.resolve();
+  // On SIGINT/SIGTERM: end the psql processes (and a pg_dump under way), then drop the copies
+  // (with any session left in them); a snapshot half made is dropped by open() as it fails.
   const abort = new AbortController();
   const cleanup = async (): Promise<void> => {
     abort.abort();
+    await opening.catch(() => undefined);
     await copies?.close();
   };
   return withCleanup(cleanup, async () => {
@@ -211,7 +214,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     // their copies (\c) when those exist.
     const early = Array.from({ length: lanes }, () => psql(urlForDatabase(options.url, 'postgres')));
     try {
-      const opened = await TestCopies.open({
+      const open = TestCopies.open({
         url: options.url,
         copies: options.files.length,
         connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
@@ -221,6 +224,8 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
           if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });
         },
       });
+      opening = open;
+      const opened = await open;
       if (opened.kind === 'copies') copies = opened.copies;
       // No `postgres` database: the early psql processes could not connect.
       if (opened.adminDatabase !== 'postgres') await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));

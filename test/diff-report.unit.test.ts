@@ -3,10 +3,15 @@ import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { formatRow, rowsMissingFrom, type TableDataComparison } from '../src/diff/compare-data.js';
 import { compareSchemas } from '../src/diff/compare-schema.js';
-import { colorize, formatTextReport, IMMUTABLE_SECTION, toJsonReport, type DiffResult } from '../src/diff/report.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { colorize, formatTextReport, IMMUTABLE_SECTION, toJsonError, toJsonReport, type DiffResult } from '../src/diff/report.js';
 import { foldersToSkip } from '../src/backup/backup-files.js';
-import { restoredCopySettings, staleDiffRuns } from '../src/diff/run-diff.js';
-import type { SchemaObject } from '../src/diff/schema-dump.js';
+import { restoredCopySettings } from '../src/diff/run-diff.js';
+import { DIFF_FINISHED, markRunFinished, staleDiffRuns } from '../src/diff/diff-runs.js';
+import { maskOwner, splitDump, type SchemaObject } from '../src/diff/schema-dump.js';
+import { ignoreColumnOrder } from '../src/diff/normalize.js';
 import { assertTableNames, isTableName, splitTableList } from '../src/pg/table-names.js';
 
 function object(key: string, sql: string): SchemaObject {
@@ -42,6 +47,7 @@ function result(overrides: Partial<DiffResult>): DiffResult {
     migrationsApplied: ['20240201000000-prices'],
     entrypoint: '/p/db/src/entrypoint.sql',
     mock: false,
+    compared: { privileges: false, columnOrder: true },
     schema: compareSchemas([], []),
     data: [],
     ...overrides,
@@ -133,7 +139,9 @@ describe('report', () => {
   it('has a documented JSON shape', () => {
     const schema = compareSchemas([object('TABLE public.t', 'a')], [object('TABLE public.t', 'b')]);
     const json = toJsonReport(result({ schema, data: [table({ status: 'different', rowsOnlyInDb1: [['EUR', null]] })] })) as Record<string, unknown>;
-    expect(Object.keys(json)).toEqual(['identical', 'db1', 'db2', 'summary', 'schema', 'data']);
+    expect(Object.keys(json)).toEqual(['ok', 'identical', 'compared', 'db1', 'db2', 'summary', 'schema', 'data']);
+    expect(json.ok).toBe(true);
+    expect(json.compared).toEqual({ privileges: false, owners: false, columnOrder: true });
     expect(json.summary).toEqual({ onlyInDb1: 0, onlyInDb2: 0, changed: 1, identicalObjects: 0, dataTablesCompared: 1, dataTablesDiffering: 1 });
     const changed = (json.schema as { changed: Array<Record<string, unknown>> }).changed[0];
     expect(changed).toMatchObject({ key: 'TABLE public.t', type: 'TABLE', db1: 'a', db2: 'b' });
@@ -164,5 +172,82 @@ describe('run folder helpers', () => {
 
   it('finds no stale runs in a missing folder', () => {
     expect(staleDiffRuns('/nonexistent/focus', 5)).toEqual([]);
+  });
+
+  it('counts only finished runs toward the kept logs; interrupted ones go once a later run finished', () => {
+    const focus = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-runs-'));
+    try {
+      // A pid that cannot be alive (above pid_max): the run's process is gone.
+      const dead = 99999999;
+      const run = (name: string, finished: boolean, time: number): string => {
+        const dir = path.join(focus, `database-diff-${name}-${dead}-abcdef`);
+        fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+        if (finished) {
+          markRunFinished(dir, 0);
+          fs.utimesSync(path.join(dir, DIFF_FINISHED), time, time);
+        }
+        fs.utimesSync(dir, time, time);
+        return dir;
+      };
+      const finished = [1, 2, 3].map((i) => run(`f${i}`, true, 1000 + i * 10));
+      const interruptedOld = run('i-old', false, 1015);
+      const interruptedNew = run('i-new', false, 1100);
+      const busy = path.join(focus, `database-diff-busy-${dead}-abcdef`);
+      fs.mkdirSync(path.join(busy, 'db1'), { recursive: true });
+      const stale = staleDiffRuns(focus, 2).sort();
+      // The oldest finished run goes; the interrupted one older than the newest finished
+      // run goes; the newer interrupted run and a folder still holding a cluster stay.
+      expect(stale).toEqual([finished[0], interruptedOld].sort());
+      expect(stale).not.toContain(interruptedNew);
+      expect(stale).not.toContain(busy);
+      expect(staleDiffRuns(focus, 5)).toEqual([interruptedOld]);
+    } finally {
+      fs.rmSync(focus, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('what is compared', () => {
+  it('says in every report that owners (and without --privileges, privileges) were not compared', () => {
+    const clean = formatTextReport(result({ identical: true }));
+    expect(clean).toContain('privileges and owners were not compared');
+    const withPrivileges = formatTextReport(result({ identical: true, compared: { privileges: true, columnOrder: false } }));
+    expect(withPrivileges).toContain('owners were not compared');
+    expect(withPrivileges).not.toContain('privileges and owners');
+    expect(withPrivileges).toContain('column order was ignored');
+    expect(formatTextReport(result({ schema: compareSchemas([object('TABLE public.t', 'a')], []) }))).toContain('privileges and owners were not compared');
+  });
+
+  it('has a documented failure document', () => {
+    expect(toJsonError(3, 'no backup found')).toEqual({ ok: false, error: { code: 3, message: 'no backup found' } });
+    expect(toJsonError(2, 'x', 'detail')).toEqual({ ok: false, error: { code: 2, message: 'x', details: 'detail' } });
+  });
+
+  it('masks the owning role in grants, whole words only', () => {
+    expect(maskOwner('ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA public GRANT SELECT ON TABLES TO reader;', 'app')).toBe(
+      'ALTER DEFAULT PRIVILEGES FOR ROLE <owner> IN SCHEMA public GRANT SELECT ON TABLES TO reader;',
+    );
+    expect(maskOwner('GRANT SELECT ON TABLE public.t TO app_reader;', 'app')).toBe('GRANT SELECT ON TABLE public.t TO app_reader;');
+    expect(maskOwner('REVOKE ALL ON TABLE public.t FROM "App Owner";', 'App Owner')).toBe('REVOKE ALL ON TABLE public.t FROM <owner>;');
+  });
+
+  it('reads grants of two owners alike, and keys them by object', () => {
+    const dump = (owner: string) =>
+      ['--', `-- Name: TABLE t; Type: ACL; Schema: public; Owner: ${owner}`, '--', '', `GRANT SELECT ON TABLE public.t TO reader;`, `REVOKE INSERT ON TABLE public.t FROM ${owner};`, ''].join('\n');
+    const [a] = splitDump(dump('app'));
+    const [b] = splitDump(dump('postgres'));
+    expect(a?.key).toBe('ACL public.TABLE t');
+    expect(a?.sql).toBe(b?.sql);
+    expect(a?.sql).toContain('FROM <owner>;');
+  });
+
+  it('sorts the column lines of a table for --ignore-column-order, keeping multi-line definitions whole', () => {
+    const db1 = ['CREATE TABLE public.t (', '    id integer NOT NULL,', '    name text,', '    note text', ')', 'INHERITS (hectic.created_at);'].join('\n');
+    const db2 = ['CREATE TABLE public.t (', '    id integer NOT NULL,', '    note text,', '    name text', ')', 'INHERITS (hectic.created_at);'].join('\n');
+    expect(ignoreColumnOrder(db1)).toBe(ignoreColumnOrder(db2));
+    expect(ignoreColumnOrder(db1)).toContain('    note text\n)');
+    const multi = ['CREATE TABLE public.u (', '    b text DEFAULT \'x', 'y\'::text,', '    a integer', ');'].join('\n');
+    expect(ignoreColumnOrder(multi)).toBe(['CREATE TABLE public.u (', '    a integer,', '    b text DEFAULT \'x', 'y\'::text', ');'].join('\n'));
+    expect(ignoreColumnOrder('CREATE VIEW v AS SELECT 1;')).toBe('CREATE VIEW v AS SELECT 1;');
   });
 });

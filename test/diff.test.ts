@@ -13,6 +13,7 @@ import { diffRunFolders, makeDiffProject, serversBelow, type DiffProject } from 
 import { BIN, baseEnv } from './helpers/env.js';
 
 interface JsonReport {
+  ok: boolean;
   identical: boolean;
   db1: { backup: string; migrationsApplied: string[] };
   db2: { entrypoint: string; mock: boolean };
@@ -57,7 +58,8 @@ async function diffJson(args: string[], env: Record<string, string> = {}): Promi
 function expectNothingLeft(): void {
   expect(serversBelow(project.dir)).toEqual([]);
   expect(ramDirsOf(path.join(project.dir, 'focus'))).toEqual([]);
-  for (const [run, entries] of Object.entries(diffRunFolders(project.dir))) expect({ run, entries }).toEqual({ run, entries: ['logs'] });
+  // A run that came to an end also leaves its `finished` marker; nothing else stays.
+  for (const [run, entries] of Object.entries(diffRunFolders(project.dir))) expect({ run, entries: entries.filter((entry) => entry !== 'finished') }).toEqual({ run, entries: ['logs'] });
 }
 
 function sources(name: string, edits: Record<string, Array<[string, string]>>): Record<string, string> {
@@ -71,6 +73,7 @@ describe('database diff: identical', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^database diff: no differences\n/);
     expect(first.stdout).toContain('1 migration applied');
+    expect(first.stdout).toContain('privileges and owners were not compared');
     const second = await diff([]);
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(first.stdout);
@@ -81,6 +84,7 @@ describe('database diff: identical', () => {
     const { code, report } = await diffJson(['--tables', 'category,public.product']);
     expect(code).toBe(0);
     expect(report.identical).toBe(true);
+    expect(report.ok).toBe(true);
     const byTable = Object.fromEntries(report.data.map((table) => [table.table, table]));
     expect(Object.keys(byTable).sort()).toEqual(['public.category', 'public.currency', 'public.product']);
     expect(byTable['public.currency']).toMatchObject({ reasons: ['immutable'], status: 'identical', columns: ['code', 'name', 'decimals'], ignoredColumns: ['created_at'] });
@@ -144,7 +148,7 @@ describe('database diff: drift', () => {
     expect(unknown.stderr).toContain('no_such_table');
     expect(unknown.stdout).toBe('');
     const bad = await diff(['--tables', 'category;drop']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(5);
     expectNothingLeft();
   });
 
@@ -184,6 +188,9 @@ describe('database diff: output and exit codes', () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(missing);
     expect(result.stderr).toContain('database backup');
+    const json = await diff([missing, '--json']);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code: 3, message: expect.stringContaining(missing) as string } });
     expect(Object.keys(diffRunFolders(project.dir)).length).toBeGreaterThan(0); // earlier runs' logs
     expectNothingLeft();
   });
@@ -197,6 +204,24 @@ describe('database diff: output and exit codes', () => {
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('20240301000000-broken');
     expect(result.stdout).toBe('');
+    const json = await diff(['--json'], { MIGRATION_DIR: migrations });
+    expect(json.code).toBe(4);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 4, message: expect.stringContaining('20240301000000-broken') as string } });
+    expectNothingLeft();
+  });
+
+  it('exits 2, not 1, when the sources fail to build (or are missing), with a JSON document under --json', async () => {
+    const broken = sources('broken', { 'schema.sql': [['CREATE TABLE public.currency', 'CREATE TABLE public.currency_typo (x no_such_type);\n\nCREATE TABLE public.currency']] });
+    const result = await diff(['--json'], broken);
+    expect(result.code).toBe(2);
+    const document = JSON.parse(result.stdout) as { ok: boolean; error: { code: number; message: string } };
+    expect(document).toMatchObject({ ok: false, error: { code: 2 } });
+    expect(document.error.message).toContain('DB2 (sources) could not be built');
+    expect(document.error.message).toContain('no_such_type');
+    expect(result.stderr).toContain('schema.sql');
+    const missing = await diff([], { HYDRATE_ENTRYPOINT: 'no-such-entrypoint.sql' });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no-such-entrypoint.sql');
     expectNothingLeft();
   });
 

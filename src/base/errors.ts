@@ -50,6 +50,17 @@ export class ServerStartError extends DbToolError {
   }
 }
 
+/**
+ * Something a comparison needs could not be built (exit 2): `database diff`'s sources
+ * failed to hydrate, or the restored copy of the backup did not come up. Kept apart
+ * from exit 1 so CI tells breakage from drift.
+ */
+export class BuildFailedError extends DbToolError {
+  constructor(message: string, details?: string) {
+    super(message, ExitCode.ambiguous, details);
+  }
+}
+
 /** A required variable, argument or backup is missing (exit 3). */
 export class MissingInputError extends DbToolError {
   constructor(message: string, details?: string) {

@@ -17,11 +17,28 @@ import { runPsql } from '../pg/psql.js';
 import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
 import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
 
+/** A migration on disk that a database built from the sources already stands for. */
+export interface BaselineMigration {
+  name: string;
+  /** sha256 of its up file. */
+  hash: string;
+}
+
 export interface HydrateStepOptions {
   /** -H/--no-hook: do not apply the hectic bundle. */
   noHook?: boolean;
   /** -m/--mock: run the sources with `-v USE_MOCK=1`. */
   mock?: boolean;
+  /**
+   * Where psql's output goes: a file (appended). Default: HYDRATE_LOG, else
+   * `$PG_LOG_PATH/hydrate.stdout.log`, else our stdout (SPEC §3).
+   */
+  outputFile?: string;
+  /**
+   * The migrations on disk, recorded in hectic.migration as a baseline once the sources
+   * ran (SPEC §5 deploy): the database they built stands for all of them.
+   */
+  baseline?: readonly BaselineMigration[];
 }
 
 export interface HydrateOptions extends HydrateStepOptions {
@@ -47,6 +64,8 @@ export interface HydrateResult {
   secrets: SecretsLoaded | undefined;
   /** File that received psql's output; undefined when it went to stdout. */
   outputFile: string | undefined;
+  /** Migrations newly recorded as a baseline (none without hectic.migration). */
+  baselineRecorded: string[];
 }
 
 /** `$DATABASE_SOURCE/$HYDRATE_ENTRYPOINT`: exit 3 when unconfigured, 1 when absent. */
@@ -105,6 +124,34 @@ function dotenvToLoad(config: Config, log: Logger): DotenvFile | undefined {
 }
 
 /**
+ * Records `baseline` in hectic.migration, marked `baseline = true`, leaving migrations
+ * already recorded alone. Without the bookkeeping table (--no-hook on a fresh database)
+ * there is nothing to record into.
+ */
+export async function recordBaseline(client: pg.ClientBase, baseline: readonly BaselineMigration[], log: Logger): Promise<string[]> {
+  if (baseline.length === 0) return [];
+  const columns = await client.query<{ table: boolean; marker: boolean }>(
+    `SELECT to_regclass('hectic.migration') IS NOT NULL AS table,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('hectic.migration') AND attname = 'baseline' AND NOT attisdropped) AS marker`,
+  );
+  const found = columns.rows[0];
+  if (!found?.table || !found.marker) {
+    log.debug('no hectic.migration with a baseline column (hydrate --no-hook?): migrations not recorded as a baseline');
+    return [];
+  }
+  const result = await client.query<{ name: string }>(
+    `INSERT INTO hectic.migration (name, hash, baseline)
+     SELECT name, hash, true FROM unnest($1::text[], $2::text[]) AS m(name, hash)
+     ON CONFLICT (name) DO NOTHING
+     RETURNING name::text AS name`,
+    [baseline.map((migration) => migration.name), baseline.map((migration) => migration.hash)],
+  );
+  const recorded = result.rows.map((row) => row.name).sort();
+  if (recorded.length > 0) log.info(`recorded ${recorded.length} migration${recorded.length === 1 ? '' : 's'} on disk as applied (baseline)`);
+  return recorded;
+}
+
+/**
  * Hydrates the database at `url` (no target resolution, no remote check: deploy and
  * check call this on the cluster they started).
  */
@@ -119,7 +166,7 @@ export async function hydrateDatabase(config: Config, log: Logger, url: string, 
       if (dotenv) secrets = await loadSecrets(client, dotenv, log);
     });
   }
-  const outputFile = stepOutputFile(config, 'hydrate');
+  const outputFile = options.outputFile ?? stepOutputFile(config, 'hydrate');
   const result = await log.step(`hydrate ${entrypoint}${options.mock ? ' (USE_MOCK=1)' : ''}`, () =>
     runPsql(config, `hydrate (${entrypoint})`, {
       url,
@@ -131,11 +178,13 @@ export async function hydrateDatabase(config: Config, log: Logger, url: string, 
   );
   relayNotices(result.stderr, log);
   if (outputFile) log.debug(`hydrate output appended to ${outputFile}`);
-  return { url, entrypoint, bundle, secrets, outputFile };
+  const baseline = options.baseline ?? [];
+  const baselineRecorded = baseline.length > 0 ? await withClient(url, (client) => recordBaseline(client, baseline, log)) : [];
+  return { url, entrypoint, bundle, secrets, outputFile, baselineRecorded };
 }
 
-/** `database hydrate`: the target per SPEC §5, refused when remote unless allowed. */
-export async function hydrateCommand(config: Config, log: Logger, options: HydrateOptions = {}): Promise<HydrateResult> {
+/** Hydrates the target per SPEC §5 (`database hydrate`), refused when remote unless allowed. */
+export async function hydrateTarget(config: Config, log: Logger, options: HydrateOptions = {}): Promise<HydrateResult> {
   const url = resolveTargetUrl(config, { url: options.url });
   assertLocalTarget(url, options.allowRemote);
   const result = await hydrateDatabase(config, log, url, options);

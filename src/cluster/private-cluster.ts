@@ -28,12 +28,15 @@ export function createRunDir(config: Config, prefix: string): string {
 export interface PrivateClusterOptions {
   /** Keep the server logs in this folder after the cluster is removed (diff log). */
   logDir?: string;
+  /** Start the data already in `<workingDir>/data` (a restored backup) instead of a fresh cluster. */
+  existingData?: boolean;
 }
 
-/** Starts a fresh cluster in `workingDir` (a folder below a run dir). */
+/** Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a run dir). */
 export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const privateConfig: Config = { ...config, logPath: options.logDir, reuse: false, pgUrlVar: 'PGURL' };
-  return initCluster(privateConfig, log, { reuse: false, workingDir, spare: false, ramData: true });
+  const existing = Boolean(options.existingData);
+  return initCluster(privateConfig, log, { reuse: existing, workingDir, spare: false, ramData: !existing });
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
- * `database diff [BACKUP_PATH] [--tables a,b] [-m]` and `database diff log` (SPEC §8).
+ * `database diff [BACKUP_PATH] [--tables a,b] [-m] [-H] [--privileges] [--ignore-column-order]` and `database diff log` (SPEC §8).
  * The work is in src/diff/; this file is the command surface: run a diff, and find the
  * server logs of the latest run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireLocalDir, type Config } from '../base/config.js';
-import { DIFF_LOGS, DIFF_RUN_PREFIX, runDiff, type DiffOptions, type DiffRun } from '../diff/run-diff.js';
+import { runDiff, type DiffOptions, type DiffRun } from '../diff/run-diff.js';
+import { latestDiffLogs as latestRunLogs } from '../diff/diff-runs.js';
 import { UserError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { LogFile } from './log.js';
@@ -19,19 +20,7 @@ export function diffCommand(config: Config, log: Logger, options: DiffOptions): 
 
 /** The logs folder of the most recent diff run, or undefined when there was none. */
 export function latestDiffLogs(config: Config): string | undefined {
-  const focus = path.join(requireLocalDir(config), 'focus');
-  let names: string[];
-  try {
-    names = fs.readdirSync(focus).filter((name) => name.startsWith(`${DIFF_RUN_PREFIX}-`));
-  } catch {
-    return undefined;
-  }
-  const candidates = names
-    .map((name) => path.join(focus, name, DIFF_LOGS))
-    .filter((dir) => fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
-    .map((dir) => ({ dir, mtime: fs.statSync(path.dirname(dir)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime || (a.dir < b.dir ? 1 : -1));
-  return candidates[0]?.dir;
+  return latestRunLogs(path.join(requireLocalDir(config), 'focus'));
 }
 
 function walk(dir: string, prefix = ''): string[] {

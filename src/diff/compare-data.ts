@@ -3,8 +3,10 @@
  * the tables named with `--tables` and every table inheriting `hectic.immutable`.
  * Inherited `created_at` / `updated_at` columns differ by construction (they record
  * when each database was built) and are left out. Rows are compared as multisets, so
- * the order rows come back in never shows as a difference; they are read ordered by
- * primary key (else by every column as text) so the report's diffs read naturally.
+ * the order rows come back in never shows as a difference; they are read in key order
+ * — the primary key, else a unique key of NOT NULL columns, else every column — compared
+ * as the columns' types (2 before 10), text in the "C" collation so both databases
+ * agree, so the report's diffs read naturally.
  */
 import type { ClientBase } from 'pg';
 import { quoteIdent } from '../pg/db.js';
@@ -27,6 +29,8 @@ export interface TableRef {
 export interface ColumnInfo {
   name: string;
   inherited: boolean;
+  /** True for a collatable type (text, varchar, domains over them…): ordered with COLLATE "C". */
+  collatable: boolean;
 }
 
 export type Row = Array<string | null>;
@@ -49,7 +53,7 @@ export interface TableDataComparison {
   columnsOnlyInDb1: string[];
   columnsOnlyInDb2: string[];
   /** What the rows were ordered by for display. */
-  orderBy: 'primary key' | 'all columns';
+  orderBy: RowOrder;
   rowCountDb1: number | null;
   rowCountDb2: number | null;
   /** Rows (over `columns`) in DB1 but not DB2, and the reverse; multiplicity respected. */
@@ -91,39 +95,71 @@ export async function immutableTables(client: ClientBase): Promise<TableRef[]> {
 
 export async function tableColumns(client: ClientBase, oid: number): Promise<ColumnInfo[]> {
   const result = await client.query<ColumnInfo>(
-    `SELECT attname AS name, attinhcount > 0 AS inherited FROM pg_attribute
+    `SELECT attname AS name, attinhcount > 0 AS inherited, attcollation <> 0 AS collatable FROM pg_attribute
       WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
     [oid],
   );
   return result.rows;
 }
 
-export async function primaryKey(client: ClientBase, oid: number): Promise<string[]> {
-  const result = await client.query<{ name: string }>(
-    `SELECT a.attname AS name
-       FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = $1 AND i.indisprimary
-      ORDER BY k.ord`,
+export type RowOrder = 'primary key' | 'unique key' | 'all columns';
+
+export interface TableKey {
+  kind: Exclude<RowOrder, 'all columns'>;
+  columns: string[];
+}
+
+/**
+ * The key rows are listed by: the primary key, else the first (by name) unique,
+ * non-partial index on plain NOT NULL columns; undefined when there is neither.
+ */
+export async function tableKey(client: ClientBase, oid: number): Promise<TableKey | undefined> {
+  const result = await client.query<{ primary: boolean; columns: string[] }>(
+    `SELECT i.indisprimary AS primary,
+            array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   ORDER BY k.ord) AS columns
+       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+      WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+        AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey) AS k(attnum)
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                         WHERE NOT a.attnotnull)
+      ORDER BY i.indisprimary DESC, ic.relname`,
     [oid],
   );
-  return result.rows.map((row) => row.name);
+  const row = result.rows[0];
+  return row ? { kind: row.primary ? 'primary key' : 'unique key', columns: row.columns } : undefined;
 }
 
 export function isIgnoredColumn(column: ColumnInfo): boolean {
   return column.inherited && (VOLATILE_INHERITED_COLUMNS as readonly string[]).includes(column.name);
 }
 
-/** Reads the rows of `table` over `columns` as text, in the given order. */
-export async function readRows(client: ClientBase, table: TableRef, columns: readonly string[], orderBy: readonly string[] | 'all'): Promise<Row[]> {
+/** An ORDER BY item: the column as its type (text-like types in the "C" collation), or as text. */
+function orderItem(column: Pick<ColumnInfo, 'name' | 'collatable'>, asText: boolean): string {
+  if (asText) return `${quoteIdent(column.name)}::text COLLATE "C"`;
+  return column.collatable ? `${quoteIdent(column.name)} COLLATE "C"` : quoteIdent(column.name);
+}
+
+/** SQLSTATE of "could not identify an ordering operator" (json, point, xml… have none). */
+const UNDEFINED_FUNCTION = '42883';
+
+/**
+ * Reads the rows of `table` over `columns` as text, ordered by `orderBy` compared as
+ * their types; a column type without an ordering falls back to its text form.
+ */
+export async function readRows(client: ClientBase, table: TableRef, columns: readonly string[], orderBy: ReadonlyArray<Pick<ColumnInfo, 'name' | 'collatable'>>): Promise<Row[]> {
   const select = columns.length > 0 ? columns.map((column) => `${quoteIdent(column)}::text`).join(', ') : '';
-  const order =
-    orderBy === 'all'
-      ? columns.map((column) => `${quoteIdent(column)}::text COLLATE "C"`)
-      : orderBy.map((column) => quoteIdent(column));
-  const sql = `SELECT ${select} FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.name)}${order.length > 0 ? ` ORDER BY ${order.join(', ')}` : ''}`;
-  const result = await client.query<Row>({ text: sql, rowMode: 'array' });
-  return result.rows;
+  const query = (asText: boolean): string => {
+    const order = orderBy.map((column) => orderItem(column, asText));
+    return `SELECT ${select} FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.name)}${order.length > 0 ? ` ORDER BY ${order.join(', ')}` : ''}`;
+  };
+  try {
+    return (await client.query<Row>({ text: query(false), rowMode: 'array' })).rows;
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNDEFINED_FUNCTION) throw error;
+    return (await client.query<Row>({ text: query(true), rowMode: 'array' })).rows;
+  }
 }
 
 /** A row as one line: tab-separated, COPY text escaping, NULL as `\N`. */
@@ -150,7 +186,8 @@ export function rowsMissingFrom(a: readonly Row[], b: readonly Row[]): Row[] {
   return missing;
 }
 
-interface TableEntry {
+/** A table whose rows are compared, as found in each database. */
+export interface SelectedTable {
   display: string;
   reasons: Set<DataReason>;
   db1: TableRef | undefined;
@@ -161,8 +198,8 @@ interface TableEntry {
  * Which tables to compare: each requested name resolved in both databases (a name
  * found in neither → exit 5), plus the immutable tables of either side.
  */
-export async function selectTables(db1: ClientBase, db2: ClientBase, requested: readonly string[]): Promise<TableEntry[]> {
-  const entries = new Map<string, TableEntry>();
+export async function selectTables(db1: ClientBase, db2: ClientBase, requested: readonly string[]): Promise<SelectedTable[]> {
+  const entries = new Map<string, SelectedTable>();
   const add = (ref: TableRef, side: 'db1' | 'db2', reason: DataReason): void => {
     const entry = entries.get(ref.display) ?? { display: ref.display, reasons: new Set<DataReason>(), db1: undefined, db2: undefined };
     entry[side] ??= ref;
@@ -190,16 +227,36 @@ export async function selectTables(db1: ClientBase, db2: ClientBase, requested: 
   return [...entries.values()].sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
 }
 
-async function describeSide(client: ClientBase, ref: TableRef): Promise<{ columns: ColumnInfo[]; key: string[] }> {
-  const [columns, key] = [await tableColumns(client, ref.oid), await primaryKey(client, ref.oid)];
+interface TableSideInfo {
+  columns: ColumnInfo[];
+  key: TableKey | undefined;
+}
+
+async function describeSide(client: ClientBase, ref: TableRef): Promise<TableSideInfo> {
+  const columns = await tableColumns(client, ref.oid);
+  const key = await tableKey(client, ref.oid);
   return { columns, key };
+}
+
+/**
+ * The order rows are read in: the key both sides share (when all its columns are
+ * compared), else every compared column.
+ */
+function rowOrder(side1: TableSideInfo | undefined, side2: TableSideInfo | undefined, columns: readonly string[]): { order: RowOrder; by: ColumnInfo[] } {
+  const infos = new Map([...(side2?.columns ?? []), ...(side1?.columns ?? [])].map((column) => [column.name, column]));
+  const keys = [side1?.key, side2?.key].filter((key): key is TableKey => key !== undefined);
+  const key = side1 && side2 ? (side1.key && side2.key && sameList(side1.key.columns, side2.key.columns) ? side1.key : undefined) : keys[0];
+  if (key && key.columns.every((column) => columns.includes(column))) {
+    return { order: key.kind, by: key.columns.map((column) => infos.get(column) ?? { name: column, inherited: false, collatable: false }) };
+  }
+  return { order: 'all columns', by: columns.map((column) => infos.get(column) ?? { name: column, inherited: false, collatable: false }) };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
 }
 
-async function compareEntry(db1: ClientBase, db2: ClientBase, entry: TableEntry): Promise<TableDataComparison> {
+async function compareEntry(db1: ClientBase, db2: ClientBase, entry: SelectedTable): Promise<TableDataComparison> {
   const reasons = [...entry.reasons].sort();
   const [side1, side2] = await Promise.all([entry.db1 && describeSide(db1, entry.db1), entry.db2 && describeSide(db2, entry.db2)]);
   const ignored = new Set<string>();
@@ -213,13 +270,10 @@ async function compareEntry(db1: ClientBase, db2: ClientBase, entry: TableEntry)
   const columns2 = kept(side2);
   const both = Boolean(side1 && side2);
   const columns = both ? columns1.filter((column) => columns2.includes(column)) : side1 ? columns1 : columns2;
-  const key1 = side1?.key ?? [];
-  const key2 = side2?.key ?? [];
-  const keyUsable = (both ? sameList(key1, key2) : true) && (side1 ? key1 : key2).length > 0 && (side1 ? key1 : key2).every((column) => columns.includes(column));
-  const orderBy = keyUsable ? (side1 ? key1 : key2) : 'all';
+  const { order, by } = rowOrder(side1, side2, columns);
   const [rows1, rows2] = await Promise.all([
-    entry.db1 ? readRows(db1, entry.db1, columns, orderBy) : Promise.resolve(undefined),
-    entry.db2 ? readRows(db2, entry.db2, columns, orderBy) : Promise.resolve(undefined),
+    entry.db1 ? readRows(db1, entry.db1, columns, by) : Promise.resolve(undefined),
+    entry.db2 ? readRows(db2, entry.db2, columns, by) : Promise.resolve(undefined),
   ]);
   const onlyIn1 = rowsMissingFrom(rows1 ?? [], rows2 ?? []);
   const onlyIn2 = rowsMissingFrom(rows2 ?? [], rows1 ?? []);
@@ -232,7 +286,7 @@ async function compareEntry(db1: ClientBase, db2: ClientBase, entry: TableEntry)
     ignoredColumns: [...ignored].sort(),
     columnsOnlyInDb1: both ? columns1.filter((column) => !columns2.includes(column)) : [],
     columnsOnlyInDb2: both ? columns2.filter((column) => !columns1.includes(column)) : [],
-    orderBy: keyUsable ? 'primary key' : 'all columns',
+    orderBy: order,
     rowCountDb1: rows1 ? rows1.length : null,
     rowCountDb2: rows2 ? rows2.length : null,
     rowsOnlyInDb1: onlyIn1,
@@ -242,9 +296,8 @@ async function compareEntry(db1: ClientBase, db2: ClientBase, entry: TableEntry)
   };
 }
 
-/** Compares the data of the requested and the immutable tables. */
-export async function compareData(db1: ClientBase, db2: ClientBase, requested: readonly string[]): Promise<TableDataComparison[]> {
-  const entries = await selectTables(db1, db2, requested);
+/** Compares the data of the selected tables (see selectTables). */
+export async function compareData(db1: ClientBase, db2: ClientBase, entries: readonly SelectedTable[]): Promise<TableDataComparison[]> {
   const results: TableDataComparison[] = [];
   // One client per database runs one query at a time: tables go one after another,
   // both databases in parallel.

@@ -53,3 +53,29 @@ export function normalizeObjectText(lines: readonly string[]): string {
   // Blank lines directly before the trailing SETs may now end the text.
   return tidyLines(kept).join('\n');
 }
+
+const TABLE_OPEN = /^CREATE (?:UNLOGGED )?TABLE .* \($/;
+
+/**
+ * A `CREATE TABLE` whose column (and inline constraint) lines are sorted, for
+ * `--ignore-column-order`: a column added by ALTER TABLE lands last in production while
+ * the sources may declare it mid-table. A definition that spans lines moves as one.
+ */
+export function ignoreColumnOrder(sql: string): string {
+  const lines = sql.split('\n');
+  const open = lines.findIndex((line) => TABLE_OPEN.test(line));
+  if (open < 0) return sql;
+  const close = lines.findIndex((line, index) => index > open && line.startsWith(')'));
+  if (close < 0) return sql;
+  const items: string[][] = [];
+  for (const line of lines.slice(open + 1, close)) {
+    const last = items[items.length - 1];
+    if (/^ {4}\S/.test(line) || !last) items.push([line]);
+    else last.push(line);
+  }
+  const sorted = items
+    .map((item) => item.join('\n').replace(/,$/, ''))
+    .sort()
+    .map((item, index, all) => (index < all.length - 1 ? `${item},` : item));
+  return [...lines.slice(0, open + 1), ...sorted, ...lines.slice(close)].join('\n');
+}

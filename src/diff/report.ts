@@ -12,6 +12,14 @@ import { formatRow, type Row, type TableDataComparison } from './compare-data.js
 import type { SchemaObject } from './schema-dump.js';
 import { plural } from '../base/text.js';
 
+/** Aspects of the schema a run compared (owners never are). */
+export interface ComparedAspects {
+  /** --privileges: grants and default privileges. */
+  privileges: boolean;
+  /** False with --ignore-column-order. */
+  columnOrder: boolean;
+}
+
 /** What was compared and what came out of it. */
 export interface DiffResult {
   identical: boolean;
@@ -22,6 +30,7 @@ export interface DiffResult {
   /** The hydrate entrypoint DB2 was built from. */
   entrypoint: string;
   mock: boolean;
+  compared: ComparedAspects;
   schema: SchemaComparison;
   data: TableDataComparison[];
 }
@@ -117,6 +126,17 @@ export function colorize(text: string, color: ChalkInstance): string {
     .join('\n');
 }
 
+/** What the report did not look at, said in every report so a clean one is not over-read. */
+export function notComparedLines(compared: ComparedAspects): string[] {
+  const lines = [
+    compared.privileges
+      ? '  owners were not compared'
+      : '  privileges and owners were not compared (--privileges compares grants and default privileges)',
+  ];
+  if (!compared.columnOrder) lines.push('  column order was ignored (--ignore-column-order)');
+  return lines;
+}
+
 function header(result: DiffResult): string[] {
   const applied = result.migrationsApplied.length;
   return [
@@ -176,10 +196,11 @@ export function formatTextReport(result: DiffResult, color?: ChalkInstance): str
       'database diff: no differences',
       ...header(result),
       `  compared ${plural(summary.identicalObjects, 'schema object')} and the data of ${plural(summary.dataTablesCompared, 'table')}`,
+      ...notComparedLines(result.compared),
     ].join('\n');
     return `${text}\n`;
   }
-  const lines = ['database diff: differences found', ...header(result), '', ...summaryLines(result)];
+  const lines = ['database diff: differences found', ...header(result), ...notComparedLines(result.compared), '', ...summaryLines(result)];
   const schemaDiffs = [
     ...result.schema.onlyInDb1.map(onlyInDb1Diff),
     ...result.schema.onlyInDb2.map(onlyInDb2Diff),
@@ -196,6 +217,11 @@ export function formatTextReport(result: DiffResult, color?: ChalkInstance): str
   return color && color.level > 0 ? colorize(text, color) : text;
 }
 
+/** The JSON document of a run that failed: `{"ok": false, "error": {"code", "message"}}`. */
+export function toJsonError(code: number, message: string, details?: string): unknown {
+  return { ok: false, error: { code, message, ...(details ? { details } : {}) } };
+}
+
 function rowObject(columns: readonly string[], row: Row): Record<string, string | null> {
   const object: Record<string, string | null> = {};
   columns.forEach((column, index) => (object[column] = row[index] ?? null));
@@ -205,7 +231,9 @@ function rowObject(columns: readonly string[], row: Row): Record<string, string 
 /** The JSON report (see README, "database diff --json"). */
 export function toJsonReport(result: DiffResult): unknown {
   return {
+    ok: true,
     identical: result.identical,
+    compared: { privileges: result.compared.privileges, owners: false, columnOrder: result.compared.columnOrder },
     db1: { description: 'backup + migrate up all', backup: result.backup, migrationsApplied: result.migrationsApplied },
     db2: { description: 'sources + migrator init', entrypoint: result.entrypoint, mock: result.mock },
     summary: summarize(result),

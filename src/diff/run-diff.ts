@@ -1,39 +1,42 @@
 /**
  * `database diff` (SPEC §8), the orchestration:
  *
- *   DB1 "production after deploy": a private cluster restored from the backup, then
- *       `migrate up all`;
- *   DB2 "sources": a private fresh cluster, hydrated, then `migrator init`;
+ *   preflight  what can be checked without a cluster (backup, --tables, entrypoint);
+ *   DB1        "production after deploy": a private cluster restored from the backup,
+ *              then `migrate up all`;
+ *   DB2        "sources": a private fresh cluster, hydrated, then `migrator init`;
+ *   compare    the --tables are resolved first (exit 5), then schema dumps and data;
  *
- * both built in parallel in one run folder `$LOCAL_DIR/focus/database-diff-<unique>/`,
- * compared (schema dumps in parallel with the data comparison), and always torn down
- * — success, failure, SIGINT, SIGTERM — keeping only `logs/` for `database diff log`.
+ * DB1 and DB2 are built in parallel in one run folder `$LOCAL_DIR/focus/database-diff-<unique>/`
+ * and always torn down — success, failure, SIGINT, SIGTERM — keeping only `logs/` for
+ * `database diff log` (and, for a run that came to an end, the `finished` marker).
+ *
+ * Exit codes come from the errors thrown here: a side that cannot be built is a
+ * BuildFailedError (2), a failing migration stays a MigrationFailedError (4), a table
+ * found nowhere a MissingTableError (5); exit 1 is left to "differences found".
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
-import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import type { ClusterConnection } from '../cluster/cluster.js';
 import { hydrateDatabase, hydrateEntrypoint } from '../build/hydrate.js';
+import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import { migrateCommand } from '../migrations/migrate.js';
 import { migratorInitCommand } from '../migrations/migrator-init.js';
 import { requireLocalDir, type Config } from '../base/config.js';
+import { BuildFailedError, ExitCode, InternalError, isDbToolError, MissingTableError } from '../base/errors.js';
 import { quoteLiteral, withClient } from '../pg/db.js';
-import { throwIfInterrupted } from '../base/interrupt.js';
+import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { assertBackupDir, defaultBackupDir, extractBackup } from '../backup/backup-files.js';
-import { compareData, dataDiffers, type TableDataComparison } from './compare-data.js';
-import { compareSchemas, schemasDiffer } from './compare-schema.js';
-import type { DiffResult } from './report.js';
+import { compareData, dataDiffers, selectTables, type TableDataComparison } from './compare-data.js';
+import { compareSchemas, schemasDiffer, type SchemaComparison } from './compare-schema.js';
+import type { ComparedAspects, DiffResult } from './report.js';
 import { dumpSchema, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
-
-export const DIFF_RUN_PREFIX = 'database-diff';
-/** The entry of a run folder that outlives the run. */
-export const DIFF_LOGS = 'logs';
-/** Finished runs whose logs are kept (the newest ones). */
-export const KEPT_DIFF_RUNS = 5;
+import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS } from './diff-runs.js';
 
 export interface DiffOptions {
   /** BACKUP_PATH; default $LOCAL_DIR/focus/postgresql-backup. */
@@ -42,6 +45,12 @@ export interface DiffOptions {
   tables?: readonly string[];
   /** -m/--mock: hydrate DB2 with USE_MOCK=1. */
   mock?: boolean;
+  /** -H/--no-hook: hydrate DB2 without the hectic bundle (its `migrator init` still applies it afterwards). */
+  noHook?: boolean;
+  /** --privileges: also compare grants and default privileges (owners never). */
+  privileges?: boolean;
+  /** --ignore-column-order: a column's position in its table is not a difference. */
+  ignoreColumnOrder?: boolean;
 }
 
 export interface DiffRun extends DiffResult {
@@ -68,17 +77,6 @@ export function prefixLogger(log: Logger, prefix: string): Logger {
   };
 }
 
-/** The configuration of a private cluster of this run: its own logs, psql output kept in logs/. */
-function privateConfig(config: Config, logDir: string, runLogs: string): Config {
-  return {
-    ...config,
-    logPath: logDir,
-    reuse: false,
-    pgUrlVar: 'PGURL',
-    hydrateLog: path.join(runLogs, 'hydrate.stdout.log'),
-  };
-}
-
 /**
  * A restored copy of a (possibly production) cluster must stay private: no TCP, no WAL
  * archiving into the original's archive, logs in this run's folder, pg_cron pointed at
@@ -99,22 +97,78 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
   ].join('\n');
 }
 
-interface BuildContext {
+/** What a run compares, settled before any cluster starts. */
+export interface DiffPlan {
+  backup: string;
+  tables: string[];
+  entrypoint: string;
+  mock: boolean;
+  noHook: boolean;
+  aspects: ComparedAspects;
+}
+
+/** One side's build: the run's folders and how far the run is. */
+export interface BuildContext {
   config: Config;
   log: Logger;
   runDir: string;
   runLogs: string;
+  /** Throws once the run is interrupted (called between steps). */
   checkpoint: () => void;
 }
 
-interface Db1 {
+export interface Db1 {
   connection: ClusterConnection;
+  /** Migrations `migrate up all` applied. */
   applied: string[];
 }
 
-interface Db2 {
+export interface Db2 {
   connection: ClusterConnection;
   entrypoint: string;
+}
+
+/** What the comparison of two built databases found. */
+export interface Comparison {
+  schema: SchemaComparison;
+  data: TableDataComparison[];
+}
+
+/** An error of one side's build as exit 2, unless it has a code of its own (4, 13, 127…). */
+function asBuildFailure(error: unknown, what: string): unknown {
+  if (isDbToolError(error) && error.exitCode === ExitCode.generic) {
+    return new BuildFailedError(`${what} could not be built: ${error.message}`, error.details);
+  }
+  return error;
+}
+
+/**
+ * Everything that can be checked without a cluster, checked before one starts:
+ * --tables spelling (5), the backup (3), the hydrate entrypoint (2: the sources cannot build).
+ */
+export function planDiff(config: Config, options: DiffOptions): DiffPlan {
+  const tables = [...(options.tables ?? [])];
+  try {
+    assertTableNames(tables, '--tables');
+  } catch (error) {
+    throw isDbToolError(error) ? new MissingTableError(error.message) : error;
+  }
+  const backup = options.backupPath ? path.resolve(config.cwd, options.backupPath) : defaultBackupDir(config);
+  assertBackupDir(backup);
+  let entrypoint: string;
+  try {
+    entrypoint = hydrateEntrypoint(config);
+  } catch (error) {
+    throw asBuildFailure(error, 'DB2 (sources)');
+  }
+  return {
+    backup,
+    tables,
+    entrypoint,
+    mock: Boolean(options.mock),
+    noHook: Boolean(options.noHook),
+    aspects: { privileges: Boolean(options.privileges), columnOrder: !options.ignoreColumnOrder },
+  };
 }
 
 /** True when there is a migration folder to run (a project without one diffs backup vs sources). */
@@ -122,19 +176,30 @@ function hasMigrationDir(dir: string | undefined): dir is string {
   return dir !== undefined && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
-async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
-  const log = prefixLogger(ctx.log, 'db1');
+/** Restores the backup into a private cluster of `db1/` and starts it. */
+async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promise<ClusterConnection> {
+  const { config } = ctx;
   const workingDir = path.join(ctx.runDir, 'db1');
-  const config = privateConfig(ctx.config, path.join(ctx.runLogs, 'db1'), ctx.runLogs);
-  const layout = clusterLayout(config, workingDir);
-  fs.mkdirSync(workingDir, { mode: 0o755 });
-  makePrivateDataDir(config, workingDir);
-  await log.step(`restore ${backup}`, () => extractBackup(config, backup, layout.dataDir, serverUser(config), { onlyDatabase: config.database }));
-  fs.appendFileSync(path.join(layout.dataDir, 'postgresql.conf'), restoredCopySettings(layout));
+  const logDir = path.join(ctx.runLogs, 'db1');
+  const { dataDir, sockDir } = clusterLayout(config, workingDir);
+  try {
+    fs.mkdirSync(workingDir, { mode: 0o755 });
+    makePrivateDataDir(config, workingDir);
+    await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, serverUser(config), { onlyDatabase: config.database }));
+    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), restoredCopySettings({ logDir, sockDir }));
+    ctx.checkpoint();
+    return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
+  } catch (error) {
+    throw asBuildFailure(error, 'DB1 (the restored backup)');
+  }
+}
+
+/** DB1: the backup restored, then `migrate up all` (a failing migration stays exit 4). */
+export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
+  const log = prefixLogger(ctx.log, 'db1');
+  const connection = await restoreDb1(ctx, log, backup);
   ctx.checkpoint();
-  const connection = await initCluster(config, log, { reuse: true, workingDir, spare: false });
-  ctx.checkpoint();
-  const migrationDir = config.migrationDir;
+  const migrationDir = ctx.config.migrationDir;
   if (!hasMigrationDir(migrationDir)) {
     log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);
     await migratorInitCommand(log, connection.url);
@@ -143,7 +208,7 @@ async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
   const output = fs.openSync(path.join(ctx.runLogs, 'migrate.stdout.log'), 'a');
   try {
     const result = await log.step('migrate up all', () =>
-      migrateCommand(config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output }),
+      migrateCommand(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output }),
     );
     return { connection, applied: result.completed.map((step) => step.name) };
   } finally {
@@ -151,16 +216,25 @@ async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
   }
 }
 
-async function buildDb2(ctx: BuildContext, mock: boolean): Promise<Db2> {
+/** DB2: a fresh cluster hydrated from the sources (their failure is exit 2), then `migrator init`. */
+export async function buildDb2(ctx: BuildContext, plan: Pick<DiffPlan, 'mock' | 'noHook'>): Promise<Db2> {
   const log = prefixLogger(ctx.log, 'db2');
   const logDir = path.join(ctx.runLogs, 'db2');
-  const config = privateConfig(ctx.config, logDir, ctx.runLogs);
-  const connection = await startPrivateCluster(config, log, path.join(ctx.runDir, 'db2'), { logDir });
-  ctx.checkpoint();
-  const { entrypoint } = await hydrateDatabase(config, log, connection.url, { mock });
-  ctx.checkpoint();
-  await log.step('migrator init', () => migratorInitCommand(log, connection.url));
-  return { connection, entrypoint };
+  try {
+    const connection = await startPrivateCluster(ctx.config, log, path.join(ctx.runDir, 'db2'), { logDir });
+    ctx.checkpoint();
+    const { entrypoint } = await hydrateDatabase(ctx.config, log, connection.url, {
+      mock: plan.mock,
+      noHook: plan.noHook,
+      outputFile: path.join(ctx.runLogs, 'hydrate.stdout.log'),
+      baseline: baselineFromDisk(ctx.config.migrationDir, log),
+    });
+    ctx.checkpoint();
+    await log.step('migrator init', () => migratorInitCommand(log, connection.url));
+    return { connection, entrypoint };
+  } catch (error) {
+    throw asBuildFailure(error, 'DB2 (sources)');
+  }
 }
 
 /**
@@ -174,71 +248,89 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in k
   return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
-/** Older run folders that hold nothing but their logs, beyond the newest `keep`. */
-export function staleDiffRuns(focusDir: string, keep: number): string[] {
-  let entries: string[];
+export interface CompareOptions {
+  tables: readonly string[];
+  aspects: ComparedAspects;
+}
+
+/**
+ * Compares two built databases: the --tables are resolved first (a name found in
+ * neither → exit 5, before any dump), then schema dumps and data side by side.
+ */
+export async function compareDatabases(config: Config, urls: { db1: string; db2: string }, options: CompareOptions): Promise<Comparison> {
   try {
-    entries = fs.readdirSync(focusDir).filter((name) => name.startsWith(`${DIFF_RUN_PREFIX}-`));
-  } catch {
-    return [];
+    return await withClient(urls.db1, (client1) =>
+      withClient(urls.db2, async (client2) => {
+        const tables = await selectTables(client1, client2, options.tables);
+        const dumpOptions = { privileges: options.aspects.privileges, ignoreColumnOrder: !options.aspects.columnOrder };
+        const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
+          dumpSchema(config, urls.db1, dumpOptions),
+          dumpSchema(config, urls.db2, dumpOptions),
+          compareData(client1, client2, tables),
+        ]);
+        return { schema: compareSchemas(schema1, schema2), data };
+      }),
+    );
+  } catch (error) {
+    // The databases were just built; failing to read them is not "a difference" (exit 1).
+    if (isDbToolError(error) && error.exitCode === ExitCode.generic) throw new InternalError(`comparing DB1 and DB2 failed: ${error.message}`, error.details);
+    throw error;
   }
-  const finished = entries
-    .map((name) => path.join(focusDir, name))
-    .filter((dir) => {
-      try {
-        const inside = fs.readdirSync(dir);
-        return inside.length === 1 && inside[0] === DIFF_LOGS;
-      } catch {
-        return false;
-      }
-    })
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  return finished.slice(keep);
 }
 
 /** Runs `database diff` and returns what it found (the caller renders it). */
 export async function runDiff(config: Config, log: Logger, options: DiffOptions = {}): Promise<DiffRun> {
-  const tables = [...(options.tables ?? [])];
-  assertTableNames(tables, '--tables');
-  const backup = options.backupPath ? path.resolve(config.cwd, options.backupPath) : defaultBackupDir(config);
-  // Everything that can be checked without a cluster is checked before one starts.
-  assertBackupDir(backup);
-  hydrateEntrypoint(config);
+  const plan = planDiff(config, options);
   const focusDir = path.join(requireLocalDir(config), 'focus');
-  for (const stale of staleDiffRuns(focusDir, KEPT_DIFF_RUNS - 1)) fs.rmSync(stale, { recursive: true, force: true });
+  let runDir: string | undefined;
+  let exitCode: number = ExitCode.bug;
+  try {
+    const result = await withRunDir(
+      config,
+      DIFF_RUN_PREFIX,
+      async (dir) => {
+        runDir = dir;
+        const runLogs = path.join(dir, DIFF_LOGS);
+        fs.mkdirSync(runLogs, { mode: 0o755 });
+        return diffInRunDir(config, log, plan, dir, runLogs);
+      },
+      [DIFF_LOGS],
+    );
+    exitCode = result.identical ? ExitCode.ok : ExitCode.generic;
+    return result;
+  } catch (error) {
+    exitCode = isDbToolError(error) ? error.exitCode : ExitCode.bug;
+    throw error;
+  } finally {
+    // Interrupted runs stay unmarked: they never push out the logs of finished ones.
+    if (runDir && !interruptedBy()) {
+      markRunFinished(runDir, exitCode);
+      pruneDiffRuns(focusDir, KEPT_DIFF_RUNS);
+    }
+  }
+}
 
-  return withRunDir(
-    config,
-    DIFF_RUN_PREFIX,
-    async (runDir) => {
-      const runLogs = path.join(runDir, DIFF_LOGS);
-      fs.mkdirSync(runLogs, { mode: 0o755 });
-      // A signal runs the run dir's cleanup at once; work still in flight (tar, a
-      // template copy) settles and stops at the next checkpoint, and the cleanup runs
-      // again once everything has settled.
-      const ctx: BuildContext = { config, log, runDir, runLogs, checkpoint: throwIfInterrupted };
-      log.debug(`diff: run folder ${runDir}`);
-      const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, backup), buildDb2(ctx, Boolean(options.mock))]);
-      const [schema1, schema2, data] = await log.step('compare', () =>
-        allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
-          dumpSchema(config, db1.connection.url),
-          dumpSchema(config, db2.connection.url),
-          withClient(db1.connection.url, (client1) => withClient(db2.connection.url, (client2) => compareData(client1, client2, tables))),
-        ]),
-      );
-      const schema = compareSchemas(schema1, schema2);
-      return {
-        identical: !schemasDiffer(schema) && !dataDiffers(data),
-        backup,
-        migrationsApplied: db1.applied,
-        entrypoint: db2.entrypoint,
-        mock: Boolean(options.mock),
-        schema,
-        data,
-        runDir,
-        logDir: runLogs,
-      };
-    },
-    [DIFF_LOGS],
+async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir: string, runLogs: string): Promise<DiffRun> {
+  // A signal runs the run dir's cleanup at once; work still in flight (tar, a template
+  // copy) settles and stops at the next checkpoint, and the cleanup runs again once
+  // everything has settled.
+  const ctx: BuildContext = { config, log, runDir, runLogs, checkpoint: throwIfInterrupted };
+  log.debug(`diff: run folder ${runDir}`);
+  const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, plan.backup), buildDb2(ctx, plan)]);
+  ctx.checkpoint();
+  const { schema, data } = await log.step('compare', () =>
+    compareDatabases(config, { db1: db1.connection.url, db2: db2.connection.url }, { tables: plan.tables, aspects: plan.aspects }),
   );
+  return {
+    identical: !schemasDiffer(schema) && !dataDiffers(data),
+    backup: plan.backup,
+    migrationsApplied: db1.applied,
+    entrypoint: db2.entrypoint,
+    mock: plan.mock,
+    compared: plan.aspects,
+    schema,
+    data,
+    runDir,
+    logDir: runLogs,
+  };
 }

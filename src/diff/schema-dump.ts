@@ -1,14 +1,19 @@
 /**
  * The schema of a database as a set of objects: `pg_dump --schema-only --no-owner
- * --no-privileges`, split at pg_dump's `-- Name: …; Type: …; Schema: …` headers into
- * objects keyed by type, schema and name. Keyed objects make the comparison blind to
- * dump order; each object's text is normalised (see normalize.ts).
+ * --no-privileges` (with `--privileges`: the grants too), split at pg_dump's
+ * `-- Name: …; Type: …; Schema: …` headers into objects keyed by type, schema and name.
+ * Keyed objects make the comparison blind to dump order; each object's text is
+ * normalised (see normalize.ts).
+ *
+ * Owners are never compared: `--no-owner` drops the `ALTER … OWNER TO` lines, and in
+ * grants (`ACL`, `DEFAULT ACL` objects) the owning role's name is replaced by `<owner>`,
+ * so production's `app` and a fresh cluster's superuser read the same.
  */
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { serverVersion, versionBoundProgram } from '../pg/client-version.js';
 import { runProgram } from '../base/process.js';
-import { normalizeObjectText } from './normalize.js';
+import { ignoreColumnOrder, normalizeObjectText } from './normalize.js';
 
 export interface SchemaObject {
   /** `TYPE schema.name` (or `TYPE name` for objects outside a schema): unique in a dump. */
@@ -23,14 +28,40 @@ export interface SchemaObject {
   sql: string;
 }
 
-const HEADER = /^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (?:.*?)(?:; Tablespace: .*)?$/;
+const HEADER = /^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (.*?)(?:; Tablespace: .*)?$/;
 const FOOTER = /^-- PostgreSQL database dump complete\s*$/;
 
 interface Header {
   type: string;
   schema: string | null;
   name: string;
+  /** The owning role (`-` or empty when pg_dump names none). */
+  owner: string;
 }
+
+export interface DumpOptions {
+  /** Keep grants and default privileges (pg_dump without --no-privileges). */
+  privileges?: boolean;
+  /** Compare a table's columns whatever their position. */
+  ignoreColumnOrder?: boolean;
+}
+
+/** Placeholder for the owning role in grants. */
+export const OWNER_PLACEHOLDER = '<owner>';
+
+/** pg_dump's spelling of a role name (fmtId): bare when lower-case and plain, else quoted. */
+function roleSpelling(role: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(role) ? role : `"${role.replace(/"/g, '""')}"`;
+}
+
+/** Replaces the owner's name in a grant's SQL (as a whole word) with the placeholder. */
+export function maskOwner(sql: string, owner: string): string {
+  if (owner === '' || owner === '-') return sql;
+  const spelled = roleSpelling(owner).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return sql.replace(new RegExp(`(?<![\\w"$])${spelled}(?![\\w"$])`, 'g'), OWNER_PLACEHOLDER);
+}
+
+const GRANT_TYPES = new Set(['ACL', 'DEFAULT ACL']);
 
 /**
  * A header block: `--`, comment lines (`-- TOC entry …`, `-- Dependencies: …` in
@@ -45,14 +76,14 @@ function headerAt(lines: readonly string[], index: number): { header: Header; en
     if (!line.startsWith('-- ')) return undefined;
     const match = HEADER.exec(line);
     if (match && match[1] !== undefined && match[2] !== undefined && match[3] !== undefined) {
-      header = { name: match[1], type: match[2], schema: match[3] === '-' ? null : match[3] };
+      header = { name: match[1], type: match[2], schema: match[3] === '-' ? null : match[3], owner: match[4] ?? '' };
     }
   }
   return undefined;
 }
 
 /** `TABLE public.t`; comments read `COMMENT TABLE public.t`, not `COMMENT public.TABLE t`. */
-export function objectKey(header: Header): string {
+export function objectKey(header: Pick<Header, 'type' | 'schema' | 'name'>): string {
   if (header.schema === null) return `${header.type} ${header.name}`;
   if (header.type === 'COMMENT') {
     const space = header.name.indexOf(' ');
@@ -66,13 +97,16 @@ export function objectKey(header: Header): string {
  * preamble) and the closing footer are not objects. Two entries with one key (rare:
  * pg_dump does not promise unique names) are merged in a stable order.
  */
-export function splitDump(text: string): SchemaObject[] {
+export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumnOrder'> = {}): SchemaObject[] {
   const lines = text.split('\n');
   const objects = new Map<string, SchemaObject & { parts: string[] }>();
   let current: { header: Header; body: string[] } | undefined;
   const close = (): void => {
     if (!current) return;
-    const sql = normalizeObjectText(current.body);
+    const { type, schema, name, owner } = current.header;
+    let sql = normalizeObjectText(current.body);
+    if (GRANT_TYPES.has(type)) sql = maskOwner(sql, owner);
+    if (options.ignoreColumnOrder && type === 'TABLE') sql = ignoreColumnOrder(sql);
     const key = objectKey(current.header);
     const existing = objects.get(key);
     if (existing) {
@@ -80,7 +114,7 @@ export function splitDump(text: string): SchemaObject[] {
       existing.parts.sort();
       existing.sql = existing.parts.join('\n\n');
     } else {
-      objects.set(key, { key, ...current.header, sql, parts: [sql] });
+      objects.set(key, { key, type, schema, name, sql, parts: [sql] });
     }
     current = undefined;
   };
@@ -102,13 +136,10 @@ export function splitDump(text: string): SchemaObject[] {
   return [...objects.values()].map(({ parts: _parts, ...object }) => object);
 }
 
-/** Runs pg_dump (schema only, no owner, no privileges) on `url` and returns its output. */
-export async function dumpSchemaText(config: Config, url: string): Promise<string> {
-  const result = await runProgram(
-    versionBoundProgram(config, 'pg_dump', await serverVersion(url)),
-    ['--schema-only', '--no-owner', '--no-privileges', '--dbname', url],
-    { env: config.env },
-  );
+/** Runs pg_dump (schema only, no owner; no privileges unless asked for) on `url` and returns its output. */
+export async function dumpSchemaText(config: Config, url: string, options: Pick<DumpOptions, 'privileges'> = {}): Promise<string> {
+  const args = ['--schema-only', '--no-owner', ...(options.privileges ? [] : ['--no-privileges']), '--dbname', url];
+  const result = await runProgram(versionBoundProgram(config, 'pg_dump', await serverVersion(url)), args, { env: config.env });
   if (result.code !== 0) {
     throw new UserError(`pg_dump --schema-only failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, result.stderr.trim());
   }
@@ -116,6 +147,6 @@ export async function dumpSchemaText(config: Config, url: string): Promise<strin
 }
 
 /** The schema of the database at `url`, as keyed objects. */
-export async function dumpSchema(config: Config, url: string): Promise<SchemaObject[]> {
-  return splitDump(await dumpSchemaText(config, url));
+export async function dumpSchema(config: Config, url: string, options: DumpOptions = {}): Promise<SchemaObject[]> {
+  return splitDump(await dumpSchemaText(config, url, options), options);
 }

@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Chalk } from 'chalk';
 import type { Command } from 'commander';
-import { ExitCode } from '../../base/errors.js';
 import { backupCommand } from '../../commands/backup.js';
-import { diffCommand, listDiffLogs } from '../../commands/diff.js';
+import { diffCommand, listDiffLogs, type DiffRun } from '../../commands/diff.js';
 import { pullStagingCommand } from '../../commands/pull-staging.js';
 import { restoreCommand } from '../../commands/restore.js';
-import { formatTextReport, toJsonReport } from '../../diff/report.js';
+import { formatTextReport, toJsonError, toJsonReport } from '../../diff/report.js';
+import { ExitCode, isDbToolError } from '../../base/errors.js';
 import { splitTableList } from '../../pg/table-names.js';
-import { colorEnabled } from '../../base/log.js';
+import { colorEnabled, redact } from '../../base/log.js';
 import { json, page } from '../output.js';
 import type { CliContext } from '../run.js';
 import { showLogs } from '../show-logs.js';
@@ -23,6 +23,9 @@ const GENERATOR = `db-tool ${VERSION}`;
 interface DiffFlags {
   tables?: string;
   mock?: boolean;
+  hook: boolean;
+  privileges?: boolean;
+  ignoreColumnOrder?: boolean;
   json?: boolean;
   output?: string;
 }
@@ -50,23 +53,35 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
 
   const diff = program
     .command('diff')
-    .description('compare "backup + pending migrations" (DB1) with "what the sources declare" (DB2): schema per object, plus data of --tables and immutable tables; exit 1 when they differ')
+    .description('compare "backup + pending migrations" (DB1) with "what the sources declare" (DB2): schema per object, plus data of --tables and immutable tables; exit 0 identical, 1 different, 2 a side cannot be built, 3 no backup, 4 a migration failed, 5 a --tables table exists nowhere')
     .argument('[backup_path]', 'backup folder (default $LOCAL_DIR/focus/postgresql-backup)')
     .option('--tables <list>', 'also compare the rows of these tables (comma-separated, bare or schema.name)')
     .option('-m, --mock', 'hydrate DB2 with -v USE_MOCK=1')
-    .option('--json', 'print the report as one JSON document')
+    .option('-H, --no-hook', 'hydrate DB2 without the hectic bundle (its migrator init still applies it afterwards)')
+    .option('--privileges', 'also compare grants and default privileges (owners are never compared)')
+    .option('--ignore-column-order', 'a column\'s position in its table is not a difference')
+    .option('--json', 'print the report as one JSON document (also on failure: {"ok": false, "error": {…}})')
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
     .action(async (backupPath: string | undefined, flags: DiffFlags, command: Command) => {
       if (globalsOf(command).url) ctx.log.warn('--url is ignored: diff compares the two private clusters it starts');
-      const result = await diffCommand(ctx.config, ctx.log, {
-        backupPath,
-        tables: flags.tables ? splitTableList(flags.tables, ',') : [],
-        mock: flags.mock,
-      });
+      const emit = (text: string): void => (flags.output ? writeReport(ctx, flags.output, text) : ctx.out(text));
+      let result: DiffRun;
+      try {
+        result = await diffCommand(ctx.config, ctx.log, {
+          backupPath,
+          tables: flags.tables ? splitTableList(flags.tables, ',') : [],
+          mock: flags.mock,
+          noHook: !flags.hook,
+          privileges: flags.privileges,
+          ignoreColumnOrder: flags.ignoreColumnOrder,
+        });
+      } catch (error) {
+        // With --json, a failure is a document too; the error line still goes to stderr.
+        if (flags.json) emit(json(jsonFailure(error)));
+        throw error;
+      }
       if (flags.json) {
-        const text = json(toJsonReport(result));
-        if (flags.output) writeReport(ctx, flags.output, text);
-        else ctx.out(text);
+        emit(json(toJsonReport(result)));
       } else if (flags.output) {
         writeReport(ctx, flags.output, formatTextReport(result));
       } else {
@@ -89,6 +104,12 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const result = await pullStagingCommand(ctx.config, ctx.log, GENERATOR);
       ctx.log.info(`wrote ${result.file} (${plural(result.tables.length, 'table')} from ${result.sshHost})`);
     });
+}
+
+/** The `{"ok": false, …}` document of a failed diff, with the exit code the run ends with. */
+function jsonFailure(error: unknown): unknown {
+  if (isDbToolError(error)) return toJsonError(error.exitCode, redact(error.message), error.details && redact(error.details));
+  return toJsonError(ExitCode.bug, `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
 }
 
 function writeReport(ctx: CliContext, file: string, text: string): void {

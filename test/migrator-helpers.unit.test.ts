@@ -10,7 +10,7 @@ import { formatList, listMigrationsCommand } from '../src/commands/migrator-list
 import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { hashFile, readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
-import { buildMigrationScript, psqlQuotePath } from '../src/migrations/migration-runner.js';
+import { AS_SESSION_USER, buildMigrationScript, psqlQuotePath, SESSION_RESET } from '../src/migrations/migration-runner.js';
 import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
 import { makeTempDir } from './helpers/env.js';
 import { writeMigration } from './helpers/migrator.js';
@@ -61,19 +61,21 @@ describe('buildMigrationScript', () => {
   const up = { direction: 'up' as const, name: "20240101000000-it's", file: '/m/a b/up.sql', hash: 'a'.repeat(64) };
   const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
 
-  it('wraps each step in its own transaction with migration mode and its bookkeeping row', () => {
-    const script = buildMigrationScript([up, down]);
+  it('wraps each step in its own transaction with migration mode and its bookkeeping row, each from a clean session', () => {
+    const script = buildMigrationScript([up, down], { who: "it's" });
     expect(script.split('\n').filter(Boolean)).toEqual([
       '\\set ON_ERROR_STOP 1',
       "BEGIN \\; SET LOCAL hectic.migration_mode = 'on';",
       "-- 1/2: up 20240101000000-it's",
       "\\i '/m/a b/up.sql'",
       '\\set ON_ERROR_STOP 1',
-      `INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; SET LOCAL hectic.migration_mode = 'on';`,
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on';`,
+      '\\o',
+      "\\set who 'it''s'",
       '-- 2/2: down 20240102000000-b',
       "\\i '/m/b/down.sql'",
       '\\set ON_ERROR_STOP 1',
-      "DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;",
+      `${AS_SESSION_USER} \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
     ]);
   });
 

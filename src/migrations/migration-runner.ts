@@ -7,7 +7,15 @@
  *   BEGIN \; SET LOCAL hectic.migration_mode = 'on';   -- migrations may change immutable tables
  *   \i '/abs/path/up.sql'                                -- \ir inside resolves next to it
  *   \set ON_ERROR_STOP 1                                 -- a migration must not switch it off
- *   INSERT INTO hectic.migration … \; COMMIT \; BEGIN …  -- DELETE for a down step
+ *   RESET ROLE … \; INSERT INTO hectic.migration … \; COMMIT \; BEGIN \; RESET ALL \; … \; SET LOCAL …
+ *   \o  \set NAME 'value' …                             -- psql's own state, reset too
+ *
+ * Each migration starts from a clean session (SPEC §7), so `up all` behaves like
+ * repeated `up 1`: what one migration sets for its session (search_path emptied by
+ * pg_dump output, GUCs, a role, temp tables, prepared statements, cursors, LISTENs, a
+ * `\o` redirection, the --set variables it overwrote) is reset before the next one.
+ * The reset rides in the round trip that commits the previous step, so it costs no
+ * extra round trip. (DISCARD ALL would, and cannot run in a transaction block.)
  *
  * with ON_ERROR_STOP, so the first error ends psql inside that step's transaction: the
  * server rolls back the migration together with its bookkeeping row, and earlier steps
@@ -24,7 +32,7 @@ import { describePsqlFailure, execPsql } from '../pg/psql.js';
 import type { MigrationStep } from './migration-plan.js';
 import { readAppliedMigrations } from './migration-state.js';
 
-/** A path as a psql meta-command argument: single-quoted, quotes doubled, backslashes escaped. */
+/** A path (or any value) as a psql meta-command argument: single-quoted, quotes doubled, backslashes escaped. */
 export function psqlQuotePath(file: string): string {
   return `'${file.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
@@ -38,22 +46,50 @@ function bookkeeping(step: MigrationStep): string {
 const OPEN_STEP = "BEGIN \\; SET LOCAL hectic.migration_mode = 'on'";
 
 /**
- * The psql script running `steps` in order, each in its own transaction with its
- * bookkeeping row. psql sends statements joined by `\;` as one query, so the tool's own
- * statements cost one round trip per step: the bookkeeping row, the COMMIT and the next
- * step's BEGIN travel together (an error in any of them skips the rest of that query).
+ * Back to the user psql logged in as before the bookkeeping row is written: a migration
+ * may end as another role (RESET ALL does not cover role and session authorization).
  */
-export function buildMigrationScript(steps: readonly MigrationStep[]): string {
+export const AS_SESSION_USER = 'SET SESSION AUTHORIZATION DEFAULT \\; RESET ROLE';
+
+/**
+ * What a migration may leave in its session, reset inside the next step's transaction
+ * (each statement may run there; DISCARD ALL may not).
+ */
+export const SESSION_RESET = [
+  'RESET ALL',
+  'DISCARD TEMP',
+  'DISCARD SEQUENCES',
+  'DEALLOCATE ALL',
+  'CLOSE ALL',
+  'UNLISTEN *',
+].join(' \\; ');
+
+const NEXT_STEP = `BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on'`;
+
+/** psql's own state put back between steps: output to stdout, the --set variables. */
+function psqlReset(vars: Readonly<Record<string, string>>): string[] {
+  return ['\\o', ...Object.entries(vars).map(([name, value]) => `\\set ${name} ${psqlQuotePath(value)}`)];
+}
+
+/**
+ * The psql script running `steps` in order, each in its own transaction with its
+ * bookkeeping row, each from a clean session. psql sends statements joined by `\;` as
+ * one query, so the tool's own statements cost one round trip per step: the
+ * bookkeeping row, the COMMIT, the next step's BEGIN and the session reset travel
+ * together (an error in any of them skips the rest of that query).
+ */
+export function buildMigrationScript(steps: readonly MigrationStep[], vars: Readonly<Record<string, string>> = {}): string {
   const lines = ['\\set ON_ERROR_STOP 1'];
   steps.forEach((step, index) => {
-    const next = index + 1 < steps.length ? ` \\; ${OPEN_STEP}` : '';
+    const last = index + 1 === steps.length;
     if (index === 0) lines.push(`${OPEN_STEP};`);
     lines.push(
       `-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}`,
       `\\i ${psqlQuotePath(step.file)}`,
       // A migration must not switch ON_ERROR_STOP off for the rest of the run.
       '\\set ON_ERROR_STOP 1',
-      `${bookkeeping(step)} \\; COMMIT${next};`,
+      `${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`,
+      ...(last ? [] : psqlReset(vars)),
     );
   });
   return `${lines.join('\n')}\n`;
@@ -121,7 +157,7 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
  * steps stay done.
  */
 export async function runPlan(config: Config, log: Logger, client: ClientBase, options: RunPlanOptions): Promise<RunPlanResult> {
-  const script = buildMigrationScript(options.steps);
+  const script = buildMigrationScript(options.steps, options.vars);
   log.trace(`migration script:\n${script}`);
   const result = await execPsql(config, { url: options.url, vars: options.vars, sql: script, output: options.output ?? 'inherit', cwd: config.cwd });
   const appliedNames = new Set((await readAppliedMigrations(client)).map((migration) => migration.name));

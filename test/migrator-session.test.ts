@@ -1,0 +1,106 @@
+/**
+ * Each migration starts from a clean session (SPEC §7): `migrate up all` through one
+ * psql session behaves exactly like repeated `migrate up 1`, whatever a migration sets
+ * for its session — pg_dump's preamble (search_path emptied, GUCs), the inheritance
+ * exemption, a role, temp tables, prepared statements, a `\o` redirection, a --set
+ * variable it overwrote.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin } from './helpers/cli.js';
+import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { MigratorWorkspace, appliedNames, writeMigration } from './helpers/migrator.js';
+
+let cluster: TestCluster;
+let work: MigratorWorkspace;
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  work = await MigratorWorkspace.open(cluster, 'session');
+});
+
+afterAll(async () => {
+  await work?.close();
+  await cluster?.stop();
+});
+
+const DUMP_LIKE = '20240101000000-dump-like';
+const UNQUALIFIED = '20240102000000-unqualified';
+const NOT_EXEMPT = '20240103000000-not-exempt';
+
+/** Three migrations: the first leaves its session dirty, the next two must not notice. */
+function writeMigrations(dir: string): void {
+  writeMigration(dir, DUMP_LIKE, {
+    'up.sql': [
+      // What every pg_dump starts with.
+      'SET statement_timeout = 0;',
+      'SET lock_timeout = 0;',
+      "SET client_encoding = 'UTF8';",
+      'SET standard_conforming_strings = on;',
+      "SELECT pg_catalog.set_config('search_path', '', false);",
+      'SET check_function_bodies = false;',
+      'SET client_min_messages = warning;',
+      // A project exempting itself in one file only.
+      "SET hectic.inheritance_extra_excluded_schemas = 'public';",
+      'CREATE TABLE public.exempt (id integer);',
+      'CREATE TEMP TABLE scratch (x integer);',
+      'PREPARE probe AS SELECT 1;',
+      'SET ROLE pg_read_all_settings;',
+      'RESET ROLE;',
+      'SET SESSION AUTHORIZATION DEFAULT;',
+      'SET ROLE pg_monitor;',
+      "\\set who 'overwritten'",
+      '\\o /dev/null',
+      '',
+    ].join('\n'),
+    'down.sql': 'DROP TABLE public.exempt;\n',
+  });
+  writeMigration(dir, UNQUALIFIED, {
+    'up.sql': [
+      // Unqualified: needs the default search_path back; as the session user, not pg_monitor.
+      "CREATE TABLE marker (id integer, who text DEFAULT :'who', owner name DEFAULT current_user) INHERITS (hectic.created_at);",
+      'INSERT INTO marker (id) VALUES (1);',
+      'CREATE TEMP TABLE scratch (x integer);',
+      'PREPARE probe AS SELECT 2;',
+      "SELECT 'output-of-the-second-migration' AS seen;",
+      '',
+    ].join('\n'),
+    'down.sql': 'DROP TABLE marker;\n',
+  });
+  writeMigration(dir, NOT_EXEMPT, {
+    // The exemption of the first migration must not reach this one.
+    'up.sql': 'CREATE TABLE public.not_exempt (id integer);\n',
+    'down.sql': 'DROP TABLE public.not_exempt;\n',
+  });
+}
+
+async function prepared() {
+  const db = await work.database();
+  const dir = work.folder();
+  writeMigrations(dir);
+  const run = (...args: string[]) => runBin('migrator', ['-u', db.url, '-d', dir, '--set', "who=it's me", ...args]);
+  return { ...db, run };
+}
+
+describe('a clean session per migration', () => {
+  it('migrate up all behaves like repeated up 1', async () => {
+    const all = await prepared();
+    const allRun = await all.run('migrate', 'up', 'all');
+    expect(allRun.code, allRun.stderr).toBe(4);
+    expect(allRun.stderr).toContain(NOT_EXEMPT);
+    expect(allRun.stderr).toContain('must inherit hectic.created_at');
+    expect(allRun.stdout).toContain('output-of-the-second-migration');
+
+    const single = await prepared();
+    const steps = [await single.run('migrate', 'up', '1'), await single.run('migrate', 'up', '1'), await single.run('migrate', 'up', '1')];
+    expect(steps.map((step) => step.code)).toEqual([0, 0, 4]);
+    expect(steps[2]?.stderr).toContain('must inherit hectic.created_at');
+
+    for (const db of [all, single]) {
+      expect(await appliedNames(db.client)).toEqual([DUMP_LIKE, UNQUALIFIED]);
+      const { rows } = await db.client.query<{ who: string; owner: string; schema: string }>(
+        "SELECT who, owner::text, (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'public.marker'::regclass) AS schema FROM public.marker",
+      );
+      expect(rows).toEqual([{ who: "it's me", owner: cluster.env.POSTGRESQL_USER, schema: 'public' }]);
+    }
+  });
+});

@@ -3,7 +3,7 @@
 -- Creates
 --   domain hectic.migration_name   text matching ^[0-9]{14}-.*  (YYYYMMDDHHMMSS-name)
 --   domain hectic.sha256           64 hex digits
---   hectic.migration(id, name UNIQUE, hash, applied_at)
+--   hectic.migration(id, name UNIQUE, hash, applied_at, baseline)
 --   hectic.lowercase_migration_hash() + trigger lowercase_hash on hectic.migration
 --
 -- Why the sha256 domain accepts upper-case hex: PostgreSQL checks a domain when a value
@@ -15,9 +15,14 @@
 --
 -- Two migrations with identical content (same hash) are allowed: hash is not unique.
 --
+-- baseline (0.3.0) marks rows recorded when the database was built from the sources
+-- (hydrate, deploy): the sources stand for every migration on disk, which did not run.
+--
 -- Upgrade from 0.1.0 (text columns, UNIQUE hash): drops the unique constraint on hash,
 -- converts the columns to the domains (lower-casing stored hashes), keeps every row.
 -- A stored row that does not fit a domain makes the upgrade fail rather than lose it.
+-- Upgrade from 0.1.0 and 0.2.0: adds baseline (false for the rows there: they ran).
+-- Added last in both paths, so an upgraded table has a fresh install's column order.
 --
 -- Idempotent, no BEGIN/COMMIT (the caller wraps the bundle in one transaction).
 
@@ -45,6 +50,7 @@ CREATE TABLE IF NOT EXISTS hectic.migration (
     name       hectic.migration_name UNIQUE NOT NULL,
     hash       hectic.sha256         NOT NULL,
     applied_at timestamptz           NOT NULL DEFAULT now(),
+    baseline   boolean               NOT NULL DEFAULT false,
     CONSTRAINT migration_hash_lowercase CHECK (hash::text = lower(hash::text))
 );
 
@@ -110,8 +116,17 @@ BEGIN
         ALTER TABLE hectic.migration
             ADD CONSTRAINT migration_hash_lowercase CHECK (hash::text = lower(hash::text));
     END IF;
+
+    -- 0.1.0 and 0.2.0 had no baseline marker: their rows are migrations that ran.
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute AS a
+                    WHERE a.attrelid = table_oid AND a.attname = 'baseline' AND NOT a.attisdropped) THEN
+        ALTER TABLE hectic.migration ADD COLUMN baseline boolean NOT NULL DEFAULT false;
+    END IF;
 END
 $$;
+
+COMMENT ON COLUMN hectic.migration.baseline IS
+    'true: recorded when the database was built from the sources (hydrate), which stand for this migration; it did not run';
 
 CREATE OR REPLACE FUNCTION hectic.lowercase_migration_hash()
 RETURNS trigger

@@ -126,6 +126,8 @@ const HECTIC_0_1_0 = `
 `;
 
 const SHA_A = 'a'.repeat(64);
+/** The files of the previous release, to prove the in-place upgrade from it. */
+const BUNDLE_0_2_0 = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'bundle-0.2.0');
 const SHA_B = '0123456789abcdef'.repeat(4);
 
 beforeAll(async () => {
@@ -160,10 +162,10 @@ describe('bundle files', () => {
   });
 
   it('reads the version from sql/HECTIC_VERSION', () => {
-    expect(bundleVersion()).toBe('0.2.0');
+    expect(bundleVersion()).toBe('0.3.0');
     expect(fs.readFileSync(path.join(sqlDir(), 'hectic-version.sql'), 'utf8')).toContain('@HECTIC_VERSION@');
     expect(bundleFileSql('hectic-version.sql')).not.toContain('@HECTIC_VERSION@');
-    expect(bundleFileSql('hectic-version.sql')).toContain("'0.2.0'");
+    expect(bundleFileSql('hectic-version.sql')).toContain("'0.3.0'");
   });
 
   it('bundleSql() concatenates the files in order, each after a file comment', () => {
@@ -203,13 +205,13 @@ describe('applyBundle', () => {
   it('installs into an empty database, then a second apply changes nothing', async () => {
     const { client } = await freshDatabase('idem');
     const first = await applyBundle(client, silentLogger);
-    expect(first).toEqual({ previousVersion: null, version: '0.2.0', action: 'installed' });
+    expect(first).toEqual({ previousVersion: null, version: '0.3.0', action: 'installed' });
     const before = await bundleSnapshot(client);
 
     const started = performance.now();
     const second = await applyBundle(client, silentLogger);
     const elapsed = performance.now() - started;
-    expect(second).toEqual({ previousVersion: '0.2.0', version: '0.2.0', action: 'unchanged' });
+    expect(second).toEqual({ previousVersion: '0.3.0', version: '0.3.0', action: 'unchanged' });
     expect(await bundleSnapshot(client)).toEqual(before);
     expect(elapsed).toBeLessThan(5_000);
 
@@ -256,12 +258,12 @@ describe('applyBundle', () => {
     const { log, lines } = recordingLogger();
 
     const result = await applyBundle(client, log);
-    expect(result).toEqual({ previousVersion: '0.1.0', version: '0.2.0', action: 'upgraded' });
-    expect(lines.join('')).toContain('hectic bundle upgraded from 0.1.0 to 0.2.0');
+    expect(result).toEqual({ previousVersion: '0.1.0', version: '0.3.0', action: 'upgraded' });
+    expect(lines.join('')).toContain('hectic bundle upgraded from 0.1.0 to 0.3.0');
     expect(lines.join('')).toContain('encrypted 2 existing secret(s)');
 
     const version = await client.query("SELECT version FROM hectic.version WHERE name = 'hectic'");
-    expect(version.rows).toEqual([{ version: '0.2.0' }]);
+    expect(version.rows).toEqual([{ version: '0.3.0' }]);
 
     // Secrets: same keys and plaintexts through get_secret, ciphertext at rest.
     const secrets = await client.query('SELECT key, hectic.get_secret(key) AS plain FROM hectic.secret ORDER BY key');
@@ -277,10 +279,10 @@ describe('applyBundle', () => {
     }
 
     // Migrations: rows kept (hash lower-cased), hash no longer unique.
-    const migrations = await client.query('SELECT name, hash, applied_at FROM hectic.migration ORDER BY id');
-    expect(migrations.rows.map((row) => [row.name, row.hash])).toEqual([
-      ['20240101000000-first', 'ab'.repeat(32)],
-      ['20240102000000-second', 'cd'.repeat(32)],
+    const migrations = await client.query('SELECT name, hash, applied_at, baseline FROM hectic.migration ORDER BY id');
+    expect(migrations.rows.map((row) => [row.name, row.hash, row.baseline])).toEqual([
+      ['20240101000000-first', 'ab'.repeat(32), false],
+      ['20240102000000-second', 'cd'.repeat(32), false],
     ]);
     expect((migrations.rows[0].applied_at as Date).toISOString()).toBe('2024-01-01T00:00:00.000Z');
     await client.query("INSERT INTO hectic.migration (name, hash) VALUES ('20240103000000-same-content', $1)", ['ab'.repeat(32)]);
@@ -301,6 +303,32 @@ describe('applyBundle', () => {
     expect(await hecticSchemaDump(name)).toBe(await hecticSchemaDump(fresh.name));
 
     // And the next apply is a no-op.
+    expect((await applyBundle(client, silentLogger)).action).toBe('unchanged');
+  });
+
+  it('upgrades 0.2.0 in place: migration rows kept (not baseline), faster event triggers, same schema as a fresh install', async () => {
+    const { name, client } = await freshDatabase('upgrade020');
+    for (const file of BUNDLE_FILES) {
+      const sql = fs.readFileSync(path.join(BUNDLE_0_2_0, file), 'utf8').replaceAll('@HECTIC_VERSION@', '0.2.0');
+      await client.query(sql);
+    }
+    await client.query(`INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-first', '${SHA_A}')`);
+    await client.query('CREATE TABLE public.kept (id int) INHERITS (hectic.created_at, hectic.updated_at)');
+    const { log, lines } = recordingLogger();
+
+    expect(await applyBundle(client, log)).toEqual({ previousVersion: '0.2.0', version: '0.3.0', action: 'upgraded' });
+    expect(lines.join('')).toContain('hectic bundle upgraded from 0.2.0 to 0.3.0');
+    const rows = await client.query('SELECT name::text, baseline FROM hectic.migration');
+    expect(rows.rows).toEqual([{ name: '20240101000000-first', baseline: false }]);
+    // The new event trigger functions are in place and still do their work.
+    await client.query('CREATE TABLE public.later (id int) INHERITS (hectic.created_at, hectic.updated_at)');
+    const triggers = await client.query("SELECT tgrelid::regclass::text AS t FROM pg_trigger WHERE tgname = 'hectic_set_updated_at' ORDER BY 1");
+    expect(triggers.rows.map((row) => row.t)).toEqual(['kept', 'later']);
+    await expect(client.query('CREATE TABLE public.orphan (id int)')).rejects.toThrow(/must inherit hectic.created_at/);
+
+    const fresh = await freshDatabase('upgrade020_ref');
+    await applyBundle(fresh.client, silentLogger);
+    expect(await hecticSchemaDump(name)).toBe(await hecticSchemaDump(fresh.name));
     expect((await applyBundle(client, silentLogger)).action).toBe('unchanged');
   });
 
@@ -343,7 +371,7 @@ describe('applyBundle', () => {
     expect(error).toBeInstanceOf(InternalError);
     expect((error as InternalError).exitCode).toBe(13);
     expect((error as InternalError).message).toContain('9.9.9');
-    expect((error as InternalError).message).toContain('0.2.0');
+    expect((error as InternalError).message).toContain('0.3.0');
 
     const state = async (): Promise<unknown> =>
       (await client.query(`
@@ -357,9 +385,9 @@ describe('applyBundle', () => {
     expect(await state()).toEqual({ version: 'banana', get_secret: false, event_triggers: 2 });
 
     // Back at our version, an apply repairs the damage.
-    await client.query("UPDATE hectic.version SET version = '0.2.0' WHERE name = 'hectic'");
+    await client.query("UPDATE hectic.version SET version = '0.3.0' WHERE name = 'hectic'");
     expect((await applyBundle(client, silentLogger)).action).toBe('unchanged');
-    expect(await state()).toEqual({ version: '0.2.0', get_secret: true, event_triggers: 3 });
+    expect(await state()).toEqual({ version: '0.3.0', get_secret: true, event_triggers: 3 });
   });
 
   it('serialises concurrent appliers', async () => {
@@ -401,7 +429,7 @@ describe('applying the files by hand with psql', () => {
       const args = [...connectionArgs(name), '-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', ...files.flatMap((file) => ['-f', file])];
       await run(psql, args);
       await run(psql, args); // twice: idempotent by hand too
-      expect(await applyBundle(client, silentLogger)).toEqual({ previousVersion: '0.2.0', version: '0.2.0', action: 'unchanged' });
+      expect(await applyBundle(client, silentLogger)).toEqual({ previousVersion: '0.3.0', version: '0.3.0', action: 'unchanged' });
 
       // The raw file refuses to run with its placeholder unsubstituted.
       await expect(run(psql, [...connectionArgs(name), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(sqlDir(), 'hectic-version.sql')]))
@@ -410,7 +438,7 @@ describe('applying the files by hand with psql', () => {
       // The SQL guard refuses a newer version even without db-tool.
       await client.query("UPDATE hectic.version SET version = '9.9.9'");
       await expect(run(psql, [...connectionArgs(name), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', versionFile]))
-        .rejects.toMatchObject({ stderr: expect.stringContaining('newer version 9.9.9, this bundle is 0.2.0') });
+        .rejects.toMatchObject({ stderr: expect.stringContaining('newer version 9.9.9, this bundle is 0.3.0') });
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
@@ -424,7 +452,7 @@ describe('applying the files by hand with psql', () => {
       ...BUNDLE_FILES.slice(1).flatMap((file) => ['-f', path.join(sqlDir(), file)]),
     ]);
     expect((await client.query("SELECT to_regclass('hectic.version') AS t")).rows[0].t).toBeNull();
-    expect(await applyBundle(client, silentLogger)).toEqual({ previousVersion: null, version: '0.2.0', action: 'installed' });
+    expect(await applyBundle(client, silentLogger)).toEqual({ previousVersion: null, version: '0.3.0', action: 'installed' });
   });
 });
 
@@ -439,8 +467,10 @@ describe('hectic.migration', () => {
   const insert = (name: string, hash: string): Promise<pg.QueryResult> =>
     client.query('INSERT INTO hectic.migration (name, hash) VALUES ($1, $2) RETURNING name, hash, applied_at', [name, hash]);
 
-  it('accepts a well-formed row and fills applied_at', async () => {
+  it('accepts a well-formed row and fills applied_at; a row is not a baseline unless marked', async () => {
     const { rows } = await insert('20250101120000-create-users', SHA_B);
+    const marked = await client.query('SELECT baseline FROM hectic.migration WHERE name = $1', ['20250101120000-create-users']);
+    expect(marked.rows).toEqual([{ baseline: false }]);
     expect(rows[0]).toMatchObject({ name: '20250101120000-create-users', hash: SHA_B });
     expect(rows[0].applied_at).toBeInstanceOf(Date);
   });

@@ -139,6 +139,24 @@ describe('exemptions', () => {
     await expect(client.query('CREATE TABLE legacy.after_reset (x int)')).rejects.toMatchObject(MUST_INHERIT);
   });
 
+  it("'*' exempts every schema (enforcement off), also among other names, while the attach triggers keep working", async () => {
+    await client.query("SET hectic.inheritance_extra_excluded_schemas = 'legacy, *'");
+    try {
+      await client.query('CREATE TABLE public.star_plain (x int)');
+      await client.query('CREATE TABLE other.star_partitioned (at date) PARTITION BY RANGE (at)');
+      await client.query('CREATE TABLE public.star_as AS SELECT 1 AS x');
+      await client.query('CREATE TABLE public.star_touched (x int) INHERITS (hectic.updated_at)');
+      expect(await triggersOf(client, 'public.star_touched')).toEqual(['hectic_set_updated_at']);
+      const exempt = await client.query("SELECT hectic._inheritance_exempt_schema('public') AS public, hectic._inheritance_exempt_schema('other') AS other");
+      expect(exempt.rows[0]).toEqual({ public: true, other: true });
+    } finally {
+      await client.query('RESET hectic.inheritance_extra_excluded_schemas');
+    }
+    await expect(client.query('CREATE TABLE public.after_star (x int)')).rejects.toMatchObject(MUST_INHERIT);
+    const exempt = await client.query("SELECT hectic._inheritance_exempt_schema('public') AS public");
+    expect(exempt.rows[0]).toEqual({ public: false });
+  });
+
   it('honours the setting made per database (ALTER DATABASE … SET) in new sessions', async () => {
     await admin.query(`ALTER DATABASE ${name} SET hectic.inheritance_extra_excluded_schemas = 'etl,legacy'`);
     const fresh = await connectTo(cluster.url, name);

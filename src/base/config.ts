@@ -59,6 +59,11 @@ export interface Config {
   readonly preloadLibrariesExplicit: boolean;
   readonly disableLogging: boolean;
   readonly reuse: boolean;
+  /**
+   * `HECTIC_INHERITANCE_EXCLUDED_SCHEMAS`: written as `hectic.inheritance_extra_excluded_schemas`
+   * into every cluster the tool makes or restores (`*`: every schema, enforcement off).
+   */
+  readonly inheritanceExcludedSchemas: string | undefined;
   /** `HECTIC_DOTENV_FILE`, else `$LOCAL_DIR/.env.$ENVIRONMENT`. */
   readonly dotenvFile: string | undefined;
   readonly environment: string | undefined;
@@ -182,6 +187,7 @@ export function loadConfig(
     preloadLibrariesExplicit: env.PG_SHARED_PRELOAD_LIBRARIES !== undefined,
     disableLogging: get('PG_DISABLE_LOGGING') === '1',
     reuse: env.PG_REUSE !== undefined,
+    inheritanceExcludedSchemas: parseExcludedSchemas(get('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS')),
     dotenvFile:
       resolve(get('HECTIC_DOTENV_FILE')) ??
       (localDir && environment ? path.join(localDir, `.env.${environment}`) : undefined),
@@ -225,6 +231,14 @@ function parseDatabaseName(raw: string | undefined): string {
     throw new UserError(`PG_DATABASE is not a valid database name: '${name}'`);
   }
   return name;
+}
+
+/** A comma list of schema names, or `*`; it goes into postgresql.conf, so one line of text. */
+function parseExcludedSchemas(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\x00-\x1f\x7f]/.test(raw)) throw new UserError('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS must be one line: a comma list of schemas, or *');
+  return raw;
 }
 
 function parseLogLevel(raw: string | undefined): LogLevel {

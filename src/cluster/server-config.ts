@@ -69,6 +69,11 @@ export function writeManagedBlock(config: Config, layout: ClusterLayout): void {
     `unix_socket_directories = ${conf(layout.sockDir)}`,
   ];
   if (config.logPath && !config.confFile) lines.push(`log_directory = ${conf(layout.logDir)}`);
+  // HECTIC_INHERITANCE_EXCLUDED_SCHEMAS: every session of every cluster the tool makes or
+  // restores (project, check, both diff clusters) gets it, not just one database.
+  if (config.inheritanceExcludedSchemas !== undefined) {
+    lines.push(`hectic.inheritance_extra_excluded_schemas = ${conf(config.inheritanceExcludedSchemas)}`);
+  }
   lines.push(`include_if_exists = ${conf(SECRET_CONF)}`, BLOCK_END);
   fs.writeFileSync(file, `${kept.replace(/\n*$/, '\n')}${lines.join('\n')}\n`);
 }

@@ -54,13 +54,13 @@ describe('database check', () => {
     expect(fs.existsSync(path.join(project.dir, 'focus', 'postgresql'))).toBe(false);
   });
 
-  it('does not create a missing test-data.sql; -m, -P and -H are honoured', async () => {
+  it('does not create a missing test-data.sql; -m, -P and --no-hydrate are honoured', async () => {
     const project = newProject();
     fs.rmSync(path.join(project.dir, 'test-data.sql'));
     const result = await check(project, ['--mock']);
     expect(result.code, result.stderr).toBe(0);
     expect(fs.existsSync(path.join(project.dir, 'test-data.sql'))).toBe(false);
-    const skipped = await check(project, ['-H', '-P']);
+    const skipped = await check(project, ['--no-hydrate', '-P']);
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(skipped.stdout).not.toContain('hydrate-output-marker');
     expectNothingLeft(project);

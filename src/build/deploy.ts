@@ -12,7 +12,7 @@ import { requireWorkingDir, type Config } from '../base/config.js';
 import { assertTablesExist } from './inherits.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { hydrateDatabase, hydrateEntrypoint, type HydrateResult } from './hydrate.js';
+import { hydrateDatabase, hydrateEntrypoint, type BaselineMigration, type HydrateResult } from './hydrate.js';
 import { patchDatabase, testDataFile, type PatchResult } from './patch.js';
 
 export interface DeployFlowOptions {
@@ -22,6 +22,10 @@ export interface DeployFlowOptions {
   noHydrate?: boolean;
   /** -m/--mock: hydrate with USE_MOCK=1. */
   mock?: boolean;
+  /** --no-hook (check: -H): hydrate without the hectic bundle. */
+  noHook?: boolean;
+  /** The migrations on disk, recorded as the baseline of the build (the caller reads them). */
+  baseline?: readonly BaselineMigration[];
   /** -i/--inherits: tables that must exist in the deployed database. */
   inherits?: readonly string[];
   /** Create a missing test-data.sql (deploy) or skip it (check). Default true. */
@@ -52,7 +56,9 @@ export interface DeployResult extends DeployFlowResult {
  */
 export async function runDeploySteps(config: Config, log: Logger, connection: ClusterConnection, options: DeployFlowOptions): Promise<DeployFlowResult> {
   throwIfInterrupted();
-  const hydrate = options.noHydrate ? undefined : await hydrateDatabase(config, log, connection.url, { mock: options.mock });
+  const hydrate = options.noHydrate
+    ? undefined
+    : await hydrateDatabase(config, log, connection.url, { mock: options.mock, noHook: options.noHook, baseline: options.baseline });
   throwIfInterrupted();
   let patch: PatchResult | undefined;
   if (!options.noPatch) {

@@ -9,6 +9,7 @@ import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import { startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { preflight, runDeploySteps, type DeployFlowOptions } from '../build/deploy.js';
+import { baselineFromDisk } from '../migrations/migration-baseline.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
 
@@ -25,7 +26,8 @@ export async function checkCommand(config: Config, log: Logger, options: DeployF
     log.debug(`check: private cluster in ${runDir}`);
     // A short subfolder name keeps the socket path under the OS limit for longer project paths.
     const connection = await startPrivateCluster(config, log, path.join(runDir, 'pg'));
-    const built = await runDeploySteps(config, log, connection, { ...options, createTestData: false });
+    const baseline = baselineFromDisk(config.migrationDir, log);
+    const built = await runDeploySteps(config, log, connection, { ...options, baseline, createTestData: false });
     return { runDir, hydrated: built.hydrate !== undefined, patched: built.patch !== undefined };
   });
 }

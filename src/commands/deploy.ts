@@ -2,7 +2,9 @@
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import { deployProject, type DeployOptions, type DeployResult } from '../build/deploy.js';
+import { baselineFromDisk } from '../migrations/migration-baseline.js';
 
-export function deployCommand(config: Config, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
-  return deployProject(config, log, options);
+/** Deploys; the sources stand for every migration on disk, recorded as the baseline. */
+export function deployCommand(config: Config, log: Logger, options: Omit<DeployOptions, 'baseline'> = {}): Promise<DeployResult> {
+  return deployProject(config, log, { ...options, baseline: options.reuse ? [] : baselineFromDisk(config.migrationDir, log) });
 }

@@ -87,7 +87,9 @@ export function formatStatus(report: StatusReport): string {
     `size:       ${report.dataSize === null ? '-' : formatBytes(report.dataSize)}`,
   ];
   if (report.migrations) {
-    lines.push(`migrations: ${report.migrations.applied.length} applied, ${report.migrations.pending.length} pending`);
+    const baseline = report.migrations.baseline.length;
+    const applied = `${report.migrations.applied.length} applied${baseline > 0 ? ` (${baseline} as the baseline of a build from the sources)` : ''}`;
+    lines.push(`migrations: ${applied}, ${report.migrations.pending.length} pending`);
     for (const name of report.migrations.pending) lines.push(`  pending: ${name}`);
   }
   return `${lines.join('\n')}\n`;

@@ -28,6 +28,8 @@ export interface AppliedMigration {
   name: string;
   hash: string;
   appliedAt: Date;
+  /** Recorded as a baseline when the database was built from the sources (it did not run). */
+  baseline?: boolean;
 }
 
 export type MigrationRequest =

@@ -19,13 +19,18 @@ export async function hasMigrationTable(client: ClientBase): Promise<boolean> {
   return Boolean(result.rows[0]?.present);
 }
 
-/** The applied migrations in name order; none when the bundle was never applied. */
+/**
+ * The applied migrations in name order; none when the bundle was never applied. Reads
+ * the baseline marker through the row's JSON so a database with an older bundle (no
+ * such column yet; `migrate status` applies nothing) reads too.
+ */
 export async function readAppliedMigrations(client: ClientBase): Promise<AppliedMigration[]> {
   if (!(await hasMigrationTable(client))) return [];
-  const result = await client.query<{ name: string; hash: string; applied_at: Date }>(
-    'SELECT name::text AS name, hash::text AS hash, applied_at FROM hectic.migration ORDER BY name::text COLLATE "C"',
+  const result = await client.query<{ name: string; hash: string; applied_at: Date; baseline: boolean }>(
+    `SELECT name::text AS name, hash::text AS hash, applied_at, coalesce((to_jsonb(m) ->> 'baseline')::boolean, false) AS baseline
+       FROM hectic.migration AS m ORDER BY name::text COLLATE "C"`,
   );
-  return result.rows.map((row) => ({ name: row.name, hash: row.hash.toLowerCase(), appliedAt: row.applied_at }));
+  return result.rows.map((row) => ({ name: row.name, hash: row.hash.toLowerCase(), appliedAt: row.applied_at, baseline: row.baseline }));
 }
 
 /**

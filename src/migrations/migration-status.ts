@@ -23,6 +23,8 @@ export interface MigrationStatus {
   hash: string | null;
   /** sha256 recorded when it was applied; null when pending. */
   appliedHash: string | null;
+  /** True when recorded as a baseline by a build from the sources (hydrate/deploy), not run. */
+  baseline: boolean;
 }
 
 /** Merges disk and database, in name order. */
@@ -33,19 +35,20 @@ export function migrationStatuses(
   const recorded = new Map(applied.map((migration) => [migration.name, migration]));
   const entries: MigrationStatus[] = disk.map((source) => {
     const row = recorded.get(source.name);
-    if (!row) return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null };
+    if (!row) return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null, baseline: false };
     return {
       name: source.name,
       state: row.hash.toLowerCase() === source.hash ? 'applied' : 'changed',
       appliedAt: row.appliedAt.toISOString(),
       hash: source.hash,
       appliedHash: row.hash.toLowerCase(),
+      baseline: Boolean(row.baseline),
     };
   });
   const onDisk = new Set(disk.map((source) => source.name));
   for (const row of applied) {
     if (!onDisk.has(row.name)) {
-      entries.push({ name: row.name, state: 'missing', appliedAt: row.appliedAt.toISOString(), hash: null, appliedHash: row.hash.toLowerCase() });
+      entries.push({ name: row.name, state: 'missing', appliedAt: row.appliedAt.toISOString(), hash: null, appliedHash: row.hash.toLowerCase(), baseline: Boolean(row.baseline) });
     }
   }
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -60,6 +63,8 @@ export function formatStatusLines(entries: ReadonlyArray<Pick<MigrationStatus, '
 export interface MigrationSummary {
   applied: string[];
   pending: string[];
+  /** The applied ones recorded as a baseline by a build from the sources. */
+  baseline: string[];
 }
 
 /**
@@ -73,5 +78,6 @@ export async function readMigrationSummary(url: string, migrationDir: string | u
   return {
     applied: applied.map((migration) => migration.name),
     pending: disk.filter((migration) => !appliedNames.has(migration.name)).map((migration) => migration.name),
+    baseline: applied.filter((migration) => migration.baseline).map((migration) => migration.name),
   };
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
 import { checkCommand } from '../../commands/check.js';
 import { deployCommand } from '../../commands/deploy.js';
-import { hydrateCommand } from '../../build/hydrate.js';
+import { hydrateCommand } from '../../commands/hydrate.js';
 import { patchCommand } from '../../build/patch.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
@@ -18,6 +18,7 @@ function parseJobs(value: string): number {
 interface BuildFlags {
   patch?: boolean;
   hydrate?: boolean;
+  hook?: boolean;
   mock?: boolean;
 }
 
@@ -61,6 +62,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-P, --no-patch', 'skip patch (test-data.sql)')
     .option('-H, --no-hydrate', 'skip hydrate')
     .option('-m, --mock', 'hydrate with -v USE_MOCK=1')
+    .option('--no-hook', 'hydrate without the hectic bundle')
     .option('--reuse', 'keep the existing cluster and only (re)start it (no hydrate, no patch)')
     .action(async (options: BuildFlags & { cleanup?: boolean; reuse?: boolean }, command: Command) => {
       const globals = globalsOf(command);
@@ -70,6 +72,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
         reuse: options.reuse || undefined,
         noPatch: options.patch === false,
         noHydrate: options.hydrate === false,
+        noHook: options.hook === false,
         mock: options.mock,
         inherits: globals.inherits,
       });
@@ -108,7 +111,8 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .command('check')
     .description('the deploy flow in a private throw-away cluster (never PG_WORKING_DIR), always removed')
     .option('-P, --no-patch', 'skip patch (test-data.sql)')
-    .option('-H, --no-hydrate', 'skip hydrate')
+    .option('-H, --no-hook', 'hydrate without the hectic bundle (as `hydrate -H`)')
+    .option('--no-hydrate', 'skip hydrate')
     .option('-m, --mock', 'hydrate with -v USE_MOCK=1')
     .action(async (options: BuildFlags, command: Command) => {
       const globals = globalsOf(command);
@@ -116,6 +120,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       await checkCommand(ctx.config, ctx.log, {
         noPatch: options.patch === false,
         noHydrate: options.hydrate === false,
+        noHook: options.hook === false,
         mock: options.mock,
         inherits: globals.inherits,
       });

@@ -87,7 +87,7 @@ export function formatStatus(report: StatusReport): string {
     `size:       ${report.dataSize === null ? '-' : formatBytes(report.dataSize)}`,
   ];
   if (report.migrations) {
-    const baseline = report.migrations.baseline.length;
+    const baseline = report.migrations.baseline?.length ?? 0;
     const applied = `${report.migrations.applied.length} applied${baseline > 0 ? ` (${baseline} as the baseline of a build from the sources)` : ''}`;
     lines.push(`migrations: ${applied}, ${report.migrations.pending.length} pending`);
     for (const name of report.migrations.pending) lines.push(`  pending: ${name}`);

@@ -23,8 +23,16 @@ export interface MigrationStatus {
   hash: string | null;
   /** sha256 recorded when it was applied; null when pending. */
   appliedHash: string | null;
-  /** True when recorded as a baseline by a build from the sources (hydrate/deploy), not run. */
-  baseline: boolean;
+  /**
+   * Present (true) only for a migration recorded as a baseline by a build from the
+   * sources (hydrate/deploy): it did not run. Absent otherwise, so the shape of the usual
+   * entries stays as it was.
+   */
+  baseline?: true;
+}
+
+function baselineMark(row: AppliedMigration): { baseline?: true } {
+  return row.baseline ? { baseline: true } : {};
 }
 
 /** Merges disk and database, in name order. */
@@ -35,20 +43,20 @@ export function migrationStatuses(
   const recorded = new Map(applied.map((migration) => [migration.name, migration]));
   const entries: MigrationStatus[] = disk.map((source) => {
     const row = recorded.get(source.name);
-    if (!row) return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null, baseline: false };
+    if (!row) return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null };
     return {
       name: source.name,
       state: row.hash.toLowerCase() === source.hash ? 'applied' : 'changed',
       appliedAt: row.appliedAt.toISOString(),
       hash: source.hash,
       appliedHash: row.hash.toLowerCase(),
-      baseline: Boolean(row.baseline),
+      ...baselineMark(row),
     };
   });
   const onDisk = new Set(disk.map((source) => source.name));
   for (const row of applied) {
     if (!onDisk.has(row.name)) {
-      entries.push({ name: row.name, state: 'missing', appliedAt: row.appliedAt.toISOString(), hash: null, appliedHash: row.hash.toLowerCase(), baseline: Boolean(row.baseline) });
+      entries.push({ name: row.name, state: 'missing', appliedAt: row.appliedAt.toISOString(), hash: null, appliedHash: row.hash.toLowerCase(), ...baselineMark(row) });
     }
   }
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -63,8 +71,8 @@ export function formatStatusLines(entries: ReadonlyArray<Pick<MigrationStatus, '
 export interface MigrationSummary {
   applied: string[];
   pending: string[];
-  /** The applied ones recorded as a baseline by a build from the sources. */
-  baseline: string[];
+  /** The applied ones recorded as a baseline by a build from the sources; absent when none. */
+  baseline?: string[];
 }
 
 /**
@@ -75,9 +83,10 @@ export async function readMigrationSummary(url: string, migrationDir: string | u
   const disk = migrationDir && fs.existsSync(migrationDir) ? readMigrations(migrationDir) : [];
   const applied = await withClient(url, readAppliedMigrations);
   const appliedNames = new Set(applied.map((migration) => migration.name));
+  const baseline = applied.filter((migration) => migration.baseline).map((migration) => migration.name);
   return {
     applied: applied.map((migration) => migration.name),
     pending: disk.filter((migration) => !appliedNames.has(migration.name)).map((migration) => migration.name),
-    baseline: applied.filter((migration) => migration.baseline).map((migration) => migration.name),
+    ...(baseline.length > 0 ? { baseline } : {}),
   };
 }

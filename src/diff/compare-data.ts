@@ -135,10 +135,15 @@ export function isIgnoredColumn(column: ColumnInfo): boolean {
   return column.inherited && (VOLATILE_INHERITED_COLUMNS as readonly string[]).includes(column.name);
 }
 
-/** An ORDER BY item: the column as its type (text-like types in the "C" collation), or as text. */
+/**
+ * An ORDER BY item: the table's column as its type (text-like types in the "C"
+ * collation), or as text. Qualified with the table's alias: a bare name would mean the
+ * output column of the same name, which is the `::text` cast — and sort 1, 10, 2.
+ */
 function orderItem(column: Pick<ColumnInfo, 'name' | 'collatable'>, asText: boolean): string {
-  if (asText) return `${quoteIdent(column.name)}::text COLLATE "C"`;
-  return column.collatable ? `${quoteIdent(column.name)} COLLATE "C"` : quoteIdent(column.name);
+  const qualified = `t.${quoteIdent(column.name)}`;
+  if (asText) return `${qualified}::text COLLATE "C"`;
+  return column.collatable ? `${qualified} COLLATE "C"` : qualified;
 }
 
 /** SQLSTATE of "could not identify an ordering operator" (json, point, xml… have none). */
@@ -149,10 +154,10 @@ const UNDEFINED_FUNCTION = '42883';
  * their types; a column type without an ordering falls back to its text form.
  */
 export async function readRows(client: ClientBase, table: TableRef, columns: readonly string[], orderBy: ReadonlyArray<Pick<ColumnInfo, 'name' | 'collatable'>>): Promise<Row[]> {
-  const select = columns.length > 0 ? columns.map((column) => `${quoteIdent(column)}::text`).join(', ') : '';
+  const select = columns.length > 0 ? columns.map((column) => `t.${quoteIdent(column)}::text`).join(', ') : '';
   const query = (asText: boolean): string => {
     const order = orderBy.map((column) => orderItem(column, asText));
-    return `SELECT ${select} FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.name)}${order.length > 0 ? ` ORDER BY ${order.join(', ')}` : ''}`;
+    return `SELECT ${select} FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} AS t${order.length > 0 ? ` ORDER BY ${order.join(', ')}` : ''}`;
   };
   try {
     return (await client.query<Row>({ text: query(false), rowMode: 'array' })).rows;

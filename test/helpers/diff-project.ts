@@ -1,5 +1,6 @@
 /**
- * A fixture project for `database diff` tests: a copy of test/fixtures/diff/<name> with
+ * A fixture project for `database diff` tests: a copy of test/fixtures/diff/<name> (or of
+ * the folder at an absolute path) with
  * a backup of a cluster migrated up to `backupAfter` migrations, the cluster stopped.
  * Drift cases point DATABASE_SOURCE / MIGRATION_DIR at edited copies (`variant`).
  */
@@ -31,7 +32,7 @@ async function must(result: Promise<CliResult>, what: string): Promise<void> {
 
 export async function makeDiffProject(fixture: string, backupAfter: number, extraEnv: Record<string, string> = {}): Promise<DiffProject> {
   const dir = makeTempDir('db-tool-diff-');
-  copyTree(path.join(ROOT, 'test', 'fixtures', 'diff', fixture), dir);
+  copyTree(path.isAbsolute(fixture) ? fixture : path.join(ROOT, 'test', 'fixtures', 'diff', fixture), dir);
   const env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '', ...extraEnv };
   const remove = async (): Promise<void> => {
     await runBin('postgres-cleanup', [], { env });

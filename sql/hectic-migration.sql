@@ -142,13 +142,20 @@ $$;
 COMMENT ON FUNCTION hectic.lowercase_migration_hash() IS 'trigger: stores hectic.migration.hash lower-case';
 
 -- CREATE OR REPLACE TRIGGER needs PostgreSQL 14; a catalog check works everywhere.
+-- The WHEN clause (0.3.0) keeps the function call off the migrator's hot path: it
+-- writes lower-case hashes, and a condition costs far less than a PL/pgSQL call.
+-- Before 0.3.0 the trigger had no condition; it is replaced.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_trigger AS t
-                    WHERE t.tgrelid = 'hectic.migration'::regclass AND t.tgname = 'lowercase_hash') THEN
+                    WHERE t.tgrelid = 'hectic.migration'::regclass AND t.tgname = 'lowercase_hash'
+                      AND t.tgqual IS NOT NULL) THEN
+        DROP TRIGGER IF EXISTS lowercase_hash ON hectic.migration;
         CREATE TRIGGER lowercase_hash
             BEFORE INSERT OR UPDATE ON hectic.migration
-            FOR EACH ROW EXECUTE FUNCTION hectic.lowercase_migration_hash();
+            FOR EACH ROW
+            WHEN (NEW.hash::text IS DISTINCT FROM lower(NEW.hash::text))
+            EXECUTE FUNCTION hectic.lowercase_migration_hash();
     END IF;
 END
 $$;

@@ -1,6 +1,9 @@
 -- hectic bundle: version bookkeeping.
 --
 -- Creates hectic.version and records the bundle version in the row ('hectic', X).
+-- fingerprint (0.3.0) is the sha256 of the bundle's SQL, written by db-tool after a
+-- full apply; with the same version and fingerprint, `migrate` skips re-applying the
+-- files (by hand it stays NULL, and the next db-tool apply fills it in).
 -- X is the placeholder @HECTIC_VERSION@, substituted by db-tool (or by hand with
 -- sed) from sql/HECTIC_VERSION before this file runs.
 --
@@ -22,7 +25,8 @@ COMMENT ON SCHEMA hectic IS 'hectic bundle: version, secrets, migrations, inheri
 CREATE TABLE IF NOT EXISTS hectic.version (
     name         text        PRIMARY KEY,
     version      text        NOT NULL,
-    installed_at timestamptz NOT NULL DEFAULT now()
+    installed_at timestamptz NOT NULL DEFAULT now(),
+    fingerprint  text
 );
 
 -- The shell tool's 0.1.0 table may lack the NOT NULLs and the default. Checked first:
@@ -41,8 +45,15 @@ BEGIN
             ALTER COLUMN installed_at SET DEFAULT now(),
             ALTER COLUMN installed_at SET NOT NULL;
     END IF;
+    -- 0.1.0 and 0.2.0 had no fingerprint.
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                    WHERE attrelid = 'hectic.version'::regclass AND attname = 'fingerprint' AND NOT attisdropped) THEN
+        ALTER TABLE hectic.version ADD COLUMN fingerprint text;
+    END IF;
 END
 $$;
+
+COMMENT ON COLUMN hectic.version.fingerprint IS 'sha256 of the bundle SQL last applied by db-tool (NULL when applied by hand)';
 
 DO $$
 DECLARE
@@ -85,7 +96,7 @@ BEGIN
     END IF;
 
     UPDATE hectic.version
-       SET version = bundle_version, installed_at = now()
+       SET version = bundle_version, installed_at = now(), fingerprint = NULL
      WHERE name = 'hectic';
     RAISE NOTICE 'hectic: upgrading bundle from % to %', installed_version, bundle_version;
 END

@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUNDLE_FILES,
   applyBundle,
+  bundleFingerprint,
+  ensureBundle,
   bundleFileSql,
   bundleSql,
   bundleVersion,
@@ -388,6 +390,27 @@ describe('applyBundle', () => {
     await client.query("UPDATE hectic.version SET version = '0.3.0' WHERE name = 'hectic'");
     expect((await applyBundle(client, silentLogger)).action).toBe('unchanged');
     expect(await state()).toEqual({ version: '0.3.0', get_secret: true, event_triggers: 3 });
+  });
+
+  it('ensureBundle (migrate) skips the files when the database holds exactly this bundle, and applies them otherwise', async () => {
+    const { client } = await freshDatabase('ensure');
+    expect((await ensureBundle(client, silentLogger)).action).toBe('installed');
+    const row = await client.query("SELECT fingerprint FROM hectic.version WHERE name = 'hectic'");
+    expect(row.rows).toEqual([{ fingerprint: bundleFingerprint() }]);
+    expect(bundleFingerprint()).toMatch(/^[0-9a-f]{64}$/);
+
+    // Same version and fingerprint: the files do not run (a dropped helper stays dropped)…
+    await client.query('DROP FUNCTION hectic.get_secret(text)');
+    expect(await ensureBundle(client, silentLogger)).toEqual({ previousVersion: '0.3.0', version: '0.3.0', action: 'unchanged' });
+    expect((await client.query("SELECT to_regprocedure('hectic.get_secret(text)') AS f")).rows[0].f).toBeNull();
+    // …but a missing event trigger, or an unknown fingerprint (applied by hand), makes them run.
+    await client.query('DROP EVENT TRIGGER hectic_attach_immutable_triggers');
+    await ensureBundle(client, silentLogger);
+    expect((await client.query('SELECT count(*)::int AS n FROM pg_event_trigger')).rows[0].n).toBe(3);
+    expect((await client.query("SELECT to_regprocedure('hectic.get_secret(text)') AS f")).rows[0].f).not.toBeNull();
+    await client.query("UPDATE hectic.version SET fingerprint = NULL; DROP FUNCTION hectic.get_secret(text)");
+    await ensureBundle(client, silentLogger);
+    expect((await client.query("SELECT to_regprocedure('hectic.get_secret(text)') AS f")).rows[0].f).not.toBeNull();
   });
 
   it('serialises concurrent appliers', async () => {

@@ -8,6 +8,7 @@
  * serialise, the decision installed / upgraded / unchanged made *before* anything is
  * touched, and typed errors naming the file that failed.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,13 +50,26 @@ export function sqlDir(): string {
   return fileURLToPath(new URL('../../sql/', import.meta.url));
 }
 
+const bundleTexts = new Map<string, string>();
+
 function readBundleText(name: string): string {
   const path = join(sqlDir(), name);
+  const cached = bundleTexts.get(path);
+  if (cached !== undefined) return cached;
   try {
-    return readFileSync(path, 'utf8');
+    const text = readFileSync(path, 'utf8');
+    bundleTexts.set(path, text);
+    return text;
   } catch (error) {
     throw new InternalError(`hectic bundle file ${path} cannot be read: ${(error as Error).message}`);
   }
+}
+
+/** sha256 of the bundle's SQL as applied (version substituted), recorded in hectic.version.fingerprint. */
+export function bundleFingerprint(version: string = bundleVersion()): string {
+  const hash = createHash('sha256');
+  for (const name of BUNDLE_FILES) hash.update(`${name}\n${bundleFileSql(name, version)}\n`);
+  return hash.digest('hex');
 }
 
 /** The bundle version from `sql/HECTIC_VERSION`, trimmed. */
@@ -208,6 +222,10 @@ export async function applyBundle(client: ClientBase, log: Logger): Promise<Bund
           throw bundleFileError(error, file.name, file.sql);
         }
       }
+      await client.query(
+        "UPDATE hectic.version SET fingerprint = $1 WHERE name = 'hectic' AND fingerprint IS DISTINCT FROM $1",
+        [bundleFingerprint(version)],
+      );
       await client.query('COMMIT');
 
       for (const message of notices) {
@@ -229,4 +247,42 @@ export async function applyBundle(client: ClientBase, log: Logger): Promise<Bund
   } finally {
     client.removeListener('notice', onNotice);
   }
+}
+
+/** The event triggers of the bundle (public API names). */
+const EVENT_TRIGGERS = ['hectic_enforce_created_at_inheritance', 'hectic_attach_updated_at_trigger', 'hectic_attach_immutable_triggers'];
+
+/**
+ * True when the database holds exactly this bundle: the same version and fingerprint
+ * (recorded by applyBundle), and the objects migrations rely on still there.
+ */
+async function holdsBundle(client: ClientBase, version: string, fingerprint: string): Promise<boolean> {
+  const objects = await client.query<{ version_table: boolean; tables: boolean; event_triggers: number }>(
+    `SELECT to_regclass('hectic.version') IS NOT NULL AS version_table,
+            to_regclass('hectic.migration') IS NOT NULL AND to_regclass('hectic.created_at') IS NOT NULL
+              AND to_regclass('hectic.updated_at') IS NOT NULL AND to_regclass('hectic.immutable') IS NOT NULL AS tables,
+            (SELECT count(*) FROM pg_event_trigger WHERE evtname = ANY ($1::text[]))::int AS event_triggers`,
+    [EVENT_TRIGGERS],
+  );
+  const found = objects.rows[0];
+  if (!found?.version_table || !found.tables || found.event_triggers !== EVENT_TRIGGERS.length) return false;
+  const row = await client.query<{ version: string; fingerprint: string | null }>(
+    "SELECT version, to_jsonb(v) ->> 'fingerprint' AS fingerprint FROM hectic.version AS v WHERE name = 'hectic'",
+  );
+  return row.rows[0]?.version === version && row.rows[0]?.fingerprint === fingerprint;
+}
+
+/**
+ * The bundle for `migrate` (its hot path): applied only when the database does not
+ * already hold exactly this bundle, which two quick queries tell. `migrator init` and
+ * hydrate always run the files (applyBundle), which also repairs an install damaged by
+ * hand in ways this check does not look at.
+ */
+export async function ensureBundle(client: ClientBase, log: Logger): Promise<BundleResult> {
+  const version = bundleVersion();
+  if (await holdsBundle(client, version, bundleFingerprint(version))) {
+    log.debug(`hectic bundle ${version} already installed`);
+    return { previousVersion: version, version, action: 'unchanged' };
+  }
+  return applyBundle(client, log);
 }

@@ -1,10 +1,11 @@
-import { applyBundle } from '../build/bundle.js';
+import type { ClientBase } from 'pg';
+import { ensureBundle } from '../build/bundle.js';
 import type { Config } from '../base/config.js';
 import { connect, withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
-import { MigrationRunError, runPlan } from './migration-runner.js';
+import { MigrationRunError, openMigrationSession, runPlan, type MigrationSession } from './migration-runner.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
 export interface MigrateOptions {
@@ -38,14 +39,17 @@ function logMessages(log: Logger, text: string): void {
 
 /**
  * `migrator migrate up|down|to`: validates the folder, then — holding the migrator lock
- * from before the history is read until psql is done — applies the bundle, reads the
- * history, plans, and runs the plan through one psql session. Refusals happen before
- * anything changes; a failing migration throws MigrationRunError (exit 4).
+ * from before the history is read until psql is done — makes sure the bundle is there,
+ * reads the history, plans, and runs the plan through one psql session. Refusals happen
+ * before anything changes; a failing migration throws MigrationRunError (exit 4).
+ *
+ * The psql session starts first: its process start and connection overlap the work
+ * here, and it simply ends unused when there is nothing to run.
  */
 export async function migrateCommand(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
-  // Malformed folders are refused before we even connect.
-  const disk = readMigrations(options.migrationDir);
   if (options.dryRun) {
+    // Malformed folders are refused before we even connect.
+    const disk = readMigrations(options.migrationDir);
     const plan = await withClient(options.url, async (client) =>
       planMigrations(disk, await readAppliedMigrations(client), options.request, { force: options.force }),
     );
@@ -53,29 +57,46 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
     return { plan, dryRun: true, completed: [] };
   }
 
-  const client = await connect(options.url);
+  const session = openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output });
   try {
-    await takeMigratorLock(client, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
-    await applyBundle(client, log);
-    const plan = planMigrations(disk, await readAppliedMigrations(client), options.request, { force: options.force });
-    for (const warning of plan.forced) log.warn(warning);
-    if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
-
-    const started = performance.now();
+    const connecting = connect(options.url);
+    let disk: ReturnType<typeof readMigrations>;
     try {
-      const result = await runPlan(config, log, client, { url: options.url, steps: plan.steps, vars: options.vars, output: options.output });
-      logMessages(log, result.messages);
-      logSteps(log, result.completed);
-      const verb = plan.steps.every((step) => step.direction === 'up') ? 'applied' : plan.steps.every((step) => step.direction === 'down') ? 'reverted' : 'ran';
-      log.info(`${verb} ${result.completed.length} migration${result.completed.length === 1 ? '' : 's'} in ${formatDuration(performance.now() - started)}`);
-      return { plan, dryRun: false, completed: result.completed };
+      // Malformed folders are refused before anything changes (hashing overlaps the connection).
+      disk = readMigrations(options.migrationDir);
     } catch (error) {
-      if (error instanceof MigrationRunError) logSteps(log, error.completed);
+      void connecting.then((client) => client.end()).catch(() => undefined);
       throw error;
     }
+    const client = await connecting;
+    try {
+      await takeMigratorLock(client, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
+      await ensureBundle(client, log);
+      const plan = planMigrations(disk, await readAppliedMigrations(client), options.request, { force: options.force });
+      for (const warning of plan.forced) log.warn(warning);
+      if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
+      return { plan, dryRun: false, completed: await runSteps(log, client, session, plan) };
+    } finally {
+      // Closing the session releases the advisory lock.
+      await client.end().catch(() => undefined);
+    }
   } finally {
-    // Closing the session releases the advisory lock.
-    await client.end().catch(() => undefined);
+    await session.cancel();
+  }
+}
+
+async function runSteps(log: Logger, client: ClientBase, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
+  const started = performance.now();
+  try {
+    const result = await runPlan(log, client, session, plan.steps);
+    logMessages(log, result.messages);
+    logSteps(log, result.completed);
+    const verb = plan.steps.every((step) => step.direction === 'up') ? 'applied' : plan.steps.every((step) => step.direction === 'down') ? 'reverted' : 'ran';
+    log.info(`${verb} ${result.completed.length} migration${result.completed.length === 1 ? '' : 's'} in ${formatDuration(performance.now() - started)}`);
+    return result.completed;
+  } catch (error) {
+    if (error instanceof MigrationRunError) logSteps(log, error.completed);
+    throw error;
   }
 }
 

@@ -95,13 +95,64 @@ export function buildMigrationScript(steps: readonly MigrationStep[], vars: Read
   return `${lines.join('\n')}\n`;
 }
 
-export interface RunPlanOptions {
+export interface MigrationSessionOptions {
   url: string;
-  steps: readonly MigrationStep[];
   /** psql variables from --set NAME=VALUE. */
   vars: Readonly<Record<string, string>>;
   /** Where the migrations' own output (SELECT results, \echo) goes; default: our stdout. */
   output?: 'inherit' | 'pipe' | number;
+}
+
+/**
+ * The one psql process of a run, started before the plan is known: its start and
+ * connection overlap the migrator's own work (lock, bundle, history, plan). It waits
+ * for its script on stdin; `cancel` gives it none, and it ends having done nothing.
+ */
+export interface MigrationSession {
+  readonly vars: Readonly<Record<string, string>>;
+  /** Hands psql its script (once); resolves with how psql ended. */
+  run(script: string): Promise<RunResult>;
+  /** Ends psql without running anything (a no-op once `run` was called). */
+  cancel(): Promise<void>;
+}
+
+/** The script once it is known; nothing at all when the run is cancelled. */
+async function* scriptWhenReady(script: Promise<string>): AsyncIterable<string> {
+  let text: string;
+  try {
+    text = await script;
+  } catch {
+    return; // cancelled: psql reads end of input and exits having run nothing
+  }
+  yield text;
+}
+
+export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
+  let supply: (script: string) => void = () => undefined;
+  let refuse: () => void = () => undefined;
+  const script = new Promise<string>((resolve, reject) => {
+    supply = resolve;
+    refuse = () => reject(new Error('no migrations to run'));
+  });
+  const ended = execPsql(config, { url: options.url, vars: options.vars, sql: scriptWhenReady(script), output: options.output ?? 'inherit', cwd: config.cwd });
+  // Seen by `run` or `cancel` later; until then a failure to start psql (exit 127) must
+  // not count as an unhandled rejection.
+  ended.catch(() => undefined);
+  let used = false;
+  return {
+    vars: options.vars,
+    run(text: string): Promise<RunResult> {
+      used = true;
+      supply(text);
+      return ended;
+    },
+    async cancel(): Promise<void> {
+      if (used) return;
+      used = true;
+      refuse();
+      await ended.catch(() => undefined);
+    },
+  };
 }
 
 export interface RunPlanResult {
@@ -151,19 +202,19 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
 }
 
 /**
- * Runs the steps through one psql process, then checks hectic.migration (through
- * `client`, which holds the migrator lock) to learn how far it got. Throws
+ * Runs the steps through the session's psql process, then checks hectic.migration
+ * (through `client`, which holds the migrator lock) to learn how far it got. Throws
  * MigrationRunError (a MigrationFailedError, exit 4) naming the failed step; earlier
  * steps stay done.
  */
-export async function runPlan(config: Config, log: Logger, client: ClientBase, options: RunPlanOptions): Promise<RunPlanResult> {
-  const script = buildMigrationScript(options.steps, options.vars);
+export async function runPlan(log: Logger, client: ClientBase, session: MigrationSession, steps: readonly MigrationStep[]): Promise<RunPlanResult> {
+  const script = buildMigrationScript(steps, session.vars);
   log.trace(`migration script:\n${script}`);
-  const result = await execPsql(config, { url: options.url, vars: options.vars, sql: script, output: options.output ?? 'inherit', cwd: config.cwd });
+  const result = await session.run(script);
   const appliedNames = new Set((await readAppliedMigrations(client)).map((migration) => migration.name));
-  const done = countCompleted(options.steps, appliedNames);
-  const completed = options.steps.slice(0, done);
-  const failed = options.steps[done];
+  const done = countCompleted(steps, appliedNames);
+  const completed = steps.slice(0, done);
+  const failed = steps[done];
   if (failed) throw failureError(failed, completed, result);
   if (result.code !== 0) log.warn(`psql exited ${result.code} after every migration committed: ${result.stderr.trim()}`);
   return { completed, messages: result.stderr, stdout: result.stdout };

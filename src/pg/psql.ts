@@ -14,8 +14,11 @@ export interface PsqlOptions {
   url: string;
   /** Script file to run (-f). Relative \ir includes resolve against its folder. */
   file?: string;
-  /** Script text to run when no file is given (sent on stdin). */
-  sql?: string;
+  /**
+   * Script text to run when no file is given (sent on stdin). An async iterable lets psql
+   * start and connect while the script is still being planned.
+   */
+  sql?: string | AsyncIterable<string>;
   /** psql variables (-v NAME=VALUE). */
   vars?: Readonly<Record<string, string>>;
   /** Stop at the first error (default true). */

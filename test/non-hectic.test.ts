@@ -65,6 +65,9 @@ describe('a project without hectic inheritance', () => {
     expect(diff.code, diff.stderr).toBe(0);
     expect(diff.stdout).toMatch(/^database diff: no differences\n/);
     expect(diff.stdout).toContain('1 migration applied');
+    // -H: the sources hydrate without the bundle (migrator init adds it afterwards).
+    const noHook = await database(['diff', '-H']);
+    expect(noHook.code, noHook.stderr).toBe(0);
 
     // Drift in the sources shows, and only it.
     const structure = path.join(project.dir, 'db', 'src', 'structure.sql');

@@ -14,6 +14,7 @@ import { UserError } from '../base/errors.js';
 import { assertTablesExist } from './inherits.js';
 import type { Logger } from '../base/log.js';
 import { runPsql } from '../pg/psql.js';
+import { plural } from '../base/text.js';
 import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
 import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
 
@@ -147,7 +148,7 @@ export async function recordBaseline(client: pg.ClientBase, baseline: readonly B
     [baseline.map((migration) => migration.name), baseline.map((migration) => migration.hash)],
   );
   const recorded = result.rows.map((row) => row.name).sort();
-  if (recorded.length > 0) log.info(`recorded ${recorded.length} migration${recorded.length === 1 ? '' : 's'} on disk as applied (baseline)`);
+  if (recorded.length > 0) log.info(`recorded ${plural(recorded.length, 'migration')} on disk as applied (baseline)`);
   return recorded;
 }
 

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isProcessAlive } from '../base/process.js';
 
 export const DIFF_RUN_PREFIX = 'database-diff';
 /** The entry of a run folder that outlives the run. */
@@ -78,13 +79,7 @@ export function listDiffRuns(focusDir: string): DiffRunFolder[] {
 }
 
 function isAlive(pid: number | undefined): boolean {
-  if (pid === undefined || pid === process.pid) return pid === process.pid;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid !== undefined && isProcessAlive(pid);
 }
 
 /**

@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { interruptedBy } from '../base/interrupt.js';
 import type { ClusterLayout } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { InternalError, ServerStartError } from '../base/errors.js';
+import { InternalError, InterruptedError, ServerStartError } from '../base/errors.js';
 import { serverProgram } from '../pg/pg-bin.js';
 import { isProcessAlive, spawnDaemon, type OsUser } from '../base/process.js';
 
@@ -196,7 +197,9 @@ export async function startServer(config: Config, layout: ClusterLayout, options
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   try {
     while (Date.now() < deadline) {
-      if (exited !== undefined) break;
+      // Interrupted: the run's cleanup may already have removed the data folder, so the
+      // server would never report ready; stop it below instead of waiting for it.
+      if (exited !== undefined || interruptedBy()) break;
       const pidfile = readPostmasterPid(layout.dataDir);
       if (child.pid && pidfile?.pid === child.pid && pidfile.status === 'ready') return child.pid;
       await sleep(5);
@@ -212,6 +215,8 @@ export async function startServer(config: Config, layout: ClusterLayout, options
       // already gone
     }
   }
+  const signal = interruptedBy();
+  if (signal) throw new InterruptedError(signal);
   const log = startFailureLog(layout, options.outputFile);
   const why = exited === undefined ? 'it did not become ready in time' : startFailureReason(log);
   throw new ServerStartError(`PostgreSQL server failed to start for ${layout.dataDir}: ${why}`, log);

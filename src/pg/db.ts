@@ -46,13 +46,14 @@ export async function connect(url: string, options: { database?: string } = {}):
     port: params.port ? Number(params.port) : undefined,
     ...(options.database ? { database: options.database } : {}),
   });
+  // A server-side error (a shutdown while we connect, or later on an idle client) must
+  // not crash the process: it also rejects the pending call, which is where it is seen.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (error) {
     throw new UserError(`cannot connect to ${redact(url)}: ${(error as Error).message}`);
   }
-  // A server-side error on an idle client must not crash the process.
-  client.on('error', () => undefined);
   return client;
 }
 

@@ -47,10 +47,7 @@ describe('human output', () => {
       data dir:   <path>
       postgres:   <pg-version>
       size:       <size>
-      migrations: 0 applied, 3 pending
-        pending: <stamp>-catalog
-        pending: <stamp>-orders
-        pending: <stamp>-order-note-and-payment
+      migrations: 3 applied (3 as the baseline of a build from the sources), 0 pending
       "
     `);
   });
@@ -59,9 +56,9 @@ describe('human output', () => {
     const result = await runBin('database', ['migrator', 'migrate', 'status'], { env });
     expect(result.code).toBe(0);
     expect(stable(result.stdout)).toMatchInlineSnapshot(`
-      "<stamp>-catalog  pending  -
-      <stamp>-orders  pending  -
-      <stamp>-order-note-and-payment  pending  -
+      "<stamp>-catalog  applied  <time>
+      <stamp>-orders  applied  <time>
+      <stamp>-order-note-and-payment  applied  <time>
       "
     `);
   });

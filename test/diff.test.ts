@@ -222,6 +222,10 @@ describe('database diff: output and exit codes', () => {
     const missing = await diff([], { HYDRATE_ENTRYPOINT: 'no-such-entrypoint.sql' });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no-such-entrypoint.sql');
+    const malformed = project.variant('migration', 'malformed', { '20240301000000-no-up/down.sql': 'SELECT 1;\n' });
+    const noUp = await diff([], { MIGRATION_DIR: malformed });
+    expect(noUp.code).toBe(2);
+    expect(noUp.stderr).toContain('20240301000000-no-up');
     expectNothingLeft();
   });
 

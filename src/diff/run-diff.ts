@@ -211,6 +211,9 @@ export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> 
       migrateCommand(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output }),
     );
     return { connection, applied: result.completed.map((step) => step.name) };
+  } catch (error) {
+    // A failing migration stays exit 4, a history mismatch 2; a malformed folder is exit 2 too.
+    throw asBuildFailure(error, 'DB1 (backup + migrations)');
   } finally {
     fs.closeSync(output);
   }

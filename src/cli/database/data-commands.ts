@@ -8,7 +8,7 @@ import { diffCommand, listDiffLogs, type DiffRun } from '../../commands/diff.js'
 import { pullStagingCommand } from '../../commands/pull-staging.js';
 import { restoreCommand } from '../../commands/restore.js';
 import { formatTextReport, toJsonError, toJsonReport } from '../../diff/report.js';
-import { ExitCode, isDbToolError } from '../../base/errors.js';
+import { ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
 import { splitTableList } from '../../pg/table-names.js';
 import { colorEnabled, redact } from '../../base/log.js';
 import { json, page } from '../output.js';
@@ -112,8 +112,13 @@ function jsonFailure(error: unknown): unknown {
   return toJsonError(ExitCode.bug, `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
 }
 
+/** Writes -o FILE; a file that cannot be written is not "differences" (exit 1) but exit 13. */
 function writeReport(ctx: CliContext, file: string, text: string): void {
   const target = path.resolve(ctx.config.cwd, file);
-  fs.writeFileSync(target, text);
+  try {
+    fs.writeFileSync(target, text);
+  } catch (error) {
+    throw new InternalError(`cannot write the report to ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
   ctx.log.info(`report written to ${target}`);
 }

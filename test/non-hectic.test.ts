@@ -45,7 +45,7 @@ describe('a project without hectic inheritance', () => {
 
     const deploy = await database(['deploy']);
     expect(deploy.code, deploy.stderr).toBe(0);
-    const test = await database(['test']);
+    const test = await database(['test', '-v']);
     expect(test.code, test.stderr).toBe(0);
     expect(test.stdout).toContain('ok 3 - the pipeline counts open deals');
     const status = await database(['migrator', 'migrate', 'status']);

@@ -101,4 +101,18 @@ describe('human output', () => {
       "
     `);
   });
+
+  it('database diff report', async () => {
+    await must(runBin('database', ['backup'], { env }), 'database backup');
+    const result = await runBin('database', ['diff'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(stable(result.stdout)).toMatchInlineSnapshot(`
+      "database diff: no differences
+        DB1 = backup <path> + migrate up all (0 migrations applied)
+        DB2 = sources <path> + migrator init
+        compared 96 schema objects and the data of 1 table
+        privileges and owners were not compared (--privileges compares grants and default privileges)
+      "
+    `);
+  });
 });

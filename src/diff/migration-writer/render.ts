@@ -1,0 +1,52 @@
+/**
+ * The text of up.sql / down.sql from a plan. migrator runs a migration file inside a
+ * transaction (BEGIN … \i up.sql … bookkeeping; COMMIT); statements that cannot run in
+ * one, or should not keep their locks for the whole migration, are placed after a
+ * `COMMIT;` and followed by a `BEGIN;`, so the file works under migrator and under a
+ * plain psql run alike. Pure.
+ */
+import type { MigrationPlan, Segment, Statement } from './statement.js';
+
+/** Waiting longer than this for a lock fails the migration instead of queueing every query behind it. */
+export const LOCK_TIMEOUT = '5s';
+
+const SEGMENT_NOTES: Record<Exclude<Segment, 'main'>, string> = {
+  before: 'Outside a transaction: an enum value must be committed before anything can use it.',
+  validate: 'A transaction of its own: validating scans the table under SHARE UPDATE EXCLUSIVE (reads and writes go on); the NOT VALID constraints above held their stronger lock only briefly.',
+  after: 'Outside a transaction: CREATE/DROP INDEX CONCURRENTLY builds without blocking writes and cannot run inside one.',
+};
+
+function renderStatement(item: Statement): string {
+  return [...item.hazards.map((hazard) => `-- hazard: ${hazard}`), item.sql].join('\n');
+}
+
+export interface RenderOptions {
+  /** First comment lines (what the file does, how it was made). */
+  title: readonly string[];
+}
+
+export function renderMigration(plan: MigrationPlan, options: RenderOptions): string {
+  const lines: string[] = options.title.map((line) => `-- ${line}`);
+  for (const step of plan.manualSteps) lines.push(`-- manual step: ${step}`);
+  if (plan.statements.length === 0) {
+    lines.push('-- nothing to change');
+    return `${lines.join('\n')}\n`;
+  }
+  const bySegment = (segment: Segment): Statement[] => plan.statements.filter((item) => item.segment === segment);
+  // Session level, so that it survives the COMMITs below; migrator resets the session between migrations.
+  lines.push('', `SET lock_timeout = '${LOCK_TIMEOUT}';`);
+  const before = bySegment('before');
+  if (before.length > 0) lines.push('', `-- ${SEGMENT_NOTES.before}`, 'COMMIT;', ...before.map(renderStatement), 'BEGIN;');
+  const main = bySegment('main');
+  if (main.length > 0) lines.push('', main.map(renderStatement).join('\n\n'));
+  const validate = bySegment('validate');
+  if (validate.length > 0) lines.push('', `-- ${SEGMENT_NOTES.validate}`, 'COMMIT;', 'BEGIN;', validate.map(renderStatement).join('\n'));
+  const after = bySegment('after');
+  if (after.length > 0) lines.push('', `-- ${SEGMENT_NOTES.after}`, 'COMMIT;', after.map(renderStatement).join('\n'), 'BEGIN;');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Every `-- hazard:` of a plan, in order (for the report). */
+export function planHazards(plan: MigrationPlan): Array<{ statement: string; hazard: string }> {
+  return plan.statements.flatMap((item) => item.hazards.map((hazard) => ({ statement: item.sql.split('\n')[0] ?? '', hazard })));
+}

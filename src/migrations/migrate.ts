@@ -5,7 +5,7 @@ import { connect, withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
-import { MigrationRunError, openMigrationSession, runPlan, type MigrationSession } from './migration-runner.js';
+import { MigrationRunError, openMigrationSession, runPlan, type MigrationSession, type StepHooks } from './migration-runner.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
 export interface MigrateOptions {
@@ -20,6 +20,8 @@ export interface MigrateOptions {
   dryRun: boolean;
   /** Where the migrations' own output goes (default: our stdout). */
   output?: 'inherit' | 'pipe' | number;
+  /** psql lines run inside each migration's transaction (diff's rehearsal). */
+  hooks?: StepHooks;
 }
 
 export interface MigrateResult {
@@ -57,7 +59,7 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
     return { plan, dryRun: true, completed: [] };
   }
 
-  const session = openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output });
+  const session = openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
   try {
     const connecting = connect(options.url);
     let disk: ReturnType<typeof readMigrations>;

@@ -78,21 +78,31 @@ function psqlReset(vars: Readonly<Record<string, string>>): string[] {
  * bookkeeping row, the COMMIT, the next step's BEGIN and the session reset travel
  * together (an error in any of them skips the rest of that query).
  */
-export function buildMigrationScript(steps: readonly MigrationStep[], vars: Readonly<Record<string, string>> = {}): string {
+export function buildMigrationScript(steps: readonly MigrationStep[], vars: Readonly<Record<string, string>> = {}, hooks: StepHooks = {}): string {
   const lines = ['\\set ON_ERROR_STOP 1'];
   steps.forEach((step, index) => {
     const last = index + 1 === steps.length;
     if (index === 0) lines.push(`${OPEN_STEP};`);
+    lines.push(`-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}`);
+    if (hooks.afterBegin) lines.push(hooks.afterBegin(index, step));
     lines.push(
-      `-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}`,
       `\\i ${psqlQuotePath(step.file)}`,
       // A migration must not switch ON_ERROR_STOP off for the rest of the run.
       '\\set ON_ERROR_STOP 1',
-      `${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`,
-      ...(last ? [] : psqlReset(vars)),
     );
+    if (hooks.beforeCommit) lines.push(hooks.beforeCommit(index, step));
+    lines.push(`${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`, ...(last ? [] : psqlReset(vars)));
   });
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * psql lines run inside each step's transaction, right after its BEGIN and right before
+ * its COMMIT (diff's rehearsal reads pg_locks and pg_class there).
+ */
+export interface StepHooks {
+  afterBegin?: (index: number, step: MigrationStep) => string;
+  beforeCommit?: (index: number, step: MigrationStep) => string;
 }
 
 export interface MigrationSessionOptions {
@@ -101,6 +111,7 @@ export interface MigrationSessionOptions {
   vars: Readonly<Record<string, string>>;
   /** Where the migrations' own output (SELECT results, \echo) goes; default: our stdout. */
   output?: 'inherit' | 'pipe' | number;
+  hooks?: StepHooks;
 }
 
 /**
@@ -110,6 +121,7 @@ export interface MigrationSessionOptions {
  */
 export interface MigrationSession {
   readonly vars: Readonly<Record<string, string>>;
+  readonly hooks?: StepHooks;
   /** Hands psql its script (once); resolves with how psql ended. */
   run(script: string): Promise<RunResult>;
   /** Ends psql without running anything (a no-op once `run` was called). */
@@ -141,6 +153,7 @@ export function openMigrationSession(config: Config, options: MigrationSessionOp
   let used = false;
   return {
     vars: options.vars,
+    hooks: options.hooks,
     run(text: string): Promise<RunResult> {
       used = true;
       supply(text);
@@ -208,7 +221,7 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
  * steps stay done.
  */
 export async function runPlan(log: Logger, client: ClientBase, session: MigrationSession, steps: readonly MigrationStep[]): Promise<RunPlanResult> {
-  const script = buildMigrationScript(steps, session.vars);
+  const script = buildMigrationScript(steps, session.vars, session.hooks);
   log.trace(`migration script:\n${script}`);
   const result = await session.run(script);
   const appliedNames = new Set((await readAppliedMigrations(client)).map((migration) => migration.name));

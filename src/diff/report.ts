@@ -11,6 +11,8 @@ import type { ChangedObject, SchemaComparison } from './compare-schema.js';
 import { formatRow, type Row, type TableDataComparison } from './compare-data.js';
 import type { SchemaObject } from './schema-dump.js';
 import { plural } from '../base/text.js';
+import { migrationJson, migrationLines, rehearsalJson, rehearsalLines, type MigrationResult } from './migration-report.js';
+import type { RehearsedMigration } from './rehearsal.js';
 
 /** Aspects of the schema a run compared (owners never are). */
 export interface ComparedAspects {
@@ -33,6 +35,10 @@ export interface DiffResult {
   compared: ComparedAspects;
   schema: SchemaComparison;
   data: TableDataComparison[];
+  /** What each applied migration did on DB1 (the rehearsal). */
+  rehearsal?: RehearsedMigration[];
+  /** --write-migration / --sql: the generated migration and its proof. */
+  migration?: MigrationResult;
 }
 
 export const DB1_LABEL = 'DB1 (backup + migrations)';
@@ -189,6 +195,11 @@ function dataSection(title: string, tables: readonly TableDataComparison[]): str
 }
 
 /** The human report: summary, then per-object diffs, then the data sections. */
+/** The rehearsal table and the migration section, each after a blank line when present. */
+function sectionLines(result: DiffResult): string[] {
+  return [rehearsalLines(result.rehearsal ?? []), migrationLines(result.migration)].flatMap((lines) => (lines.length > 0 ? ['', ...lines] : []));
+}
+
 export function formatTextReport(result: DiffResult, color?: ChalkInstance): string {
   const summary = summarize(result);
   if (result.identical) {
@@ -197,10 +208,11 @@ export function formatTextReport(result: DiffResult, color?: ChalkInstance): str
       ...header(result),
       `  compared ${plural(summary.identicalObjects, 'schema object')} and the data of ${plural(summary.dataTablesCompared, 'table')}`,
       ...notComparedLines(result.compared),
+      ...sectionLines(result),
     ].join('\n');
     return `${text}\n`;
   }
-  const lines = ['database diff: differences found', ...header(result), ...notComparedLines(result.compared), '', ...summaryLines(result)];
+  const lines = ['database diff: differences found', ...header(result), ...notComparedLines(result.compared), '', ...summaryLines(result), ...sectionLines(result)];
   const schemaDiffs = [
     ...result.schema.onlyInDb1.map(onlyInDb1Diff),
     ...result.schema.onlyInDb2.map(onlyInDb2Diff),
@@ -250,6 +262,8 @@ export function toJsonReport(result: DiffResult): unknown {
         diff: changedObjectDiff(object),
       })),
     },
+    rehearsal: rehearsalJson(result.rehearsal ?? []),
+    migration: migrationJson(result.migration),
     data: result.data.map((table) => ({
       table: table.table,
       reasons: table.reasons,

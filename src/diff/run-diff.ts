@@ -37,6 +37,10 @@ import type { ComparedAspects, DiffResult } from './report.js';
 import { dumpSchema, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
 import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS } from './diff-runs.js';
+import { checkMigrationRequest, writeProvedMigration } from './migration-writer/write-migration.js';
+import { readCatalogs } from './migration-writer/prove.js';
+import { diffSettled, type MigrationResult } from './migration-report.js';
+import { readRehearsal, rehearsalHooks, type RehearsedMigration } from './rehearsal.js';
 
 export interface DiffOptions {
   /** BACKUP_PATH; default $LOCAL_DIR/focus/postgresql-backup. */
@@ -51,6 +55,12 @@ export interface DiffOptions {
   privileges?: boolean;
   /** --ignore-column-order: a column's position in its table is not a difference. */
   ignoreColumnOrder?: boolean;
+  /** --write-migration NAME: write the proved migration into the migration folder. */
+  writeMigration?: string;
+  /** --sql: generate and prove the migration (its up.sql goes where the caller says). */
+  migrationSql?: boolean;
+  /** Named in the generated files' first line. */
+  generator?: string;
 }
 
 export interface DiffRun extends DiffResult {
@@ -105,6 +115,8 @@ export interface DiffPlan {
   mock: boolean;
   noHook: boolean;
   aspects: ComparedAspects;
+  /** --write-migration / --sql, when asked for. */
+  migration?: { name?: string; generator: string };
 }
 
 /** One side's build: the run's folders and how far the run is. */
@@ -121,6 +133,8 @@ export interface Db1 {
   connection: ClusterConnection;
   /** Migrations `migrate up all` applied. */
   applied: string[];
+  /** What each of them did on the backup's data. */
+  rehearsal: RehearsedMigration[];
 }
 
 export interface Db2 {
@@ -132,6 +146,8 @@ export interface Db2 {
 export interface Comparison {
   schema: SchemaComparison;
   data: TableDataComparison[];
+  /** Both schemas in dump order (the migration writer plans from them). */
+  dumps: { db1: SchemaObject[]; db2: SchemaObject[] };
 }
 
 /** An error of one side's build as exit 2, unless it has a code of its own (4, 13, 127…). */
@@ -161,10 +177,13 @@ export function planDiff(config: Config, options: DiffOptions): DiffPlan {
   } catch (error) {
     throw asBuildFailure(error, 'DB2 (sources)');
   }
+  const wantsMigration = options.writeMigration !== undefined || options.migrationSql === true;
+  if (wantsMigration) checkMigrationRequest({ name: options.writeMigration, migrationDir: config.migrationDir });
   return {
     backup,
     tables,
     entrypoint,
+    migration: wantsMigration ? { name: options.writeMigration, generator: options.generator ?? 'db-tool' } : undefined,
     mock: Boolean(options.mock),
     noHook: Boolean(options.noHook),
     aspects: { privileges: Boolean(options.privileges), columnOrder: !options.ignoreColumnOrder },
@@ -203,14 +222,17 @@ export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> 
   if (!hasMigrationDir(migrationDir)) {
     log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);
     await migratorInitCommand(log, connection.url);
-    return { connection, applied: [] };
+    return { connection, applied: [], rehearsal: [] };
   }
   const output = fs.openSync(path.join(ctx.runLogs, 'migrate.stdout.log'), 'a');
   try {
+    // The rehearsal: what each pending migration locks and rewrites on the backup's data.
+    const readings = fs.mkdtempSync(path.join(ctx.runDir, 'rehearsal-'));
+    const hooks = rehearsalHooks(readings);
     const result = await log.step('migrate up all', () =>
-      migrateCommand(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output }),
+      migrateCommand(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output, hooks }),
     );
-    return { connection, applied: result.completed.map((step) => step.name) };
+    return { connection, applied: result.completed.map((step) => step.name), rehearsal: readRehearsal(readings, result.completed) };
   } catch (error) {
     // A failing migration stays exit 4, a history mismatch 2; a malformed folder is exit 2 too.
     throw asBuildFailure(error, 'DB1 (backup + migrations)');
@@ -271,7 +293,7 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
           dumpSchema(config, urls.db2, dumpOptions),
           compareData(client1, client2, tables),
         ]);
-        return { schema: compareSchemas(schema1, schema2), data };
+        return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };
       }),
     );
   } catch (error) {
@@ -299,7 +321,7 @@ export async function runDiff(config: Config, log: Logger, options: DiffOptions 
       },
       [DIFF_LOGS],
     );
-    exitCode = result.identical ? ExitCode.ok : ExitCode.generic;
+    exitCode = diffSettled(result) ? ExitCode.ok : ExitCode.generic;
     return result;
   } catch (error) {
     exitCode = isDbToolError(error) ? error.exitCode : ExitCode.bug;
@@ -321,9 +343,21 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
   log.debug(`diff: run folder ${runDir}`);
   const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, plan.backup), buildDb2(ctx, plan)]);
   ctx.checkpoint();
-  const { schema, data } = await log.step('compare', () =>
-    compareDatabases(config, { db1: db1.connection.url, db2: db2.connection.url }, { tables: plan.tables, aspects: plan.aspects }),
-  );
+  const urls = { db1: db1.connection.url, db2: db2.connection.url };
+  // The catalogs the migration writer needs are read beside the dumps.
+  const catalogs = plan.migration ? readCatalogs(urls.db1, urls.db2) : undefined;
+  catalogs?.catch(() => undefined);
+  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects }));
+  let migration: MigrationResult | undefined;
+  if (plan.migration && schemasDiffer(schema)) {
+    // Last use of DB1: the proof applies up and down to it.
+    const { name, generator } = plan.migration;
+    const request = { name, migrationDir: config.migrationDir };
+    const outcome = await log.step('write and prove the migration', () =>
+      writeProvedMigration(config, { url: urls.db1, schema: dumps.db1 }, { url: urls.db2, schema: dumps.db2 }, request, generator, catalogs, plan.aspects),
+    );
+    migration = { ...outcome, name };
+  }
   return {
     identical: !schemasDiffer(schema) && !dataDiffers(data),
     backup: plan.backup,
@@ -333,6 +367,8 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
     compared: plan.aspects,
     schema,
     data,
+    rehearsal: db1.rehearsal,
+    migration,
     runDir,
     logDir: runLogs,
   };

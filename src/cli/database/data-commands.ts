@@ -8,7 +8,8 @@ import { diffCommand, listDiffLogs, type DiffRun } from '../../commands/diff.js'
 import { pullStagingCommand } from '../../commands/pull-staging.js';
 import { restoreCommand } from '../../commands/restore.js';
 import { formatTextReport, toJsonError, toJsonReport } from '../../diff/report.js';
-import { ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
+import { AmbiguousError, ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
+import { diffSettled } from '../../diff/migration-report.js';
 import { splitTableList } from '../../pg/table-names.js';
 import { colorEnabled, redact } from '../../base/log.js';
 import { json, page } from '../output.js';
@@ -28,6 +29,8 @@ interface DiffFlags {
   ignoreColumnOrder?: boolean;
   json?: boolean;
   output?: string;
+  writeMigration?: string;
+  sql?: string;
 }
 
 export function registerDataCommands(program: Command, ctx: CliContext): void {
@@ -62,8 +65,12 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .option('--ignore-column-order', 'a column\'s position in its table is not a difference')
     .option('--json', 'print the report as one JSON document (also on failure: {"ok": false, "error": {…}})')
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .option('--write-migration <name>', 'write the migration DB1 → DB2 to $MIGRATION_DIR/<UTC timestamp>-NAME/{up,down}.sql, once proved on a copy of DB1')
+    .option('--sql <file>', "also write the proved up.sql to FILE ('-': stdout, the report then goes to stderr)")
     .action(async (backupPath: string | undefined, flags: DiffFlags, command: Command) => {
       if (globalsOf(command).url) ctx.log.warn('--url is ignored: diff compares the two private clusters it starts');
+      const sqlToStdout = flags.sql === '-';
+      if (sqlToStdout && flags.json && !flags.output) throw new AmbiguousError('--sql - and --json both want stdout: write the report elsewhere with -o FILE');
       const emit = (text: string): void => (flags.output ? writeReport(ctx, flags.output, text) : ctx.out(text));
       let result: DiffRun;
       try {
@@ -74,13 +81,25 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
           noHook: !flags.hook,
           privileges: flags.privileges,
           ignoreColumnOrder: flags.ignoreColumnOrder,
+          writeMigration: flags.writeMigration,
+          migrationSql: flags.sql !== undefined,
+          generator: GENERATOR,
         });
       } catch (error) {
         // With --json, a failure is a document too; the error line still goes to stderr.
         if (flags.json) emit(json(jsonFailure(error)));
         throw error;
       }
-      if (flags.json) {
+      const migration = result.migration;
+      if (migration?.proof.proved && flags.sql) {
+        if (sqlToStdout) ctx.out(migration.up);
+        else writeReport(ctx, flags.sql, migration.up, 'up.sql');
+      }
+      if (migration?.folder) ctx.log.info(`migration written to ${migration.folder}`);
+      else if ((flags.writeMigration !== undefined || flags.sql) && !migration) ctx.log.info('no schema differences: no migration written');
+      if (sqlToStdout && !flags.output) {
+        process.stderr.write(formatTextReport(result));
+      } else if (flags.json) {
         emit(json(toJsonReport(result)));
       } else if (flags.output) {
         writeReport(ctx, flags.output, formatTextReport(result));
@@ -88,7 +107,8 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
         const color = new Chalk({ level: colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor) ? 1 : 0 });
         await page(ctx, formatTextReport(result, color));
       }
-      if (!result.identical) ctx.exitCode = ExitCode.generic;
+      // With a migration asked for, a proved one settles the schema drift; data drift stays a difference.
+      if (!diffSettled(result)) ctx.exitCode = ExitCode.generic;
     });
 
   diff
@@ -113,12 +133,12 @@ function jsonFailure(error: unknown): unknown {
 }
 
 /** Writes -o FILE; a file that cannot be written is not "differences" (exit 1) but exit 13. */
-function writeReport(ctx: CliContext, file: string, text: string): void {
+function writeReport(ctx: CliContext, file: string, text: string, what = 'report'): void {
   const target = path.resolve(ctx.config.cwd, file);
   try {
     fs.writeFileSync(target, text);
   } catch (error) {
-    throw new InternalError(`cannot write the report to ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new InternalError(`cannot write the ${what} to ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  ctx.log.info(`report written to ${target}`);
+  ctx.log.info(`${what} written to ${target}`);
 }

@@ -139,7 +139,9 @@ describe('report', () => {
   it('has a documented JSON shape', () => {
     const schema = compareSchemas([object('TABLE public.t', 'a')], [object('TABLE public.t', 'b')]);
     const json = toJsonReport(result({ schema, data: [table({ status: 'different', rowsOnlyInDb1: [['EUR', null]] })] })) as Record<string, unknown>;
-    expect(Object.keys(json)).toEqual(['ok', 'identical', 'compared', 'db1', 'db2', 'summary', 'schema', 'data']);
+    expect(Object.keys(json)).toEqual(['ok', 'identical', 'compared', 'db1', 'db2', 'summary', 'schema', 'rehearsal', 'migration', 'data']);
+    expect(json.rehearsal).toEqual([]);
+    expect(json.migration).toBeNull();
     expect(json.ok).toBe(true);
     expect(json.compared).toEqual({ privileges: false, owners: false, columnOrder: true });
     expect(json.summary).toEqual({ onlyInDb1: 0, onlyInDb2: 0, changed: 1, identicalObjects: 0, dataTablesCompared: 1, dataTablesDiffering: 1 });

@@ -90,17 +90,17 @@ export function diffTable(from: TableInfo, to: TableInfo, context: TableDiffCont
       );
       result.touchedColumns.push(`COLUMN ${from.name}.${column.name}`);
     }
+    const lastExisting = Math.max(-1, ...to.columns.map((column, i) => (fromColumns.has(column.name) ? i : -1)));
     for (const column of added) {
       const hazards = [HAZARD.accessExclusive(to.name)];
+      if (to.columns.findIndex((c) => c.name === column.name) < lastExisting) {
+        hazards.push('column order: the target has this column before existing ones; ADD COLUMN appends it (diff --ignore-column-order ignores positions)');
+      }
       if (column.generated !== null || column.identity || isVolatileDefault(column.default)) hazards.unshift(HAZARD.rewrite(to.name));
       if (column.notNull && column.default === null && column.generated === null && !column.identity && from.rowEstimate > 0) {
         hazards.push(`fails while ${to.name} has rows: NOT NULL without a default (backfill it first)`);
       }
       alter(`ADD COLUMN ${columnDefinition(column)}`, hazards);
-    }
-    const lastFromIndex = to.columns.findIndex((column) => !fromColumns.has(column.name));
-    if (lastFromIndex >= 0 && to.columns.slice(lastFromIndex).some((column) => fromColumns.has(column.name))) {
-      result.manualSteps.push(`${to.name}: ADD COLUMN appends; the target has new columns before existing ones, so the column order will differ (diff --ignore-column-order ignores it)`);
     }
   }
 

@@ -10,7 +10,7 @@ import { withClient } from '../../pg/db.js';
 import { runPsql, SqlError } from '../../pg/psql.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from '../compare-schema.js';
 import { dumpSchema, type SchemaObject } from '../schema-dump.js';
-import { readCatalog } from './catalog.js';
+import { readCatalog, type CatalogInfo } from './catalog.js';
 import { planMigration } from './plan.js';
 import { renderMigration } from './render.js';
 import type { MigrationPlan } from './statement.js';
@@ -38,13 +38,19 @@ export interface MigrationProof {
   proved: boolean;
 }
 
+/** Both databases' catalogs (start it early: it can run beside the schema dumps). */
+export function readCatalogs(db1Url: string, db2Url: string): Promise<[CatalogInfo, CatalogInfo]> {
+  return Promise.all([withClient(db1Url, readCatalog), withClient(db2Url, readCatalog)]);
+}
+
 /** Plans and renders up (db1 → db2) and down (db2 → db1) from both schemas and catalogs. */
 export async function generateMigration(
   db1: { url: string; schema: readonly SchemaObject[] },
   db2: { url: string; schema: readonly SchemaObject[] },
   title: readonly string[],
+  catalogs: Promise<[CatalogInfo, CatalogInfo]> = readCatalogs(db1.url, db2.url),
 ): Promise<GeneratedMigration> {
-  const [catalog1, catalog2] = await Promise.all([withClient(db1.url, readCatalog), withClient(db2.url, readCatalog)]);
+  const [catalog1, catalog2] = await catalogs;
   const side1 = { objects: db1.schema, catalog: catalog1 };
   const side2 = { objects: db2.schema, catalog: catalog2 };
   const upPlan = planMigration(side1, side2);

@@ -383,10 +383,37 @@ export function planMigration(from: SchemaSide, to: SchemaSide): MigrationPlan {
     statements.push(...dropStatements(object, source, existing));
   }
 
+  // A new partition of an existing table is created as one: CREATE TABLE … PARTITION OF
+  // (a plain CREATE TABLE, then ATTACH, would be a table of its own for a moment, and
+  // hectic inheritance rejects such a table).
+  const partitions = new Map<string, string>();
+  for (const object of to.objects) {
+    const attach = object.type === 'TABLE ATTACH' && !source.byKey.has(object.key) ? /^ALTER TABLE (?:ONLY )?(\S+) ATTACH PARTITION (\S+) ((?:FOR VALUES|DEFAULT)[\s\S]*);$/.exec(object.sql) : null;
+    if (!attach?.[1] || !attach[2] || !attach[3]) continue;
+    const tableKey = `TABLE ${object.schema}.${object.name}`;
+    if (!existing(source.relation(unquoteQualified(attach[1]))) || source.byKey.has(tableKey)) continue;
+    partitions.set(tableKey, `CREATE TABLE ${attach[2]} PARTITION OF ${attach[1]} ${attach[3]};`);
+    partitions.set(object.key, '');
+  }
+  // PARTITION OF also makes the partition's share of the parent's indexes and keys.
+  for (const object of to.objects) {
+    if (object.type !== 'INDEX ATTACH' || object.schema === null) continue;
+    const index = `INDEX ${object.schema}.${object.name}`;
+    const table = to.catalog.indexTable.get(index);
+    if (table === undefined || !partitions.has(`TABLE ${table}`)) continue;
+    const tableName = table.slice(table.indexOf('.') + 1);
+    for (const key of [object.key, index, `CONSTRAINT ${object.schema}.${tableName} ${object.name}`]) partitions.set(key, '');
+  }
+
   for (const object of to.objects) {
     const table = tableChanges.get(object.key);
     if (table) {
       statements.push(...table.alters);
+      continue;
+    }
+    const partition = partitions.get(object.key);
+    if (partition !== undefined) {
+      if (partition) statements.push(statement(partition, 'main', [HAZARD.accessExclusive(unquoteQualified(/ PARTITION OF (\S+)/.exec(partition)?.[1] ?? ''))]));
       continue;
     }
     const change = changes.get(object.key);

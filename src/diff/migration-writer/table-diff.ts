@@ -130,7 +130,7 @@ function changeColumn(
       alter(`ALTER COLUMN ${c} DROP EXPRESSION`, [HAZARD.accessExclusive(to.name)]);
     } else {
       result.drops.push(statement(`ALTER TABLE ${to.sqlName} DROP COLUMN ${c}`, 'main', [HAZARD.dataLoss(`drops ${columnKey} to redefine it as generated`), HAZARD.accessExclusive(to.name)]));
-      alter(`ADD COLUMN ${columnDefinition(next)}`, [HAZARD.rewrite(to.name)]);
+      alter(`ADD COLUMN ${columnDefinition(next)}`, [HAZARD.rewrite(to.name), 'column order: the column is added again at the end']);
       result.touchedColumns.push(`COLUMN ${from.name}.${next.name}`);
       return;
     }

@@ -166,6 +166,16 @@ describe('planMigration', () => {
     expect(planMigration(from, side([])).statements.map((s) => s.sql)).toEqual(['DROP TABLE "app"."t";']);
   });
 
+  it('turns default privileges around, and leaves grants naming the masked owner to a manual step', () => {
+    expect(revokeStatements('ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA s GRANT SELECT ON TABLES TO reader;').map((s) => s.sql)).toEqual([
+      'ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA s REVOKE SELECT ON TABLES FROM reader;',
+    ]);
+    const acl = (sql: string) => object('ACL', 'app', 'TABLE t', sql);
+    const plan = planMigration(side([table]), side([table, acl('REVOKE ALL ON TABLE app.t FROM <owner>;\nGRANT SELECT ON TABLE app.t TO reader;')]));
+    expect(plan.statements.map((s) => s.sql)).toEqual(['GRANT SELECT ON TABLE app.t TO reader;']);
+    expect(plan.manualSteps[0]).toMatch(/^ACL app\.TABLE t: grants naming the object's owner/);
+  });
+
   it('turns grants around for a dropped ACL', () => {
     expect(revokeStatements('REVOKE ALL ON TABLE app.t FROM PUBLIC;\nGRANT SELECT ON TABLE app.t TO reader;').map((s) => s.sql)).toEqual([
       'GRANT ALL ON TABLE app.t TO PUBLIC;',

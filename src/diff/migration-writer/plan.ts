@@ -108,15 +108,18 @@ class SideIndex {
   }
 }
 
+const VIEW_GRANTS = 'its grants go with it: they are recreated only when diff compares privileges (--privileges)';
+
 /** The statements that drop `object` (it exists on the source side only, or is recreated). */
 function dropStatements(object: SchemaObject, index: SideIndex, existing: (key: string | undefined) => boolean): Statement[] {
   const name = object.schema === null ? quoteIdent(object.name) : qualified(object.schema, object.name);
   const [table, member] = splitTag(object.name);
   const onTable = object.schema === null ? '' : qualified(object.schema, table);
   switch (object.type) {
+    case 'VIEW':
+      return [statement(`DROP VIEW ${name}`, 'main', [VIEW_GRANTS])];
     case 'SCHEMA':
     case 'EXTENSION':
-    case 'VIEW':
     case 'SEQUENCE':
     case 'DOMAIN':
     case 'TYPE':
@@ -126,7 +129,7 @@ function dropStatements(object: SchemaObject, index: SideIndex, existing: (key: 
       if (isIdentitySequence(object)) return [];
       return [statement(`DROP ${object.type} ${name}`)];
     case 'MATERIALIZED VIEW':
-      return [statement(`DROP MATERIALIZED VIEW ${name}`)];
+      return [statement(`DROP MATERIALIZED VIEW ${name}`, 'main', [VIEW_GRANTS])];
     case 'TABLE':
       return [statement(`DROP TABLE ${name}`, 'main', [HAZARD.dataLoss(`drops table ${object.schema}.${object.name} and its rows`)])];
     case 'FUNCTION':
@@ -164,6 +167,7 @@ function dropStatements(object: SchemaObject, index: SideIndex, existing: (key: 
       return [statement(`${on[1]}NULL`)];
     }
     case 'ACL':
+    case 'DEFAULT ACL':
       return revokeStatements(object.sql);
   }
   return [];
@@ -172,13 +176,21 @@ function dropStatements(object: SchemaObject, index: SideIndex, existing: (key: 
 /** The inverse of pg_dump's GRANT/REVOKE lines for an object. */
 export function revokeStatements(sql: string): Statement[] {
   const out: Statement[] = [];
-  for (const line of sql.split('\n')) {
-    const grant = /^GRANT (.+) TO (.+?)(?: WITH GRANT OPTION)?;$/.exec(line);
-    const revoke = /^REVOKE (.+) FROM (.+);$/.exec(line);
-    if (grant) out.push(statement(`REVOKE ${grant[1]} FROM ${grant[2]}`));
-    else if (revoke) out.push(statement(`GRANT ${revoke[1]} TO ${revoke[2]}`));
+  for (const line of grantLines(sql)) {
+    // `ALTER DEFAULT PRIVILEGES … GRANT …` (default privileges) turns around the same way.
+    const grant = /^((?:ALTER DEFAULT PRIVILEGES .*? )?)GRANT (.+) TO (.+?)(?: WITH GRANT OPTION)?;$/.exec(line);
+    const revoke = /^((?:ALTER DEFAULT PRIVILEGES .*? )?)REVOKE (.+) FROM (.+);$/.exec(line);
+    if (grant) out.push(statement(`${grant[1]}REVOKE ${grant[2]} FROM ${grant[3]}`));
+    else if (revoke) out.push(statement(`${revoke[1]}GRANT ${revoke[2]} TO ${revoke[3]}`));
   }
   return out;
+}
+
+/** Where owners are masked (never compared), grant lines naming the owner cannot be run. */
+const OWNER_MASK = '<owner>';
+
+function grantLines(sql: string): string[] {
+  return sql.split('\n').filter((line) => line.trim() !== '' && !line.includes(OWNER_MASK));
 }
 
 /** Per-statement split of pg_dump text (one object may hold several statements, e.g. GRANTs). */
@@ -203,6 +215,9 @@ function createStatements(object: SchemaObject, parentExists: boolean): Statemen
     case 'POLICY':
     case 'ROW SECURITY':
       return [statement(sql, 'main', parentExists ? [HAZARD.accessExclusive(object.type === 'POLICY' ? parentName() : `${object.schema}.${object.name}`)] : [])];
+    case 'ACL':
+    case 'DEFAULT ACL':
+      return grantLines(sql).map((line) => statement(line));
     case 'TABLE ATTACH':
       return [statement(sql, 'main', parentExists ? [`scans the partition ${object.schema}.${object.name} to check its bound under an ACCESS EXCLUSIVE lock on it`] : [])];
     default:
@@ -328,6 +343,13 @@ export function planMigration(from: SchemaSide, to: SchemaSide): MigrationPlan {
   const separateDefaults = new Set([...from.objects, ...to.objects].filter((o) => o.type === 'DEFAULT').map((o) => o.key));
   const separateChecks = new Set([...from.objects, ...to.objects].filter((o) => o.type === 'CHECK CONSTRAINT' || o.type === 'CONSTRAINT').map((o) => `${o.schema}.${o.name}`));
 
+  for (const object of [...from.objects, ...to.objects]) {
+    const changed = source.byKey.get(object.key)?.sql !== target.byKey.get(object.key)?.sql;
+    if (changed && (object.type === 'ACL' || object.type === 'DEFAULT ACL') && object.sql.includes(OWNER_MASK)) {
+      const step = `${object.key}: grants naming the object's owner (shown as ${OWNER_MASK}) are not generated; apply them by hand if they matter`;
+      if (!manualSteps.includes(step)) manualSteps.push(step);
+    }
+  }
   const dropped = new Set<string>();
   const recreated = new Set<string>();
   const changes = new Map<string, Statement[]>();

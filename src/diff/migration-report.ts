@@ -3,6 +3,7 @@
  * migrations on DB1 (a short table) and the written migration with its proof. Text and
  * JSON (shape documented in the README). Pure.
  */
+import { dataDiffers, type TableDataComparison } from './compare-data.js';
 import type { SchemaComparison } from './compare-schema.js';
 import type { MigrationOutcome } from './migration-writer/write-migration.js';
 import type { ProofStep } from './migration-writer/prove.js';
@@ -12,6 +13,14 @@ import { formatBytes, formatMs, type RehearsedMigration } from './rehearsal.js';
 export interface MigrationResult extends MigrationOutcome {
   /** --write-migration NAME, when given. */
   name?: string;
+}
+
+/**
+ * Whether a run leaves nothing to do: identical, or — when a migration was asked for —
+ * a proved migration settles the schema drift (data drift stays a difference). Exit 0.
+ */
+export function diffSettled(result: { identical: boolean; data: TableDataComparison[]; migration?: MigrationResult }): boolean {
+  return result.migration ? result.migration.proof.proved && !dataDiffers(result.data) : result.identical;
 }
 
 const LOCK_NAMES: Record<string, string> = {

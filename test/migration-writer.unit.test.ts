@@ -268,3 +268,36 @@ describe('rehearsal', () => {
     ]);
   });
 });
+
+describe('report sections', () => {
+  it('renders the rehearsal table with existing-relation locks, rewrites and flags', async () => {
+    const { rehearsalLines, migrationLines, diffSettled } = await import('../src/diff/migration-report.js');
+    const lines = rehearsalLines([
+      {
+        name: '20240101000000-token',
+        durationMs: 1400,
+        locks: [
+          { relation: 'app.t', mode: 'AccessExclusiveLock', existing: true },
+          { relation: 'app.new', mode: 'AccessExclusiveLock', existing: false },
+        ],
+        rewritten: [{ relation: 'app.t', bytes: 2048 }],
+        flags: ['held ACCESS EXCLUSIVE on app.t for up to 1.4 s'],
+      },
+    ]);
+    expect(lines[0]).toBe("Rehearsal (pending migrations on the backup's data)");
+    expect(lines[2]).toMatch(/^ {2}20240101000000-token +1\.4 s +app\.t ACCESS EXCLUSIVE +app\.t \(2 kB\)$/);
+    expect(lines[3]).toBe('  ! 20240101000000-token: held ACCESS EXCLUSIVE on app.t for up to 1.4 s');
+    const failed = {
+      name: 'x',
+      up: '',
+      down: '',
+      hazards: [],
+      manualSteps: { up: ['rename by hand'], down: [] },
+      proof: { up: { converged: false, error: 'up.sql failed: <stdin>:3: boom' }, proved: false },
+    };
+    expect(migrationLines(failed)).toEqual(['Migration: NOT written: the proof failed (migration x)', '  up.sql on a copy of DB1, compared with DB2: up.sql failed: <stdin>:3: boom', '  manual step (up): rename by hand']);
+    expect(diffSettled({ identical: false, data: [], migration: failed })).toBe(false);
+    expect(diffSettled({ identical: false, data: [], migration: { ...failed, proof: { up: { converged: true }, proved: true } } })).toBe(true);
+    expect(diffSettled({ identical: true, data: [] })).toBe(true);
+  });
+});

@@ -354,7 +354,10 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
     const { name, generator } = plan.migration;
     const request = { name, migrationDir: config.migrationDir };
     const outcome = await log.step('write and prove the migration', () =>
-      writeProvedMigration(config, { url: urls.db1, schema: dumps.db1 }, { url: urls.db2, schema: dumps.db2 }, request, generator, catalogs, plan.aspects),
+      writeProvedMigration(config, { url: urls.db1, schema: dumps.db1 }, { url: urls.db2, schema: dumps.db2 }, request, generator, catalogs, {
+        privileges: plan.aspects.privileges,
+        ignoreColumnOrder: !plan.aspects.columnOrder,
+      }),
     );
     migration = { ...outcome, name };
   }

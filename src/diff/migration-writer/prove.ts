@@ -9,7 +9,7 @@ import type { Config } from '../../base/config.js';
 import { withClient } from '../../pg/db.js';
 import { runPsql, SqlError } from '../../pg/psql.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from '../compare-schema.js';
-import { dumpSchema, type SchemaObject } from '../schema-dump.js';
+import { dumpSchema, type DumpOptions, type SchemaObject } from '../schema-dump.js';
 import { readCatalog, type CatalogInfo } from './catalog.js';
 import { planMigration } from './plan.js';
 import { renderMigration } from './render.js';
@@ -72,10 +72,10 @@ export async function applyMigrationSql(config: Config, url: string, sql: string
   }
 }
 
-async function proveStep(config: Config, url: string, sql: string, expected: readonly SchemaObject[], what: string): Promise<ProofStep> {
+async function proveStep(config: Config, url: string, sql: string, expected: readonly SchemaObject[], what: string, dumpOptions: DumpOptions): Promise<ProofStep> {
   const error = await applyMigrationSql(config, url, sql, what);
   if (error !== undefined) return { converged: false, error };
-  const remaining = compareSchemas(await dumpSchema(config, url), expected);
+  const remaining = compareSchemas(await dumpSchema(config, url, dumpOptions), expected);
   return { converged: !schemasDiffer(remaining), remaining };
 }
 
@@ -91,11 +91,12 @@ export async function proveMigration(
   schema1: readonly SchemaObject[],
   schema2: readonly SchemaObject[],
   migration: GeneratedMigration,
+  dumpOptions: DumpOptions = {},
 ): Promise<MigrationProof> {
-  const up = await proveStep(config, db1Url, migration.up.sql, schema2, 'up.sql');
+  const up = await proveStep(config, db1Url, migration.up.sql, schema2, 'up.sql', dumpOptions);
   if (!up.converged) return { up, proved: false };
   if (migration.up.plan.manualSteps.length > 0) return { up: { ...up, converged: false }, proved: false };
   if (migration.down.plan.manualSteps.length > 0) return { up, down: { converged: false, needsManualSteps: true }, proved: true };
-  const down = await proveStep(config, db1Url, migration.down.sql, schema1, 'down.sql');
+  const down = await proveStep(config, db1Url, migration.down.sql, schema1, 'down.sql', dumpOptions);
   return { up, down, proved: down.converged };
 }

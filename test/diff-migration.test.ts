@@ -151,6 +151,6 @@ describe('database diff: rehearsal', () => {
 
     const text = await runBin('database', ['diff'], { env: { ...project.env, ...env }, timeoutMs: 120_000 });
     expect(text.stdout).toMatch(/Rehearsal \(pending migrations on the backup's data\)/);
-    expect(text.stdout).toMatch(/20240302000000-token +[0-9.]+ m?s +public\.category ACCESS EXCLUSIVE +public\.category \([0-9.]+ kB\)/);
+    expect(text.stdout).toMatch(/20240302000000-token +public\.category ACCESS EXCLUSIVE +public\.category \([0-9.]+ kB\) +[0-9.]+ m?s\n/);
   });
 });

@@ -285,7 +285,8 @@ describe('report sections', () => {
       },
     ]);
     expect(lines[0]).toBe("Rehearsal (pending migrations on the backup's data)");
-    expect(lines[2]).toMatch(/^ {2}20240101000000-token +1\.4 s +app\.t ACCESS EXCLUSIVE +app\.t \(2 kB\)$/);
+    expect(lines[1]).toBe('  migration             locked (existing relations)  rewrote       time');
+    expect(lines[2]).toBe('  20240101000000-token  app.t ACCESS EXCLUSIVE       app.t (2 kB)  1.4 s');
     expect(lines[3]).toBe('  ! 20240101000000-token: held ACCESS EXCLUSIVE on app.t for up to 1.4 s');
     const failed = {
       name: 'x',

@@ -42,15 +42,23 @@ function pad(text: string, width: number): string {
   return text.length >= width ? `${text}  ` : text.padEnd(width + 2);
 }
 
-/** The rehearsal table: one line per migration, locks on relations that existed before it. */
+/**
+ * The rehearsal table: one line per migration, locks on relations that existed before
+ * it. The time comes last, so the columns line up the same way whatever it took.
+ */
 export function rehearsalLines(rehearsal: readonly RehearsedMigration[]): string[] {
   if (rehearsal.length === 0) return [];
-  const nameWidth = Math.max(9, ...rehearsal.map((step) => step.name.length));
-  const lines = ['Rehearsal (pending migrations on the backup\'s data)', `  ${pad('migration', nameWidth)}${pad('time', 8)}${pad('locked (existing relations)', 40)}rewrote`];
-  for (const step of rehearsal) {
-    const locks = step.locks.filter((lock) => lock.existing).map((lock) => `${lock.relation} ${lockName(lock.mode)}`);
-    const rewrote = step.rewritten.map((table) => `${table.relation} (${formatBytes(table.bytes)})`);
-    lines.push(`  ${pad(step.name, nameWidth)}${pad(formatMs(step.durationMs), 8)}${pad(locks.join(', ') || '-', 40)}${rewrote.join(', ') || '-'}`);
+  const rows = rehearsal.map((step) => ({
+    step,
+    locks: step.locks.filter((lock) => lock.existing).map((lock) => `${lock.relation} ${lockName(lock.mode)}`).join(', ') || '-',
+    rewrote: step.rewritten.map((table) => `${table.relation} (${formatBytes(table.bytes)})`).join(', ') || '-',
+  }));
+  const nameWidth = Math.max(9, ...rows.map((row) => row.step.name.length));
+  const lockWidth = Math.max(27, ...rows.map((row) => row.locks.length));
+  const rewroteWidth = Math.max(7, ...rows.map((row) => row.rewrote.length));
+  const lines = ["Rehearsal (pending migrations on the backup's data)", `  ${pad('migration', nameWidth)}${pad('locked (existing relations)', lockWidth)}${pad('rewrote', rewroteWidth)}time`];
+  for (const { step, locks, rewrote } of rows) {
+    lines.push(`  ${pad(step.name, nameWidth)}${pad(locks, lockWidth)}${pad(rewrote, rewroteWidth)}${formatMs(step.durationMs)}`);
     for (const flag of step.flags) lines.push(`  ! ${step.name}: ${flag}`);
   }
   return lines;

@@ -124,6 +124,29 @@ describe('migration writer: one drift kind at a time', () => {
   });
 });
 
+describe('migration writer: grants, with --privileges', () => {
+  it.each([
+    ['a grant added', 'GRANT SELECT, INSERT ON app.orders TO writer_reader'],
+    ['default privileges added', 'ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO writer_reader'],
+    ['a view recreated keeps its grant', 'GRANT SELECT ON app.order_view2 TO writer_reader; DROP VIEW app.order_view2; DROP VIEW app.order_view; CREATE VIEW app.order_view AS SELECT o.id, app.total(o) AS total FROM app.orders o; CREATE VIEW app.order_view2 AS SELECT id, total FROM app.order_view; GRANT SELECT ON app.order_view2 TO writer_reader'],
+  ])('%s: proved, up and down', async (_kind, change) => {
+    await admin.query("DO $$ BEGIN CREATE ROLE writer_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    const db1 = await copyOfBase();
+    const db2 = await copyOfBase(change);
+    const dumpOptions = { privileges: true };
+    try {
+      const [schema1, schema2] = await Promise.all([dumpSchema(config, db1.url, dumpOptions), dumpSchema(config, db2.url, dumpOptions)]);
+      expect(schemasDiffer(compareSchemas(schema1, schema2))).toBe(true);
+      const outcome = await writeProvedMigration(config, { url: db1.url, schema: schema1 }, { url: db2.url, schema: schema2 }, {}, 'test', undefined, dumpOptions);
+      expect({ up: outcome.proof.up.error ?? remaining(outcome.proof.up.remaining), down: outcome.proof.down?.error ?? remaining(outcome.proof.down?.remaining) }).toEqual({ up: [], down: [] });
+      expect(outcome.proof.proved).toBe(true);
+      expect(outcome.up).toMatch(/GRANT SELECT/);
+    } finally {
+      await dropAll(db1.name, db2.name);
+    }
+  });
+});
+
 describe('migration writer: hazards on a table with rows', () => {
   it('flags data loss, rewrites and ACCESS EXCLUSIVE locks, and uses the safer forms', async () => {
     const change = [

@@ -14,6 +14,7 @@ import { parseExports, runBin, runProgram } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir, ROOT } from './helpers/env.js';
 import { copyProject, createDatabase, databaseOf, processesMentioning, queryValue, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
+import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
 
 let cluster: TestCluster;
 let project: Project;
@@ -282,7 +283,10 @@ describe('database test: each file in its own copy of the target', () => {
   });
 });
 
-describe("database test with pg_cron preloaded (the default): its scheduler stays connected to the target", () => {
+// The snapshot is made with pg_dump, and pg_cron must be installed for the server: the
+// PostgreSQL matrix's server builds have no pg_cron and Debian's pg_dump is older than
+// them, so these stay on the PostgreSQL whose pg_dump fits (15 in CI, with pg_cron).
+describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the default): its scheduler stays connected to the target", () => {
   let dir: string;
   let cronUrl: string;
   let env: Record<string, string | undefined>;

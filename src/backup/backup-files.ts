@@ -8,7 +8,8 @@ import path from 'node:path';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { MissingInputError, UserError } from '../base/errors.js';
 import { isRoot } from '../cluster/os-user.js';
-import { runProgram, type OsUser } from '../base/process.js';
+import { makeDirs } from '../base/folders.js';
+import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
 
 export const BASE_ARCHIVE = 'base.tar.gz';
 export const WAL_ARCHIVE = 'pg_wal.tar.gz';
@@ -62,7 +63,7 @@ export function assertBackupDir(dir: string): void {
 
 async function chownTree(config: Config, dir: string, user: OsUser): Promise<void> {
   const result = await runProgram('chown', ['-R', `${user.uid}:${user.gid}`, dir], { env: config.env });
-  if (result.code !== 0) throw new UserError(`cannot give ${dir} to ${user.name}: ${result.stderr.trim()}`);
+  if (result.code !== 0) throw programFailure(result, { what: 'chown', folder: dir, logDirs: faultLogDirs(config) });
 }
 
 /**
@@ -71,7 +72,7 @@ async function chownTree(config: Config, dir: string, user: OsUser): Promise<voi
  */
 function makeServerDir(config: Config, dir: string, user: OsUser): void {
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UserError(`${dir} already exists and is not empty`);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, { mode: 0o700 });
   if (isRoot(config)) fs.chownSync(dir, user.uid, user.gid);
 }
 
@@ -85,7 +86,7 @@ async function extractAs(config: Config, archive: string, dir: string, user: OsU
   try {
     const excludes = skip.length > 0 ? ['--anchored', ...skip.map((folder) => `--exclude=${folder}`)] : [];
     const result = await runProgram('tar', ['-xzf', '-', '-C', dir, ...excludes], { env: config.env, user, stdin: fd });
-    if (result.code !== 0) throw new UserError(`cannot extract ${archive}: ${result.stderr.trim() || `tar exited ${result.code}`}`);
+    if (result.code !== 0) throw programFailure(result, { what: `tar (extracting ${archive})`, folder: dir, logDirs: faultLogDirs(config) });
   } finally {
     fs.closeSync(fd);
   }
@@ -134,9 +135,9 @@ export function findBackupIn(dir: string): string | undefined {
 
 /** Extracts a `.tar.gz` of a backup folder into `into` (made here) and returns the backup folder in it. */
 export async function unpackBackupArchive(config: Config, archive: string, into: string): Promise<string> {
-  fs.mkdirSync(into, { recursive: true, mode: 0o700 });
+  makeDirs(into, { mode: 0o700 });
   const result = await runProgram('tar', ['-xzf', archive, '-C', into, '--no-same-owner'], { env: config.env });
-  if (result.code !== 0) throw new UserError(`cannot extract backup archive ${archive}: ${result.stderr.trim() || `tar exited ${result.code}`}`);
+  if (result.code !== 0) throw programFailure(result, { what: `tar (extracting ${archive})`, folder: into, logDirs: faultLogDirs(config) });
   const found = findBackupIn(into);
   if (!found) throw new UserError(`backup archive ${archive} holds no ${BASE_ARCHIVE} (at its top or one folder down)`);
   return found;

@@ -7,6 +7,13 @@ import { InterruptedError } from './errors.js';
 
 type Cleanup = () => Promise<void>;
 
+/**
+ * How long after SIGINT/SIGTERM a command may take to clean up before it exits anyway
+ * (SPEC §12: every command answers within 5 s). What is left then — a private server
+ * still stopping — is its watchdog's to finish.
+ */
+export const INTERRUPT_DEADLINE_MS = 4_000;
+
 const cleanups = new Set<Cleanup>();
 let interruptSignal: NodeJS.Signals | undefined;
 

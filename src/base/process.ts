@@ -6,7 +6,11 @@
  */
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { MissingProgramError, UserError } from './errors.js';
+import { makeDirs } from './folders.js';
+import { faultInText } from './fs-faults.js';
+import { onInterrupt } from './interrupt.js';
 import { redact } from './log.js';
 
 /** An OS account a child runs as. */
@@ -120,6 +124,11 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       if (typeof options.input === 'string') stdin.end(options.input);
       else void writeAll(stdin, options.input);
     }
+    // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
+    // hold the run up (or outlive it) when the signal was sent to us alone.
+    const forget = onInterrupt(async () => {
+      child.kill('SIGTERM');
+    });
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => {
@@ -129,10 +138,12 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     }
     child.on('error', (error) => {
       if (timer) clearTimeout(timer);
+      forget();
       reject(spawnError(error, program, options));
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      forget();
       resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr });
     });
   });
@@ -233,7 +244,8 @@ export function spawnDaemon(program: string, args: readonly string[], options: D
  * it cannot run or fails (for lookups such as `pg_config --bindir`).
  */
 export function readProgramOutput(program: string, args: readonly string[], env: Readonly<Record<string, string>>): string | undefined {
-  const result = spawnSync(program, args, { env: { ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+  // A synchronous call blocks signals: keep it short.
+  const result = spawnSync(program, args, { env: { ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 3_000 });
   return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
@@ -265,9 +277,122 @@ export function spawnDetachedScript(config: { env: Readonly<Record<string, strin
   child.unref();
 }
 
-/** Deletes a folder in a detached `rm -rf` that outlives us (the path is ours to delete). */
+/**
+ * Deletes a folder in a detached `rm -rf` that outlives us (the path is ours to delete),
+ * at low priority so it does not slow down the start it makes room for.
+ */
 export function removeInBackground(config: { env: Readonly<Record<string, string>> }, target: string): void {
-  spawnDetachedScript(config, 'rm -rf -- "$1"', [target]);
+  spawnDetachedScript(config, 'nice -n 10 rm -rf -- "$1" 2>/dev/null || rm -rf -- "$1"', [target]);
+}
+
+/** A detached process that learns of our death through the end of its stdin. */
+export interface WatchdogProcess {
+  pid: number | undefined;
+  /** Sends one line on the watchdog's stdin. */
+  send(line: string): void;
+  /** Tells it we are done (it exits doing nothing) and closes its stdin. */
+  release(): void;
+}
+
+/**
+ * Starts `script` under /bin/sh, detached (its own session: no terminal signal reaches
+ * it) and holding none of our descriptors but the write end of its stdin. The kernel
+ * closes that end when we die, however we die (SIGKILL, the OOM killer), so the script
+ * sees end-of-file at once: no polling, no pid reuse to fear. Our later children do not
+ * inherit the pipe (Node opens it close-on-exec), so nothing else keeps it open.
+ */
+export function spawnWatchdog(env: Readonly<Record<string, string>>, script: string, args: readonly string[]): WatchdogProcess {
+  const child = spawn('/bin/sh', ['-c', script, 'db-tool-watchdog', ...args], {
+    env: { ...env },
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  child.on('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
+  child.unref();
+  // Neither the child nor the pipe may keep our event loop alive.
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  let open = true;
+  return {
+    pid: child.pid,
+    send(line: string) {
+      if (open) child.stdin?.write(`${line}\n`);
+    },
+    release() {
+      if (!open) return;
+      open = false;
+      child.stdin?.end('release\n');
+    },
+  };
+}
+
+/** Where full outputs of failed programs go: the cache's logs/, else the temp folder. */
+export function faultLogDirs(config: { cacheDir: string; tmpDir: string }): string[] {
+  return [path.join(config.cacheDir, 'logs'), config.tmpDir];
+}
+
+/** Full outputs kept in a log folder; older ones are pruned. */
+const KEPT_FAULT_LOGS = 20;
+
+function pruneFaultLogs(dir: string): void {
+  try {
+    const logs = fs.readdirSync(dir).filter((name) => name.startsWith('db-tool-') && name.endsWith('.log')).sort();
+    for (const old of logs.slice(0, Math.max(0, logs.length - KEPT_FAULT_LOGS))) fs.rmSync(path.join(dir, old), { force: true });
+  } catch {
+    // pruning is a courtesy
+  }
+}
+
+/** Writes `text` into the first folder of `dirs` that takes it; undefined when none does (a full disk). */
+export function writeFaultLog(dirs: readonly string[], what: string, text: string): string | undefined {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const name = `db-tool-${stamp}-${what.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40)}-${process.pid}.log`;
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      makeDirs(dir, { mode: 0o700 });
+      fs.writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600 });
+      pruneFaultLogs(dir);
+      return file;
+    } catch {
+      fs.rmSync(file, { force: true });
+    }
+  }
+  return undefined;
+}
+
+export interface ProgramFailure {
+  /** What failed, as the user knows it: `cp`, `tar`, `pg_basebackup`… */
+  what: string;
+  /** The folder the program wrote to, named in the message. */
+  folder: string;
+  /** Folders for the full output, tried in order (see faultLogDirs). */
+  logDirs: readonly string[];
+  /** Said after the cause, e.g. "; the previous backup is kept". */
+  suffix?: string;
+}
+
+/** The line of a program's output that says most: the first naming an error, else the first. */
+function tellingLine(output: string): string | undefined {
+  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const line = lines.find((l) => /\b(error|fatal|panic|cannot|failed)\b/i.test(l)) ?? lines[0];
+  return line && line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+/**
+ * A failed external program as one short line (SPEC §12): the machine fault it hit
+ * (e.g. "no space left on device in …") or its most telling line, and where its full
+ * output is. A page of `cp: cannot create regular file` lines never reaches the user.
+ */
+export function programFailure(result: Pick<RunResult, 'code' | 'stdout' | 'stderr'>, failure: ProgramFailure): UserError {
+  const output = redact([result.stderr, result.stdout].map((text) => text.trim()).filter(Boolean).join('\n'));
+  const fault = faultInText(output);
+  const cause = fault ? `${fault} in ${failure.folder}` : `${tellingLine(output) ?? `exit ${result.code}`} (in ${failure.folder})`;
+  const suffix = failure.suffix ?? '';
+  if (output.split('\n').length <= 1 && !fault) return new UserError(`${failure.what} failed: ${cause}${suffix}`);
+  const log = writeFaultLog(failure.logDirs, failure.what, output);
+  if (log) return new UserError(`${failure.what} failed: ${cause}${suffix} (full output in ${log})`);
+  return new UserError(`${failure.what} failed: ${cause}${suffix}`, output.split('\n').slice(-5).join('\n'));
 }
 
 /** True while `pid` exists (a process of another user counts: kill(0) says EPERM then). */

@@ -5,8 +5,9 @@
 import { CommanderError, type Command } from 'commander';
 import { loadProcessConfig, type Config } from '../base/config.js';
 import { ENV_FILE_OPTION } from './options.js';
-import { ExitCode, InterruptedError, MissingInputError, isDbToolError } from '../base/errors.js';
-import { interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
+import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError } from '../base/errors.js';
+import { fsFaultLine, isFsFault } from '../base/fs-faults.js';
+import { INTERRUPT_DEADLINE_MS, interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
 
 export interface CliContext {
@@ -116,6 +117,8 @@ export function nameErrorsBySubcommand(program: Command, rootName: string): void
 
 function report(error: unknown, log: ConsoleLogger | undefined, name: string): number {
   if (error instanceof CommanderError) return commanderExitCode(error);
+  // A full disk or a forbidden folder met by our own fs calls: one line, not a stack.
+  if (isFsFault(error)) return report(new UserError(fsFaultLine(error)), log, name);
   if (isDbToolError(error)) {
     const write = (line: string) => (log ? log.error(line) : process.stderr.write(`${name}: ${redact(line)}\n`));
     write(error.message);
@@ -146,14 +149,14 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
   // On a signal the cleanups run at once (stopping private servers makes the steps
   // waiting on them fail fast). When there were any, the work then settles and runs its
   // own cleanups again, catching anything it made meanwhile, before we exit 130/143; if
-  // it does not settle in time, we exit anyway.
+  // it does not settle in time, we exit anyway (watchdogs finish what is left).
   const onSignal = (signal: NodeJS.Signals) => {
     markInterrupted(signal);
+    setTimeout(() => exitInterrupted(signal), INTERRUPT_DEADLINE_MS).unref();
     const running = runInterruptCleanups();
     signalCleanups = running;
     void running.then((count) => {
       if (count === 0) exitInterrupted(signal);
-      setTimeout(() => exitInterrupted(signal), 15_000).unref();
     });
   };
   process.once('SIGINT', onSignal);

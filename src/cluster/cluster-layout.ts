@@ -9,10 +9,21 @@ import { requireWorkingDir, type Config } from '../base/config.js';
 export const MAX_SOCKET_PATH = 107;
 
 /** Entries of a working dir that the tool itself makes (cleanup removes only these). */
-export const TOOL_ENTRIES = ['data', 'sock', 'log', 'server.log', '.db-tool'] as const;
+export const TOOL_ENTRIES = ['data', 'sock', 'log', 'server.log', '.db-tool', '.db-tool.lock', '.db-tool.lock.takeover'] as const;
 export const MARKER_FILE = '.db-tool';
+/** The lock that serialises postgres-init, init, deploy, cleanup and restore (working-dir-lock.ts). */
+export const LOCK_FILE = '.db-tool.lock';
 /** Old data folders renamed away for deletion in the background. */
 export const TRASH_PREFIX = '.trash-';
+
+/**
+ * `.trash-<tag>-<pid>-<random>`: a scratch folder in a working dir (new data being made,
+ * old data being deleted). The pid tells whether its maker still runs; the prefix makes
+ * `database cleanup` accept it and a leftover safe to delete.
+ */
+export function scratchName(tag: string): string {
+  return `${TRASH_PREFIX}${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+}
 
 /** Fresh clusters prepared in advance for the next start (src/spare-cluster.ts). */
 export const SPARE_PREFIX = '.spare-';
@@ -49,7 +60,23 @@ export function shortSocketDir(tmpDir: string, workingDir: string, uid: number):
   return path.join(tmpDir.length > 40 ? '/tmp' : tmpDir, `db-tool-${uid}-${digest}`);
 }
 
-export function clusterLayout(config: Config, workingDir: string = requireWorkingDir(config)): ClusterLayout {
+/**
+ * Settings that differ between the project cluster and a private one (check, diff):
+ * given explicitly to the functions that need them instead of a modified Config.
+ */
+export interface ClusterSettings {
+  /** Folder of server logs (and server.log); undefined: `data/log` and the working dir. */
+  logPath: string | undefined;
+  /** The variable the URL is exported into. */
+  urlVar: string;
+}
+
+/** The project cluster's settings: PG_LOG_PATH and PG_URL_VAR. */
+export function projectSettings(config: Config): ClusterSettings {
+  return { logPath: config.logPath, urlVar: config.pgUrlVar };
+}
+
+export function clusterLayout(config: Config, workingDir: string = requireWorkingDir(config), settings: ClusterSettings = projectSettings(config)): ClusterLayout {
   const dataDir = path.join(workingDir, 'data');
   let sockDir = path.join(workingDir, 'sock');
   let sockDirRelocated = false;
@@ -57,14 +84,14 @@ export function clusterLayout(config: Config, workingDir: string = requireWorkin
     sockDir = shortSocketDir(config.tmpDir, workingDir, config.euid);
     sockDirRelocated = true;
   }
-  const logDir = config.logPath ?? path.join(dataDir, 'log');
+  const logDir = settings.logPath ?? path.join(dataDir, 'log');
   return {
     workingDir,
     dataDir,
     sockDir,
     sockDirRelocated,
     logDir,
-    serverLog: path.join(config.logPath ?? workingDir, 'server.log'),
+    serverLog: path.join(settings.logPath ?? workingDir, 'server.log'),
     port: config.port,
     database: config.database,
   };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
-import type { OsUser } from '../base/process.js';
+import { runProgram, type OsUser } from '../base/process.js';
 
 export function isRoot(config: Config): boolean {
   return config.euid === 0;
@@ -53,4 +53,14 @@ export function lookupUser(name: string): OsUser | undefined {
 /** Looks an account up by uid. */
 export function lookupUid(uid: number): OsUser | undefined {
   return readPasswd().find((user) => user.uid === uid);
+}
+
+/**
+ * True when `user` can enter `dir` (every parent traversable) and, with `write`, write
+ * in it: asked of the account itself, so modes, groups and ACLs all count.
+ */
+export async function userCanReach(config: Config, dir: string, user: OsUser, write: boolean): Promise<boolean> {
+  const test = write ? 'cd "$1" && test -w "$1"' : 'cd "$1"';
+  const probe = await runProgram('/bin/sh', ['-c', test, 'sh', dir], { env: config.env, user, timeoutMs: 5_000 });
+  return probe.code === 0;
 }

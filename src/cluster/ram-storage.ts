@@ -7,8 +7,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
 
 const SHM = '/dev/shm';
+/**
+ * In each RAM folder: the owner (pid and start time) and the `data` link pointing at it,
+ * so what a killed run left in RAM can be told from a live run's data.
+ */
+const OWNER_FILE = 'owner';
 const TMPFS_MAGIC = 0x01021994;
 /** Leave plenty of room: a cluster grows with what the sources and tests load. */
 const MIN_FREE_BYTES = 1024 * 1024 * 1024;
@@ -54,6 +60,7 @@ export function linkRamDataDir(link: string, owner: { uid: number; gid: number }
     const tag = ramTag(path.dirname(path.dirname(path.dirname(link))));
     parent = fs.mkdtempSync(path.join(SHM, `${PREFIX}${owner.uid}-${tag}-`));
     fs.chmodSync(parent, 0o700);
+    fs.writeFileSync(path.join(parent, OWNER_FILE), `${formatIdentity(processIdentity())}\n${link}\n`);
     if (asRoot) fs.chownSync(parent, owner.uid, owner.gid);
   } catch {
     return undefined;
@@ -71,15 +78,54 @@ export function linkRamDataDir(link: string, owner: { uid: number; gid: number }
 
 /** Removes the RAM folder behind a `data` symlink made by `linkRamDataDir` (and nothing else). */
 export function removeRamDataDir(link: string): void {
+  const dir = ramDirOf(link);
+  if (dir) removeRamDir(dir);
+}
+
+export interface RamDir {
+  /** The folder in /dev/shm (parent of the data folder). */
+  dir: string;
+  /** Its owner; undefined for folders made before owners were recorded. */
+  owner: ProcessIdentity | undefined;
+  /** The `data` link of the cluster it belongs to. */
+  link: string | undefined;
+}
+
+/** Every RAM folder of db-tool's private clusters on this machine (that we may read). */
+export function allRamDirs(): RamDir[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(SHM).filter((entry) => entry.startsWith(PREFIX));
+  } catch {
+    return [];
+  }
+  return entries.map((entry) => {
+    const dir = path.join(SHM, entry);
+    const ownerFile = path.join(dir, OWNER_FILE);
+    let link: string | undefined;
+    try {
+      link = fs.readFileSync(ownerFile, 'utf8').split('\n')[1] || undefined;
+    } catch {
+      link = undefined;
+    }
+    return { dir, owner: readIdentityFile(ownerFile), link };
+  });
+}
+
+/** The RAM folder behind a `data` link made by `linkRamDataDir`, if it is one. */
+export function ramDirOf(link: string): string | undefined {
   let target: string;
   try {
-    if (!fs.lstatSync(link).isSymbolicLink()) return;
+    if (!fs.lstatSync(link).isSymbolicLink()) return undefined;
     target = fs.readlinkSync(link);
   } catch {
-    return;
+    return undefined;
   }
   const parent = path.dirname(target);
-  if (path.dirname(parent) === SHM && path.basename(parent).startsWith(PREFIX)) {
-    fs.rmSync(parent, { recursive: true, force: true });
-  }
+  return path.dirname(parent) === SHM && path.basename(parent).startsWith(PREFIX) ? parent : undefined;
+}
+
+/** Removes a RAM folder of ours (a path under /dev/shm/db-tool-*; anything else is refused). */
+export function removeRamDir(dir: string): void {
+  if (path.dirname(dir) === SHM && path.basename(dir).startsWith(PREFIX)) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -40,6 +40,8 @@ export function generatedSettings(config: Config, layout: ClusterLayout, preload
 /** Reads the user's PG_CONF_FILE (before anything is wiped, so a bad path changes nothing). */
 export function readUserConf(confFile: string): string {
   try {
+    // A FIFO or device would block this synchronous read (and every signal) forever.
+    if (!fs.statSync(confFile).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
     return fs.readFileSync(confFile, 'utf8');
   } catch (error) {
     throw new UserError(`PG_CONF_FILE is not readable: ${confFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
@@ -56,8 +58,11 @@ export function installConf(dataDir: string, conf: { replace: string } | { appen
   else fs.appendFileSync(file, conf.append);
 }
 
-/** Rewrites the managed block at the end of postgresql.conf. */
-export function writeManagedBlock(config: Config, layout: ClusterLayout): void {
+/**
+ * Rewrites the managed block at the end of postgresql.conf. `logPathSet`: the logs go
+ * to a folder of their own (PG_LOG_PATH, or a private cluster's log folder).
+ */
+export function writeManagedBlock(config: Config, layout: ClusterLayout, logPathSet: boolean): void {
   const file = path.join(layout.dataDir, 'postgresql.conf');
   const current = fs.readFileSync(file, 'utf8');
   const start = current.indexOf(BLOCK_BEGIN);
@@ -68,7 +73,7 @@ export function writeManagedBlock(config: Config, layout: ClusterLayout): void {
     `port = ${layout.port}`,
     `unix_socket_directories = ${conf(layout.sockDir)}`,
   ];
-  if (config.logPath && !config.confFile) lines.push(`log_directory = ${conf(layout.logDir)}`);
+  if (logPathSet && !config.confFile) lines.push(`log_directory = ${conf(layout.logDir)}`);
   // HECTIC_INHERITANCE_EXCLUDED_SCHEMAS: every session of every cluster the tool makes or
   // restores (project, check, both diff clusters) gets it, not just one database.
   if (config.inheritanceExcludedSchemas !== undefined) {

@@ -5,9 +5,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SPARE_PREFIX } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { isProcessAlive, removeInBackground, spawnDetachedScript } from '../base/process.js';
+import { isProcessAlive } from '../base/pids.js';
+import { removeInBackground, spawnDetachedScript } from '../base/process.js';
 
 const SPARE_TMP_PREFIX = '.spare-tmp-';
 
@@ -20,6 +22,14 @@ const PREPARE_SCRIPT = `tmp="$1/${SPARE_TMP_PREFIX}$$"; cp -a "$2" "$tmp" && mv 
 function spareName(key: string): string {
   return `${SPARE_PREFIX}${key}`;
 }
+
+/**
+ * How long a start waits for a spare still being copied (re-sourcing right after a
+ * start): finishing a copy already under way beats starting a second one beside it.
+ */
+const SPARE_WAIT_MS = 10_000;
+/** No spare on a disk with less room than this: it must never fill the disk under a running server. */
+const MIN_FREE_FOR_SPARE = 512 * 1024 * 1024;
 
 /** Spare copies in progress in `dir`, as [folder, pid of their process group]. */
 function preparations(dir: string): Array<[string, number]> {
@@ -34,8 +44,25 @@ function preparations(dir: string): Array<[string, number]> {
     .map((entry) => [path.join(dir, entry), Number(entry.slice(SPARE_TMP_PREFIX.length))] as [string, number]);
 }
 
-/** Moves a complete spare for `key` to `target`; spares of other templates are dropped. */
-export function takeSpare(config: Config, dir: string, key: string, target: string): boolean {
+/** Waits until the copy under way in `dir` has finished (or died); true when there was one. */
+async function awaitPreparation(dir: string, key: string): Promise<void> {
+  const deadline = Date.now() + SPARE_WAIT_MS;
+  while (Date.now() < deadline && !fs.existsSync(path.join(dir, spareName(key)))) {
+    if (!preparations(dir).some(([, pid]) => isProcessAlive(pid))) return;
+    await sleep(10);
+  }
+}
+
+/**
+ * Moves a complete spare for `key` to `target`, waiting for one still being copied;
+ * spares of other templates are dropped.
+ */
+export async function takeSpare(config: Config, dir: string, key: string, target: string): Promise<boolean> {
+  await awaitPreparation(dir, key);
+  return takeReadySpare(config, dir, key, target);
+}
+
+function takeReadySpare(config: Config, dir: string, key: string, target: string): boolean {
   let taken = false;
   let entries: string[];
   try {
@@ -65,9 +92,19 @@ export function prepareSpare(config: Config, dir: string, key: string, template:
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || fs.existsSync(path.join(dir, spareName(key)))) return;
   const inProgress = preparations(dir);
   if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
+  if (!roomForSpare(dir)) return;
   // Left by a copy that was killed (a CI job ending under it): never completes.
   for (const [folder] of inProgress) removeInBackground(config, folder);
   spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, path.join(dir, spareName(key))]);
+}
+
+function roomForSpare(dir: string): boolean {
+  try {
+    const stat = fs.statfsSync(dir);
+    return stat.bavail * stat.bsize >= MIN_FREE_FOR_SPARE;
+  } catch {
+    return false;
+  }
 }
 
 /** Stops spare copies in progress in `dir` and removes what they wrote. */

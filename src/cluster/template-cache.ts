@@ -9,9 +9,10 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { quoteIdent } from '../pg/db.js';
 import { UserError } from '../base/errors.js';
+import { makeDirs } from '../base/folders.js';
 import type { Logger } from '../base/log.js';
 import { serverProgram } from '../pg/pg-bin.js';
-import { runProgram, type OsUser } from '../base/process.js';
+import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
@@ -44,13 +45,16 @@ async function copyTree(config: Config, from: string, to: string): Promise<void>
   // cp -a keeps owners and modes (root copies a tree owned by PG_OS_USER) and is much
   // faster than a JavaScript walk for a few thousand small files.
   const result = await runProgram('cp', ['-a', from, to], { env: config.env });
-  if (result.code !== 0) throw new UserError(`cannot copy ${from} to ${to}: ${result.stderr.trim()}`);
+  if (result.code !== 0) {
+    fs.rmSync(to, { recursive: true, force: true });
+    throw programFailure(result, { what: 'cp', folder: path.dirname(to), logDirs: faultLogDirs(config) });
+  }
 }
 
 export async function runInitdb(config: Config, dataDir: string, user: OsUser): Promise<void> {
   const result = await runProgram(serverProgram(config, 'initdb'), initdbArgs(dataDir, user), { env: config.env, user });
   if (result.code !== 0) {
-    throw new UserError(`initdb failed for ${dataDir}`, (result.stderr || result.stdout).trim());
+    throw programFailure(result, { what: 'initdb', folder: path.dirname(dataDir), logDirs: faultLogDirs(config) });
   }
 }
 
@@ -86,7 +90,7 @@ export async function createDataDir(
   spareDir?: string,
 ): Promise<'spare' | 'cache' | 'initdb'> {
   const { key, dataDir: cached } = templateFor(config, user, database);
-  if (spareDir && takeSpare(config, spareDir, key, dataDir)) return 'spare';
+  if (spareDir && (await takeSpare(config, spareDir, key, dataDir))) return 'spare';
   if (fs.existsSync(path.join(cached, 'PG_VERSION'))) {
     await copyTree(config, cached, dataDir);
     return 'cache';
@@ -100,7 +104,7 @@ export async function createDataDir(
 async function storeInCache(config: Config, dataDir: string, entry: string, log: Logger): Promise<void> {
   const staging = `${entry}.tmp-${uniqueSuffix()}`;
   try {
-    fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+    makeDirs(staging, { mode: 0o700 });
     await copyTree(config, dataDir, path.join(staging, 'data'));
     fs.renameSync(staging, entry);
   } catch (error) {

@@ -4,7 +4,10 @@ import { clusterLayout, MAX_SOCKET_PATH, socketFile } from '../cluster/cluster-l
 import { resolvePreloadLibraries } from '../cluster/cluster.js';
 import type { Config } from '../base/config.js';
 import { silentLogger } from '../base/log.js';
-import { isRoot, lookupUser } from '../cluster/os-user.js';
+import { isRoot, lookupUser, userCanReach } from '../cluster/os-user.js';
+import { clearLeftovers, describeLeftover, findLeftovers, type Leftover } from '../cluster/leftovers.js';
+import { dropTestClones, findOrphanTestClones } from '../cluster/test-clones.js';
+import { resolveTargetUrl } from '../cluster/target.js';
 import { locatePgProgram, locateProgram, type PgProgram } from '../pg/pg-bin.js';
 import { runProgram } from '../base/process.js';
 
@@ -19,6 +22,11 @@ export interface DoctorCheck {
 export interface DoctorReport {
   ok: boolean;
   checks: DoctorCheck[];
+}
+
+export interface DoctorOptions {
+  /** --fix: clear what crashes left (dead runs' folders, RAM data, servers, test clones, stale locks). */
+  fix?: boolean;
 }
 
 const REQUIRED: PgProgram[] = ['initdb', 'postgres', 'psql'];
@@ -55,7 +63,9 @@ function variableChecks(config: Config): DoctorCheck[] {
       : { name: 'PG_WORKING_DIR', status: 'fail', detail: 'not set, and no LOCAL_DIR to default it' },
     config.dbUrl
       ? { name: 'DB_URL', status: 'ok', detail: config.dbUrl }
-      : { name: 'DB_URL', status: 'warn', detail: 'not set (the migrator falls back to PGURL)' },
+      : config.pgUrlFromVar
+        ? { name: 'DB_URL', status: 'ok', detail: `not set; the URL comes from ${config.pgUrlVar}` }
+        : { name: 'DB_URL', status: 'warn', detail: `not set, nor ${config.pgUrlVar} (the commands fall back to the running cluster of PG_WORKING_DIR)` },
   ];
 }
 
@@ -90,41 +100,76 @@ function folderChecks(config: Config): DoctorCheck[] {
   return checks;
 }
 
-function rootCheck(config: Config): DoctorCheck {
-  if (!isRoot(config)) return { name: 'server account', status: 'ok', detail: 'not root: the cluster runs as you' };
+/**
+ * As root the cluster runs as PG_OS_USER, which must reach the working dir (and, for
+ * check and diff, $LOCAL_DIR/focus): a project under /root (mode 0700) fails.
+ */
+async function rootChecks(config: Config): Promise<DoctorCheck[]> {
+  if (!isRoot(config)) return [{ name: 'server account', status: 'ok', detail: 'not root: the cluster runs as you' }];
   const user = lookupUser(config.osUser);
-  if (!user) return { name: 'server account', status: 'fail', detail: `running as root, but PG_OS_USER '${config.osUser}' does not exist` };
-  return { name: 'server account', status: 'ok', detail: `running as root: the cluster runs as ${user.name} (uid ${user.uid})` };
+  if (!user) return [{ name: 'server account', status: 'fail', detail: `running as root, but PG_OS_USER '${config.osUser}' does not exist` }];
+  const checks: DoctorCheck[] = [{ name: 'server account', status: 'ok', detail: `running as root: the cluster runs as ${user.name} (uid ${user.uid})` }];
+  const folders = [config.workingDir, config.localDir && path.join(config.localDir, 'focus')].filter((dir): dir is string => Boolean(dir));
+  for (const folder of [...new Set(folders)]) {
+    const existing = nearestExisting(folder);
+    const reachable = await userCanReach(config, existing, user, false);
+    checks.push(
+      reachable
+        ? { name: 'server account reach', status: 'ok', detail: `${user.name} can reach ${folder}` }
+        : {
+            name: 'server account reach',
+            status: 'fail',
+            detail: `${user.name} cannot reach ${existing} (a parent folder is not traversable, e.g. /root is mode 0700): postgres-init would fail; put the project elsewhere or set PG_OS_USER`,
+          },
+    );
+  }
+  return checks;
 }
 
-/** postgres servers whose data dir is a private check/diff cluster: leftovers of a crashed run. */
-function leftoverCheck(): DoctorCheck {
-  const leftovers: string[] = [];
-  let pids: string[] = [];
+/** The database the commands would work on, when it is on this machine and answers. */
+function localTarget(config: Config): string | undefined {
   try {
-    pids = fs.readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry));
+    return resolveTargetUrl(config);
   } catch {
-    return { name: 'leftover clusters', status: 'ok', detail: 'cannot inspect processes here' };
+    return undefined;
   }
-  for (const pid of pids) {
-    let args: string[];
-    try {
-      args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    const dataDir = args[args.indexOf('-D') + 1];
-    if (args.indexOf('-D') >= 0 && dataDir && /\/(postgresql-check-|database-diff-)[^/]+\//.test(dataDir)) {
-      leftovers.push(`pid ${pid}: ${dataDir}`);
-    }
-  }
-  return leftovers.length === 0
-    ? { name: 'leftover clusters', status: 'ok', detail: 'none' }
-    : { name: 'leftover clusters', status: 'warn', detail: leftovers.join('; ') };
 }
 
-/** `database doctor`: inspects the environment; changes nothing. */
-export async function doctorCommand(config: Config): Promise<DoctorReport> {
+/** Run folders, RAM data and locks of dead runs; with `fix`, cleared. */
+async function leftoverCheck(config: Config, fix: boolean): Promise<DoctorCheck> {
+  const found: Leftover[] = findLeftovers({
+    focusDirs: config.localDir ? [path.join(config.localDir, 'focus')] : [],
+    scanServers: true,
+    workingDirs: config.workingDir ? [config.workingDir] : [],
+  });
+  if (found.length === 0) return { name: 'crash leftovers', status: 'ok', detail: 'none' };
+  if (!fix) {
+    return { name: 'crash leftovers', status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
+  }
+  const cleared = await clearLeftovers(config, found);
+  const left = found.filter((leftover) => !cleared.includes(leftover));
+  return left.length === 0
+    ? { name: 'crash leftovers', status: 'ok', detail: `cleared ${cleared.map(describeLeftover).join('; ')}` }
+    : { name: 'crash leftovers', status: 'warn', detail: `could not clear ${left.map(describeLeftover).join('; ')}` };
+}
+
+/** Databases of `database test` whose run died (dbtool_test_<pid>_<n>); with `fix`, dropped. */
+async function testCloneCheck(config: Config, fix: boolean): Promise<DoctorCheck> {
+  const url = localTarget(config);
+  if (!url) return { name: 'test clones', status: 'ok', detail: 'no database to look at' };
+  try {
+    const orphans = await findOrphanTestClones(url);
+    if (orphans.length === 0) return { name: 'test clones', status: 'ok', detail: 'none left by dead runs' };
+    if (!fix) return { name: 'test clones', status: 'warn', detail: `left by dead runs: ${orphans.join(', ')} — \`database doctor --fix\` drops them` };
+    const dropped = await dropTestClones(url, orphans);
+    return { name: 'test clones', status: 'ok', detail: `dropped ${dropped.join(', ')}` };
+  } catch (error) {
+    return { name: 'test clones', status: 'ok', detail: `not checked (${(error as Error).message})` };
+  }
+}
+
+/** `database doctor`: inspects the environment; changes nothing unless `fix`. */
+export async function doctorCommand(config: Config, options: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   for (const name of REQUIRED) checks.push(await programCheck(config, name, true));
   for (const name of OPTIONAL) checks.push(await programCheck(config, name, false));
@@ -134,7 +179,8 @@ export async function doctorCommand(config: Config): Promise<DoctorReport> {
     status: locateProgram(config, 'ssh') ? 'ok' : 'warn',
     detail: locateProgram(config, 'ssh') ?? 'not found (only pull_staging needs it)',
   });
-  checks.push(...variableChecks(config), ...folderChecks(config), rootCheck(config), leftoverCheck());
+  checks.push(...variableChecks(config), ...folderChecks(config), ...(await rootChecks(config)));
+  checks.push(await leftoverCheck(config, Boolean(options.fix)), await testCloneCheck(config, Boolean(options.fix)));
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
 }
 

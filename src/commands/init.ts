@@ -1,15 +1,23 @@
 import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 
 export interface InitCommandOptions {
   reuse?: boolean;
+  /** Names the run in another run's "waiting for …" line. */
+  command?: string;
 }
 
-/** `postgres-init` / `database init`: start the project's cluster. */
+/**
+ * `postgres-init` / `database init`: start the project's cluster, one run at a time per
+ * working dir (a second one waits for the first, then starts the cluster again).
+ */
 export async function initCommand(config: Config, log: Logger, options: InitCommandOptions = {}): Promise<ClusterConnection> {
   const workingDir = requireWorkingDir(config);
-  return initCluster(config, log, { reuse: options.reuse ?? config.reuse, workingDir });
+  return withWorkingDirLock(workingDir, { command: options.command ?? 'postgres-init', log }, () =>
+    initCluster(config, log, { reuse: options.reuse ?? config.reuse, workingDir }),
+  );
 }
 
 /** `export NAME='value'` lines for `eval` (and for the sourced postgres-init); always single-quoted. */

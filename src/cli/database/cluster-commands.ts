@@ -17,7 +17,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .description('start the project cluster (postgres-init for PG_WORKING_DIR)')
     .option('--reuse', 'keep an existing cluster instead of recreating it')
     .action(async (options: { reuse?: boolean }) => {
-      const connection = await initCommand(ctx.config, ctx.log, { reuse: options.reuse || ctx.config.reuse });
+      const connection = await initCommand(ctx.config, ctx.log, { reuse: options.reuse || ctx.config.reuse, command: 'database init' });
       ctx.log.info(`PostgreSQL ready: ${connection.url}`);
     });
 
@@ -46,10 +46,11 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
 
   program
     .command('doctor')
-    .description('check programs, pg_cron, variables, folders, socket path, root account, leftover clusters')
+    .description('check programs, pg_cron, variables, folders, socket path, root account, what crashes left')
     .option('--json', 'print one JSON document')
-    .action(async (options: { json?: boolean }) => {
-      const report = await doctorCommand(ctx.config);
+    .option('--fix', 'clear what crashes left: dead runs\' clusters, folders and RAM data, test clones, stale locks')
+    .action(async (options: { json?: boolean; fix?: boolean }) => {
+      const report = await doctorCommand(ctx.config, { fix: options.fix });
       ctx.out(options.json ? json(report) : formatDoctor(report));
       if (!report.ok) ctx.exitCode = ExitCode.generic;
     });

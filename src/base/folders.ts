@@ -1,0 +1,66 @@
+/**
+ * Making folders without `mkdirSync({ recursive: true })`: on paths the kernel will
+ * never let us create (below /proc, /sys) Node's recursive mkdir loops at full CPU
+ * forever, in a synchronous call no signal can interrupt. We walk up to the nearest
+ * existing folder ourselves, check it, and create the missing levels one by one, so
+ * an impossible path is one clear error.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from './errors.js';
+import { errnoCause } from './fs-faults.js';
+
+export interface MakeDirsOptions {
+  /** Mode of the folders made (before the umask). */
+  mode?: number;
+}
+
+/** The folders of `dir` that do not exist yet, outermost first, and the nearest one that does. */
+function missingLevels(dir: string): { existing: string; missing: string[] } {
+  const missing: string[] = [];
+  let current = path.resolve(dir);
+  for (;;) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(current);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new UserError(`cannot create ${dir}: ${errnoCause(error)} at ${current}`);
+    }
+    if (stat) {
+      if (!stat.isDirectory()) throw new UserError(`cannot create ${dir}: ${current} is not a folder`);
+      return { existing: current, missing: missing.reverse() };
+    }
+    const parent = path.dirname(current);
+    if (parent === current) throw new UserError(`cannot create ${dir}: no existing folder above it`);
+    missing.push(current);
+    current = parent;
+  }
+}
+
+/**
+ * `mkdir -p` that never spins: returns the folders it made (outermost first). A path
+ * that cannot be made is a UserError naming the folder and the cause.
+ */
+export function makeDirs(dir: string, options: MakeDirsOptions = {}): string[] {
+  const { existing, missing } = missingLevels(dir);
+  const made: string[] = [];
+  let parent = existing;
+  for (const level of missing) {
+    try {
+      fs.mkdirSync(level, { mode: options.mode ?? 0o777 });
+      made.push(level);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Another run made it meanwhile: fine.
+      if (code === 'EEXIST' && fs.statSync(level, { throwIfNoEntry: false })?.isDirectory()) {
+        parent = level;
+        continue;
+      }
+      const cause = code === 'ENOENT' ? 'folders cannot be created there' : errnoCause(error);
+      throw new UserError(`cannot create ${dir}: ${cause} (in ${parent})`);
+    }
+    parent = level;
+  }
+  return made;
+}

@@ -1,0 +1,71 @@
+/**
+ * Faults of the file system (a full disk, a read-only mount, a forbidden folder) told in
+ * a few words. They reach us two ways: as errno errors of our own fs calls, and as the
+ * stderr of external programs (`cp`, `tar`, `pg_*`), which on a full disk repeat the
+ * same line for every file. Either way the user gets one short cause.
+ */
+import path from 'node:path';
+import { UserError } from './errors.js';
+
+/** errno codes that are faults of the machine, not of the program, with their wording. */
+const ERRNO_CAUSES: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+};
+
+/** The same faults as programs print them (strerror texts), most telling first. */
+const TEXT_CAUSES: Array<[RegExp, string]> = [
+  [/No space left on device/i, ERRNO_CAUSES.ENOSPC!],
+  [/Disk quota exceeded/i, ERRNO_CAUSES.EDQUOT!],
+  [/Read-only file system/i, ERRNO_CAUSES.EROFS!],
+  [/Input\/output error/i, ERRNO_CAUSES.EIO!],
+  [/Too many open files/i, ERRNO_CAUSES.EMFILE!],
+  [/Permission denied/i, ERRNO_CAUSES.EACCES!],
+  [/Operation not permitted/i, ERRNO_CAUSES.EPERM!],
+];
+
+/** The machine fault that a program's output reports, if any. */
+export function faultInText(text: string): string | undefined {
+  return TEXT_CAUSES.find(([pattern]) => pattern.test(text))?.[1];
+}
+
+/** True for errno errors of fs calls that mean the machine, not the tool, is at fault. */
+export function isFsFault(error: unknown): error is NodeJS.ErrnoException & { code: string } {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && code in ERRNO_CAUSES && error instanceof Error;
+}
+
+/** A few words for an errno error: its cause, or its code. */
+export function errnoCause(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code && ERRNO_CAUSES[code]) return ERRNO_CAUSES[code];
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'ENOTDIR') return 'not a folder';
+  return code ?? (error as Error).message;
+}
+
+/**
+ * One line for an fs fault: the cause and the folder it happened in. `path` of the
+ * error is the file being written; the folder is what the user can act on.
+ */
+export function fsFaultLine(error: NodeJS.ErrnoException, what?: string): string {
+  const target = error.path ? path.dirname(error.path) : undefined;
+  const where = target ? ` in ${target}` : '';
+  return `${what ? `${what}: ` : ''}${errnoCause(error)}${where}`;
+}
+
+/** Runs `work`; an fs fault it throws becomes a UserError with one short line (exit 1). */
+export function explainFsFaults<T>(what: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (isFsFault(error)) throw new UserError(fsFaultLine(error, what));
+    throw error;
+  }
+}

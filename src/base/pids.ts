@@ -1,0 +1,103 @@
+/**
+ * Who owns something, and whether that owner still lives. A pid alone is not enough:
+ * a process killed with SIGKILL may linger as a zombie its parent has not reaped, and
+ * after a crash or reboot its pid may belong to an unrelated process. So an owner is
+ * recorded as its pid plus its start time (Linux: /proc/<pid>/stat field 22), and it
+ * counts as alive only while a non-zombie process with that pid and start time exists.
+ */
+import fs from 'node:fs';
+
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time in clock ticks since boot; undefined where /proc is not available. */
+  started: string | undefined;
+}
+
+/** State letter and start time of a process from /proc, undefined when there is none. */
+function procStat(pid: number): { state: string; started: string } | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', started: fields[19] ?? '' };
+}
+
+function hasProcfs(): boolean {
+  return fs.existsSync('/proc/self/stat');
+}
+
+/** True when a live (not zombie) process has this pid. */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (!hasProcfs()) return true;
+  const stat = procStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/** The identity of a running process (default: this one). */
+export function processIdentity(pid: number = process.pid): ProcessIdentity {
+  return { pid, started: procStat(pid)?.started };
+}
+
+/** True while the very process of `identity` runs (same pid and start time, not a zombie). */
+export function isIdentityAlive(identity: ProcessIdentity): boolean {
+  if (!isProcessAlive(identity.pid)) return false;
+  if (identity.started === undefined || !hasProcfs()) return true;
+  return procStat(identity.pid)?.started === identity.started;
+}
+
+/** `pid started` on one line, as owner files and lock files hold it. */
+export function formatIdentity(identity: ProcessIdentity): string {
+  return identity.started === undefined ? String(identity.pid) : `${identity.pid} ${identity.started}`;
+}
+
+/** Parses `formatIdentity`'s line; undefined when it is not one. */
+export function parseIdentity(line: string | undefined): ProcessIdentity | undefined {
+  const match = /^\s*([0-9]+)(?:\s+([0-9]+))?\s*$/.exec(line ?? '');
+  if (!match?.[1]) return undefined;
+  return { pid: Number(match[1]), started: match[2] };
+}
+
+/** The identity on the first line of a file, undefined when the file is missing or holds none. */
+export function readIdentityFile(file: string): ProcessIdentity | undefined {
+  try {
+    return parseIdentity(fs.readFileSync(file, 'utf8').split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pids of live processes (not this one) whose command line contains one of `fragments`:
+ * the programs a killed owner left running on its folders (a tar, a cp, a psql).
+ */
+export function processesMentioning(fragments: readonly string[]): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry));
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (fragments.some((fragment) => cmdline.includes(fragment)) && isProcessAlive(pid)) pids.push(pid);
+  }
+  return pids;
+}

@@ -1,0 +1,136 @@
+/**
+ * Run folders of private clusters: `$LOCAL_DIR/focus/<prefix>-<unique>/`, one per run of
+ * `check` or `diff`, holding one folder per cluster (`pg`, `db1`, `db2`…). Each records
+ * its owner (pid and start time) in `.owner`, with the entries that outlive the run, so
+ * that what a killed run left behind is recognised (and cleared) by its watchdog, the
+ * next run and `database doctor --fix` — and a live run is never touched.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clusterLayout } from './cluster-layout.js';
+import { requireLocalDir, type Config } from '../base/config.js';
+import { makeDirs } from '../base/folders.js';
+import { formatIdentity, processesMentioning, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
+import { ramDirOf, removeRamDir } from './ram-storage.js';
+import { stopServer } from './server-process.js';
+
+/** In each run folder: line 1 the owner, line 2 the entries kept after the run (comma list). */
+export const RUN_OWNER_FILE = '.owner';
+
+export function focusDirOf(config: Config): string {
+  return path.join(requireLocalDir(config), 'focus');
+}
+
+/** Makes `$LOCAL_DIR/focus/<prefix>-<unique>/`, readable by the server account, owned by this process. */
+export function createRunDir(config: Config, prefix: string, keep: readonly string[] = []): string {
+  const focus = focusDirOf(config);
+  makeDirs(focus);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const dir = path.join(focus, `${prefix}-${stamp}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  fs.mkdirSync(dir, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, RUN_OWNER_FILE), `${formatIdentity(processIdentity())}\n${keep.join(',')}\n`);
+  return dir;
+}
+
+export interface RunOwner {
+  identity: ProcessIdentity;
+  keep: string[];
+}
+
+/** The owner of a run folder; undefined when it is not one (no `.owner`). */
+export function readRunOwner(runDir: string): RunOwner | undefined {
+  const file = path.join(runDir, RUN_OWNER_FILE);
+  const identity = readIdentityFile(file);
+  if (!identity) return undefined;
+  let keep: string[] = [];
+  try {
+    keep = (fs.readFileSync(file, 'utf8').split('\n')[1] ?? '').split(',').filter(Boolean);
+  } catch {
+    keep = [];
+  }
+  return { identity, keep };
+}
+
+/** Entries of a run folder that are clusters (hold `data` or `sock`). */
+export function clusterDirsIn(runDir: string): string[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(runDir);
+  } catch {
+    return [];
+  }
+  const exists = (file: string): boolean => {
+    try {
+      fs.lstatSync(file);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return entries.map((entry) => path.join(runDir, entry)).filter((dir) => exists(path.join(dir, 'data')) || exists(path.join(dir, 'sock')));
+}
+
+export interface DiscardOptions {
+  /**
+   * The owner is dead: programs it left working on the cluster (tar, cp, psql) are
+   * killed, and removal is retried while they let go.
+   */
+  orphaned?: boolean;
+}
+
+/** Removes a folder, retrying a while when a dying program still writes into it. */
+async function removeFolder(dir: string, retry: boolean): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      if (!retry || attempt >= 20) throw error;
+    }
+    if (!retry || !fs.existsSync(dir) || attempt >= 20) return;
+    await sleep(100);
+  }
+}
+
+/** Stops the cluster of `workingDir` and removes the folder; tolerant of half-made clusters. */
+export async function discardCluster(config: Config, workingDir: string, options: DiscardOptions = {}): Promise<void> {
+  const layout = clusterLayout(config, workingDir);
+  const ramDir = ramDirOf(layout.dataDir);
+  // A fast shutdown, not immediate: only a clean exit frees the server's dynamic
+  // shared memory in /dev/shm, and with fsync off (and data in RAM) it costs little.
+  await stopServer(layout.dataDir, options.orphaned ? { timeoutMs: 3_000 } : {}).catch(() => undefined);
+  if (options.orphaned) {
+    for (const pid of processesMentioning([workingDir, ...(ramDir ? [ramDir] : [])])) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+  if (ramDir) removeRamDir(ramDir);
+  await removeFolder(workingDir, Boolean(options.orphaned));
+  if (ramDir && options.orphaned) removeRamDir(ramDir);
+  if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
+}
+
+/**
+ * Stops the run's clusters and removes the run folder, except the entries in `keep`
+ * (the folder itself stays while it holds them).
+ */
+export async function clearRunDir(config: Config, runDir: string, keep: readonly string[], options: DiscardOptions = {}): Promise<void> {
+  await Promise.all(clusterDirsIn(runDir).filter((dir) => !keep.includes(path.basename(dir))).map((dir) => discardCluster(config, dir, options)));
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(runDir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!keep.includes(entry)) await removeFolder(path.join(runDir, entry), Boolean(options.orphaned));
+  }
+  if (keep.length === 0 || (fs.existsSync(runDir) && fs.readdirSync(runDir).length === 0)) {
+    await removeFolder(runDir, Boolean(options.orphaned));
+  }
+}

@@ -142,15 +142,15 @@ async function leftoverCheck(config: Config, fix: boolean): Promise<DoctorCheck>
     scanServers: true,
     workingDirs: config.workingDir ? [config.workingDir] : [],
   });
-  if (found.length === 0) return { name: 'crash leftovers', status: 'ok', detail: 'none' };
+  if (found.length === 0) return { name: 'leftover clusters', status: 'ok', detail: 'none' };
   if (!fix) {
-    return { name: 'crash leftovers', status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
+    return { name: 'leftover clusters', status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
   }
   const cleared = await clearLeftovers(config, found);
   const left = found.filter((leftover) => !cleared.includes(leftover));
   return left.length === 0
-    ? { name: 'crash leftovers', status: 'ok', detail: `cleared ${cleared.map(describeLeftover).join('; ')}` }
-    : { name: 'crash leftovers', status: 'warn', detail: `could not clear ${left.map(describeLeftover).join('; ')}` };
+    ? { name: 'leftover clusters', status: 'ok', detail: `cleared ${cleared.map(describeLeftover).join('; ')}` }
+    : { name: 'leftover clusters', status: 'warn', detail: `could not clear ${left.map(describeLeftover).join('; ')}` };
 }
 
 /** Databases of `database test` whose run died (dbtool_test_<pid>_<n>); with `fix`, dropped. */

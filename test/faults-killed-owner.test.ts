@@ -1,0 +1,282 @@
+/**
+ * SPEC §12: a private cluster never outlives its owner. `check` and `diff` killed with
+ * SIGKILL at several points leave, within seconds, no server, no other process, no run
+ * folder (diff: only its logs) and no RAM data; `deploy --cleanup` killed leaves its
+ * server stopped and its data in place; test clones of a killed run are dropped. What a
+ * crash leaves when even the watchdog is gone is reported by `database doctor` and
+ * cleared by `--fix` (or the next run) — never a live run's cluster, nor the project
+ * cluster of postgres-init.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseExports, runBin } from './helpers/cli.js';
+import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
+import { baseEnv, ROOT } from './helpers/env.js';
+import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, watchdogsWith, type Gate } from './helpers/faults.js';
+import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function newProject(): Project {
+  const project = copyProject('deploy-project');
+  cleanups.push(() => {
+    killEverythingBelow(project.dir);
+    project.remove();
+  });
+  return project;
+}
+
+function projectEnv(project: { dir: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return { LOCAL_DIR: project.dir, PG_SHARED_PRELOAD_LIBRARIES: '', ...extra };
+}
+
+function gate(program: string, real: string): Gate {
+  const made = gateProgram(program, real);
+  cleanups.push(() => made.remove());
+  return made;
+}
+
+/** Starts `database ARGS`, waits for `ready`, kills it with SIGKILL, returns when it is gone. */
+async function killWhen(args: string[], env: Record<string, string>, ready: () => boolean, what: string): Promise<void> {
+  const { child, done } = spawnDatabase(args, env);
+  try {
+    await waitFor(ready, 30_000, what);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; stderr: ${(await done).stderr}`);
+  }
+  child.kill('SIGKILL');
+  const result = await done;
+  expect(result.signal).toBe('SIGKILL');
+}
+
+/** Waits until nothing of the runs below `dir` is left (the watchdog acts within seconds). */
+async function expectClearedBelow(dir: string): Promise<void> {
+  await waitFor(() => JSON.stringify(leftoversBelow(dir)) === JSON.stringify(NOTHING_LEFT), 15_000, `nothing left below ${dir}`).catch(() => undefined);
+  expect(leftoversBelow(dir)).toEqual(NOTHING_LEFT);
+}
+
+describe('database check killed with SIGKILL', () => {
+  it('while copying the template: the copy is stopped and nothing is left', async () => {
+    const project = newProject();
+    const cp = gate('cp', '/bin/cp');
+    const env = projectEnv(project, { PATH: `${cp.binDir}:${process.env.PATH ?? ''}` });
+    await killWhen(['check'], env, () => cp.reached(), 'the template copy');
+    await expectClearedBelow(project.dir);
+    await waitFor(() => focusEntries(project.dir).length === 0, 15_000, 'the run folder to go').catch(() => undefined);
+    expect(focusEntries(project.dir)).toEqual([]);
+  });
+
+  for (const [step, file, marker] of [
+    ['hydrate', 'db/src/entrypoint.sql', 'entrypoint.sql'],
+    ['patch', 'test-data.sql', 'test-data.sql'],
+  ] as const) {
+    it(`during ${step}: server, psql, run folder and RAM data are gone within seconds`, async () => {
+      const project = newProject();
+      fs.appendFileSync(path.join(project.dir, file), '\nSELECT pg_sleep(60);\n');
+      await killWhen(['check'], projectEnv(project), () => processesMentioning(`-f ${path.join(project.dir, file)}`).length > 0, `psql running ${marker}`);
+      await expectClearedBelow(project.dir);
+      await waitFor(() => focusEntries(project.dir).length === 0, 15_000, 'the run folder to go').catch(() => undefined);
+      expect(focusEntries(project.dir)).toEqual([]);
+    });
+  }
+});
+
+describe('database diff killed with SIGKILL', () => {
+  let project: DiffProject;
+
+  async function diffProject(): Promise<DiffProject> {
+    project = await makeDiffProject('shop', 1);
+    cleanups.push(async () => {
+      killEverythingBelow(project.dir);
+      await project.remove();
+    });
+    return project;
+  }
+
+  /** After a killed diff: only `logs/` may stay in its run folder. */
+  function runFolderContents(dir: string): string[][] {
+    const focus = path.join(dir, 'focus');
+    return fs.readdirSync(focus).filter((name) => name.startsWith('database-diff-')).map((name) => fs.readdirSync(path.join(focus, name)));
+  }
+
+  it('while restoring the backup (tar) and while building DB2 (hydrate): nothing but logs is left', async () => {
+    const diff = await diffProject();
+    const tar = gate('tar', '/bin/tar');
+    const env = { ...diff.env, PATH: `${tar.binDir}:${process.env.PATH ?? ''}` };
+    await killWhen(['diff'], env, () => tar.reached(), 'tar restoring the backup');
+    await expectClearedBelow(diff.dir);
+    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 15_000, 'the run folder to go').catch(() => undefined);
+    expect(runFolderContents(diff.dir).every((entries) => entries.join() === 'logs')).toBe(true);
+
+    fs.appendFileSync(path.join(diff.dir, 'db', 'src', 'entrypoint.sql'), '\nSELECT pg_sleep(60);\n');
+    await killWhen(['diff'], diff.env, () => processesMentioning(`-f ${path.join(diff.dir, 'db', 'src', 'entrypoint.sql')}`).length > 0, 'DB2 hydrate');
+    await expectClearedBelow(diff.dir);
+    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 15_000, 'the run folders to go').catch(() => undefined);
+    expect(runFolderContents(diff.dir).every((entries) => entries.join() === 'logs')).toBe(true);
+  });
+
+  it('while migrating DB1: nothing but logs is left', async () => {
+    const diff = await diffProject();
+    // The migration tells us it runs (a server-side COPY to a file), then sleeps.
+    const marker = path.join(diff.dir, 'migrating');
+    fs.chmodSync(diff.dir, 0o777);
+    const migration = path.join(diff.dir, 'db', 'migration', '20240201000000-prices', 'up.sql');
+    fs.appendFileSync(migration, `\nCOPY (SELECT 1) TO '${marker}';\nSELECT pg_sleep(60);\n`);
+    await killWhen(['diff'], diff.env, () => fs.existsSync(marker), 'DB1 migrating');
+    await expectClearedBelow(diff.dir);
+    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 15_000, 'the run folder to go').catch(() => undefined);
+    expect(runFolderContents(diff.dir).every((entries) => entries.join() === 'logs')).toBe(true);
+  });
+});
+
+describe('database deploy --cleanup killed with SIGKILL', () => {
+  it('its watchdog stops the project server and removes nothing', async () => {
+    const project = newProject();
+    fs.appendFileSync(path.join(project.dir, 'test-data.sql'), '\nSELECT pg_sleep(60);\n');
+    const env = projectEnv(project);
+    await killWhen(['deploy', '--cleanup'], env, () => processesMentioning(`-f ${path.join(project.dir, 'test-data.sql')}`).length > 0, 'patch');
+    const workingDir = path.join(project.dir, 'focus', 'postgresql');
+    await waitFor(() => serversBelow(project.dir).length === 0, 15_000, 'the server to stop').catch(() => undefined);
+    expect(serversBelow(project.dir)).toEqual([]);
+    expect(fs.existsSync(path.join(workingDir, 'data', 'PG_VERSION'))).toBe(true);
+    // The stale lock of the killed deploy does not block the next start.
+    const again = await runBin('database', ['init', '--reuse'], { env });
+    expect(again.code, again.stderr).toBe(0);
+    await runBin('postgres-cleanup', [], { env });
+  });
+});
+
+describe('test clones of a killed run', () => {
+  it('are dropped by the watchdog; the next run drops those of dead owners, never a live one', async () => {
+    const project = newProject();
+    const env = projectEnv(project);
+    const init = await runBin('postgres-init', ['--env'], { env });
+    expect(init.code, init.stderr).toBe(0);
+    cleanups.push(async () => {
+      await runBin('postgres-cleanup', [], { env });
+    });
+    const url = parseExports(init.stdout).PGURL!;
+    // A stand-in for `database test`: clones two databases the way it does, then waits to be killed.
+    const script = `
+      import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'dist', 'base', 'config.js'))};
+      import { guardTestClones, testCloneName } from ${JSON.stringify(path.join(ROOT, 'dist', 'cluster', 'test-clones.js'))};
+      import { withClient } from ${JSON.stringify(path.join(ROOT, 'dist', 'pg', 'db.js'))};
+      const url = process.argv[2];
+      guardTestClones(loadConfig(), url);
+      await withClient(url, async (c) => {
+        for (const n of [1, 2]) await c.query('CREATE DATABASE ' + testCloneName(n) + ' TEMPLATE testdb');
+      }, { database: 'postgres' });
+      console.log('ready');
+      setInterval(() => undefined, 1000);
+    `;
+    const scriptFile = path.join(project.dir, 'clone-and-wait.mjs');
+    fs.writeFileSync(scriptFile, script);
+    const child = spawn(process.execPath, [scriptFile, url], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    cleanups.push(() => {
+      child.kill('SIGKILL');
+    });
+    await waitFor(() => out.includes('ready'), 30_000, `the clones (${out})`);
+    const clones = async () =>
+      withDb(urlFor(url, 'postgres'), async (client) => (await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'dbtool_test_%' ORDER BY 1")).rows.map((row: { datname: string }) => row.datname));
+    expect(await clones()).toEqual([`dbtool_test_${child.pid}_1`, `dbtool_test_${child.pid}_2`]);
+    child.kill('SIGKILL');
+    await waitFor(async () => (await clones()).length === 0, 15_000, 'the clones to be dropped').catch(() => undefined);
+    expect(await clones()).toEqual([]);
+
+    // Without a watchdog: a clone of a dead pid goes at `doctor --fix`, a live owner's stays.
+    await withDb(urlFor(url, 'postgres'), async (client) => {
+      await client.query('CREATE DATABASE dbtool_test_999999999_1');
+      await client.query(`CREATE DATABASE dbtool_test_${process.pid}_1`);
+    });
+    const report = await runBin('database', ['doctor'], { env: { ...env, PGURL: url } });
+    expect(report.stdout).toMatch(/test clones\s+.*dbtool_test_999999999_1/);
+    const fixed = await runBin('database', ['doctor', '--fix'], { env: { ...env, PGURL: url } });
+    expect(fixed.stdout).toMatch(/dropped dbtool_test_999999999_1/);
+    expect(await clones()).toEqual([`dbtool_test_${process.pid}_1`]);
+    expect(await queryValue(url, 'SELECT 1')).toBe(1);
+  });
+});
+
+describe('crash leftovers without a watchdog', () => {
+  /** Starts a check that hydrates (sleeping), marked so its watchdog can be found. */
+  async function hydratingCheck(project: Project, mark: string): Promise<{ run: string; kill: () => Promise<void> }> {
+    const env = projectEnv(project, { DB_TOOL_TEST_MARK: mark });
+    const before = focusEntries(project.dir);
+    const run = spawnDatabase(['check'], env);
+    cleanups.push(() => {
+      run.child.kill('SIGKILL');
+    });
+    const entrypoint = path.join(project.dir, 'db', 'src', 'entrypoint.sql');
+    const runs = () => focusEntries(project.dir).filter((name) => name.startsWith('postgresql-check-') && !before.includes(name));
+    await waitFor(() => runs().length === 1 && processesMentioning(`host=${path.join(project.dir, 'focus', runs()[0]!)}`).length > 0 && processesMentioning(`-f ${entrypoint}`).length > 0, 30_000, `check ${mark} to hydrate`);
+    return {
+      run: runs()[0]!,
+      kill: async () => {
+        // The watchdog first, so that nothing clears up after the run.
+        for (const pid of watchdogsWith(`DB_TOOL_TEST_MARK=${mark}`)) process.kill(pid, 'SIGKILL');
+        run.child.kill('SIGKILL');
+        await run.done;
+      },
+    };
+  }
+
+  it('doctor reports them, --fix clears them; a live run and the project cluster are left alone', async () => {
+    const project = newProject();
+    const env = projectEnv(project);
+    const init = await runBin('postgres-init', [], { env });
+    expect(init.code, init.stderr).toBe(0);
+    cleanups.push(async () => {
+      await runBin('postgres-cleanup', [], { env });
+    });
+    const projectServers = serversBelow(path.join(project.dir, 'focus', 'postgresql', 'data'));
+    expect(projectServers).toHaveLength(1);
+    fs.appendFileSync(path.join(project.dir, 'db', 'src', 'entrypoint.sql'), '\nSELECT pg_sleep(60);\n');
+
+    const live = await hydratingCheck(project, 'live');
+    const dead = await hydratingCheck(project, 'dead');
+    await dead.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(serversBelow(path.join(project.dir, 'focus', dead.run))).toHaveLength(1);
+
+    const report = await runBin('database', ['doctor'], { env });
+    expect(report.stdout).toMatch(/warn\s+leftover clusters\s+.*run folder .*postgresql-check-/);
+    expect(report.stdout).toContain(dead.run);
+    expect(report.stdout).not.toContain(live.run);
+
+    const fixed = await runBin('database', ['doctor', '--fix'], { env });
+    expect(fixed.stdout).toMatch(/ok\s+leftover clusters\s+cleared run folder/);
+    expect(focusEntries(project.dir)).not.toContain(dead.run);
+    expect(leftoversBelow(path.join(project.dir, 'focus', dead.run))).toEqual(NOTHING_LEFT);
+    // The live run and the project cluster are untouched.
+    expect(focusEntries(project.dir)).toContain(live.run);
+    expect(serversBelow(path.join(project.dir, 'focus', live.run))).toHaveLength(1);
+    expect(serversBelow(path.join(project.dir, 'focus', 'postgresql', 'data'))).toEqual(projectServers);
+    await live.kill();
+    const after = await runBin('database', ['doctor', '--fix'], { env });
+    expect(after.stdout).toMatch(/ok\s+leftover clusters\s+cleared/);
+    const clean = await runBin('database', ['doctor'], { env });
+    expect(clean.stdout).toMatch(/ok\s+leftover clusters\s+none/);
+  });
+
+  it('the next run clears them', async () => {
+    const project = newProject();
+    fs.appendFileSync(path.join(project.dir, 'db', 'src', 'entrypoint.sql'), '\nSELECT pg_sleep(60);\n');
+    const dead = await hydratingCheck(project, 'dead-next');
+    await dead.kill();
+    expect(serversBelow(path.join(project.dir, 'focus', dead.run))).toHaveLength(1);
+    const next = await runBin('database', ['check', '-H', '-P'], { env: projectEnv(project) });
+    expect(next.code, next.stderr).toBe(0);
+    expect(focusEntries(project.dir)).toEqual([]);
+    expect(leftoversBelow(project.dir)).toEqual(NOTHING_LEFT);
+  });
+});

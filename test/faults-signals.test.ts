@@ -1,0 +1,218 @@
+/**
+ * SPEC §12: every command answers SIGTERM within 5 s, whatever it is doing, and leaves
+ * earlier state intact. Each long step is held open by the real program behind a gate
+ * (or by pg_sleep in the user's SQL) while the signal arrives.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseExports, runBin } from './helpers/cli.js';
+import { BIN, baseEnv, makeTempDir } from './helpers/env.js';
+import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, type Gate } from './helpers/faults.js';
+import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, waitFor, type Project } from './helpers/project.js';
+
+/** The contract is 5 s; a little slack for a loaded machine. */
+const ANSWER_WITHIN_MS = 8_000;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Running {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stderr: string }>;
+}
+
+function start(program: 'database' | 'postgres-init', args: string[], env: Record<string, string>): Running {
+  const child = spawn(path.join(BIN, program), args, { env: baseEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  cleanups.push(() => {
+    child.kill('SIGKILL');
+  });
+  return { child, done };
+}
+
+/** Sends SIGTERM once `ready`, and returns how the command ended; fails if it does not answer in time. */
+async function terminateWhen(running: Running, ready: () => boolean, what: string): Promise<{ code: number | null; stderr: string }> {
+  try {
+    await waitFor(ready, 30_000, what);
+  } catch (error) {
+    running.child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; stderr: ${(await running.done).stderr}`);
+  }
+  running.child.kill('SIGTERM');
+  const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ANSWER_WITHIN_MS).unref());
+  const result = await Promise.race([running.done, late]);
+  if (result === 'late') {
+    running.child.kill('SIGKILL');
+    throw new Error(`${what}: no answer to SIGTERM within ${ANSWER_WITHIN_MS} ms`);
+  }
+  return result;
+}
+
+function gate(program: string, real: string): Gate {
+  const made = gateProgram(program, real);
+  cleanups.push(() => made.remove());
+  return made;
+}
+
+function withGate(env: Record<string, string>, ...gates: Gate[]): Record<string, string> {
+  return { ...env, PATH: `${gates.map((g) => g.binDir).join(':')}:${process.env.PATH ?? ''}` };
+}
+
+function newProject(): { project: Project; env: Record<string, string> } {
+  const project = copyProject('deploy-project');
+  const env = { LOCAL_DIR: project.dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
+  cleanups.push(async () => {
+    await runBin('postgres-cleanup', [], { env });
+    killEverythingBelow(project.dir);
+    project.remove();
+  });
+  return { project, env };
+}
+
+/** Starts the project cluster with a table in it; returns its URL. */
+async function clusterWithTable(env: Record<string, string>): Promise<string> {
+  const init = await runBin('postgres-init', ['--env'], { env });
+  expect(init.code, init.stderr).toBe(0);
+  const url = parseExports(init.stdout).PGURL!;
+  await queryValue(url, 'CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)');
+  return url;
+}
+
+function sha(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+describe('SIGTERM during postgres-init', () => {
+  it('while copying the template: exit 143, the cluster being replaced still runs with its data', async () => {
+    const { project, env } = newProject();
+    const url = await clusterWithTable(env);
+    const workingDir = path.join(project.dir, 'focus', 'postgresql');
+    // No spare: the next fresh start must copy the template.
+    await waitFor(() => !fs.readdirSync(workingDir).some((name) => name.startsWith('.spare-tmp-')), 30_000, 'the spare copy');
+    for (const name of fs.readdirSync(workingDir).filter((entry) => entry.startsWith('.spare-'))) fs.rmSync(path.join(workingDir, name), { recursive: true });
+    const cp = gate('cp', '/bin/cp');
+    const result = await terminateWhen(start('postgres-init', [], withGate(env, cp)), () => cp.reached(), 'the template copy');
+    expect(result.code, result.stderr).toBe(143);
+    expect(await queryValue(url, 'SELECT id FROM precious')).toBe(42);
+    expect(fs.readdirSync(workingDir).filter((name) => name.startsWith('.trash-fresh-'))).toEqual([]);
+  });
+
+  it('while running initdb (no template yet): exit 143, no server, no half-made data', async () => {
+    const { project, env } = newProject();
+    const initdb = gate('initdb', fs.realpathSync('/usr/lib/postgresql/15/bin/initdb'));
+    const coldEnv = withGate({ ...env, XDG_CACHE_HOME: makeTempDir('db-tool-cold-cache-') }, initdb);
+    cleanups.push(() => fs.rmSync(coldEnv.XDG_CACHE_HOME!, { recursive: true, force: true }));
+    const result = await terminateWhen(start('postgres-init', [], coldEnv), () => initdb.reached(), 'initdb');
+    expect(result.code, result.stderr).toBe(143);
+    expect(leftoversBelow(project.dir)).toEqual(NOTHING_LEFT);
+    const workingDir = path.join(project.dir, 'focus', 'postgresql');
+    expect(fs.readdirSync(workingDir).filter((name) => name === 'data' || name.startsWith('.trash-fresh-'))).toEqual([]);
+  });
+});
+
+describe('SIGTERM during the deploy flow', () => {
+  it('deploy during hydrate → 143; deploy --cleanup during patch → 143 and its server stopped', async () => {
+    const { project, env } = newProject();
+    const entrypoint = path.join(project.dir, 'db', 'src', 'entrypoint.sql');
+    const original = fs.readFileSync(entrypoint, 'utf8');
+    fs.appendFileSync(entrypoint, '\nSELECT pg_sleep(60);\n');
+    const hydrate = await terminateWhen(start('database', ['deploy'], env), () => processesMentioning(`-f ${entrypoint}`).length > 0, 'hydrate');
+    expect(hydrate.code, hydrate.stderr).toBe(143);
+    expect(processesMentioning(`-f ${entrypoint}`)).toEqual([]);
+
+    fs.writeFileSync(entrypoint, original);
+    const testData = path.join(project.dir, 'test-data.sql');
+    fs.appendFileSync(testData, '\nSELECT pg_sleep(60);\n');
+    const patch = await terminateWhen(start('database', ['deploy', '--cleanup'], env), () => processesMentioning(`-f ${testData}`).length > 0, 'patch');
+    expect(patch.code, patch.stderr).toBe(143);
+    expect(serversBelow(project.dir)).toEqual([]);
+  });
+
+  it('check while copying the template → 143, nothing left', async () => {
+    const { project, env } = newProject();
+    const cp = gate('cp', '/bin/cp');
+    const result = await terminateWhen(start('database', ['check'], withGate(env, cp)), () => cp.reached(), 'the template copy');
+    expect(result.code, result.stderr).toBe(143);
+    await waitFor(() => JSON.stringify(leftoversBelow(project.dir)) === JSON.stringify(NOTHING_LEFT), 10_000, 'nothing left').catch(() => undefined);
+    expect(leftoversBelow(project.dir)).toEqual(NOTHING_LEFT);
+    expect(focusEntries(project.dir)).toEqual([]);
+  });
+
+  it('test during a test file → 143, no psql left', async () => {
+    const { project, env } = newProject();
+    const url = await clusterWithTable(env);
+    const file = path.join(project.dir, 'db', 'test', 'slow.sql');
+    fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
+    const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), () => processesMentioning(file).length > 0 || processesMentioning('pg_sleep').length > 0, 'the test file');
+    expect(result.code, result.stderr).toBe(143);
+    expect(processesMentioning(file)).toEqual([]);
+  });
+
+  it('migrate up during a slow migration → 143', async () => {
+    const { project, env } = newProject();
+    const url = await clusterWithTable(env);
+    const migration = path.join(project.dir, 'db', 'migration', '20250101000000-slow');
+    fs.mkdirSync(migration, { recursive: true, mode: 0o755 });
+    // The migration tells us it runs (a server-side COPY to a file), then sleeps.
+    const marker = path.join(project.dir, 'migrating');
+    fs.chmodSync(project.dir, 0o777);
+    fs.writeFileSync(path.join(migration, 'up.sql'), `COPY (SELECT 1) TO '${marker}';\nSELECT pg_sleep(60);\n`);
+    fs.writeFileSync(path.join(migration, 'down.sql'), 'SELECT 1;\n');
+    const result = await terminateWhen(start('database', ['migrator', 'migrate', 'up', 'all'], { ...env, PGURL: url }), () => fs.existsSync(marker), 'the migration');
+    expect(result.code, result.stderr).toBe(143);
+  });
+});
+
+describe('SIGTERM during backup, restore and pull_staging', () => {
+  it('backup during pg_basebackup → 143, the previous backup is intact and no partial one is left', async () => {
+    const { project, env } = newProject();
+    await clusterWithTable(env);
+    expect((await runBin('database', ['backup'], { env })).code).toBe(0);
+    const backupDir = path.join(project.dir, 'focus', 'postgresql-backup');
+    const before = sha(path.join(backupDir, 'base.tar.gz'));
+    const pgBasebackup = gate('pg_basebackup', fs.realpathSync('/usr/lib/postgresql/15/bin/pg_basebackup'));
+    const result = await terminateWhen(start('database', ['backup'], withGate(env, pgBasebackup)), () => pgBasebackup.reached(), 'pg_basebackup');
+    expect(result.code, result.stderr).toBe(143);
+    expect(sha(path.join(backupDir, 'base.tar.gz'))).toBe(before);
+    expect(focusEntries(project.dir).filter((name) => name.includes('.partial-'))).toEqual([]);
+  });
+
+  it('restore while unpacking → 143, the cluster runs on with its data, no scratch left', async () => {
+    const { project, env } = newProject();
+    const url = await clusterWithTable(env);
+    expect((await runBin('database', ['backup'], { env })).code).toBe(0);
+    await queryValue(url, 'UPDATE precious SET id = 43');
+    const tar = gate('tar', '/bin/tar');
+    const result = await terminateWhen(start('database', ['restore'], withGate(env, tar)), () => tar.reached(), 'tar');
+    expect(result.code, result.stderr).toBe(143);
+    expect(await queryValue(url, 'SELECT id FROM precious')).toBe(43);
+    const workingDir = path.join(project.dir, 'focus', 'postgresql');
+    expect(fs.readdirSync(workingDir).filter((name) => name.startsWith('.trash-restore-'))).toEqual([]);
+  });
+
+  it('pull_staging during the dump → 143, test-data.sql unchanged, no temp file', async () => {
+    const profile = makeTempDir('db-tool-faults-profile-');
+    cleanups.push(() => fs.rmSync(profile, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(profile, 'test-data.sql'), '-- before\n');
+    const ssh = gate('ssh', '/usr/bin/ssh');
+    const env = withGate({
+      PROFILE_DIR: profile,
+      STAGING_SSH_HOST: 'staging.invalid',
+      STAGING_DB_URL: 'postgresql://app@localhost/app',
+      STAGING_DUMP_TABLES: 'users',
+      STAGING_DUMP_FLAGS: '--data-only',
+    }, ssh);
+    const result = await terminateWhen(start('database', ['pull_staging'], env), () => ssh.reached(), 'ssh');
+    expect(result.code, result.stderr).toBe(143);
+    expect(fs.readFileSync(path.join(profile, 'test-data.sql'), 'utf8')).toBe('-- before\n');
+    expect(fs.readdirSync(profile)).toEqual(['test-data.sql']);
+  });
+});

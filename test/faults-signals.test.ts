@@ -82,7 +82,8 @@ async function clusterWithTable(env: Record<string, string>): Promise<string> {
   const init = await runBin('postgres-init', ['--env'], { env });
   expect(init.code, init.stderr).toBe(0);
   const url = parseExports(init.stdout).PGURL!;
-  await queryValue(url, 'CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)');
+  await queryValue(url, 'CREATE TABLE precious (id int)');
+  await queryValue(url, 'INSERT INTO precious VALUES (42)');
   return url;
 }
 
@@ -108,6 +109,8 @@ describe('SIGTERM during postgres-init', () => {
   it('while running initdb (no template yet): exit 143, no server, no half-made data', async () => {
     const { project, env } = newProject();
     const initdb = gate('initdb', fs.realpathSync('/usr/lib/postgresql/15/bin/initdb'));
+    // initdb is taken from the folder of postgres: a postgres beside the gate (a plain exec).
+    fs.writeFileSync(path.join(initdb.binDir, 'postgres'), `#!/bin/sh\nexec '${fs.realpathSync('/usr/lib/postgresql/15/bin/postgres')}' "$@"\n`, { mode: 0o755 });
     const coldEnv = withGate({ ...env, XDG_CACHE_HOME: makeTempDir('db-tool-cold-cache-') }, initdb);
     cleanups.push(() => fs.rmSync(coldEnv.XDG_CACHE_HOME!, { recursive: true, force: true }));
     const result = await terminateWhen(start('postgres-init', [], coldEnv), () => initdb.reached(), 'initdb');
@@ -151,7 +154,7 @@ describe('SIGTERM during the deploy flow', () => {
     const url = await clusterWithTable(env);
     const file = path.join(project.dir, 'db', 'test', 'slow.sql');
     fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
-    const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), () => processesMentioning(file).length > 0 || processesMentioning('pg_sleep').length > 0, 'the test file');
+    const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), () => processesMentioning(`-f ${file}`).length > 0, 'the test file');
     expect(result.code, result.stderr).toBe(143);
     expect(processesMentioning(file)).toEqual([]);
   });

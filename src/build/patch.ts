@@ -12,6 +12,7 @@ import { runInteractive } from '../base/process.js';
 import { runPsql } from '../pg/psql.js';
 import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
 import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
+import { makeDirs } from '../base/folders.js';
 
 export const TEST_DATA_FILE = 'test-data.sql';
 
@@ -64,7 +65,7 @@ export function ensureTestDataFile(config: Config, log: Logger): { file: string;
   const dir = path.dirname(file);
   if (fs.existsSync(file)) return { file, created: false };
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     fs.writeFileSync(file, TEST_DATA_HEADER, { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { file, created: false };

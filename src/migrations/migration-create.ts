@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../base/errors.js';
 import { MIGRATION_NAME } from './migration-files.js';
+import { makeDirs } from '../base/folders.js';
 
 const CONSONANTS = 'bdfgklmnprstvz';
 const VOWELS = 'aeiou';
@@ -108,7 +109,7 @@ export function createMigration(migrationDir: string, options: CreateMigrationOp
   if (options.dryRun) return created;
   let madeDir = false;
   try {
-    fs.mkdirSync(migrationDir, { recursive: true });
+    makeDirs(migrationDir);
     fs.mkdirSync(dir);
     madeDir = true;
     fs.writeFileSync(created.upFile, upTemplate(fullName));

@@ -9,6 +9,7 @@ import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { pgProgram } from './pg-bin.js';
 import { runProgram, type RunResult } from '../base/process.js';
+import { makeDirs } from '../base/folders.js';
 
 export interface PsqlOptions {
   url: string;
@@ -108,7 +109,7 @@ export class SqlError extends UserError {
 function outputTarget(output: PsqlOptions['output']): { target: 'pipe' | 'inherit' | number; close?: () => void } {
   if (output === undefined) return { target: 'inherit' };
   if (output === 'pipe' || output === 'inherit' || typeof output === 'number') return { target: output };
-  fs.mkdirSync(path.dirname(output), { recursive: true });
+  makeDirs(path.dirname(output));
   const fd = fs.openSync(output, 'a');
   return { target: fd, close: () => fs.closeSync(fd) };
 }

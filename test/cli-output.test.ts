@@ -87,7 +87,8 @@ describe('human output', () => {
       ok  working dir
       ok  socket path
       ok  server account
-      <state>  leftover clusters"
+      <state>  leftover clusters
+      ok  test clones"
     `);
   });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin, runProgram } from './helpers/cli.js';
-import { BIN, baseEnv, makeTempDir } from './helpers/env.js';
+import { BIN, IS_ROOT, baseEnv, makeTempDir } from './helpers/env.js';
 import { FIXTURES, queryValue, serversBelow, waitFor } from './helpers/project.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -178,5 +178,40 @@ describe('a fresh start over user tables', () => {
     const again = await runBin('postgres-init', [], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).not.toContain('PG_REUSE');
+  });
+});
+
+describe('database doctor', () => {
+  it(`fails when the server account cannot reach the project (a folder like /root, mode 0700)${IS_ROOT ? '' : '; as an ordinary user the cluster runs as you, and doctor says so'}`, async () => {
+    const outer = makeTempDir('db-tool-doctor-');
+    cleanups.push(() => fs.rmSync(outer, { recursive: true, force: true }));
+    const closed = path.join(outer, 'closed');
+    fs.mkdirSync(closed, { mode: 0o700 });
+    const project = path.join(closed, 'project');
+    fs.mkdirSync(project);
+    const env = { LOCAL_DIR: project, PG_SHARED_PRELOAD_LIBRARIES: '' };
+    const result = await runBin('database', ['doctor'], { env });
+    if (IS_ROOT) {
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(new RegExp(`fail\\s+server account\\s+.*cannot reach ${closed}`));
+      // What doctor foretells: postgres-init fails there.
+      const init = await runBin('postgres-init', [], { env });
+      expect(init.code).not.toBe(0);
+      expect(init.stderr).toContain('cannot reach');
+    } else {
+      expect(result.stdout).toMatch(/ok\s+server account\s+not root/);
+    }
+  });
+
+  it('does not warn about DB_URL when the URL comes from PGURL, and names each library folder once', async () => {
+    const project = makeTempDir('db-tool-doctor-');
+    cleanups.push(() => fs.rmSync(project, { recursive: true, force: true }));
+    const env = { LOCAL_DIR: project, PGURL: 'postgresql://me@/db?host=/nonexistent', PG_SHARED_PRELOAD_LIBRARIES: 'no_such_library' };
+    const result = await runBin('database', ['doctor'], { env });
+    expect(result.stdout).toMatch(/ok\s+DB_URL\s+not set; the URL comes from PGURL/);
+    const preload = result.stdout.split('\n').find((line) => line.includes('preload libraries'))!;
+    const folders = /looked in ([^)]*)\)/.exec(preload)![1]!.split(', ');
+    expect(folders.length).toBeGreaterThan(0);
+    expect(new Set(folders.map((folder) => fs.realpathSync(folder))).size).toBe(folders.length);
   });
 });

@@ -14,7 +14,9 @@ import { UserError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { versionBoundProgram } from '../pg/client-version.js';
-import { runProgram } from '../base/process.js';
+import { makeDirs } from '../base/folders.js';
+import { explainFsFaults } from '../base/fs-faults.js';
+import { faultLogDirs, programFailure, runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
 export interface BackupResult {
@@ -52,7 +54,7 @@ function swapIn(staging: string, target: string): boolean {
 
 /** Backs the running `cluster` up into `target`, replacing a previous backup only once the new one is complete. */
 export async function backupCluster(config: Config, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  makeDirs(path.dirname(target));
   const staging = uniqueSibling(target, 'partial');
   const { serverVersion, databases } = await withClient(cluster.url, async (client) => {
     const version = await client.query<{ server_version: string }>('SHOW server_version');
@@ -74,7 +76,7 @@ export async function backupCluster(config: Config, log: Logger, cluster: Cluste
         runProgram(pgBasebackup, args, { env: config.env }),
       );
       if (result.code !== 0) {
-        throw new UserError(`pg_basebackup failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}; the previous backup is kept`, result.stderr.trim());
+        throw programFailure(result, { what: 'pg_basebackup', folder: path.dirname(target), logDirs: faultLogDirs(config), suffix: '; the previous backup is kept' });
       }
       if (archiveSize(staging, BASE_ARCHIVE) === 0 || archiveSize(staging, WAL_ARCHIVE) === 0) {
         throw new UserError(`pg_basebackup wrote no ${BASE_ARCHIVE}/${WAL_ARCHIVE} into ${staging}; the previous backup is kept`);
@@ -87,7 +89,9 @@ export async function backupCluster(config: Config, log: Logger, cluster: Cluste
         generator,
         databases,
       };
-      fs.writeFileSync(path.join(staging, BACKUP_INFO), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      explainFsFaults(`cannot write the backup into ${path.dirname(target)} (the previous backup is kept)`, () =>
+        fs.writeFileSync(path.join(staging, BACKUP_INFO), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 }),
+      );
       const bytes = archiveSize(staging, BASE_ARCHIVE) + archiveSize(staging, WAL_ARCHIVE);
       throwIfInterrupted();
       const replaced = swapIn(staging, target);

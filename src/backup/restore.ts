@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, TRASH_PREFIX } from '../cluster/cluster-layout.js';
+import { clusterLayout, scratchName } from '../cluster/cluster-layout.js';
 import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from './backup-files.js';
@@ -17,7 +17,7 @@ import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground } from '../base/process.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
-import { uniqueSuffix } from '../base/unique-name.js';
+import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 
 export interface RestoreOptions {
   /** PATH is a `.tar.gz` of a backup folder. */
@@ -37,7 +37,7 @@ export interface RestoreResult {
 function scratchDir(workingDir: string, tag: string): string {
   // The trash prefix marks it as ours: `database cleanup` accepts it, and a leftover
   // after a crash is safe to delete.
-  return path.join(workingDir, `${TRASH_PREFIX}${tag}-${uniqueSuffix()}`);
+  return path.join(workingDir, scratchName(tag));
 }
 
 /** What to restore from, checked once before anything changes: a backup folder or an archive of one. */
@@ -66,9 +66,14 @@ async function locateBackup(config: Config, source: RestoreSource, scratch: stri
 export async function restoreBackup(config: Config, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
   const source = restoreSource(config, options);
+  // One run at a time per working dir (the lock makes a missing one): a postgres-init
+  // or deploy in another terminal waits for us.
+  return withWorkingDirLock(workingDir, { command: 'database restore', log }, () => restoreInto(config, log, workingDir, source));
+}
+
+async function restoreInto(config: Config, log: Logger, workingDir: string, source: RestoreSource): Promise<RestoreResult> {
   const layout = clusterLayout(config, workingDir);
   const user = serverUser(config);
-  fs.mkdirSync(workingDir, { recursive: true });
   const unpacked = scratchDir(workingDir, 'restore-archive');
   const incoming = scratchDir(workingDir, 'restore-data');
   const previous = scratchDir(workingDir, 'restore-previous');

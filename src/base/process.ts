@@ -395,12 +395,3 @@ export function programFailure(result: Pick<RunResult, 'code' | 'stdout' | 'stde
   return new UserError(`${failure.what} failed: ${cause}${suffix}`, output.split('\n').slice(-5).join('\n'));
 }
 
-/** True while `pid` exists (a process of another user counts: kill(0) says EPERM then). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -8,6 +8,9 @@
 import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster/cluster.js';
 import { initCluster, stopCluster } from '../cluster/cluster.js';
+import { startWatchdog } from '../cluster/watchdog.js';
+import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
+import { processIdentity } from '../base/pids.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { assertTablesExist } from './inherits.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
@@ -102,7 +105,17 @@ export async function deployProject(config: Config, log: Logger, options: Deploy
     }
     return runDeploySteps(config, log, connection, options);
   };
-  if (!options.cleanup) return { ...(await deploy()), stopped: false };
-  const result = await withCleanup(() => stopQuietly(config, log, workingDir), deploy);
-  return { ...result, stopped: true };
+  // One run at a time per working dir: a postgres-init in another terminal waits for us.
+  return withWorkingDirLock(workingDir, { command: 'database deploy', log }, async () => {
+    if (!options.cleanup) return { ...(await deploy()), stopped: false };
+    // --cleanup promised that no server outlives us: if we are killed outright, a
+    // watchdog stops it (and removes nothing).
+    const watchdog = startWatchdog(config, { kind: 'stop', workingDir, owner: processIdentity() });
+    try {
+      const result = await withCleanup(() => stopQuietly(config, log, workingDir), deploy);
+      return { ...result, stopped: true };
+    } finally {
+      watchdog.release();
+    }
+  });
 }

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { requireWorkingDir, type Config } from '../base/config.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 
 /** sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH = 107;
@@ -22,7 +23,7 @@ export const TRASH_PREFIX = '.trash-';
  * `database cleanup` accept it and a leftover safe to delete.
  */
 export function scratchName(tag: string): string {
-  return `${TRASH_PREFIX}${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+  return `${TRASH_PREFIX}${tag}-${uniqueSuffix()}`;
 }
 
 /** Fresh clusters prepared in advance for the next start (src/spare-cluster.ts). */

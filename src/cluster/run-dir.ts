@@ -5,13 +5,13 @@
  * that what a killed run left behind is recognised (and cleared) by its watchdog, the
  * next run and `database doctor --fix` — and a live run is never touched.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterLayout } from './cluster-layout.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
+import { uniqueSuffix } from '../base/unique-name.js';
 import { formatIdentity, processesMentioning, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
 import { ramDirOf, removeRamDir } from './ram-storage.js';
 import { stopServer } from './server-process.js';
@@ -28,7 +28,7 @@ export function createRunDir(config: Config, prefix: string, keep: readonly stri
   const focus = focusDirOf(config);
   makeDirs(focus);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  const dir = path.join(focus, `${prefix}-${stamp}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`);
+  const dir = path.join(focus, `${prefix}-${stamp}-${uniqueSuffix()}`);
   fs.mkdirSync(dir, { mode: 0o755 });
   fs.writeFileSync(path.join(dir, RUN_OWNER_FILE), `${formatIdentity(processIdentity())}\n${keep.join(',')}\n`);
   return dir;

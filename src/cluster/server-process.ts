@@ -13,7 +13,8 @@ import type { ClusterLayout } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { InternalError, InterruptedError, ServerStartError } from '../base/errors.js';
 import { serverProgram } from '../pg/pg-bin.js';
-import { isProcessAlive, spawnDaemon, type OsUser } from '../base/process.js';
+import { isProcessAlive } from '../base/pids.js';
+import { spawnDaemon, type OsUser } from '../base/process.js';
 
 export interface PostmasterPid {
   pid: number;
@@ -37,14 +38,6 @@ export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
 /** True when `pid` is a live (not zombie) process; on Linux also that it is a postgres. */
 export function isLiveServer(pid: number): boolean {
   if (!isProcessAlive(pid)) return false;
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return !fs.existsSync('/proc/self'); // no procfs: trust kill(0)
-  }
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return false;
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
   } catch {

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, isToolEntry } from '../cluster/cluster-layout.js';
 import { stopCluster } from '../cluster/cluster.js';
+import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { AmbiguousError } from '../base/errors.js';
+import type { Logger } from '../base/log.js';
 
 export interface CleanupResult {
   workingDir: string;
@@ -14,12 +16,18 @@ export interface CleanupResult {
  * `database cleanup`: stop the cluster and remove PG_WORKING_DIR, but only when every
  * entry in it is one the tool makes; anything else means the folder is not ours.
  */
-export async function cleanupCommand(config: Config): Promise<CleanupResult> {
+export async function cleanupCommand(config: Config, log: Pick<Logger, 'info'>): Promise<CleanupResult> {
   const workingDir = requireWorkingDir(config);
+  if (fs.statSync(workingDir, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new AmbiguousError(`refusing to remove ${workingDir}: it is not a folder`);
+  }
+  // A postgres-init or deploy in progress finishes first. No folder: nothing to lock.
+  return withWorkingDirLock(workingDir, { command: 'database cleanup', log, create: false }, () => cleanUp(config, workingDir));
+}
+
+async function cleanUp(config: Config, workingDir: string): Promise<CleanupResult> {
   const layout = clusterLayout(config, workingDir);
-  const stat = fs.statSync(workingDir, { throwIfNoEntry: false });
-  if (!stat) return { workingDir, outcome: 'missing' };
-  if (!stat.isDirectory()) throw new AmbiguousError(`refusing to remove ${workingDir}: it is not a folder`);
+  if (!fs.existsSync(workingDir)) return { workingDir, outcome: 'missing' };
   const foreign = fs.readdirSync(workingDir).filter((entry) => !isToolEntry(entry));
   if (foreign.length > 0) {
     throw new AmbiguousError(
@@ -28,7 +36,8 @@ export async function cleanupCommand(config: Config): Promise<CleanupResult> {
     );
   }
   await stopCluster(config, workingDir);
-  fs.rmSync(workingDir, { recursive: true, force: true });
+  // Asynchronous: a big cluster takes a while to delete, and a signal must get through.
+  await fs.promises.rm(workingDir, { recursive: true, force: true });
   if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
   return { workingDir, outcome: 'removed' };
 }

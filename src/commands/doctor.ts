@@ -101,29 +101,27 @@ function folderChecks(config: Config): DoctorCheck[] {
 }
 
 /**
- * As root the cluster runs as PG_OS_USER, which must reach the working dir (and, for
- * check and diff, $LOCAL_DIR/focus): a project under /root (mode 0700) fails.
+ * As root the cluster runs as PG_OS_USER, which must exist and reach the working dir
+ * (and, for check and diff, $LOCAL_DIR/focus): a project under /root (mode 0700) fails.
  */
-async function rootChecks(config: Config): Promise<DoctorCheck[]> {
-  if (!isRoot(config)) return [{ name: 'server account', status: 'ok', detail: 'not root: the cluster runs as you' }];
+async function serverAccountCheck(config: Config): Promise<DoctorCheck> {
+  const name = 'server account';
+  if (!isRoot(config)) return { name, status: 'ok', detail: 'not root: the cluster runs as you' };
   const user = lookupUser(config.osUser);
-  if (!user) return [{ name: 'server account', status: 'fail', detail: `running as root, but PG_OS_USER '${config.osUser}' does not exist` }];
-  const checks: DoctorCheck[] = [{ name: 'server account', status: 'ok', detail: `running as root: the cluster runs as ${user.name} (uid ${user.uid})` }];
-  const folders = [config.workingDir, config.localDir && path.join(config.localDir, 'focus')].filter((dir): dir is string => Boolean(dir));
-  for (const folder of [...new Set(folders)]) {
+  if (!user) return { name, status: 'fail', detail: `running as root, but PG_OS_USER '${config.osUser}' does not exist` };
+  const folders = [...new Set([config.workingDir, config.localDir && path.join(config.localDir, 'focus')].filter((dir): dir is string => Boolean(dir)))];
+  for (const folder of folders) {
     const existing = nearestExisting(folder);
-    const reachable = await userCanReach(config, existing, user, false);
-    checks.push(
-      reachable
-        ? { name: 'server account reach', status: 'ok', detail: `${user.name} can reach ${folder}` }
-        : {
-            name: 'server account reach',
-            status: 'fail',
-            detail: `${user.name} cannot reach ${existing} (a parent folder is not traversable, e.g. /root is mode 0700): postgres-init would fail; put the project elsewhere or set PG_OS_USER`,
-          },
-    );
+    if (!(await userCanReach(config, existing, user, false))) {
+      return {
+        name,
+        status: 'fail',
+        detail: `running as root: the cluster runs as ${user.name}, who cannot reach ${existing} (a parent folder is not traversable, e.g. /root is mode 0700), so postgres-init would fail; put the project elsewhere or set PG_OS_USER`,
+      };
+    }
   }
-  return checks;
+  const reach = folders.length > 0 ? `, who can reach ${folders.join(' and ')}` : '';
+  return { name, status: 'ok', detail: `running as root: the cluster runs as ${user.name} (uid ${user.uid})${reach}` };
 }
 
 /** The database the commands would work on, when it is on this machine and answers. */
@@ -179,7 +177,7 @@ export async function doctorCommand(config: Config, options: DoctorOptions = {})
     status: locateProgram(config, 'ssh') ? 'ok' : 'warn',
     detail: locateProgram(config, 'ssh') ?? 'not found (only pull_staging needs it)',
   });
-  checks.push(...variableChecks(config), ...folderChecks(config), ...(await rootChecks(config)));
+  checks.push(...variableChecks(config), ...folderChecks(config), await serverAccountCheck(config));
   checks.push(await leftoverCheck(config, Boolean(options.fix)), await testCloneCheck(config, Boolean(options.fix)));
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
 }

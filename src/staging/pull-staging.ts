@@ -13,6 +13,7 @@ import { MissingProgramError, UserError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { redact, type Logger } from '../base/log.js';
 import { locateProgram } from '../pg/pg-bin.js';
+import { errnoCause, faultInText, isFsFault } from '../base/fs-faults.js';
 import { describeCommand, runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { TEST_DATA_FILE } from '../build/patch.js';
@@ -69,6 +70,15 @@ function lastLines(text: string, count = 5): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
+/** True when the folder's file system has no room left (a full disk hit while writing). */
+function diskFull(dir: string): boolean {
+  try {
+    return fs.statfsSync(dir).bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
 export async function pullStaging(config: Config, log: Logger, generator: string): Promise<PullStagingResult> {
   const settings = readStagingSettings(config);
   const profileDir = requirePath(config.profileDir, 'PROFILE_DIR');
@@ -97,6 +107,10 @@ export async function pullStaging(config: Config, log: Logger, generator: string
           runProgram(ssh, args, { env: config.env, stdout: fd, stderr: 'pipe' }),
         );
         if (result.code !== 0) {
+          // Writing the dump here failed (a full disk): that is the news, not ssh.
+          // ("Permission denied" in ssh's words is its authentication, not our folder.)
+          const local = diskFull(profileDir) ? 'no space left on device' : [faultInText(result.stderr)].find((cause) => cause && /space|quota/.test(cause));
+          if (local) throw new UserError(`pull_staging: ${local} in ${profileDir}; ${target} is unchanged`);
           const why = result.code === 255 ? 'ssh could not connect or authenticate' : `the remote pg_dump failed (exit ${result.code})`;
           throw new UserError(`pull_staging: ${why}; ${target} is unchanged`, scrub(lastLines(result.stderr), password) || undefined);
         }
@@ -105,6 +119,9 @@ export async function pullStaging(config: Config, log: Logger, generator: string
         dumpBytes = fs.fstatSync(fd).size - headerBytes;
         fs.writeSync(fd, sequenceResets(settings.tables));
         fs.fsyncSync(fd);
+      } catch (error) {
+        if (isFsFault(error)) throw new UserError(`pull_staging: ${errnoCause(error)} in ${profileDir}; ${target} is unchanged`);
+        throw error;
       } finally {
         fs.closeSync(fd);
       }

@@ -25,7 +25,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .command('cleanup')
     .description('stop the cluster and remove PG_WORKING_DIR (only if it holds nothing but what db-tool made)')
     .action(async () => {
-      const result = await cleanupCommand(ctx.config);
+      const result = await cleanupCommand(ctx.config, ctx.log);
       ctx.log.info(result.outcome === 'removed' ? `removed ${result.workingDir}` : `${result.workingDir} does not exist; nothing to clean up`);
     });
 

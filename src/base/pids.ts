@@ -4,6 +4,9 @@
  * after a crash or reboot its pid may belong to an unrelated process. So an owner is
  * recorded as its pid plus its start time (Linux: /proc/<pid>/stat field 22), and it
  * counts as alive only while a non-zombie process with that pid and start time exists.
+ * A pid is only meaningful in its own pid namespace: an owner recorded in another one (a
+ * container sharing the project folder or /dev/shm with the host) cannot be judged from
+ * here, and is taken to be alive, so nothing of it is ever touched.
  */
 import fs from 'node:fs';
 
@@ -11,7 +14,19 @@ export interface ProcessIdentity {
   pid: number;
   /** Start time in clock ticks since boot; undefined where /proc is not available. */
   started: string | undefined;
+  /** The pid namespace (`pid:[4026531836]` → `4026531836`); undefined where unknown. */
+  namespace?: string | undefined;
 }
+
+function pidNamespace(): string | undefined {
+  try {
+    return /\[([0-9]+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+const OWN_NAMESPACE = pidNamespace();
 
 /** State letter and start time of a process from /proc, undefined when there is none. */
 function procStat(pid: number): { state: string; started: string } | undefined {
@@ -45,26 +60,31 @@ export function isProcessAlive(pid: number): boolean {
 
 /** The identity of a running process (default: this one). */
 export function processIdentity(pid: number = process.pid): ProcessIdentity {
-  return { pid, started: procStat(pid)?.started };
+  return { pid, started: procStat(pid)?.started, namespace: OWN_NAMESPACE };
 }
 
-/** True while the very process of `identity` runs (same pid and start time, not a zombie). */
+/**
+ * True while the very process of `identity` runs (same pid and start time, not a
+ * zombie) — or when it lives in another pid namespace, where we cannot tell.
+ */
 export function isIdentityAlive(identity: ProcessIdentity): boolean {
+  if (identity.namespace !== undefined && OWN_NAMESPACE !== undefined && identity.namespace !== OWN_NAMESPACE) return true;
   if (!isProcessAlive(identity.pid)) return false;
   if (identity.started === undefined || !hasProcfs()) return true;
   return procStat(identity.pid)?.started === identity.started;
 }
 
-/** `pid started` on one line, as owner files and lock files hold it. */
+/** `pid started ns` on one line, as owner files hold it (`-` for what is unknown). */
 export function formatIdentity(identity: ProcessIdentity): string {
-  return identity.started === undefined ? String(identity.pid) : `${identity.pid} ${identity.started}`;
+  return `${identity.pid} ${identity.started ?? '-'} ${identity.namespace ?? '-'}`;
 }
 
 /** Parses `formatIdentity`'s line; undefined when it is not one. */
 export function parseIdentity(line: string | undefined): ProcessIdentity | undefined {
-  const match = /^\s*([0-9]+)(?:\s+([0-9]+))?\s*$/.exec(line ?? '');
+  const match = /^\s*([0-9]+)(?:\s+([0-9]+|-))?(?:\s+([0-9]+|-))?\s*$/.exec(line ?? '');
   if (!match?.[1]) return undefined;
-  return { pid: Number(match[1]), started: match[2] };
+  const known = (value: string | undefined) => (value === undefined || value === '-' ? undefined : value);
+  return { pid: Number(match[1]), started: known(match[2]), namespace: known(match[3]) };
 }
 
 /** The identity on the first line of a file, undefined when the file is missing or holds none. */

@@ -53,8 +53,10 @@ export function lockFile(workingDir: string): string {
   return path.join(workingDir, LOCK_FILE);
 }
 
+/** `db-tool-lock:<pid>:<start time>:ns=<pid namespace>:<command>`. */
 function lockText(holder: LockHolder): string {
-  return `${TAG}:${holder.identity.pid}:${holder.identity.started ?? ''}:${holder.command}`;
+  const { pid, started, namespace } = holder.identity;
+  return `${TAG}:${pid}:${started ?? ''}:ns=${namespace ?? ''}:${holder.command}`;
 }
 
 /** The holder of a lock; undefined when there is no lock (or it is not one of ours). */
@@ -65,9 +67,9 @@ export function readLockHolder(file: string): LockHolder | undefined {
   } catch {
     return undefined;
   }
-  const match = /^db-tool-lock:([0-9]+):([0-9]*):(.*)$/s.exec(text);
+  const match = /^db-tool-lock:([0-9]+):([0-9]*):(?:ns=([0-9]*):)?(.*)$/s.exec(text);
   if (!match?.[1]) return undefined;
-  return { identity: { pid: Number(match[1]), started: match[2] || undefined }, command: match[3] ?? '' };
+  return { identity: { pid: Number(match[1]), started: match[2] || undefined, namespace: match[3] || undefined }, command: match[4] ?? '' };
 }
 
 function sameHolder(a: LockHolder | undefined, b: LockHolder | undefined): boolean {

@@ -139,14 +139,15 @@ describe('postgres-init', () => {
     expect(files.some((f) => /^postgresql-.*\.log$/.test(f))).toBe(true);
   });
 
-  it('sends server output to a temp file it names with NO_TTY=1', async () => {
+  it('sends server output to a file it names, in the working dir, with NO_TTY=1', async () => {
     const { env } = project();
     const result = await init({ ...env, NO_TTY: '1' });
     expect(result.code, result.stderr).toBe(0);
     const file = /server output goes to (\S+)/.exec(result.stderr)?.[1];
     expect(file).toBeDefined();
     expect(fs.existsSync(file!)).toBe(true);
-    fs.rmSync(path.dirname(file!), { recursive: true, force: true });
+    // It lives with the cluster (SPEC §4, turn 3): nothing in /tmp, `database cleanup` removes it.
+    expect(file).toBe(path.join(env.PG_WORKING_DIR!, 'server.log'));
   });
 
   it('returns promptly from a command substitution: the server holds none of our descriptors', async () => {

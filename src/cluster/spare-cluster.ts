@@ -1,7 +1,9 @@
 /**
- * A fresh cluster prepared in advance (the ephemeralpg trick): after a fresh start we
- * copy the template into `<working dir>/.spare-<key>` in the background, and the next
- * fresh start only renames it into place, so it copies nothing while you wait.
+ * Fresh clusters prepared in advance (the ephemeralpg trick): after a fresh start we
+ * copy the template into `<working dir>/.spare-<key>-1` and `-2` in the background, and
+ * the next fresh start only renames one into place, so it copies nothing while you
+ * wait. Two, so that re-sourcing right after a start (a second terminal, a re-run
+ * shellHook) still finds one ready while the other is being refilled.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,13 +16,24 @@ import { removeInBackground, spawnDetachedScript } from '../base/process.js';
 const SPARE_TMP_PREFIX = '.spare-tmp-';
 
 /**
- * Copy, then rename: a spare exists only once it is complete. `$$` (the detached
- * shell, leader of its own process group) names the folder so a cleanup can stop it.
+ * For each missing spare in turn: copy, then rename, so a spare exists only once it is
+ * complete. `$$` (the detached shell, leader of its own process group) names the folder
+ * so a cleanup can stop it.
  */
-const PREPARE_SCRIPT = `tmp="$1/${SPARE_TMP_PREFIX}$$"; cp -a "$2" "$tmp" && mv -T "$tmp" "$3" || rm -rf "$tmp"`;
+const PREPARE_SCRIPT = [
+  'dir=$1; template=$2; shift 2',
+  `tmp="$dir/${SPARE_TMP_PREFIX}$$"`,
+  'for spare in "$@"; do',
+  '  [ -e "$spare" ] && continue',
+  '  cp -a "$template" "$tmp" && mv -T "$tmp" "$spare" || { rm -rf "$tmp"; exit 1; }',
+  'done',
+].join('\n');
 
-function spareName(key: string): string {
-  return `${SPARE_PREFIX}${key}`;
+/** Spares kept ready per working dir. */
+const POOL = 2;
+
+function spareNames(key: string): string[] {
+  return Array.from({ length: POOL }, (_, index) => `${SPARE_PREFIX}${key}-${index + 1}`);
 }
 
 /**
@@ -47,7 +60,7 @@ function preparations(dir: string): Array<[string, number]> {
 /** Waits until the copy under way in `dir` has finished (or died); true when there was one. */
 async function awaitPreparation(dir: string, key: string): Promise<void> {
   const deadline = Date.now() + SPARE_WAIT_MS;
-  while (Date.now() < deadline && !fs.existsSync(path.join(dir, spareName(key)))) {
+  while (Date.now() < deadline && !spareNames(key).some((name) => fs.existsSync(path.join(dir, name)))) {
     if (!preparations(dir).some(([, pid]) => isProcessAlive(pid))) return;
     await sleep(10);
   }
@@ -73,7 +86,8 @@ function takeReadySpare(config: Config, dir: string, key: string, target: string
   for (const entry of entries) {
     if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX)) continue;
     const spare = path.join(dir, entry);
-    if (entry === spareName(key) && !taken) {
+    const ours = spareNames(key).includes(entry);
+    if (ours && !taken) {
       try {
         fs.renameSync(spare, target);
         taken = true;
@@ -82,20 +96,21 @@ function takeReadySpare(config: Config, dir: string, key: string, target: string
         // another run took it first
       }
     }
-    if (entry !== spareName(key)) removeInBackground(config, spare);
+    if (!ours) removeInBackground(config, spare);
   }
   return taken;
 }
 
 /** Starts copying `template` into a spare in `dir`, unless one exists or is on its way. */
 export function prepareSpare(config: Config, dir: string, key: string, template: string): void {
-  if (!fs.existsSync(path.join(template, 'PG_VERSION')) || fs.existsSync(path.join(dir, spareName(key)))) return;
+  const missing = spareNames(key).map((name) => path.join(dir, name)).filter((spare) => !fs.existsSync(spare));
+  if (!fs.existsSync(path.join(template, 'PG_VERSION')) || missing.length === 0) return;
   const inProgress = preparations(dir);
   if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
   if (!roomForSpare(dir)) return;
   // Left by a copy that was killed (a CI job ending under it): never completes.
   for (const [folder] of inProgress) removeInBackground(config, folder);
-  spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, path.join(dir, spareName(key))]);
+  spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, ...missing]);
 }
 
 function roomForSpare(dir: string): boolean {

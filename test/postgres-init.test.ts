@@ -240,7 +240,8 @@ describe('postgres-init spare clusters', () => {
     expect(first.code, first.stderr).toBe(0);
     await query(first.vars.PGURL!, 'CREATE TABLE from_first_run (id int)');
     const [key1] = await query<{ k: string }>(first.vars.PGURL!, "SELECT current_setting('hectic.secret_key') AS k");
-    expect(await waitForSpare(path.join(dir, 'pg'))).toHaveLength(1);
+    // A pool of two spares (spare-cluster.ts): at least one is ready.
+    expect((await waitForSpare(path.join(dir, 'pg'))).length).toBeGreaterThan(0);
     const second = await init({ ...env, HECTIC_LOG: 'debug' });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/made by spare/);

@@ -106,10 +106,10 @@ export function prepareSpare(config: Config, dir: string, key: string, template:
   const missing = spareNames(key).map((name) => path.join(dir, name)).filter((spare) => !fs.existsSync(spare));
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || missing.length === 0) return;
   const inProgress = preparations(dir);
+  // Left by a copy that was killed (a CI job ending under it): never completes.
+  for (const [folder, pid] of inProgress) if (!isProcessAlive(pid)) removeInBackground(config, folder);
   if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
   if (!roomForSpare(dir)) return;
-  // Left by a copy that was killed (a CI job ending under it): never completes.
-  for (const [folder] of inProgress) removeInBackground(config, folder);
   spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, ...missing]);
 }
 

@@ -1,9 +1,11 @@
 /**
- * Run folders of private clusters: `$LOCAL_DIR/focus/<prefix>-<unique>/`, one per run of
- * `check` or `diff`, holding one folder per cluster (`pg`, `db1`, `db2`…). Each records
- * its owner (pid and start time) in `.owner`, with the entries that outlive the run, so
- * that what a killed run left behind is recognised (and cleared) by its watchdog, the
- * next run and `database doctor --fix` — and a live run is never touched.
+ * Run folders of private clusters: `$LOCAL_DIR/focus/<prefix>-<stamp>-<pid>-<hex>/`,
+ * one per run of `check` or `diff`, holding one folder per cluster (`pg`, `db1`, `db2`…).
+ * Each records its owner (pid, start time, pid namespace) in `.db-tool-run`, with the
+ * entries that outlive the run, so that what a killed run left behind is recognised
+ * (and cleared) by its watchdog, the next run and `database doctor --fix` — and a live
+ * run is never touched. A folder counts as a run folder only when its name, its place
+ * (in a `focus/` folder) and its owner file all say so: nothing else is ever cleared.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,12 +14,15 @@ import { clusterLayout } from './cluster-layout.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
 import { uniqueSuffix } from '../base/unique-name.js';
-import { formatIdentity, processesMentioning, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
+import { formatIdentity, parseIdentity, processesMentioning, processIdentity, type ProcessIdentity } from '../base/pids.js';
 import { ramDirOf, removeRamDir } from './ram-storage.js';
 import { stopServer } from './server-process.js';
 
-/** In each run folder: line 1 the owner, line 2 the entries kept after the run (comma list). */
-export const RUN_OWNER_FILE = '.owner';
+/** In each run folder: line 1 `db-tool-run <owner>`, line 2 the entries kept after the run (comma list). */
+export const RUN_OWNER_FILE = '.db-tool-run';
+const OWNER_TAG = 'db-tool-run ';
+/** `<prefix>-<stamp>-<pid>-<hex>`, as createRunDir names them. */
+const RUN_NAME = /^[a-z][a-z-]*-[0-9]{8}T[0-9]{6}-[0-9]+-[0-9a-f]{6}$/;
 
 export function focusDirOf(config: Config): string {
   return path.join(requireLocalDir(config), 'focus');
@@ -30,7 +35,7 @@ export function createRunDir(config: Config, prefix: string, keep: readonly stri
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   const dir = path.join(focus, `${prefix}-${stamp}-${uniqueSuffix()}`);
   fs.mkdirSync(dir, { mode: 0o755 });
-  fs.writeFileSync(path.join(dir, RUN_OWNER_FILE), `${formatIdentity(processIdentity())}\n${keep.join(',')}\n`);
+  fs.writeFileSync(path.join(dir, RUN_OWNER_FILE), `${OWNER_TAG}${formatIdentity(processIdentity())}\n${keep.join(',')}\n`);
   return dir;
 }
 
@@ -39,18 +44,19 @@ export interface RunOwner {
   keep: string[];
 }
 
-/** The owner of a run folder; undefined when it is not one (no `.owner`). */
+/** The owner of a run folder; undefined when it is not one. */
 export function readRunOwner(runDir: string): RunOwner | undefined {
-  const file = path.join(runDir, RUN_OWNER_FILE);
-  const identity = readIdentityFile(file);
-  if (!identity) return undefined;
-  let keep: string[] = [];
+  if (!RUN_NAME.test(path.basename(runDir)) || path.basename(path.dirname(runDir)) !== 'focus') return undefined;
+  let lines: string[];
   try {
-    keep = (fs.readFileSync(file, 'utf8').split('\n')[1] ?? '').split(',').filter(Boolean);
+    lines = fs.readFileSync(path.join(runDir, RUN_OWNER_FILE), 'utf8').split('\n');
   } catch {
-    keep = [];
+    return undefined;
   }
-  return { identity, keep };
+  if (!lines[0]?.startsWith(OWNER_TAG)) return undefined;
+  const identity = parseIdentity(lines[0].slice(OWNER_TAG.length));
+  if (!identity) return undefined;
+  return { identity, keep: (lines[1] ?? '').split(',').filter(Boolean) };
 }
 
 /** Entries of a run folder that are clusters (hold `data` or `sock`). */

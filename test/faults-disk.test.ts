@@ -37,10 +37,13 @@ function expectOneLineFault(stderr: string, folder: string): void {
   if (log) expect(fs.readFileSync(log, 'utf8').length).toBeGreaterThan(0);
 }
 
-const rootOnly = it.skipIf(!IS_ROOT);
+/** A test that needs root; as an ordinary user it is skipped, its name saying why. */
+function rootOnly(name: string, test: () => Promise<void>): void {
+  it.skipIf(!IS_ROOT)(IS_ROOT ? name : `${name} (${NEEDS_ROOT})`, test);
+}
 
 describe(`a full disk (${IS_ROOT ? 'tmpfs mounts' : NEEDS_ROOT})`, () => {
-  rootOnly(`postgres-init on a disk too small for a cluster: one line, no server, nothing half-made${IS_ROOT ? '' : ` (${NEEDS_ROOT})`}`, async () => {
+  rootOnly('postgres-init on a disk too small for a cluster: one line, no server, nothing half-made', async () => {
     const root = makeTempDir('db-tool-disk-');
     const workingDir = smallDisk(path.join(root, 'pg'), 8);
     const env = { PG_WORKING_DIR: workingDir, PG_SHARED_PRELOAD_LIBRARIES: '' };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin } from './helpers/cli.js';
 import { BIN, baseEnv, makeTempDir } from './helpers/env.js';
-import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, type Gate } from './helpers/faults.js';
+import { gatePgProgram, gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, type Gate } from './helpers/faults.js';
 import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, waitFor, type Project } from './helpers/project.js';
 
 /** The contract is 5 s; a little slack for a loaded machine. */
@@ -62,6 +62,12 @@ function gate(program: string, real: string): Gate {
   return made;
 }
 
+function pgGate(program: string): Gate & { pgBinDir: string } {
+  const made = gatePgProgram(program);
+  cleanups.push(() => made.remove());
+  return made;
+}
+
 function withGate(env: Record<string, string>, ...gates: Gate[]): Record<string, string> {
   return { ...env, PATH: `${gates.map((g) => g.binDir).join(':')}:${process.env.PATH ?? ''}` };
 }
@@ -108,10 +114,8 @@ describe('SIGTERM during postgres-init', () => {
 
   it('while running initdb (no template yet): exit 143, no server, no half-made data', async () => {
     const { project, env } = newProject();
-    const initdb = gate('initdb', fs.realpathSync('/usr/lib/postgresql/15/bin/initdb'));
-    // initdb is taken from the folder of postgres: a postgres beside the gate (a plain exec).
-    fs.writeFileSync(path.join(initdb.binDir, 'postgres'), `#!/bin/sh\nexec '${fs.realpathSync('/usr/lib/postgresql/15/bin/postgres')}' "$@"\n`, { mode: 0o755 });
-    const coldEnv = withGate({ ...env, XDG_CACHE_HOME: makeTempDir('db-tool-cold-cache-') }, initdb);
+    const initdb = pgGate('initdb');
+    const coldEnv = { ...env, PG_BIN_DIR: initdb.pgBinDir, XDG_CACHE_HOME: makeTempDir('db-tool-cold-cache-') };
     cleanups.push(() => fs.rmSync(coldEnv.XDG_CACHE_HOME!, { recursive: true, force: true }));
     const result = await terminateWhen(start('postgres-init', [], coldEnv), () => initdb.reached(), 'initdb');
     expect(result.code, result.stderr).toBe(143);
@@ -181,8 +185,8 @@ describe('SIGTERM during backup, restore and pull_staging', () => {
     expect((await runBin('database', ['backup'], { env })).code).toBe(0);
     const backupDir = path.join(project.dir, 'focus', 'postgresql-backup');
     const before = sha(path.join(backupDir, 'base.tar.gz'));
-    const pgBasebackup = gate('pg_basebackup', fs.realpathSync('/usr/lib/postgresql/15/bin/pg_basebackup'));
-    const result = await terminateWhen(start('database', ['backup'], withGate(env, pgBasebackup)), () => pgBasebackup.reached(), 'pg_basebackup');
+    const pgBasebackup = pgGate('pg_basebackup');
+    const result = await terminateWhen(start('database', ['backup'], { ...env, PG_BIN_DIR: pgBasebackup.pgBinDir }), () => pgBasebackup.reached(), 'pg_basebackup');
     expect(result.code, result.stderr).toBe(143);
     expect(sha(path.join(backupDir, 'base.tar.gz'))).toBe(before);
     expect(focusEntries(project.dir).filter((name) => name.includes('.partial-'))).toEqual([]);

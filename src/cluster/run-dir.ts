@@ -105,7 +105,9 @@ export async function discardCluster(config: Config, workingDir: string, options
   const ramDir = ramDirOf(layout.dataDir);
   // A fast shutdown, not immediate: only a clean exit frees the server's dynamic
   // shared memory in /dev/shm, and with fsync off (and data in RAM) it costs little.
-  await stopServer(layout.dataDir, options.orphaned ? { timeoutMs: 3_000 } : {}).catch(() => undefined);
+  // A throw-away server that takes longer is not worth waiting for (a run must answer
+  // a signal within seconds): then immediate.
+  await stopServer(layout.dataDir, { timeoutMs: 2_000 }).catch(() => undefined);
   if (options.orphaned) {
     for (const pid of processesMentioning([workingDir, ...(ramDir ? [ramDir] : [])])) {
       try {

@@ -129,3 +129,28 @@ export function killEverythingBelow(dir: string): void {
   }
   for (const ram of ramDirsBelow(dir)) fs.rmSync(ram, { recursive: true, force: true });
 }
+
+/** The folder of the real PostgreSQL programs the tests run (PG_BIN_DIR, else Debian's newest). */
+export function realPgBinDir(): string {
+  if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
+  const root = '/usr/lib/postgresql';
+  const newest = fs.readdirSync(root).filter((name) => /^[0-9]+$/.test(name)).sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error('no PostgreSQL under /usr/lib/postgresql');
+  return path.join(root, newest, 'bin');
+}
+
+/**
+ * A gate for a PostgreSQL program, used through PG_BIN_DIR (which wins over PATH): a
+ * folder with the gated program and a plain exec wrapper for each other one, so that
+ * the server programs are still found beside `postgres` (where initdb is looked up).
+ */
+export function gatePgProgram(program: string): Gate & { pgBinDir: string } {
+  const real = realPgBinDir();
+  const made = gateProgram(program, fs.realpathSync(path.join(real, program)));
+  for (const entry of fs.readdirSync(real)) {
+    const wrapper = path.join(made.binDir, entry);
+    if (entry === program || fs.existsSync(wrapper)) continue;
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${fs.realpathSync(path.join(real, entry))}' "$@"\n`, { mode: 0o755 });
+  }
+  return { ...made, pgBinDir: made.binDir };
+}

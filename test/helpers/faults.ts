@@ -76,7 +76,8 @@ export function gateProgram(program: string, real: string): Gate {
   const openFile = path.join(dir, 'open');
   fs.writeFileSync(
     path.join(binDir, program),
-    `#!/bin/sh\n: > '${reachedFile}'\nwhile [ ! -e '${openFile}' ]; do sleep 0.05; done\nexec '${real}' "$@"\n`,
+    // `--version` (a version check before the real call) goes straight through.
+    `#!/bin/sh\ncase "$1" in --version|-V) exec '${real}' "$@" ;; esac\n: > '${reachedFile}'\nwhile [ ! -e '${openFile}' ]; do sleep 0.05; done\nexec '${real}' "$@"\n`,
     { mode: 0o755 },
   );
   return {

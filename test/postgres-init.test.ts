@@ -255,6 +255,9 @@ describe('postgres-init spare clusters', () => {
     const workingDir = path.join(dir, 'pg');
     expect((await init(env)).code).toBe(0);
     await waitForSpare(workingDir);
+    // The pool's second spare may still be copying: let it finish before removing spares.
+    const copied = Date.now() + 30_000;
+    while (fs.readdirSync(workingDir).some((e) => e.startsWith('.spare-tmp-')) && Date.now() < copied) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const entry of fs.readdirSync(workingDir)) {
       if (entry.startsWith('.spare-')) fs.rmSync(path.join(workingDir, entry), { recursive: true });
     }

@@ -282,7 +282,7 @@ export function spawnDetachedScript(config: { env: Readonly<Record<string, strin
  * at low priority so it does not slow down the start it makes room for.
  */
 export function removeInBackground(config: { env: Readonly<Record<string, string>> }, target: string): void {
-  spawnDetachedScript(config, 'nice -n 10 rm -rf -- "$1" 2>/dev/null || rm -rf -- "$1"', [target]);
+  spawnDetachedScript(config, 'renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; rm -rf -- "$1"', [target]);
 }
 
 /** A detached process that learns of our death through the end of its stdin. */

@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SPARE_PREFIX } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { isProcessAlive } from '../base/pids.js';
@@ -36,11 +35,6 @@ function spareNames(key: string): string[] {
   return Array.from({ length: POOL }, (_, index) => `${SPARE_PREFIX}${key}-${index + 1}`);
 }
 
-/**
- * How long a start waits for a spare still being copied (re-sourcing right after a
- * start): finishing a copy already under way beats starting a second one beside it.
- */
-const SPARE_WAIT_MS = 10_000;
 /** No spare on a disk with less room than this: it must never fill the disk under a running server. */
 const MIN_FREE_FOR_SPARE = 512 * 1024 * 1024;
 
@@ -57,25 +51,12 @@ function preparations(dir: string): Array<[string, number]> {
     .map((entry) => [path.join(dir, entry), Number(entry.slice(SPARE_TMP_PREFIX.length))] as [string, number]);
 }
 
-/** Waits until the copy under way in `dir` has finished (or died); true when there was one. */
-async function awaitPreparation(dir: string, key: string): Promise<void> {
-  const deadline = Date.now() + SPARE_WAIT_MS;
-  while (Date.now() < deadline && !spareNames(key).some((name) => fs.existsSync(path.join(dir, name)))) {
-    if (!preparations(dir).some(([, pid]) => isProcessAlive(pid))) return;
-    await sleep(10);
-  }
-}
-
 /**
- * Moves a complete spare for `key` to `target`, waiting for one still being copied;
- * spares of other templates are dropped.
+ * Moves a complete spare for `key` to `target`; spares of other templates are dropped.
+ * A spare still being copied is not waited for: copying the template beside it uses
+ * the second core, which is faster than waiting for it one copy after the other.
  */
-export async function takeSpare(config: Config, dir: string, key: string, target: string): Promise<boolean> {
-  await awaitPreparation(dir, key);
-  return takeReadySpare(config, dir, key, target);
-}
-
-function takeReadySpare(config: Config, dir: string, key: string, target: string): boolean {
+export function takeSpare(config: Config, dir: string, key: string, target: string): boolean {
   let taken = false;
   let entries: string[];
   try {
@@ -110,7 +91,8 @@ export function prepareSpare(config: Config, dir: string, key: string, template:
   for (const [folder, pid] of inProgress) if (!isProcessAlive(pid)) removeInBackground(config, folder);
   if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
   if (!roomForSpare(dir)) return;
-  spawnDetachedScript(config, PREPARE_SCRIPT, [dir, template, ...missing]);
+  // At the lowest priority: it must not slow down a start that copies beside it.
+  spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, template, ...missing]);
 }
 
 function roomForSpare(dir: string): boolean {

@@ -90,7 +90,7 @@ export async function createDataDir(
   spareDir?: string,
 ): Promise<'spare' | 'cache' | 'initdb'> {
   const { key, dataDir: cached } = templateFor(config, user, database);
-  if (spareDir && (await takeSpare(config, spareDir, key, dataDir))) return 'spare';
+  if (spareDir && takeSpare(config, spareDir, key, dataDir)) return 'spare';
   if (fs.existsSync(path.join(cached, 'PG_VERSION'))) {
     await copyTree(config, cached, dataDir);
     return 'cache';

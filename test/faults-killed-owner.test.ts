@@ -7,13 +7,11 @@
  * cleared by `--fix` (or the next run) — never a live run's cluster, nor the project
  * cluster of postgres-init.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin } from './helpers/cli.js';
 import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
-import { baseEnv, ROOT } from './helpers/env.js';
 import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, watchdogsWith, type Gate } from './helpers/faults.js';
 import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 
@@ -153,8 +151,8 @@ describe('database deploy --cleanup killed with SIGKILL', () => {
   });
 });
 
-describe('test clones of a killed run', () => {
-  it('are dropped by the watchdog; the next run drops those of dead owners, never a live one', async () => {
+describe('test copies of a killed run', () => {
+  it('are dropped by the watchdog; doctor --fix drops those of dead runs, never a live one', async () => {
     const project = newProject();
     const env = projectEnv(project);
     const init = await runBin('postgres-init', ['--env'], { env });
@@ -163,46 +161,37 @@ describe('test clones of a killed run', () => {
       await runBin('postgres-cleanup', [], { env });
     });
     const url = parseExports(init.stdout).PGURL!;
-    // A stand-in for `database test`: clones two databases the way it does, then waits to be killed.
-    const script = `
-      import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'dist', 'base', 'config.js'))};
-      import { guardTestClones, testCloneName } from ${JSON.stringify(path.join(ROOT, 'dist', 'cluster', 'test-clones.js'))};
-      import { withClient } from ${JSON.stringify(path.join(ROOT, 'dist', 'pg', 'db.js'))};
-      const url = process.argv[2];
-      guardTestClones(loadConfig(), url);
-      await withClient(url, async (c) => {
-        for (const n of [1, 2]) await c.query('CREATE DATABASE ' + testCloneName(n) + ' TEMPLATE testdb');
-      }, { database: 'postgres' });
-      console.log('ready');
-      setInterval(() => undefined, 1000);
-    `;
-    const scriptFile = path.join(project.dir, 'clone-and-wait.mjs');
-    fs.writeFileSync(scriptFile, script);
-    const child = spawn(process.execPath, [scriptFile, url], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const tests = path.join(project.dir, 'db', 'test');
+    fs.writeFileSync(path.join(tests, 'a-sleeps.sql'), "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
+    fs.writeFileSync(path.join(tests, 'b-quick.sql'), "SELECT 'ok 1';\n");
+    const admin = (sql: string) => withDb(urlFor(url, 'postgres'), async (client) => (await client.query(sql)).rows as Array<Record<string, string>>);
+    const copiesOf = async (pid: number) => (await admin(`SELECT datname FROM pg_database WHERE datname LIKE 'dbtool\\_test\\_${pid}\\_%' UNION ALL SELECT spcname FROM pg_tablespace WHERE spcname = 'dbtool_test_${pid}'`)).map((row) => Object.values(row)[0]);
+    const run = spawnDatabase(['test', '-j', '2', tests], { ...env, PGURL: url });
     cleanups.push(() => {
-      child.kill('SIGKILL');
+      run.child.kill('SIGKILL');
     });
-    await waitFor(() => out.includes('ready'), 30_000, `the clones (${out})`);
-    const clones = async () =>
-      withDb(urlFor(url, 'postgres'), async (client) => (await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'dbtool_test_%' ORDER BY 1")).rows.map((row: { datname: string }) => row.datname));
-    expect(await clones()).toEqual([`dbtool_test_${child.pid}_1`, `dbtool_test_${child.pid}_2`]);
-    child.kill('SIGKILL');
-    await waitFor(async () => (await clones()).length === 0, 15_000, 'the clones to be dropped').catch(() => undefined);
-    expect(await clones()).toEqual([]);
+    const pid = run.child.pid!;
+    let sleeping = false;
+    await waitFor(async () => {
+      sleeping = (await admin("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'")).length > 0;
+      return sleeping;
+    }, 30_000, 'the sleeping test file');
+    expect((await copiesOf(pid)).length).toBeGreaterThan(0);
+    run.child.kill('SIGKILL');
+    await run.done;
+    await waitFor(async () => (await copiesOf(pid)).length === 0, 15_000, 'the copies to be dropped').catch(() => undefined);
+    expect(await copiesOf(pid)).toEqual([]);
+    expect(fs.readdirSync('/dev/shm').filter((name) => name.startsWith(`db-tool-test-${pid}-`))).toEqual([]);
 
-    // Without a watchdog: a clone of a dead pid goes at `doctor --fix`, a live owner's stays.
-    await withDb(urlFor(url, 'postgres'), async (client) => {
-      await client.query('CREATE DATABASE dbtool_test_999999999_1');
-      await client.query(`CREATE DATABASE dbtool_test_${process.pid}_1`);
-    });
+    // Without a watchdog: a copy of a dead pid goes at `doctor --fix`, a live owner's stays.
+    await admin('CREATE DATABASE dbtool_test_999999999_1');
+    await admin(`CREATE DATABASE dbtool_test_${process.pid}_1`);
     const report = await runBin('database', ['doctor'], { env: { ...env, PGURL: url } });
-    expect(report.stdout).toMatch(/test clones\s+.*dbtool_test_999999999_1/);
+    expect(report.stdout).toMatch(/warn\s+test clones\s+.*dbtool_test_999999999_1/);
+    expect(report.stdout).not.toContain(`dbtool_test_${process.pid}_1`);
     const fixed = await runBin('database', ['doctor', '--fix'], { env: { ...env, PGURL: url } });
     expect(fixed.stdout).toMatch(/dropped dbtool_test_999999999_1/);
-    expect(await clones()).toEqual([`dbtool_test_${process.pid}_1`]);
+    expect((await admin("SELECT datname FROM pg_database WHERE datname LIKE 'dbtool%' ORDER BY 1")).map((row) => row.datname)).toEqual([`dbtool_test_${process.pid}_1`]);
     expect(await queryValue(url, 'SELECT 1')).toBe(1);
   });
 });
@@ -274,7 +263,7 @@ describe('crash leftovers without a watchdog', () => {
     const dead = await hydratingCheck(project, 'dead-next');
     await dead.kill();
     expect(serversBelow(path.join(project.dir, 'focus', dead.run))).toHaveLength(1);
-    const next = await runBin('database', ['check', '-H', '-P'], { env: projectEnv(project) });
+    const next = await runBin('database', ['check', '--no-hydrate', '-P'], { env: projectEnv(project) });
     expect(next.code, next.stderr).toBe(0);
     expect(focusEntries(project.dir)).toEqual([]);
     expect(leftoversBelow(project.dir)).toEqual(NOTHING_LEFT);

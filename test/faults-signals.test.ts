@@ -39,7 +39,7 @@ function start(program: 'database' | 'postgres-init', args: string[], env: Recor
 }
 
 /** Sends SIGTERM once `ready`, and returns how the command ended; fails if it does not answer in time. */
-async function terminateWhen(running: Running, ready: () => boolean, what: string): Promise<{ code: number | null; stderr: string }> {
+async function terminateWhen(running: Running, ready: () => boolean | Promise<boolean>, what: string): Promise<{ code: number | null; stderr: string }> {
   try {
     await waitFor(ready, 30_000, what);
   } catch (error) {
@@ -158,9 +158,12 @@ describe('SIGTERM during the deploy flow', () => {
     const url = await clusterWithTable(env);
     const file = path.join(project.dir, 'db', 'test', 'slow.sql');
     fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
-    const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), () => processesMentioning(`-f ${file}`).length > 0, 'the test file');
+    const sleeping = async () => Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"));
+    const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), async () => (await sleeping()) > 0, 'the test file');
     expect(result.code, result.stderr).toBe(143);
-    expect(processesMentioning(file)).toEqual([]);
+    // Its psql is gone: nothing runs the file any more.
+    await waitFor(async () => (await sleeping()) === 0, 10_000, 'the test session to end').catch(() => undefined);
+    expect(await sleeping()).toBe(0);
   });
 
   it('migrate up during a slow migration → 143', async () => {

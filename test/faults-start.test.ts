@@ -106,7 +106,7 @@ describe('a working dir that cannot be created', () => {
   it.each([
     ['postgres-init', []],
     ['database', ['init']],
-    ['database', ['deploy', '-H', '-P']],
+    ['database', ['deploy', '--no-hydrate', '-P']],
     ['database', ['restore']],
   ] as const)('%s %s → one clear line, no hang', async (program, args) => {
     const result = await runBin(program, [...args], { env: { PG_WORKING_DIR: impossible, LOCAL_DIR: makeTempDir('db-tool-faults-ld-'), PG_SHARED_PRELOAD_LIBRARIES: '' }, timeoutMs: 20_000 });
@@ -126,7 +126,7 @@ describe('a working dir that cannot be created', () => {
   });
 
   it('check and backup with LOCAL_DIR below /proc → one clear line', async () => {
-    const check = await runBin('database', ['check', '-H', '-P'], { env: { LOCAL_DIR: '/proc/forbidden/project', PG_SHARED_PRELOAD_LIBRARIES: '' }, timeoutMs: 20_000 });
+    const check = await runBin('database', ['check', '--no-hydrate', '-P'], { env: { LOCAL_DIR: '/proc/forbidden/project', PG_SHARED_PRELOAD_LIBRARIES: '' }, timeoutMs: 20_000 });
     expect(check.code).toBe(1);
     expect(check.stderr).toContain('cannot create /proc/forbidden/project/focus');
     const { env } = workingDir();

@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
-import { isProcessAlive } from '../base/process.js';
+import { isProcessAlive } from '../base/pids.js';
 import { tmpfsHasRoom } from '../cluster/ram-storage.js';
 import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
 import { createEmptyDatabaseSql, describeWorkers, dumpInto, isResidentWorker, localeOf, type ConnectedSession, type DatabaseLocale } from './test-snapshot-dump.js';

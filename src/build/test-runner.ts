@@ -20,6 +20,7 @@ import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError, startPsql, type StartedPsql } from '../pg/psql.js';
 import { parseTap, type TapReport } from './tap.js';
 import { TestCopies, urlForDatabase, type Cleared, type DumpedSnapshot, type TestCopy } from './test-clones.js';
+import { startWatchdog } from '../cluster/watchdog.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */
 export const TAP_PSQL_ARGS = ['--no-align', '--tuples-only', '--pset', 'pager=off', '--pset', 'null='] as const;
@@ -201,6 +202,9 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
   // On SIGINT/SIGTERM: end the psql processes (and a pg_dump under way), then drop the copies
   // (with any session left in them); a snapshot half made is dropped by open() as it fails.
   const abort = new AbortController();
+  // Killed outright (SIGKILL, the OOM killer), we leave copies behind: a watchdog drops
+  // them, their RAM tablespace and folder (src/cluster/watchdog.ts).
+  const watchdog = startWatchdog(config, { kind: 'clones', url: options.url, ownerPid: process.pid });
   const cleanup = async (): Promise<void> => {
     abort.abort();
     await opening.catch(() => undefined);
@@ -250,5 +254,5 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     } finally {
       await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));
     }
-  });
+  }).finally(() => watchdog.release());
 }

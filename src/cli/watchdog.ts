@@ -4,8 +4,9 @@
  * listening) and always exits.
  */
 import { loadConfig } from '../base/config.js';
+import { clearDeadTestDatabases, connectAdmin } from '../build/test-clones.js';
 import { carryOutPlan } from '../cluster/reap.js';
-import { parsePlan } from '../cluster/watchdog.js';
+import { parsePlan, type WatchdogPlan } from '../cluster/watchdog.js';
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -13,10 +14,21 @@ async function readStdin(): Promise<string> {
   return text;
 }
 
+/** A dead test run's copies: the next run's clearing, done now (the owner is gone). */
+async function dropTestCopies(plan: Extract<WatchdogPlan, { kind: 'clones' }>): Promise<void> {
+  const admin = await connectAdmin(plan.url);
+  try {
+    await clearDeadTestDatabases(admin, plan.url, { selfPid: process.pid });
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
 const plan = parsePlan((await readStdin()).trim());
 if (plan) {
   try {
-    await carryOutPlan(loadConfig(), plan);
+    if (plan.kind === 'clones') await dropTestCopies(plan);
+    else await carryOutPlan(loadConfig(), plan);
   } catch {
     // Nothing to report to: doctor --fix and the next run clear what is left.
   }

@@ -7,11 +7,11 @@ import { clusterLayout } from './cluster-layout.js';
 import { clearRunDir } from './run-dir.js';
 import { stopServer } from './server-process.js';
 import { stopSparePreparation } from './spare-cluster.js';
-import { dropClonesOf } from './test-clones.js';
 import type { WatchdogPlan } from './watchdog.js';
 import { takeOverLockOf } from './working-dir-lock.js';
 
-export async function carryOutPlan(config: Config, plan: WatchdogPlan): Promise<void> {
+/** Carries out a run's or a deploy's plan; a test run's clones are src/build's (see cli/watchdog.ts). */
+export async function carryOutPlan(config: Config, plan: Exclude<WatchdogPlan, { kind: 'clones' }>): Promise<void> {
   switch (plan.kind) {
     case 'run':
       await clearRunDir(config, plan.runDir, plan.keep, { orphaned: true });
@@ -29,8 +29,5 @@ export async function carryOutPlan(config: Config, plan: WatchdogPlan): Promise<
       }
       return;
     }
-    case 'clones':
-      await dropClonesOf(plan.url, plan.ownerPid);
-      return;
   }
 }

@@ -62,7 +62,7 @@ export function installConf(dataDir: string, conf: { replace: string } | { appen
  * Rewrites the managed block at the end of postgresql.conf. `logPathSet`: the logs go
  * to a folder of their own (PG_LOG_PATH, or a private cluster's log folder).
  */
-export function writeManagedBlock(config: Config, layout: ClusterLayout, logPathSet: boolean): void {
+export function writeManagedBlock(config: Config, layout: ClusterLayout, logPathSet = config.logPath !== undefined): void {
   const file = path.join(layout.dataDir, 'postgresql.conf');
   const current = fs.readFileSync(file, 'utf8');
   const start = current.indexOf(BLOCK_BEGIN);

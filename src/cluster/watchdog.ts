@@ -18,7 +18,10 @@ export type WatchdogPlan =
   | { kind: 'run'; runDir: string; keep: string[] }
   /** Stop the server of the working dir, if `owner` still holds its lock (deploy --cleanup). */
   | { kind: 'stop'; workingDir: string; owner: ProcessIdentity }
-  /** Drop the test clones of `ownerPid` in the cluster of `url`. */
+  /**
+   * Drop the test copies (`dbtool_test_<pid>_<n>`, their RAM tablespace and folder) of
+   * `ownerPid`, and of any other run that is gone, on the server of `url`.
+   */
   | { kind: 'clones'; url: string; ownerPid: number };
 
 export interface Watchdog {

@@ -6,7 +6,9 @@ import type { Config } from '../base/config.js';
 import { silentLogger } from '../base/log.js';
 import { isRoot, lookupUser, userCanReach } from '../cluster/os-user.js';
 import { clearLeftovers, describeLeftover, findLeftovers, type Leftover } from '../cluster/leftovers.js';
-import { dropTestClones, findOrphanTestClones } from '../cluster/test-clones.js';
+import { clearDeadTestDatabases, connectAdmin, ownerOf } from '../build/test-clones.js';
+import { isLocalUrl } from '../pg/db.js';
+import { isProcessAlive } from '../base/pids.js';
 import { resolveTargetUrl } from '../cluster/target.js';
 import { locatePgProgram, locateProgram, type PgProgram } from '../pg/pg-bin.js';
 import { runProgram } from '../base/process.js';
@@ -151,18 +153,35 @@ async function leftoverCheck(config: Config, fix: boolean): Promise<DoctorCheck>
     : { name: 'leftover clusters', status: 'warn', detail: `could not clear ${left.map(describeLeftover).join('; ')}` };
 }
 
-/** Databases of `database test` whose run died (dbtool_test_<pid>_<n>); with `fix`, dropped. */
+/** Test databases and tablespaces (`dbtool_test_<pid>…`) on the server whose run is gone. */
+async function deadTestDatabases(admin: Awaited<ReturnType<typeof connectAdmin>>): Promise<string[]> {
+  const found = await admin.query<{ name: string }>(
+    `SELECT datname AS name FROM pg_database WHERE datname ~ '^dbtool_test_[0-9]+_[0-9]+$'
+     UNION ALL SELECT spcname FROM pg_tablespace WHERE spcname ~ '^dbtool_test_[0-9]+$' ORDER BY 1`,
+  );
+  return found.rows.map((row) => row.name).filter((name) => {
+    const owner = ownerOf(name);
+    return owner !== undefined && owner !== process.pid && !isProcessAlive(owner);
+  });
+}
+
+/** Copies of `database test` whose run died (`dbtool_test_<pid>_<n>`); with `fix`, dropped. */
 async function testCloneCheck(config: Config, fix: boolean): Promise<DoctorCheck> {
   const url = localTarget(config);
-  if (!url) return { name: 'test clones', status: 'ok', detail: 'no database to look at' };
+  // On another machine's server a pid says nothing: those are left to their runs.
+  if (!url || !isLocalUrl(url)) return { name: 'test clones', status: 'ok', detail: 'no database on this machine to look at' };
+  let admin: Awaited<ReturnType<typeof connectAdmin>> | undefined;
   try {
-    const orphans = await findOrphanTestClones(url);
-    if (orphans.length === 0) return { name: 'test clones', status: 'ok', detail: 'none left by dead runs' };
-    if (!fix) return { name: 'test clones', status: 'warn', detail: `left by dead runs: ${orphans.join(', ')} — \`database doctor --fix\` drops them` };
-    const dropped = await dropTestClones(url, orphans);
-    return { name: 'test clones', status: 'ok', detail: `dropped ${dropped.join(', ')}` };
+    admin = await connectAdmin(url);
+    const dead = await deadTestDatabases(admin);
+    if (dead.length === 0) return { name: 'test clones', status: 'ok', detail: 'none left by dead runs' };
+    if (!fix) return { name: 'test clones', status: 'warn', detail: `left by dead runs: ${dead.join(', ')} — \`database doctor --fix\` drops them` };
+    const cleared = await clearDeadTestDatabases(admin, url, { selfPid: process.pid });
+    return { name: 'test clones', status: 'ok', detail: `dropped ${[...cleared.databases, ...cleared.tablespaces].join(', ')}` };
   } catch (error) {
     return { name: 'test clones', status: 'ok', detail: `not checked (${(error as Error).message})` };
+  } finally {
+    await admin?.end().catch(() => undefined);
   }
 }
 

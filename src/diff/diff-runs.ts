@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isProcessAlive } from '../base/process.js';
+import { isProcessAlive } from '../base/pids.js';
 
 export const DIFF_RUN_PREFIX = 'database-diff';
 /** The entry of a run folder that outlives the run. */

@@ -271,10 +271,11 @@ export function runInteractive(command: string, args: readonly string[], options
  * Runs a /bin/sh script detached from us (its own session and process group, no
  * descriptors of ours): background work that may outlive the command.
  */
-export function spawnDetachedScript(config: { env: Readonly<Record<string, string>> }, script: string, args: readonly string[]): void {
+export function spawnDetachedScript(config: { env: Readonly<Record<string, string>> }, script: string, args: readonly string[]): number | undefined {
   const child = spawn('/bin/sh', ['-c', script, 'db-tool', ...args], { env: { ...config.env }, stdio: 'ignore', detached: true });
   child.on('error', () => undefined);
   child.unref();
+  return child.pid;
 }
 
 /**

@@ -16,16 +16,19 @@ const SPARE_TMP_PREFIX = '.spare-tmp-';
 
 /**
  * For each missing spare in turn: copy, then rename, so a spare exists only once it is
- * complete. `$$` (the detached shell, leader of its own process group) names the folder
- * so a cleanup can stop it.
+ * complete. The copies go through `.spare-tmp-<$$>` (the detached shell, leader of its
+ * own process group), which exists for the whole run — we make it as soon as the shell
+ * starts, before returning — so a cleanup always finds and stops the preparation.
  */
 const PREPARE_SCRIPT = [
   'dir=$1; template=$2; shift 2',
   `tmp="$dir/${SPARE_TMP_PREFIX}$$"`,
+  'mkdir -p "$tmp" || exit 1',
   'for spare in "$@"; do',
   '  [ -e "$spare" ] && continue',
-  '  cp -a "$template" "$tmp" && mv -T "$tmp" "$spare" || { rm -rf "$tmp"; exit 1; }',
+  '  cp -a "$template" "$tmp/data" && mv -T "$tmp/data" "$spare" || break',
   'done',
+  'rm -rf "$tmp"',
 ].join('\n');
 
 /** Spares kept ready per working dir. */
@@ -92,7 +95,12 @@ export function prepareSpare(config: Config, dir: string, key: string, template:
   if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
   if (!roomForSpare(dir)) return;
   // At the lowest priority: it must not slow down a start that copies beside it.
-  spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, template, ...missing]);
+  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, template, ...missing]);
+  try {
+    if (pid !== undefined) fs.mkdirSync(path.join(dir, `${SPARE_TMP_PREFIX}${pid}`));
+  } catch {
+    // the shell was quicker (or cannot start): either way nothing to add
+  }
 }
 
 function roomForSpare(dir: string): boolean {

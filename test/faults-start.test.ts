@@ -109,7 +109,9 @@ describe('a working dir that cannot be created', () => {
     ['database', ['deploy', '--no-hydrate', '-P']],
     ['database', ['restore']],
   ] as const)('%s %s → one clear line, no hang', async (program, args) => {
-    const result = await runBin(program, [...args], { env: { PG_WORKING_DIR: impossible, LOCAL_DIR: makeTempDir('db-tool-faults-ld-'), PG_SHARED_PRELOAD_LIBRARIES: '' }, timeoutMs: 20_000 });
+    const localDir = makeTempDir('db-tool-faults-ld-');
+    cleanups.push(() => fs.rmSync(localDir, { recursive: true, force: true }));
+    const result = await runBin(program, [...args], { env: { PG_WORKING_DIR: impossible, LOCAL_DIR: localDir, PG_SHARED_PRELOAD_LIBRARIES: '' }, timeoutMs: 20_000 });
     expect(result.code).not.toBe(0);
     expect(result.code).toBeLessThan(128);
     if (!(program === 'database' && args[0] === 'restore')) {
@@ -140,7 +142,9 @@ describe('a working dir that cannot be created', () => {
 
 describe('NO_TTY', () => {
   it('keeps the server log in the working dir (nothing in /tmp), and cleanup removes it', async () => {
-    const { dir, env } = workingDir({ NO_TTY: '1', TMPDIR: makeTempDir('db-tool-faults-tmp-') });
+    const tmpDir = makeTempDir('db-tool-faults-tmp-');
+    cleanups.push(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
+    const { dir, env } = workingDir({ NO_TTY: '1', TMPDIR: tmpDir });
     const tmpBefore = fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('db-tool-server-'));
     const result = await runBin('postgres-init', [], { env });
     expect(result.code, result.stderr).toBe(0);

@@ -68,7 +68,7 @@ export async function makeDiffProject(fixture: string, backupAfter: number, extr
   return { dir, env, variant, remove };
 }
 
-/** Pids of postgres servers whose data folder is below `dir`. */
+/** Pids of postgres servers (postmasters) whose data folder is below `dir`. */
 export function serversBelow(dir: string): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -83,7 +83,18 @@ export function serversBelow(dir: string): number[] {
     const data = args[args.indexOf('-D') + 1];
     if (args[0]?.endsWith('postgres') && args.includes('-D') && data?.startsWith(dir)) pids.push(Number(entry));
   }
-  return pids;
+  // A backend just forked still shows its postmaster's command line until it sets its
+  // own title: count postmasters only, not children of one of them.
+  return pids.filter((pid) => !pids.includes(parentPid(pid) ?? -1));
+}
+
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `database-diff-*` run folders of a project and what each still holds. */

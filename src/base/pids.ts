@@ -96,28 +96,35 @@ export function readIdentityFile(file: string): ProcessIdentity | undefined {
   }
 }
 
-/**
- * Pids of live processes (not this one) whose command line contains one of `fragments`:
- * the programs a killed owner left running on its folders (a tar, a cp, a psql).
- */
-export function processesMentioning(fragments: readonly string[]): number[] {
+/** Each process of this machine with its command line split into arguments (Linux /proc). */
+export function processCommandLines(): Array<{ pid: number; args: string[] }> {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry));
   } catch {
     return [];
   }
-  const pids: number[] = [];
+  const processes: Array<{ pid: number; args: string[] }> = [];
   for (const entry of entries) {
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    let cmdline: string;
     try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      processes.push({ pid: Number(entry), args: fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0') });
     } catch {
-      continue;
+      // ended while we looked
     }
-    if (fragments.some((fragment) => cmdline.includes(fragment)) && isProcessAlive(pid)) pids.push(pid);
   }
-  return pids;
+  return processes;
+}
+
+/**
+ * Pids of live processes (not this one) whose command line contains one of `fragments`:
+ * the programs a killed owner left running on its folders (a tar, a cp, a psql).
+ */
+export function processesMentioning(fragments: readonly string[]): number[] {
+  return processCommandLines()
+    .filter(({ pid, args }) => {
+      if (pid === process.pid) return false;
+      const cmdline = args.join(' ');
+      return fragments.some((fragment) => cmdline.includes(fragment)) && isProcessAlive(pid);
+    })
+    .map(({ pid }) => pid);
 }

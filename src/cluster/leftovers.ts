@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { isIdentityAlive } from '../base/pids.js';
+import { isIdentityAlive, processCommandLines } from '../base/pids.js';
 import { allRamDirs, removeRamDir } from './ram-storage.js';
 import { clearRunDir, readRunOwner } from './run-dir.js';
 import { stopServer } from './server-process.js';
@@ -49,21 +49,10 @@ function runFoldersIn(focusDir: string): string[] {
 
 /** Data folders (`-D`) of the postgres servers running on this machine. */
 function serverDataDirs(): string[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry));
-  } catch {
-    return [];
-  }
   const dirs: string[] = [];
-  for (const entry of entries) {
-    try {
-      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const index = args.indexOf('-D');
-      if (index >= 0 && args[index + 1] && /postgres$/.test(args[0] ?? '')) dirs.push(args[index + 1]!);
-    } catch {
-      // ended while we looked
-    }
+  for (const { args } of processCommandLines()) {
+    const dataDir = args[args.indexOf('-D') + 1];
+    if (args.includes('-D') && dataDir && /postgres$/.test(args[0] ?? '')) dirs.push(dataDir);
   }
   return dirs;
 }

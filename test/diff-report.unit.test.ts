@@ -1,5 +1,5 @@
 /** The data and report side of `database diff` without a database, and user table names. */
-import { Chalk } from 'chalk';
+import { createPalette } from '../src/base/palette.js';
 import { describe, expect, it } from 'vitest';
 import { formatRow, rowsMissingFrom, type TableDataComparison } from '../src/diff/compare-data.js';
 import { compareSchemas } from '../src/diff/compare-schema.js';
@@ -128,12 +128,11 @@ describe('report', () => {
   });
 
   it('colours only when asked', () => {
-    const color = new Chalk({ level: 1 });
-    const coloured = colorize('--- DB1: x\n+++ DB2: x\n@@ -1 +1 @@\n-a\n+b\n--- removed comment', color);
-    expect(coloured).toContain(color.red('-a'));
-    expect(coloured).toContain(color.green('+b'));
-    expect(coloured).toContain(color.bold('--- DB1: x'));
-    expect(coloured).toContain(color.red('--- removed comment'));
+    const coloured = colorize('--- DB1: x\n+++ DB2: x\n@@ -1 +1 @@\n-a\n+b\n--- removed comment', createPalette(true));
+    expect(coloured).toContain('\u001b[31m-a\u001b[39m');
+    expect(coloured).toContain('\u001b[32m+b\u001b[39m');
+    expect(coloured).toContain('\u001b[1m--- DB1: x\u001b[22m');
+    expect(coloured).toContain('\u001b[31m--- removed comment\u001b[39m');
   });
 
   it('has a documented JSON shape', () => {

@@ -3,7 +3,7 @@
  * the stream is a TTY, unless NO_COLOR / FORCE_COLOR say otherwise. Every message
  * passes through `redact`, so a password in a URL never reaches a log.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import { createPalette, type Palette } from './palette.js';
 import { LOG_LEVELS, type LogLevel } from './config.js';
 
 export interface LogSink {
@@ -15,7 +15,7 @@ export interface LogSink {
 
 export interface Logger {
   readonly level: LogLevel;
-  readonly color: ChalkInstance;
+  readonly color: Palette;
   /** True when progress and durations are shown (stderr is a TTY). */
   readonly interactive: boolean;
   trace(message: string): void;
@@ -145,7 +145,7 @@ function cut(text: string, width: number): string {
 export function createLogger(options: LoggerOptions): ConsoleLogger {
   const sink: LogSink = options.sink ?? process.stderr;
   const isTTY = Boolean(sink.isTTY);
-  const color = new Chalk({ level: colorEnabled(isTTY, options.noColor, options.forceColor) ? 1 : 0 });
+  const color = createPalette(colorEnabled(isTTY, options.noColor, options.forceColor));
   const threshold = LOG_LEVELS.indexOf(options.level);
   const showsProgress = isTTY && threshold <= LOG_LEVELS.indexOf('info');
   const board = showsProgress ? new ProgressBoard(sink, color.gray) : undefined;

@@ -1,4 +1,8 @@
-/** The `database` program: the project's database commands (SPEC §5). */
+/**
+ * The `database` program: the project's database commands (SPEC §5). Each command's
+ * action imports its implementation when it runs: loading all of them cost every run
+ * about 60 ms of start-up, on the way to a test file or a migration (SPEC §13).
+ */
 import { Command } from 'commander';
 import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';

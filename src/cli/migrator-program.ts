@@ -1,20 +1,15 @@
 /**
  * The migrator's commander program (SPEC §7), shared by the `migrator` executable and
  * `database migrator ARGS…`, which differ only in where the URL and the migration
- * folder come from when no flag gives them (`MigratorSources`).
+ * folder come from when no flag gives them (`MigratorSources`). Each action imports its
+ * implementation when it runs, as `database`'s do (see database-program.ts).
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { bundleSql } from '../build/bundle.js';
-import { migratorInitCommand } from '../migrations/migrator-init.js';
-import { formatList, listMigrationsCommand } from '../commands/migrator-list.js';
-import { formatPlan, migrateCommand, type MigrateResult } from '../migrations/migrate.js';
-import { migrationStatusCommand } from '../commands/migrator-status.js';
+import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
 import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';
-import { createMigration } from '../migrations/migration-create.js';
-import { parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
-import { formatStatusLines } from '../migrations/migration-status.js';
+import { formatPlan, parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
@@ -181,6 +176,7 @@ function reportMigrate(ctx: CliContext, result: MigrateResult): void {
 function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
   const run = async (command: Command, request: MigrationRequest): Promise<void> => {
     const settings = settingsOf(command, ctx, sources);
+    const { migrateCommand } = await import('../migrations/migrate.js');
     const result = await migrateCommand(ctx.config, ctx.log, {
       url: settings.url(),
       migrationDir: settings.migrationDir(),
@@ -215,6 +211,7 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
+      const [{ migrationStatusCommand }, { formatStatusLines }] = await Promise.all([import('../commands/migrator-status.js'), import('../migrations/migration-status.js')]);
       const report = await migrationStatusCommand(settings.url, settings.migrationDir());
       const { unreachable, ...listing } = report;
       if (options.json) {
@@ -254,9 +251,11 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .action(async (_options: unknown, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       if (settings.dryRun) {
+        const { bundleSql } = await import('../build/bundle.js');
         ctx.out(bundleSql());
         return;
       }
+      const { migratorInitCommand } = await import('../migrations/migrator-init.js');
       const result = await migratorInitCommand(ctx.log, settings.url());
       if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
     });
@@ -269,6 +268,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .option('--name <name>', 'name after the timestamp (default: a random pronounceable word)')
     .action(async (options: { name?: string }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
+      const { createMigration } = await import('../migrations/migration-create.js');
       const created = createMigration(settings.migrationDir(), { name: options.name, dryRun: settings.dryRun });
       ctx.out(`${created.dir}\n`);
       ctx.log.info(settings.dryRun ? `dry run: would create ${created.name}` : `created migration ${created.name}`);
@@ -280,6 +280,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .action(async (options: { raw?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       const migrationDir = settings.migrationDir();
+      const { formatList, listMigrationsCommand } = await import('../commands/migrator-list.js');
       const migrations = listMigrationsCommand(migrationDir);
       if (migrations.length === 0) ctx.log.info(`no migrations in ${migrationDir}`);
       ctx.out(formatList(migrations, options.raw));

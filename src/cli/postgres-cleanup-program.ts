@@ -1,6 +1,5 @@
 /** postgres-cleanup: stop the project's cluster; removes nothing (SPEC §4). */
 import { Command } from 'commander';
-import { stopCluster } from '../cluster/cluster.js';
 import { configureCommand, type CliContext } from './run.js';
 import { ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { VERSION } from './version.js';
@@ -11,6 +10,7 @@ export function buildPostgresCleanup(ctx: CliContext): Command {
     .version(VERSION, '-V, --version')
     .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .action(async () => {
+      const { stopCluster } = await import('../cluster/cluster.js');
       const result = await stopCluster(ctx.config);
       if (result === 'stopped') ctx.log.info('PostgreSQL stopped');
     });

@@ -5,7 +5,7 @@
  * form carries the same content as one document (shape documented in the README).
  * Pure: the caller decides where the text goes and whether it is coloured.
  */
-import type { ChalkInstance } from 'chalk';
+import type { Palette } from '../base/palette.js';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { ChangedObject, SchemaComparison } from './compare-schema.js';
 import { formatRow, type Row, type TableDataComparison } from './compare-data.js';
@@ -114,11 +114,11 @@ export function summarize(result: DiffResult): DiffSummary {
 }
 
 /** Colours a report the way `git diff` does. */
-export function colorize(text: string, color: ChalkInstance): string {
+export function colorize(text: string, color: Palette): string {
   const lines = text.split('\n');
   return lines
     .map((line, index) => {
-      if (/^--- [A-Z ]+ ---$/.test(line)) return color.bold.yellow(line);
+      if (/^--- [A-Z ]+ ---$/.test(line)) return color.bold(color.yellow(line));
       // File headers come as a `--- `/`+++ ` pair; a removed SQL comment line also starts with `---`.
       const fileHeader =
         (line.startsWith('--- ') && (lines[index + 1] ?? '').startsWith('+++ ')) ||
@@ -200,7 +200,7 @@ function sectionLines(result: DiffResult): string[] {
   return [rehearsalLines(result.rehearsal ?? []), migrationLines(result.migration)].flatMap((lines) => (lines.length > 0 ? ['', ...lines] : []));
 }
 
-export function formatTextReport(result: DiffResult, color?: ChalkInstance): string {
+export function formatTextReport(result: DiffResult, color?: Palette): string {
   const summary = summarize(result);
   if (result.identical) {
     const text = [
@@ -226,7 +226,7 @@ export function formatTextReport(result: DiffResult, color?: ChalkInstance): str
   const requested = result.data.filter((table) => !table.reasons.includes('immutable'));
   lines.push(...dataSection(TABLE_DATA_SECTION, requested), ...dataSection(IMMUTABLE_SECTION, immutable));
   const text = `${lines.join('\n')}\n`;
-  return color && color.level > 0 ? colorize(text, color) : text;
+  return color?.enabled ? colorize(text, color) : text;
 }
 
 /** The JSON document of a run that failed: `{"ok": false, "error": {"code", "message"}}`. */

@@ -101,8 +101,3 @@ async function runSteps(log: Logger, client: ClientBase, session: MigrationSessi
     throw error;
   }
 }
-
-/** The plan as `--dry-run` prints it: `up NAME` / `down NAME` per line, in order. */
-export function formatPlan(plan: MigrationPlan): string {
-  return plan.steps.map((step) => `${step.direction} ${step.name}\n`).join('');
-}

@@ -1,8 +1,5 @@
 /** `database completion SHELL`: completions for all four executables, from their programs. */
 import { Argument, type Command } from 'commander';
-import { buildMigrator, standaloneSources } from '../migrator-program.js';
-import { buildPostgresCleanup } from '../postgres-cleanup-program.js';
-import { buildPostgresInit } from '../postgres-init-program.js';
 import { completionNodes, renderCompletion, SHELLS } from '../completion.js';
 import type { CliContext } from '../run.js';
 import { VERSION } from '../version.js';
@@ -12,7 +9,12 @@ export function registerCompletionCommand(program: Command, ctx: CliContext): vo
     .command('completion')
     .description('print a completion script for database, migrator, postgres-init and postgres-cleanup')
     .addArgument(new Argument('<shell>', 'the shell the script is for').choices(SHELLS))
-    .action((shell: string) => {
+    .action(async (shell: string) => {
+      const [{ buildMigrator, standaloneSources }, { buildPostgresCleanup }, { buildPostgresInit }] = await Promise.all([
+        import('../migrator-program.js'),
+        import('../postgres-cleanup-program.js'),
+        import('../postgres-init-program.js'),
+      ]);
       const migrator = buildMigrator(ctx, standaloneSources(ctx.config));
       const nodes = [
         ...completionNodes(program, { migrator }),

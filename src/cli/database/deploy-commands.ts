@@ -1,10 +1,9 @@
-/** `database hydrate | patch | deploy | test | check`: building and testing the database. */
+/**
+ * `database hydrate | patch | deploy | test | check`: building and testing the database.
+ * Each action loads its command when it runs (see database-program.ts).
+ */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
-import { checkCommand } from '../../commands/check.js';
-import { deployCommand } from '../../commands/deploy.js';
-import { hydrateCommand } from '../../commands/hydrate.js';
-import { patchCommand } from '../../build/patch.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 
@@ -30,6 +29,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-m, --mock', 'pass -v USE_MOCK=1 to the sources')
     .action(async (options: { hook: boolean; mock?: boolean }, command: Command) => {
       const globals = globalsOf(command);
+      const { hydrateCommand } = await import('../../commands/hydrate.js');
       const result = await hydrateCommand(ctx.config, ctx.log, {
         url: globals.url,
         allowRemote: globals.allowRemote,
@@ -46,6 +46,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-e, --edit', 'open $EDITOR on the file first, then apply it')
     .action(async (options: { edit?: boolean }, command: Command) => {
       const globals = globalsOf(command);
+      const { patchCommand } = await import('../../build/patch.js');
       const result = await patchCommand(ctx.config, ctx.log, {
         url: globals.url,
         allowRemote: globals.allowRemote,
@@ -67,6 +68,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .action(async (options: BuildFlags & { cleanup?: boolean; reuse?: boolean }, command: Command) => {
       const globals = globalsOf(command);
       if (globals.url) ctx.log.warn('deploy works on the cluster it starts; --url is ignored');
+      const { deployCommand } = await import('../../commands/deploy.js');
       const result = await deployCommand(ctx.config, ctx.log, {
         cleanup: options.cleanup,
         reuse: options.reuse || undefined,
@@ -88,7 +90,6 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-v, --verbose', "print each file's TAP, under a header, as the file finishes")
     .action(async (paths: string[], options: { jobs?: number; junit?: string; verbose?: boolean }, command: Command) => {
       const globals = globalsOf(command);
-      // Loaded here, not at start-up: other commands need none of the test runner.
       const [{ testCommand }, { TestReport }] = await Promise.all([import('../../commands/test.js'), import('./test-report.js')]);
       const report = new TestReport(ctx, { verbose: Boolean(options.verbose), live: process.stderr });
       try {
@@ -117,6 +118,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .action(async (options: BuildFlags, command: Command) => {
       const globals = globalsOf(command);
       if (globals.url) ctx.log.warn('check works on its own private cluster; --url is ignored');
+      const { checkCommand } = await import('../../commands/check.js');
       await checkCommand(ctx.config, ctx.log, {
         noPatch: options.patch === false,
         noHydrate: options.hydrate === false,

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import { requirePath } from '../../base/config.js';
 import { UserError } from '../../base/errors.js';
-import { resolveTargetUrl } from '../../cluster/target.js';
-import { MIGRATOR_USAGE, runMigrator, type MigratorSources } from '../migrator-program.js';
+import type { MigratorSources } from '../migrator-program.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 
@@ -12,7 +11,8 @@ import { globalsOf } from './globals.js';
  * running cluster) and MIGRATION_DIR (default $DATABASE_DIR/migration). Both resolve
  * only when a migrator command needs them, so `database migrator list` needs no database.
  */
-function projectSources(ctx: CliContext, url: string | undefined): MigratorSources {
+async function projectSources(ctx: CliContext, url: string | undefined): Promise<MigratorSources> {
+  const { resolveTargetUrl } = await import('../../cluster/target.js');
   const migrationDir = ctx.config.migrationDir;
   return {
     name: 'database migrator',
@@ -30,10 +30,11 @@ export function registerMigratorCommands(program: Command, ctx: CliContext): voi
     .allowExcessArguments()
     .argument('[args...]', 'migrator command and arguments')
     .action(async (args: string[], _options: unknown, command: Command) => {
+      const { MIGRATOR_USAGE, runMigrator } = await import('../migrator-program.js');
       if (args.length === 0) {
         process.stderr.write(MIGRATOR_USAGE.replace(/migrator/g, 'database migrator'));
         throw new UserError('database migrator needs a command: init, migrate, status, create or list');
       }
-      await runMigrator(ctx, projectSources(ctx, globalsOf(command).url), args);
+      await runMigrator(ctx, await projectSources(ctx, globalsOf(command).url), args);
     });
 }

@@ -1,7 +1,6 @@
 /** `database scaffold`: a new project's layout under LOCAL_DIR (SPEC §5). */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { scaffoldCommand } from '../../commands/scaffold.js';
 import type { CliContext } from '../run.js';
 
 const NEXT_STEPS = `next steps (README: "In your own project"):
@@ -14,7 +13,8 @@ export function registerScaffoldCommand(program: Command, ctx: CliContext): void
   program
     .command('scaffold')
     .description('make a new project under LOCAL_DIR (sources, first migration, tests, test data, .gitignore, .env.example); overwrites nothing')
-    .action(() => {
+    .action(async () => {
+      const { scaffoldCommand } = await import('../../commands/scaffold.js');
       const result = scaffoldCommand(ctx.config);
       const shown = (file: string): string => path.relative(result.localDir, file) || '.';
       for (const file of result.created) ctx.log.info(`created ${shown(file)}`);

@@ -6,8 +6,8 @@
  * only where the stream is a terminal (NO_COLOR/FORCE_COLOR honoured).
  */
 import path from 'node:path';
-import { Chalk, type ChalkInstance } from 'chalk';
 import { colorEnabled, formatDuration, redact } from '../../base/log.js';
+import { createPalette, type Palette } from '../../base/palette.js';
 import { plural } from '../../base/text.js';
 import { failingTests, passingTodos, type TapReport, type TapTest } from '../../build/tap.js';
 import type { TestFileResult, TestRunEvent, TestTotals } from '../../build/test-runner.js';
@@ -74,7 +74,7 @@ export class TestReport {
     return redact(error.message);
   }
 
-  private readonly out: ChalkInstance;
+  private readonly out: Palette;
   private readonly running = new Map<string, number>();
   private done = 0;
   private failed = 0;
@@ -84,7 +84,7 @@ export class TestReport {
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: CliContext, private readonly options: TestReportOptions) {
-    this.out = new Chalk({ level: colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor) ? 1 : 0 });
+    this.out = createPalette(colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor));
   }
 
   private get liveEnabled(): boolean {

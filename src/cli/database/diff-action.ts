@@ -1,0 +1,87 @@
+/** What `database diff` does once its options are parsed: run it, then write the report where asked. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { diffCommand, type DiffRun } from '../../commands/diff.js';
+import { formatTextReport, toJsonError, toJsonReport } from '../../diff/report.js';
+import { AmbiguousError, ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
+import { diffSettled } from '../../diff/migration-report.js';
+import { splitTableList } from '../../pg/table-names.js';
+import { colorEnabled, redact } from '../../base/log.js';
+import { createPalette } from '../../base/palette.js';
+import { json, page } from '../output.js';
+import type { CliContext } from '../run.js';
+import { globalsOf } from './globals.js';
+
+export interface DiffFlags {
+  tables?: string;
+  mock?: boolean;
+  hook: boolean;
+  privileges?: boolean;
+  ignoreColumnOrder?: boolean;
+  json?: boolean;
+  output?: string;
+  writeMigration?: string;
+  sql?: string;
+}
+
+export async function runDiffAction(ctx: CliContext, generator: string, backupPath: string | undefined, flags: DiffFlags, command: Command): Promise<void> {
+  if (globalsOf(command).url) ctx.log.warn('--url is ignored: diff compares the two private clusters it starts');
+  const sqlToStdout = flags.sql === '-';
+  if (sqlToStdout && flags.json && !flags.output) throw new AmbiguousError('--sql - and --json both want stdout: write the report elsewhere with -o FILE');
+  const emit = (text: string): void => (flags.output ? writeReport(ctx, flags.output, text) : ctx.out(text));
+  let result: DiffRun;
+  try {
+    result = await diffCommand(ctx.config, ctx.log, {
+      backupPath,
+      tables: flags.tables ? splitTableList(flags.tables, ',') : [],
+      mock: flags.mock,
+      noHook: !flags.hook,
+      privileges: flags.privileges,
+      ignoreColumnOrder: flags.ignoreColumnOrder,
+      writeMigration: flags.writeMigration,
+      migrationSql: flags.sql !== undefined,
+      generator,
+    });
+  } catch (error) {
+    // With --json, a failure is a document too; the error line still goes to stderr.
+    if (flags.json) emit(json(jsonFailure(error)));
+    throw error;
+  }
+  const migration = result.migration;
+  if (migration?.proof.proved && flags.sql) {
+    if (sqlToStdout) ctx.out(migration.up);
+    else writeReport(ctx, flags.sql, migration.up, 'up.sql');
+  }
+  if (migration?.folder) ctx.log.info(`migration written to ${migration.folder}`);
+  else if ((flags.writeMigration !== undefined || flags.sql) && !migration) ctx.log.info('no schema differences: no migration written');
+  if (sqlToStdout && !flags.output) {
+    process.stderr.write(formatTextReport(result));
+  } else if (flags.json) {
+    emit(json(toJsonReport(result)));
+  } else if (flags.output) {
+    writeReport(ctx, flags.output, formatTextReport(result));
+  } else {
+    const color = createPalette(colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor));
+    await page(ctx, formatTextReport(result, color));
+  }
+  // With a migration asked for, a proved one settles the schema drift; data drift stays a difference.
+  if (!diffSettled(result)) ctx.exitCode = ExitCode.generic;
+}
+
+/** The `{"ok": false, …}` document of a failed diff, with the exit code the run ends with. */
+function jsonFailure(error: unknown): unknown {
+  if (isDbToolError(error)) return toJsonError(error.exitCode, redact(error.message), error.details && redact(error.details));
+  return toJsonError(ExitCode.bug, `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
+}
+
+/** Writes -o FILE; a file that cannot be written is not "differences" (exit 1) but exit 13. */
+function writeReport(ctx: CliContext, file: string, text: string, what = 'report'): void {
+  const target = path.resolve(ctx.config.cwd, file);
+  try {
+    fs.writeFileSync(target, text);
+  } catch (error) {
+    throw new InternalError(`cannot write the ${what} to ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  ctx.log.info(`${what} written to ${target}`);
+}

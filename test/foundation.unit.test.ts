@@ -1,10 +1,13 @@
 /** Pure pieces of the foundation: configuration, redaction, layout, program lookup, psql errors. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterLayout, clusterUrl, MAX_SOCKET_PATH } from '../src/cluster/cluster-layout.js';
 import { loadConfig, requireWorkingDir } from '../src/base/config.js';
 import { isLocalUrl, parseUrl } from '../src/pg/db.js';
+import { withExtraCa } from '../src/pg/extra-ca.js';
+import { rootCertificates } from 'node:tls';
 import { ExitCode } from '../src/base/errors.js';
 import { colorEnabled, createLogger, redact } from '../src/base/log.js';
 import { debianBinDirs, locatePgProgram } from '../src/pg/pg-bin.js';
@@ -66,6 +69,43 @@ describe('loadConfig', () => {
       expect.unreachable();
     } catch (error) {
       expect((error as { exitCode: number }).exitCode).toBe(ExitCode.missingArgument);
+    }
+  });
+});
+
+describe('NODE_EXTRA_CA_CERTS handed over by the launchers', () => {
+  it('comes back to child programs as the user set it', () => {
+    const config = loadConfig({ DB_TOOL_EXTRA_CA_CERTS: '/ca.pem', NODE_EXTRA_CA_CERTS: '' });
+    expect(config.extraCaCerts).toBe('/ca.pem');
+    expect(config.env.NODE_EXTRA_CA_CERTS).toBe('/ca.pem');
+    expect(config.env).not.toHaveProperty('DB_TOOL_EXTRA_CA_CERTS');
+  });
+
+  it('leaves no trace when the user had none', () => {
+    const config = loadConfig({ DB_TOOL_EXTRA_CA_CERTS: '', NODE_EXTRA_CA_CERTS: '' });
+    expect(config.extraCaCerts).toBeUndefined();
+    expect(config.env).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
+    expect(config.env).not.toHaveProperty('DB_TOOL_EXTRA_CA_CERTS');
+  });
+
+  it('is read as it is when Node was started without a launcher', () => {
+    const config = loadConfig({ NODE_EXTRA_CA_CERTS: '/ca.pem' });
+    expect(config.extraCaCerts).toBe('/ca.pem');
+    expect(config.env.NODE_EXTRA_CA_CERTS).toBe('/ca.pem');
+  });
+
+  it('adds its authorities to TLS connections that name none of their own', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-ca-'));
+    try {
+      const file = path.join(dir, 'ca.pem');
+      fs.writeFileSync(file, 'PEM');
+      expect(await withExtraCa(false, file)).toBe(false);
+      expect(await withExtraCa(true, undefined)).toBe(true);
+      expect(await withExtraCa(true, file)).toEqual({ ca: [...rootCertificates, 'PEM'] });
+      expect(await withExtraCa({ rejectUnauthorized: true }, file)).toEqual({ rejectUnauthorized: true, ca: [...rootCertificates, 'PEM'] });
+      expect(await withExtraCa({ ca: 'OWN' }, file)).toEqual({ ca: 'OWN' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -7,7 +7,8 @@
 #   - postgres-init is a plain sh file (it must be sourceable from sh, dash, bash and
 #     zsh) with NODE, RUNTIME_PATH and its script filled in as absolute paths;
 #   - the others are small sh wrappers: RUNTIME_PATH first on PATH, then exec NODE with
-#     the arguments after `--` (as bin/database does: else Node takes our --env-file);
+#     the arguments after `--` (as bin/database does: else Node takes our --env-file),
+#     and NODE_EXTRA_CA_CERTS handed over as bin/database does;
 #   - shell completions for bash, zsh and fish (`database completion SHELL`, one script
 #     that covers all four executables) under OUT/share for each EXECUTABLE.
 # Used by the Nix build's installPhase and the offline check.
@@ -47,7 +48,9 @@ for exe in "$@"; do
 #!/bin/sh
 PATH='$runtime_path'\${PATH:+":\$PATH"}
 export PATH
-exec '$node' '$root/dist/cli/$exe.js' -- "\$@"
+# NODE_EXTRA_CA_CERTS: see bin/database.
+DB_TOOL_EXTRA_CA_CERTS=\${NODE_EXTRA_CA_CERTS:-\${DB_TOOL_EXTRA_CA_CERTS-}} NODE_EXTRA_CA_CERTS= \\
+  exec '$node' '$root/dist/cli/$exe.js' -- "\$@"
 WRAPPER
   fi
   chmod 755 "$target"

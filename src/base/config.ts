@@ -35,6 +35,11 @@ export interface StagingConfig {
 export interface Config {
   /** The environment handed to child programs. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * `NODE_EXTRA_CA_CERTS`: more certificate authorities for TLS connections. The bin/
+   * launchers hand it over as `DB_TOOL_EXTRA_CA_CERTS` (see `handedOverCaCerts`).
+   */
+  readonly extraCaCerts: string | undefined;
   readonly cwd: string;
   readonly localDir: string | undefined;
   readonly dbUrl: string | undefined;
@@ -135,6 +140,23 @@ function withEnvFiles(
   return merged;
 }
 
+/**
+ * Node 20 reads and parses the file NODE_EXTRA_CA_CERTS names as it starts, before any
+ * of our code runs: 30 ms on every command, most of which never open a TLS connection.
+ * So the bin/ launchers start Node with it empty and pass its value as
+ * `DB_TOOL_EXTRA_CA_CERTS`; our TLS connections add the certificates themselves
+ * (src/pg/db.ts). Child programs get the variable back as the user set it.
+ * Returns the file, and puts `env` (the children's environment) back in order.
+ */
+function handedOverCaCerts(env: Record<string, string>): string | undefined {
+  const handedOver = env.DB_TOOL_EXTRA_CA_CERTS;
+  if (handedOver === undefined) return env.NODE_EXTRA_CA_CERTS || undefined;
+  delete env.DB_TOOL_EXTRA_CA_CERTS;
+  if (handedOver) env.NODE_EXTRA_CA_CERTS = handedOver;
+  else if (env.NODE_EXTRA_CA_CERTS === '') delete env.NODE_EXTRA_CA_CERTS;
+  return handedOver || env.NODE_EXTRA_CA_CERTS || undefined;
+}
+
 /** This process's configuration: its environment and working directory, plus `--env-file`s. */
 export function loadProcessConfig(options: LoadOptions = {}): Config {
   return loadConfig(process.env, process.cwd(), options);
@@ -164,9 +186,11 @@ export function loadConfig(
   const home = get('HOME') ?? os.homedir();
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  const extraCaCerts = handedOverCaCerts(childEnv);
 
   return {
     env: childEnv,
+    extraCaCerts,
     cwd,
     localDir,
     dbUrl: get('DB_URL'),

@@ -9,6 +9,7 @@ import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError
 import { fsFaultLine, isFsFault } from '../base/fs-faults.js';
 import { INTERRUPT_DEADLINE_MS, interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
+import { trustExtraCaCerts } from '../pg/extra-ca.js';
 
 export interface CliContext {
   config: Config;
@@ -171,6 +172,7 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
   try {
     const { envFiles, args } = takeEnvFiles(argv);
     const config = loadProcessConfig({ envFiles });
+    trustExtraCaCerts(config.extraCaCerts);
     log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
     const logger = log;
     const ctx: CliContext = {

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { UserError } from '../base/errors.js';
 import { redact } from '../base/log.js';
+import { withExtraCa } from './extra-ca.js';
 
 /** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
 export function parseUrl(url: string): ReturnType<typeof parse> {
@@ -55,12 +56,13 @@ async function importWithNavigator(): Promise<typeof import('pg')> {
 
 export async function connect(url: string, options: { database?: string } = {}): Promise<pg.Client> {
   const params = parseUrl(url);
-  const { default: pg } = await loadDriver();
+  const [{ default: pg }, ssl] = await Promise.all([loadDriver(), withExtraCa((params as pg.ClientConfig).ssl)]);
   // Spread the parsed URL rather than pass `connectionString`: pg lets the string win
   // over explicit fields, and we sometimes need another database of the same server.
   const client = new pg.Client({
     ...(params as pg.ClientConfig),
     port: params.port ? Number(params.port) : undefined,
+    ssl,
     ...(options.database ? { database: options.database } : {}),
   });
   // A server-side error (a shutdown while we connect, or later on an idle client) must

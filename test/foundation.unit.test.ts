@@ -176,6 +176,31 @@ describe('program lookup', () => {
     }
   });
 
+  it('runs the newest psql itself where PATH has Debian\'s pg_wrapper (its choice for psql, without its Perl)', () => {
+    const root = makeTempDir();
+    try {
+      const common = path.join(root, 'share', 'postgresql-common');
+      const usrBin = path.join(root, 'bin');
+      fs.mkdirSync(common, { recursive: true });
+      fs.mkdirSync(usrBin);
+      fs.writeFileSync(path.join(common, 'pg_wrapper'), '#!/usr/bin/perl\n', { mode: 0o755 });
+      for (const name of ['psql', 'pg_dump']) fs.symlinkSync(path.join(common, 'pg_wrapper'), path.join(usrBin, name));
+      const lib = path.join(root, 'lib', 'postgresql');
+      for (const major of ['15', '16']) {
+        fs.mkdirSync(path.join(lib, major, 'bin'), { recursive: true });
+        for (const name of ['psql', 'pg_dump']) fs.writeFileSync(path.join(lib, major, 'bin', name), '#!/bin/sh\n', { mode: 0o755 });
+      }
+      const config = loadConfig({ PATH: usrBin });
+      expect(locatePgProgram(config, 'psql', lib)).toBe(path.join(lib, '16', 'bin', 'psql'));
+      // pg_dump follows the cluster's version in pg_wrapper: left to it.
+      expect(locatePgProgram(config, 'pg_dump', lib)).toBe(path.join(usrBin, 'pg_dump'));
+      // No client installed behind it: the wrapper says so itself.
+      expect(locatePgProgram(config, 'psql', path.join(root, 'none'))).toBe(path.join(usrBin, 'psql'));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('orders Debian bin folders newest first', () => {
     const root = makeTempDir();
     try {

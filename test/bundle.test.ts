@@ -16,7 +16,7 @@ import {
   BUNDLE_FILES,
   applyBundle,
   bundleFingerprint,
-  ensureBundle,
+  holdsCurrentBundle,
   bundleFileSql,
   bundleSql,
   bundleVersion,
@@ -393,25 +393,25 @@ describe('applyBundle', () => {
     expect(await state()).toEqual({ version: '0.3.0', get_secret: true, event_triggers: 3 });
   });
 
-  it('ensureBundle (migrate) skips the files when the database holds exactly this bundle, and applies them otherwise', async () => {
+  it('holdsCurrentBundle (migrate\'s check) is true only for exactly this bundle: version, fingerprint, tables, event triggers', async () => {
     const { client } = await freshDatabase('ensure');
-    expect((await ensureBundle(client, silentLogger)).action).toBe('installed');
+    expect(await holdsCurrentBundle(client)).toBe(false);
+    expect((await applyBundle(client, silentLogger)).action).toBe('installed');
     const row = await client.query("SELECT fingerprint FROM hectic.version WHERE name = 'hectic'");
     expect(row.rows).toEqual([{ fingerprint: bundleFingerprint() }]);
     expect(bundleFingerprint()).toMatch(/^[0-9a-f]{64}$/);
+    expect(await holdsCurrentBundle(client)).toBe(true);
 
-    // Same version and fingerprint: the files do not run (a dropped helper stays dropped)…
+    // A dropped helper is not looked at (migrator init and hydrate repair it)…
     await client.query('DROP FUNCTION hectic.get_secret(text)');
-    expect(await ensureBundle(client, silentLogger)).toEqual({ previousVersion: '0.3.0', version: '0.3.0', action: 'unchanged' });
-    expect((await client.query("SELECT to_regprocedure('hectic.get_secret(text)') AS f")).rows[0].f).toBeNull();
-    // …but a missing event trigger, or an unknown fingerprint (applied by hand), makes them run.
+    expect(await holdsCurrentBundle(client)).toBe(true);
+    // …but a missing event trigger or an unknown fingerprint (applied by hand) is.
     await client.query('DROP EVENT TRIGGER hectic_attach_immutable_triggers');
-    await ensureBundle(client, silentLogger);
-    expect((await client.query('SELECT count(*)::int AS n FROM pg_event_trigger')).rows[0].n).toBe(3);
-    expect((await client.query("SELECT to_regprocedure('hectic.get_secret(text)') AS f")).rows[0].f).not.toBeNull();
-    await client.query("UPDATE hectic.version SET fingerprint = NULL; DROP FUNCTION hectic.get_secret(text)");
-    await ensureBundle(client, silentLogger);
-    expect((await client.query("SELECT to_regprocedure('hectic.get_secret(text)') AS f")).rows[0].f).not.toBeNull();
+    expect(await holdsCurrentBundle(client)).toBe(false);
+    await applyBundle(client, silentLogger);
+    expect(await holdsCurrentBundle(client)).toBe(true);
+    await client.query('UPDATE hectic.version SET fingerprint = NULL');
+    expect(await holdsCurrentBundle(client)).toBe(false);
   });
 
   it('serialises concurrent appliers', async () => {

@@ -79,6 +79,14 @@ describe('buildMigrationScript', () => {
     ]);
   });
 
+  it('reports each step after its COMMIT, before psql\'s state is reset', () => {
+    const script = buildMigrationScript([up, down], {}, {}, (index) => `\\echo done ${index}\n`);
+    const lines = script.split('\n').filter(Boolean);
+    const commits = lines.flatMap((line, index) => (/COMMIT/.test(line) ? [index] : []));
+    expect(commits.map((index) => lines[index + 1])).toEqual(['\\echo done 0', '\\echo done 1']);
+    expect(lines[commits[0]! + 2]).toBe('\\o');
+  });
+
   it('quotes paths for psql meta-commands', () => {
     expect(psqlQuotePath("/a/it's/b\\c.sql")).toBe("'/a/it''s/b\\\\c.sql'");
   });

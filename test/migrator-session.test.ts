@@ -5,10 +5,11 @@
  * exemption, a role, temp tables, prepared statements, a `\o` redirection, a --set
  * variable it overwrote.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
-import { MigratorWorkspace, appliedNames, writeMigration } from './helpers/migrator.js';
+import { MigratorWorkspace, appliedNames, tableMigration, writeMigration } from './helpers/migrator.js';
 
 let cluster: TestCluster;
 let work: MigratorWorkspace;
@@ -104,3 +105,51 @@ describe('a clean session per migration', () => {
     }
   });
 });
+
+/**
+ * The migrator asks its own questions (lock, bundle, history) through the run's psql
+ * session and reads the answers from psql's output (src/pg/psql-session.ts): what the
+ * migrations print must come through untouched, and a server that is not there must
+ * give the same one line as before.
+ */
+describe('one psql session for questions and migrations', () => {
+  it("passes the migrations' own output through as psql printed it, and nothing of ours", async () => {
+    const { url } = await work.database();
+    const dir = work.folder();
+    writeMigration(dir, '20240101000000-prints', {
+      'up.sql': "\\echo first line\nSELECT 42 AS answer;\n\\echo -n 'no newline at the end'\n",
+      'down.sql': '',
+    });
+    writeMigration(dir, '20240102000000-prints-more', { 'up.sql': "\\qecho second migration\n", 'down.sql': '' });
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up', 'all'], { env: { HECTIC_LOG: 'warn' } });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('first line\n answer \n--------\n     42\n(1 row)\n\nno newline at the endsecond migration\n');
+  });
+
+  it('waits for another run that holds the lock, saying so once', async () => {
+    const { url, client } = await work.database();
+    const dir = work.folder();
+    tableMigration(dir, '20240101000000-t', 't_locked');
+    await client.query('SELECT pg_advisory_lock(7522528104227761511)');
+    const running = runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], {});
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await appliedNames(client)).toEqual([]);
+    await client.query('SELECT pg_advisory_unlock(7522528104227761511)');
+    const result = await running;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.match(/another migrator run holds the lock/g)).toHaveLength(1);
+    expect(await appliedNames(client)).toEqual(['20240101000000-t']);
+  });
+
+  it('says it cannot connect, in one line, when the server is not there', async () => {
+    const dir = work.folder();
+    tableMigration(dir, '20240101000000-t', 't_nowhere');
+    const url = `postgresql://postgres@/testdb?host=${path.join(work.root, 'no-server')}&port=5432`;
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^error: cannot connect to postgresql:\/\/postgres@\/testdb\?host=.*: connection to server on socket .* failed/);
+  });
+});
+

@@ -39,6 +39,8 @@ export interface RunOptions {
   installHint?: string;
   /** Called with stderr text as it arrives (it is collected as well). */
   onStderr?: (text: string) => void;
+  /** Called with stdout text as it arrives, instead of collecting it. */
+  onStdout?: (text: string) => void;
   /** Aborting it ends the child (SIGTERM); the run then rejects with an AbortError. */
   signal?: AbortSignal;
 }
@@ -113,7 +115,8 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     }
     let stdout = '';
     let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const onStdout = options.onStdout ?? ((chunk: string) => (stdout += chunk));
+    child.stdout?.setEncoding('utf8').on('data', onStdout);
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
       options.onStderr?.(chunk);

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientBase } from 'pg';
+import type { SqlReader } from '../pg/db.js';
 import { DbToolError, InternalError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 
@@ -256,13 +257,20 @@ const EVENT_TRIGGERS = ['hectic_enforce_created_at_inheritance', 'hectic_attach_
  * True when the database holds exactly this bundle: the same version and fingerprint
  * (recorded by applyBundle), and the objects migrations rely on still there.
  */
-async function holdsBundle(client: ClientBase, version: string, fingerprint: string): Promise<boolean> {
+/**
+ * True when the database holds exactly this bundle, which two quick queries tell: then
+ * `migrate` (its hot path) skips the files. `migrator init` and hydrate always run them
+ * (applyBundle), which also repairs an install damaged by hand in ways this check does
+ * not look at. Asked through pg or through a psql session (no parameters: SqlReader).
+ */
+export async function holdsCurrentBundle(client: SqlReader): Promise<boolean> {
+  const version = bundleVersion();
+  const fingerprint = bundleFingerprint(version);
   const objects = await client.query<{ version_table: boolean; tables: boolean; event_triggers: number }>(
     `SELECT to_regclass('hectic.version') IS NOT NULL AS version_table,
             to_regclass('hectic.migration') IS NOT NULL AND to_regclass('hectic.created_at') IS NOT NULL
               AND to_regclass('hectic.updated_at') IS NOT NULL AND to_regclass('hectic.immutable') IS NOT NULL AS tables,
-            (SELECT count(*) FROM pg_event_trigger WHERE evtname = ANY ($1::text[]))::int AS event_triggers`,
-    [EVENT_TRIGGERS],
+            (SELECT count(*) FROM pg_event_trigger WHERE evtname IN (${EVENT_TRIGGERS.map((name) => `'${name}'`).join(', ')}))::int AS event_triggers`,
   );
   const found = objects.rows[0];
   if (!found?.version_table || !found.tables || found.event_triggers !== EVENT_TRIGGERS.length) return false;
@@ -270,19 +278,4 @@ async function holdsBundle(client: ClientBase, version: string, fingerprint: str
     "SELECT version, to_jsonb(v) ->> 'fingerprint' AS fingerprint FROM hectic.version AS v WHERE name = 'hectic'",
   );
   return row.rows[0]?.version === version && row.rows[0]?.fingerprint === fingerprint;
-}
-
-/**
- * The bundle for `migrate` (its hot path): applied only when the database does not
- * already hold exactly this bundle, which two quick queries tell. `migrator init` and
- * hydrate always run the files (applyBundle), which also repairs an install damaged by
- * hand in ways this check does not look at.
- */
-export async function ensureBundle(client: ClientBase, log: Logger): Promise<BundleResult> {
-  const version = bundleVersion();
-  if (await holdsBundle(client, version, bundleFingerprint(version))) {
-    log.debug(`hectic bundle ${version} already installed`);
-    return { previousVersion: version, version, action: 'unchanged' };
-  }
-  return applyBundle(client, log);
 }

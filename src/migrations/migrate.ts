@@ -1,7 +1,6 @@
-import type { ClientBase } from 'pg';
-import { ensureBundle } from '../build/bundle.js';
+import { applyBundle, holdsCurrentBundle } from '../build/bundle.js';
 import type { Config } from '../base/config.js';
-import { connect, withClient } from '../pg/db.js';
+import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
@@ -42,11 +41,13 @@ function logMessages(log: Logger, text: string): void {
 /**
  * `migrator migrate up|down|to`: validates the folder, then — holding the migrator lock
  * from before the history is read until psql is done — makes sure the bundle is there,
- * reads the history, plans, and runs the plan through one psql session. Refusals happen
- * before anything changes; a failing migration throws MigrationRunError (exit 4).
+ * reads the history, plans, and runs the plan. Refusals happen before anything changes;
+ * a failing migration throws MigrationRunError (exit 4).
  *
- * The psql session starts first: its process start and connection overlap the work
- * here, and it simply ends unused when there is nothing to run.
+ * The run's psql session starts first and answers the migrator's questions too (lock,
+ * bundle, history): its start and connection overlap the work here, the migrations
+ * follow on the same connection, and it ends unused when there is nothing to run. pg is
+ * loaded only to apply the bundle, for the dry run, and to read back a failed run.
  */
 export async function migrateCommand(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
   if (options.dryRun) {
@@ -60,37 +61,28 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
   }
 
   const session = openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
+  let running = false;
   try {
-    const connecting = connect(options.url);
-    let disk: ReturnType<typeof readMigrations>;
-    try {
-      // Malformed folders are refused before anything changes (hashing overlaps the connection).
-      disk = readMigrations(options.migrationDir);
-    } catch (error) {
-      void connecting.then((client) => client.end()).catch(() => undefined);
-      throw error;
-    }
-    const client = await connecting;
-    try {
-      await takeMigratorLock(client, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
-      await ensureBundle(client, log);
-      const plan = planMigrations(disk, await readAppliedMigrations(client), options.request, { force: options.force });
-      for (const warning of plan.forced) log.warn(warning);
-      if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
-      return { plan, dryRun: false, completed: await runSteps(log, client, session, plan) };
-    } finally {
-      // Closing the session releases the advisory lock.
-      await client.end().catch(() => undefined);
-    }
+    // Malformed folders are refused before anything changes (hashing overlaps psql's start).
+    const disk = readMigrations(options.migrationDir);
+    await takeMigratorLock(session, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
+    if (await holdsCurrentBundle(session)) log.debug('hectic bundle already installed');
+    else await withClient(options.url, (client) => applyBundle(client, log));
+    const plan = planMigrations(disk, await readAppliedMigrations(session), options.request, { force: options.force });
+    for (const warning of plan.forced) log.warn(warning);
+    if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
+    running = true;
+    return { plan, dryRun: false, completed: await runSteps(log, options.url, session, plan) };
   } finally {
-    await session.cancel();
+    // Not run: psql reads the end of its input and exits having done nothing (the lock goes with it).
+    if (!running) await session.finish().catch(() => undefined);
   }
 }
 
-async function runSteps(log: Logger, client: ClientBase, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
+async function runSteps(log: Logger, url: string, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
   const started = performance.now();
   try {
-    const result = await runPlan(log, client, session, plan.steps);
+    const result = await runPlan(log, session, plan.steps, () => withClient(url, readAppliedMigrations));
     logMessages(log, result.messages);
     logSteps(log, result.completed);
     const verb = plan.steps.every((step) => step.direction === 'up') ? 'applied' : plan.steps.every((step) => step.direction === 'down') ? 'reverted' : 'ran';

@@ -19,18 +19,18 @@
  *
  * with ON_ERROR_STOP, so the first error ends psql inside that step's transaction: the
  * server rolls back the migration together with its bookkeeping row, and earlier steps
- * stay committed. Which step failed is read back from hectic.migration afterwards (the
- * truth, whatever psql printed), and where it failed from psql's `psql:FILE:LINE:` report.
+ * stay committed. Each step reports itself after its COMMIT; when one did not, which
+ * step failed is read back from hectic.migration (the truth, whatever psql printed), and
+ * where it failed from psql's `psql:FILE:LINE:` report.
  */
-import type { ClientBase } from 'pg';
 import type { Config } from '../base/config.js';
-import { quoteLiteral } from '../pg/db.js';
+import { quoteLiteral, type SqlReader } from '../pg/db.js';
 import { MigrationFailedError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
-import { describePsqlFailure, execPsql } from '../pg/psql.js';
-import type { MigrationStep } from './migration-plan.js';
-import { readAppliedMigrations } from './migration-state.js';
+import { describePsqlFailure } from '../pg/psql.js';
+import { openPsqlSession, type PsqlSessionResult } from '../pg/psql-session.js';
+import type { AppliedMigration, MigrationStep } from './migration-plan.js';
 
 /** A path (or any value) as a psql meta-command argument: single-quoted, quotes doubled, backslashes escaped. */
 export function psqlQuotePath(file: string): string {
@@ -78,7 +78,12 @@ function psqlReset(vars: Readonly<Record<string, string>>): string[] {
  * bookkeeping row, the COMMIT, the next step's BEGIN and the session reset travel
  * together (an error in any of them skips the rest of that query).
  */
-export function buildMigrationScript(steps: readonly MigrationStep[], vars: Readonly<Record<string, string>> = {}, hooks: StepHooks = {}): string {
+export function buildMigrationScript(
+  steps: readonly MigrationStep[],
+  vars: Readonly<Record<string, string>> = {},
+  hooks: StepHooks = {},
+  stepDone?: (index: number) => string,
+): string {
   const lines = ['\\set ON_ERROR_STOP 1'];
   steps.forEach((step, index) => {
     const last = index + 1 === steps.length;
@@ -91,7 +96,10 @@ export function buildMigrationScript(steps: readonly MigrationStep[], vars: Read
       '\\set ON_ERROR_STOP 1',
     );
     if (hooks.beforeCommit) lines.push(hooks.beforeCommit(index, step));
-    lines.push(`${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`, ...(last ? [] : psqlReset(vars)));
+    lines.push(`${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`);
+    // Printed only once that query went through: ON_ERROR_STOP ends psql before it otherwise.
+    if (stepDone) lines.push(stepDone(index).trimEnd());
+    if (!last) lines.push(...psqlReset(vars));
   });
   return `${lines.join('\n')}\n`;
 }
@@ -115,56 +123,31 @@ export interface MigrationSessionOptions {
 }
 
 /**
- * The one psql process of a run, started before the plan is known: its start and
- * connection overlap the migrator's own work (lock, bundle, history, plan). It waits
- * for its script on stdin; `cancel` gives it none, and it ends having done nothing.
+ * The one psql process of a run, started first: its start and connection overlap the
+ * migrator's own work, and the migrator asks its questions (lock, bundle, history)
+ * through it, so no other connection is needed before the migrations run. The lock it
+ * takes is held until psql exits. `finish` without a script lets it exit having run
+ * nothing.
  */
-export interface MigrationSession {
+export interface MigrationSession extends SqlReader {
+  readonly url: string;
   readonly vars: Readonly<Record<string, string>>;
   readonly hooks?: StepHooks;
+  /** A script line that reports step `index` as committed. */
+  stepDone(index: number): string;
   /** Hands psql its script (once); resolves with how psql ended. */
-  run(script: string): Promise<RunResult>;
-  /** Ends psql without running anything (a no-op once `run` was called). */
-  cancel(): Promise<void>;
-}
-
-/** The script once it is known; nothing at all when the run is cancelled. */
-async function* scriptWhenReady(script: Promise<string>): AsyncIterable<string> {
-  let text: string;
-  try {
-    text = await script;
-  } catch {
-    return; // cancelled: psql reads end of input and exits having run nothing
-  }
-  yield text;
+  finish(script?: string): Promise<PsqlSessionResult>;
 }
 
 export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
-  let supply: (script: string) => void = () => undefined;
-  let refuse: () => void = () => undefined;
-  const script = new Promise<string>((resolve, reject) => {
-    supply = resolve;
-    refuse = () => reject(new Error('no migrations to run'));
-  });
-  const ended = execPsql(config, { url: options.url, vars: options.vars, sql: scriptWhenReady(script), output: options.output ?? 'inherit', cwd: config.cwd });
-  // Seen by `run` or `cancel` later; until then a failure to start psql (exit 127) must
-  // not count as an unhandled rejection.
-  ended.catch(() => undefined);
-  let used = false;
+  const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
   return {
+    url: options.url,
     vars: options.vars,
     hooks: options.hooks,
-    run(text: string): Promise<RunResult> {
-      used = true;
-      supply(text);
-      return ended;
-    },
-    async cancel(): Promise<void> {
-      if (used) return;
-      used = true;
-      refuse();
-      await ended.catch(() => undefined);
-    },
+    query: (sql) => psql.query(sql),
+    stepDone: (index) => psql.markLine(`step${index}`),
+    finish: (script = '') => psql.finish(script),
   };
 }
 
@@ -215,17 +198,23 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
 }
 
 /**
- * Runs the steps through the session's psql process, then checks hectic.migration
- * (through `client`, which holds the migrator lock) to learn how far it got. Throws
- * MigrationRunError (a MigrationFailedError, exit 4) naming the failed step; earlier
- * steps stay done.
+ * Runs the steps through the session's psql process. Each step reports itself once its
+ * COMMIT went through; when psql ended well with every step reported, all are done.
+ * Otherwise `readApplied` asks hectic.migration how far it got (the truth, whatever
+ * psql printed). Throws MigrationRunError (a MigrationFailedError, exit 4) naming the
+ * failed step; earlier steps stay done.
  */
-export async function runPlan(log: Logger, client: ClientBase, session: MigrationSession, steps: readonly MigrationStep[]): Promise<RunPlanResult> {
-  const script = buildMigrationScript(steps, session.vars, session.hooks);
+export async function runPlan(
+  log: Logger,
+  session: MigrationSession,
+  steps: readonly MigrationStep[],
+  readApplied: () => Promise<AppliedMigration[]>,
+): Promise<RunPlanResult> {
+  const script = buildMigrationScript(steps, session.vars, session.hooks, (index) => session.stepDone(index));
   log.trace(`migration script:\n${script}`);
-  const result = await session.run(script);
-  const appliedNames = new Set((await readAppliedMigrations(client)).map((migration) => migration.name));
-  const done = countCompleted(steps, appliedNames);
+  const result = await session.finish(script);
+  const reported = result.code === 0 && result.marks.length === steps.length;
+  const done = reported ? steps.length : countCompleted(steps, new Set((await readApplied()).map((migration) => migration.name)));
   const completed = steps.slice(0, done);
   const failed = steps[done];
   if (failed) throw failureError(failed, completed, result);

@@ -1,8 +1,10 @@
 /**
- * What a database says about its migrations: the rows of `hectic.migration`, read
- * through `pg` (bookkeeping is tool-owned SQL), and the lock that serialises runs.
+ * What a database says about its migrations: the rows of `hectic.migration` and the
+ * lock that serialises runs. Asked through a `pg` client or, on the hot path of
+ * `migrate`, through the run's own psql session (pg/psql-session.ts): both answer
+ * `query(sql)` with rows, which is all these queries use (no parameters).
  */
-import type { ClientBase } from 'pg';
+import type { SqlReader } from '../pg/db.js';
 import type { AppliedMigration } from './migration-plan.js';
 
 /**
@@ -14,7 +16,7 @@ import type { AppliedMigration } from './migration-plan.js';
 export const MIGRATOR_LOCK_KEY = '7522528104227761511';
 
 /** True when the bundle's bookkeeping table exists in this database. */
-export async function hasMigrationTable(client: ClientBase): Promise<boolean> {
+export async function hasMigrationTable(client: SqlReader): Promise<boolean> {
   const result = await client.query<{ present: boolean }>("SELECT to_regclass('hectic.migration') IS NOT NULL AS present");
   return Boolean(result.rows[0]?.present);
 }
@@ -24,22 +26,25 @@ export async function hasMigrationTable(client: ClientBase): Promise<boolean> {
  * the baseline marker through the row's JSON so a database with an older bundle (no
  * such column yet; `migrate status` applies nothing) reads too.
  */
-export async function readAppliedMigrations(client: ClientBase): Promise<AppliedMigration[]> {
+export async function readAppliedMigrations(client: SqlReader): Promise<AppliedMigration[]> {
   if (!(await hasMigrationTable(client))) return [];
-  const result = await client.query<{ name: string; hash: string; applied_at: Date; baseline: boolean }>(
+  const result = await client.query<{ name: string; hash: string; applied_at: Date | string; baseline: boolean }>(
     `SELECT name::text AS name, hash::text AS hash, applied_at, coalesce((to_jsonb(m) ->> 'baseline')::boolean, false) AS baseline
        FROM hectic.migration AS m ORDER BY name::text COLLATE "C"`,
   );
-  return result.rows.map((row) => ({ name: row.name, hash: row.hash.toLowerCase(), appliedAt: row.applied_at, baseline: row.baseline }));
+  // Sorted here as well: rows that came through JSON keep no ORDER BY guarantee.
+  return result.rows
+    .map((row) => ({ name: row.name, hash: row.hash.toLowerCase(), appliedAt: new Date(row.applied_at), baseline: row.baseline }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
  * Takes the migrator lock for this session; logs once when another run holds it, then
  * waits. Released when the connection closes.
  */
-export async function takeMigratorLock(client: ClientBase, onWait: () => void): Promise<void> {
-  const attempt = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [MIGRATOR_LOCK_KEY]);
+export async function takeMigratorLock(client: SqlReader, onWait: () => void): Promise<void> {
+  const attempt = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${MIGRATOR_LOCK_KEY}) AS locked`);
   if (attempt.rows[0]?.locked) return;
   onWait();
-  await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATOR_LOCK_KEY]);
+  await client.query(`SELECT pg_advisory_lock(${MIGRATOR_LOCK_KEY})::text AS locked`);
 }

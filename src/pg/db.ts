@@ -26,6 +26,14 @@ export function isLocalUrl(url: string): boolean {
   return host === '' || host.startsWith('/') || host === 'localhost' || host === '127.0.0.1' || host === '::1';
 }
 
+/**
+ * What queries without parameters need of a connection: rows. A pg client is one; so
+ * is a psql session (psql-session.ts), whose rows come through JSON.
+ */
+export interface SqlReader {
+  query<R>(sql: string): Promise<{ rows: R[] }>;
+}
+
 let driver: Promise<typeof import('pg')> | undefined;
 
 /**

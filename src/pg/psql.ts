@@ -153,7 +153,7 @@ export function quotePsqlArgument(text: string): string {
 }
 
 /** Lines for a program's stdin, handed over as they become known. */
-class Script implements AsyncIterable<string> {
+export class PsqlInput implements AsyncIterable<string> {
   private readonly lines: string[] = [];
   private ended = false;
   private wake: (() => void) | undefined;
@@ -200,7 +200,7 @@ export interface StartedPsql {
  * ON_ERROR_STOP ends psql with exit code 3. `\c` keeps psql's variables and settings.
  */
 export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 'sql' | 'output'>): StartedPsql {
-  const script = new Script();
+  const script = new PsqlInput();
   let ended = false;
   const result = runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
     env: config.env,

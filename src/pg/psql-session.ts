@@ -1,0 +1,146 @@
+/**
+ * A psql that is also our client: the tool's own queries go through the session that
+ * will then run the user's script, so a run needs no second connection — and no pg
+ * driver — before its script starts (the migrator's hot path, SPEC §13: loading pg and
+ * opening its connection cost 30 ms, on the way to the first migration).
+ *
+ * A query is sent with markers around its one line of output (JSON), which is read
+ * back from psql's stdout; `\echo` markers in the script report progress the same way.
+ * Everything else psql prints is passed on to `output`, markers taken out.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
+import { redact } from '../base/log.js';
+import { runProgram, type RunResult } from '../base/process.js';
+import { pgProgram } from './pg-bin.js';
+import { describePsqlFailure, psqlArgs, PsqlInput, SqlError, type PsqlOptions } from './psql.js';
+
+export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'cwd' | 'onStderr' | 'signal'> {
+  /** Where psql's own output goes: our stdout ('inherit', the default), an fd, or collected ('pipe'). */
+  output?: 'inherit' | 'pipe' | number;
+}
+
+/** How the session ended; `stdout` is the output collected with `output: 'pipe'`, markers taken out. */
+export interface PsqlSessionResult extends RunResult {
+  /** The marks the script printed (`markLine`), in order. */
+  marks: string[];
+}
+
+export interface PsqlSession {
+  /** Runs a query before the script; resolves with its rows (through JSON: timestamps come as text). */
+  query<R>(sql: string): Promise<{ rows: R[] }>;
+  /** A psql line that reports `mark` when psql gets there. */
+  markLine(mark: string): string;
+  /** Hands psql the rest of its input; it exits when done. */
+  finish(script: string): Promise<PsqlSessionResult>;
+}
+
+interface PendingQuery {
+  resolve(text: string): void;
+  reject(error: unknown): void;
+}
+
+/** The error of a query psql did not answer: it could not connect, or the query failed. */
+function unanswered(url: string, result: RunResult): UserError {
+  const connectionFailure = /^psql: error: (.*)$/m.exec(result.stderr);
+  if (connectionFailure?.[1]) return new UserError(`cannot connect to ${redact(url)}: ${connectionFailure[1].trim()}`);
+  return new SqlError('a query of the tool', describePsqlFailure(result));
+}
+
+export function openPsqlSession(config: Config, options: PsqlSessionOptions): PsqlSession {
+  const nonce = randomBytes(6).toString('hex');
+  const marker = new RegExp(`__dbtool_${nonce}_([a-z0-9-]+)__`);
+  const input = new PsqlInput();
+  const pending = new Map<string, PendingQuery>();
+  const marks: string[] = [];
+  let collected = '';
+  let capture: { id: string; text: string } | undefined;
+  let partial = '';
+  let queries = 0;
+  let finished = false;
+  /** How psql ended, once it has: its result, or why it could not run. */
+  let exited: { result: RunResult } | { error: unknown } | undefined;
+
+  const pass = (text: string): void => {
+    if (!text) return;
+    if (options.output === 'pipe') collected += text;
+    else if (typeof options.output === 'number') fs.writeSync(options.output, text);
+    else process.stdout.write(text);
+  };
+  const onMark = (mark: string): void => {
+    const [kind, id] = [mark.slice(0, 1), mark.slice(2)];
+    if (kind === 'b') capture = { id, text: '' };
+    else if (kind === 'e' && capture) {
+      pending.get(capture.id)?.resolve(capture.text);
+      pending.delete(capture.id);
+      capture = undefined;
+    } else if (kind === 'm') marks.push(id);
+  };
+  // Whole lines only: a marker may follow output that did not end its line (`\echo -n`).
+  const onLine = (line: string, newline: string): void => {
+    const found = marker.exec(line);
+    const before = found ? line.slice(0, found.index) : line + newline;
+    if (capture) capture.text += before;
+    else pass(before);
+    if (found?.[1]) onMark(found[1]);
+  };
+  const onStdout = (chunk: string): void => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line, '\n');
+  };
+
+  const ended = runProgram(pgProgram(config, 'psql'), psqlArgs({ url: options.url, vars: options.vars }), {
+    env: config.env,
+    cwd: options.cwd,
+    input,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    onStdout,
+    onStderr: options.onStderr,
+    signal: options.signal,
+  }).then(
+    (result): PsqlSessionResult => {
+      exited = { result };
+      if (partial) onLine(partial, '');
+      partial = '';
+      for (const query of pending.values()) query.reject(unanswered(options.url, result));
+      pending.clear();
+      return { ...result, stdout: collected, marks };
+    },
+    (error: unknown) => {
+      exited = { error };
+      for (const query of pending.values()) query.reject(error);
+      pending.clear();
+      throw error;
+    },
+  );
+  ended.catch(() => undefined); // seen by the pending query or by finish()
+  const line = (mark: string): string => `\\echo __dbtool_${nonce}_${mark}__\n`;
+
+  return {
+    async query<R>(sql: string): Promise<{ rows: R[] }> {
+      if (finished) throw new Error('psql session: query after finish');
+      if (exited) throw 'error' in exited ? exited.error : unanswered(options.url, exited.result);
+      queries += 1;
+      const id = `q${queries}`;
+      const answer = new Promise<string>((resolve, reject) => pending.set(id, { resolve, reject }));
+      input.write(
+        '\\pset format unaligned\n\\pset tuples_only on\n'
+        + line(`b-${id}`)
+        + `SELECT coalesce(json_agg(q), '[]') FROM (${sql}) AS q;\n`
+        + line(`e-${id}`)
+        + '\\pset format aligned\n\\pset tuples_only off\n',
+      );
+      return { rows: JSON.parse(await answer) as R[] };
+    },
+    markLine: (mark) => line(`m-${mark}`),
+    finish(script: string): Promise<PsqlSessionResult> {
+      finished = true;
+      input.end(script);
+      return ended;
+    },
+  };
+}

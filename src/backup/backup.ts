@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ClusterConnection } from '../cluster/cluster.js';
+import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import type { Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, type BackupInfo } from './backup-files.js';

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, scratchName } from '../cluster/cluster-layout.js';
-import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import { initCluster } from '../cluster/cluster.js';
+import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from './backup-files.js';
 import { MissingInputError } from '../base/errors.js';

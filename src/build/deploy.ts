@@ -6,7 +6,7 @@
  * is interrupted.
  */
 import fs from 'node:fs';
-import type { ClusterConnection } from '../cluster/cluster.js';
+import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { initCluster, stopCluster } from '../cluster/cluster.js';
 import { startWatchdog } from '../cluster/watchdog.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';

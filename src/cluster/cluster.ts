@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
+  clusterLayout, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
   type ClusterLayout, type ClusterSettings,
 } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
@@ -15,23 +15,16 @@ import { makeDirs } from '../base/folders.js';
 import { explainFsFaults } from '../base/fs-faults.js';
 import type { Logger } from '../base/log.js';
 import { isProcessAlive } from '../base/pids.js';
-import { isRoot, lookupUid, serverUser, userCanReach } from './os-user.js';
+import { isRoot, serverUser, userCanReach } from './os-user.js';
 import { locatePgProgram } from '../pg/pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from '../base/process.js';
 import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
-import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
+import { liveSockets, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
 import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 import { holdsUserRelations } from './user-data.js';
-
-export interface ClusterConnection {
-  layout: ClusterLayout;
-  user: string;
-  url: string;
-  /** The variables postgres-init exports (SPEC §4 step 7), in order. */
-  exports: Array<[string, string]>;
-}
+import { connectionFor, type ClusterConnection } from './cluster-connection.js';
 
 export interface InitOptions {
   /** Keep an existing cluster instead of wiping it (PG_REUSE / --reuse). */
@@ -47,22 +40,6 @@ export interface InitOptions {
   ramData?: boolean;
   /** Log folder and URL variable; default the project's (PG_LOG_PATH, PG_URL_VAR). */
   settings?: ClusterSettings;
-}
-
-export function connectionFor(config: Config, layout: ClusterLayout, user = serverUser(config).name, urlVar = config.pgUrlVar): ClusterConnection {
-  const url = clusterUrl(user, layout);
-  return {
-    layout,
-    user,
-    url,
-    exports: [
-      ['POSTGRESQL_HOST', layout.sockDir],
-      ['POSTGRESQL_PORT', String(layout.port)],
-      ['POSTGRESQL_USER', user],
-      ['POSTGRESQL_DATABASE', layout.database],
-      [urlVar, url],
-    ],
-  };
 }
 
 /** Gives a folder we made to the server account when we are root. */
@@ -341,19 +318,3 @@ export async function stopCluster(config: Config, workingDir?: string): Promise<
   return stopServer(clusterLayout(config, dir).dataDir);
 }
 
-/** The running cluster of the working dir, if any. */
-export function runningCluster(config: Config, workingDir?: string): ClusterConnection | undefined {
-  const dir = workingDir ?? config.workingDir;
-  if (!dir) return undefined;
-  const layout = clusterLayout(config, dir);
-  if (!runningServer(layout.dataDir)) return undefined;
-  return connectionFor(config, layout, dataDirOwner(config, layout.dataDir));
-}
-
-/** The superuser of a cluster is the account that made it (owner of the data folder). */
-function dataDirOwner(config: Config, dataDir: string): string {
-  const uid = fs.statSync(dataDir).uid;
-  const me = serverUser(config);
-  if (me.uid === uid) return me.name;
-  return lookupUid(uid)?.name ?? me.name;
-}

@@ -4,7 +4,8 @@
  * failure, SIGINT and SIGTERM, and (through a watchdog) when the run is killed outright.
  */
 import fs from 'node:fs';
-import { initCluster, type ClusterConnection } from './cluster.js';
+import { initCluster } from './cluster.js';
+import type { ClusterConnection } from './cluster-connection.js';
 import type { Config } from '../base/config.js';
 import { withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';

@@ -2,7 +2,7 @@
  * Which database a `database` subcommand works on (SPEC §5): --url, else $PG_URL_VAR,
  * else DB_URL, else the running cluster of PG_WORKING_DIR.
  */
-import { runningCluster } from './cluster.js';
+import { runningCluster } from './cluster-connection.js';
 import type { Config } from '../base/config.js';
 import { isLocalUrl, parseUrl } from '../pg/db.js';
 import { MissingInputError, UserError } from '../base/errors.js';

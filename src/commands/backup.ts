@@ -4,7 +4,7 @@ import { MissingInputError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import { backupCluster, type BackupResult } from '../backup/backup.js';
 import { defaultBackupDir } from '../backup/backup-files.js';
-import { runningCluster } from '../cluster/cluster.js';
+import { runningCluster } from '../cluster/cluster-connection.js';
 
 export async function backupCommand(config: Config, log: Logger, generator: string): Promise<BackupResult> {
   const cluster = runningCluster(config);

@@ -1,4 +1,5 @@
-import { initCluster, type ClusterConnection } from '../cluster/cluster.js';
+import { initCluster } from '../cluster/cluster.js';
+import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';

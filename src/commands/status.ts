@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout } from '../cluster/cluster-layout.js';
-import { runningCluster } from '../cluster/cluster.js';
+import { runningCluster } from '../cluster/cluster-connection.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { runningServer } from '../cluster/server-process.js';

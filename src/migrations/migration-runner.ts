@@ -8,6 +8,7 @@
  *   \i '/abs/path/up.sql'                                -- \ir inside resolves next to it
  *   \set ON_ERROR_STOP 1                                 -- a migration must not switch it off
  *   RESET ROLE … \; INSERT INTO hectic.migration … \; COMMIT \; BEGIN \; RESET ALL \; … \; SET LOCAL …
+ *   \echo __dbtool_…_m-stepN__                           -- the step committed (read, not shown)
  *   \o  \set NAME 'value' …                             -- psql's own state, reset too
  *
  * Each migration starts from a clean session (SPEC §7), so `up all` behaves like
@@ -17,7 +18,7 @@
  * The reset rides in the round trip that commits the previous step, so it costs no
  * extra round trip. (DISCARD ALL would, and cannot run in a transaction block.)
  *
- * with ON_ERROR_STOP, so the first error ends psql inside that step's transaction: the
+ * psql runs with ON_ERROR_STOP, so the first error ends psql inside that step's transaction: the
  * server rolls back the migration together with its bookkeeping row, and earlier steps
  * stay committed. Each step reports itself after its COMMIT; when one did not, which
  * step failed is read back from hectic.migration (the truth, whatever psql printed), and

@@ -255,13 +255,10 @@ const EVENT_TRIGGERS = ['hectic_enforce_created_at_inheritance', 'hectic_attach_
 
 /**
  * True when the database holds exactly this bundle: the same version and fingerprint
- * (recorded by applyBundle), and the objects migrations rely on still there.
- */
-/**
- * True when the database holds exactly this bundle, which two quick queries tell: then
- * `migrate` (its hot path) skips the files. `migrator init` and hydrate always run them
- * (applyBundle), which also repairs an install damaged by hand in ways this check does
- * not look at. Asked through pg or through a psql session (no parameters: SqlReader).
+ * (recorded by applyBundle), and the objects migrations rely on still there. Two quick
+ * queries tell; then `migrate` (its hot path) skips the files. `migrator init` and
+ * hydrate always run them (applyBundle), which also repairs an install damaged by hand
+ * in ways this check does not look at. Asked through pg or a psql session (SqlReader).
  */
 export async function holdsCurrentBundle(client: SqlReader): Promise<boolean> {
   const version = bundleVersion();

@@ -211,7 +211,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     await copies?.close();
   };
   return withCleanup(cleanup, async () => {
-    void loadDriver(); // loading pg (about 60 ms) overlaps starting the first psql processes
+    void loadDriver(); // loading pg (about 10 ms) overlaps starting the first psql processes
     const psql = (url: string): StartedPsql => startPsql(config, { url, args: TAP_PSQL_ARGS, cwd: options.cwd, signal: abort.signal });
     // Starting psql costs more than connecting (up to 90 ms on a busy machine): the first
     // round's psql processes start now, on the server's `postgres` database, and move to

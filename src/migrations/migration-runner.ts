@@ -18,9 +18,9 @@
  * The reset rides in the round trip that commits the previous step, so it costs no
  * extra round trip. (DISCARD ALL would, and cannot run in a transaction block.)
  *
- * psql runs with ON_ERROR_STOP, so the first error ends psql inside that step's transaction: the
- * server rolls back the migration together with its bookkeeping row, and earlier steps
- * stay committed. Each step reports itself after its COMMIT; when one did not, which
+ * psql runs with ON_ERROR_STOP, so the first error ends it inside that step's
+ * transaction: the server rolls back the migration together with its bookkeeping row,
+ * and earlier steps stay committed. Each step reports itself after its COMMIT; when one did not, which
  * step failed is read back from hectic.migration (the truth, whatever psql printed), and
  * where it failed from psql's `psql:FILE:LINE:` report.
  */
@@ -131,7 +131,6 @@ export interface MigrationSessionOptions {
  * nothing.
  */
 export interface MigrationSession extends SqlReader {
-  readonly url: string;
   readonly vars: Readonly<Record<string, string>>;
   readonly hooks?: StepHooks;
   /** A script line that reports step `index` as committed. */
@@ -143,7 +142,6 @@ export interface MigrationSession extends SqlReader {
 export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
   const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
   return {
-    url: options.url,
     vars: options.vars,
     hooks: options.hooks,
     query: (sql) => psql.query(sql),

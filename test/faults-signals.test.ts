@@ -166,6 +166,30 @@ describe('SIGTERM during the deploy flow', () => {
     expect(await sleeping()).toBe(0);
   });
 
+  it('test in the target itself (a session blocks copies) during a test file → 143, its query cancelled', async () => {
+    const { project, env } = newProject();
+    const url = await clusterWithTable(env);
+    const file = path.join(project.dir, 'db', 'test', 'slow.sql');
+    fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
+    // A session on the target: the file runs in the target, not in a copy dropped on exit.
+    const blocker = spawn('psql', ['-X', '-q', '-d', url], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      blocker.stdin!.write('SELECT 1;\n');
+      const connected = async () => Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql' AND state = 'idle'"));
+      await waitFor(async () => (await connected()) > 0, 10_000, 'the blocking session');
+      const sleeping = async () => Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND state = 'active'"));
+      const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), async () => (await sleeping()) > 0, 'the test file');
+      expect(result.code, result.stderr).toBe(143);
+      expect(result.stderr).toContain('in use by');
+      // psql cancelled its query on the way out: the server is not left sleeping for a minute.
+      await waitFor(async () => (await sleeping()) === 0, 5_000, 'the test query to be cancelled').catch(() => undefined);
+      expect(await sleeping()).toBe(0);
+    } finally {
+      blocker.stdin!.end();
+      blocker.kill();
+    }
+  });
+
   it('migrate up during a slow migration → 143', async () => {
     const { project, env } = newProject();
     const url = await clusterWithTable(env);

@@ -43,6 +43,12 @@ export interface RunOptions {
   onStdout?: (text: string) => void;
   /** Aborting it ends the child (SIGTERM); the run then rejects with an AbortError. */
   signal?: AbortSignal;
+  /**
+   * How to stop the child when we are interrupted or `signal` aborts (default SIGTERM).
+   * psql wants SIGINT: it then cancels its running query on the server, which SIGTERM
+   * would leave running (a pg_sleep, a lock held) after psql is gone.
+   */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface RunResult {
@@ -107,6 +113,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
         env: childEnv(options),
         stdio: stdio(options),
         signal: options.signal,
+        killSignal: options.stopSignal ?? 'SIGTERM',
         ...identity(options.user),
       });
     } catch (error) {
@@ -130,7 +137,9 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
     // hold the run up (or outlive it) when the signal was sent to us alone.
     const forget = onInterrupt(async () => {
-      child.kill('SIGTERM');
+      child.kill(options.stopSignal ?? 'SIGTERM');
+      // A child that does not stop on SIGINT still must.
+      if (options.stopSignal && options.stopSignal !== 'SIGTERM') setTimeout(() => child.kill('SIGTERM'), 1000).unref();
     });
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs !== undefined) {

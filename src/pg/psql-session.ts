@@ -15,7 +15,7 @@ import { UserError } from '../base/errors.js';
 import { redact } from '../base/log.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { pgProgram } from './pg-bin.js';
-import { describePsqlFailure, psqlArgs, PsqlInput, SqlError, type PsqlOptions } from './psql.js';
+import { describePsqlFailure, PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, SqlError, type PsqlOptions } from './psql.js';
 
 export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'cwd' | 'onStderr' | 'signal'> {
   /** Where psql's own output goes: our stdout ('inherit', the default), an fd, or collected ('pipe'). */
@@ -101,6 +101,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     onStdout,
     onStderr: options.onStderr,
     signal: options.signal,
+    stopSignal: PSQL_STOP_SIGNAL,
   }).then(
     (result): PsqlSessionResult => {
       exited = { result };

@@ -114,6 +114,9 @@ function outputTarget(output: PsqlOptions['output']): { target: 'pipe' | 'inheri
   return { target: fd, close: () => fs.closeSync(fd) };
 }
 
+/** How we stop psql: SIGINT makes it cancel the query it runs on the server, then exit. */
+export const PSQL_STOP_SIGNAL = 'SIGINT';
+
 /** psql arguments for a run: no psqlrc, quiet, ON_ERROR_STOP, variables. */
 export function psqlArgs(options: PsqlOptions): string[] {
   const args = ['-X', '-q', '-d', options.url, '-v', `ON_ERROR_STOP=${options.onErrorStop === false ? 0 : 1}`];
@@ -130,6 +133,7 @@ export async function execPsql(config: Config, options: PsqlOptions): Promise<Ru
     return await runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
       env: config.env,
       cwd: options.cwd,
+      stopSignal: PSQL_STOP_SIGNAL,
       input: options.file ? undefined : (options.sql ?? ''),
       stdout: target,
       stderr: 'pipe',
@@ -205,6 +209,7 @@ export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 's
   const result = runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
     env: config.env,
     cwd: options.cwd,
+    stopSignal: PSQL_STOP_SIGNAL,
     input: script,
     stdout: 'pipe',
     stderr: 'pipe',

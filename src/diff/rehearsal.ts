@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MigrationStep } from '../migrations/migration-plan.js';
-import type { StepHooks } from '../migrations/migration-runner.js';
+import type { StepHooks } from '../migrations/migration-session.js';
 
 export interface RelationLock {
   relation: string;

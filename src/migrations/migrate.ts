@@ -4,7 +4,8 @@ import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
-import { MigrationRunError, openMigrationSession, runPlan, type MigrationSession, type StepHooks } from './migration-runner.js';
+import { MigrationRunError, runPlan } from './migration-runner.js';
+import { openMigrationSession, type MigrationSession, type StepHooks } from './migration-session.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
 export interface MigrateOptions {

@@ -1,0 +1,53 @@
+/**
+ * The one psql session of a migration run (see migration-runner.ts for what it runs):
+ * apart from the runner so that a caller can start psql before the migrator loads.
+ */
+import type { Config } from '../base/config.js';
+import type { SqlReader } from '../pg/db.js';
+import { openPsqlSession, type PsqlSessionResult } from '../pg/psql-session.js';
+import type { MigrationStep } from './migration-plan.js';
+
+/**
+ * psql lines run inside each step's transaction, right after its BEGIN and right before
+ * its COMMIT (diff's rehearsal reads pg_locks and pg_class there).
+ */
+export interface StepHooks {
+  afterBegin?: (index: number, step: MigrationStep) => string;
+  beforeCommit?: (index: number, step: MigrationStep) => string;
+}
+
+export interface MigrationSessionOptions {
+  url: string;
+  /** psql variables from --set NAME=VALUE. */
+  vars: Readonly<Record<string, string>>;
+  /** Where the migrations' own output (SELECT results, \echo) goes; default: our stdout. */
+  output?: 'inherit' | 'pipe' | number;
+  hooks?: StepHooks;
+}
+
+/**
+ * The one psql process of a run, started first: its start and connection overlap the
+ * migrator's own work, and the migrator asks its questions (lock, bundle, history)
+ * through it, so no other connection is needed before the migrations run. The lock it
+ * takes is held until psql exits. `finish` without a script lets it exit having run
+ * nothing.
+ */
+export interface MigrationSession extends SqlReader {
+  readonly vars: Readonly<Record<string, string>>;
+  readonly hooks?: StepHooks;
+  /** A script line that reports step `index` as committed. */
+  stepDone(index: number): string;
+  /** Hands psql its script (once); resolves with how psql ended. */
+  finish(script?: string): Promise<PsqlSessionResult>;
+}
+
+export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
+  const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
+  return {
+    vars: options.vars,
+    hooks: options.hooks,
+    query: (sql) => psql.query(sql),
+    stepDone: (index) => psql.markLine(`step${index}`),
+    finish: (script = '') => psql.finish(script),
+  };
+}

@@ -64,9 +64,12 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
   const session = openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
   let running = false;
   try {
-    // Malformed folders are refused before anything changes (hashing overlaps psql's start).
+    // Asked first, so psql connects and answers while the folder is read and hashed.
+    const locking = takeMigratorLock(session, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
+    locking.catch(() => undefined); // awaited below, unless the folder is refused first
+    // Malformed folders are refused before anything changes (a lock taken is not a change).
     const disk = readMigrations(options.migrationDir);
-    await takeMigratorLock(session, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
+    await locking;
     if (await holdsCurrentBundle(session)) log.debug('hectic bundle already installed');
     else await withClient(options.url, (client) => applyBundle(client, log));
     const plan = planMigrations(disk, await readAppliedMigrations(session), options.request, { force: options.force });

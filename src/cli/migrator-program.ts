@@ -176,14 +176,19 @@ function reportMigrate(ctx: CliContext, result: MigrateResult): void {
 function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
   const run = async (command: Command, request: MigrationRequest): Promise<void> => {
     const settings = settingsOf(command, ctx, sources);
+    const url = settings.url();
+    const migrationDir = settings.migrationDir();
+    // psql starts, and connects, while the migrator loads: it is on the way to the first migration.
+    const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars });
     const { migrateCommand } = await import('../migrations/migrate.js');
     const result = await migrateCommand(ctx.config, ctx.log, {
-      url: settings.url(),
-      migrationDir: settings.migrationDir(),
+      url,
+      migrationDir,
       request,
       vars: settings.vars,
       force: settings.force,
       dryRun: settings.dryRun,
+      session,
     });
     reportMigrate(ctx, result);
   };

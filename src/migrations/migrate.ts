@@ -22,6 +22,11 @@ export interface MigrateOptions {
   output?: 'inherit' | 'pipe' | number;
   /** psql lines run inside each migration's transaction (diff's rehearsal). */
   hooks?: StepHooks;
+  /**
+   * The run's psql session, when the caller started it early (its start then overlaps
+   * loading the migrator); opened from the options above otherwise. Ended here either way.
+   */
+  session?: MigrationSession;
 }
 
 export interface MigrateResult {
@@ -52,6 +57,7 @@ function logMessages(log: Logger, text: string): void {
  */
 export async function migrateCommand(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
   if (options.dryRun) {
+    await options.session?.finish().catch(() => undefined);
     // Malformed folders are refused before we even connect.
     const disk = readMigrations(options.migrationDir);
     const plan = await withClient(options.url, async (client) =>
@@ -61,7 +67,7 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
     return { plan, dryRun: true, completed: [] };
   }
 
-  const session = openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
+  const session = options.session ?? openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
   let running = false;
   try {
     // Asked first, so psql connects and answers while the folder is read and hashed.

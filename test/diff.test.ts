@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ramDirsOf } from '../src/cluster/ram-storage.js';
 import { runBin } from './helpers/cli.js';
-import { diffRunFolders, makeDiffProject, serversBelow, type DiffProject } from './helpers/diff-project.js';
+import { diffRunFolders, makeDiffProject, serversBelow, sharedMemoryOf, type DiffProject } from './helpers/diff-project.js';
 import { BIN, baseEnv } from './helpers/env.js';
 
 interface JsonReport {
@@ -258,13 +258,17 @@ describe('database diff: output and exit codes', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     // Interrupt once a server of this run is up (or the run has ended on its own).
     const deadline = Date.now() + 30_000;
-    while (serversBelow(path.join(project.dir, 'focus', 'database-diff-')).length === 0 && child.exitCode === null && Date.now() < deadline) {
+    const runServers = () => serversBelow(path.join(project.dir, 'focus', 'database-diff-'));
+    while (sharedMemoryOf(runServers()).length === 0 && child.exitCode === null && Date.now() < deadline) {
       await sleep(10);
     }
     expect(child.exitCode).toBeNull();
+    const segments = sharedMemoryOf(runServers());
     child.kill(signal);
     expect(await exited).toBe(exitCode);
     expect(stderr).toContain('interrupted');
     expectNothingLeft();
+    // Shut down, not killed: a killed postmaster leaves its shared memory in /dev/shm.
+    expect(segments.filter((segment) => fs.existsSync(segment))).toEqual([]);
   });
 });

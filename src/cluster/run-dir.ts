@@ -103,10 +103,9 @@ async function removeFolder(dir: string, retry: boolean): Promise<void> {
 export async function discardCluster(config: Config, workingDir: string, options: DiscardOptions = {}): Promise<void> {
   const layout = clusterLayout(config, workingDir);
   const ramDir = ramDirOf(layout.dataDir);
-  // A fast shutdown, not immediate: only a clean exit frees the server's dynamic
-  // shared memory in /dev/shm, and with fsync off (and data in RAM) it costs little.
-  // A throw-away server that takes longer is not worth waiting for (a run must answer
-  // a signal within seconds): then immediate.
+  // A fast shutdown, costing little with fsync off (and data in RAM). A throw-away
+  // server that takes longer is not worth waiting for (a run must answer a signal
+  // within seconds): then immediate, which also frees its shared memory in /dev/shm.
   await stopServer(layout.dataDir, { timeoutMs: 2_000 }).catch(() => undefined);
   if (options.orphaned) {
     for (const pid of processesMentioning([workingDir, ...(ramDir ? [ramDir] : [])])) {

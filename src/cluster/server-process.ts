@@ -72,20 +72,25 @@ export interface StopOptions {
 export async function stopServer(dataDir: string, options: StopOptions = {}): Promise<'stopped' | 'not-running'> {
   const server = runningServer(dataDir);
   if (!server) return 'not-running';
-  const steps: Array<[NodeJS.Signals, number]> = [
-    ['SIGINT', options.timeoutMs ?? 10_000],
-    ['SIGQUIT', 5_000],
-    ['SIGKILL', 5_000],
-  ];
-  for (const [signal, wait] of steps) {
+  await stopPostmaster(server.pid, [['SIGINT', options.timeoutMs ?? 10_000], ['SIGQUIT', 5_000]], dataDir);
+  return 'stopped';
+}
+
+/**
+ * Sends the postmaster each signal in turn until it exits, then SIGKILL. Only the last
+ * resort: a postmaster killed outright leaves its dynamic shared memory in /dev/shm
+ * (fast and immediate shutdowns both free it).
+ */
+async function stopPostmaster(pid: number, steps: ReadonlyArray<[NodeJS.Signals, number]>, dataDir: string): Promise<void> {
+  for (const [signal, wait] of [...steps, ['SIGKILL', 5_000] as [NodeJS.Signals, number]]) {
     try {
-      process.kill(server.pid, signal);
+      process.kill(pid, signal);
     } catch {
-      return 'stopped';
+      return;
     }
-    if (await waitForExit(server.pid, wait)) return 'stopped';
+    if (await waitForExit(pid, wait)) return;
   }
-  throw new InternalError(`server (pid ${server.pid}) of ${dataDir} does not stop even after SIGKILL`);
+  throw new InternalError(`server (pid ${pid}) of ${dataDir} does not stop even after SIGKILL`);
 }
 
 /** The pid on the first line of a lock file, if any. */
@@ -200,14 +205,8 @@ export async function startServer(config: Config, layout: ClusterLayout, options
   } finally {
     child.unref();
   }
-  if (exited === undefined && child.pid) {
-    await stopServer(layout.dataDir, { timeoutMs: 2000 }).catch(() => undefined);
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  // By its pid: the cleanup may have removed the data folder and its postmaster.pid.
+  if (exited === undefined && child.pid) await stopPostmaster(child.pid, [['SIGQUIT', 5_000]], layout.dataDir).catch(() => undefined);
   const signal = interruptedBy();
   if (signal) throw new InterruptedError(signal);
   const log = startFailureLog(layout, options.outputFile);

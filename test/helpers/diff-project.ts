@@ -88,6 +88,24 @@ export function serversBelow(dir: string): number[] {
   return pids.filter((pid) => !pids.includes(parentPid(pid) ?? -1));
 }
 
+/**
+ * The dynamic shared memory segments (/dev/shm/PostgreSQL.N) these servers have mapped.
+ * A postmaster frees them when it shuts down (fast or immediate), not when it is killed.
+ */
+export function sharedMemoryOf(pids: readonly number[]): string[] {
+  const segments = new Set<string>();
+  for (const pid of pids) {
+    let maps = '';
+    try {
+      maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const match of maps.matchAll(/(\/dev\/shm\/PostgreSQL\.\d+)/g)) segments.add(match[1] as string);
+  }
+  return [...segments];
+}
+
 function parentPid(pid: number): number | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

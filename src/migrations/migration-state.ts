@@ -26,8 +26,8 @@ export async function hasMigrationTable(client: SqlReader): Promise<boolean> {
  * the baseline marker through the row's JSON so a database with an older bundle (no
  * such column yet; `migrate status` applies nothing) reads too.
  */
-export async function readAppliedMigrations(client: SqlReader): Promise<AppliedMigration[]> {
-  if (!(await hasMigrationTable(client))) return [];
+export async function readAppliedMigrations(client: SqlReader, options: { tableKnown?: boolean } = {}): Promise<AppliedMigration[]> {
+  if (!options.tableKnown && !(await hasMigrationTable(client))) return [];
   const result = await client.query<{ name: string; hash: string; applied_at: Date | string; baseline: boolean }>(
     `SELECT name::text AS name, hash::text AS hash, applied_at, coalesce((to_jsonb(m) ->> 'baseline')::boolean, false) AS baseline
        FROM hectic.migration AS m ORDER BY name::text COLLATE "C"`,

@@ -2,6 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import layers from './eslint/layers.js';
 
+const COMMANDER_VALUES = { name: 'commander', allowTypeImports: true, message: "take commander's classes from src/cli/commander.ts" };
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'examples/**/focus/', 'focus/'] },
   js.configs.recommended,
@@ -32,11 +34,18 @@ export default tseslint.config(
     rules: { 'house/layers': 'error' },
   },
   {
+    // commander's values come through src/cli/commander.ts (required, not imported: start-up).
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/commander.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [COMMANDER_VALUES] }] },
+  },
+  {
     // Programs load a command's implementation when its action runs: loading them all
     // cost every run 60 ms of start-up (SPEC §13). Types and the light layers are fine.
     files: ['src/cli/*-program.ts', 'src/cli/database/*-command.ts', 'src/cli/database/*-commands.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [COMMANDER_VALUES],
         patterns: [{
           group: ['pg', '**/pg/*', '**/cluster/*', '**/build/*', '**/migrations/*', '!**/migrations/migration-plan.js', '**/backup/*', '**/staging/*', '**/diff/*', '**/commands/*'],
           allowTypeImports: true,

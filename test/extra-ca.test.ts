@@ -7,13 +7,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { IS_ROOT, makeTempDir } from './helpers/env.js';
 import { writeMigration } from './helpers/migrator.js';
+import { freePort } from './helpers/sshd.js';
 
 const PASSWORD = 'tls-secret';
 let dir: string;
@@ -37,16 +37,6 @@ function makeCertificates(): void {
     const [uid, gid] = ['-u', '-g'].map((flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim()));
     fs.chownSync(path.join(dir, 'server.key'), uid as number, gid as number);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function tlsUrl(): string {

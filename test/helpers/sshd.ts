@@ -33,7 +33,8 @@ export function sshdAvailable(): boolean {
   return fs.existsSync(SSHD) && fs.existsSync(SSH) && fs.existsSync('/usr/bin/ssh-keygen');
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

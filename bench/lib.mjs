@@ -49,3 +49,21 @@ export function tempDir(prefix = 'db-tool-bench-') {
 }
 
 export const isRoot = process.getuid?.() === 0;
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * A cluster of its own for a case, started by postgres-init in `dir`: its environment
+ * and the variables postgres-init exports (PGURL, POSTGRESQL_HOST…).
+ */
+export async function startCluster(dir) {
+  const clusterEnv = { PG_WORKING_DIR: path.join(dir, 'pg'), PG_SHARED_PRELOAD_LIBRARIES: '' };
+  const init = await run(bin('postgres-init'), ['--env'], clusterEnv);
+  const exported = Object.fromEntries([...init.stdout.matchAll(/^export (\w+)='?([^'\n]*)'?$/gm)].map((m) => [m[1], m[2]]));
+  if (!exported.PGURL) throw new Error(`postgres-init printed no PGURL: ${init.stdout}`);
+  return { env: clusterEnv, exported };
+}

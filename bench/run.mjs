@@ -9,13 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from './lib.mjs';
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+import { median, ROOT } from './lib.mjs';
 
 async function measure(benchCase) {
   const state = benchCase.setup ? await benchCase.setup() : undefined;

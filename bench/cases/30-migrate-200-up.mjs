@@ -10,7 +10,7 @@
 // from a fresh copy of one template database.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bin, ROOT, run, tempDir } from '../lib.mjs';
+import { bin, median, ROOT, run, startCluster, tempDir } from '../lib.mjs';
 
 export const MIGRATION_COUNT = 200;
 
@@ -43,12 +43,6 @@ function dbmateUrl(exports, database) {
   return `postgres://${encodeURIComponent(exports.POSTGRESQL_USER)}@/${database}?socket=${encodeURIComponent(exports.POSTGRESQL_HOST)}&port=${exports.POSTGRESQL_PORT}&sslmode=disable`;
 }
 
-function parseExports(text) {
-  const vars = {};
-  for (const match of text.matchAll(/^export ([A-Z_]+)='?([^'\n]*)'?$/gm)) vars[match[1]] = match[2];
-  return vars;
-}
-
 function psql(state, database, ...commands) {
   return run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', urlFor(state.url, database), ...commands.flatMap((sql) => ['-c', sql])]);
 }
@@ -61,11 +55,8 @@ async function freshDatabases(state) {
 /** A cluster made by postgres-init, 200 migrations in both formats, the template database. */
 export async function setupMigrations() {
   const dir = tempDir('db-tool-bench-migrate-');
-  const env = { PG_WORKING_DIR: path.join(dir, 'pg'), PG_SHARED_PRELOAD_LIBRARIES: '' };
-  const init = await run(bin('postgres-init'), ['--env'], env);
-  const exports = parseExports(init.stdout);
+  const { env, exported: exports } = await startCluster(dir);
   const url = exports.PGURL;
-  if (!url) throw new Error(`postgres-init printed no PGURL: ${init.stdout}`);
   const migrations = path.join(dir, 'migration');
   const dbmateDir = path.join(dir, 'dbmate');
   fs.mkdirSync(dbmateDir);
@@ -100,12 +91,6 @@ export async function teardownMigrations(state) {
 }
 
 const peerTimes = [];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 export default {
   name: `migrate up ${MIGRATION_COUNT}`,

@@ -5,26 +5,17 @@
 // (Debian: libtap-parser-sourcehandler-pgtap-perl).
 import fs from 'node:fs';
 import path from 'node:path';
-import { bin, run, tempDir } from '../lib.mjs';
+import { bin, median, run, startCluster, tempDir } from '../lib.mjs';
 
 const FILES = 16;
 const peerTimes = [];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function setup() {
   await run('pg_prove', ['--version']).catch(() => {
     throw new Error('pg_prove is not installed (Debian: apt-get install libtap-parser-sourcehandler-pgtap-perl)');
   });
   const dir = tempDir('db-tool-bench-test-');
-  const env = { PG_WORKING_DIR: path.join(dir, 'pg'), PG_SHARED_PRELOAD_LIBRARIES: '' };
-  const init = await run(bin('postgres-init'), ['--env'], env);
-  const exported = Object.fromEntries([...init.stdout.matchAll(/^export (\w+)='?([^'\n]*)'?$/gm)].map((m) => [m[1], m[2]]));
-  if (!exported.PGURL) throw new Error(`postgres-init printed no PGURL: ${init.stdout}`);
+  const { env, exported } = await startCluster(dir);
   const tests = path.join(dir, 'test');
   fs.mkdirSync(tests);
   for (let i = 1; i <= FILES; i += 1) {

@@ -7,6 +7,9 @@
  * A query is sent with markers around its one line of output (JSON), which is read
  * back from psql's stdout; `\echo` markers in the script report progress the same way.
  * Everything else psql prints is passed on to `output`, markers taken out.
+ *
+ * `startPsql` is the same psql with no questions: started and connected now, given its
+ * test file later (the test runner's copies).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,9 +18,9 @@ import { UserError } from '../base/errors.js';
 import { redact } from '../base/log.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { pgProgram } from './pg-bin.js';
-import { describePsqlFailure, PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, SqlError, type PsqlOptions } from './psql.js';
+import { describePsqlFailure, PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, quotePsqlArgument, SqlError, type PsqlOptions } from './psql.js';
 
-export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'cwd' | 'onStderr' | 'signal'> {
+export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'args' | 'cwd' | 'onStderr' | 'signal'> {
   /** Where psql's own output goes: our stdout ('inherit', the default), an fd, or collected ('pipe'). */
   output?: 'inherit' | 'pipe' | number;
 }
@@ -33,6 +36,8 @@ export interface PsqlSession {
   query<R>(sql: string): Promise<{ rows: R[] }>;
   /** A psql line that reports `mark` when psql gets there. */
   markLine(mark: string): string;
+  /** Sends psql more input before its script; false when psql has ended already. */
+  write(text: string): boolean;
   /** Hands psql the rest of its input; it exits when done. */
   finish(script: string): Promise<PsqlSessionResult>;
 }
@@ -92,7 +97,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     for (const line of lines) onLine(line, '\n');
   };
 
-  const ended = runProgram(pgProgram(config, 'psql'), psqlArgs({ url: options.url, vars: options.vars }), {
+  const ended = runProgram(pgProgram(config, 'psql'), psqlArgs({ url: options.url, vars: options.vars, args: options.args }), {
     env: config.env,
     cwd: options.cwd,
     input,
@@ -138,10 +143,43 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
       return { rows: JSON.parse(await answer) as R[] };
     },
     markLine: (mark) => line(`m-${mark}`),
+    write(text: string): boolean {
+      if (exited || finished) return false;
+      input.write(text);
+      return true;
+    },
     finish(script: string): Promise<PsqlSessionResult> {
       finished = true;
       input.end(script);
       return ended;
     },
+  };
+}
+
+/** A psql that is connected before it is told which file to run. */
+export interface StartedPsql {
+  /**
+   * Connects to another database (`\c URL`) before the file comes; false when this psql
+   * has already ended (it could not connect where it started).
+   */
+  switchTo(url: string): boolean;
+  /** Runs FILE (`\i FILE`), then psql exits; the same result as execPsql with `file`. */
+  run(file: string): Promise<RunResult>;
+  /** Lets psql exit without running anything. */
+  discard(): Promise<RunResult>;
+}
+
+/**
+ * Starts psql now and gives it its file later: it connects at once and waits on stdin,
+ * so starting psql and connecting happen while something else runs. `\i FILE` behaves
+ * as `-f FILE` does: errors name FILE and line, `\ir` resolves against FILE's folder,
+ * ON_ERROR_STOP ends psql with exit code 3. `\c` keeps psql's variables and settings.
+ */
+export function startPsql(config: Config, options: Omit<PsqlSessionOptions, 'output'>): StartedPsql {
+  const psql = openPsqlSession(config, { ...options, output: 'pipe' });
+  return {
+    switchTo: (url) => psql.write(`\\c ${quotePsqlArgument(url)}\n`),
+    run: (file) => psql.finish(`\\i ${quotePsqlArgument(file)}\n`),
+    discard: () => psql.finish(''),
   };
 }

@@ -156,7 +156,7 @@ export function quotePsqlArgument(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
 }
 
-/** Lines for a program's stdin, handed over as they become known. */
+/** Lines for psql's stdin, handed over as they become known. */
 export class PsqlInput implements AsyncIterable<string> {
   private readonly lines: string[] = [];
   private ended = false;
@@ -182,57 +182,4 @@ export class PsqlInput implements AsyncIterable<string> {
       else await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
-}
-
-/** A psql that is connected before it is told which file to run. */
-export interface StartedPsql {
-  /**
-   * Connects to another database (`\c URL`) before the file comes; false when this psql
-   * has already ended (it could not connect where it started).
-   */
-  switchTo(url: string): boolean;
-  /** Runs FILE (`\i FILE`), then psql exits; the same result as execPsql with `file`. */
-  run(file: string): Promise<RunResult>;
-  /** Lets psql exit without running anything. */
-  discard(): Promise<RunResult>;
-}
-
-/**
- * Starts psql now and gives it its file later: it connects at once and waits on stdin,
- * so starting psql and connecting happen while something else runs. `\i FILE` behaves
- * as `-f FILE` does: errors name FILE and line, `\ir` resolves against FILE's folder,
- * ON_ERROR_STOP ends psql with exit code 3. `\c` keeps psql's variables and settings.
- */
-export function startPsql(config: Config, options: Omit<PsqlOptions, 'file' | 'sql' | 'output'>): StartedPsql {
-  const script = new PsqlInput();
-  let ended = false;
-  const result = runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
-    env: config.env,
-    cwd: options.cwd,
-    stopSignal: PSQL_STOP_SIGNAL,
-    input: script,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    onStderr: options.onStderr,
-    signal: options.signal,
-  });
-  const settle = (): void => {
-    ended = true;
-  };
-  result.then(settle, settle); // run() and discard() report how it ended
-  return {
-    switchTo(url) {
-      if (ended) return false;
-      script.write(`\\c ${quotePsqlArgument(url)}\n`);
-      return true;
-    },
-    run(file) {
-      script.end(`\\i ${quotePsqlArgument(file)}\n`);
-      return result;
-    },
-    discard() {
-      script.end();
-      return result;
-    },
-  };
 }

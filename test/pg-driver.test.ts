@@ -13,7 +13,7 @@ describe('loading the pg driver', () => {
     const script = `
       const before = typeof globalThis.navigator;
       const { loadDriver } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'pg', 'db.js'))});
-      const { default: pg } = await loadDriver();
+      const pg = await loadDriver();
       console.log(JSON.stringify({
         client: typeof pg.Client,
         navigatorKept: typeof globalThis.navigator === before,

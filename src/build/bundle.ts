@@ -11,7 +11,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ClientBase } from 'pg';
 import type { SqlReader } from '../pg/db.js';
 import { DbToolError, InternalError } from '../base/errors.js';
@@ -48,7 +47,7 @@ const VERSION_PATTERN = /^(\d+)\.(\d+)\.(\d+)$/;
 
 /** The folder holding the bundle; two levels above this file in both `src/` and `dist/`. */
 export function sqlDir(): string {
-  return fileURLToPath(new URL('../../sql/', import.meta.url));
+  return join(__dirname, '../../sql/');
 }
 
 const bundleTexts = new Map<string, string>();

@@ -3,7 +3,7 @@
  * action imports its implementation when it runs: loading all of them cost every run
  * about 60 ms of start-up, on the way to a test file or a migration (SPEC §13).
  */
-import { Command } from './commander.js';
+import { Command } from 'commander';
 import { registerClusterCommands } from './database/cluster-commands.js';
 import { registerDataCommands } from './database/data-commands.js';
 import { registerDeployCommands } from './database/deploy-commands.js';

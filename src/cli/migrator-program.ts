@@ -5,7 +5,7 @@
  * implementation when it runs, as `database`'s do (see database-program.ts).
  */
 import path from 'node:path';
-import { Command } from './commander.js';
+import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
 import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';

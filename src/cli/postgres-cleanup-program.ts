@@ -1,5 +1,5 @@
 /** postgres-cleanup: stop the project's cluster; removes nothing (SPEC §4). */
-import { Command } from './commander.js';
+import { Command } from 'commander';
 import { configureCommand, type CliContext } from './run.js';
 import { ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { VERSION } from './version.js';

@@ -2,4 +2,4 @@
 import { buildPostgresCleanup } from './postgres-cleanup-program.js';
 import { commandLine, runCli } from './run.js';
 
-await runCli('postgres-cleanup', buildPostgresCleanup, commandLine());
+void runCli('postgres-cleanup', buildPostgresCleanup, commandLine());

@@ -1,5 +1,5 @@
 /** postgres-init: start the project's cluster (SPEC §4). bin/postgres-init wraps this for sourcing. */
-import { Command } from './commander.js';
+import { Command } from 'commander';
 import { configureCommand, type CliContext } from './run.js';
 import { ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { VERSION } from './version.js';

@@ -2,4 +2,4 @@
 import { buildPostgresInit } from './postgres-init-program.js';
 import { commandLine, runCli } from './run.js';
 
-await runCli('postgres-init', buildPostgresInit, commandLine());
+void runCli('postgres-init', buildPostgresInit, commandLine());

@@ -3,7 +3,7 @@
  * and turn whatever happens into one clear line and an exit code (SPEC §10–§11).
  */
 import type { Command } from 'commander';
-import { CommanderError } from './commander.js';
+import { CommanderError } from 'commander';
 import { loadProcessConfig, type Config } from '../base/config.js';
 import { ENV_FILE_OPTION } from './options.js';
 import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError } from '../base/errors.js';

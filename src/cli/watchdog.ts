@@ -24,13 +24,17 @@ async function dropTestCopies(plan: Extract<WatchdogPlan, { kind: 'clones' }>): 
   }
 }
 
-const plan = parsePlan((await readStdin()).trim());
-if (plan) {
-  try {
-    if (plan.kind === 'clones') await dropTestCopies(plan);
-    else await carryOutPlan(loadConfig(), plan);
-  } catch {
-    // Nothing to report to: doctor --fix and the next run clear what is left.
+async function main(): Promise<never> {
+  const plan = parsePlan((await readStdin()).trim());
+  if (plan) {
+    try {
+      if (plan.kind === 'clones') await dropTestCopies(plan);
+      else await carryOutPlan(loadConfig(), plan);
+    } catch {
+      // Nothing to report to: doctor --fix and the next run clear what is left.
+    }
   }
+  process.exit(0);
 }
-process.exit(0);
+
+void main();

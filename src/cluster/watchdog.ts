@@ -8,7 +8,7 @@
  * having done nothing. The plan travels on the pipe: a URL's password never appears on
  * a command line.
  */
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import type { Config } from '../base/config.js';
 import type { ProcessIdentity } from '../base/pids.js';
 import { spawnWatchdog } from '../base/process.js';
@@ -44,7 +44,7 @@ const SCRIPT = [
  * CLI next to this module's folder, run in a process of its own.
  */
 function reaperEntry(): string {
-  return fileURLToPath(new URL('../cli/watchdog.js', import.meta.url));
+  return path.join(__dirname, '../cli/watchdog.js');
 }
 
 /** Starts a watchdog for `plan`; it acts only if this process dies before `release()`. */

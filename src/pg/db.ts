@@ -3,7 +3,6 @@
  * `pg`. User SQL goes through psql instead (src/psql.ts).
  */
 import type pg from 'pg';
-import { createRequire } from 'node:module';
 import type { parse as ParseUrl } from 'pg-connection-string';
 import { UserError } from '../base/errors.js';
 import { redact } from '../base/log.js';
@@ -17,7 +16,7 @@ import { withExtraCa } from './extra-ca.js';
 let parseWithDriver: typeof ParseUrl | undefined;
 
 function parse(url: string): ReturnType<typeof ParseUrl> {
-  parseWithDriver ??= (createRequire(import.meta.url)('pg-connection-string') as { parse: typeof ParseUrl }).parse;
+  parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
   return parseWithDriver(url);
 }
 
@@ -46,14 +45,15 @@ export interface SqlReader {
   query<R>(sql: string): Promise<{ rows: R[] }>;
 }
 
-let driver: Promise<typeof import('pg')> | undefined;
+let driver: Promise<typeof pg> | undefined;
 
 /**
  * Loads the pg driver (about 10 ms) on first use; call it early to overlap the load with
  * work that waits on other processes.
  */
-export function loadDriver(): Promise<typeof import('pg')> {
-  driver ??= importWithNavigator();
+export function loadDriver(): Promise<typeof pg> {
+  // Loaded on the next turn, so that the caller goes on first (a start to wait for).
+  driver ??= new Promise((resolve) => setImmediate(() => resolve(requireWithNavigator())));
   return driver;
 }
 
@@ -63,12 +63,12 @@ export function loadDriver(): Promise<typeof import('pg')> {
  * Node's whole fetch implementation: 12 ms more, on the way to every first query. So
  * Node 20 gets Node 21's answer, `navigator.userAgent` = "Node.js/…", while pg loads.
  */
-async function importWithNavigator(): Promise<typeof import('pg')> {
+function requireWithNavigator(): typeof pg {
   const scope = globalThis as { navigator?: unknown };
-  if (scope.navigator !== undefined) return import('pg');
+  if (scope.navigator !== undefined) return require('pg') as typeof pg;
   scope.navigator = { userAgent: `Node.js/${process.versions.node.split('.')[0] ?? ''}` };
   try {
-    return await import('pg');
+    return require('pg') as typeof pg;
   } finally {
     delete scope.navigator;
   }
@@ -76,10 +76,10 @@ async function importWithNavigator(): Promise<typeof import('pg')> {
 
 export async function connect(url: string, options: { database?: string } = {}): Promise<pg.Client> {
   const params = parseUrl(url);
-  const [{ default: pg }, ssl] = await Promise.all([loadDriver(), withExtraCa((params as pg.ClientConfig).ssl)]);
+  const [driverModule, ssl] = await Promise.all([loadDriver(), withExtraCa((params as pg.ClientConfig).ssl)]);
   // Spread the parsed URL rather than pass `connectionString`: pg lets the string win
   // over explicit fields, and we sometimes need another database of the same server.
-  const client = new pg.Client({
+  const client = new driverModule.Client({
     ...(params as pg.ClientConfig),
     port: params.port ? Number(params.port) : undefined,
     ssl,

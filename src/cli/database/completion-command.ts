@@ -1,6 +1,6 @@
 /** `database completion SHELL`: completions for all four executables, from their programs. */
 import type { Command } from 'commander';
-import { Argument } from '../commander.js';
+import { Argument } from 'commander';
 import { completionNodes, renderCompletion, SHELLS } from '../completion.js';
 import type { CliContext } from '../run.js';
 import { VERSION } from '../version.js';

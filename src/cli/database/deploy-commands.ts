@@ -3,7 +3,7 @@
  * Each action loads its command when it runs (see database-program.ts).
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../commander.js';
+import { InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../base/errors.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';

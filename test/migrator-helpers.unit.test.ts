@@ -11,6 +11,7 @@ import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { hashFile, readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
 import { AS_SESSION_USER, buildMigrationScript, psqlQuotePath, SESSION_RESET } from '../src/migrations/migration-runner.js';
+import { inlineSql, stdinLineMap } from '../src/pg/inline-sql.js';
 import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
 import { makeTempDir } from './helpers/env.js';
 import { writeMigration } from './helpers/migrator.js';
@@ -62,8 +63,9 @@ describe('buildMigrationScript', () => {
   const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
 
   it('wraps each step in its own transaction with migration mode and its bookkeeping row, each from a clean session', () => {
-    const script = buildMigrationScript([up, down], { who: "it's" });
-    expect(script.split('\n').filter(Boolean)).toEqual([
+    const script = buildMigrationScript([up, down], { vars: { who: "it's" } });
+    expect(script.sources).toEqual([]);
+    expect(script.text.split('\n').filter(Boolean)).toEqual([
       '\\set ON_ERROR_STOP 1',
       "BEGIN \\; SET LOCAL hectic.migration_mode = 'on';",
       "-- 1/2: up 20240101000000-it's",
@@ -80,11 +82,30 @@ describe('buildMigrationScript', () => {
   });
 
   it('reports each step after its COMMIT, before psql\'s state is reset', () => {
-    const script = buildMigrationScript([up, down], {}, {}, (index) => `\\echo done ${index}\n`);
-    const lines = script.split('\n').filter(Boolean);
+    const script = buildMigrationScript([up, down], { stepDone: (index) => `\\echo done ${index}\n` });
+    const lines = script.text.split('\n').filter(Boolean);
     const commits = lines.flatMap((line, index) => (/COMMIT/.test(line) ? [index] : []));
     expect(commits.map((index) => lines[index + 1])).toEqual(['\\echo done 0', '\\echo done 1']);
     expect(lines[commits[0]! + 2]).toBe('\\o');
+  });
+
+  it('joins its statements to the last one of an inlined step, on the line of its final ;', () => {
+    const inline = (step: { file: string }) => (step.file === up.file ? inlineSql(Buffer.from('CREATE TABLE a (id int);\nSELECT 1; -- done\n-- bye\n')) : undefined);
+    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, stepDone: (index) => `\\echo done ${index}\n`, inline });
+    const lines = script.text.split('\n');
+    expect(lines.slice(2, 7)).toEqual([
+      "-- 1/2: up 20240101000000-it's",
+      'CREATE TABLE a (id int);',
+      `SELECT 1 \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on'; -- done`,
+      '-- bye',
+      '\\echo done 0',
+    ]);
+    // Nothing of psql's own state to put back after it; the \i-ed step still gets its reset.
+    expect(lines[7]).toBe('-- 2/2: down 20240102000000-b');
+    expect(script.sources).toEqual([{ first: 4, lineCount: 3, file: up.file }]);
+    expect(stdinLineMap('psql:<stdin>:5: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n', script.sources)).toBe(
+      `psql:${up.file}:2: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n`,
+    );
   });
 
   it('quotes paths for psql meta-commands', () => {

@@ -127,6 +127,29 @@ describe('one psql session for questions and migrations', () => {
     expect(result.stdout).toBe('first line\n answer \n--------\n     42\n(1 row)\n\nno newline at the endsecond migration\n');
   });
 
+  it('sends a migration without psql commands inline: output, messages and errors as with \\i', async () => {
+    const { url, client } = await work.database();
+    const dir = work.folder();
+    writeMigration(dir, '20240101000000-dirty', {
+      // Leaves its session dirty; the next migration must not notice.
+      'up.sql': "SET search_path = '';\nCREATE TEMP TABLE scratch (x integer);\nSET ROLE pg_monitor;\nSELECT 'inline-output' AS seen; -- its last statement\n-- the end\n",
+      'down.sql': '',
+    });
+    writeMigration(dir, '20240102000000-notice', {
+      'up.sql': "CREATE TEMP TABLE scratch (x integer);\nCREATE TABLE t_inline (id integer) INHERITS (hectic.created_at);\nDO $$ BEGIN RAISE NOTICE 'hello from %', 'two'; END $$;",
+      'down.sql': '',
+    });
+    writeMigration(dir, '20240103000000-fails', { 'up.sql': 'CREATE TABLE t_fails (id integer) INHERITS (hectic.created_at);\n\nSELECT 1 / 0 AS boom;\n-- after\n', 'down.sql': '' });
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up', 'all'], { env: { HECTIC_LOG: 'info' } });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stdout).toBe('     seen      \n---------------\n inline-output\n(1 row)\n\n');
+    expect(result.stderr).toContain(`${path.join(dir, '20240102000000-notice', 'up.sql')}:3: NOTICE:  hello from two`);
+    expect(result.stderr).toMatch(/migration 20240103000000-fails \(up\) failed and was rolled back: .*20240103000000-fails\/up\.sql:3: division by zero; the 2 migrations before it stay done/);
+    expect(result.stderr).toContain('3 | SELECT 1 / 0 AS boom;');
+    expect(result.stderr).not.toContain('<stdin>');
+    expect(await appliedNames(client)).toEqual(['20240101000000-dirty', '20240102000000-notice']);
+  });
+
   it('waits for another run that holds the lock, saying so once', async () => {
     const { url, client } = await work.database();
     const dir = work.folder();

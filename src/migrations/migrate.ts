@@ -105,7 +105,10 @@ async function runSteps(log: Logger, url: string, session: MigrationSession, pla
     log.info(`${verb} ${result.completed.length} migration${result.completed.length === 1 ? '' : 's'} in ${formatDuration(performance.now() - started)}`);
     return result.completed;
   } catch (error) {
-    if (error instanceof MigrationRunError) logSteps(log, error.completed);
+    if (error instanceof MigrationRunError) {
+      logMessages(log, error.messages);
+      logSteps(log, error.completed);
+    }
     throw error;
   }
 }

@@ -43,6 +43,8 @@ export interface DiskMigration {
   downLabel: string;
   /** sha256 of the up file, 64 lowercase hex digits. */
   hash: string;
+  /** The up file's bytes, as hashed (what runs is what is recorded). */
+  upSql: Buffer;
 }
 
 interface SideFiles {
@@ -132,27 +134,34 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
   return folders.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** sha256 of bytes as 64 lowercase hex digits. */
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** sha256 of a file's bytes as 64 lowercase hex digits. */
 export function hashFile(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return sha256(fs.readFileSync(file));
 }
 
 /**
  * The migrations that can run: every folder must have its up file (a folder without one
- * is malformed: exit 1, before anything happens). Hashes the up files.
+ * is malformed: exit 1, before anything happens). Reads and hashes the up files.
  */
 export function readMigrations(migrationDir: string): DiskMigration[] {
   return readMigrationFolders(migrationDir).map((folder) => {
     if (!folder.upFile) {
       throw new UserError(`malformed migration ${folder.name}: missing ${folder.upLabel} (in ${folder.dir})`);
     }
+    const upSql = fs.readFileSync(folder.upFile);
     return {
       name: folder.name,
       dir: folder.dir,
       upFile: folder.upFile,
       downFile: folder.downFile,
       downLabel: folder.downLabel,
-      hash: hashFile(folder.upFile),
+      hash: sha256(upSql),
+      upSql,
     };
   });
 }

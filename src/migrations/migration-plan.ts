@@ -21,6 +21,8 @@ export interface PlannedMigrationSource {
   downFile: string | null;
   /** `down.sql` or `down/entrypoint.sql`, for messages. */
   downLabel: string;
+  /** The up file's bytes, when read already. */
+  upSql?: Buffer;
 }
 
 /** A row of `hectic.migration`. */
@@ -45,6 +47,8 @@ export interface MigrationStep {
   file: string;
   /** sha256 of the up file (recorded in hectic.migration for an up step). */
   hash: string;
+  /** The file's bytes, when read already (an up step's, as hashed). */
+  sql?: Buffer;
 }
 
 export interface MigrationPlan {
@@ -107,7 +111,7 @@ export function checkHistory(
 }
 
 function upSteps(sources: readonly PlannedMigrationSource[]): MigrationStep[] {
-  return sources.map((source) => ({ direction: 'up', name: source.name, file: source.upFile, hash: source.hash }));
+  return sources.map((source) => ({ direction: 'up', name: source.name, file: source.upFile, hash: source.hash, sql: source.upSql }));
 }
 
 /** Down steps for applied migrations (newest first); every one needs its down file. */

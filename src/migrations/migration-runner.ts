@@ -24,11 +24,13 @@
  * step failed is read back from hectic.migration (the truth, whatever psql printed), and
  * where it failed from psql's `psql:FILE:LINE:` report.
  */
+import fs from 'node:fs';
 import { quoteLiteral } from '../pg/db.js';
+import { inlineSql, stdinLineMap, type InlineSql, type StdinSource } from '../pg/inline-sql.js';
 import { MigrationFailedError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
-import { describePsqlFailure } from '../pg/psql.js';
+import { describePsqlFailure, messagesBeforeError } from '../pg/psql.js';
 import type { AppliedMigration, MigrationStep } from './migration-plan.js';
 import type { MigrationSession, StepHooks } from './migration-session.js';
 
@@ -71,37 +73,66 @@ function psqlReset(vars: Readonly<Record<string, string>>): string[] {
   return ['\\o', ...Object.entries(vars).map(([name, value]) => `\\set ${name} ${psqlQuotePath(value)}`)];
 }
 
+export interface MigrationScriptOptions {
+  /** The --set variables, put back after every `\i`-ed step. */
+  vars?: Readonly<Record<string, string>>;
+  hooks?: StepHooks;
+  /** A line reporting that step `index` committed. */
+  stepDone?: (index: number) => string;
+  /** A step's SQL to send inline (pg/inline-sql.ts), or undefined to `\i` its file. */
+  inline?: (step: MigrationStep) => InlineSql | undefined;
+}
+
+export interface MigrationScript {
+  text: string;
+  /** Where inlined files sit, in lines of the script (its first line is 1). */
+  sources: StdinSource[];
+}
+
 /**
  * The psql script running `steps` in order, each in its own transaction with its
  * bookkeeping row, each from a clean session. psql sends statements joined by `\;` as
  * one query, so the tool's own statements cost one round trip per step: the
  * bookkeeping row, the COMMIT, the next step's BEGIN and the session reset travel
- * together (an error in any of them skips the rest of that query).
+ * together (an error in any of them skips the rest of that query). A step sent inline
+ * saves that round trip too: the tool's statements join its last statement, on the
+ * line of its final `;`, so psql's messages keep the file's line numbers; and with no
+ * backslash in it, it cannot change psql's own state, which needs no putting back.
  */
-export function buildMigrationScript(
-  steps: readonly MigrationStep[],
-  vars: Readonly<Record<string, string>> = {},
-  hooks: StepHooks = {},
-  stepDone?: (index: number) => string,
-): string {
-  const lines = ['\\set ON_ERROR_STOP 1'];
+export function buildMigrationScript(steps: readonly MigrationStep[], options: MigrationScriptOptions = {}): MigrationScript {
+  const { vars = {}, hooks = {}, stepDone, inline } = options;
+  const chunks: string[] = [];
+  const sources: StdinSource[] = [];
+  let lines = 0;
+  const push = (...texts: string[]): void => {
+    for (const text of texts) {
+      chunks.push(text);
+      lines += 1;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines += 1;
+    }
+  };
+  push('\\set ON_ERROR_STOP 1');
   steps.forEach((step, index) => {
     const last = index + 1 === steps.length;
-    if (index === 0) lines.push(`${OPEN_STEP};`);
-    lines.push(`-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}`);
-    if (hooks.afterBegin) lines.push(hooks.afterBegin(index, step));
-    lines.push(
-      `\\i ${psqlQuotePath(step.file)}`,
+    if (index === 0) push(`${OPEN_STEP};`);
+    push(`-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}`);
+    if (hooks.afterBegin) push(hooks.afterBegin(index, step));
+    const commit = `${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`;
+    const sql = inline?.(step);
+    if (sql) {
+      sources.push({ first: lines + 1, lineCount: sql.lineCount, file: step.file });
+      push(`${sql.head} \\; ${commit}${sql.rest.endsWith('\n') ? sql.rest.slice(0, -1) : sql.rest}`);
+    } else {
       // A migration must not switch ON_ERROR_STOP off for the rest of the run.
-      '\\set ON_ERROR_STOP 1',
-    );
-    if (hooks.beforeCommit) lines.push(hooks.beforeCommit(index, step));
-    lines.push(`${AS_SESSION_USER} \\; ${bookkeeping(step)} \\; COMMIT${last ? '' : ` \\; ${NEXT_STEP}`};`);
+      push(`\\i ${psqlQuotePath(step.file)}`, '\\set ON_ERROR_STOP 1');
+      if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
+      push(commit);
+    }
     // Printed only once that query went through: ON_ERROR_STOP ends psql before it otherwise.
-    if (stepDone) lines.push(stepDone(index).trimEnd());
-    if (!last) lines.push(...psqlReset(vars));
+    if (stepDone) push(stepDone(index).trimEnd());
+    if (!last && !sql) push(...psqlReset(vars));
   });
-  return `${lines.join('\n')}\n`;
+  return { text: `${chunks.join('\n')}\n`, sources };
 }
 
 export interface RunPlanResult {
@@ -110,6 +141,21 @@ export interface RunPlanResult {
   /** psql's stderr (NOTICEs and warnings from the migrations). */
   messages: string;
   stdout: string;
+}
+
+/**
+ * psql 15 shows the results of every statement in a query; older ones only the last,
+ * which would hide a migration's own SELECT behind the statements joined to it.
+ */
+const ALL_RESULTS_PSQL = 150000;
+
+/** A step's file, when psql can read it inline; unreadable files are left to psql's `\i` to report. */
+function readInline(step: MigrationStep): InlineSql | undefined {
+  try {
+    return inlineSql(step.sql ?? fs.readFileSync(step.file));
+  } catch {
+    return undefined;
+  }
 }
 
 /** How many steps, in order, the database shows as done. */
@@ -123,15 +169,20 @@ function countCompleted(steps: readonly MigrationStep[], appliedNames: ReadonlyS
   return done;
 }
 
-/** A failed step; `completed` lists the steps before it, which stay done. */
+/**
+ * A failed step; `completed` lists the steps before it, which stay done, and `messages`
+ * what psql said before the error (NOTICEs and warnings of the migrations that ran).
+ */
 export class MigrationRunError extends MigrationFailedError {
   readonly completed: MigrationStep[];
   readonly failed: MigrationStep;
+  readonly messages: string;
 
-  constructor(message: string, details: string | undefined, failed: MigrationStep, completed: MigrationStep[]) {
+  constructor(message: string, details: string | undefined, failed: MigrationStep, completed: MigrationStep[], messages: string) {
     super(message, details);
     this.failed = failed;
     this.completed = completed;
+    this.messages = messages;
   }
 }
 
@@ -147,6 +198,7 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
     failure.details,
     step,
     completed,
+    messagesBeforeError(result.stderr),
   );
 }
 
@@ -163,9 +215,12 @@ export async function runPlan(
   steps: readonly MigrationStep[],
   readApplied: () => Promise<AppliedMigration[]>,
 ): Promise<RunPlanResult> {
-  const script = buildMigrationScript(steps, session.vars, session.hooks, (index) => session.stepDone(index));
-  log.trace(`migration script:\n${script}`);
-  const result = await session.finish(script);
+  const inline = !session.hooks?.beforeCommit && (await session.psqlVersion) >= ALL_RESULTS_PSQL ? readInline : undefined;
+  const script = buildMigrationScript(steps, { vars: session.vars, hooks: session.hooks, stepDone: (index) => session.stepDone(index), inline });
+  log.trace(`migration script:\n${script.text}`);
+  const firstLine = session.linesSent;
+  const ended = await session.finish(script.text);
+  const result = { ...ended, stderr: stdinLineMap(ended.stderr, script.sources.map((source) => ({ ...source, first: source.first + firstLine }))) };
   const reported = result.code === 0 && result.marks.length === steps.length;
   const done = reported ? steps.length : countCompleted(steps, new Set((await readApplied()).map((migration) => migration.name)));
   const completed = steps.slice(0, done);

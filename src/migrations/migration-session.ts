@@ -35,6 +35,10 @@ export interface MigrationSessionOptions {
 export interface MigrationSession extends SqlReader {
   readonly vars: Readonly<Record<string, string>>;
   readonly hooks?: StepHooks;
+  /** psql's own version (VERSION_NUM; 0 when unknown), asked as the session opens. */
+  readonly psqlVersion: Promise<number>;
+  /** How many lines psql has been sent before the script. */
+  readonly linesSent: number;
   /** A script line that reports step `index` as committed. */
   stepDone(index: number): string;
   /** Hands psql its script (once); resolves with how psql ended. */
@@ -43,9 +47,17 @@ export interface MigrationSession extends SqlReader {
 
 export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
   const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
+  const psqlVersion = psql.variable('VERSION_NUM').then(
+    (value) => (/^\d+$/.test(value) ? Number(value) : 0),
+    () => 0,
+  );
   return {
     vars: options.vars,
     hooks: options.hooks,
+    psqlVersion,
+    get linesSent() {
+      return psql.linesSent;
+    },
     query: (sql) => psql.query(sql),
     stepDone: (index) => psql.markLine(`step${index}`),
     finish: (script = '') => psql.finish(script),

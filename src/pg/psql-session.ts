@@ -34,6 +34,10 @@ export interface PsqlSessionResult extends RunResult {
 export interface PsqlSession {
   /** Runs a query before the script; resolves with its rows (through JSON: timestamps come as text). */
   query<R>(sql: string): Promise<{ rows: R[] }>;
+  /** psql's value of one of its variables (`VERSION_NUM`…); asking costs no round trip to the server. */
+  variable(name: string): Promise<string>;
+  /** How many lines psql has been sent so far: the script's first line is the next one. */
+  readonly linesSent: number;
   /** A psql line that reports `mark` when psql gets there. */
   markLine(mark: string): string;
   /** Sends psql more input before its script; false when psql has ended already. */
@@ -47,6 +51,11 @@ interface PendingQuery {
   reject(error: unknown): void;
 }
 
+/** psql lines that print the rows of `sql` as one line of JSON. */
+function jsonRows(sql: string): string {
+  return `\\pset format unaligned\n\\pset tuples_only on\nSELECT coalesce(json_agg(q), '[]') FROM (${sql}) AS q;\n\\pset format aligned\n\\pset tuples_only off\n`;
+}
+
 /** The error of a query psql did not answer: it could not connect, or the query failed. */
 function unanswered(url: string, result: RunResult): UserError {
   const connectionFailure = /^psql: error: (.*)$/m.exec(result.stderr);
@@ -58,6 +67,12 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
   const nonce = randomBytes(6).toString('hex');
   const marker = new RegExp(`__dbtool_${nonce}_([a-z0-9-]+)__`);
   const input = new PsqlInput();
+  let linesSent = 0;
+  const send = (text: string, end = false): void => {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) linesSent += 1;
+    if (end) input.end(text);
+    else input.write(text);
+  };
   const pending = new Map<string, PendingQuery>();
   const marks: string[] = [];
   let collected = '';
@@ -125,32 +140,36 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
   );
   ended.catch(() => undefined); // seen by the pending query or by finish()
   const line = (mark: string): string => `\\echo __dbtool_${nonce}_${mark}__\n`;
+  /** Sends `text`, whose output comes back as the answer. */
+  const ask = (text: string): Promise<string> => {
+    if (finished) throw new Error('psql session: question after finish');
+    if (exited) throw 'error' in exited ? exited.error : unanswered(options.url, exited.result);
+    queries += 1;
+    const id = `q${queries}`;
+    const answer = new Promise<string>((resolve, reject) => pending.set(id, { resolve, reject }));
+    send(line(`b-${id}`) + text + line(`e-${id}`));
+    return answer;
+  };
 
   return {
     async query<R>(sql: string): Promise<{ rows: R[] }> {
-      if (finished) throw new Error('psql session: query after finish');
-      if (exited) throw 'error' in exited ? exited.error : unanswered(options.url, exited.result);
-      queries += 1;
-      const id = `q${queries}`;
-      const answer = new Promise<string>((resolve, reject) => pending.set(id, { resolve, reject }));
-      input.write(
-        '\\pset format unaligned\n\\pset tuples_only on\n'
-        + line(`b-${id}`)
-        + `SELECT coalesce(json_agg(q), '[]') FROM (${sql}) AS q;\n`
-        + line(`e-${id}`)
-        + '\\pset format aligned\n\\pset tuples_only off\n',
-      );
-      return { rows: JSON.parse(await answer) as R[] };
+      return { rows: JSON.parse(await ask(jsonRows(sql))) as R[] };
+    },
+    async variable(name: string): Promise<string> {
+      return (await ask(`\\echo :${name}\n`)).trimEnd();
+    },
+    get linesSent() {
+      return linesSent;
     },
     markLine: (mark) => line(`m-${mark}`),
     write(text: string): boolean {
       if (exited || finished) return false;
-      input.write(text);
+      send(text);
       return true;
     },
     finish(script: string): Promise<PsqlSessionResult> {
       finished = true;
-      input.end(script);
+      send(script, true);
       return ended;
     },
   };

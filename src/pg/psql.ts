@@ -60,6 +60,12 @@ export function locateSqlError(stderr: string, stdinName?: string): SqlErrorLoca
   return { file, line, message: match[3], source };
 }
 
+/** What psql said before its first error (NOTICEs, warnings): the error itself is said elsewhere. */
+export function messagesBeforeError(stderr: string): string {
+  const error = ERROR_LINE.exec(stderr);
+  return error ? stderr.slice(0, error.index) : stderr;
+}
+
 /** Where and why a psql run failed, said once: the one formatter of SQL failures. */
 export interface PsqlFailure {
   /** `FILE:LINE: message`, or psql's last words when it named no place. */

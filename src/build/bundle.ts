@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientBase } from 'pg';
-import type { SqlReader } from '../pg/db.js';
+import { queryIf, type SqlReader } from '../pg/db.js';
 import { DbToolError, InternalError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 
@@ -262,16 +262,21 @@ const EVENT_TRIGGERS = ['hectic_enforce_created_at_inheritance', 'hectic_attach_
 export async function holdsCurrentBundle(client: SqlReader): Promise<boolean> {
   const version = bundleVersion();
   const fingerprint = bundleFingerprint(version);
-  const objects = await client.query<{ version_table: boolean; tables: boolean; event_triggers: number }>(
-    `SELECT to_regclass('hectic.version') IS NOT NULL AS version_table,
-            to_regclass('hectic.migration') IS NOT NULL AND to_regclass('hectic.created_at') IS NOT NULL
-              AND to_regclass('hectic.updated_at') IS NOT NULL AND to_regclass('hectic.immutable') IS NOT NULL AS tables,
-            (SELECT count(*) FROM pg_event_trigger WHERE evtname IN (${EVENT_TRIGGERS.map((name) => `'${name}'`).join(', ')}))::int AS event_triggers`,
-  );
+  // Both asked at once (a psql session does not wait for the first answer to send the second).
+  const [objects, row] = await Promise.all([
+    client.query<{ version_table: boolean; tables: boolean; event_triggers: number }>(
+      `SELECT to_regclass('hectic.version') IS NOT NULL AS version_table,
+              to_regclass('hectic.migration') IS NOT NULL AND to_regclass('hectic.created_at') IS NOT NULL
+                AND to_regclass('hectic.updated_at') IS NOT NULL AND to_regclass('hectic.immutable') IS NOT NULL AS tables,
+              (SELECT count(*) FROM pg_event_trigger WHERE evtname IN (${EVENT_TRIGGERS.map((name) => `'${name}'`).join(', ')}))::int AS event_triggers`,
+    ),
+    queryIf<{ version: string; fingerprint: string | null }>(
+      client,
+      "to_regclass('hectic.version') IS NOT NULL",
+      "SELECT version, to_jsonb(v) ->> 'fingerprint' AS fingerprint FROM hectic.version AS v WHERE name = 'hectic'",
+    ),
+  ]);
   const found = objects.rows[0];
   if (!found?.version_table || !found.tables || found.event_triggers !== EVENT_TRIGGERS.length) return false;
-  const row = await client.query<{ version: string; fingerprint: string | null }>(
-    "SELECT version, to_jsonb(v) ->> 'fingerprint' AS fingerprint FROM hectic.version AS v WHERE name = 'hectic'",
-  );
-  return row.rows[0]?.version === version && row.rows[0]?.fingerprint === fingerprint;
+  return row?.rows[0]?.version === version && row.rows[0]?.fingerprint === fingerprint;
 }

@@ -70,20 +70,22 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
   const session = options.session ?? openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
   let running = false;
   try {
-    // Asked first, so psql connects and answers while the folder is read and hashed. The
-    // bundle check may answer before the lock is ours: applying the bundle is idempotent
-    // and takes a lock of its own, and the history is read only once the lock is held.
+    // Asked first, all at once, so psql connects and answers while the folder is read and
+    // hashed. The history comes after the lock attempt on the same session, so it was
+    // read under the lock — unless the lock had to be waited for, or the bundle was not
+    // current (applying it may upgrade hectic.migration): then it is read again.
     const locking = takeMigratorLock(session, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
     const checkingBundle = holdsCurrentBundle(session);
-    for (const question of [locking, checkingBundle]) question.catch(() => undefined); // awaited below, unless the folder is refused
+    const reading = readAppliedMigrations(session);
+    for (const question of [locking, checkingBundle, reading]) question.catch(() => undefined); // awaited below, unless the folder is refused
     // Malformed folders are refused before anything changes (a lock taken is not a change).
     const disk = readMigrations(options.migrationDir);
-    await locking;
+    const waited = await locking;
     const bundleHeld = await checkingBundle;
     if (bundleHeld) log.debug('hectic bundle already installed');
     else await withClient(options.url, (client) => applyBundle(client, log));
     // The bundle is there now, hectic.migration with it.
-    const applied = await readAppliedMigrations(session, { tableKnown: true });
+    const applied = bundleHeld && !waited ? await reading : await readAppliedMigrations(session, { tableKnown: true });
     const plan = planMigrations(disk, applied, options.request, { force: options.force });
     for (const warning of plan.forced) log.warn(warning);
     if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };

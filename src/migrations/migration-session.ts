@@ -59,6 +59,7 @@ export function openMigrationSession(config: Config, options: MigrationSessionOp
       return psql.linesSent;
     },
     query: (sql) => psql.query(sql),
+    queryIf: (condition, sql) => psql.queryIf(condition, sql),
     stepDone: (index) => psql.markLine(`step${index}`),
     finish: (script = '') => psql.finish(script),
   };

@@ -4,7 +4,7 @@
  * `migrate`, through the run's own psql session (pg/psql-session.ts): both answer
  * `query(sql)` with rows, which is all these queries use (no parameters).
  */
-import type { SqlReader } from '../pg/db.js';
+import { queryIf, type SqlReader } from '../pg/db.js';
 import type { AppliedMigration } from './migration-plan.js';
 
 /**
@@ -15,11 +15,8 @@ import type { AppliedMigration } from './migration-plan.js';
  */
 export const MIGRATOR_LOCK_KEY = '7522528104227761511';
 
-/** True when the bundle's bookkeeping table exists in this database. */
-export async function hasMigrationTable(client: SqlReader): Promise<boolean> {
-  const result = await client.query<{ present: boolean }>("SELECT to_regclass('hectic.migration') IS NOT NULL AS present");
-  return Boolean(result.rows[0]?.present);
-}
+const HISTORY = `SELECT name::text AS name, hash::text AS hash, applied_at, coalesce((to_jsonb(m) ->> 'baseline')::boolean, false) AS baseline
+                   FROM hectic.migration AS m ORDER BY name::text COLLATE "C"`;
 
 /**
  * The applied migrations in name order; none when the bundle was never applied. Reads
@@ -27,24 +24,22 @@ export async function hasMigrationTable(client: SqlReader): Promise<boolean> {
  * such column yet; `migrate status` applies nothing) reads too.
  */
 export async function readAppliedMigrations(client: SqlReader, options: { tableKnown?: boolean } = {}): Promise<AppliedMigration[]> {
-  if (!options.tableKnown && !(await hasMigrationTable(client))) return [];
-  const result = await client.query<{ name: string; hash: string; applied_at: Date | string; baseline: boolean }>(
-    `SELECT name::text AS name, hash::text AS hash, applied_at, coalesce((to_jsonb(m) ->> 'baseline')::boolean, false) AS baseline
-       FROM hectic.migration AS m ORDER BY name::text COLLATE "C"`,
-  );
+  type Row = { name: string; hash: string; applied_at: Date | string; baseline: boolean };
+  const result = options.tableKnown ? await client.query<Row>(HISTORY) : await queryIf<Row>(client, "to_regclass('hectic.migration') IS NOT NULL", HISTORY);
   // Sorted here as well: rows that came through JSON keep no ORDER BY guarantee.
-  return result.rows
+  return (result?.rows ?? [])
     .map((row) => ({ name: row.name, hash: row.hash.toLowerCase(), appliedAt: new Date(row.applied_at), baseline: row.baseline }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
  * Takes the migrator lock for this session; logs once when another run holds it, then
- * waits. Released when the connection closes.
+ * waits. Resolves true when it had to wait. Released when the connection closes.
  */
-export async function takeMigratorLock(client: SqlReader, onWait: () => void): Promise<void> {
+export async function takeMigratorLock(client: SqlReader, onWait: () => void): Promise<boolean> {
   const attempt = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${MIGRATOR_LOCK_KEY}) AS locked`);
-  if (attempt.rows[0]?.locked) return;
+  if (attempt.rows[0]?.locked) return false;
   onWait();
   await client.query(`SELECT pg_advisory_lock(${MIGRATOR_LOCK_KEY})::text AS locked`);
+  return true;
 }

@@ -43,6 +43,22 @@ export function isLocalUrl(url: string): boolean {
  */
 export interface SqlReader {
   query<R>(sql: string): Promise<{ rows: R[] }>;
+  /**
+   * The rows of `sql` when `condition` (an SQL boolean) holds, else undefined, asked in
+   * one go: a psql session sends both without waiting for the condition's answer.
+   */
+  queryIf?<R>(condition: string, sql: string): Promise<{ rows: R[] } | undefined>;
+}
+
+/**
+ * The rows of `sql` when `condition` holds, else undefined: `sql` may name a table that
+ * only the condition says is there. In one go where the reader can; one query after the
+ * other elsewhere (a pg client).
+ */
+export async function queryIf<R>(reader: SqlReader, condition: string, sql: string): Promise<{ rows: R[] } | undefined> {
+  if (reader.queryIf) return reader.queryIf<R>(condition, sql);
+  const check = await reader.query<{ holds: boolean | null }>(`SELECT (${condition}) AS holds`);
+  return check.rows[0]?.holds ? reader.query<R>(sql) : undefined;
 }
 
 let driver: Promise<typeof pg> | undefined;

@@ -34,6 +34,8 @@ export interface PsqlSessionResult extends RunResult {
 export interface PsqlSession {
   /** Runs a query before the script; resolves with its rows (through JSON: timestamps come as text). */
   query<R>(sql: string): Promise<{ rows: R[] }>;
+  /** The same, only when `condition` holds (else undefined), without waiting for the condition's answer. */
+  queryIf<R>(condition: string, sql: string): Promise<{ rows: R[] } | undefined>;
   /** psql's value of one of its variables (`VERSION_NUM`…); asking costs no round trip to the server. */
   variable(name: string): Promise<string>;
   /** How many lines psql has been sent so far: the script's first line is the next one. */
@@ -154,6 +156,15 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
   return {
     async query<R>(sql: string): Promise<{ rows: R[] }> {
       return { rows: JSON.parse(await ask(jsonRows(sql))) as R[] };
+    },
+    async queryIf<R>(condition: string, sql: string): Promise<{ rows: R[] } | undefined> {
+      // psql decides, so nothing waits for the condition's answer; a NULL counts as false.
+      const flag = `dbtool_${nonce}_if`;
+      const answer = await ask(
+        `SELECT coalesce((${condition}), false) AS ${flag} \\gset\n\\if :${flag}\n${jsonRows(sql)}\\else\n\\echo null\n\\endif\n\\unset ${flag}\n`,
+      );
+      const rows = JSON.parse(answer) as R[] | null;
+      return rows ? { rows } : undefined;
     },
     async variable(name: string): Promise<string> {
       return (await ask(`\\echo :${name}\n`)).trimEnd();

@@ -7,8 +7,11 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/base/config.js';
+import { openPsqlSession } from '../src/pg/psql-session.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { baseEnv } from './helpers/env.js';
 import { MigratorWorkspace, appliedNames, tableMigration, writeMigration } from './helpers/migrator.js';
 
 let cluster: TestCluster;
@@ -148,6 +151,24 @@ describe('one psql session for questions and migrations', () => {
     expect(result.stderr).toContain('3 | SELECT 1 / 0 AS boom;');
     expect(result.stderr).not.toContain('<stdin>');
     expect(await appliedNames(client)).toEqual(['20240101000000-dirty', '20240102000000-notice']);
+  });
+
+  it('asks a question only when its condition holds, without waiting for the condition', async () => {
+    const { url } = await work.database();
+    const psql = openPsqlSession(loadConfig(baseEnv()), { url, output: 'pipe' });
+    const [version, present, absent, unknown] = await Promise.all([
+      psql.variable('VERSION_NUM'),
+      psql.queryIf<{ n: number }>('true', 'SELECT 1 AS n'),
+      psql.queryIf<{ n: number }>("to_regclass('public.no_such_table') IS NOT NULL", 'SELECT n FROM public.no_such_table'),
+      psql.queryIf<{ n: number }>('NULL', 'SELECT 2 AS n'),
+    ]);
+    expect(Number(version)).toBeGreaterThanOrEqual(150000);
+    expect([present, absent, unknown]).toEqual([{ rows: [{ n: 1 }] }, undefined, undefined]);
+    // psql's variables are left as they were, and nothing of the questions is printed.
+    const result = await psql.finish("\\echo :VERSION_NUM\nSELECT 'done' AS state;\n");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`${version}\n state \n-------\n done\n(1 row)\n\n`);
+    expect(psql.linesSent).toBeGreaterThan(10);
   });
 
   it('waits for another run that holds the lock, saying so once', async () => {

@@ -11,6 +11,12 @@
  *   \echo __dbtool_…_m-stepN__                           -- the step committed (read, not shown)
  *   \o  \set NAME 'value' …                             -- psql's own state, reset too
  *
+ * A file without psql commands is sent as text instead (pg/inline-sql.ts), the tool's
+ * statements joined to its last one, on the line of its final `;`:
+ *
+ *   CREATE TABLE … \; RESET ROLE … \; INSERT INTO hectic.migration … \; COMMIT \; BEGIN \; …;
+ *   \echo __dbtool_…_m-stepN__
+ *
  * Each migration starts from a clean session (SPEC §7), so `up all` behaves like
  * repeated `up 1`: what one migration sets for its session (search_path emptied by
  * pg_dump output, GUCs, a role, temp tables, prepared statements, cursors, LISTENs, a

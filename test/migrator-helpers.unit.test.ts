@@ -81,27 +81,26 @@ describe('buildMigrationScript', () => {
     ]);
   });
 
-  it('reports each step after its COMMIT, before psql\'s state is reset', () => {
-    const script = buildMigrationScript([up, down], { stepDone: (index) => `\\echo done ${index}\n` });
+  it('reports the run done after its last COMMIT, once', () => {
+    const script = buildMigrationScript([up, down], { done: '\\echo all done\n' });
     const lines = script.text.split('\n').filter(Boolean);
-    const commits = lines.flatMap((line, index) => (/COMMIT/.test(line) ? [index] : []));
-    expect(commits.map((index) => lines[index + 1])).toEqual(['\\echo done 0', '\\echo done 1']);
-    expect(lines[commits[0]! + 2]).toBe('\\o');
+    expect(lines.filter((line) => line === '\\echo all done')).toHaveLength(1);
+    expect(lines.at(-2)).toMatch(/COMMIT;$/);
+    expect(lines.at(-1)).toBe('\\echo all done');
   });
 
   it('joins its statements to the last one of an inlined step, on the line of its final ;', () => {
     const inline = (step: { file: string }) => (step.file === up.file ? inlineSql(Buffer.from('CREATE TABLE a (id int);\nSELECT 1; -- done\n-- bye\n')) : undefined);
-    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, stepDone: (index) => `\\echo done ${index}\n`, inline });
+    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline });
     const lines = script.text.split('\n');
-    expect(lines.slice(2, 7)).toEqual([
+    expect(lines.slice(2, 6)).toEqual([
       "-- 1/2: up 20240101000000-it's",
       'CREATE TABLE a (id int);',
       `SELECT 1 \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on'; -- done`,
       '-- bye',
-      '\\echo done 0',
     ]);
-    // Nothing of psql's own state to put back after it; the \i-ed step still gets its reset.
-    expect(lines[7]).toBe('-- 2/2: down 20240102000000-b');
+    // Nothing of psql's own state to put back after it.
+    expect(lines[6]).toBe('-- 2/2: down 20240102000000-b');
     expect(script.sources).toEqual([{ first: 4, lineCount: 3, file: up.file }]);
     expect(stdinLineMap('psql:<stdin>:5: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n', script.sources)).toBe(
       `psql:${up.file}:2: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n`,

@@ -8,14 +8,15 @@
  *   \i '/abs/path/up.sql'                                -- \ir inside resolves next to it
  *   \set ON_ERROR_STOP 1                                 -- a migration must not switch it off
  *   RESET ROLE … \; INSERT INTO hectic.migration … \; COMMIT \; BEGIN \; RESET ALL \; … \; SET LOCAL …
- *   \echo __dbtool_…_m-stepN__                           -- the step committed (read, not shown)
  *   \o  \set NAME 'value' …                             -- psql's own state, reset too
  *
  * A file without psql commands is sent as text instead (pg/inline-sql.ts), the tool's
  * statements joined to its last one, on the line of its final `;`:
  *
  *   CREATE TABLE … \; RESET ROLE … \; INSERT INTO hectic.migration … \; COMMIT \; BEGIN \; …;
- *   \echo __dbtool_…_m-stepN__
+ *
+ * After the last step's COMMIT, `\echo __dbtool_…_m-done__` reports the run done (read,
+ * not shown). One line for the run, not one per step: each would wake the migrator.
  *
  * Each migration starts from a clean session (SPEC §7), so `up all` behaves like
  * repeated `up 1`: what one migration sets for its session (search_path emptied by
@@ -26,9 +27,9 @@
  *
  * psql runs with ON_ERROR_STOP, so the first error ends it inside that step's
  * transaction: the server rolls back the migration together with its bookkeeping row,
- * and earlier steps stay committed. Each step reports itself after its COMMIT; when one did not, which
- * step failed is read back from hectic.migration (the truth, whatever psql printed), and
- * where it failed from psql's `psql:FILE:LINE:` report.
+ * and earlier steps stay committed. When the run did not report itself done, which step
+ * failed is read back from hectic.migration (the truth, whatever psql printed), and where
+ * it failed from psql's `psql:FILE:LINE:` report.
  */
 import fs from 'node:fs';
 import { quoteLiteral } from '../pg/db.js';
@@ -38,7 +39,7 @@ import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
 import { describePsqlFailure, messagesBeforeError } from '../pg/psql.js';
 import type { AppliedMigration, MigrationStep } from './migration-plan.js';
-import type { MigrationSession, StepHooks } from './migration-session.js';
+import { DONE_MARK, type MigrationSession, type StepHooks } from './migration-session.js';
 
 /** A path (or any value) as a psql meta-command argument: single-quoted, quotes doubled, backslashes escaped. */
 export function psqlQuotePath(file: string): string {
@@ -83,8 +84,8 @@ export interface MigrationScriptOptions {
   /** The --set variables, put back after every `\i`-ed step. */
   vars?: Readonly<Record<string, string>>;
   hooks?: StepHooks;
-  /** A line reporting that step `index` committed. */
-  stepDone?: (index: number) => string;
+  /** A line reporting that the last step committed. */
+  done?: string;
   /** A step's SQL to send inline (pg/inline-sql.ts), or undefined to `\i` its file. */
   inline?: (step: MigrationStep) => InlineSql | undefined;
 }
@@ -106,7 +107,7 @@ export interface MigrationScript {
  * backslash in it, it cannot change psql's own state, which needs no putting back.
  */
 export function buildMigrationScript(steps: readonly MigrationStep[], options: MigrationScriptOptions = {}): MigrationScript {
-  const { vars = {}, hooks = {}, stepDone, inline } = options;
+  const { vars = {}, hooks = {}, done, inline } = options;
   const chunks: string[] = [];
   const sources: StdinSource[] = [];
   let lines = 0;
@@ -134,10 +135,10 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
       if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
       push(commit);
     }
-    // Printed only once that query went through: ON_ERROR_STOP ends psql before it otherwise.
-    if (stepDone) push(stepDone(index).trimEnd());
     if (!last && !sql) push(...psqlReset(vars));
   });
+  // Printed only once the last COMMIT went through: ON_ERROR_STOP ends psql before it otherwise.
+  if (done) push(done.trimEnd());
   return { text: `${chunks.join('\n')}\n`, sources };
 }
 
@@ -209,8 +210,8 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
 }
 
 /**
- * Runs the steps through the session's psql process. Each step reports itself once its
- * COMMIT went through; when psql ended well with every step reported, all are done.
+ * Runs the steps through the session's psql process. The run reports itself once its
+ * last COMMIT went through; when psql ended well with that report, all steps are done.
  * Otherwise `readApplied` asks hectic.migration how far it got (the truth, whatever
  * psql printed). Throws MigrationRunError (a MigrationFailedError, exit 4) naming the
  * failed step; earlier steps stay done.
@@ -222,12 +223,12 @@ export async function runPlan(
   readApplied: () => Promise<AppliedMigration[]>,
 ): Promise<RunPlanResult> {
   const inline = !session.hooks?.beforeCommit && (await session.psqlVersion) >= ALL_RESULTS_PSQL ? readInline : undefined;
-  const script = buildMigrationScript(steps, { vars: session.vars, hooks: session.hooks, stepDone: (index) => session.stepDone(index), inline });
+  const script = buildMigrationScript(steps, { vars: session.vars, hooks: session.hooks, done: session.doneLine, inline });
   log.trace(`migration script:\n${script.text}`);
   const firstLine = session.linesSent;
   const ended = await session.finish(script.text);
   const result = { ...ended, stderr: stdinLineMap(ended.stderr, script.sources.map((source) => ({ ...source, first: source.first + firstLine }))) };
-  const reported = result.code === 0 && result.marks.length === steps.length;
+  const reported = result.code === 0 && result.marks.includes(DONE_MARK);
   const done = reported ? steps.length : countCompleted(steps, new Set((await readApplied()).map((migration) => migration.name)));
   const completed = steps.slice(0, done);
   const failed = steps[done];

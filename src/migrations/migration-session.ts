@@ -39,11 +39,14 @@ export interface MigrationSession extends SqlReader {
   readonly psqlVersion: Promise<number>;
   /** How many lines psql has been sent before the script. */
   readonly linesSent: number;
-  /** A script line that reports step `index` as committed. */
-  stepDone(index: number): string;
+  /** A script line that reports the run as done (`marks` then hold DONE_MARK). */
+  readonly doneLine: string;
   /** Hands psql its script (once); resolves with how psql ended. */
   finish(script?: string): Promise<PsqlSessionResult>;
 }
+
+/** The mark of a run whose last step committed. */
+export const DONE_MARK = 'done';
 
 export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
   const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
@@ -60,7 +63,7 @@ export function openMigrationSession(config: Config, options: MigrationSessionOp
     },
     query: (sql) => psql.query(sql),
     queryIf: (condition, sql) => psql.queryIf(condition, sql),
-    stepDone: (index) => psql.markLine(`step${index}`),
+    doneLine: psql.markLine(DONE_MARK),
     finish: (script = '') => psql.finish(script),
   };
 }

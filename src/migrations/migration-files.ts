@@ -52,26 +52,34 @@ interface SideFiles {
   label: string;
 }
 
+/** The entry called `name`, if the folder has one. */
+function entryNamed(entries: readonly fs.Dirent[], name: string): fs.Dirent | undefined {
+  for (const entry of entries) if (entry.name === name) return entry;
+  return undefined;
+}
+
 /**
  * Finds one side (`up` or `down`) of a migration from the folder's entries (one
  * readdir per folder keeps 200 migrations cheap); both layouts at once is ambiguous.
+ * Paths are joined as text: `dir` is absolute and normalised already, and path.join's
+ * normalising was a third of the cost of listing 200 folders.
  */
-function findSide(dir: string, name: string, entries: ReadonlyMap<string, fs.Dirent>, side: 'up' | 'down'): SideFiles {
-  const flat = entries.get(`${side}.sql`);
-  const nestedDir = entries.get(side);
+function findSide(dir: string, name: string, entries: readonly fs.Dirent[], side: 'up' | 'down'): SideFiles {
+  const flat = entryNamed(entries, `${side}.sql`);
+  const nestedDir = entryNamed(entries, side);
   if (flat && nestedDir) {
     throw new AmbiguousError(
       `migration ${name} has both ${side}.sql and ${side}/: keep one layout (${side}.sql, or ${side}/entrypoint.sql with its includes)`,
     );
   }
   if (nestedDir) {
-    const folder = path.join(dir, side);
+    const folder = `${dir}${path.sep}${side}`;
     if (!isKind(nestedDir, folder, 'directory')) throw new UserError(`migration ${name}: ${side} is not a folder (expected ${side}/entrypoint.sql)`);
-    const entrypoint = path.join(folder, 'entrypoint.sql');
+    const entrypoint = `${folder}${path.sep}entrypoint.sql`;
     return { file: fs.statSync(entrypoint, { throwIfNoEntry: false })?.isFile() ? entrypoint : null, label: `${side}/entrypoint.sql` };
   }
   if (!flat) return { file: null, label: `${side}.sql` };
-  const file = path.join(dir, `${side}.sql`);
+  const file = `${dir}${path.sep}${side}.sql`;
   if (!isKind(flat, file, 'file')) throw new UserError(`migration ${name}: ${side}.sql is not a file`);
   return { file, label: `${side}.sql` };
 }
@@ -112,9 +120,11 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
     throw new UserError(`cannot read migration folder ${migrationDir}: ${(error as Error).message}`);
   }
   const folders: MigrationFolder[] = [];
+  const root = path.resolve(migrationDir);
+  const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
-    const dir = path.join(migrationDir, entry.name);
+    const dir = `${prefix}${entry.name}`;
     if (!isKind(entry, dir, 'directory')) {
       if (MIGRATION_NAME.test(entry.name)) {
         throw new UserError(`malformed migration ${entry.name}: a migration is a folder holding up.sql and down.sql, not a file`);
@@ -122,12 +132,12 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
       continue;
     }
     checkMigrationName(entry.name);
-    const inside = new Map(fs.readdirSync(dir, { withFileTypes: true }).map((item) => [item.name, item]));
+    const inside = fs.readdirSync(dir, { withFileTypes: true });
     const up = findSide(dir, entry.name, inside, 'up');
     const down = findSide(dir, entry.name, inside, 'down');
     // A side with no trace at all is named after the other side's layout.
-    if (!up.file && !inside.has('up')) up.label = down.label.replace('down', 'up');
-    if (!down.file && !inside.has('down')) down.label = up.label.replace('up', 'down');
+    if (!up.file && !entryNamed(inside, 'up')) up.label = down.label.replace('down', 'up');
+    if (!down.file && !entryNamed(inside, 'down')) down.label = up.label.replace('up', 'down');
     folders.push({ name: entry.name, dir, upFile: up.file, downFile: down.file, upLabel: up.label, downLabel: down.label });
   }
   // Code-point order, the same as PostgreSQL's "C" collation and the shell's LC_ALL=C sort.

@@ -37,6 +37,7 @@ describe('inlineSql', () => {
       'SELECT 1; /* open\n', // … comment …
       'SELECT (1;\n', // … or parenthesis
       'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n', // psql tracks ; by keywords here
+      'COPY t (a) FROM STDIN;\nfirst;\nsecond;\n', // its data would be the lines that follow the file
       '-- only a comment\n',
       '',
     ]) {

@@ -12,6 +12,8 @@
  *     parenthesis, with a `;` followed by nothing but whitespace and `--` comments.
  *     (`BEGIN ATOMIC` bodies have psql track `;`s by keywords: such files are not
  *     inlined.)
+ *   - `COPY … FROM STDIN` reads the lines after it: from a file its data, inline the
+ *     lines that follow the file. A file that says STDIN is not inlined.
  * Messages then name `<stdin>` and its line: `stdinLineMap` puts the file and its line
  * back.
  */
@@ -74,7 +76,10 @@ export function inlineSql(bytes: Buffer): InlineSql | undefined {
     else if (token === ';' && depth === 0) {
       terminator = match.index;
       pending = false;
-    } else if (token.length === 6 && token.toLowerCase() === 'atomic') return undefined;
+    } else if (token.length === 5 || token.length === 6) {
+      const word = token.toLowerCase();
+      if (word === 'atomic' || word === 'stdin') return undefined;
+    }
   }
   if (terminator < 0 || pending || depth !== 0) return undefined;
   let lineCount = 1;

@@ -149,11 +149,6 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** sha256 of a file's bytes as 64 lowercase hex digits. */
-export function hashFile(file: string): string {
-  return sha256(fs.readFileSync(file));
-}
-
 /**
  * The migrations that can run: every folder must have its up file (a folder without one
  * is malformed: exit 1, before anything happens). Reads and hashes the up files.

@@ -11,7 +11,8 @@ import { formatList, listMigrationsCommand } from '../src/commands/migrator-list
 import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
-import { AS_SESSION_USER, buildMigrationScript, psqlQuotePath, SESSION_RESET } from '../src/migrations/migration-runner.js';
+import { AS_SESSION_USER, buildMigrationScript, SESSION_RESET } from '../src/migrations/migration-runner.js';
+import { quotePsqlArgument } from '../src/pg/psql.js';
 import { inlineSql, stdinLineMap } from '../src/pg/inline-sql.js';
 import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
 import { makeTempDir } from './helpers/env.js';
@@ -108,8 +109,13 @@ describe('buildMigrationScript', () => {
     );
   });
 
+  it('puts a --set value holding a newline back on one line, as psql reads its escapes', () => {
+    const script = buildMigrationScript([up, down], { vars: { note: 'two\nlines' } });
+    expect(script.text.split('\n')).toContain("\\set note 'two\\nlines'");
+  });
+
   it('quotes paths for psql meta-commands', () => {
-    expect(psqlQuotePath("/a/it's/b\\c.sql")).toBe("'/a/it''s/b\\\\c.sql'");
+    expect(quotePsqlArgument("/a/it's/b\\c.sql")).toBe("'/a/it''s/b\\\\c.sql'");
   });
 });
 

@@ -37,14 +37,9 @@ import { inlineSql, stdinLineMap, type InlineSql, type StdinSource } from '../pg
 import { MigrationFailedError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
-import { describePsqlFailure, messagesBeforeError } from '../pg/psql.js';
+import { describePsqlFailure, messagesBeforeError, quotePsqlArgument } from '../pg/psql.js';
 import type { AppliedMigration, MigrationStep } from './migration-plan.js';
 import { DONE_MARK, type MigrationSession, type StepHooks } from './migration-session.js';
-
-/** A path (or any value) as a psql meta-command argument: single-quoted, quotes doubled, backslashes escaped. */
-export function psqlQuotePath(file: string): string {
-  return `'${file.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
 
 function bookkeeping(step: MigrationStep): string {
   return step.direction === 'up'
@@ -77,7 +72,7 @@ const NEXT_STEP = `BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mod
 
 /** psql's own state put back between steps: output to stdout, the --set variables. */
 function psqlReset(vars: Readonly<Record<string, string>>): string[] {
-  return ['\\o', ...Object.entries(vars).map(([name, value]) => `\\set ${name} ${psqlQuotePath(value)}`)];
+  return ['\\o', ...Object.entries(vars).map(([name, value]) => `\\set ${name} ${quotePsqlArgument(value)}`)];
 }
 
 export interface MigrationScriptOptions {
@@ -131,7 +126,7 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
       push(`${sql.head} \\; ${commit}${sql.rest.endsWith('\n') ? sql.rest.slice(0, -1) : sql.rest}`);
     } else {
       // A migration must not switch ON_ERROR_STOP off for the rest of the run.
-      push(`\\i ${psqlQuotePath(step.file)}`, '\\set ON_ERROR_STOP 1');
+      push(`\\i ${quotePsqlArgument(step.file)}`, '\\set ON_ERROR_STOP 1');
       if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
       push(commit);
     }

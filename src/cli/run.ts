@@ -2,8 +2,7 @@
  * What every executable shares: load the configuration, run a commander program,
  * and turn whatever happens into one clear line and an exit code (SPEC §10–§11).
  */
-import type { Command } from 'commander';
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { loadProcessConfig, type Config } from '../base/config.js';
 import { ENV_FILE_OPTION } from './options.js';
 import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError } from '../base/errors.js';

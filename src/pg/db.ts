@@ -8,7 +8,6 @@ import { UserError } from '../base/errors.js';
 import { redact } from '../base/log.js';
 import { withExtraCa } from './extra-ca.js';
 
-/** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
 /**
  * pg-connection-string, loaded when a URL is first parsed: as the first CommonJS module
  * of a run it costs about 2 ms, which the migrator's hot path (it parses no URL) skips.
@@ -20,6 +19,7 @@ function parse(url: string): ReturnType<typeof ParseUrl> {
   return parseWithDriver(url);
 }
 
+/** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
 export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw new UserError(`not a PostgreSQL URL (expected postgresql://…): ${redact(url)}`);

@@ -3,7 +3,7 @@
  * statements can ride in the same query as the file's last statement (one round trip
  * fewer per migration, SPEC §13).
  *
- * psql reads both the same way, with two differences, which is why only some files
+ * psql reads both the same way but for these differences, which is why only some files
  * qualify:
  *   - Backslash commands could change psql's own state or resolve `\ir` against the
  *     file's folder: a file with any backslash is not inlined (E'' escapes included).

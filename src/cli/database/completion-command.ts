@@ -1,6 +1,5 @@
 /** `database completion SHELL`: completions for all four executables, from their programs. */
-import type { Command } from 'commander';
-import { Argument } from 'commander';
+import { Argument, type Command } from 'commander';
 import { completionNodes, renderCompletion, SHELLS } from '../completion.js';
 import type { CliContext } from '../run.js';
 import { VERSION } from '../version.js';

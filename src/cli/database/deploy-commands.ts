@@ -2,8 +2,7 @@
  * `database hydrate | patch | deploy | test | check`: building and testing the database.
  * Each action loads its command when it runs (see database-program.ts).
  */
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';

@@ -1,7 +1,12 @@
-import { stripAnsi } from '../base/log.js';
+import { colorEnabled, stripAnsi } from '../base/log.js';
+import { createPalette, type Palette } from '../base/palette.js';
 import { runInteractive } from '../base/process.js';
 import type { CliContext } from './run.js';
 
+/** The styles of what goes to stdout: colour only on a terminal, as NO_COLOR/FORCE_COLOR say. */
+export function stdoutPalette(ctx: CliContext): Palette {
+  return createPalette(colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor));
+}
 
 /** True when `text` fits the terminal without scrolling (one row is left for the prompt). */
 export function fitsScreen(text: string, size: { rows: number; columns: number }): boolean {

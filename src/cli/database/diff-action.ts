@@ -7,9 +7,8 @@ import { formatTextReport, toJsonError, toJsonReport } from '../../diff/report.j
 import { AmbiguousError, ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
 import { diffSettled } from '../../diff/migration-report.js';
 import { splitTableList } from '../../pg/table-names.js';
-import { colorEnabled, redact } from '../../base/log.js';
-import { createPalette } from '../../base/palette.js';
-import { json, page } from '../output.js';
+import { redact } from '../../base/log.js';
+import { json, page, stdoutPalette } from '../output.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 
@@ -62,8 +61,7 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
   } else if (flags.output) {
     writeReport(ctx, flags.output, formatTextReport(result));
   } else {
-    const color = createPalette(colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor));
-    await page(ctx, formatTextReport(result, color));
+    await page(ctx, formatTextReport(result, stdoutPalette(ctx)));
   }
   // With a migration asked for, a proved one settles the schema drift; data drift stays a difference.
   if (!diffSettled(result)) ctx.exitCode = ExitCode.generic;

@@ -6,13 +6,14 @@
  * only where the stream is a terminal (NO_COLOR/FORCE_COLOR honoured).
  */
 import path from 'node:path';
-import { colorEnabled, formatDuration, redact } from '../../base/log.js';
-import { createPalette, type Palette } from '../../base/palette.js';
+import { formatDuration, redact } from '../../base/log.js';
+import type { Palette } from '../../base/palette.js';
 import { plural } from '../../base/text.js';
 import { failingTests, passingTodos, type TapReport, type TapTest } from '../../build/tap.js';
 import type { TestFileResult, TestRunEvent, TestTotals } from '../../build/test-runner.js';
 import type { TestResult } from '../../commands/test.js';
 import { SqlError } from '../../pg/psql.js';
+import { stdoutPalette } from '../output.js';
 import type { CliContext } from '../run.js';
 
 /** Diagnostic lines shown under a failing test (all of them are in the TAP, with -v). */
@@ -84,7 +85,7 @@ export class TestReport {
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: CliContext, private readonly options: TestReportOptions) {
-    this.out = createPalette(colorEnabled(ctx.stdoutIsTTY, ctx.config.noColor, ctx.config.forceColor));
+    this.out = stdoutPalette(ctx);
   }
 
   private get liveEnabled(): boolean {

@@ -3,11 +3,12 @@
  * `Config`. Precedence everywhere: command-line flag > `--env-file` > environment
  * variable > default; flags are applied by the CLI on top of the values resolved here.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dotenvValues, parseDotenv } from './dotenv.js';
 import { MissingInputError, UserError } from './errors.js';
+import { readSmallTextFile } from './small-file.js';
+import { shown } from './text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -107,22 +108,20 @@ export interface LoadOptions {
   envFiles?: readonly string[];
 }
 
+/** The largest dotenv file we read: secrets and settings, never megabytes. */
+export const DOTENV_MAX_BYTES = 1024 * 1024;
+
 /**
  * The variables of a dotenv file read deliberately (`--env-file`). Unreadable, or a
  * line that is not `NAME=VALUE` with NAME a variable name → exit 3 naming the file and line.
  */
 export function readEnvFile(file: string): Map<string, string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new MissingInputError(`--env-file ${file}: cannot read it (${reason})`);
-  }
-  const parsed = parseDotenv(text);
-  if (!parsed.ok) throw new MissingInputError(`--env-file ${file}: line ${parsed.line}: ${parsed.reason}`);
+  const read = readSmallTextFile(file, DOTENV_MAX_BYTES);
+  if (!read.ok) throw new MissingInputError(`--env-file ${shown(file)}: cannot read it (${read.reason})`);
+  const parsed = parseDotenv(read.text);
+  if (!parsed.ok) throw new MissingInputError(`--env-file ${shown(file)}: line ${parsed.line}: ${parsed.reason}`);
   const bad = parsed.entries.find((entry) => !isShellIdentifier(entry.key));
-  if (bad) throw new MissingInputError(`--env-file ${file}: line ${bad.line}: the name before "=" is not a variable name`);
+  if (bad) throw new MissingInputError(`--env-file ${shown(file)}: line ${bad.line}: the name before "=" is not a variable name`);
   return dotenvValues(parsed.entries);
 }
 
@@ -180,7 +179,7 @@ export function loadConfig(
   const databaseDir = resolve(get('DATABASE_DIR')) ?? (localDir && path.join(localDir, 'db'));
   const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
   if (!isShellIdentifier(pgUrlVar)) {
-    throw new UserError(`PG_URL_VAR must be a shell identifier, got '${pgUrlVar}'`);
+    throw new UserError(`PG_URL_VAR must be a shell identifier, got '${shown(pgUrlVar)}'`);
   }
   const environment = get('ENVIRONMENT');
   const home = get('HOME') ?? os.homedir();
@@ -244,7 +243,7 @@ function parsePort(raw: string | undefined): number {
   if (raw === undefined) return DEFAULTS.port;
   const port = Number(raw);
   if (!/^[0-9]+$/.test(raw) || port < 1 || port > 65535) {
-    throw new UserError(`PG_PORT must be a port number (1-65535), got '${raw}'`);
+    throw new UserError(`PG_PORT must be a port number (1-65535), got '${shown(raw)}'`);
   }
   return port;
 }
@@ -252,7 +251,7 @@ function parsePort(raw: string | undefined): number {
 function parseDatabaseName(raw: string | undefined): string {
   const name = raw ?? DEFAULTS.database;
   if (name.length > 63 || name.includes('\0')) {
-    throw new UserError(`PG_DATABASE is not a valid database name: '${name}'`);
+    throw new UserError(`PG_DATABASE is not a valid database name: '${shown(name)}'`);
   }
   return name;
 }
@@ -269,7 +268,7 @@ function parseLogLevel(raw: string | undefined): LogLevel {
   if (raw === undefined) return DEFAULTS.logLevel;
   const level = raw.toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+  throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, got '${shown(raw)}'`);
 }
 
 

@@ -95,6 +95,8 @@ let parseWithDriver: typeof ParseUrl | undefined;
 /** The password pg (and psql) would use for `url`, decoded; undefined when it has none or is no URL. */
 export function urlPassword(url: string): string | undefined {
   if (!/^postgres(ql)?:\/\//i.test(url)) return undefined;
+  // Most URLs have no password: they need not load the driver's parser (2 ms) to say so.
+  if (!userinfoPassword(url, url.indexOf('//') + 2) && !/password=/i.test(url)) return undefined;
   parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
   try {
     const password = parseWithDriver(url).password;

@@ -92,6 +92,16 @@ export function redact(text: string): string {
 
 let parseWithDriver: typeof ParseUrl | undefined;
 
+/**
+ * Options for pg-connection-string's parse: sslmode as libpq (and so psql, which runs the
+ * same URLs) reads it — `require` encrypts without checking the certificate, `verify-full`
+ * checks it. The driver's default reads require as verify-full and prints a nine-line
+ * SECURITY WARNING to stderr. A URL that says `uselibpqcompat` itself is left to say it.
+ */
+export function libpqParseOptions(url: string): { useLibpqCompat?: boolean } {
+  return /[?&]uselibpqcompat=/i.test(url) ? {} : { useLibpqCompat: true };
+}
+
 /** The password pg (and psql) would use for `url`, decoded; undefined when it has none or is no URL. */
 export function urlPassword(url: string): string | undefined {
   if (!/^postgres(ql)?:\/\//i.test(url)) return undefined;
@@ -99,7 +109,7 @@ export function urlPassword(url: string): string | undefined {
   if (!userinfoPassword(url, url.indexOf('//') + 2) && !/password=/i.test(url)) return undefined;
   parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
   try {
-    const password = parseWithDriver(url).password;
+    const password = parseWithDriver(url, libpqParseOptions(url)).password;
     return password ? password : undefined;
   } catch {
     // A URL the driver cannot parse: take libpq's reading of it.
@@ -177,4 +187,20 @@ export function passwordsOutOfArgs(
     return option + separated.url;
   });
   return { args: safeArgs, env: password === undefined ? { ...env } : { ...env, PGPASSWORD: password } };
+}
+
+const CONNINFO_PASSWORD_SETTING = /(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)/i;
+
+/**
+ * `separatePassword` for either form libpq takes: a URL, or a conninfo string
+ * (`host=db password='a b' dbname=app`), whose `password=` setting is taken out.
+ */
+export function separateConnectionPassword(target: string): SeparatedPassword {
+  if (/^postgres(ql)?:\/\//i.test(target)) return separatePassword(target);
+  const match = CONNINFO_PASSWORD_SETTING.exec(target);
+  if (!match?.[2]) return { url: target, password: undefined };
+  const raw = match[2];
+  const password = raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+  const url = (target.slice(0, match.index) + match[1] + target.slice(match.index + match[0].length)).replace(/\s+/g, ' ').trim();
+  return { url, password };
 }

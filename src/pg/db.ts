@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import type { parse as ParseUrl } from 'pg-connection-string';
 import { UserError } from '../base/errors.js';
-import { redactUrl } from '../base/redact.js';
+import { libpqParseOptions, redactUrl } from '../base/redact.js';
 import { shown } from '../base/text.js';
 import { withExtraCa } from './extra-ca.js';
 
@@ -17,7 +17,7 @@ let parseWithDriver: typeof ParseUrl | undefined;
 
 function parse(url: string): ReturnType<typeof ParseUrl> {
   parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
-  return parseWithDriver(url);
+  return parseWithDriver(url, libpqParseOptions(url));
 }
 
 /** Validates a connection URL early so a typo gets one clear line, not a driver dump. */

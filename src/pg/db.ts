@@ -32,7 +32,7 @@ export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
     throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: ${(error as Error).message}`);
   }
   // Checked here, or Node's socket code says it in its words (`Port should be >= 0…`).
-  if (params.port !== undefined && params.port !== null && !isPort(String(params.port))) {
+  if (params.port && !isPort(String(params.port))) {
     throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: the port must be a number from 1 to 65535, got '${shown(String(params.port))}'`);
   }
   return params;

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { dotenvValues, parseDotenv } from './dotenv.js';
+import { parseDotenv } from './dotenv.js';
 import { MissingInputError, UserError } from './errors.js';
 import { readSmallTextFile } from './small-file.js';
 import { shown } from './text.js';

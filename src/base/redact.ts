@@ -11,6 +11,7 @@
  * The decoded password is checked against pg-connection-string, the driver's parser.
  */
 import type { parse as ParseUrl } from 'pg-connection-string';
+import { InternalError } from './errors.js';
 
 export const HIDDEN = '***';
 
@@ -181,7 +182,7 @@ export function passwordsOutOfArgs(
     const separated = separatePassword(arg.slice(option.length));
     if (separated.password === undefined) return arg;
     if (password !== undefined && password !== separated.password) {
-      throw new Error('two different passwords on one command line: only one can travel in PGPASSWORD');
+      throw new InternalError('two different passwords on one command line: only one can travel in PGPASSWORD');
     }
     password = separated.password;
     return option + separated.url;

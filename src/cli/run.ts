@@ -9,7 +9,7 @@ import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError
 import { fsFaultLine, isFsFault, isPathError, pathErrorLine } from '../base/fs-faults.js';
 import { INTERRUPT_DEADLINE_MS, interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
-import { capLength, escapeControls } from '../base/text.js';
+import { capLength, escapeControls, shown } from '../base/text.js';
 import { trustExtraCaCerts } from '../pg/extra-ca.js';
 
 export interface CliContext {
@@ -99,7 +99,7 @@ export function configureCommand(command: Command, name: string): Command {
 }
 
 /** Longest message line we print: a value echoed whole must not make a page of error. */
-const MESSAGE_MAX = 1000;
+const MESSAGE_MAX = 2000;
 /** Longest block of details under a message (a log tail is cut, the log is named). */
 const DETAILS_MAX = 8000;
 
@@ -108,9 +108,16 @@ export function messageLine(text: string): string {
   return capLength(escapeControls(redact(text)), MESSAGE_MAX);
 }
 
-/** Commander's error for `name` on one line (its own `(Did you mean …?)` hint kept on the next). */
+/**
+ * Commander's error for `name` on one line (its own `(Did you mean …?)` hint kept on the
+ * next); the values it quotes (`unknown command 'x'`) shown as every echoed value is.
+ */
 function commanderErrorLine(name: string, text: string): string {
-  const [message = '', ...rest] = text.replace(/^error: /, '').replace(/\n$/, '').split('\n(Did you mean');
+  const [message = '', ...rest] = text
+    .replace(/^error: /, '')
+    .replace(/\n$/, '')
+    .split('\n(Did you mean')
+    .map((part) => part.replace(/'([^']*)'/g, (_quoted, value: string) => `'${shown(value)}'`));
   const hint = rest.length > 0 ? `\n(Did you mean${messageLine(rest.join(''))}` : '';
   return `${name}: ${messageLine(message)}${hint}\n`;
 }

@@ -82,16 +82,18 @@ function spawnBin(name: string, args: string[], env: Record<string, string | und
 }
 
 describe('while a migration runs', () => {
-  it('no command line holds the password: psql gets it through PGPASSWORD', async () => {
+  it.each(['DB_URL', '-u'])('no command line holds the password given by %s: psql gets it through PGPASSWORD', async (given) => {
     const db = await createDatabase(cluster.url, 'argv');
-    const dir = path.join(scratch, 'migrations');
+    const dir = path.join(scratch, `migrations-${given}`);
     fs.mkdirSync(path.join(dir, '20240101000000-wait'), { recursive: true });
     fs.writeFileSync(path.join(dir, '20240101000000-wait', 'up.sql'), `SELECT pg_advisory_lock(${LOCK_KEY});\nSELECT pg_advisory_unlock(${LOCK_KEY});\n`);
     fs.writeFileSync(path.join(dir, '20240101000000-wait', 'down.sql'), 'SELECT 1;\n');
     const lock = await holdLock(db);
     try {
-      // Given in the environment: a password the user typed on our own command line is theirs to show.
-      const run = spawnBin('migrator', ['-d', dir, 'migrate', 'up'], { DB_URL: withPassword(db) });
+      // Typed on our own command line, the password leaves it as soon as we start.
+      const run = given === '-u'
+        ? spawnBin('migrator', ['-u', withPassword(db), '-d', dir, 'migrate', 'up'], {})
+        : spawnBin('migrator', ['-d', dir, 'migrate', 'up'], { DB_URL: withPassword(db) });
       await waitFor(async () => (await lock.waiters()) > 0, 60_000, 'the migration to wait for the lock');
       const psql = commandLines().filter((line) => /\bpsql\b/.test(line.args) && line.args.includes(databaseOf(db)));
       expect(psql.length).toBeGreaterThan(0);

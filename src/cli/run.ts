@@ -177,10 +177,21 @@ function report(error: unknown, log: ConsoleLogger | undefined, name: string): n
 }
 
 /**
+ * A password typed on our own command line (`-u postgresql://u:pw@…`) leaves `ps` as soon
+ * as we start: the process title (what /proc/PID/cmdline shows) is rewritten without it.
+ */
+function hidePasswordsInOwnTitle(name: string, argv: readonly string[]): void {
+  const redacted = argv.map((arg) => redact(arg));
+  if (redacted.every((arg, index) => arg === argv[index])) return;
+  process.title = [name, ...redacted].join(' ');
+}
+
+/**
  * Runs a program built by `build` and exits with the right code. SIGINT/SIGTERM run the
  * registered cleanups first, then exit 130/143.
  */
 export async function runCli(name: string, build: (ctx: CliContext, args: readonly string[]) => Command, argv: string[]): Promise<never> {
+  hidePasswordsInOwnTitle(name, argv);
   let log: ConsoleLogger | undefined;
   let code: number;
   let signalCleanups: Promise<number> | undefined;

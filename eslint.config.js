@@ -33,8 +33,9 @@ export default tseslint.config(
   },
   {
     // dist/ is CommonJS: these load on first use (pg and its URL parser cost 2-10 ms,
-    // and pg must see a stand-in navigator while it loads: src/pg/db.ts).
-    files: ['src/pg/db.ts'],
+    // and pg must see a stand-in navigator while it loads: src/pg/db.ts). Redaction reads
+    // passwords with the same URL parser, loaded only for a URL that may hold one.
+    files: ['src/pg/db.ts', 'src/base/redact.ts'],
     rules: { '@typescript-eslint/no-require-imports': ['error', { allow: ['^pg$', '^pg-connection-string$'] }] },
   },
   {

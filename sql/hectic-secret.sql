@@ -168,7 +168,8 @@ $$;
 --   * an optional leading "export " is ignored;
 --   * the line is split at the first "="; key and value are trimmed;
 --   * one pair of matching surrounding quotes (' or ") is stripped from the value;
---   * CRLF line endings are fine; a later duplicate key wins;
+--   * lines end with LF, CRLF or a lone CR; a UTF-8 byte order mark at the start is
+--     ignored; a later duplicate key wins;
 --   * a non-empty line without "=", or with an empty key, is an error naming the line
 --     number (1-based). The line's content is never echoed: it may hold a secret.
 -- Everything is parsed before anything is written, and the caller's transaction makes
@@ -196,10 +197,10 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
 
-    lines := string_to_array(dotenv, E'\n');
+    -- An editor's byte order mark is not part of the first key.
+    lines := regexp_split_to_array(regexp_replace(dotenv, E'^\uFEFF', ''), E'\r\n|\r|\n');
     FOR line_no IN 1 .. coalesce(array_length(lines, 1), 0) LOOP
-        -- CRLF: drop the carriage return left at the end by splitting on \n.
-        line := btrim(regexp_replace(lines[line_no], E'\r$', ''), E' \t');
+        line := btrim(lines[line_no], E' \t');
         CONTINUE WHEN line = '' OR left(line, 1) = '#';
 
         line := regexp_replace(line, E'^export[ \t]+', '');

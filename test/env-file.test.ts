@@ -72,6 +72,27 @@ describe('the dotenv rules', () => {
     const error = await withDb(url, (client) => client.query('SELECT hectic.load_secrets_from_env($1)', [bad]).then(() => '', (e: Error) => e.message));
     expect(error).toMatch(/line 4:/);
   });
+
+  it('read lone-CR line endings as lines and skip a UTF-8 byte order mark, in both parsers', async () => {
+    const text = '\uFEFFA=1\r# comment\rexport B="two"\r\rC=3\r\nD=4\n';
+    const parsed = parseDotenv(text);
+    const ours = parsed.ok ? Object.fromEntries(dotenvValues(parsed.entries)) : parsed;
+    expect(ours).toEqual({ A: '1', B: 'two', C: '3', D: '4' });
+    const url = await createDatabase(cluster.url, 'dotenv_cr');
+    expect((await runBin('migrator', ['-u', url, 'init'])).code).toBe(0);
+    const theirs = await withDb(url, async (client) => {
+      await client.query('SELECT hectic.load_secrets_from_env($1)', [text]);
+      const { rows } = await client.query<{ key: string; value: string }>('SELECT key, hectic.get_secret(key) AS value FROM hectic.secret');
+      return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+    });
+    expect(theirs).toEqual(ours);
+    // A bad line in a CR-only file is named by its number; nothing of the file is echoed.
+    const bad = 'A=1\rPG_URL_VAR==debug\rnot a pair with a SECRET\r';
+    expect(parseDotenv(bad)).toEqual({ ok: false, line: 3, reason: 'expected KEY=VALUE' });
+    const error = await withDb(url, (client) => client.query('SELECT hectic.load_secrets_from_env($1)', [bad]).then(() => '', (e: Error) => e.message));
+    expect(error).toMatch(/line 3:/);
+    expect(error).not.toContain('SECRET');
+  });
 });
 
 describe('--env-file', () => {
@@ -167,7 +188,7 @@ echo "status=$?"`;
     const missing = path.join(scratch, 'missing.env');
     const unreadable = await runBin(exe, ['--env-file', missing, ...args]);
     expect(unreadable.code).toBe(3);
-    expect(unreadable.stderr).toBe(`${exe}: --env-file ${missing}: cannot read it (ENOENT)\n`);
+    expect(unreadable.stderr).toBe(`${exe}: --env-file ${missing}: cannot read it (no such file or folder)\n`);
     const malformed = file(`${exe}-malformed.env`, '# settings\nexport LOCAL_DIR=/tmp\n\n  secret-value-without-key\n');
     const bad = await runBin(exe, [...args, '--env-file', malformed]);
     expect(bad.code).toBe(3);

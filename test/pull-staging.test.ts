@@ -140,7 +140,8 @@ describe('pull_staging: success', () => {
     for (const result of [ok, failed, badDb]) {
       expect(result.stdout + result.stderr).not.toContain(PASSWORD);
     }
-    expect(ok.stderr).toContain('***'); // the debug command line, redacted
+    // The debug command line: the remote shell reads the password from stdin, the URL holds none.
+    expect(ok.stderr).toContain('read -r PGPASSWORD');
     expect(fs.readFileSync(testData, 'utf8')).not.toContain(PASSWORD);
   });
 });

@@ -62,10 +62,21 @@ describe('remote command', () => {
   });
 
   it('quotes every word for the remote shell', () => {
-    const command = remoteDumpCommand({ dbUrl: "postgresql://u:p'w@h/db?sslmode=require", flags: ['--data-only', '$(touch /tmp/x)'], tables: ['"My Table"', 'public.t'] });
-    expect(command).toBe(
-      `pg_dump 'postgresql://u:p'\\''w@h/db?sslmode=require' --data-only '$(touch /tmp/x)' -t '"My Table"' -t public.t`,
-    );
+    const remote = remoteDumpCommand({ dbUrl: "postgresql://u@h/db?sslmode=require&application_name=a'b", flags: ['--data-only', '$(touch /tmp/x)'], tables: ['"My Table"', 'public.t'] });
+    expect(remote).toEqual({
+      command: `pg_dump 'postgresql://u@h/db?sslmode=require&application_name=a'\\''b' --data-only '$(touch /tmp/x)' -t '"My Table"' -t public.t`,
+      stdin: undefined,
+    });
+  });
+
+  it('sends the password on the remote stdin, never on a command line', () => {
+    const remote = remoteDumpCommand({ dbUrl: "postgresql://u:p'w LEAK@h/db", flags: [], tables: ['t'] });
+    expect(remote.command).toBe(`IFS= read -r PGPASSWORD && export PGPASSWORD && pg_dump postgresql://u@h/db -t t`);
+    expect(remote.stdin).toBe("p'w LEAK\n");
+    const conninfo = remoteDumpCommand({ dbUrl: "host=h password='a b' dbname=app", flags: [], tables: ['t'] });
+    expect(conninfo.command).not.toContain('a b');
+    expect(conninfo.command).toContain(`'host=h dbname=app'`);
+    expect(conninfo.stdin).toBe('a b\n');
   });
 
   it('runs ssh in batch mode', () => {
@@ -101,6 +112,7 @@ describe('password redaction', () => {
     expect(urlPassword('postgresql://app:s%40cret@db/app')).toBe('s@cret');
     expect(urlPassword('postgresql://app@db/app')).toBeUndefined();
     expect(urlPassword('host=db password=hunter2 dbname=app')).toBe('hunter2');
+    expect(urlPassword('postgresql://app:PW LEAK@db/app')).toBe('PW LEAK');
   });
 
   it('scrubs it from any text', () => {

@@ -177,6 +177,6 @@ describe('readDotenvFile', () => {
     });
     expect(readDotenvFile(loadConfig({ LOCAL_DIR: dir }, '/'))).toEqual({ kind: 'none' });
     expect(readDotenvFile(loadConfig({ LOCAL_DIR: dir, ENVIRONMENT: 'prod' }, '/'))).toMatchObject({ kind: 'unreadable', explicit: false });
-    expect(readDotenvFile(loadConfig({ HECTIC_DOTENV_FILE: path.join(dir, 'nope') }, '/'))).toMatchObject({ kind: 'unreadable', explicit: true, reason: 'ENOENT' });
+    expect(readDotenvFile(loadConfig({ HECTIC_DOTENV_FILE: path.join(dir, 'nope') }, '/'))).toMatchObject({ kind: 'unreadable', explicit: true, reason: 'no such file or folder' });
   });
 });

@@ -3,11 +3,12 @@
  * `Config`. Precedence everywhere: command-line flag > `--env-file` > environment
  * variable > default; flags are applied by the CLI on top of the values resolved here.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dotenvValues, parseDotenv } from './dotenv.js';
+import { parseDotenv } from './dotenv.js';
 import { MissingInputError, UserError } from './errors.js';
+import { readSmallTextFile } from './small-file.js';
+import { shown } from './text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -107,37 +108,46 @@ export interface LoadOptions {
   envFiles?: readonly string[];
 }
 
-/**
- * The variables of a dotenv file read deliberately (`--env-file`). Unreadable, or a
- * line that is not `NAME=VALUE` with NAME a variable name → exit 3 naming the file and line.
- */
-export function readEnvFile(file: string): Map<string, string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new MissingInputError(`--env-file ${file}: cannot read it (${reason})`);
-  }
-  const parsed = parseDotenv(text);
-  if (!parsed.ok) throw new MissingInputError(`--env-file ${file}: line ${parsed.line}: ${parsed.reason}`);
-  const bad = parsed.entries.find((entry) => !isShellIdentifier(entry.key));
-  if (bad) throw new MissingInputError(`--env-file ${file}: line ${bad.line}: the name before "=" is not a variable name`);
-  return dotenvValues(parsed.entries);
+/** The largest dotenv file we read: secrets and settings, never megabytes. */
+export const DOTENV_MAX_BYTES = 1024 * 1024;
+
+/** A variable's value and, when an `--env-file` set it, where (a dotenv line is never echoed). */
+interface EnvFileValue {
+  value: string;
+  origin: string;
 }
 
-/** The real environment with the `--env-file` values laid over it. */
+/**
+ * The variables of a dotenv file read deliberately (`--env-file`): only a regular file of
+ * at most DOTENV_MAX_BYTES. Unreadable, or a line that is not `NAME=VALUE` with NAME a
+ * variable name → exit 3 naming the file and line.
+ */
+function readEnvFile(file: string): Map<string, EnvFileValue> {
+  const read = readSmallTextFile(file, DOTENV_MAX_BYTES);
+  if (!read.ok) throw new MissingInputError(`--env-file ${shown(file)}: cannot read it (${read.reason})`);
+  const parsed = parseDotenv(read.text);
+  if (!parsed.ok) throw new MissingInputError(`--env-file ${shown(file)}: line ${parsed.line}: ${parsed.reason}`);
+  const bad = parsed.entries.find((entry) => !isShellIdentifier(entry.key));
+  if (bad) throw new MissingInputError(`--env-file ${shown(file)}: line ${bad.line}: the name before "=" is not a variable name`);
+  return new Map(parsed.entries.map((entry) => [entry.key, { value: entry.value, origin: `--env-file ${shown(file)}, line ${entry.line}` }]));
+}
+
+/** The real environment with the `--env-file` values laid over it, and where those values came from. */
 function withEnvFiles(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
   files: readonly string[],
-): Readonly<Record<string, string | undefined>> {
-  if (files.length === 0) return env;
+): { env: Readonly<Record<string, string | undefined>>; origins: Map<string, string> } {
+  const origins = new Map<string, string>();
+  if (files.length === 0) return { env, origins };
   const merged: Record<string, string | undefined> = { ...env };
   for (const file of files) {
-    for (const [key, value] of readEnvFile(path.resolve(cwd, file))) merged[key] = value;
+    for (const [key, { value, origin }] of readEnvFile(path.resolve(cwd, file))) {
+      merged[key] = value;
+      origins.set(key, origin);
+    }
   }
-  return merged;
+  return { env: merged, origins };
 }
 
 /**
@@ -168,7 +178,13 @@ export function loadConfig(
   cwd: string = process.cwd(),
   options: LoadOptions = {},
 ): Config {
-  const env = withEnvFiles(realEnv, cwd, options.envFiles ?? []);
+  const { env, origins } = withEnvFiles(realEnv, cwd, options.envFiles ?? []);
+  // What a message says of a bad value: the value from the environment; from a dotenv
+  // file, where it is (its line is never echoed: it may hold a secret).
+  const got = (name: string, value: string): string => {
+    const origin = origins.get(name);
+    return origin ? `(set in ${origin})` : `got '${shown(value)}'`;
+  };
   const get = (name: string): string | undefined => {
     const value = env[name];
     return value === undefined || value === '' ? undefined : value;
@@ -180,7 +196,7 @@ export function loadConfig(
   const databaseDir = resolve(get('DATABASE_DIR')) ?? (localDir && path.join(localDir, 'db'));
   const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
   if (!isShellIdentifier(pgUrlVar)) {
-    throw new UserError(`PG_URL_VAR must be a shell identifier, got '${pgUrlVar}'`);
+    throw new UserError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', pgUrlVar)}`);
   }
   const environment = get('ENVIRONMENT');
   const home = get('HOME') ?? os.homedir();
@@ -203,8 +219,8 @@ export function loadConfig(
     pgUrlVar,
     pgUrlFromVar: get(pgUrlVar),
     pgUrl: get('PGURL'),
-    port: parsePort(get('PG_PORT')),
-    database: parseDatabaseName(get('PG_DATABASE')),
+    port: parsePort(get('PG_PORT'), got),
+    database: parseDatabaseName(get('PG_DATABASE'), got),
     logPath: resolve(get('PG_LOG_PATH')),
     confFile: resolve(get('PG_CONF_FILE')),
     preloadLibraries: env.PG_SHARED_PRELOAD_LIBRARIES ?? DEFAULTS.preloadLibraries,
@@ -228,7 +244,7 @@ export function loadConfig(
     editor: get('EDITOR') ?? DEFAULTS.editor,
     pager: get('PAGER') ?? DEFAULTS.pager,
     pagerEnv: env.LESS === undefined ? { ...childEnv, LESS: DEFAULTS.less } : childEnv,
-    logLevel: parseLogLevel(get('HECTIC_LOG')),
+    logLevel: parseLogLevel(get('HECTIC_LOG'), got),
     pgBinDir: resolve(get('PG_BIN_DIR')),
     osUser: get('PG_OS_USER') ?? DEFAULTS.osUser,
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
@@ -240,19 +256,22 @@ export function loadConfig(
   };
 }
 
-function parsePort(raw: string | undefined): number {
+/** How a message names a bad value of a variable (see loadConfig). */
+type Got = (name: string, value: string) => string;
+
+function parsePort(raw: string | undefined, got: Got): number {
   if (raw === undefined) return DEFAULTS.port;
   const port = Number(raw);
   if (!/^[0-9]+$/.test(raw) || port < 1 || port > 65535) {
-    throw new UserError(`PG_PORT must be a port number (1-65535), got '${raw}'`);
+    throw new UserError(`PG_PORT must be a port number (1-65535), ${got('PG_PORT', raw)}`);
   }
   return port;
 }
 
-function parseDatabaseName(raw: string | undefined): string {
+function parseDatabaseName(raw: string | undefined, got: Got): string {
   const name = raw ?? DEFAULTS.database;
   if (name.length > 63 || name.includes('\0')) {
-    throw new UserError(`PG_DATABASE is not a valid database name: '${name}'`);
+    throw new UserError(`PG_DATABASE is not a valid database name, ${got('PG_DATABASE', name)}`);
   }
   return name;
 }
@@ -265,11 +284,11 @@ function parseExcludedSchemas(raw: string | undefined): string | undefined {
   return raw;
 }
 
-function parseLogLevel(raw: string | undefined): LogLevel {
+function parseLogLevel(raw: string | undefined, got: Got): LogLevel {
   if (raw === undefined) return DEFAULTS.logLevel;
   const level = raw.toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+  throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, ${got('HECTIC_LOG', raw)}`);
 }
 
 

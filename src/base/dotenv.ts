@@ -7,7 +7,8 @@
  *   - an optional leading `export ` is ignored;
  *   - the line is split at the first `=`; key and value are trimmed (spaces, tabs);
  *   - one pair of matching surrounding quotes (' or ") is stripped from the value;
- *   - CRLF line endings are fine; a later duplicate key wins;
+ *   - lines end with LF, CRLF or a lone CR (old Mac editors); a UTF-8 byte order mark
+ *     at the start is ignored; a later duplicate key wins;
  *   - a non-empty line without `=`, or with an empty key, is an error naming the line
  *     (1-based). The line's content is never echoed: it may hold a secret.
  */
@@ -43,9 +44,9 @@ export function dotenvValues(entries: readonly DotenvEntry[]): Map<string, strin
 
 export function parseDotenv(text: string): DotenvParse {
   const entries: DotenvEntry[] = [];
-  const lines = text.split('\n');
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
   for (let index = 0; index < lines.length; index += 1) {
-    let line = trim((lines[index] ?? '').replace(/\r$/, ''));
+    let line = trim(lines[index] ?? '');
     if (line === '' || line.startsWith('#')) continue;
     line = line.replace(/^export[ \t]+/, '');
     const eq = line.indexOf('=');

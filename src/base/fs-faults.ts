@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { shown } from './text.js';
 
 /** errno codes that are faults of the machine, not of the program, with their wording. */
 const ERRNO_CAUSES: Record<string, string> = {
@@ -68,4 +69,25 @@ export function explainFsFaults<T>(what: string, work: () => T): T {
     if (isFsFault(error)) throw new UserError(fsFaultLine(error, what));
     throw error;
   }
+}
+
+/** errno codes of a path that cannot be used as given: the user's path, not the machine, is at fault. */
+const PATH_CAUSES: Record<string, string> = {
+  ELOOP: 'too many levels of symbolic links (a symlink loop)',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENAMETOOLONG: 'the path is too long',
+  ENOENT: 'no such file or folder',
+  EISDIR: 'is a folder, not a file',
+  ENXIO: 'no such device or address',
+};
+
+/** True for an errno error of an fs call on a path that cannot be used (ELOOP, ENOTDIR, ENAMETOOLONG…). */
+export function isPathError(error: unknown): error is NodeJS.ErrnoException & { code: string; path: string } {
+  const { code, path: file } = (error as NodeJS.ErrnoException | undefined) ?? {};
+  return error instanceof Error && typeof code === 'string' && code in PATH_CAUSES && typeof file === 'string';
+}
+
+/** One line for a path that cannot be used: the path (shown safely) and why. */
+export function pathErrorLine(error: NodeJS.ErrnoException & { code: string; path: string }, what?: string): string {
+  return `${what ? `${what}: ` : ''}cannot use ${shown(error.path)}: ${PATH_CAUSES[error.code] ?? error.code}`;
 }

@@ -5,6 +5,8 @@
  */
 import { createPalette, type Palette } from './palette.js';
 import { LOG_LEVELS, type LogLevel } from './config.js';
+import { redact } from './redact.js';
+import { escapeControls } from './text.js';
 
 export interface LogSink {
   write(text: string): unknown;
@@ -48,17 +50,7 @@ export interface LoggerOptions {
   forceColor?: boolean;
 }
 
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]+)(@)/gi;
-const CONNINFO_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
-const PGPASSWORD = /(\bPGPASSWORD=)(\S+)/g;
-
-/** Hides passwords in URLs (`postgres://u:secret@h`), conninfo and query strings. */
-export function redact(text: string): string {
-  return text
-    .replace(URL_PASSWORD, '$1***$3')
-    .replace(CONNINFO_PASSWORD, '$1***')
-    .replace(PGPASSWORD, '$1***');
-}
+export { redact } from './redact.js';
 
 export function colorEnabled(isTTY: boolean, noColor = false, forceColor = false): boolean {
   if (forceColor) return true;
@@ -166,8 +158,9 @@ export function createLogger(options: LoggerOptions): ConsoleLogger {
     const prefix = level === 'info' || level === 'notice' ? '' : `${level}: `;
     return `${styles[level](prefix + redact(message))}\n`;
   };
+  // A message may echo input (a folder name, a URL): no terminal codes of its own.
   const emit = (level: LogLevel, message: string): void => {
-    const line = format(level, message);
+    const line = format(level, escapeControls(message, { keepLines: true }));
     if (line !== undefined) write(line);
   };
   return {
@@ -185,10 +178,10 @@ export function createLogger(options: LoggerOptions): ConsoleLogger {
     besideProgress: (other) => (board ? board.beside(other) : other()),
     async step(title, run) {
       const started = performance.now();
-      const shown = redact(title);
+      const shown = escapeControls(redact(title));
       board?.start(shown);
       const end = (mark: string): void => {
-        const line = format(isTTY ? 'info' : 'debug', `${mark} ${title} ${color.gray(formatDuration(performance.now() - started))}`) ?? '';
+        const line = format(isTTY ? 'info' : 'debug', `${mark} ${shown} ${color.gray(formatDuration(performance.now() - started))}`) ?? '';
         if (board) board.finish(shown, line);
         else sink.write(line);
       };

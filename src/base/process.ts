@@ -12,6 +12,7 @@ import { makeDirs } from './folders.js';
 import { faultInText } from './fs-faults.js';
 import { onInterrupt } from './interrupt.js';
 import { redact } from './log.js';
+import { passwordsOutOfArgs } from './redact.js';
 
 /** An OS account a child runs as. */
 export interface OsUser {
@@ -79,6 +80,15 @@ function identity(user: OsUser | undefined): { uid?: number; gid?: number } {
   return { uid: user.uid, gid: user.gid };
 }
 
+/**
+ * What a child is started with: the arguments, with connection passwords moved into its
+ * environment (never on a command line, where `ps` shows them), and that environment.
+ */
+function childLaunch(args: readonly string[], options: RunOptions): { args: string[]; env: NodeJS.ProcessEnv } {
+  const launch = passwordsOutOfArgs(args, childEnv(options));
+  return { args: launch.args, env: launch.env };
+}
+
 function childEnv(options: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...options.env };
   // A child running as another account must not try to use root's home.
@@ -108,9 +118,10 @@ export function runProgram(program: string, args: readonly string[], options: Ru
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(program, args, {
+      const launch = childLaunch(args, options);
+      child = spawn(program, launch.args, {
         cwd: options.cwd,
-        env: childEnv(options),
+        env: launch.env,
         stdio: stdio(options),
         signal: options.signal,
         killSignal: options.stopSignal ?? 'SIGTERM',
@@ -187,7 +198,8 @@ function collect(child: ChildProcess, program: string, options: RunOptions, read
 export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunOptions, 'env' | 'cwd' | 'user' | 'signal'>): Promise<{ from: RunResult; to: RunResult }> {
   const start = (stage: PipeStage, stdin: 'ignore' | NodeJS.ReadableStream): ChildProcess => {
     try {
-      return spawn(stage.program, stage.args, { cwd: options.cwd, env: childEnv(options), stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, ...identity(options.user) });
+      const launch = childLaunch(stage.args, options);
+      return spawn(stage.program, launch.args, { cwd: options.cwd, env: launch.env, stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, ...identity(options.user) });
     } catch (error) {
       throw spawnError(error, stage.program, options);
     }
@@ -236,9 +248,10 @@ export interface DaemonOptions {
 export function spawnDaemon(program: string, args: readonly string[], options: DaemonOptions): ChildProcess {
   const fd = fs.openSync(options.logFile, 'a', 0o600);
   try {
-    const child = spawn(program, args, {
+    const launch = childLaunch(args, options);
+    const child = spawn(program, launch.args, {
       cwd: options.cwd,
-      env: childEnv(options),
+      env: launch.env,
       stdio: ['ignore', fd, fd],
       detached: true,
       ...identity(options.user),

@@ -3,9 +3,9 @@
  * SQL by `hectic.load_secrets_from_env(text)`, so the rules live in one place (the
  * bundle); here we only decide which file and read it. Its content is never logged.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../base/config.js';
+import { DOTENV_MAX_BYTES, type Config } from '../base/config.js';
+import { readSmallTextFile } from '../base/small-file.js';
 
 export interface DotenvFile {
   path: string;
@@ -27,10 +27,8 @@ function isExplicit(config: Config, file: string): boolean {
 export function readDotenvFile(config: Config): DotenvLookup {
   const file = config.dotenvFile;
   if (!file) return { kind: 'none' };
-  try {
-    return { kind: 'found', file: { path: file, text: fs.readFileSync(file, 'utf8') } };
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return { kind: 'unreadable', path: file, explicit: isExplicit(config, file), reason };
-  }
+  // A FIFO or /dev/zero named here must fail at once, not hang or fill the memory.
+  const read = readSmallTextFile(file, DOTENV_MAX_BYTES);
+  if (read.ok) return { kind: 'found', file: { path: file, text: read.text } };
+  return { kind: 'unreadable', path: file, explicit: isExplicit(config, file), reason: read.reason };
 }

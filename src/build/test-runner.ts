@@ -160,7 +160,7 @@ async function runFile(options: TestRunOptions, file: string, supply: SlotSupply
   if (slot.copy && copies) void copies.drop(slot.copy).catch(() => undefined);
   const tap = parseTap(result.stdout);
   const failed = result.code !== 0;
-  const error = failed ? new SqlError(`test ${file}`, describePsqlFailure(result)) : undefined;
+  const error = failed ? new SqlError(`test ${file}`, describePsqlFailure(result, undefined, { file })) : undefined;
   return { file, output: result.stdout, notices: failed ? '' : result.stderr, tap, error, ok: !error && tap.ok, startedAt, durationMs };
 }
 

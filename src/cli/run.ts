@@ -6,9 +6,10 @@ import { CommanderError, type Command } from 'commander';
 import { loadProcessConfig, type Config } from '../base/config.js';
 import { ENV_FILE_OPTION } from './options.js';
 import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError } from '../base/errors.js';
-import { fsFaultLine, isFsFault } from '../base/fs-faults.js';
+import { fsFaultLine, isFsFault, isPathError, pathErrorLine } from '../base/fs-faults.js';
 import { INTERRUPT_DEADLINE_MS, interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
+import { capLength, escapeControls, shown } from '../base/text.js';
 import { trustExtraCaCerts } from '../pg/extra-ca.js';
 
 export interface CliContext {
@@ -93,8 +94,45 @@ export function configureCommand(command: Command, name: string): Command {
     .configureOutput({
       writeOut: (text) => process.stdout.write(text),
       writeErr: (text) => process.stderr.write(text),
-      outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`),
+      outputError: (text, write) => write(commanderErrorLine(name, text)),
     });
+}
+
+/** Longest message line we print: a value echoed whole must not make a page of error. */
+const MESSAGE_MAX = 2000;
+/** Longest block of details under a message (a log tail is cut, the log is named). */
+const DETAILS_MAX = 8000;
+
+/** A message line as we print it: no password, no control character, not endless. */
+export function messageLine(text: string): string {
+  return capLength(escapeControls(redact(text)), MESSAGE_MAX);
+}
+
+/**
+ * Commander's error for `name` on one line (its own `(Did you mean …?)` hint kept on the
+ * next); the values it quotes (`unknown command 'x'`) shown as every echoed value is.
+ */
+function commanderErrorLine(name: string, text: string): string {
+  const [message = '', ...rest] = text
+    .replace(/^error: /, '')
+    .replace(/\n$/, '')
+    .split('\n(Did you mean')
+    .map((part) => part.replace(/'([^']*)'/g, (_quoted, value: string) => `'${shown(value)}'`));
+  const hint = rest.length > 0 ? `\n(Did you mean${messageLine(rest.join(''))}` : '';
+  return `${name}: ${messageLine(message)}${hint}\n`;
+}
+
+/**
+ * A program or command group given options but no command (`migrator --force`): one
+ * line pointing to its help, instead of commander's page of usage on stderr.
+ */
+function refuseMissingCommand(program: Command, rootName: string): void {
+  program.on('beforeAllHelp', (context: { error: boolean; command: Command }) => {
+    if (!context.error) return;
+    const name = commandPath(context.command, rootName);
+    process.stderr.write(`${name}: no command given; run \`${name} --help\` for the commands\n`);
+    throw new CommanderError(ExitCode.generic, 'commander.help', '(no command given)');
+  });
 }
 
 /** `database deploy`, `migrator migrate up`: the words that name a command, from the root. */
@@ -109,9 +147,10 @@ function commandPath(command: Command, rootName: string): string {
  * where it was given: `database deploy: unknown option '--x'`.
  */
 export function nameErrorsBySubcommand(program: Command, rootName: string): void {
+  if (!program.parent) refuseMissingCommand(program, rootName);
   for (const command of program.commands) {
     const name = commandPath(command, rootName);
-    command.configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`) });
+    command.configureOutput({ outputError: (text, write) => write(commanderErrorLine(name, text)) });
     nameErrorsBySubcommand(command, rootName);
   }
 }
@@ -120,17 +159,31 @@ function report(error: unknown, log: ConsoleLogger | undefined, name: string): n
   if (error instanceof CommanderError) return commanderExitCode(error);
   // A full disk or a forbidden folder met by our own fs calls: one line, not a stack.
   if (isFsFault(error)) return report(new UserError(fsFaultLine(error)), log, name);
+  // A user's path that cannot be used (a symlink loop, a file where a folder should be,
+  // a name too long): one line naming it.
+  if (isPathError(error)) return report(new UserError(pathErrorLine(error)), log, name);
   if (isDbToolError(error)) {
-    const write = (line: string) => (log ? log.error(line) : process.stderr.write(`${name}: ${redact(line)}\n`));
-    write(error.message);
+    const write = (line: string) => (log ? log.error(line) : process.stderr.write(`${name}: ${line}\n`));
+    write(messageLine(error.message));
     const details = (text: string) => (log ? log.write(text) : process.stderr.write(text));
-    if (error.details) details(`${redact(error.details)}\n`);
+    if (error.details) details(`${capLength(escapeControls(redact(error.details), { keepLines: true }), DETAILS_MAX)}\n`);
     if (log?.level === 'debug' || log?.level === 'trace') details(`${error.stack}\n`);
     return error.exitCode;
   }
   log?.endProgress();
-  process.stderr.write(`${name}: unexpected error: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+  const text = redact(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.stderr.write(`${name}: unexpected error: ${escapeControls(text, { keepLines: true })}\n`);
   return ExitCode.bug;
+}
+
+/**
+ * A password typed on our own command line (`-u postgresql://u:pw@…`) leaves `ps` as soon
+ * as we start: the process title (what /proc/PID/cmdline shows) is rewritten without it.
+ */
+function hidePasswordsInOwnTitle(name: string, argv: readonly string[]): void {
+  const redacted = argv.map((arg) => redact(arg));
+  if (redacted.every((arg, index) => arg === argv[index])) return;
+  process.title = [name, ...redacted].join(' ');
 }
 
 /**
@@ -138,6 +191,7 @@ function report(error: unknown, log: ConsoleLogger | undefined, name: string): n
  * registered cleanups first, then exit 130/143.
  */
 export async function runCli(name: string, build: (ctx: CliContext, args: readonly string[]) => Command, argv: string[]): Promise<never> {
+  hidePasswordsInOwnTitle(name, argv);
   let log: ConsoleLogger | undefined;
   let code: number;
   let signalCleanups: Promise<number> | undefined;

@@ -6,7 +6,8 @@ import { runningCluster } from './cluster-connection.js';
 import type { Config } from '../base/config.js';
 import { isLocalUrl, parseUrl } from '../pg/db.js';
 import { MissingInputError, UserError } from '../base/errors.js';
-import { redact } from '../base/log.js';
+import { redactUrl } from '../base/redact.js';
+import { shown } from '../base/text.js';
 
 export interface TargetOptions {
   url?: string | undefined;
@@ -26,5 +27,5 @@ export function resolveTargetUrl(config: Config, options: TargetOptions = {}): s
 /** Destructive commands refuse a remote database unless the user insists (SPEC §12). */
 export function assertLocalTarget(url: string, allowRemote: boolean | undefined): void {
   if (allowRemote || isLocalUrl(url)) return;
-  throw new UserError(`refusing to change a non-local database (${redact(url)}); pass --allow-remote if you mean it`);
+  throw new UserError(`refusing to change a non-local database (${shown(redactUrl(url))}); pass --allow-remote if you mean it`);
 }

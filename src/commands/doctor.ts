@@ -12,6 +12,7 @@ import { isProcessAlive } from '../base/pids.js';
 import { resolveTargetUrl } from '../cluster/target.js';
 import { locatePgProgram, locateProgram, type PgProgram } from '../pg/pg-bin.js';
 import { runProgram } from '../base/process.js';
+import { redactUrl } from '../base/redact.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -64,7 +65,7 @@ function variableChecks(config: Config): DoctorCheck[] {
       ? { name: 'PG_WORKING_DIR', status: 'ok', detail: config.workingDir }
       : { name: 'PG_WORKING_DIR', status: 'fail', detail: 'not set, and no LOCAL_DIR to default it' },
     config.dbUrl
-      ? { name: 'DB_URL', status: 'ok', detail: config.dbUrl }
+      ? { name: 'DB_URL', status: 'ok', detail: redactUrl(config.dbUrl) }
       : config.pgUrlFromVar
         ? { name: 'DB_URL', status: 'ok', detail: `not set; the URL comes from ${config.pgUrlVar}` }
         : { name: 'DB_URL', status: 'warn', detail: `not set, nor ${config.pgUrlVar} (the commands fall back to the running cluster of PG_WORKING_DIR)` },

@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AmbiguousError, UserError } from '../base/errors.js';
+import { isPathError, pathErrorLine } from '../base/fs-faults.js';
+import { shown } from '../base/text.js';
 
 /** `hectic.migration_name`: 14 digits (UTC timestamp) and a dash. */
 export const MIGRATION_NAME = /^[0-9]{14}-/;
@@ -87,7 +89,14 @@ function findSide(dir: string, name: string, entries: readonly fs.Dirent[], side
 /** Dirent type, following a symbolic link to what it points at. */
 function isKind(entry: fs.Dirent, full: string, kind: 'file' | 'directory'): boolean {
   if (entry.isSymbolicLink()) {
-    const stat = fs.statSync(full, { throwIfNoEntry: false });
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(full, { throwIfNoEntry: false });
+    } catch (error) {
+      // A link that loops (ELOOP) or passes through a file (ENOTDIR): the user's folder is at fault.
+      if (isPathError(error)) throw new UserError(pathErrorLine(error, 'malformed migration folder'));
+      throw error;
+    }
     return kind === 'file' ? Boolean(stat?.isFile()) : Boolean(stat?.isDirectory());
   }
   return kind === 'file' ? entry.isFile() : entry.isDirectory();
@@ -96,10 +105,10 @@ function isKind(entry: fs.Dirent, full: string, kind: 'file' | 'directory'): boo
 /** Checks a folder name; a bad one gets one line naming it and the expected form. */
 export function checkMigrationName(name: string): void {
   if (!MIGRATION_NAME.test(name)) {
-    throw new UserError(`malformed migration folder name '${name}': expected YYYYMMDDHHMMSS-name (14 digits, a dash, a name)`);
+    throw new UserError(`malformed migration folder name '${shown(name)}': expected YYYYMMDDHHMMSS-name (14 digits, a dash, a name)`);
   }
   if (CONTROL_CHARACTER.test(name)) {
-    throw new UserError(`malformed migration folder name ${JSON.stringify(name)}: control characters are not allowed`);
+    throw new UserError(`malformed migration folder name '${shown(name)}': control characters are not allowed`);
   }
 }
 
@@ -115,9 +124,10 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
     entries = fs.readdirSync(migrationDir, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`migration folder not found: ${migrationDir} (set MIGRATION_DIR or pass -d/--migration-dir)`);
-    if (code === 'ENOTDIR') throw new UserError(`migration folder is not a folder: ${migrationDir}`);
-    throw new UserError(`cannot read migration folder ${migrationDir}: ${(error as Error).message}`);
+    if (code === 'ENOENT') throw new UserError(`migration folder not found: ${shown(migrationDir)} (set MIGRATION_DIR or pass -d/--migration-dir)`);
+    if (code === 'ENOTDIR') throw new UserError(`migration folder is not a folder: ${shown(migrationDir)}`);
+    if (isPathError(error)) throw new UserError(pathErrorLine(error, 'migration folder'));
+    throw new UserError(`cannot read migration folder ${shown(migrationDir)}: ${(error as Error).message}`);
   }
   const folders: MigrationFolder[] = [];
   const root = path.resolve(migrationDir);
@@ -127,7 +137,7 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
     const dir = `${prefix}${entry.name}`;
     if (!isKind(entry, dir, 'directory')) {
       if (MIGRATION_NAME.test(entry.name)) {
-        throw new UserError(`malformed migration ${entry.name}: a migration is a folder holding up.sql and down.sql, not a file`);
+        throw new UserError(`malformed migration ${shown(entry.name)}: a migration is a folder holding up.sql and down.sql, not a file`);
       }
       continue;
     }

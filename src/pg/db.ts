@@ -5,7 +5,8 @@
 import type pg from 'pg';
 import type { parse as ParseUrl } from 'pg-connection-string';
 import { UserError } from '../base/errors.js';
-import { redact } from '../base/log.js';
+import { libpqParseOptions, redactUrl } from '../base/redact.js';
+import { shown } from '../base/text.js';
 import { withExtraCa } from './extra-ca.js';
 
 /**
@@ -16,19 +17,29 @@ let parseWithDriver: typeof ParseUrl | undefined;
 
 function parse(url: string): ReturnType<typeof ParseUrl> {
   parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
-  return parseWithDriver(url);
+  return parseWithDriver(url, libpqParseOptions(url));
 }
 
 /** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
 export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw new UserError(`not a PostgreSQL URL (expected postgresql://…): ${redact(url)}`);
+    throw new UserError(`not a PostgreSQL URL (expected postgresql://…): ${shown(redactUrl(url))}`);
   }
+  let params: ReturnType<typeof ParseUrl>;
   try {
-    return parse(url);
+    params = parse(url);
   } catch (error) {
-    throw new UserError(`malformed PostgreSQL URL ${redact(url)}: ${(error as Error).message}`);
+    throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: ${(error as Error).message}`);
   }
+  // Checked here, or Node's socket code says it in its words (`Port should be >= 0…`).
+  if (params.port && !isPort(String(params.port))) {
+    throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: the port must be a number from 1 to 65535, got '${shown(String(params.port))}'`);
+  }
+  return params;
+}
+
+function isPort(text: string): boolean {
+  return /^[0-9]{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
 }
 
 /** True for a URL that points at this machine: a socket path, localhost or 127.0.0.1. */
@@ -107,7 +118,7 @@ export async function connect(url: string, options: { database?: string } = {}):
   try {
     await client.connect();
   } catch (error) {
-    throw new UserError(`cannot connect to ${redact(url)}: ${(error as Error).message}`);
+    throw new UserError(`cannot connect to ${shown(redactUrl(url))}: ${(error as Error).message}`);
   }
   return client;
 }

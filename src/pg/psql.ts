@@ -10,6 +10,7 @@ import { UserError } from '../base/errors.js';
 import { pgProgram } from './pg-bin.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { makeDirs } from '../base/folders.js';
+import { shown } from '../base/text.js';
 
 export interface PsqlOptions {
   url: string;
@@ -90,9 +91,78 @@ function errorContext(stderr: string): string[] {
   return context;
 }
 
-/** Describes a failed psql run from its stderr (file, line, offending line, server context). */
-export function describePsqlFailure(result: Pick<RunResult, 'code' | 'stderr'>, stdinName?: string): PsqlFailure {
-  const location = locateSqlError(result.stderr, stdinName);
+/** A script that psql ran: its file, and psql's working folder (where `\i` paths start). */
+export interface PsqlEntry {
+  file: string;
+  cwd?: string;
+}
+
+const INCLUDE = /^[ \t]*\\(i|ir|include|include_relative)[ \t]+(?:'((?:[^']|'')*)'|(\S+))/gm;
+/** Files an include search reads at most: a loop is found long before, a huge tree is not ours to walk. */
+const INCLUDE_SEARCH_LIMIT = 2000;
+
+function includesOf(file: string, cwd: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const match of text.matchAll(INCLUDE)) {
+    const target = match[2] !== undefined ? match[2].replace(/''/g, "'") : (match[3] ?? '');
+    const relative = match[1] === 'ir' || match[1] === 'include_relative';
+    found.push(path.resolve(relative ? path.dirname(file) : cwd, target));
+  }
+  return found;
+}
+
+/**
+ * The chain of files that include each other in a circle, starting from `entry`
+ * (`a.sql → b.sql → a.sql`), or undefined. psql follows such a loop until it runs out of
+ * open files or of stack, and then says nothing about the loop.
+ */
+export function findIncludeLoop(entry: PsqlEntry): string[] | undefined {
+  const cwd = entry.cwd ?? process.cwd();
+  const done = new Set<string>();
+  const chain: string[] = [];
+  const visit = (file: string): string[] | undefined => {
+    const open = chain.indexOf(file);
+    if (open >= 0) return [...chain.slice(open), file];
+    if (done.has(file) || done.size >= INCLUDE_SEARCH_LIMIT) return undefined;
+    chain.push(file);
+    for (const included of includesOf(file, cwd)) {
+      const loop = visit(included);
+      if (loop) return loop;
+    }
+    chain.pop();
+    done.add(file);
+    return undefined;
+  };
+  return visit(path.resolve(cwd, entry.file));
+}
+
+/** The include loop behind a failure that psql told badly (out of files, or a crash), as one line. */
+function includeLoopLine(result: Pick<RunResult, 'code' | 'stderr'>, location: SqlErrorLocation | undefined, entry: PsqlEntry | undefined): string | undefined {
+  const outOfFiles = /Too many open files/i.test(result.stderr);
+  if (!outOfFiles && location) return undefined;
+  const start = entry ?? (location ? { file: location.file } : undefined);
+  const loop = start && findIncludeLoop(start);
+  if (!loop) return undefined;
+  const cwd = start.cwd ?? process.cwd();
+  const names = loop.map((file) => shown(path.relative(cwd, file) || file));
+  return `include loop: ${names.join(' → ')} (psql followed it until it ${outOfFiles ? 'ran out of open files' : 'failed'})`;
+}
+
+/**
+ * Describes a failed psql run from its stderr (file, line, offending line, server context).
+ * `entry`, the script psql ran, lets an include loop be named when psql could not say where.
+ */
+export function describePsqlFailure(result: Pick<RunResult, 'code' | 'stderr'>, stdinName?: string, entry?: PsqlEntry): PsqlFailure {
+  const located = locateSqlError(result.stderr, stdinName);
+  const loop = includeLoopLine(result, located, entry);
+  if (loop) return { where: loop, location: undefined, details: undefined };
+  const location = located;
   const where = location
     ? `${location.file}:${location.line}: ${location.message}`
     : (result.stderr.trim().split('\n').pop() || `psql exited ${result.code}`);
@@ -153,7 +223,7 @@ export async function execPsql(config: Config, options: PsqlOptions): Promise<Ru
 /** Runs a psql script; throws SqlError (exit 1) when psql fails. */
 export async function runPsql(config: Config, what: string, options: PsqlOptions): Promise<RunResult> {
   const result = await execPsql(config, options);
-  if (result.code !== 0) throw new SqlError(what, describePsqlFailure(result));
+  if (result.code !== 0) throw new SqlError(what, describePsqlFailure(result, undefined, options.file ? { file: options.file, cwd: options.cwd } : undefined));
   return result;
 }
 

@@ -12,6 +12,7 @@ import { requirePath, type Config } from '../base/config.js';
 import { MissingProgramError, UserError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { redact, type Logger } from '../base/log.js';
+import { separateConnectionPassword } from '../base/redact.js';
 import { locateProgram } from '../pg/pg-bin.js';
 import { errnoCause, faultInText, isFsFault } from '../base/fs-faults.js';
 import { describeCommand, runProgram } from '../base/process.js';
@@ -28,18 +29,9 @@ export interface PullStagingResult {
   dumpBytes: number;
 }
 
-/** The password of a connection URL, if it has one (to scrub it from any text we show). */
+/** The password of a connection URL or conninfo string, if it has one (to scrub it from any text we show). */
 export function urlPassword(url: string): string | undefined {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/?#\s]+)@/i.exec(url);
-  const fromUrl = match?.[1];
-  const fromConninfo = /\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)/i.exec(url)?.[1];
-  const raw = fromUrl ?? fromConninfo;
-  if (!raw) return undefined;
-  try {
-    return decodeURIComponent(raw.replace(/^'|'$/g, ''));
-  } catch {
-    return raw;
-  }
+  return separateConnectionPassword(url).password;
 }
 
 /** `redact`, and also every literal occurrence of the password (pg_dump may echo it elsewhere). */
@@ -90,7 +82,8 @@ export async function pullStaging(config: Config, log: Logger, generator: string
     throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
   }
   const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${uniqueSuffix()}`);
-  const args = sshArguments(settings.sshHost, remoteDumpCommand(settings));
+  const remote = remoteDumpCommand(settings);
+  const args = sshArguments(settings.sshHost, remote.command);
   log.debug(`running ${scrub(describeCommand(ssh, args), password)}`);
 
   return withCleanup(
@@ -104,7 +97,7 @@ export async function pullStaging(config: Config, log: Logger, generator: string
         const header = fileHeader({ sshHost: settings.sshHost, tables: settings.tables, pulledAt: new Date(), generator });
         headerBytes = fs.writeSync(fd, header);
         const result = await log.step(`pg_dump of ${settings.tables.join(' ')} on ${settings.sshHost}`, () =>
-          runProgram(ssh, args, { env: config.env, stdout: fd, stderr: 'pipe' }),
+          runProgram(ssh, args, { env: config.env, input: remote.stdin, stdout: fd, stderr: 'pipe' }),
         );
         if (result.code !== 0) {
           // Writing the dump here failed (a full disk): that is the news, not ssh.

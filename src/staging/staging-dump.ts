@@ -8,6 +8,7 @@ import { quoteLiteral } from '../pg/db.js';
 import { assertTableNames, splitTableList } from '../pg/table-names.js';
 import { MissingInputError, UserError } from '../base/errors.js';
 import { shellQuote } from '../base/process.js';
+import { separateConnectionPassword } from '../base/redact.js';
 
 export interface StagingSettings {
   sshHost: string;
@@ -44,10 +45,24 @@ export function splitFlags(text: string): string[] {
   return text.split(/\s+/).filter((word) => word !== '');
 }
 
-/** The pg_dump invocation as one string for the remote shell, every word quoted. */
-export function remoteDumpCommand(settings: Pick<StagingSettings, 'dbUrl' | 'flags' | 'tables'>): string {
-  const words = ['pg_dump', settings.dbUrl, ...settings.flags, ...settings.tables.flatMap((table) => ['-t', table])];
-  return words.map(shellQuote).join(' ');
+export interface RemoteDump {
+  /** The command for the remote shell, every word quoted; it holds no password. */
+  command: string;
+  /** What ssh sends to the remote command's stdin: the password's line, when there is one. */
+  stdin: string | undefined;
+}
+
+/**
+ * The pg_dump invocation for the remote shell. The URL's password never goes on a
+ * command line (ours shows in `ps` here, the remote shell's there): the remote shell
+ * reads it from stdin into PGPASSWORD, which only pg_dump sees.
+ */
+export function remoteDumpCommand(settings: Pick<StagingSettings, 'dbUrl' | 'flags' | 'tables'>): RemoteDump {
+  const { url, password } = separateConnectionPassword(settings.dbUrl);
+  const words = ['pg_dump', url, ...settings.flags, ...settings.tables.flatMap((table) => ['-t', table])];
+  const dump = words.map(shellQuote).join(' ');
+  if (password === undefined) return { command: dump, stdin: undefined };
+  return { command: `IFS= read -r PGPASSWORD && export PGPASSWORD && ${dump}`, stdin: `${password}\n` };
 }
 
 /** ssh arguments: no prompts (BatchMode); the rest comes from ~/.ssh/config. */

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { initCluster, stopCluster } from '../cluster/cluster.js';
+import { BUILDING, readUserRows, recordBuilt } from '../cluster/user-rows.js';
 import { startWatchdog } from '../cluster/watchdog.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { processIdentity } from '../base/pids.js';
@@ -103,7 +104,12 @@ export async function deployProject(config: Config, log: Logger, options: Deploy
       await assertTablesExist(connection.url, options.inherits ?? [], log);
       return { connection, hydrate: undefined, patch: undefined };
     }
-    return runDeploySteps(config, log, connection, options);
+    // What the build leaves is rebuildable: the next wipe need not keep it (user-rows.ts).
+    const { dataDir, previousDir } = connection.layout;
+    recordBuilt(workingDir, dataDir, BUILDING, [previousDir]);
+    const result = await runDeploySteps(config, log, connection, options);
+    recordBuilt(workingDir, dataDir, (await readUserRows(connection.url)).fingerprint, [previousDir]);
+    return result;
   };
   // One run at a time per working dir: a postgres-init in another terminal waits for us.
   return withWorkingDirLock(workingDir, { command: 'database deploy', log }, async () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
-import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';
+import { AmbiguousError, isDbToolError, MissingInputError, UserError } from '../base/errors.js';
 import { formatPlan, parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
@@ -23,6 +23,8 @@ export interface MigratorSources {
   defaultUrl: () => string;
   /** The folder without --migration-dir (may throw MissingInputError, exit 3). */
   defaultMigrationDir: () => string;
+  /** Without --db-url: the variable used and the one ignored, when both are set. */
+  urlChoice?: () => [used: [string, string], ignored: [string, string]] | undefined;
 }
 
 /**
@@ -39,6 +41,8 @@ export function standaloneSources(config: Config): MigratorSources {
       if (!url) throw new MissingInputError('no database URL: pass -u/--db-url, or set DB_URL or PGURL');
       return url;
     },
+    // `database` reads PGURL first: when both are set, the run says which one it uses.
+    urlChoice: () => (config.dbUrl && config.pgUrl ? [['DB_URL', config.dbUrl], ['PGURL', config.pgUrl]] : undefined),
     defaultMigrationDir: () => config.migrationDir ?? path.resolve(config.cwd, 'migration'),
   };
 }
@@ -55,6 +59,8 @@ interface RootOptions {
 interface MigratorSettings {
   migrationDir: () => string;
   url: () => string;
+  /** The URL, once its choice and target are said in one line each (SPEC §5, turn 4). */
+  target: () => Promise<string>;
   vars: Record<string, string>;
   force: boolean;
   dryRun: boolean;
@@ -152,11 +158,26 @@ export function parseVariables(words: readonly string[]): Record<string, string>
   return vars;
 }
 
+/** `make` runs once, on first call; later calls get its value (the target is named once). */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
 function settingsOf(command: Command, ctx: CliContext, sources: MigratorSources): MigratorSettings {
   const options = rootOptions<RootOptions>(command);
   return {
     migrationDir: () => (options.migrationDir ? path.resolve(ctx.config.cwd, options.migrationDir) : sources.defaultMigrationDir()),
     url: () => options.dbUrl ?? sources.defaultUrl(),
+    target: once(async () => {
+      const url = options.dbUrl ?? sources.defaultUrl();
+      const { conflictNote, describeTarget } = await import('../pg/target-name.js');
+      const choice = options.dbUrl ? undefined : sources.urlChoice?.();
+      const note = choice && conflictNote(...choice);
+      if (note) ctx.log.warn(note);
+      ctx.log.info(`target: ${describeTarget(url)}`);
+      return url;
+    }),
     vars: parseVariables(options.set ?? []),
     force: Boolean(options.force),
     dryRun: Boolean(options.dryRun),
@@ -176,7 +197,7 @@ function reportMigrate(ctx: CliContext, result: MigrateResult): void {
 function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
   const run = async (command: Command, request: MigrationRequest): Promise<void> => {
     const settings = settingsOf(command, ctx, sources);
-    const url = settings.url();
+    const url = await settings.target();
     const migrationDir = settings.migrationDir();
     // psql starts, and connects, while the migrator loads: it is on the way to the first migration.
     const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars });
@@ -217,7 +238,15 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       const [{ migrationStatusCommand }, { formatStatusLines }] = await Promise.all([import('../commands/migrator-status.js'), import('../migrations/migration-status.js')]);
-      const report = await migrationStatusCommand(settings.url, settings.migrationDir());
+      // No URL still lists the disk (state unknown): the error is thrown where the report expects it.
+      const target = await settings.target().catch((error: unknown) => {
+        if (!isDbToolError(error)) throw error;
+        return error;
+      });
+      const report = await migrationStatusCommand(() => {
+        if (typeof target !== 'string') throw target;
+        return target;
+      }, settings.migrationDir());
       const { unreachable, ...listing } = report;
       if (options.json) {
         ctx.out(json(unreachable ? { ...listing, error: { code: unreachable.exitCode, message: unreachable.message } } : listing));
@@ -261,7 +290,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
         return;
       }
       const { migratorInitCommand } = await import('../migrations/migrator-init.js');
-      const result = await migratorInitCommand(ctx.log, settings.url());
+      const result = await migratorInitCommand(ctx.log, await settings.target());
       if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
     });
 

@@ -332,7 +332,7 @@ function keptRunning(config: Config, layout: ClusterLayout, logPathSet: boolean,
   const confFile = path.join(layout.dataDir, 'postgresql.conf');
   const before = fs.readFileSync(confFile, 'utf8');
   explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => writeManagedBlock(config, layout, logPathSet));
-  if (fs.readFileSync(confFile, 'utf8') !== before) changes.push('postgresql.conf');
+  if (changes.length === 0 && fs.readFileSync(confFile, 'utf8') !== before) changes.push('postgresql.conf');
   if (changes.length === 0) return server.pid;
   log.warn(`the running server's settings changed (${changes.join(', ')}): restarting it, which ends its sessions`);
   return undefined;

@@ -170,6 +170,16 @@ describe.skipIf(!tmuxAvailable())('the running cluster is the truth', () => {
     expect(text).not.toContain('terminating connection');
     pane.run('\\q');
 
+    // A setting a reload applies is reloaded, without a restart; one that needs a restart restarts it.
+    await queryValue(project.url(), "ALTER SYSTEM SET work_mem = '8MB'");
+    const reloaded = await runBin('postgres-init', ['--reuse'], { cwd: project.dir, env: { PG_SHARED_PRELOAD_LIBRARIES: '' } });
+    expect(reloaded.stderr).not.toContain('restart');
+    expect(await queryValue(project.url(), 'SHOW work_mem')).toBe('8MB');
+    await queryValue(project.url(), 'ALTER SYSTEM SET max_wal_senders = 3');
+    const restarted = await runBin('postgres-init', ['--reuse'], { cwd: project.dir, env: { PG_SHARED_PRELOAD_LIBRARIES: '' } });
+    expect(restarted.stderr).toMatch(/settings changed \(max_wal_senders\): restarting it/);
+    expect(await queryValue(project.url(), 'SHOW max_wal_senders')).toBe('3');
+
     // Changed settings restart it, and say so.
     const moved = await runBin('postgres-init', ['--reuse'], { cwd: project.dir, env: { PG_SHARED_PRELOAD_LIBRARIES: '', PG_PORT: '5498' } });
     expect(moved.code, moved.stderr).toBe(0);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  clusterLayout, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
+  clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
   type ClusterLayout, type ClusterSettings,
 } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
@@ -319,20 +319,32 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
 
 /**
  * Reusing a running server whose settings are unchanged leaves it running, with its
- * sessions (SPEC §4, turn 4): same port and socket folder as its postmaster.pid says,
- * and a postgresql.conf the managed block leaves as it is. Returns its pid; undefined
- * when it is not running, or must restart (then it says why, in one line).
+ * sessions (SPEC §4, turn 4). Unchanged: the port and socket folder its postmaster.pid
+ * names, and no setting in its configuration files (postgresql.conf with the managed
+ * block rewritten, postgresql.auto.conf from ALTER SYSTEM) that only a restart applies —
+ * PostgreSQL's own view `pg_file_settings` tells. Settings a reload applies are reloaded.
+ * Returns its pid; undefined when it is not running, or must restart (then it says why,
+ * in one line).
  */
-function keptRunning(config: Config, layout: ClusterLayout, logPathSet: boolean, log: Logger): number | undefined {
+async function keptRunning(config: Config, layout: ClusterLayout, user: string, logPathSet: boolean, log: Logger): Promise<number | undefined> {
   const server = runningServer(layout.dataDir);
   if (!server) return undefined;
   const changes: string[] = [];
   if (server.port !== layout.port) changes.push(`port ${server.port ?? '?'} → ${layout.port}`);
   if (server.sockDir !== layout.sockDir) changes.push(`socket folder ${server.sockDir ?? '?'} → ${layout.sockDir}`);
-  const confFile = path.join(layout.dataDir, 'postgresql.conf');
-  const before = fs.readFileSync(confFile, 'utf8');
-  explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => writeManagedBlock(config, layout, logPathSet));
-  if (changes.length === 0 && fs.readFileSync(confFile, 'utf8') !== before) changes.push('postgresql.conf');
+  if (changes.length === 0) {
+    explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => writeManagedBlock(config, layout, logPathSet));
+    try {
+      const pending = await withClient(clusterUrl(user, layout), async (client) => {
+        const rows = await client.query<{ name: string }>('SELECT DISTINCT name FROM pg_file_settings WHERE error IS NOT NULL ORDER BY 1');
+        if (rows.rows.length === 0) await client.query('SELECT pg_reload_conf()');
+        return rows.rows.map((row) => row.name);
+      }, { database: 'postgres' });
+      changes.push(...pending);
+    } catch (error) {
+      changes.push(`it does not answer: ${(error as Error).message}`);
+    }
+  }
   if (changes.length === 0) return server.pid;
   log.warn(`the running server's settings changed (${changes.join(', ')}): restarting it, which ends its sessions`);
   return undefined;
@@ -361,7 +373,7 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   // server's dynamic shared memory behind in /dev/shm.
   let kept: number | undefined;
   if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spare, ramData: options.ramData ?? false }));
-  else if ((kept = keptRunning(config, layout, settings.logPath !== undefined, log)) === undefined) await stopServer(layout.dataDir);
+  else if ((kept = await keptRunning(config, layout, user.name, settings.logPath !== undefined, log)) === undefined) await stopServer(layout.dataDir);
   explainFsFaults(`cannot prepare the cluster in ${layout.workingDir}`, () => {
     makeOwnedDir(config, layout.sockDir, user);
     makeOwnedDir(config, layout.logDir, user);

@@ -15,7 +15,7 @@ export interface UrlParts {
 
 export function urlParts(url: string): UrlParts {
   const parsed = parseUrl(url);
-  return { host: parsed.host ?? '', port: String(parsed.port ?? '5432'), database: parsed.database ?? '', user: parsed.user ?? '' };
+  return { host: parsed.host ?? '', port: String(parsed.port || '5432'), database: parsed.database ?? '', user: parsed.user ?? '' };
 }
 
 /**
@@ -32,7 +32,8 @@ export function describeTarget(url: string): string {
 /** True when two URLs reach the same database (host or socket, port, database name). */
 export function sameDatabase(a: string, b: string): boolean {
   const [x, y] = [urlParts(a), urlParts(b)];
-  return path.normalize(x.host || '/') === path.normalize(y.host || '/') && x.port === y.port && x.database === y.database;
+  const host = (parts: UrlParts): string => (parts.host.startsWith('/') ? path.resolve(parts.host) : parts.host);
+  return host(x) === host(y) && x.port === y.port && x.database === y.database;
 }
 
 /**

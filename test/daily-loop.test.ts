@@ -213,6 +213,9 @@ describe('targets are named, and PGURL/DB_URL disagreements said', () => {
     expect(standalone.stderr).toMatch(/using DB_URL \(database other on socket .*\), ignoring PGURL \(database testdb on socket/);
     expect(standalone.stderr).toMatch(/^target: database other on socket .*\/sock \(port 5432\)$/m);
     expect(standalone.stdout).toContain('pending');
+    const up = await runBin('migrator', ['migrate', 'up'], { cwd: project.dir, env });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toMatch(/^target: database other on socket .*\/sock \(port 5432\)$/m);
     const viaDatabase = await project.database(['migrator', 'migrate', 'status'], { env });
     expect(viaDatabase.stderr).toMatch(/using PGURL \(database testdb on socket .*\), ignoring DB_URL \(database other on socket/);
     expect(viaDatabase.stderr).toMatch(/^target: database testdb on socket/m);

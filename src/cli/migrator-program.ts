@@ -59,8 +59,11 @@ interface RootOptions {
 interface MigratorSettings {
   migrationDir: () => string;
   url: () => string;
-  /** The URL, once its choice and target are said in one line each (SPEC §5, turn 4). */
-  target: () => Promise<string>;
+  /**
+   * The URL, once the choice between DB_URL and PGURL is said (when they differ); with
+   * `named`, also the line naming the target (SPEC §5, turn 4).
+   */
+  target: (named?: boolean) => Promise<string>;
   vars: Record<string, string>;
   force: boolean;
   dryRun: boolean;
@@ -158,7 +161,7 @@ export function parseVariables(words: readonly string[]): Record<string, string>
   return vars;
 }
 
-/** `make` runs once, on first call; later calls get its value (the target is named once). */
+/** `make` runs once, on first call; later calls get its value (the choice is said once). */
 function once<T>(make: () => T): () => T {
   let made: { value: T } | undefined;
   return () => (made ??= { value: make() }).value;
@@ -166,18 +169,21 @@ function once<T>(make: () => T): () => T {
 
 function settingsOf(command: Command, ctx: CliContext, sources: MigratorSources): MigratorSettings {
   const options = rootOptions<RootOptions>(command);
+  const chosenUrl = once(async () => {
+    const url = options.dbUrl ?? sources.defaultUrl();
+    const choice = options.dbUrl ? undefined : sources.urlChoice?.();
+    const note = choice && (await import('../pg/target-name.js')).conflictNote(...choice);
+    if (note) ctx.log.warn(note);
+    return url;
+  });
   return {
     migrationDir: () => (options.migrationDir ? path.resolve(ctx.config.cwd, options.migrationDir) : sources.defaultMigrationDir()),
     url: () => options.dbUrl ?? sources.defaultUrl(),
-    target: once(async () => {
-      const url = options.dbUrl ?? sources.defaultUrl();
-      const { conflictNote, describeTarget } = await import('../pg/target-name.js');
-      const choice = options.dbUrl ? undefined : sources.urlChoice?.();
-      const note = choice && conflictNote(...choice);
-      if (note) ctx.log.warn(note);
-      ctx.log.info(`target: ${describeTarget(url)}`);
+    target: async (named = true) => {
+      const url = await chosenUrl();
+      if (named) ctx.log.info(`target: ${(await import('../pg/target-name.js')).describeTarget(url)}`);
       return url;
-    }),
+    },
     vars: parseVariables(options.set ?? []),
     force: Boolean(options.force),
     dryRun: Boolean(options.dryRun),
@@ -197,7 +203,8 @@ function reportMigrate(ctx: CliContext, result: MigrateResult): void {
 function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
   const run = async (command: Command, request: MigrationRequest): Promise<void> => {
     const settings = settingsOf(command, ctx, sources);
-    const url = await settings.target();
+    // Named once the run is done: an error about the folder stays one line.
+    const url = await settings.target(false);
     const migrationDir = settings.migrationDir();
     // psql starts, and connects, while the migrator loads: it is on the way to the first migration.
     const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars });
@@ -212,6 +219,7 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
       session,
     });
     reportMigrate(ctx, result);
+    await settings.target();
   };
   const migrate = configureCommand(program.command('migrate'), sources.name)
     .description('apply or revert migrations: up, down, to, status')

@@ -104,12 +104,16 @@ export async function deployProject(config: Config, log: Logger, options: Deploy
       await assertTablesExist(connection.url, options.inherits ?? [], log);
       return { connection, hydrate: undefined, patch: undefined };
     }
-    // What the build leaves is rebuildable: the next wipe need not keep it (user-rows.ts).
+    // What the build leaves, finished or failed half-way, is rebuildable: the next wipe
+    // need not keep it unless its rows change (user-rows.ts).
     const { dataDir, previousDir } = connection.layout;
     recordBuilt(workingDir, dataDir, BUILDING, [previousDir]);
-    const result = await runDeploySteps(config, log, connection, options);
-    recordBuilt(workingDir, dataDir, (await readUserRows(connection.url)).fingerprint, [previousDir]);
-    return result;
+    try {
+      return await runDeploySteps(config, log, connection, options);
+    } finally {
+      const rows = await readUserRows(connection.url).catch(() => undefined);
+      if (rows) recordBuilt(workingDir, dataDir, rows.fingerprint, [previousDir]);
+    }
   };
   // One run at a time per working dir: a postgres-init in another terminal waits for us.
   return withWorkingDirLock(workingDir, { command: 'database deploy', log }, async () => {

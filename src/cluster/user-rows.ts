@@ -69,7 +69,7 @@ export async function readUserRows(url: string): Promise<UserRows> {
 
 type BuiltRecord = Record<string, string>;
 
-/** The record of a data folder a deploy is still building (or failed to finish). */
+/** The record of a data folder a deploy is still building (or was killed while building). */
 export const BUILDING = 'building';
 
 function readBuilt(workingDir: string): BuiltRecord {
@@ -84,9 +84,9 @@ function inodeOf(dir: string): string | undefined {
 }
 
 /**
- * Records what the data folder holds as built by the tool: a fingerprint, or
- * `'building'` while a deploy is under way (a deploy that fails half-way leaves a
- * cluster that holds nothing worth keeping). Entries of folders that are gone are dropped.
+ * Records what the data folder holds as built by the tool: the fingerprint of the rows a
+ * deploy left (also one that failed half-way), or `'building'` while a deploy is under
+ * way. Entries of folders that are gone are dropped.
  */
 export function recordBuilt(workingDir: string, dataDir: string, state: string, keep: readonly string[] = []): void {
   const ino = inodeOf(dataDir);

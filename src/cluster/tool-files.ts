@@ -35,14 +35,24 @@ export function readToolJson(workingDir: string, name: string): Record<string, u
   }
 }
 
-export function writeToolFile(workingDir: string, name: string, text: string): void {
+/**
+ * Writes a tool file; false when it cannot (a full disk): these files are notes that
+ * make later commands smarter, never worth failing the command that writes them.
+ */
+export function writeToolFile(workingDir: string, name: string, text: string): boolean {
   // A scratch name: `database cleanup` accepts it, and a leftover is safe to delete.
   const temp = path.join(workingDir, scratchName('write'));
-  const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
   try {
-    fs.writeFileSync(fd, text);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+    try {
+      fs.writeFileSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, path.join(workingDir, name));
+    return true;
+  } catch {
+    fs.rmSync(temp, { force: true });
+    return false;
   }
-  fs.renameSync(temp, path.join(workingDir, name));
 }

@@ -129,6 +129,21 @@ describe('nothing is lost by a wipe', () => {
     expect(await titles(project.url())).toContain('mine');
   });
 
+  it('a half-built cluster whose rows someone changed afterwards is kept', async () => {
+    const project = await scaffolded();
+    const entrypoint = path.join(project.dir, 'db', 'src', 'entrypoint.sql');
+    const sources = fs.readFileSync(entrypoint, 'utf8');
+    fs.writeFileSync(entrypoint, `${sources}\nSELEC 1;\n`);
+    expect((await project.database(['deploy'])).code).toBe(1);
+    await queryValue(project.url(), "INSERT INTO app.todo (title) VALUES ('typed by hand')");
+    fs.writeFileSync(entrypoint, sources);
+    const fixed = await project.database(['deploy']);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stderr).toContain('1 row in testdb:app.todo');
+    expect((await project.database(['restore', '--previous'])).code).toBe(0);
+    expect(await titles(project.url())).toEqual(['typed by hand']);
+  });
+
   it('PG_REUSE=0, false, no and empty mean no; restore --previous without a previous cluster says so', async () => {
     const project = await scaffolded();
     const none = await project.database(['restore', '--previous']);

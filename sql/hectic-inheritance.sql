@@ -186,14 +186,16 @@ BEGIN
     END IF;
     IF cmd.relkind = 'p' THEN
         hint := 'A partitioned table cannot use INHERITS (hectic.created_at), so it must live in an exempt schema: '
-             || 'add its schema to hectic.inheritance_extra_excluded_schemas (for this statement only: '
+             || 'with db-tool, add ' || cmd.nspname || ' to HECTIC_INHERITANCE_EXCLUDED_SCHEMAS (the setting '
+             || 'hectic.inheritance_extra_excluded_schemas; for this statement only: '
              || 'SET LOCAL hectic.inheritance_extra_excluded_schemas = ''' || cmd.nspname || '''). Its partitions are exempt.';
     ELSIF cmd.command_tag <> 'CREATE TABLE' THEN
         hint := format('%s cannot declare a parent: CREATE TABLE %I.%I (…) INHERITS (hectic.created_at); then INSERT INTO %I.%I SELECT …',
                        cmd.command_tag, cmd.nspname, cmd.relname, cmd.nspname, cmd.relname);
     ELSE
         hint := format('CREATE TABLE %I.%I (…) INHERITS (hectic.created_at);', cmd.nspname, cmd.relname)
-             || ' Schemas listed in hectic.inheritance_extra_excluded_schemas are exempt (''*'': every schema).';
+             || ' Or exempt the schema: with db-tool, HECTIC_INHERITANCE_EXCLUDED_SCHEMAS=' || cmd.nspname
+             || ' (the setting hectic.inheritance_extra_excluded_schemas; ''*'': every schema).';
     END IF;
     RAISE EXCEPTION 'table %.% must inherit hectic.created_at', quote_ident(cmd.nspname), quote_ident(cmd.relname)
         USING ERRCODE = 'invalid_table_definition', HINT = hint;

@@ -99,6 +99,7 @@ describe('human output', () => {
       "ok     <path>  7 passed, 1 skipped  (<duration>)
       PASS: 7 passed, 1 skipped (1 file, <duration>)
       --- stderr ---
+      target: database testdb on socket <path> (port 5432)
       "
     `);
   });

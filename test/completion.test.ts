@@ -133,7 +133,7 @@ describe('fish', () => {
 
   it('completes commands with descriptions, options, and values', async () => {
     const described = await runProgram('fish', ['--no-config', '-c', 'source $SCRIPT; complete -C "database sca"'], { env: { ...env(), SCRIPT: scripts.fish } });
-    expect(described.stdout.trim()).toMatch(/^scaffold\tmake a new project under LOCAL_DIR/);
+    expect(described.stdout.trim()).toMatch(/^scaffold\tmake a new project in LOCAL_DIR, else the current directory/);
     expect(await complete('database de')).toEqual(['deploy']);
     expect(await complete('database deploy --c')).toEqual(['--cleanup']);
     expect(await complete('database migrator migrate ')).toEqual(['down', 'status', 'to', 'up']);

@@ -3,7 +3,7 @@
  * three `postgres-init` at once serialise on the working dir's lock and all succeed; a
  * run that waits says so; a stale lock is taken over; a path that cannot be created is
  * one clear line, never a hang; NO_TTY's server log lives in the working dir; a fresh
- * start that wipes user tables says so, naming PG_REUSE=1.
+ * start that wipes user rows says so, naming `database restore --previous`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -159,29 +159,36 @@ describe('NO_TTY', () => {
 });
 
 describe('a fresh start over user tables', () => {
-  it('says in one line that they are wiped and that PG_REUSE=1 keeps them', async () => {
+  it('says in one line that they are replaced and kept, naming `database restore --previous`', async () => {
     const { env } = workingDir();
     const first = await runBin('postgres-init', ['--env'], { env });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).not.toContain('PG_REUSE');
+    expect(first.stderr).not.toContain('restore --previous');
     const url = parseExports(first.stdout).PGURL!;
     await queryValue(url, 'CREATE TABLE kept (id int)');
+    // An empty table holds no rows to lose.
+    const empty = await runBin('postgres-init', [], { env });
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stderr).not.toContain('restore --previous');
+    await queryValue(url, 'CREATE TABLE kept (id int)');
+    await queryValue(url, 'INSERT INTO kept VALUES (1)');
 
     const reused = await runBin('postgres-init', [], { env: { ...env, PG_REUSE: '1' } });
     expect(reused.code, reused.stderr).toBe(0);
-    expect(reused.stderr).not.toContain('wipes');
+    expect(reused.stderr).not.toContain('replaces');
     expect(await queryValue(url, "SELECT to_regclass('kept') IS NOT NULL")).toBe(true);
 
     const fresh = await runBin('postgres-init', [], { env });
     expect(fresh.code, fresh.stderr).toBe(0);
-    const lines = fresh.stderr.split('\n').filter((line) => line.includes('PG_REUSE=1'));
+    const lines = fresh.stderr.split('\n').filter((line) => line.includes('restore --previous'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('wipes the tables');
+    expect(lines[0]).toContain('replaces the cluster holding 1 row in testdb:public.kept');
+    expect(fresh.stderr).not.toContain('PG_REUSE');
     expect(await queryValue(url, "SELECT to_regclass('kept') IS NULL")).toBe(true);
 
     const again = await runBin('postgres-init', [], { env });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).not.toContain('PG_REUSE');
+    expect(again.stderr).not.toContain('restore --previous');
   });
 });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterLayout, clusterUrl, MAX_SOCKET_PATH } from '../src/cluster/cluster-layout.js';
-import { loadConfig, requireWorkingDir } from '../src/base/config.js';
+import { findProjectRoot, loadConfig, requireLocalDir, requireWorkingDir } from '../src/base/config.js';
 import { isLocalUrl, parseUrl } from '../src/pg/db.js';
 import { withExtraCa } from '../src/pg/extra-ca.js';
 import { rootCertificates } from 'node:tls';
@@ -45,7 +45,7 @@ describe('loadConfig', () => {
     const config = loadConfig({
       LOCAL_DIR: '/p', PG_WORKING_DIR: '/w', DATABASE_DIR: '/d', MIGRATION_DIR: '/m', DATABASE_SOURCE: '/s',
       PROFILE_DIR: '/prof', PG_URL_VAR: 'MY_URL', MY_URL: 'postgresql://x@/y', PG_PORT: '6000', PG_DATABASE: 'app',
-      PG_SHARED_PRELOAD_LIBRARIES: '', PG_DISABLE_LOGGING: '1', PG_REUSE: '', NO_TTY: '1', HECTIC_LOG: 'DEBUG',
+      PG_SHARED_PRELOAD_LIBRARIES: '', PG_DISABLE_LOGGING: '1', PG_REUSE: 'yes', NO_TTY: '1', HECTIC_LOG: 'DEBUG',
       ENVIRONMENT: 'dev', PG_OS_USER: 'pgrunner', XDG_CACHE_HOME: '/c',
     }, '/');
     expect(config).toMatchObject({
@@ -63,9 +63,54 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HECTIC_LOG: 'loud' })).toThrow(/HECTIC_LOG/);
   });
 
+  it('reads every yes/no variable alike: 0, false, no, off and empty mean no', () => {
+    for (const no of ['0', 'false', 'FALSE', 'no', 'off', '']) {
+      const config = loadConfig({ PG_REUSE: no, PG_DISABLE_LOGGING: no, NO_TTY: no }, '/');
+      expect([config.reuse, config.disableLogging, config.noTty], `'${no}'`).toEqual([false, false, false]);
+    }
+    for (const yes of ['1', 'true', 'True', 'yes', 'on']) {
+      const config = loadConfig({ PG_REUSE: yes, PG_DISABLE_LOGGING: yes, NO_TTY: yes }, '/');
+      expect([config.reuse, config.disableLogging, config.noTty], `'${yes}'`).toEqual([true, true, true]);
+    }
+    expect(() => loadConfig({ PG_REUSE: 'maybe' }, '/')).toThrow(/PG_REUSE must be yes or no .*got 'maybe'/);
+    expect(loadConfig({ FORCE_COLOR: 'false' }, '/').forceColor).toBe(false);
+    expect(loadConfig({ FORCE_COLOR: '2' }, '/').forceColor).toBe(true);
+  });
+
+  it('finds the project as git finds .git: the nearest folder at or above the cwd holding db/ or focus/', () => {
+    const root = makeTempDir('db-tool-find-');
+    try {
+      const project = path.join(root, 'project');
+      const deep = path.join(project, 'src', 'deep');
+      fs.mkdirSync(deep, { recursive: true });
+      fs.mkdirSync(path.join(project, 'db'));
+      expect(findProjectRoot(deep)).toBe(project);
+      const config = loadConfig({}, deep);
+      expect(config).toMatchObject({ localDir: project, localDirFrom: 'found', workingDir: path.join(project, 'focus', 'postgresql'), migrationDir: path.join(project, 'db', 'migration') });
+      // LOCAL_DIR wins over what is found.
+      expect(loadConfig({ LOCAL_DIR: root }, deep).localDir).toBe(root);
+      // A nested project with only focus/ is nearer.
+      fs.mkdirSync(path.join(project, 'src', 'focus'));
+      expect(findProjectRoot(deep)).toBe(path.join(project, 'src'));
+      // A file named db is not a project.
+      const lone = path.join(root, 'lone');
+      fs.mkdirSync(lone);
+      fs.writeFileSync(path.join(lone, 'db'), '');
+      expect(findProjectRoot(lone) === lone).toBe(false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('says to cd into the project or export LOCAL_DIR when none is found', () => {
+    const config = loadConfig({}, '/proc/self');
+    expect(() => requireLocalDir(config)).toThrow(/cd into the project .*export LOCAL_DIR=\$PWD/);
+    expect(() => requireWorkingDir(config)).toThrow(/cd into the project .*export LOCAL_DIR=\$PWD/);
+  });
+
   it('needs PG_WORKING_DIR or LOCAL_DIR with exit 3', () => {
     try {
-      requireWorkingDir(loadConfig({}));
+      requireWorkingDir(loadConfig({}, '/proc/self'));
       expect.unreachable();
     } catch (error) {
       expect((error as { exitCode: number }).exitCode).toBe(ExitCode.missingArgument);

@@ -60,6 +60,8 @@ describe('hectic_enforce_created_at_inheritance', () => {
     expect(error).toMatchObject(MUST_INHERIT);
     expect((error as { hint: string }).hint).toContain('INHERITS (hectic.created_at)');
     expect((error as { hint: string }).hint).toContain('public.orphan');
+    // The project's own setting, not just the SQL one.
+    expect((error as { hint: string }).hint).toContain('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS=public');
     expect((await client.query("SELECT to_regclass('public.orphan') AS t")).rows[0].t).toBeNull();
   });
 
@@ -169,6 +171,7 @@ describe('exemptions', () => {
     expect(error).toMatchObject(MUST_INHERIT);
     expect((error as { hint: string }).hint).toContain('partitioned table');
     expect((error as { hint: string }).hint).toContain('hectic.inheritance_extra_excluded_schemas');
+    expect((error as { hint: string }).hint).toContain('add public to HECTIC_INHERITANCE_EXCLUDED_SCHEMAS');
 
     // The documented way: exempt its schema for the one statement that creates it.
     await client.query('BEGIN');

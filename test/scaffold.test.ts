@@ -106,7 +106,10 @@ describe('database scaffold', () => {
     expect(fs.existsSync(path.join(dir, 'db', 'test', 'test.sql'))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'test-data.sql'))).toBe(false);
     // /focus counts as focus/; only .env was missing, and the last line had no newline.
-    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules\n/focus\n# db-tool: local settings (see .env.example)\n.env\n');
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe(
+      'node_modules\n/focus\n# db-tool: local settings (see .env.example)\n.env\n' +
+        '# db-tool: secrets (.env.local, .env.$ENVIRONMENT); .env.example is shared\n.env.*\n!.env.example\n',
+    );
     expect(result.stderr).toContain('skipped db/src/entrypoint.sql (exists)');
     expect(result.stderr).toMatch(/skipped db\/migration\/<timestamp>-create-todo \(not written: the examples are about app.todo/);
 
@@ -125,9 +128,23 @@ describe('database scaffold', () => {
     expect(result.stderr).toContain('(not written: the migration folder has migrations)');
   });
 
-  it('needs LOCAL_DIR (exit 3)', async () => {
-    const result = await runBin('database', ['scaffold'], { env: { LOCAL_DIR: undefined } });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toContain('LOCAL_DIR is not set');
+  it('without LOCAL_DIR makes the project in the current directory, even below another project', async () => {
+    const outer = project();
+    fs.mkdirSync(path.join(outer, 'db'));
+    const dir = path.join(outer, 'new');
+    fs.mkdirSync(dir);
+    const result = await runBin('database', ['scaffold'], { cwd: dir, env: { LOCAL_DIR: undefined } });
+    expectOk(result, 'scaffold');
+    expect(fs.existsSync(path.join(dir, 'db', 'src', 'entrypoint.sql'))).toBe(true);
+    expect(fs.readdirSync(path.join(outer, 'db'))).toEqual([]);
+  });
+
+  it('has git ignore .env and every .env.* (the secrets .env.example describes) but .env.example', async () => {
+    const dir = project();
+    expectOk(await runBin('database', ['scaffold'], { env: { LOCAL_DIR: dir } }), 'scaffold');
+    expect((await runProgram('git', ['init', '-q'], { cwd: dir })).code).toBe(0);
+    const files = ['.env', '.env.local', '.env.production', '.env.example', 'focus/x'];
+    const ignored = await runProgram('git', ['check-ignore', ...files], { cwd: dir });
+    expect(ignored.stdout.split('\n').filter(Boolean).sort()).toEqual(['.env', '.env.local', '.env.production', 'focus/x']);
   });
 });

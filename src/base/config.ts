@@ -3,6 +3,7 @@
  * `Config`. Precedence everywhere: command-line flag > `--env-file` > environment
  * variable > default; flags are applied by the CLI on top of the values resolved here.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDotenv } from './dotenv.js';
@@ -42,7 +43,13 @@ export interface Config {
    */
   readonly extraCaCerts: string | undefined;
   readonly cwd: string;
+  /**
+   * The project root: `LOCAL_DIR`, else the nearest folder at or above `cwd` holding
+   * `db/` or `focus/` (found as git finds `.git`), else undefined.
+   */
   readonly localDir: string | undefined;
+  /** How `localDir` was found: `LOCAL_DIR`, or by walking up from `cwd`. */
+  readonly localDirFrom: 'LOCAL_DIR' | 'found' | undefined;
   readonly dbUrl: string | undefined;
   /** `PG_WORKING_DIR`, else `$LOCAL_DIR/focus/postgresql`. */
   readonly workingDir: string | undefined;
@@ -192,7 +199,8 @@ export function loadConfig(
   const resolve = (p: string | undefined): string | undefined =>
     p === undefined ? undefined : path.resolve(cwd, p);
 
-  const localDir = resolve(get('LOCAL_DIR'));
+  const localDirSet = resolve(get('LOCAL_DIR'));
+  const localDir = localDirSet ?? findProjectRoot(cwd);
   const databaseDir = resolve(get('DATABASE_DIR')) ?? (localDir && path.join(localDir, 'db'));
   const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
   if (!isShellIdentifier(pgUrlVar)) {
@@ -209,6 +217,7 @@ export function loadConfig(
     extraCaCerts,
     cwd,
     localDir,
+    localDirFrom: localDirSet ? 'LOCAL_DIR' : localDir ? 'found' : undefined,
     dbUrl: get('DB_URL'),
     workingDir: resolve(get('PG_WORKING_DIR')) ?? (localDir && path.join(localDir, 'focus', 'postgresql')),
     databaseDir,
@@ -225,8 +234,8 @@ export function loadConfig(
     confFile: resolve(get('PG_CONF_FILE')),
     preloadLibraries: env.PG_SHARED_PRELOAD_LIBRARIES ?? DEFAULTS.preloadLibraries,
     preloadLibrariesExplicit: env.PG_SHARED_PRELOAD_LIBRARIES !== undefined,
-    disableLogging: get('PG_DISABLE_LOGGING') === '1',
-    reuse: env.PG_REUSE !== undefined,
+    disableLogging: parseYesNo('PG_DISABLE_LOGGING', env.PG_DISABLE_LOGGING, got),
+    reuse: parseYesNo('PG_REUSE', env.PG_REUSE, got),
     inheritanceExcludedSchemas: parseExcludedSchemas(get('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS')),
     dotenvFile:
       resolve(get('HECTIC_DOTENV_FILE')) ??
@@ -234,7 +243,7 @@ export function loadConfig(
     environment,
     patchLog: resolve(get('PATCH_LOG')),
     hydrateLog: resolve(get('HYDRATE_LOG')),
-    noTty: get('NO_TTY') === '1',
+    noTty: parseYesNo('NO_TTY', env.NO_TTY, got),
     staging: {
       sshHost: get('STAGING_SSH_HOST'),
       dbUrl: get('STAGING_DB_URL'),
@@ -248,7 +257,7 @@ export function loadConfig(
     pgBinDir: resolve(get('PG_BIN_DIR')),
     osUser: get('PG_OS_USER') ?? DEFAULTS.osUser,
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
-    forceColor: get('FORCE_COLOR') !== undefined && get('FORCE_COLOR') !== '0',
+    forceColor: parseForceColor(env.FORCE_COLOR),
     cacheDir: path.join(resolve(get('XDG_CACHE_HOME')) ?? path.join(home, '.cache'), 'db-tool'),
     tmpDir: resolve(get('TMPDIR')) ?? '/tmp',
     euid: typeof process.geteuid === 'function' ? process.geteuid() : 1000,
@@ -258,6 +267,46 @@ export function loadConfig(
 
 /** How a message names a bad value of a variable (see loadConfig). */
 type Got = (name: string, value: string) => string;
+
+const YES = ['1', 'true', 'yes', 'on', 'y'];
+const NO = ['', '0', 'false', 'no', 'off', 'n'];
+
+/**
+ * A yes/no variable (PG_REUSE, PG_DISABLE_LOGGING, NO_TTY): `1`, `true`, `yes`, `on` mean
+ * yes; unset, empty, `0`, `false`, `no`, `off` mean no (any case). Anything else is a
+ * mistake worth one line rather than a guess.
+ */
+export function parseYesNo(name: string, raw: string | undefined, got: Got = (_, value) => `got '${shown(value)}'`): boolean {
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (YES.includes(value)) return true;
+  if (NO.includes(value)) return false;
+  throw new UserError(`${name} must be yes or no (1, true, yes, on / 0, false, no, off, or empty), ${got(name, raw)}`);
+}
+
+/** FORCE_COLOR as Node and chalk read it: a level (1-3) or yes forces colour; 0, false, no, empty do not. */
+function parseForceColor(raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  return !NO.includes(value);
+}
+
+/** What marks a project root: the folders the tool reads (`db/`) or makes (`focus/`). */
+const PROJECT_MARKERS = ['db', 'focus'];
+
+/**
+ * The nearest folder at or above `start` that holds `db/` or `focus/`, found the way git
+ * finds `.git`; undefined when none up to the root does.
+ */
+export function findProjectRoot(start: string): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    if (PROJECT_MARKERS.some((marker) => fs.statSync(path.join(dir, marker), { throwIfNoEntry: false })?.isDirectory())) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
 
 function parsePort(raw: string | undefined, got: Got): number {
   if (raw === undefined) return DEFAULTS.port;
@@ -292,20 +341,36 @@ function parseLogLevel(raw: string | undefined, got: Got): LogLevel {
 }
 
 
+/** Why there is no project, and what to do: the end of every "not set" message. */
+const NO_PROJECT_HINT = 'cd into the project (a folder holding db/ or focus/, or below one), or export LOCAL_DIR=$PWD';
+
+function noProjectHint(config: Config): string {
+  return `no project found at or above ${config.cwd}: ${NO_PROJECT_HINT}`;
+}
+
 /** The cluster folder, or exit 3 naming the variables that give it. */
 export function requireWorkingDir(config: Config): string {
   if (config.workingDir) return config.workingDir;
-  throw new MissingInputError('PG_WORKING_DIR is not set (set PG_WORKING_DIR or LOCAL_DIR)');
+  throw new MissingInputError(`PG_WORKING_DIR is not set and ${noProjectHint(config)} (or set PG_WORKING_DIR)`);
 }
 
 /** The project root, or exit 3. */
 export function requireLocalDir(config: Config): string {
   if (config.localDir) return config.localDir;
-  throw new MissingInputError('LOCAL_DIR is not set');
+  throw new MissingInputError(`LOCAL_DIR is not set and ${noProjectHint(config)}`);
+}
+
+/**
+ * The configuration of a new project (`database scaffold`): its root is LOCAL_DIR, else
+ * the current directory (never a project found above it).
+ */
+export function newProjectConfig(config: Config): Config {
+  if (config.localDirFrom === 'LOCAL_DIR') return config;
+  return loadConfig({ ...config.env, LOCAL_DIR: config.cwd }, config.cwd);
 }
 
 /** A path-valued setting that has a default under LOCAL_DIR, or exit 3 naming both. */
 export function requirePath(value: string | undefined, variable: string): string {
   if (value) return value;
-  throw new MissingInputError(`${variable} is not set (set ${variable} or LOCAL_DIR)`);
+  throw new MissingInputError(`${variable} is not set and no project was found: set ${variable}, or ${NO_PROJECT_HINT}`);
 }

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { initCluster, stopCluster } from '../cluster/cluster.js';
+import { BUILDING, readUserRows, recordBuilt } from '../cluster/user-rows.js';
 import { startWatchdog } from '../cluster/watchdog.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { processIdentity } from '../base/pids.js';
@@ -103,7 +104,16 @@ export async function deployProject(config: Config, log: Logger, options: Deploy
       await assertTablesExist(connection.url, options.inherits ?? [], log);
       return { connection, hydrate: undefined, patch: undefined };
     }
-    return runDeploySteps(config, log, connection, options);
+    // What the build leaves, finished or failed half-way, is rebuildable: the next wipe
+    // need not keep it unless its rows change (user-rows.ts).
+    const { dataDir, previousDir } = connection.layout;
+    recordBuilt(workingDir, dataDir, BUILDING, [previousDir]);
+    try {
+      return await runDeploySteps(config, log, connection, options);
+    } finally {
+      const rows = await readUserRows(connection.url).catch(() => undefined);
+      if (rows) recordBuilt(workingDir, dataDir, rows.fingerprint, [previousDir]);
+    }
   };
   // One run at a time per working dir: a postgres-init in another terminal waits for us.
   return withWorkingDirLock(workingDir, { command: 'database deploy', log }, async () => {

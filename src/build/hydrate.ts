@@ -186,7 +186,7 @@ export async function hydrateDatabase(config: Config, log: Logger, url: string, 
 
 /** Hydrates the target per SPEC §5 (`database hydrate`), refused when remote unless allowed. */
 export async function hydrateTarget(config: Config, log: Logger, options: HydrateOptions = {}): Promise<HydrateResult> {
-  const url = resolveTargetUrl(config, { url: options.url });
+  const url = resolveTargetUrl(config, { url: options.url }, log);
   assertLocalTarget(url, options.allowRemote);
   const result = await hydrateDatabase(config, log, url, options);
   await assertTablesExist(url, options.inherits ?? [], log);

@@ -95,7 +95,7 @@ export async function patchDatabase(config: Config, log: Logger, url: string, op
 
 /** `database patch`: the target per SPEC §5, refused when remote unless allowed. */
 export async function patchCommand(config: Config, log: Logger, options: PatchOptions = {}): Promise<PatchResult> {
-  const url = resolveTargetUrl(config, { url: options.url });
+  const url = resolveTargetUrl(config, { url: options.url }, log);
   assertLocalTarget(url, options.allowRemote);
   await assertTablesExist(url, options.inherits ?? [], log);
   return patchDatabase(config, log, url, options);

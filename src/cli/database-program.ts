@@ -18,7 +18,8 @@ const ENVIRONMENT_HELP = `
 Environment (all variables: see the README):
   LOCAL_DIR       the project root: db/src/entrypoint.sql, db/migration/, db/test/,
                   test-data.sql; the cluster lives in $LOCAL_DIR/focus/postgresql
-                  (PG_WORKING_DIR). Start a new project with \`database scaffold\`.
+                  (PG_WORKING_DIR). Unset: the nearest folder at or above the current
+                  one holding db/ or focus/. Start a new project with \`database scaffold\`.
   PGURL, DB_URL   the target database of hydrate, patch, test, migrator… (else the
                   running cluster of this project)
   --env-file F    reads such variables from a dotenv file

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
-import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';
+import { AmbiguousError, isDbToolError, MissingInputError, UserError } from '../base/errors.js';
 import { formatPlan, parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
@@ -23,6 +23,8 @@ export interface MigratorSources {
   defaultUrl: () => string;
   /** The folder without --migration-dir (may throw MissingInputError, exit 3). */
   defaultMigrationDir: () => string;
+  /** Without --db-url: the variable used and the one ignored, when both are set. */
+  urlChoice?: () => [used: [string, string], ignored: [string, string]] | undefined;
 }
 
 /**
@@ -39,6 +41,8 @@ export function standaloneSources(config: Config): MigratorSources {
       if (!url) throw new MissingInputError('no database URL: pass -u/--db-url, or set DB_URL or PGURL');
       return url;
     },
+    // `database` reads PGURL first: when both are set, the run says which one it uses.
+    urlChoice: () => (config.dbUrl && config.pgUrl ? [['DB_URL', config.dbUrl], ['PGURL', config.pgUrl]] : undefined),
     defaultMigrationDir: () => config.migrationDir ?? path.resolve(config.cwd, 'migration'),
   };
 }
@@ -55,6 +59,11 @@ interface RootOptions {
 interface MigratorSettings {
   migrationDir: () => string;
   url: () => string;
+  /**
+   * The URL, once the choice between DB_URL and PGURL is said (when they differ); with
+   * `named`, also the line naming the target (SPEC §5, turn 4).
+   */
+  target: (named?: boolean) => Promise<string>;
   vars: Record<string, string>;
   force: boolean;
   dryRun: boolean;
@@ -152,11 +161,29 @@ export function parseVariables(words: readonly string[]): Record<string, string>
   return vars;
 }
 
+/** `make` runs once, on first call; later calls get its value (the choice is said once). */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
 function settingsOf(command: Command, ctx: CliContext, sources: MigratorSources): MigratorSettings {
   const options = rootOptions<RootOptions>(command);
+  const chosenUrl = once(async () => {
+    const url = options.dbUrl ?? sources.defaultUrl();
+    const choice = options.dbUrl ? undefined : sources.urlChoice?.();
+    const note = choice && (await import('../pg/target-name.js')).conflictNote(...choice);
+    if (note) ctx.log.warn(note);
+    return url;
+  });
   return {
     migrationDir: () => (options.migrationDir ? path.resolve(ctx.config.cwd, options.migrationDir) : sources.defaultMigrationDir()),
     url: () => options.dbUrl ?? sources.defaultUrl(),
+    target: async (named = true) => {
+      const url = await chosenUrl();
+      if (named) ctx.log.info(`target: ${(await import('../pg/target-name.js')).describeTarget(url)}`);
+      return url;
+    },
     vars: parseVariables(options.set ?? []),
     force: Boolean(options.force),
     dryRun: Boolean(options.dryRun),
@@ -176,7 +203,8 @@ function reportMigrate(ctx: CliContext, result: MigrateResult): void {
 function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
   const run = async (command: Command, request: MigrationRequest): Promise<void> => {
     const settings = settingsOf(command, ctx, sources);
-    const url = settings.url();
+    // Named once the run is done: an error about the folder stays one line.
+    const url = await settings.target(false);
     const migrationDir = settings.migrationDir();
     // psql starts, and connects, while the migrator loads: it is on the way to the first migration.
     const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars });
@@ -191,6 +219,7 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
       session,
     });
     reportMigrate(ctx, result);
+    await settings.target();
   };
   const migrate = configureCommand(program.command('migrate'), sources.name)
     .description('apply or revert migrations: up, down, to, status')
@@ -217,7 +246,15 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       const [{ migrationStatusCommand }, { formatStatusLines }] = await Promise.all([import('../commands/migrator-status.js'), import('../migrations/migration-status.js')]);
-      const report = await migrationStatusCommand(settings.url, settings.migrationDir());
+      // No URL still lists the disk (state unknown): the error is thrown where the report expects it.
+      const target = await settings.target().catch((error: unknown) => {
+        if (!isDbToolError(error)) throw error;
+        return error;
+      });
+      const report = await migrationStatusCommand(() => {
+        if (typeof target !== 'string') throw target;
+        return target;
+      }, settings.migrationDir());
       const { unreachable, ...listing } = report;
       if (options.json) {
         ctx.out(json(unreachable ? { ...listing, error: { code: unreachable.exitCode, message: unreachable.message } } : listing));
@@ -261,7 +298,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
         return;
       }
       const { migratorInitCommand } = await import('../migrations/migrator-init.js');
-      const result = await migratorInitCommand(ctx.log, settings.url());
+      const result = await migratorInitCommand(ctx.log, await settings.target());
       if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
     });
 

@@ -8,6 +8,7 @@ import type { Config } from '../base/config.js';
 import { clusterLayout, clusterUrl, type ClusterLayout } from './cluster-layout.js';
 import { lookupUid, serverUser } from './os-user.js';
 import { runningServer } from './server-process.js';
+import { readToolJson, writeToolFile } from './tool-files.js';
 
 export interface ClusterConnection {
   layout: ClusterLayout;
@@ -33,13 +34,58 @@ export function connectionFor(config: Config, layout: ClusterLayout, user = serv
   };
 }
 
-/** The running cluster of the working dir, if any. */
-export function runningCluster(config: Config, workingDir?: string): ClusterConnection | undefined {
+/** How the project cluster was started: the database it was made for, by server pid. */
+const SERVER_FILE = '.db-tool.server';
+
+/** Notes which database the server of `pid` was started for (read back by `runningCluster`). */
+export function recordServer(workingDir: string, pid: number, database: string): void {
+  writeToolFile(workingDir, SERVER_FILE, `${JSON.stringify({ pid, database })}\n`);
+}
+
+/** The database the running server was started for, if the record is about that server. */
+function recordedDatabase(workingDir: string, pid: number): string | undefined {
+  const record = readToolJson(workingDir, SERVER_FILE);
+  return record.pid === pid && typeof record.database === 'string' ? record.database : undefined;
+}
+
+export interface RunningCluster extends ClusterConnection {
+  pid: number;
+  /**
+   * Where the configuration (PG_PORT, PG_DATABASE, the socket folder) disagrees with the
+   * running server, one phrase each: the server's own files win.
+   */
+  disagreements: string[];
+}
+
+/**
+ * The running cluster of the working dir, if any, as its own files say how to reach it
+ * (SPEC §4, turn 4): port and socket folder from postmaster.pid, the database from the
+ * record its start left. A cluster started with `--env-file` (another PG_PORT) is found
+ * by later commands without it.
+ */
+export function runningCluster(config: Config, workingDir?: string): RunningCluster | undefined {
   const dir = workingDir ?? config.workingDir;
   if (!dir) return undefined;
-  const layout = clusterLayout(config, dir);
-  if (!runningServer(layout.dataDir)) return undefined;
-  return connectionFor(config, layout, dataDirOwner(config, layout.dataDir));
+  const configured = clusterLayout(config, dir);
+  const server = runningServer(configured.dataDir);
+  if (!server) return undefined;
+  const layout: ClusterLayout = {
+    ...configured,
+    port: server.port ?? configured.port,
+    sockDir: server.sockDir ?? configured.sockDir,
+    database: recordedDatabase(dir, server.pid) ?? configured.database,
+  };
+  const disagreements: string[] = [];
+  if (layout.port !== configured.port) disagreements.push(`it listens on port ${layout.port}, not ${configured.port} (PG_PORT)`);
+  if (layout.sockDir !== configured.sockDir) disagreements.push(`its socket is in ${layout.sockDir}, not ${configured.sockDir}`);
+  if (layout.database !== configured.database) disagreements.push(`it was started for database ${layout.database}, not ${configured.database} (PG_DATABASE)`);
+  return { ...connectionFor(config, layout, dataDirOwner(config, layout.dataDir)), pid: server.pid, disagreements };
+}
+
+/** One line on how the running cluster differs from the configuration, or undefined. */
+export function disagreementNote(cluster: RunningCluster): string | undefined {
+  if (cluster.disagreements.length === 0) return undefined;
+  return `the running cluster of ${cluster.layout.workingDir} differs from the environment: ${cluster.disagreements.join('; ')}; using the running cluster`;
 }
 
 /** The superuser of a cluster is the account that made it (owner of the data folder). */

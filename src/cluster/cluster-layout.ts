@@ -10,7 +10,14 @@ import { uniqueSuffix } from '../base/unique-name.js';
 export const MAX_SOCKET_PATH = 107;
 
 /** Entries of a working dir that the tool itself makes (cleanup removes only these). */
-export const TOOL_ENTRIES = ['data', 'sock', 'log', 'server.log', '.db-tool', '.db-tool.lock', '.db-tool.lock.takeover'] as const;
+export const TOOL_ENTRIES = ['data', 'data.previous', 'sock', 'log', 'server.log', '.db-tool', '.db-tool.built', '.db-tool.server', '.db-tool.lock', '.db-tool.lock.takeover'] as const;
+/**
+ * The cluster the last wipe replaced, kept (stopped, moved aside by a rename) until the
+ * next wipe: `database restore --previous` swaps it back. Not a crash leftover.
+ */
+export const PREVIOUS_DATA = 'data.previous';
+/** What deploys built, to tell a changed cluster from a rebuildable one (user-rows.ts). */
+export const BUILT_FILE = '.db-tool.built';
 export const MARKER_FILE = '.db-tool';
 /** The lock that serialises postgres-init, init, deploy, cleanup and restore (working-dir-lock.ts). */
 export const LOCK_FILE = '.db-tool.lock';
@@ -36,6 +43,8 @@ export function isToolEntry(name: string): boolean {
 export interface ClusterLayout {
   workingDir: string;
   dataDir: string;
+  /** `data.previous`: the cluster the last wipe replaced (PREVIOUS_DATA). */
+  previousDir: string;
   /** Folder of the Unix socket: `sock/` below the working dir, or a short one under /tmp. */
   sockDir: string;
   /** True when `sockDir` had to move out of the working dir because the path was too long. */
@@ -89,6 +98,7 @@ export function clusterLayout(config: Config, workingDir: string = requireWorkin
   return {
     workingDir,
     dataDir,
+    previousDir: path.join(workingDir, PREVIOUS_DATA),
     sockDir,
     sockDirRelocated,
     logDir,

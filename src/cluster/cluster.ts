@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  clusterLayout, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
+  clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
   type ClusterLayout, type ClusterSettings,
 } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
@@ -19,12 +19,13 @@ import { isRoot, serverUser, userCanReach } from './os-user.js';
 import { locatePgProgram } from '../pg/pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from '../base/process.js';
 import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
-import { liveSockets, startServer, stopServer } from './server-process.js';
+import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
 import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 import { holdsUserRelations } from './user-data.js';
-import { connectionFor, type ClusterConnection } from './cluster-connection.js';
+import { BUILDING, builtState, readUserRows } from './user-rows.js';
+import { connectionFor, recordServer, runningCluster, type ClusterConnection } from './cluster-connection.js';
 
 export interface InitOptions {
   /** Keep an existing cluster instead of wiping it (PG_REUSE / --reuse). */
@@ -140,21 +141,32 @@ export async function resolvePreloadLibraries(config: Config, log: Logger): Prom
 }
 
 /**
- * Moves the old data aside (renaming is instant; a detached rm deletes it while we go
- * on) and clears the socket folder. A socket another live server listens on is never
- * deleted.
+ * Moves the old data out of the way and clears the socket folder. Data that holds rows
+ * a user made (`keep`) becomes `data.previous`, replacing the one kept before (one
+ * generation; `database restore --previous` swaps it back); anything else is renamed
+ * to a trash folder that a detached rm deletes while we go on. Renames are instant. A
+ * socket another live server listens on is never deleted.
  */
-async function wipeCluster(config: Config, layout: ClusterLayout): Promise<void> {
+async function wipeCluster(config: Config, layout: ClusterLayout, keep: boolean): Promise<void> {
   const busy = await liveSockets(layout.sockDir);
   if (busy.length > 0) {
     throw new AmbiguousError(`socket ${busy.join(', ')} is in use by another live server; not deleting it (stop that server, or use another PG_WORKING_DIR or PG_PORT)`);
   }
   if (fs.existsSync(layout.dataDir)) {
-    const trash = path.join(layout.workingDir, scratchName('old'));
-    fs.renameSync(layout.dataDir, trash);
-    removeInBackground(config, trash);
+    const away = keep ? layout.previousDir : path.join(layout.workingDir, scratchName('old'));
+    if (keep) moveToTrash(config, layout.workingDir, layout.previousDir);
+    fs.renameSync(layout.dataDir, away);
+    if (!keep) removeInBackground(config, away);
   }
   fs.rmSync(layout.sockDir, { recursive: true, force: true });
+}
+
+/** Renames `dir` (if it exists) to a trash folder of the working dir and deletes it in the background. */
+function moveToTrash(config: Config, workingDir: string, dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const trash = path.join(workingDir, scratchName('old'));
+  fs.renameSync(dir, trash);
+  removeInBackground(config, trash);
 }
 
 /** A trash folder nobody has touched for this long is not being deleted any more. */
@@ -204,13 +216,47 @@ async function makeFreshData(config: Config, layout: ClusterLayout, target: stri
   handOver(config, path.join(target, SECRET_CONF), user);
 }
 
-/** Stops the old server; says so when the wipe that follows drops user tables. */
-async function stopForWipe(layout: ClusterLayout, log: Logger): Promise<void> {
-  await stopServer(layout.dataDir);
-  // Checked once stopped: the shutdown checkpoint has unlinked the files of dropped tables.
-  if (holdsUserRelations(layout.dataDir)) {
-    log.warn(`a fresh start wipes the tables in ${layout.dataDir}; set PG_REUSE=1 (or pass --reuse) to keep them`);
+/** What a wipe of the current data would lose, settled before the server stops. */
+interface WipeLoss {
+  /** Keep the data aside as `data.previous`. */
+  keep: boolean;
+  /** What it holds, for the warning: `3 rows in testdb:app.todo`, or `tables` when not countable. */
+  holds?: string;
+}
+
+/**
+ * Would a wipe lose rows a user made? Nothing made after initdb (told from the files) or
+ * a deploy that never finished: no. A running server is asked (user-rows.ts): rows that
+ * differ from what the last deploy built: yes. A stopped one cannot be asked without
+ * starting it, so its tables count as worth keeping.
+ */
+async function wipeLoss(config: Config, layout: ClusterLayout): Promise<WipeLoss> {
+  if (!fs.existsSync(path.join(layout.dataDir, 'PG_VERSION')) || !holdsUserRelations(layout.dataDir)) return { keep: false };
+  const built = builtState(layout.workingDir, layout.dataDir);
+  if (built === BUILDING) return { keep: false };
+  const running = runningCluster(config, layout.workingDir);
+  if (!running) return { keep: true, holds: 'tables' };
+  try {
+    const found = await readUserRows(running.url);
+    if (found.rows === 0 || found.fingerprint === built) return { keep: false };
+    const shown = found.tables.slice(0, 3).join(', ') + (found.tables.length > 3 ? ', …' : '');
+    return { keep: true, holds: `${found.rows} row${found.rows === 1 ? '' : 's'} in ${shown}` };
+  } catch {
+    return { keep: true, holds: 'tables' };
   }
+}
+
+/**
+ * Stops the old server, and says in one line when the wipe that follows replaces rows a
+ * user made — kept aside, and the command that brings them back.
+ */
+async function stopForWipe(config: Config, layout: ClusterLayout, log: Logger): Promise<WipeLoss> {
+  const loss = await wipeLoss(config, layout);
+  await stopServer(layout.dataDir);
+  if (loss.keep) {
+    log.warn(`a fresh start replaces the cluster holding ${loss.holds}; it is kept in ${layout.previousDir} until the next wipe: \`database restore --previous\` brings it back (\`database init --reuse\` keeps a cluster)`);
+  }
+  return loss;
 }
 
 /**
@@ -221,8 +267,9 @@ async function stopForWipe(layout: ClusterLayout, log: Logger): Promise<void> {
  */
 async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<void> {
   if (options.ramData) {
-    await stopForWipe(layout, log);
-    await wipeCluster(config, layout);
+    // A private cluster: nothing of it is kept.
+    await stopServer(layout.dataDir);
+    await wipeCluster(config, layout, false);
     const target = linkRamDataDir(layout.dataDir, user, isRoot(config)) ?? layout.dataDir;
     await makeFreshData(config, layout, target, user, conf, log, options.spare);
     return;
@@ -230,8 +277,8 @@ async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser,
   const staging = path.join(layout.workingDir, scratchName('fresh'));
   try {
     await makeFreshData(config, layout, staging, user, conf, log, options.spare);
-    await stopForWipe(layout, log);
-    await wipeCluster(config, layout);
+    const loss = await stopForWipe(config, layout, log);
+    await wipeCluster(config, layout, loss.keep);
     fs.renameSync(staging, layout.dataDir);
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -271,6 +318,39 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
 }
 
 /**
+ * Reusing a running server whose settings are unchanged leaves it running, with its
+ * sessions (SPEC §4, turn 4). Unchanged: the port and socket folder its postmaster.pid
+ * names, and no setting in its configuration files (postgresql.conf with the managed
+ * block rewritten, postgresql.auto.conf from ALTER SYSTEM) that only a restart applies —
+ * PostgreSQL's own view `pg_file_settings` tells. Settings a reload applies are reloaded.
+ * Returns its pid; undefined when it is not running, or must restart (then it says why,
+ * in one line).
+ */
+async function keptRunning(config: Config, layout: ClusterLayout, user: string, logPathSet: boolean, log: Logger): Promise<number | undefined> {
+  const server = runningServer(layout.dataDir);
+  if (!server) return undefined;
+  const changes: string[] = [];
+  if (server.port !== layout.port) changes.push(`port ${server.port ?? '?'} → ${layout.port}`);
+  if (server.sockDir !== layout.sockDir) changes.push(`socket folder ${server.sockDir ?? '?'} → ${layout.sockDir}`);
+  if (changes.length === 0) {
+    explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => writeManagedBlock(config, layout, logPathSet));
+    try {
+      const pending = await withClient(clusterUrl(user, layout), async (client) => {
+        const rows = await client.query<{ name: string }>('SELECT DISTINCT name FROM pg_file_settings WHERE error IS NOT NULL ORDER BY 1');
+        if (rows.rows.length === 0) await client.query('SELECT pg_reload_conf()');
+        return rows.rows.map((row) => row.name);
+      }, { database: 'postgres' });
+      changes.push(...pending);
+    } catch (error) {
+      changes.push(`it does not answer: ${(error as Error).message}`);
+    }
+  }
+  if (changes.length === 0) return server.pid;
+  log.warn(`the running server's settings changed (${changes.join(', ')}): restarting it, which ends its sessions`);
+  return undefined;
+}
+
+/**
  * postgres-init (SPEC §4): stop a leftover server, keep (reuse) or recreate the
  * cluster, force port and socket dir, start, create the database, return how to reach it.
  */
@@ -291,8 +371,9 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const conf = reuse ? undefined : await freshConf(config, layout, log);
   // A fast shutdown even for data about to be wiped: an immediate one would leave the
   // server's dynamic shared memory behind in /dev/shm.
+  let kept: number | undefined;
   if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spare, ramData: options.ramData ?? false }));
-  else await stopServer(layout.dataDir);
+  else if ((kept = await keptRunning(config, layout, user.name, settings.logPath !== undefined, log)) === undefined) await stopServer(layout.dataDir);
   explainFsFaults(`cannot prepare the cluster in ${layout.workingDir}`, () => {
     makeOwnedDir(config, layout.sockDir, user);
     makeOwnedDir(config, layout.logDir, user);
@@ -300,7 +381,8 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
     writeManagedBlock(config, layout, settings.logPath !== undefined);
   });
   const outputFile = serverOutputFile(config, layout, log);
-  await log.step('start server', () => startServer(config, layout, { user, outputFile }));
+  const pid = kept ?? (await log.step('start server', () => startServer(config, layout, { user, outputFile })));
+  recordServer(layout.workingDir, pid, layout.database);
   const connection = connectionFor(config, layout, user.name, settings.urlVar);
   await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
   if (spare) {

@@ -19,6 +19,10 @@ import { spawnDaemon, type OsUser } from '../base/process.js';
 export interface PostmasterPid {
   pid: number;
   status: string | undefined;
+  /** The port the server listens on (line 4), which names its socket file. */
+  port: number | undefined;
+  /** Its first Unix socket folder (line 5). */
+  sockDir: string | undefined;
 }
 
 /** Parses data/postmaster.pid; undefined when there is none. */
@@ -32,7 +36,13 @@ export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
   const lines = text.split('\n');
   const pid = Number(lines[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return { pid, status: lines[7]?.trim() || undefined };
+  const port = Number(lines[3]);
+  return {
+    pid,
+    status: lines[7]?.trim() || undefined,
+    port: Number.isInteger(port) && port > 0 ? port : undefined,
+    sockDir: lines[4]?.trim() || undefined,
+  };
 }
 
 /** True when `pid` is a live (not zombie) process; on Linux also that it is a postgres. */

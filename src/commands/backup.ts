@@ -9,7 +9,7 @@ import { runningCluster } from '../cluster/cluster-connection.js';
 export async function backupCommand(config: Config, log: Logger, generator: string): Promise<BackupResult> {
   const cluster = runningCluster(config);
   if (!cluster) {
-    throw new MissingInputError(`no running cluster to back up in ${config.workingDir ?? 'PG_WORKING_DIR'} (start it with \`database init\` or \`database deploy\`)`);
+    throw new MissingInputError(`no running cluster to back up in ${config.workingDir ?? 'PG_WORKING_DIR'} (start it with \`database init --reuse\`, which keeps its data)`);
   }
   return backupCluster(config, log, cluster, defaultBackupDir(config), generator);
 }

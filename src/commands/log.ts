@@ -26,7 +26,7 @@ export function listLogs(config: Config): { dir: string; files: LogFile[] } {
   }
   if (fs.existsSync(layout.serverLog) && !paths.includes(layout.serverLog)) paths.unshift(layout.serverLog);
   if (!dirExists && paths.length === 0) {
-    throw new UserError(`no log folder: ${layout.logDir} does not exist (start the cluster with database init)`);
+    throw new UserError(`no log folder: ${layout.logDir} does not exist (start the cluster with \`database init --reuse\`, which keeps its data)`);
   }
   const files = paths.map((file, i) => ({ index: i + 1, name: path.basename(file), path: file, size: fs.statSync(file).size }));
   return { dir: layout.logDir, files };

@@ -118,8 +118,13 @@ export const ENV_EXAMPLE = `# Settings for db-tool, as KEY=VALUE lines. Copy thi
 # ENVIRONMENT=local
 `;
 
-/** Lines `database scaffold` makes sure .gitignore has (focus/: clusters, backups, logs). */
+/**
+ * Lines `database scaffold` makes sure .gitignore has, in groups written together under
+ * one comment (focus/: clusters, backups, logs; .env.*: the secrets .env.example
+ * describes, while .env.example itself stays shared).
+ */
 export const GITIGNORE_ENTRIES = [
-  { line: 'focus/', why: '# db-tool: clusters, backups and logs of this project' },
-  { line: '.env', why: '# db-tool: local settings (see .env.example)' },
+  { lines: ['focus/'], why: '# db-tool: clusters, backups and logs of this project' },
+  { lines: ['.env'], why: '# db-tool: local settings (see .env.example)' },
+  { lines: ['.env.*', '!.env.example'], why: '# db-tool: secrets (.env.local, .env.$ENVIRONMENT); .env.example is shared' },
 ] as const;

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireLocalDir, requirePath, type Config } from '../base/config.js';
+import { newProjectConfig, requireLocalDir, requirePath, type Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { createMigration } from '../migrations/migration-create.js';
 import { MIGRATION_NAME as MIGRATION_FOLDER } from '../migrations/migration-files.js';
@@ -60,7 +60,7 @@ function missingIgnores(file: string): Array<(typeof GITIGNORE_ENTRIES)[number]>
   } catch {
     // no .gitignore yet
   }
-  return GITIGNORE_ENTRIES.filter((entry) => !lines.includes(entry.line.replace(/\/$/, '')));
+  return GITIGNORE_ENTRIES.filter((entry) => !lines.includes(entry.lines[0].replace(/\/$/, '')));
 }
 
 function ensureIgnores(file: string): string[] {
@@ -68,11 +68,12 @@ function ensureIgnores(file: string): string[] {
   if (missing.length === 0) return [];
   const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const separator = before === '' || before.endsWith('\n') ? '' : '\n';
-  fs.appendFileSync(file, separator + missing.map((entry) => `${entry.why}\n${entry.line}\n`).join(''));
-  return missing.map((entry) => entry.line);
+  fs.appendFileSync(file, separator + missing.map((entry) => `${entry.why}\n${entry.lines.join('\n')}\n`).join(''));
+  return missing.flatMap((entry) => entry.lines);
 }
 
-export function scaffoldCommand(config: Config, now: Date = new Date()): ScaffoldResult {
+export function scaffoldCommand(given: Config, now: Date = new Date()): ScaffoldResult {
+  const config = newProjectConfig(given);
   const localDir = requireLocalDir(config);
   const source = requirePath(config.databaseSource, 'DATABASE_SOURCE');
   const migrationDir = requirePath(config.migrationDir, 'MIGRATION_DIR');

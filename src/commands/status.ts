@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout } from '../cluster/cluster-layout.js';
-import { runningCluster } from '../cluster/cluster-connection.js';
+import { disagreementNote, runningCluster } from '../cluster/cluster-connection.js';
+import { hasPreviousCluster } from '../cluster/previous-cluster.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { runningServer } from '../cluster/server-process.js';
@@ -19,6 +20,10 @@ export interface StatusReport {
   /** Bytes used by the data folder. */
   dataSize: number | null;
   migrations: MigrationSummary | null;
+  /** Where the environment disagrees with the running cluster (its own files win). */
+  notes: string[];
+  /** `data.previous`: the cluster the last wipe replaced, if one is kept. */
+  previousDataDir: string | null;
 }
 
 function folderSize(dir: string): number {
@@ -43,6 +48,7 @@ export async function statusCommand(config: Config): Promise<StatusReport> {
   const layout = clusterLayout(config, requireWorkingDir(config));
   const server = runningServer(layout.dataDir);
   const connection = server ? runningCluster(config) : undefined;
+  const note = connection && disagreementNote(connection);
   let version: string | null = null;
   try {
     version = fs.readFileSync(path.join(layout.dataDir, 'PG_VERSION'), 'utf8').trim();
@@ -59,10 +65,12 @@ export async function statusCommand(config: Config): Promise<StatusReport> {
     running: Boolean(server),
     pid: server?.pid ?? null,
     url: connection?.url ?? null,
-    database: layout.database,
+    database: connection?.layout.database ?? layout.database,
     postgresVersion: version,
     dataSize: exists ? folderSize(layout.dataDir) : null,
     migrations: connection ? await readMigrationSummary(connection.url, config.migrationDir).catch(() => null) : null,
+    notes: note ? [note] : [],
+    previousDataDir: hasPreviousCluster(layout) ? layout.previousDir : null,
   };
 }
 
@@ -86,6 +94,8 @@ export function formatStatus(report: StatusReport): string {
     `postgres:   ${report.postgresVersion ?? '-'}`,
     `size:       ${report.dataSize === null ? '-' : formatBytes(report.dataSize)}`,
   ];
+  if (report.previousDataDir) lines.push(`previous:   ${report.previousDataDir} (the cluster the last wipe replaced; \`database restore --previous\` brings it back)`);
+  for (const note of report.notes) lines.push(`note:       ${note}`);
   if (report.migrations) {
     const baseline = report.migrations.baseline?.length ?? 0;
     const applied = `${report.migrations.applied.length} applied${baseline > 0 ? ` (${baseline} as the baseline of a build from the sources)` : ''}`;

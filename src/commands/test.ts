@@ -16,6 +16,7 @@ import { collectTestFiles } from '../build/test-files.js';
 import { runTestFiles, type TestRunEvent, type TestRunResult } from '../build/test-runner.js';
 import { userSqlCwd } from '../build/user-sql.js';
 import { resolveTargetUrl } from '../cluster/target.js';
+import { describeTarget } from '../pg/target-name.js';
 
 export interface TestOptions {
   /** Files and folders; default `$DATABASE_DIR/test/`. Relative to the current directory. */
@@ -62,7 +63,8 @@ function writeReport(file: string, text: string): void {
 
 export async function testCommand(config: Config, log: Logger, options: TestOptions = {}): Promise<TestResult> {
   const files = testFiles(config, options.paths);
-  const url = resolveTargetUrl(config, { url: options.url });
+  const url = resolveTargetUrl(config, { url: options.url }, log);
+  log.info(`target: ${describeTarget(url)}`);
   const jobs = options.jobs ?? os.availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs must be a whole number of at least 1, not ${options.jobs}`);
   await assertTablesExist(url, options.inherits ?? [], log);

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../run.js';
 import type { DiffFlags } from './diff-action.js';
+import { AmbiguousError } from '../../base/errors.js';
 import { plural } from '../../base/text.js';
 import { VERSION } from '../version.js';
 
@@ -26,8 +27,16 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .description("replace the cluster's data with a backup and start it (the previous data comes back if anything fails)")
     .argument('[path]', 'backup folder (default $LOCAL_DIR/focus/postgresql-backup); with --archive a .tar.gz of one')
     .option('--archive', 'PATH is a .tar.gz of a backup folder')
-    .action(async (backupPath: string | undefined, options: { archive?: boolean }) => {
-      const { restoreCommand } = await import('../../commands/restore.js');
+    .option('--previous', 'bring back the cluster the last wipe (fresh init or deploy) replaced; the current one becomes the previous')
+    .action(async (backupPath: string | undefined, options: { archive?: boolean; previous?: boolean }) => {
+      const { restoreCommand, restorePreviousCommand } = await import('../../commands/restore.js');
+      if (options.previous) {
+        if (backupPath !== undefined || options.archive) throw new AmbiguousError('restore --previous takes no PATH and no --archive');
+        const restored = await restorePreviousCommand(ctx.config, ctx.log);
+        ctx.log.info(`brought back the previous cluster into ${restored.connection.layout.dataDir}${restored.replacedTo ? ` (the one it replaced is now in ${restored.replacedTo})` : ''}`);
+        ctx.log.info(`PostgreSQL ready: ${restored.connection.url}`);
+        return;
+      }
       const result = await restoreCommand(ctx.config, ctx.log, { archive: options.archive, path: backupPath });
       ctx.log.info(`restored ${result.backup} into ${result.dataDir}`);
       ctx.log.info(`PostgreSQL ready: ${result.connection.url}`);

@@ -16,7 +16,7 @@ async function projectSources(ctx: CliContext, url: string | undefined): Promise
   const migrationDir = ctx.config.migrationDir;
   return {
     name: 'database migrator',
-    defaultUrl: () => resolveTargetUrl(ctx.config, { url }),
+    defaultUrl: () => resolveTargetUrl(ctx.config, { url }, ctx.log),
     defaultMigrationDir: () => requirePath(migrationDir, 'MIGRATION_DIR'),
   };
 }

@@ -12,7 +12,7 @@ const NEXT_STEPS = `next steps (README: "In your own project"):
 export function registerScaffoldCommand(program: Command, ctx: CliContext): void {
   program
     .command('scaffold')
-    .description('make a new project under LOCAL_DIR (sources, first migration, tests, test data, .gitignore, .env.example); overwrites nothing')
+    .description('make a new project in LOCAL_DIR, else the current directory (sources, first migration, tests, test data, .gitignore, .env.example); overwrites nothing')
     .action(async () => {
       const { scaffoldCommand } = await import('../../commands/scaffold.js');
       const result = scaffoldCommand(ctx.config);

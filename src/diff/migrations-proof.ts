@@ -1,0 +1,87 @@
+/**
+ * The proof `database check` adds to its build (SPEC §17): the migrations alone, run on
+ * an empty database, reproduce the sources. A deploy records every migration as a
+ * baseline without running it, so nothing else in the daily loop runs them from empty
+ * — a migration that forgot a column the sources declare goes unnoticed until
+ * production. The migrations' build runs in its own private cluster beside the sources'
+ * build, and the two are compared by diff's own comparison (schema per object, the
+ * data of the tables inheriting hectic.immutable); the result is diff's report.
+ */
+import fs from 'node:fs';
+import type { Config } from '../base/config.js';
+import type { Logger } from '../base/log.js';
+import type { ClusterConnection } from '../cluster/cluster-connection.js';
+import { startPrivateCluster } from '../cluster/private-cluster.js';
+import { MIGRATION_NAME } from '../migrations/migration-files.js';
+import { migrateCommand } from '../migrations/migrate.js';
+import { migratorInitCommand } from '../migrations/migrator-init.js';
+import { dataDiffers } from './compare-data.js';
+import { schemasDiffer } from './compare-schema.js';
+import type { DiffResult } from './report.js';
+import { compareDatabases, prefixLogger } from './run-diff.js';
+
+/** What the report calls the migrations' database. */
+export const EMPTY_START = 'an empty database';
+
+/** The migration folder to prove, or undefined when the project has no migrations (then there is nothing to prove). */
+export function migrationsToProve(migrationDir: string | undefined): string | undefined {
+  if (!migrationDir) return undefined;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(migrationDir);
+  } catch {
+    return undefined;
+  }
+  return entries.some((name) => MIGRATION_NAME.test(name)) ? migrationDir : undefined;
+}
+
+export interface MigrationsBuild {
+  connection: ClusterConnection;
+  /** The migrations `migrate up all` applied, in order. */
+  applied: string[];
+}
+
+/**
+ * Starts a fresh private cluster in `workingDir` and runs every migration on its empty
+ * database (`migrate up all`, which applies the hectic bundle first). A failing
+ * migration keeps its own error (exit 4); the migrations' output is kept out of ours.
+ */
+export async function buildFromMigrations(config: Config, log: Logger, workingDir: string, migrationDir: string): Promise<MigrationsBuild> {
+  const prefixed = prefixLogger(log, 'migrations');
+  const connection = await startPrivateCluster(config, prefixed, workingDir);
+  const result = await prefixed.step('migrate up all (from empty)', () =>
+    migrateCommand(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
+  );
+  return { connection, applied: result.completed.map((step) => step.name) };
+}
+
+export interface SourcesBuild {
+  url: string;
+  entrypoint: string;
+  mock: boolean;
+  /** Built without the hectic bundle (-H): it gets it before the comparison, as diff's DB2 does. */
+  noHook: boolean;
+}
+
+/**
+ * Compares the migrations' database (DB1) with the sources' (DB2) the way `database
+ * diff` compares its two: same objects, same reference data, same report.
+ */
+export async function compareWithSources(config: Config, log: Logger, migrations: MigrationsBuild, sources: SourcesBuild): Promise<DiffResult> {
+  if (sources.noHook) await migratorInitCommand(log, sources.url);
+  const compared = { privileges: false, columnOrder: true };
+  const { schema, data } = await log.step('compare the migrations with the sources', () =>
+    compareDatabases(config, { db1: migrations.connection.url, db2: sources.url }, { tables: [], aspects: compared }),
+  );
+  return {
+    identical: !schemasDiffer(schema) && !dataDiffers(data),
+    backup: '',
+    db1Start: EMPTY_START,
+    migrationsApplied: migrations.applied,
+    entrypoint: sources.entrypoint,
+    mock: sources.mock,
+    compared,
+    schema,
+    data,
+  };
+}

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
-import { startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
+import { discardCluster, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult } from '../build/deploy.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import type { DiffResult } from '../diff/report.js';
@@ -21,6 +21,8 @@ import { buildFromMigrations, compareWithSources, migrationsToProve, type Migrat
 import { allOrFirstError } from '../diff/run-diff.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
+/** The migrations' cluster, beside the sources' `pg/` in the run folder. */
+const MIGRATIONS_CLUSTER = 'mig';
 
 export interface CheckOptions extends DeployFlowOptions {
   /** --no-migrations: do not prove that the migrations reproduce the sources. */
@@ -55,10 +57,13 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
   return withRunDir(config, CHECK_RUN_PREFIX, async (runDir) => {
     log.debug(`check: private cluster in ${runDir}`);
     // Both builds start at once; short subfolder names keep the sockets under the OS limit.
-    const migrations = migrationDir ? buildFromMigrations(config, log, path.join(runDir, 'mig'), migrationDir) : undefined;
+    const migrations = migrationDir ? buildFromMigrations(config, log, path.join(runDir, MIGRATIONS_CLUSTER), migrationDir) : undefined;
     let proof: DiffResult | undefined;
+    let discarding: Promise<void> = Promise.resolve();
     const compare = async (built: Promise<MigrationsBuild>, sourcesUrl: string, entrypoint: string): Promise<void> => {
       proof = await compareWithSources(config, log, await built, { url: sourcesUrl, entrypoint, mock: Boolean(options.mock), noHook: Boolean(options.noHook) });
+      // Done with the migrations' cluster: it stops while the sources get their test data.
+      discarding = discardCluster(config, path.join(runDir, MIGRATIONS_CLUSTER)).catch(() => undefined);
     };
     const sources = (async (): Promise<DeployFlowResult> => {
       const connection = await startPrivateCluster(config, log, path.join(runDir, 'pg'));
@@ -72,6 +77,7 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
     })();
     // Neither build is left running when the other fails: both settle, then the first error counts.
     const [built] = await allOrFirstError<[DeployFlowResult, MigrationsBuild | undefined]>([sources, migrations ?? Promise.resolve(undefined)]);
+    await discarding;
     return { runDir, hydrated: built.hydrate !== undefined, patched: built.patch !== undefined, migrations: proof, migrationsSkipped };
   });
 }

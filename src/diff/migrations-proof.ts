@@ -17,8 +17,9 @@ import { migrateCommand } from '../migrations/migrate.js';
 import { migratorInitCommand } from '../migrations/migrator-init.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
-import type { DiffResult } from './report.js';
-import { compareDatabases, prefixLogger } from './run-diff.js';
+import type { ComparedAspects, DiffResult } from './report.js';
+import { compareDatabases, prefixLogger, schemaDumpOptions } from './run-diff.js';
+import { dumpSchema, type SchemaObject } from './schema-dump.js';
 
 /** What the report calls the migrations' database. */
 export const EMPTY_START = 'an empty database';
@@ -39,7 +40,12 @@ export interface MigrationsBuild {
   connection: ClusterConnection;
   /** The migrations `migrate up all` applied, in order. */
   applied: string[];
+  /** Its schema, dumped as soon as the migrations are done (while the sources may still build). */
+  schema: Promise<SchemaObject[]>;
 }
+
+/** What the proof compares: diff's defaults (no privileges, column order counts). */
+const COMPARED: ComparedAspects = { privileges: false, columnOrder: true };
 
 /**
  * Starts a fresh private cluster in `workingDir` and runs every migration on its empty
@@ -52,7 +58,9 @@ export async function buildFromMigrations(config: Config, log: Logger, workingDi
   const result = await prefixed.step('migrate up all (from empty)', () =>
     migrateCommand(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
   );
-  return { connection, applied: result.completed.map((step) => step.name) };
+  const schema = dumpSchema(config, connection.url, schemaDumpOptions(COMPARED));
+  schema.catch(() => undefined); // awaited by the comparison, unless the sources failed first
+  return { connection, applied: result.completed.map((step) => step.name), schema };
 }
 
 export interface SourcesBuild {
@@ -69,9 +77,9 @@ export interface SourcesBuild {
  */
 export async function compareWithSources(config: Config, log: Logger, migrations: MigrationsBuild, sources: SourcesBuild): Promise<DiffResult> {
   if (sources.noHook) await migratorInitCommand(log, sources.url);
-  const compared = { privileges: false, columnOrder: true };
+  const compared = COMPARED;
   const { schema, data } = await log.step('compare the migrations with the sources', () =>
-    compareDatabases(config, { db1: migrations.connection.url, db2: sources.url }, { tables: [], aspects: compared }),
+    compareDatabases(config, { db1: migrations.connection.url, db2: sources.url }, { tables: [], aspects: compared, db1Schema: migrations.schema }),
   );
   return {
     identical: !schemasDiffer(schema) && !dataDiffers(data),

@@ -35,7 +35,7 @@ import { describeOrigin, readMigrationHistory } from './db1-origin.js';
 import { compareData, dataDiffers, selectTables, type TableDataComparison } from './compare-data.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './report.js';
-import { dumpSchema, type SchemaObject } from './schema-dump.js';
+import { dumpSchema, type DumpOptions, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
 import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS } from './diff-runs.js';
 import { checkMigrationRequest, writeProvedMigration } from './migration-writer/write-migration.js';
@@ -284,6 +284,13 @@ export async function allOrFirstError<T extends readonly unknown[]>(promises: { 
 export interface CompareOptions {
   tables: readonly string[];
   aspects: ComparedAspects;
+  /** DB1's schema dump, when the caller started it early (dumped with `schemaDumpOptions(aspects)`). */
+  db1Schema?: Promise<SchemaObject[]>;
+}
+
+/** How compareDatabases dumps a schema for these aspects. */
+export function schemaDumpOptions(aspects: ComparedAspects): DumpOptions {
+  return { privileges: aspects.privileges, ignoreColumnOrder: !aspects.columnOrder };
 }
 
 /**
@@ -295,9 +302,9 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
     return await withClient(urls.db1, (client1) =>
       withClient(urls.db2, async (client2) => {
         const tables = await selectTables(client1, client2, options.tables);
-        const dumpOptions = { privileges: options.aspects.privileges, ignoreColumnOrder: !options.aspects.columnOrder };
+        const dumpOptions = schemaDumpOptions(options.aspects);
         const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
-          dumpSchema(config, urls.db1, dumpOptions),
+          options.db1Schema ?? dumpSchema(config, urls.db1, dumpOptions),
           dumpSchema(config, urls.db2, dumpOptions),
           compareData(client1, client2, tables),
         ]);

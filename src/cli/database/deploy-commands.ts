@@ -120,11 +120,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .action(async (options: BuildFlags & { migrations: boolean }, command: Command) => {
       const globals = globalsOf(command);
       if (globals.url) ctx.log.warn('check works on its own private cluster; --url is ignored');
-      const [{ checkCommand }, { formatTextReport }, { page, stdoutPalette }] = await Promise.all([
-        import('../../commands/check.js'),
-        import('../../diff/report.js'),
-        import('../output.js'),
-      ]);
+      const { checkCommand } = await import('../../commands/check.js');
       const result = await checkCommand(ctx.config, ctx.log, {
         noPatch: options.patch === false,
         noHydrate: options.hydrate === false,
@@ -135,6 +131,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       });
       const proof = result.migrations;
       if (proof && !proof.identical) {
+        const [{ formatTextReport }, { page, stdoutPalette }] = await Promise.all([import('../../diff/report.js'), import('../output.js')]);
         await page(ctx, formatTextReport(proof, stdoutPalette(ctx), 'database check (migrations vs sources)'));
         ctx.log.error(`check failed: the ${plural(proof.migrationsApplied.length, 'migration')}, run from empty, do not reproduce the sources (report above)`);
         ctx.exitCode = ExitCode.generic;

@@ -206,3 +206,22 @@ describe('database check proves the migrations', () => {
     expectNothingLeft(project);
   });
 });
+
+describe("diff's report says where DB1 came from", () => {
+  it('deploy → backup → diff: a deploy of the sources, whose migrations never ran (the drift check is database check)', async () => {
+    const project = newProject();
+    writeMigrations(project, { column: true });
+    const projectEnv = env(project);
+    try {
+      for (const args of [['deploy'], ['backup']]) {
+        const step = await runBin('database', args, { env: projectEnv });
+        expect(step.code, step.stderr).toBe(0);
+      }
+      const result = await runBin('database', ['diff'], { env: projectEnv });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^database diff: no differences\n {2}DB1 = backup .* \(0 migrations applied\)\n {8}from a backup of \S+ taken \S+, a deploy of the sources: its 2 migrations were recorded as a baseline and never ran, so this compares the sources with themselves \(database check proves the migrations\)$/m);
+    } finally {
+      await runBin('postgres-cleanup', [], { env: projectEnv });
+    }
+  });
+});

@@ -133,12 +133,14 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       if (proof && !proof.identical) {
         const [{ formatTextReport }, { page, stdoutPalette }] = await Promise.all([import('../../diff/report.js'), import('../output.js')]);
         await page(ctx, formatTextReport(proof, stdoutPalette(ctx), 'database check (migrations vs sources)'));
-        ctx.log.error(`check failed: the ${plural(proof.migrationsApplied.length, 'migration')}, run from empty, do not reproduce the sources (report above)`);
+        const count = proof.migrationsApplied.length;
+        ctx.log.error(`check failed: the ${plural(count, 'migration')}, run from empty, ${count === 1 ? 'does' : 'do'} not reproduce the sources (report above)`);
         ctx.exitCode = ExitCode.generic;
         return;
       }
       if (result.migrationsSkipped) ctx.log.info(`migrations not proved (${result.migrationsSkipped})`);
-      const proved = proof ? ` and its ${plural(proof.migrationsApplied.length, 'migration')} reproduce it from empty` : '';
+      const count = proof?.migrationsApplied.length ?? 0;
+      const proved = proof ? ` and its ${plural(count, 'migration')} ${count === 1 ? 'reproduces' : 'reproduce'} it from empty` : '';
       ctx.log.info(`check passed: the database builds from scratch${proved}`);
     });
 }

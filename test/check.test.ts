@@ -191,6 +191,23 @@ describe('database check proves the migrations', () => {
     expect(result.stdout).toContain('--- IMMUTABLE TABLE DATA ---');
   });
 
+  it('SIGTERM while both clusters run (a migration sleeps) → exit 143; neither cluster, nor psql, nor the run folder is left', async () => {
+    const project = newProject();
+    writeMigrations(project);
+    const slow = path.join(project.dir, 'db', 'migration', '20240102000000-item', 'up.sql');
+    fs.appendFileSync(slow, 'SELECT pg_sleep(60);\n');
+    const { child, done } = spawnDatabase(['check'], env(project));
+    try {
+      await waitFor(() => serversBelow(path.join(project.dir, 'focus')).length === 2, 30_000, 'both clusters up');
+      child.kill('SIGTERM');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(143);
+      expectNothingLeft(project);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('--no-migrations skips the proof (and says so); without a migration folder it is skipped silently', async () => {
     const project = newProject();
     const none = await check(project);

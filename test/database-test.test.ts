@@ -15,6 +15,7 @@ import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir, ROOT } from './helpers/env.js';
 import { copyProject, createDatabase, databaseOf, processesMentioning, queryValue, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
+import { withDatabaseFreeOfCronLauncher } from '../src/cluster/cron-launcher.js';
 
 let cluster: TestCluster;
 let project: Project;
@@ -357,6 +358,29 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
     } finally {
       await withDb(cronUrl, (client) => client.query(`ALTER DATABASE ${databaseOf(cronUrl)} RESET ALL`));
     }
+  });
+
+  it('withDatabaseFreeOfCronLauncher: work that starts after the scheduler is back (55006) is run again, with the scheduler restarted again', async () => {
+    const before = await scheduler();
+    const copy = 'dbtool_cron_retry_copy';
+    await withDb(urlFor(cronUrl, 'postgres'), async (admin) => {
+      const dataDirectory = (await admin.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
+      let runs = 0;
+      try {
+        const result = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => {
+          runs += 1;
+          // The first time too late: the restarted scheduler (1 s) is connected again by then.
+          if (runs === 1) await waitFor(async () => ((await scheduler()) ?? before) !== before, 15_000, 'the scheduler back');
+          await admin.query(`CREATE DATABASE ${copy} TEMPLATE ${databaseOf(cronUrl)}`);
+          return runs;
+        }, { dataDirectory });
+        expect(result).toMatchObject({ freed: true, value: 2 });
+        expect(result.freed && result.restarted).not.toBe(before);
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${copy}`);
+      }
+    });
+    await expectSchedulerBack(before ?? 0);
   });
 
   it('a user session on the target as well: the fallback, one warning saying who it is', async () => {

@@ -421,7 +421,8 @@ export class TestCopies {
       else await endAll(admins);
       const state = sqlState(error);
       // 55006: a session connected between our look and the copy; 42501: not allowed to copy.
-      if (state === '55006' || state === '42501') return { kind: 'blocked', reason: (error as Error).message, adminDatabase };
+      if (state === '55006') return { kind: 'blocked', reason: await whoConnected(options.url, (error as Error).message), adminDatabase };
+      if (state === '42501') return { kind: 'blocked', reason: (error as Error).message, adminDatabase };
       throw error;
     }
   }
@@ -595,6 +596,27 @@ async function whyNotDumpable(url: string, target: string): Promise<string | und
     (await client.query<{ found: boolean }>("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') AS found")).rows[0]?.found === true);
   if (!hasPgCron) return undefined;
   return `${target} has the pg_cron extension, which PostgreSQL allows only in cron.database_name (${target}), so no copy of it could have pg_cron, and pg_cron's scheduler stays connected to it`;
+}
+
+/**
+ * A session connected to the target between our look and the copy (PostgreSQL's 55006):
+ * who it is, in the same words as when it was there from the start; PostgreSQL's own
+ * message when it is gone again or cannot be asked.
+ */
+async function whoConnected(url: string, postgresSays: string): Promise<string> {
+  try {
+    const admin = await connectAdmin(url);
+    try {
+      const target = parseUrl(url).database ?? (await currentDatabase(url));
+      const survey = await surveyTarget(admin, target);
+      const clients = survey.sessions.filter((session) => !isResidentWorker(session));
+      return clients.length > 0 ? describeBlockers(target, clients) : postgresSays;
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  } catch {
+    return postgresSays;
+  }
 }
 
 function endAll(clients: readonly pg.Client[]): Promise<unknown> {

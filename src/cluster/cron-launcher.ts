@@ -60,6 +60,18 @@ export async function findCronLauncher(client: pg.ClientBase, database: string):
   return result.rows[0];
 }
 
+/** True when pg_cron's launcher is connected to `database` and no one else is (autovacuum aside: PostgreSQL ends it). */
+async function onlyTheLauncherIn(client: pg.ClientBase, database: string): Promise<boolean> {
+  const result = await client.query<{ launchers: number; others: number }>(
+    `SELECT count(*) FILTER (WHERE backend_type = $1)::int AS launchers,
+            count(*) FILTER (WHERE backend_type IS DISTINCT FROM $1 AND backend_type IS DISTINCT FROM 'autovacuum worker')::int AS others
+       FROM pg_stat_activity WHERE datname = $2 AND pid <> pg_backend_pid()`,
+    [CRON_LAUNCHER, database],
+  );
+  const row = result.rows[0];
+  return row !== undefined && row.launchers > 0 && row.others === 0;
+}
+
 export type FreedResult<T> = { freed: true; value: T; restarted: number | undefined } | { freed: false; reason: string };
 
 export interface FreeOptions {
@@ -153,8 +165,8 @@ export async function withDatabaseFreeOfCronLauncher<T>(client: pg.ClientBase, d
     try {
       return { freed: true, value: await work(), restarted };
     } catch (error) {
-      // 55006: the launcher (or someone) connected before work took its lock.
-      if (sqlState(error) !== '55006' || attempt >= ATTEMPTS || !(await findCronLauncher(client, database))) throw error;
+      // 55006: someone connected before work took its lock; again only if it was the launcher alone.
+      if (sqlState(error) !== '55006' || attempt >= ATTEMPTS || !(await onlyTheLauncherIn(client, database))) throw error;
     }
   }
 }

@@ -61,7 +61,7 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
     let proof: DiffResult | undefined;
     let discarding: Promise<void> = Promise.resolve();
     const compare = async (built: Promise<MigrationsBuild>, sourcesUrl: string, entrypoint: string): Promise<void> => {
-      proof = await compareWithSources(config, log, await built, { url: sourcesUrl, entrypoint, mock: Boolean(options.mock), noHook: Boolean(options.noHook) });
+      proof = await compareWithSources(config, log, built, { url: sourcesUrl, entrypoint, mock: Boolean(options.mock), noHook: Boolean(options.noHook) });
       // Done with the migrations' cluster: it stops while the sources get their test data.
       discarding = discardCluster(config, path.join(runDir, MIGRATIONS_CLUSTER)).catch(() => undefined);
     };
@@ -76,7 +76,12 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
       });
     })();
     // Neither build is left running when the other fails: both settle, then the first error counts.
-    const [built] = await allOrFirstError<[DeployFlowResult, MigrationsBuild | undefined]>([sources, migrations ?? Promise.resolve(undefined)]);
+    const both = allOrFirstError<[DeployFlowResult, MigrationsBuild | undefined]>([sources, migrations ?? Promise.resolve(undefined)]);
+    const [built] = await both.catch(async (error: unknown) => {
+      // The migrations' schema dump may be under way (the sources failed): no pg_dump outlives the check.
+      await (await migrations?.catch(() => undefined))?.schema.catch(() => undefined);
+      throw error;
+    });
     await discarding;
     return { runDir, hydrated: built.hydrate !== undefined, patched: built.patch !== undefined, migrations: proof, migrationsSkipped };
   });

@@ -58,9 +58,14 @@ export async function buildFromMigrations(config: Config, log: Logger, workingDi
   const result = await prefixed.step('migrate up all (from empty)', () =>
     migrateCommand(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
   );
-  const schema = dumpSchema(config, connection.url, schemaDumpOptions(COMPARED));
-  schema.catch(() => undefined); // awaited by the comparison, unless the sources failed first
-  return { connection, applied: result.completed.map((step) => step.name), schema };
+  return { connection, applied: result.completed.map((step) => step.name), schema: dumpForProof(config, connection.url) };
+}
+
+/** The schema of a built database, dumped the way the proof compares it (rejections are left to the comparison). */
+export function dumpForProof(config: Config, url: string): Promise<SchemaObject[]> {
+  const schema = dumpSchema(config, url, schemaDumpOptions(COMPARED));
+  schema.catch(() => undefined); // awaited by the comparison, unless the other side failed first
+  return schema;
 }
 
 export interface SourcesBuild {
@@ -73,19 +78,28 @@ export interface SourcesBuild {
 
 /**
  * Compares the migrations' database (DB1) with the sources' (DB2) the way `database
- * diff` compares its two: same objects, same reference data, same report.
+ * diff` compares its two: same objects, same reference data, same report. The sources'
+ * schema is dumped at once, while the migrations may still be running.
  */
-export async function compareWithSources(config: Config, log: Logger, migrations: MigrationsBuild, sources: SourcesBuild): Promise<DiffResult> {
+export async function compareWithSources(config: Config, log: Logger, migrations: Promise<MigrationsBuild>, sources: SourcesBuild): Promise<DiffResult> {
   if (sources.noHook) await migratorInitCommand(log, sources.url);
   const compared = COMPARED;
+  const sourcesSchema = dumpForProof(config, sources.url);
+  let built: MigrationsBuild;
+  try {
+    built = await migrations;
+  } catch (error) {
+    await sourcesSchema.catch(() => undefined); // no pg_dump outlives the check
+    throw error;
+  }
   const { schema, data } = await log.step('compare the migrations with the sources', () =>
-    compareDatabases(config, { db1: migrations.connection.url, db2: sources.url }, { tables: [], aspects: compared, db1Schema: migrations.schema }),
+    compareDatabases(config, { db1: built.connection.url, db2: sources.url }, { tables: [], aspects: compared, schemas: { db1: built.schema, db2: sourcesSchema } }),
   );
   return {
     identical: !schemasDiffer(schema) && !dataDiffers(data),
     backup: '',
     db1Start: EMPTY_START,
-    migrationsApplied: migrations.applied,
+    migrationsApplied: built.applied,
     entrypoint: sources.entrypoint,
     mock: sources.mock,
     compared,

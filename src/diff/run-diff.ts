@@ -284,8 +284,8 @@ export async function allOrFirstError<T extends readonly unknown[]>(promises: { 
 export interface CompareOptions {
   tables: readonly string[];
   aspects: ComparedAspects;
-  /** DB1's schema dump, when the caller started it early (dumped with `schemaDumpOptions(aspects)`). */
-  db1Schema?: Promise<SchemaObject[]>;
+  /** Schema dumps the caller started early, each as soon as its side was built (with `schemaDumpOptions(aspects)`). */
+  schemas?: { db1?: Promise<SchemaObject[]>; db2?: Promise<SchemaObject[]> };
 }
 
 /** How compareDatabases dumps a schema for these aspects. */
@@ -304,8 +304,8 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
         const tables = await selectTables(client1, client2, options.tables);
         const dumpOptions = schemaDumpOptions(options.aspects);
         const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
-          options.db1Schema ?? dumpSchema(config, urls.db1, dumpOptions),
-          dumpSchema(config, urls.db2, dumpOptions),
+          options.schemas?.db1 ?? dumpSchema(config, urls.db1, dumpOptions),
+          options.schemas?.db2 ?? dumpSchema(config, urls.db2, dumpOptions),
           compareData(client1, client2, tables),
         ]);
         return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseExports, runBin, runProgram } from './helpers/cli.js';
@@ -383,17 +383,20 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
     await expectSchedulerBack(before ?? 0);
   });
 
-  it('a user session on the target as well: the fallback, one warning saying who it is', async () => {
-    await withDb(cronUrl, async (client) => {
-      await client.query("SET application_name = 'my-editor'");
+  it('a psql connected to the target as well: the fallback, one warning saying who it is', async () => {
+    const psql = spawn('psql', ['-X', '-q', '-c', 'SELECT pg_sleep(60)', cronUrl], { stdio: 'ignore' });
+    try {
+      await waitFor(async () => (await queryValue<number>(cronUrl, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()")) === 1, 15_000, 'psql connected');
       const result = await cronTest(['-v', testFile('cron-busy/a.sql', WHERE_AM_I), testFile('cron-busy/b.sql', WHERE_AM_I)]);
       expect(result.code, result.stderr).toBe(0);
       const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warn:'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/is in use by my-editor \(pid \d+, user \S+, socket, since \d\d:\d\d:\d\d\), and PostgreSQL copies only databases nobody is connected to \(end that session to give each file its own copy\)\. Running the files in the target database itself/);
+      expect(warnings[0]).toMatch(/is in use by psql \(pid \d+, user \S+, socket, since \d\d:\d\d:\d\d\), and PostgreSQL copies only databases nobody is connected to \(end that session to give each file its own copy\)\. Running the files in the target database itself/);
       expect(warnings[0]).not.toContain("pg_cron's scheduler");
       expect(result.stdout.match(new RegExp(`ok 1 - in ${databaseOf(cronUrl)}$`, 'gm'))).toHaveLength(2);
-    });
+    } finally {
+      psql.kill('SIGKILL');
+    }
   });
 
   it('a target with CREATE EXTENSION pg_cron and a job: each copy has the cron schema and the job; the scheduler keeps it', async () => {

@@ -80,6 +80,7 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
     const [built] = await both.catch(async (error: unknown) => {
       // The migrations' schema dump may be under way (the sources failed): no pg_dump outlives the check.
       await (await migrations?.catch(() => undefined))?.schema.catch(() => undefined);
+      await discarding; // one discard of the migrations' cluster at a time: the run folder's cleanup comes next
       throw error;
     });
     await discarding;

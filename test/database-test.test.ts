@@ -383,6 +383,22 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
     await expectSchedulerBack(before ?? 0);
   });
 
+  it('withDatabaseFreeOfCronLauncher: a scheduler that does not restart → why not, and the work never runs', async () => {
+    const before = await scheduler();
+    await withDb(urlFor(cronUrl, 'postgres'), async (admin) => {
+      const dataDirectory = (await admin.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
+      let ran = false;
+      const result = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => (ran = true), { dataDirectory, signal: () => undefined });
+      expect(result).toEqual({ freed: false, reason: `pg_cron's scheduler (pid ${before}) did not restart on SIGFPE` });
+      expect(ran).toBe(false);
+      // Without the server's data directory (not a superuser), it is not touched either.
+      const blind = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => (ran = true), { dataDirectory: undefined });
+      expect(blind).toEqual({ freed: false, reason: `pg_cron's scheduler (pid ${before}) cannot be restarted: only a superuser can tell where the server runs` });
+      expect(ran).toBe(false);
+    });
+    expect(await scheduler()).toBe(before);
+  });
+
   it('a psql connected to the target as well: the fallback, one warning saying who it is', async () => {
     const psql = spawn('psql', ['-X', '-q', '-c', 'SELECT pg_sleep(60)', cronUrl], { stdio: 'ignore' });
     try {
@@ -396,6 +412,10 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
       expect(result.stdout.match(new RegExp(`ok 1 - in ${databaseOf(cronUrl)}$`, 'gm'))).toHaveLength(2);
     } finally {
       psql.kill('SIGKILL');
+      // Its backend sleeps on without its client: end it, so the next test finds the target free.
+      const psqlSessions = "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()";
+      await withDb(urlFor(cronUrl, 'postgres'), (client) => client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'psql' AND datname = $1", [databaseOf(cronUrl)]));
+      await waitFor(async () => (await queryValue<number>(cronUrl, psqlSessions)) === 0, 15_000, 'the psql session gone');
     }
   });
 

@@ -160,7 +160,9 @@ export async function withDatabaseFreeOfCronLauncher<T>(client: pg.ClientBase, d
         return { freed: false, reason: `pg_cron's scheduler (pid ${launcher.pid}) cannot be restarted: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
       }
       restarted = launcher.pid;
-      await waitUntil(async () => !isProcessAlive(launcher.pid) || (await findCronLauncher(client, database))?.pid !== launcher.pid, LEAVE_WAIT_MS);
+      const left = await waitUntil(async () => !isProcessAlive(launcher.pid) || (await findCronLauncher(client, database))?.pid !== launcher.pid, LEAVE_WAIT_MS);
+      // A pg_cron that handles SIGFPE itself would stay: say so rather than wait for PostgreSQL's 5 s per try.
+      if (!left) return { freed: false, reason: `pg_cron's scheduler (pid ${launcher.pid}) did not restart on SIGFPE` };
     }
     try {
       return { freed: true, value: await work(), restarted };

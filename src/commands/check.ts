@@ -36,7 +36,7 @@ export interface CheckResult {
   patched: boolean;
   /** The migrations (DB1, from empty) compared with the sources (DB2); undefined when not proved. */
   migrations: DiffResult | undefined;
-  /** Why the migrations were not proved, when the project has some (--no-migrations, --no-hydrate). */
+  /** Why the migrations were not proved, when the project has some (--no-migrations, --no-hydrate, -H). */
   migrationsSkipped: string | undefined;
 }
 
@@ -45,6 +45,8 @@ function whyNoProof(options: CheckOptions, migrationDir: string | undefined): st
   if (!migrationDir) return undefined;
   if (options.noMigrations) return '--no-migrations';
   if (options.noHydrate) return '--no-hydrate: no sources to compare them with';
+  // The migrator always installs the bundle, whose inheritance rule -H is there to avoid.
+  if (options.noHook) return '-H: the migrations run with the hectic bundle, the sources were built without it';
   return undefined;
 }
 
@@ -61,7 +63,7 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
     let proof: DiffResult | undefined;
     let discarding: Promise<void> = Promise.resolve();
     const compare = async (built: Promise<MigrationsBuild>, sourcesUrl: string, entrypoint: string): Promise<void> => {
-      proof = await compareWithSources(config, log, built, { url: sourcesUrl, entrypoint, mock: Boolean(options.mock), noHook: Boolean(options.noHook) });
+      proof = await compareWithSources(config, log, built, { url: sourcesUrl, entrypoint, mock: Boolean(options.mock) });
       // Done with the migrations' cluster: it stops while the sources get their test data.
       discarding = discardCluster(config, path.join(runDir, MIGRATIONS_CLUSTER)).catch(() => undefined);
     };

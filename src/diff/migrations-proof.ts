@@ -14,7 +14,6 @@ import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { startPrivateCluster } from '../cluster/private-cluster.js';
 import { MIGRATION_NAME } from '../migrations/migration-files.js';
 import { migrateCommand } from '../migrations/migrate.js';
-import { migratorInitCommand } from '../migrations/migrator-init.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './report.js';
@@ -72,8 +71,6 @@ export interface SourcesBuild {
   url: string;
   entrypoint: string;
   mock: boolean;
-  /** Built without the hectic bundle (-H): it gets it before the comparison, as diff's DB2 does. */
-  noHook: boolean;
 }
 
 /**
@@ -82,7 +79,6 @@ export interface SourcesBuild {
  * schema is dumped at once, while the migrations may still be running.
  */
 export async function compareWithSources(config: Config, log: Logger, migrations: Promise<MigrationsBuild>, sources: SourcesBuild): Promise<DiffResult> {
-  if (sources.noHook) await migratorInitCommand(log, sources.url);
   const compared = COMPARED;
   const sourcesSchema = dumpForProof(config, sources.url);
   let built: MigrationsBuild;

@@ -2,7 +2,8 @@
  * `database check` against a real PostgreSQL: the deploy flow in a private cluster
  * under $LOCAL_DIR/focus/postgresql-check-*, never PG_WORKING_DIR, that leaves no
  * server, psql or folder behind — on success, failure, concurrently, and on SIGINT and
- * SIGTERM (exit 130 / 143).
+ * SIGTERM (exit 130 / 143). Beside it, the migrations run from empty in a second private
+ * cluster and must reproduce the sources (diff's comparison, diff's report, exit 1).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -126,6 +127,118 @@ describe('database check', () => {
       expectNothingLeft(project);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+/** The fixture's sources as migrations: `forget` leaves a column or a reference row out. */
+function writeMigrations(project: Project, forget: { column?: boolean; colour?: boolean } = {}): void {
+  const dir = path.join(project.dir, 'db', 'migration');
+  const first = path.join(dir, '20240101000000-schema');
+  fs.mkdirSync(first, { recursive: true });
+  fs.writeFileSync(path.join(first, 'up.sql'), [
+    'CREATE SCHEMA app;',
+    'CREATE TABLE app.colour (name text PRIMARY KEY) INHERITS (hectic.created_at, hectic.immutable);',
+    'SET LOCAL hectic.migration_mode = \'on\';',
+    `INSERT INTO app.colour (name) VALUES ('red')${forget.colour ? '' : ", ('green')"};`,
+    '',
+  ].join('\n'));
+  fs.writeFileSync(path.join(first, 'down.sql'), 'DROP SCHEMA app CASCADE;\n');
+  const second = path.join(dir, '20240102000000-item');
+  fs.mkdirSync(second);
+  fs.writeFileSync(path.join(second, 'up.sql'), [
+    'CREATE TABLE app.item (',
+    '    id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY' + (forget.column ? '' : ','),
+    ...(forget.column ? [] : ['    name text NOT NULL']),
+    ') INHERITS (hectic.created_at, hectic.updated_at);',
+    '',
+  ].join('\n'));
+  fs.writeFileSync(path.join(second, 'down.sql'), 'DROP TABLE app.item;\n');
+}
+
+describe('database check proves the migrations', () => {
+  it('migrations that reproduce the sources: exit 0, said in the last line, nothing left', async () => {
+    const project = newProject();
+    writeMigrations(project);
+    const result = await check(project);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('migrations: applied 2 migrations');
+    expect(result.stderr).toContain('check passed: the database builds from scratch and its 2 migrations reproduce it from empty');
+    expect(result.stdout).not.toContain('differences found');
+    expectNothingLeft(project);
+  });
+
+  it('a migration that forgot a column the sources declare: exit 1 with diff\'s report naming the table, nothing left', async () => {
+    const project = newProject();
+    writeMigrations(project, { column: true });
+    const result = await check(project);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toContain('database check (migrations vs sources): differences found');
+    expect(result.stdout).toContain('DB1 = an empty database + migrate up all (2 migrations applied)');
+    expect(result.stdout).toMatch(/^Changed:\n {2}TABLE app\.item$/m);
+    expect(result.stdout).toContain('+    name text NOT NULL');
+    expect(result.stderr).toMatch(/^error: check failed: the 2 migrations, run from empty, do not reproduce the sources/m);
+    expect(result.stderr).not.toContain('check passed');
+    expectNothingLeft(project);
+  });
+
+  it('reference data the migrations forgot (a table inheriting hectic.immutable) is a difference too', async () => {
+    const project = newProject();
+    writeMigrations(project, { colour: true });
+    const result = await check(project);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toContain('app.colour: 0 rows only in DB1, 1 row only in DB2');
+    expect(result.stdout).toContain('--- IMMUTABLE TABLE DATA ---');
+  });
+
+  it('SIGTERM while both clusters run (a migration sleeps) → exit 143; neither cluster, nor psql, nor the run folder is left', async () => {
+    const project = newProject();
+    writeMigrations(project);
+    const slow = path.join(project.dir, 'db', 'migration', '20240102000000-item', 'up.sql');
+    fs.appendFileSync(slow, 'SELECT pg_sleep(60);\n');
+    const { child, done } = spawnDatabase(['check'], env(project));
+    try {
+      await waitFor(() => serversBelow(path.join(project.dir, 'focus')).length === 2, 30_000, 'both clusters up');
+      child.kill('SIGTERM');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(143);
+      expectNothingLeft(project);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('--no-migrations skips the proof (and says so); without a migration folder it is skipped silently', async () => {
+    const project = newProject();
+    const none = await check(project);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr).not.toMatch(/migration/);
+    expect(none.stderr).toMatch(/check passed: the database builds from scratch$/m);
+    writeMigrations(project, { column: true });
+    const skipped = await check(project, ['--no-migrations']);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).toContain('migrations not proved (--no-migrations)');
+    expect(skipped.stderr).not.toContain('migrations: applied');
+    expect(skipped.stdout).not.toContain('differences found');
+    expectNothingLeft(project);
+  });
+});
+
+describe("diff's report says where DB1 came from", () => {
+  it('deploy → backup → diff: a deploy of the sources, whose migrations never ran (the drift check is database check)', async () => {
+    const project = newProject();
+    writeMigrations(project, { column: true });
+    const projectEnv = env(project);
+    try {
+      for (const args of [['deploy'], ['backup']]) {
+        const step = await runBin('database', args, { env: projectEnv });
+        expect(step.code, step.stderr).toBe(0);
+      }
+      const result = await runBin('database', ['diff'], { env: projectEnv });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^database diff: no differences\n {2}DB1 = backup .* \(0 migrations applied\)\n {8}from a backup of \S+ taken \S+, a deploy of the sources: its 2 migrations were recorded as a baseline and never ran, so this compares the sources with themselves \(database check proves the migrations\)$/m);
+    } finally {
+      await runBin('postgres-cleanup', [], { env: projectEnv });
     }
   });
 });

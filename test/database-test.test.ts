@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseExports, runBin, runProgram } from './helpers/cli.js';
@@ -15,6 +15,7 @@ import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir, ROOT } from './helpers/env.js';
 import { copyProject, createDatabase, databaseOf, processesMentioning, queryValue, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
+import { withDatabaseFreeOfCronLauncher } from '../src/cluster/cron-launcher.js';
 
 let cluster: TestCluster;
 let project: Project;
@@ -283,10 +284,9 @@ describe('database test: each file in its own copy of the target', () => {
   });
 });
 
-// The snapshot is made with pg_dump, and pg_cron must be installed for the server: the
-// PostgreSQL matrix's server builds have no pg_cron and Debian's pg_dump is older than
-// them, so these stay on the PostgreSQL whose pg_dump fits (15 in CI, with pg_cron).
-describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the default): its scheduler stays connected to the target", () => {
+// pg_cron must be installed for the server: the PostgreSQL matrix's server builds have
+// none, so these stay on the PostgreSQL whose pg_dump fits (15 in CI, with pg_cron).
+describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the default): its scheduler, connected to the target, steps aside for the copy", () => {
   let dir: string;
   let cronUrl: string;
   let env: Record<string, string | undefined>;
@@ -310,7 +310,18 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
     }
   });
 
-  const cronTest = (args: string[]) => runBin('database', ['test', ...args], { env, cwd: scratch });
+  const cronTest = (args: string[]) => runBin('database', ['test', ...args], { env: { ...env, HECTIC_LOG: 'debug' }, cwd: scratch });
+
+  const scheduler = (): Promise<number | undefined> =>
+    queryValue<number>(cronUrl, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'pg_cron launcher'");
+
+  /** The scheduler is connected to the target again, as a new process: it was restarted, not stopped. */
+  async function expectSchedulerBack(before: number): Promise<void> {
+    await waitFor(async () => {
+      const now = await scheduler();
+      return now !== undefined && now !== before;
+    }, 15_000, "pg_cron's scheduler back on the target");
+  }
 
   async function cronTestDatabases(): Promise<string[]> {
     return withDb(urlFor(cronUrl, 'postgres'), async (client) =>
@@ -327,50 +338,103 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
     '',
   ].join('\n');
 
-  it('the files still run in parallel, each in its own copy (made from a pg_dump snapshot): one info line, no warning', async () => {
-    const scheduler = await queryValue<string>(cronUrl, "SELECT backend_type FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'pg_cron launcher'");
-    expect(scheduler).toBe('pg_cron launcher');
+  it('each file runs in its own TEMPLATE copy, in parallel: the scheduler is restarted for the snapshot and comes back; no pg_dump', async () => {
+    const before = await scheduler();
+    expect(before).toBeTypeOf('number');
     await withDb(cronUrl, (client) => client.query(`ALTER DATABASE ${databaseOf(cronUrl)} SET dbtool.flavour = 'mint'`));
     try {
       const files = [testFile('cron/a.sql', ownsTable('a')), testFile('cron/b.sql', ownsTable('b')), testFile('cron/meet-1.sql', MEET), testFile('cron/meet-2.sql', MEET)];
       const result = await cronTest(['-v', '-j', '2', ...files]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(result.stderr).not.toMatch(/^warn/m);
-      expect(result.stderr).not.toContain('cannot give each test file its own copy');
-      expect(result.stderr).toMatch(/^made the snapshot the test files are copied from with pg_dump \([^)]+\): pg_cron's scheduler \(pid \d+\) stays connected to the target/m);
+      expect(result.stderr).not.toContain('pg_dump');
+      expect(result.stderr).toContain(`debug: pg_cron's scheduler (pid ${before}) was restarted to free the target for the snapshot the copies are made from`);
+      expect(result.stderr).toMatch(/^debug: each file runs in its own copy of the target/m);
       expect(result.stdout.match(/^ok 1 - [ab] alone, in dbtool_test_\d+_\d+$/gm)).toHaveLength(2);
       expect(result.stdout).toContain('PASS: 6 passed (4 files');
       expect(await queryValue(cronUrl, "SELECT to_regclass('app.shared_name')")).toBeNull();
       expect(await cronTestDatabases()).toEqual([]);
+      await expectSchedulerBack(before ?? 0);
     } finally {
       await withDb(cronUrl, (client) => client.query(`ALTER DATABASE ${databaseOf(cronUrl)} RESET ALL`));
     }
   });
 
-  it('a user session on the target as well: the usual fallback, one warning naming both', async () => {
-    await withDb(cronUrl, async () => {
+  it('withDatabaseFreeOfCronLauncher: work that starts after the scheduler is back (55006) is run again, with the scheduler restarted again', async () => {
+    const before = await scheduler();
+    const copy = 'dbtool_cron_retry_copy';
+    await withDb(urlFor(cronUrl, 'postgres'), async (admin) => {
+      const dataDirectory = (await admin.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
+      let runs = 0;
+      try {
+        const result = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => {
+          runs += 1;
+          // The first time too late: the restarted scheduler (1 s) is connected again by then.
+          if (runs === 1) await waitFor(async () => ((await scheduler()) ?? before) !== before, 15_000, 'the scheduler back');
+          await admin.query(`CREATE DATABASE ${copy} TEMPLATE ${databaseOf(cronUrl)}`);
+          return runs;
+        }, { dataDirectory });
+        expect(result).toMatchObject({ freed: true, value: 2 });
+        expect(result.freed && result.restarted).not.toBe(before);
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${copy}`);
+      }
+    });
+    await expectSchedulerBack(before ?? 0);
+  });
+
+  it('withDatabaseFreeOfCronLauncher: a scheduler that does not restart → why not, and the work never runs', async () => {
+    const before = await scheduler();
+    await withDb(urlFor(cronUrl, 'postgres'), async (admin) => {
+      const dataDirectory = (await admin.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
+      let ran = false;
+      const result = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => (ran = true), { dataDirectory, signal: () => undefined });
+      expect(result).toEqual({ freed: false, reason: `pg_cron's scheduler (pid ${before}) did not restart on SIGFPE` });
+      expect(ran).toBe(false);
+      // Without the server's data directory (not a superuser), it is not touched either.
+      const blind = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => (ran = true), { dataDirectory: undefined });
+      expect(blind).toEqual({ freed: false, reason: `pg_cron's scheduler (pid ${before}) cannot be restarted: only a superuser can tell where the server runs` });
+      expect(ran).toBe(false);
+    });
+    expect(await scheduler()).toBe(before);
+  });
+
+  it('a psql connected to the target as well: the fallback, one warning saying who it is', async () => {
+    const psql = spawn('psql', ['-X', '-q', '-c', 'SELECT pg_sleep(60)', cronUrl], { stdio: 'ignore' });
+    try {
+      await waitFor(async () => (await queryValue<number>(cronUrl, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()")) === 1, 15_000, 'psql connected');
       const result = await cronTest(['-v', testFile('cron-busy/a.sql', WHERE_AM_I), testFile('cron-busy/b.sql', WHERE_AM_I)]);
       expect(result.code, result.stderr).toBe(0);
       const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warn:'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/is in use by .*a session \(pid \d+/);
-      expect(warnings[0]).toContain("pg_cron's scheduler");
+      expect(warnings[0]).toMatch(/is in use by psql \(pid \d+, user \S+, socket, since \d\d:\d\d:\d\d\), and PostgreSQL copies only databases nobody is connected to \(end that session to give each file its own copy\)\. Running the files in the target database itself/);
+      expect(warnings[0]).not.toContain("pg_cron's scheduler");
       expect(result.stdout.match(new RegExp(`ok 1 - in ${databaseOf(cronUrl)}$`, 'gm'))).toHaveLength(2);
-    });
+    } finally {
+      psql.kill('SIGKILL');
+      // Its backend sleeps on without its client: end it, so the next test finds the target free.
+      const psqlSessions = "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()";
+      await withDb(urlFor(cronUrl, 'postgres'), (client) => client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'psql' AND datname = $1", [databaseOf(cronUrl)]));
+      await waitFor(async () => (await queryValue<number>(cronUrl, psqlSessions)) === 0, 15_000, 'the psql session gone');
+    }
   });
 
-  it('a target with CREATE EXTENSION pg_cron (allowed only there): the files run in the target, with a warning saying why', async () => {
-    await withDb(cronUrl, (client) => client.query('CREATE EXTENSION pg_cron'));
+  it('a target with CREATE EXTENSION pg_cron and a job: each copy has the cron schema and the job; the scheduler keeps it', async () => {
+    const before = await scheduler();
+    await withDb(cronUrl, async (client) => {
+      await client.query('CREATE EXTENSION pg_cron');
+      await client.query("SELECT cron.schedule('db-tool-test-job', '0 3 * * *', 'SELECT 1')");
+    });
     try {
-      const result = await cronTest(['-v', testFile('cron-ext/a.sql', WHERE_AM_I), testFile('cron-ext/b.sql', "\\echo 1..1\nSELECT 'ok 1 - jobs: ' || count(*) FROM cron.job;\n")]);
+      const jobs = "\\echo 1..1\nSELECT 'ok 1 - jobs: ' || count(*) || ' in ' || current_database() FROM cron.job;\n";
+      const result = await cronTest(['-v', testFile('cron-ext/a.sql', WHERE_AM_I), testFile('cron-ext/b.sql', jobs)]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
-      const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warn:'));
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain(`${databaseOf(cronUrl)} has the pg_cron extension, which PostgreSQL allows only in cron.database_name`);
-      expect(warnings[0]).toContain('Running the files in the target database itself, one after another');
-      expect(result.stdout).toMatch(new RegExp(`ok 1 - in ${databaseOf(cronUrl)}$`, 'm'));
-      expect(result.stdout).toContain('ok 1 - jobs: 0');
+      expect(result.stderr).not.toMatch(/^warn/m);
+      expect(result.stdout).toMatch(/^ok 1 - in dbtool_test_\d+_\d+$/m);
+      expect(result.stdout).toMatch(/^ok 1 - jobs: 1 in dbtool_test_\d+_\d+$/m);
       expect(await cronTestDatabases()).toEqual([]);
+      await expectSchedulerBack(before ?? 0);
+      expect(await queryValue(cronUrl, "SELECT count(*)::int FROM cron.job WHERE jobname = 'db-tool-test-job'")).toBe(1);
     } finally {
       await withDb(cronUrl, (client) => client.query('DROP EXTENSION IF EXISTS pg_cron'));
     }

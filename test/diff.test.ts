@@ -78,6 +78,8 @@ describe('database diff: identical', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^database diff: no differences\n/);
     expect(first.stdout).toContain('1 migration applied');
+    // Where DB1 came from: the backup, and what its history says (migrated, not a deploy's baseline).
+    expect(first.stdout).toMatch(/^ {8}from a backup of \S+ taken \S+, a database the migrations ran on \(1 migration applied: a restore or a pull\)$/m);
     expect(first.stdout).toContain('privileges and owners were not compared');
     const second = await diff([]);
     expect(second.code).toBe(0);

@@ -1,6 +1,10 @@
 /** Names and URLs of the per-file test copies, and the fallback message (no server needed). */
 import { describe, expect, it } from 'vitest';
-import { cloneName, describeBlockers, ownerOf, urlForDatabase } from '../src/build/test-clones.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cloneName, describeBlockers, describeSession, ownerOf, urlForDatabase } from '../src/build/test-clones.js';
+import { whyNotRestartable } from '../src/cluster/cron-launcher.js';
 import { createEmptyDatabaseSql, describeWorkers, isResidentWorker, localeOf } from '../src/build/test-snapshot-dump.js';
 
 describe('test copies', () => {
@@ -19,15 +23,33 @@ describe('test copies', () => {
     expect(urlForDatabase('postgresql:///testdb', 'c_1')).toBe('postgresql:///c_1');
   });
 
-  it("names who blocks the copy, pg_cron's scheduler by its role", () => {
-    expect(describeBlockers('testdb', [{ pid: 7, kind: 'client backend', application: 'psql' }])).toBe(
-      'testdb is in use by a session (pid 7, psql), and PostgreSQL copies only databases nobody is connected to',
+  it('names who blocks the copy so that its owner recognises it, and what to do', () => {
+    const psql = { pid: 7, kind: 'client backend', application: 'psql', user: 'alice', client: 'socket', since: '07:31:05' };
+    expect(describeBlockers('testdb', [psql])).toBe(
+      'testdb is in use by psql (pid 7, user alice, socket, since 07:31:05), and PostgreSQL copies only databases nobody is connected to (end that session to give each file its own copy)',
     );
-    const cron = describeBlockers('testdb', [{ pid: 9, kind: 'pg_cron launcher', application: 'pg_cron scheduler' }]);
-    expect(cron).toContain("pg_cron's scheduler (pid 9, cron.database_name)");
-    expect(cron).not.toContain('PG_SHARED_PRELOAD_LIBRARIES'); // the scheduler alone no longer blocks: pg_dump copies then
+    expect(describeSession({ pid: 8, kind: 'client backend', application: '', client: '10.0.0.5' })).toBe('a session (pid 8, 10.0.0.5)');
+    expect(describeSession({ pid: 9, kind: 'pg_cron launcher', application: 'pg_cron scheduler' })).toBe("pg_cron's scheduler (pid 9, cron.database_name)");
     const many = describeBlockers('testdb', [1, 2, 3, 4, 5].map((pid) => ({ pid, kind: 'client backend', application: '' })));
     expect(many).toContain('a session (pid 3) and 2 more');
+    expect(many).toContain('(end those sessions to give each file its own copy)');
+  });
+});
+
+describe("pg_cron's scheduler, moved off a database for a moment", () => {
+  it('is restarted only when it is a process of the server on this machine', () => {
+    expect(whyNotRestartable(process.pid, undefined)).toBe('only a superuser can tell where the server runs');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-cron-'));
+    try {
+      expect(whyNotRestartable(process.pid, dataDir)).toMatch(/postmaster\.pid is not readable/);
+      // A "server" whose postmaster is not our parent: this process is not its launcher.
+      fs.writeFileSync(path.join(dataDir, 'postmaster.pid'), `${process.pid}\n${dataDir}\n`);
+      expect(whyNotRestartable(process.pid, dataDir)).toBe(`pid ${process.pid} is not a process of the server on this machine`);
+      fs.writeFileSync(path.join(dataDir, 'postmaster.pid'), `${process.ppid}\n${dataDir}\n`);
+      expect(whyNotRestartable(process.pid, dataDir)).toBeUndefined();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

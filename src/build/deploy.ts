@@ -34,6 +34,8 @@ export interface DeployFlowOptions {
   inherits?: readonly string[];
   /** Create a missing test-data.sql (deploy) or skip it (check). Default true. */
   createTestData?: boolean;
+  /** Runs between hydrate and patch (check compares the sources, not their test data, with the migrations). */
+  afterHydrate?: (hydrate: HydrateResult | undefined) => Promise<void>;
 }
 
 export interface DeployOptions extends DeployFlowOptions {
@@ -63,6 +65,8 @@ export async function runDeploySteps(config: Config, log: Logger, connection: Cl
   const hydrate = options.noHydrate
     ? undefined
     : await hydrateDatabase(config, log, connection.url, { mock: options.mock, noHook: options.noHook, baseline: options.baseline });
+  throwIfInterrupted();
+  await options.afterHydrate?.(hydrate);
   throwIfInterrupted();
   let patch: PatchResult | undefined;
   if (!options.noPatch) {

@@ -27,6 +27,7 @@ import type { Config } from '../base/config.js';
 import { isProcessAlive } from '../base/pids.js';
 import { tmpfsHasRoom } from '../cluster/ram-storage.js';
 import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
+import { CRON_LAUNCHER, withDatabaseFreeOfCronLauncher, type FreedResult } from '../cluster/cron-launcher.js';
 import { createEmptyDatabaseSql, describeWorkers, dumpInto, isResidentWorker, localeOf, type ConnectedSession, type DatabaseLocale } from './test-snapshot-dump.js';
 
 const CLONE_NAME = /^dbtool_test_(\d+)_(\d+)$/;
@@ -184,7 +185,7 @@ export async function surveyTarget(admin: pg.Client, database: string): Promise<
   const row = (await admin.query<{
     version: string; version_text: string; connections: string; superuser: string; data: string | null;
     may_create: boolean | null; may_copy: boolean | null;
-    sessions: { pid: number; kind: string | null; application: string | null }[];
+    sessions: { pid: number; kind: string | null; application: string | null; user: string | null; client: string | null; since: string | null }[];
     settings: { role: string | null; config: string[] }[];
     database: Record<string, unknown> | null; encoding: string | null;
   }>(
@@ -194,7 +195,9 @@ export async function surveyTarget(admin: pg.Client, database: string): Promise<
             CASE WHEN current_setting('is_superuser') = 'on' THEN current_setting('data_directory') END AS data,
             (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user) AS may_create,
             (SELECT datistemplate OR pg_has_role(datdba, 'MEMBER') FROM pg_database WHERE datname = $1) AS may_copy,
-            (SELECT coalesce(json_agg(json_build_object('pid', pid, 'kind', backend_type, 'application', application_name) ORDER BY pid), '[]')
+            (SELECT coalesce(json_agg(json_build_object('pid', pid, 'kind', backend_type, 'application', application_name, 'user', usename,
+                      'client', CASE WHEN client_addr IS NOT NULL THEN host(client_addr) WHEN client_port = -1 THEN 'socket' END,
+                      'since', to_char(backend_start, 'HH24:MI:SS')) ORDER BY pid), '[]')
                FROM pg_stat_activity
               WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type IS DISTINCT FROM 'autovacuum worker') AS sessions,
             (SELECT coalesce(json_agg(json_build_object('role', r.rolname, 'config', s.setconfig)), '[]')
@@ -215,7 +218,14 @@ export async function surveyTarget(admin: pg.Client, database: string): Promise<
     superuser: row.superuser === 'on',
     dataDirectory: row.data ?? undefined,
     refusal,
-    sessions: row.sessions.map((session) => ({ pid: session.pid, kind: session.kind ?? 'session', application: session.application ?? '' })),
+    sessions: row.sessions.map((session) => ({
+      pid: session.pid,
+      kind: session.kind ?? 'session',
+      application: session.application ?? '',
+      user: session.user ?? undefined,
+      client: session.client ?? undefined,
+      since: session.since ?? undefined,
+    })),
     settings: settingStatements(row.settings),
     locale: localeOf(row.database ?? {}, row.encoding ?? 'UTF8'),
   };
@@ -257,15 +267,19 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Who blocks a copy of `database`, said in one line. */
+/** One session, said so that its owner recognises it: `psql (pid 4242, user alice, socket, since 07:31:05)`. */
+export function describeSession(session: Session): string {
+  if (session.kind === CRON_LAUNCHER) return `pg_cron's scheduler (pid ${session.pid}, cron.database_name)`;
+  const what = session.kind !== 'client backend' ? session.kind : session.application ? session.application : 'a session';
+  const facts = [`pid ${session.pid}`, session.user && `user ${session.user}`, session.client, session.since && `since ${session.since}`].filter(Boolean);
+  return `${what} (${facts.join(', ')})`;
+}
+
+/** Who blocks a copy of `database`, said in one line, with what it means. */
 export function describeBlockers(database: string, sessions: readonly Session[]): string {
-  const named = sessions.slice(0, 3).map((session) => {
-    if (session.kind === 'pg_cron launcher') return `pg_cron's scheduler (pid ${session.pid}, cron.database_name)`;
-    const what = session.kind === 'client backend' ? 'a session' : session.kind;
-    return `${what} (pid ${session.pid}${session.application ? `, ${session.application}` : ''})`;
-  });
+  const named = sessions.slice(0, 3).map(describeSession);
   const more = sessions.length > 3 ? ` and ${sessions.length - 3} more` : '';
-  return `${database} is in use by ${named.join(', ')}${more}, and PostgreSQL copies only databases nobody is connected to`;
+  return `${database} is in use by ${named.join(', ')}${more}, and PostgreSQL copies only databases nobody is connected to (end ${sessions.length === 1 ? 'that session' : 'those sessions'} to give each file its own copy)`;
 }
 
 export interface TestCopy {
@@ -278,6 +292,8 @@ export interface DumpedSnapshot {
   /** Who blocks TEMPLATE copies of the target, in words. */
   workers: string;
   durationMs: number;
+  /** Why pg_cron's scheduler was not moved off the target instead, when it is one of them. */
+  notMoved?: string;
 }
 
 /** How a run's copies were set up; `adminDatabase`: the database admin connections use (`postgres`, else `template1`). */
@@ -342,6 +358,9 @@ export class TestCopies {
   /** Set when the snapshot was made with pg_dump (workers stay connected to the target). */
   dumped: DumpedSnapshot | undefined = undefined;
 
+  /** The pid of pg_cron's scheduler restarted to free the target for the snapshot. */
+  cronRestarted: number | undefined = undefined;
+
   /** Connections this run holds for making and dropping copies. */
   get adminConnections(): number {
     return this.admins.length;
@@ -370,30 +389,40 @@ export class TestCopies {
       }
       // Client sessions may end, and are the user's to end; background workers never do.
       const workers = survey.sessions.filter(isResidentWorker);
-      const blockedBy = workers.length < survey.sessions.length
-        ? describeBlockers(target, survey.sessions)
-        : workers.length > 0 ? await whyNotDumpable(options.url, target) : undefined;
-      if (blockedBy) {
+      const clients = survey.sessions.filter((session) => !isResidentWorker(session));
+      if (clients.length > 0) {
         await endAll(admins);
-        return { kind: 'blocked', reason: blockedBy, adminDatabase };
+        return { kind: 'blocked', reason: describeBlockers(target, clients), adminDatabase };
       }
       const tablespace = await makeRamTablespace(admin, options.url, survey, ownerPid);
       const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${survey.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
       copies = new TestCopies(options.url, admins, target, options.copies, clause, survey.settings, ownerPid, tablespace, survey.maxConnections);
-      if (workers.length > 0) {
-        const failed = await copies.dumpSnapshot(options.config, survey, workers, options.signal);
-        if (failed) {
-          await copies.close();
-          return { kind: 'blocked', reason: `${target} is in use by ${describeWorkers(workers)}, which never disconnects, and copying it with pg_dump failed: ${failed}`, adminDatabase };
-        }
-      } else if (options.copies > 1) copies.takeSnapshot();
+      if (workers.length === 0) {
+        if (options.copies > 1) copies.takeSnapshot();
+        return { kind: 'copies', copies, adminDatabase };
+      }
+      // pg_cron's scheduler, the usual worker, steps aside for the snapshot; others only a dump gets round.
+      let notMoved: string | undefined;
+      if (workers.every((worker) => worker.kind === CRON_LAUNCHER)) {
+        const moved = await copies.snapshotFreeOfCronLauncher(survey.dataDirectory);
+        if (moved.freed) return { kind: 'copies', copies, adminDatabase };
+        notMoved = moved.reason;
+      }
+      const notDumpable = await whyNotDumpable(options.url, target);
+      const failed = notDumpable ?? (await copies.dumpSnapshot(options.config, survey, workers, options.signal, notMoved));
+      if (failed) {
+        await copies.close();
+        const why = notDumpable ?? `${target} is in use by ${describeWorkers(workers)}, which never disconnects, and copying it with pg_dump failed: ${failed}`;
+        return { kind: 'blocked', reason: notMoved ? `${why} (${notMoved})` : why, adminDatabase };
+      }
       return { kind: 'copies', copies, adminDatabase };
     } catch (error) {
       if (copies) await copies.close();
       else await endAll(admins);
       const state = sqlState(error);
       // 55006: a session connected between our look and the copy; 42501: not allowed to copy.
-      if (state === '55006' || state === '42501') return { kind: 'blocked', reason: (error as Error).message, adminDatabase };
+      if (state === '55006') return { kind: 'blocked', reason: await whoConnected(options.url, (error as Error).message), adminDatabase };
+      if (state === '42501') return { kind: 'blocked', reason: (error as Error).message, adminDatabase };
       throw error;
     }
   }
@@ -412,15 +441,47 @@ export class TestCopies {
   }
 
   private async copy(n: number, chosen?: pg.Client): Promise<string> {
+    const name = this.claim(n);
+    await this.onAdmin((client) => this.createCopy(client, name), chosen);
+    return name;
+  }
+
+  /** The name of copy `n`, to be dropped by close() whatever happens. */
+  private claim(n: number): string {
     if (this.closed) throw new Error('test copies are closed');
     const name = cloneName(this.ownerPid, n);
     this.live.add(name);
-    await this.onAdmin(async (client) => {
-      // The source is read when the copy starts: the snapshot once it exists.
-      await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
-      for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
-    }, chosen);
     return name;
+  }
+
+  private async createCopy(client: pg.Client, name: string): Promise<void> {
+    // The source is read when the copy starts: the snapshot once it exists.
+    await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(this.source)}${this.clause}`);
+    for (const statement of this.settings) await client.query(statement.replaceAll('%DB%', quoteIdent(name)));
+  }
+
+  /**
+   * Makes the snapshot (copy 0) with pg_cron's scheduler moved off the target for the
+   * moment of the copy (cluster/cron-launcher.ts), and makes it the source of every
+   * copy: the target is copied once, by TEMPLATE, at TEMPLATE's speed. Returns why not
+   * when the scheduler could not be moved (nothing was made then).
+   */
+  async snapshotFreeOfCronLauncher(dataDirectory: string | undefined): Promise<FreedResult<string>> {
+    const name = this.claim(0);
+    const target = this.source;
+    const moved = await this.track(this.onAdmin(
+      (client) => withDatabaseFreeOfCronLauncher(client, target, () => this.createCopy(client, name), { dataDirectory }),
+      this.admins[0],
+    ));
+    if (!moved.freed) {
+      this.live.delete(name);
+      return moved;
+    }
+    this.snapshot = name;
+    this.source = name;
+    this.cronRestarted = moved.restarted;
+    this.retireSnapshot();
+    return { ...moved, value: name };
   }
 
   /**
@@ -428,7 +489,7 @@ export class TestCopies {
    * background workers stay connected to it — and makes it the source of every copy.
    * Returns why not, when it could not (the half-made snapshot is dropped).
    */
-  async dumpSnapshot(config: Config, survey: TargetSurvey, workers: readonly ConnectedSession[], signal?: AbortSignal): Promise<string | undefined> {
+  async dumpSnapshot(config: Config, survey: TargetSurvey, workers: readonly ConnectedSession[], signal?: AbortSignal, notMoved?: string): Promise<string | undefined> {
     const started = performance.now();
     const name = cloneName(this.ownerPid, 0);
     this.live.add(name);
@@ -442,7 +503,7 @@ export class TestCopies {
     }
     this.snapshot = name;
     this.source = name;
-    this.dumped = { workers: describeWorkers(workers), durationMs: performance.now() - started };
+    this.dumped = { workers: describeWorkers(workers), durationMs: performance.now() - started, notMoved };
     this.retireSnapshot();
     return undefined;
   }
@@ -535,6 +596,27 @@ async function whyNotDumpable(url: string, target: string): Promise<string | und
     (await client.query<{ found: boolean }>("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') AS found")).rows[0]?.found === true);
   if (!hasPgCron) return undefined;
   return `${target} has the pg_cron extension, which PostgreSQL allows only in cron.database_name (${target}), so no copy of it could have pg_cron, and pg_cron's scheduler stays connected to it`;
+}
+
+/**
+ * A session connected to the target between our look and the copy (PostgreSQL's 55006):
+ * who it is, in the same words as when it was there from the start; PostgreSQL's own
+ * message when it is gone again or cannot be asked.
+ */
+async function whoConnected(url: string, postgresSays: string): Promise<string> {
+  try {
+    const admin = await connectAdmin(url);
+    try {
+      const target = parseUrl(url).database ?? (await currentDatabase(url));
+      const survey = await surveyTarget(admin, target);
+      const clients = survey.sessions.filter((session) => !isResidentWorker(session));
+      return clients.length > 0 ? describeBlockers(target, clients) : postgresSays;
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  } catch {
+    return postgresSays;
+  }
 }
 
 function endAll(clients: readonly pg.Client[]): Promise<unknown> {

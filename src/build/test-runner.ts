@@ -31,7 +31,7 @@ const MAX_ADMIN_CONNECTIONS = 4;
 
 /** Where the files ran: each in its own copy of the target, or (fallback) all in the target. */
 export type Isolation =
-  | { kind: 'copies'; jobs: number; ram: boolean; dumped?: DumpedSnapshot | undefined }
+  | { kind: 'copies'; jobs: number; ram: boolean; dumped?: DumpedSnapshot | undefined; cronRestarted?: number | undefined }
   | { kind: 'target'; reason: string };
 
 export interface TestFileResult {
@@ -236,7 +236,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
       if (opened.adminDatabase !== 'postgres') await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));
       throwIfInterrupted();
       const isolation: Isolation = opened.kind === 'copies'
-        ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram, dumped: opened.copies.dumped }
+        ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram, dumped: opened.copies.dumped, cronRestarted: opened.copies.cronRestarted }
         : { kind: 'target', reason: opened.reason };
       options.onEvent?.({ type: 'isolation', isolation, files: options.files });
       const running = copies;

@@ -6,9 +6,12 @@
  * locale) filled by `pg_dump target | psql snapshot`; the per-file copies are then made
  * from the snapshot with TEMPLATE as usual (nobody is connected to it).
  *
- * A target that has the pg_cron extension is not copied this way: PostgreSQL allows
- * that extension only in `cron.database_name`, so a copy would lack the `cron` schema
- * its tests may read (`cron.job`) — those files run in the target instead.
+ * pg_cron's scheduler is normally moved off the target for the copy instead
+ * (cluster/cron-launcher.ts); this is for the other workers, and for a scheduler we may
+ * not restart (a server elsewhere). A target that has the pg_cron extension is not
+ * copied this way: PostgreSQL allows that extension only in `cron.database_name`, so a
+ * copy would lack the `cron` schema its tests may read (`cron.job`) — those files run in
+ * the target instead.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +27,12 @@ export interface ConnectedSession {
   pid: number;
   kind: string;
   application: string;
+  /** The role it is connected as. */
+  user?: string;
+  /** Where from: `socket`, or the client's address. */
+  client?: string;
+  /** When it connected (ISO 8601). */
+  since?: string;
 }
 
 /** Background workers stay connected for good; client sessions end (or are the user's to end). */

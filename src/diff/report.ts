@@ -27,6 +27,10 @@ export interface DiffResult {
   identical: boolean;
   /** The backup DB1 was restored from. */
   backup: string;
+  /** What DB1 was built on when not a backup (check: `an empty database`). */
+  db1Start?: string;
+  /** Where DB1's data came from, in words (the backup's history: a deploy of the sources, migrations that ran…). */
+  db1Origin?: string;
   /** Migrations `migrate up all` applied to DB1. */
   migrationsApplied: string[];
   /** The hydrate entrypoint DB2 was built from. */
@@ -146,7 +150,8 @@ export function notComparedLines(compared: ComparedAspects): string[] {
 function header(result: DiffResult): string[] {
   const applied = result.migrationsApplied.length;
   return [
-    `  DB1 = backup ${result.backup} + migrate up all (${plural(applied, 'migration')} applied)`,
+    `  DB1 = ${result.db1Start ?? `backup ${result.backup}`} + migrate up all (${plural(applied, 'migration')} applied)`,
+    ...(result.db1Origin ? [`        ${result.db1Origin}`] : []),
     `  DB2 = sources ${result.entrypoint}${result.mock ? ' (USE_MOCK=1)' : ''} + migrator init`,
   ];
 }
@@ -200,11 +205,12 @@ function sectionLines(result: DiffResult): string[] {
   return [rehearsalLines(result.rehearsal ?? []), migrationLines(result.migration)].flatMap((lines) => (lines.length > 0 ? ['', ...lines] : []));
 }
 
-export function formatTextReport(result: DiffResult, color?: Palette): string {
+/** `title`: the command the report is of (`database check` shows diff's report too). */
+export function formatTextReport(result: DiffResult, color?: Palette, title = 'database diff'): string {
   const summary = summarize(result);
   if (result.identical) {
     const text = [
-      'database diff: no differences',
+      `${title}: no differences`,
       ...header(result),
       `  compared ${plural(summary.identicalObjects, 'schema object')} and the data of ${plural(summary.dataTablesCompared, 'table')}`,
       ...notComparedLines(result.compared),
@@ -212,7 +218,7 @@ export function formatTextReport(result: DiffResult, color?: Palette): string {
     ].join('\n');
     return `${text}\n`;
   }
-  const lines = ['database diff: differences found', ...header(result), ...notComparedLines(result.compared), '', ...summaryLines(result), ...sectionLines(result)];
+  const lines = [`${title}: differences found`, ...header(result), ...notComparedLines(result.compared), '', ...summaryLines(result), ...sectionLines(result)];
   const schemaDiffs = [
     ...result.schema.onlyInDb1.map(onlyInDb1Diff),
     ...result.schema.onlyInDb2.map(onlyInDb2Diff),
@@ -246,7 +252,12 @@ export function toJsonReport(result: DiffResult): unknown {
     ok: true,
     identical: result.identical,
     compared: { privileges: result.compared.privileges, owners: false, columnOrder: result.compared.columnOrder },
-    db1: { description: 'backup + migrate up all', backup: result.backup, migrationsApplied: result.migrationsApplied },
+    db1: {
+      description: result.db1Start ? `${result.db1Start} + migrate up all` : 'backup + migrate up all',
+      backup: result.backup,
+      ...(result.db1Origin ? { origin: result.db1Origin } : {}),
+      migrationsApplied: result.migrationsApplied,
+    },
     db2: { description: 'sources + migrator init', entrypoint: result.entrypoint, mock: result.mock },
     summary: summarize(result),
     schema: {

@@ -30,11 +30,12 @@ import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
-import { assertBackupDir, defaultBackupDir, extractBackup } from '../backup/backup-files.js';
+import { assertBackupDir, defaultBackupDir, extractBackup, readBackupInfo } from '../backup/backup-files.js';
+import { describeOrigin, readMigrationHistory } from './db1-origin.js';
 import { compareData, dataDiffers, selectTables, type TableDataComparison } from './compare-data.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './report.js';
-import { dumpSchema, type SchemaObject } from './schema-dump.js';
+import { dumpSchema, type DumpOptions, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
 import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS } from './diff-runs.js';
 import { checkMigrationRequest, writeProvedMigration } from './migration-writer/write-migration.js';
@@ -135,6 +136,8 @@ export interface Db1 {
   applied: string[];
   /** What each of them did on the backup's data. */
   rehearsal: RehearsedMigration[];
+  /** Where the backup's database came from (the report's provenance line). */
+  origin: string;
 }
 
 export interface Db2 {
@@ -218,11 +221,16 @@ export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> 
   const log = prefixLogger(ctx.log, 'db1');
   const connection = await restoreDb1(ctx, log, backup);
   ctx.checkpoint();
+  // Read before `migrate up all` adds to the history.
+  const history = await withClient(connection.url, readMigrationHistory).catch((error: unknown) => {
+    throw asBuildFailure(error, 'DB1 (the restored backup)');
+  });
+  const origin = describeOrigin(readBackupInfo(backup), history);
   const migrationDir = ctx.config.migrationDir;
   if (!hasMigrationDir(migrationDir)) {
     log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);
     await migratorInitCommand(log, connection.url);
-    return { connection, applied: [], rehearsal: [] };
+    return { connection, applied: [], rehearsal: [], origin };
   }
   const output = fs.openSync(path.join(ctx.runLogs, 'migrate.stdout.log'), 'a');
   try {
@@ -232,7 +240,7 @@ export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> 
     const result = await log.step('migrate up all', () =>
       migrateCommand(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output, hooks }),
     );
-    return { connection, applied: result.completed.map((step) => step.name), rehearsal: readRehearsal(readings, result.completed) };
+    return { connection, applied: result.completed.map((step) => step.name), rehearsal: readRehearsal(readings, result.completed), origin };
   } catch (error) {
     // A failing migration stays exit 4, a history mismatch 2; a malformed folder is exit 2 too.
     throw asBuildFailure(error, 'DB1 (backup + migrations)');
@@ -266,7 +274,7 @@ export async function buildDb2(ctx: BuildContext, plan: Pick<DiffPlan, 'mock' | 
  * Waits for every promise, then throws the first failure in argument order: a
  * cluster still starting must not be left behind by an early rejection.
  */
-async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+export async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
   const results = await Promise.allSettled(promises);
   const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;
@@ -276,6 +284,13 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in k
 export interface CompareOptions {
   tables: readonly string[];
   aspects: ComparedAspects;
+  /** Schema dumps the caller started early, each as soon as its side was built (with `schemaDumpOptions(aspects)`). */
+  schemas?: { db1?: Promise<SchemaObject[]>; db2?: Promise<SchemaObject[]> };
+}
+
+/** How compareDatabases dumps a schema for these aspects. */
+export function schemaDumpOptions(aspects: ComparedAspects): DumpOptions {
+  return { privileges: aspects.privileges, ignoreColumnOrder: !aspects.columnOrder };
 }
 
 /**
@@ -287,10 +302,10 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
     return await withClient(urls.db1, (client1) =>
       withClient(urls.db2, async (client2) => {
         const tables = await selectTables(client1, client2, options.tables);
-        const dumpOptions = { privileges: options.aspects.privileges, ignoreColumnOrder: !options.aspects.columnOrder };
+        const dumpOptions = schemaDumpOptions(options.aspects);
         const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
-          dumpSchema(config, urls.db1, dumpOptions),
-          dumpSchema(config, urls.db2, dumpOptions),
+          options.schemas?.db1 ?? dumpSchema(config, urls.db1, dumpOptions),
+          options.schemas?.db2 ?? dumpSchema(config, urls.db2, dumpOptions),
           compareData(client1, client2, tables),
         ]);
         return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };
@@ -364,6 +379,7 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
   return {
     identical: !schemasDiffer(schema) && !dataDiffers(data),
     backup: plan.backup,
+    db1Origin: db1.origin,
     migrationsApplied: db1.applied,
     entrypoint: db2.entrypoint,
     mock: plan.mock,

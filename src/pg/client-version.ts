@@ -42,6 +42,14 @@ export async function serverVersion(url: string): Promise<string> {
   });
 }
 
+/** `--version` of each program file asked this run: it does not change while we run (diff and check dump twice). */
+const clientVersions = new Map<string, string | undefined>();
+
+function clientVersionOf(file: string, env: Readonly<Record<string, string>>): string | undefined {
+  if (!clientVersions.has(file)) clientVersions.set(file, parseVersion(readProgramOutput(file, ['--version'], env) ?? ''));
+  return clientVersions.get(file);
+}
+
 /**
  * Locates `program` (exit 127 when missing) and makes sure it can work with a server at
  * `serverVersionText` (exit 127 naming both versions when it is older). A program that
@@ -49,7 +57,7 @@ export async function serverVersion(url: string): Promise<string> {
  */
 export function versionBoundProgram(config: Config, program: VersionBoundProgram, serverVersionText: string): string {
   const file = pgProgram(config, program);
-  const clientVersion = parseVersion(readProgramOutput(file, ['--version'], config.env) ?? '');
+  const clientVersion = clientVersionOf(file, config.env);
   const server = parseVersion(serverVersionText);
   if (clientVersion && server) {
     const message = clientTooOldMessage(program, clientVersion, server, file);

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
+import { plural } from '../../base/text.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 
@@ -110,22 +111,36 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
 
   program
     .command('check')
-    .description('the deploy flow in a private throw-away cluster (never PG_WORKING_DIR), always removed')
+    .description('the deploy flow in a private throw-away cluster (never PG_WORKING_DIR), always removed; proves the migrations reproduce the sources')
     .option('-P, --no-patch', 'skip patch (test-data.sql)')
     .option('-H, --no-hook', 'hydrate without the hectic bundle (as `hydrate -H`)')
     .option('--no-hydrate', 'skip hydrate')
     .option('-m, --mock', 'hydrate with -v USE_MOCK=1')
-    .action(async (options: BuildFlags, command: Command) => {
+    .option('--no-migrations', 'do not build the migrations from empty and compare them with the sources')
+    .action(async (options: BuildFlags & { migrations: boolean }, command: Command) => {
       const globals = globalsOf(command);
       if (globals.url) ctx.log.warn('check works on its own private cluster; --url is ignored');
       const { checkCommand } = await import('../../commands/check.js');
-      await checkCommand(ctx.config, ctx.log, {
+      const result = await checkCommand(ctx.config, ctx.log, {
         noPatch: options.patch === false,
         noHydrate: options.hydrate === false,
         noHook: options.hook === false,
         mock: options.mock,
+        noMigrations: options.migrations === false,
         inherits: globals.inherits,
       });
-      ctx.log.info('check passed: the database builds from scratch');
+      const proof = result.migrations;
+      if (proof && !proof.identical) {
+        const [{ formatTextReport }, { page, stdoutPalette }] = await Promise.all([import('../../diff/report.js'), import('../output.js')]);
+        await page(ctx, formatTextReport(proof, stdoutPalette(ctx), 'database check (migrations vs sources)'));
+        const count = proof.migrationsApplied.length;
+        ctx.log.error(`check failed: the ${plural(count, 'migration')}, run from empty, ${count === 1 ? 'does' : 'do'} not reproduce the sources (report above)`);
+        ctx.exitCode = ExitCode.generic;
+        return;
+      }
+      if (result.migrationsSkipped) ctx.log.info(`migrations not proved (${result.migrationsSkipped})`);
+      const count = proof?.migrationsApplied.length ?? 0;
+      const proved = proof ? ` and its ${plural(count, 'migration')} ${count === 1 ? 'reproduces' : 'reproduce'} it from empty` : '';
+      ctx.log.info(`check passed: the database builds from scratch${proved}`);
     });
 }

@@ -146,7 +146,9 @@ export class TestReport {
           this.print(() => this.ctx.log.warn(`cannot give each test file its own copy: ${isolation.reason}. Running the files in the target database itself, one after another`));
         } else {
           const dumped = isolation.dumped;
-          if (dumped) this.print(() => this.ctx.log.info(`made the snapshot the test files are copied from with pg_dump (${formatDuration(dumped.durationMs)}): ${dumped.workers} stays connected to the target, so PostgreSQL cannot copy it with TEMPLATE`));
+          const notMoved = dumped?.notMoved ? ` (${dumped.notMoved})` : '';
+          if (dumped) this.print(() => this.ctx.log.info(`made the snapshot the test files are copied from with pg_dump (${formatDuration(dumped.durationMs)}): ${dumped.workers} stays connected to the target, so PostgreSQL cannot copy it with TEMPLATE${notMoved}`));
+          if (isolation.cronRestarted !== undefined) this.ctx.log.debug(`pg_cron's scheduler (pid ${isolation.cronRestarted}) was restarted to free the target for the snapshot the copies are made from`);
           this.ctx.log.debug(`each file runs in its own copy of the target${isolation.ram ? ' (in RAM)' : ''}, ${isolation.jobs} at once`);
         }
         break;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
-import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';
+import { AmbiguousError, ExitCode, MissingInputError, UserError } from '../base/errors.js';
 import { formatPlan, parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
@@ -60,7 +60,7 @@ interface MigratorSettings {
   dryRun: boolean;
 }
 
-const TOP_COMMANDS = ['init', 'migrate', 'create', 'list', 'status', 'help'];
+const TOP_COMMANDS = ['init', 'migrate', 'create', 'list', 'status', 'lint', 'help'];
 const MIGRATE_COMMANDS = ['up', 'down', 'to', 'status'];
 const COMMAND_WORDS = new Set([...TOP_COMMANDS, ...MIGRATE_COMMANDS]);
 /** Options of the root program, accepted anywhere on the line. */
@@ -291,7 +291,29 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
       ctx.out(formatList(migrations, options.raw));
     });
 
+  registerLint(program, ctx, sources);
   return program;
+}
+
+/** `lint [MIGRATION…]` (SPEC §17): exit 1 when anything is flagged. */
+function registerLint(program: Command, ctx: CliContext, sources: MigratorSources): void {
+  configureCommand(program.command('lint'), sources.name)
+    .description("check migrations (default: the pending ones) with PostgreSQL's parser for what hurts a live database: rewrites, long locks, data loss…; exit 1 when anything is flagged")
+    .argument('[MIGRATION...]', 'migration folder names, their timestamps, or paths to migration folders')
+    .option('--json', 'print one JSON document (same as --format json)')
+    .option('--format <format>', 'text, json or sarif (SARIF 2.1.0, for CI annotations)', 'text')
+    .action(async (names: string[], options: { json?: boolean; format: string }, command: Command) => {
+      const settings = settingsOf(command, ctx, sources);
+      const format = options.json ? 'json' : options.format;
+      const [{ lintCommand }, output] = await Promise.all([import('../commands/migrator-lint.js'), import('./lint-output.js')]);
+      if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format expects text, json or sarif, got '${format}'`);
+      const report = await lintCommand({ migrationDir: settings.migrationDir, url: settings.url, names }, ctx.config.cwd);
+      if (format === 'json') ctx.out(json(output.lintJson(report, ctx.config.cwd)));
+      else if (format === 'sarif') ctx.out(json(output.lintSarif(report, ctx.config.cwd)));
+      else ctx.out(output.formatLintText(report, ctx.config.cwd));
+      ctx.log.info(output.lintSummary(report));
+      if (report.findings.length > 0) ctx.exitCode = ExitCode.generic;
+    });
 }
 
 /** Usage for a bare `migrator` (exit 1, like `database`). */

@@ -6,6 +6,7 @@
  * transaction of its own. Pure.
  */
 import { quoteIdent } from '../../pg/db.js';
+import { parseTypeText, typeChange } from '../../pg/type-coercion.js';
 import type { Column, TableInfo } from './catalog.js';
 import { HAZARD, statement, type Statement } from './statement.js';
 
@@ -137,7 +138,11 @@ function changeColumn(
   }
   if (old.type !== next.type || old.collation !== next.collation) {
     const collate = next.collation ? ` COLLATE ${next.collation}` : '';
-    alter(`ALTER COLUMN ${c} TYPE ${next.type}${collate} USING ${c}::${next.type}`, [HAZARD.rewrite(to.name), `may lose data if ${next.type} cannot hold every ${old.type} value of ${columnKey}`]);
+    // PostgreSQL's coercion rules decide: varchar → text and varchar(n) → varchar(m ≥ n) neither rewrite nor lose anything.
+    const change = old.collation === next.collation ? typeChange(parseTypeText(old.type), parseTypeText(next.type)) : { rewrites: true, mayLoseData: false };
+    const hazards = [change.rewrites ? HAZARD.rewrite(to.name) : HAZARD.accessExclusive(to.name)];
+    if (change.mayLoseData) hazards.push(`may lose data if ${next.type} cannot hold every ${old.type} value of ${columnKey}`);
+    alter(`ALTER COLUMN ${c} TYPE ${next.type}${collate} USING ${c}::${next.type}`, hazards);
     result.touchedColumns.push(`COLUMN ${from.name}.${next.name}`);
   }
   const defaultKey = `DEFAULT ${to.name} ${next.name}`;

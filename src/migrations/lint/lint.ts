@@ -49,11 +49,17 @@ export interface LintOptions {
 const NO_TRANSACTION = /^--\s*db-tool:\s*no-transaction\s*$/;
 const ALLOW = /^--\s*db-tool:\s*allow\b\s*(\S*)\s*(.*?)\s*$/;
 
-/** Whether a migration's up file asks to run outside a transaction. */
+/** Whether a migration's up file asks to run outside a transaction (its first line, read alone). */
 export function runsOutsideTransaction(file: string): boolean {
-  const text = fs.readFileSync(file, 'utf8');
-  const end = text.indexOf('\n');
-  return NO_TRANSACTION.test((end < 0 ? text : text.slice(0, end)).trim());
+  const head = Buffer.alloc(256);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const text = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)).toString('utf8');
+    const end = text.indexOf('\n');
+    return NO_TRANSACTION.test((end < 0 ? text : text.slice(0, end)).trim());
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 interface Allow {

@@ -94,6 +94,9 @@ export function parseSqlFile(pg: PgQuery, file: string, seen: ReadonlySet<string
   const bytes = fs.readFileSync(file);
   const lineOf = lineIndex(bytes);
   const text = bytes.toString('utf8');
+  // The scanner is there to find comments and backslash commands: a file without `--`,
+  // `/*` or a backslash has none, and is only parsed (a third of the work per file).
+  if (!text.includes('--') && !text.includes('/*') && !text.includes('\\')) return parseText(pg, file, bytes, lineOf, [], []);
   let tokens;
   try {
     tokens = pg.scanSync(text).tokens;

@@ -214,6 +214,10 @@ describe('renderMigration', () => {
       'CREATE INDEX CONCURRENTLY i ON t (a);',
       'BEGIN;',
     ]);
+    // A down that cannot undo fails at once, with its manual steps as the message.
+    const refused = renderMigration({ statements: [], manualSteps: ["enum app.s: value 'x' removed"] }, { title: ['title'], failOnManualSteps: true });
+    expect(refused).toContain("DO $manual$ BEGIN RAISE EXCEPTION '%', 'this migration needs manual steps first: enum app.s: value ''x'' removed'; END $manual$;");
+    expect(refused).not.toContain('nothing to change');
     expect(planHazards({ statements: [{ sql: 'DROP TABLE t;', segment: 'main', hazards: ['data loss: t'] }], manualSteps: [] })).toEqual([{ statement: 'DROP TABLE t;', hazard: 'data loss: t' }]);
   });
 });

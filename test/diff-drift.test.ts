@@ -190,7 +190,7 @@ describe('privileges and owners', () => {
     const change = 'REVOKE SELECT ON store.book FROM bookstore_reader';
     expectSchemaDrift(await compare(change), {});
     // The table's only grant gone: its ACL entry is gone.
-    expectSchemaDrift(await compare(change, { aspects: { privileges: true } }), { onlyInDb1: ['ACL store.TABLE book'] });
+    expectSchemaDrift(await compare(change, { aspects: { privileges: true } }), { onlyInDb1: ['ACL TABLE store.book'] });
   });
 
   it('default privileges changed are drift only with --privileges', async () => {

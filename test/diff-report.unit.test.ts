@@ -237,7 +237,7 @@ describe('what is compared', () => {
       ['--', `-- Name: TABLE t; Type: ACL; Schema: public; Owner: ${owner}`, '--', '', `GRANT SELECT ON TABLE public.t TO reader;`, `REVOKE INSERT ON TABLE public.t FROM ${owner};`, ''].join('\n');
     const [a] = splitDump(dump('app'));
     const [b] = splitDump(dump('postgres'));
-    expect(a?.key).toBe('ACL public.TABLE t');
+    expect(a?.key).toBe('ACL TABLE public.t');
     expect(a?.sql).toBe(b?.sql);
     expect(a?.sql).toContain('FROM <owner>;');
   });

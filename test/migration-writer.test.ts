@@ -124,6 +124,63 @@ describe('migration writer: one drift kind at a time', () => {
   });
 });
 
+describe('migration writer: what it cannot undo, swaps and costs', () => {
+  /** Generates and proves the migration from the base to the base changed by `change`, written to a folder. */
+  async function written(change: string): Promise<{ db1: string; db2: string; migrationDir: string; outcome: Awaited<ReturnType<typeof writeProvedMigration>> }> {
+    const db1 = await copyOfBase();
+    const db2 = await copyOfBase(change);
+    const migrationDir = path.join(root, `migrations-${counter}`);
+    const [schema1, schema2] = await Promise.all([dumpSchema(config, db1.url), dumpSchema(config, db2.url)]);
+    const outcome = await writeProvedMigration(config, { url: db1.url, schema: schema1 }, { url: db2.url, schema: schema2 }, { name: 'drift', migrationDir }, 'test');
+    return { db1: db1.name, db2: db2.name, migrationDir, outcome };
+  }
+
+  it('an added enum value: migrate down fails with the manual step, not "reverted"', async () => {
+    const applied = await copyOfBase();
+    const { db1, db2, migrationDir, outcome } = await written(KINDS['enum value added'] ?? '');
+    try {
+      expect(outcome.proof.down).toMatchObject({ needsManualSteps: true });
+      expect(outcome.down).toMatch(/RAISE EXCEPTION/);
+      const up = await runBin('migrator', ['-u', applied.url, '-d', migrationDir, 'migrate', 'up']);
+      expect(up.code).toBe(0);
+      const down = await runBin('migrator', ['-u', applied.url, '-d', migrationDir, 'migrate', 'down']);
+      expect(down.code).not.toBe(0);
+      expect(down.stderr).toMatch(/this migration needs manual steps first: enum app\.status/);
+      expect(down.stderr).not.toMatch(/reverted/);
+      const status = await runBin('migrator', ['-u', applied.url, '-d', migrationDir, 'status']);
+      expect(status.stdout).toMatch(/-drift +applied/);
+    } finally {
+      await dropAll(db1, db2, applied.name);
+    }
+  });
+
+  it('a changed index is built under a temporary name, then swapped for the old one', async () => {
+    const { db1, db2, outcome } = await written(KINDS['index changed'] ?? '');
+    try {
+      expect(outcome.proof.proved).toBe(true);
+      expect(outcome.up).toMatch(
+        /COMMIT;\nCREATE INDEX CONCURRENTLY "orders_customer_idx_new" ON app\.orders USING btree \(customer_id, status\);\nDROP INDEX CONCURRENTLY "app"\."orders_customer_idx";\nALTER INDEX "app"\."orders_customer_idx_new" RENAME TO "orders_customer_idx";\nBEGIN;/,
+      );
+    } finally {
+      await dropAll(db1, db2);
+    }
+  });
+
+  it('statistics targets and UNLOGGED are generated; a recreated materialized view says what recomputing costs', async () => {
+    const stats = await written(`${KINDS['statistics target changed'] ?? ''} ${KINDS['table set unlogged'] ?? ''}`);
+    const view = await written(KINDS['materialized view changed'] ?? '');
+    try {
+      expect(stats.outcome.proof.proved).toBe(true);
+      expect(stats.outcome.up).toContain('ALTER TABLE app.customer ALTER COLUMN "score" SET STATISTICS 500;');
+      expect(stats.outcome.up).toMatch(/-- hazard: rewrites app\.orders.*\nALTER TABLE app\.orders SET UNLOGGED;/);
+      expect(stats.outcome.up).not.toContain('nothing to change');
+      expect(view.outcome.hazards.map((hazard) => hazard.hazard)).toContainEqual(expect.stringMatching(/^recomputes app\.order_stats WITH DATA: its whole query runs inside the migration \(on DB1 it held about \d+ rows/));
+    } finally {
+      await dropAll(stats.db1, stats.db2, view.db1, view.db2);
+    }
+  });
+});
+
 describe('migration writer: grants, with --privileges', () => {
   it.each([
     ['a grant added', 'GRANT SELECT, INSERT ON app.orders TO writer_reader'],

@@ -87,6 +87,25 @@ describe('planMigration', () => {
   const view = object('VIEW', 'app', 'v', 'CREATE VIEW app.v AS\n SELECT t.id\n   FROM app.t;');
   const index = object('INDEX', 'app', 't_id_idx', 'CREATE INDEX t_id_idx ON app.t USING btree (id);');
 
+  it('marks DROP POLICY on an existing table as CREATE POLICY is marked: ACCESS EXCLUSIVE', () => {
+    const policy = object('POLICY', 'app', 't own', 'CREATE POLICY own ON app.t USING ((id = 1));');
+    const dropped = planMigration(side([table, policy]), side([table]));
+    expect(dropped.statements.map((s) => [s.sql, s.hazards.map((h) => h.split(' (')[0])])).toEqual([['DROP POLICY "own" ON "app"."t";', ['takes an ACCESS EXCLUSIVE lock on app.t']]]);
+    const created = planMigration(side([table]), side([table, policy]));
+    expect(created.statements[0]?.hazards[0]?.split(' (')[0]).toBe('takes an ACCESS EXCLUSIVE lock on app.t');
+  });
+
+  it('swaps a changed index of an existing table: built under a temporary name, the old dropped, the new renamed', () => {
+    const changed = object('INDEX', 'app', 't_id_idx', 'CREATE INDEX t_id_idx ON app.t USING btree (id DESC);');
+    const indexTable = new Map([['INDEX app.t_id_idx', 'app.t']]);
+    const plan = planMigration(side([table, index], { indexTable }), side([table, changed], { indexTable }));
+    expect(plan.statements.map((s) => `${s.segment}: ${s.sql}`)).toEqual([
+      'after: CREATE INDEX CONCURRENTLY "t_id_idx_new" ON app.t USING btree (id DESC);',
+      'after: DROP INDEX CONCURRENTLY "app"."t_id_idx";',
+      'after: ALTER INDEX "app"."t_id_idx_new" RENAME TO "t_id_idx";',
+    ]);
+  });
+
   it('creates new objects in the target dump order and drops old ones in reverse source order', () => {
     const from = side([object('SCHEMA', null, 'old', 'CREATE SCHEMA old;'), object('TABLE', 'old', 'x', 'CREATE TABLE old.x (\n    a integer\n);')]);
     const to = side([object('SCHEMA', null, 'app', 'CREATE SCHEMA app;'), table, view]);
@@ -214,6 +233,10 @@ describe('renderMigration', () => {
       'CREATE INDEX CONCURRENTLY i ON t (a);',
       'BEGIN;',
     ]);
+    // A down that cannot undo fails at once, with its manual steps as the message.
+    const refused = renderMigration({ statements: [], manualSteps: ["enum app.s: value 'x' removed"] }, { title: ['title'], failOnManualSteps: true });
+    expect(refused).toContain("DO $manual$ BEGIN RAISE EXCEPTION '%', 'this migration needs manual steps first: enum app.s: value ''x'' removed'; END $manual$;");
+    expect(refused).not.toContain('nothing to change');
     expect(planHazards({ statements: [{ sql: 'DROP TABLE t;', segment: 'main', hazards: ['data loss: t'] }], manualSteps: [] })).toEqual([{ statement: 'DROP TABLE t;', hazard: 'data loss: t' }]);
   });
 });

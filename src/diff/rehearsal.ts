@@ -151,15 +151,36 @@ export function summarizeStep(name: string, readings: StepReadings, thresholds: 
     if (before !== undefined && before !== after.file) rewritten.push({ relation: after.relation, bytes: after.bytes });
   }
   rewritten.sort((a, b) => b.bytes - a.bytes || (a.relation < b.relation ? -1 : 1));
+  return { name, durationMs, locks, rewritten, flags: rehearsalFlags({ durationMs, locks, rewritten }, thresholds) };
+}
+
+/** Lock modes that stop writes (they conflict with ROW EXCLUSIVE): a reader of pg_locks waits behind these. */
+const WRITE_BLOCKING = new Set(['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock']);
+
+/**
+ * Why a migration would hurt production, under the thresholds: a write-blocking lock on an
+ * existing relation held for `longLockMs` or longer (relation locks are held until the
+ * migration commits: for up to its duration), a rewrite of a table of `largeTableBytes`
+ * or more.
+ */
+export function rehearsalFlags(step: Pick<RehearsedMigration, 'durationMs' | 'locks' | 'rewritten'>, thresholds: RehearsalThresholds): string[] {
   const flags: string[] = [];
-  const exclusive = locks.filter((lock) => lock.mode === 'AccessExclusiveLock' && lock.existing);
-  if (exclusive.length > 0 && durationMs >= thresholds.longLockMs) {
-    flags.push(`held ACCESS EXCLUSIVE on ${exclusive.map((lock) => lock.relation).join(', ')} for up to ${formatMs(durationMs)}`);
+  const blocking = step.locks.filter((lock) => WRITE_BLOCKING.has(lock.mode) && lock.existing);
+  if (blocking.length > 0 && step.durationMs >= thresholds.longLockMs) {
+    for (const mode of LOCK_ORDER.filter((candidate) => blocking.some((lock) => lock.mode === candidate))) {
+      const relations = blocking.filter((lock) => lock.mode === mode).map((lock) => lock.relation);
+      flags.push(`held ${lockModeName(mode)} on ${relations.join(', ')} for up to ${formatMs(step.durationMs)}`);
+    }
   }
-  for (const table of rewritten) {
+  for (const table of step.rewritten) {
     if (table.bytes >= thresholds.largeTableBytes) flags.push(`rewrote ${table.relation} (${formatBytes(table.bytes)})`);
   }
-  return { name, durationMs, locks, rewritten, flags };
+  return flags;
+}
+
+/** `AccessExclusiveLock` → `ACCESS EXCLUSIVE`. */
+export function lockModeName(mode: string): string {
+  return mode.replace(/Lock$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 }
 
 /** The rehearsal of the steps a run completed, read from `dir`. */

@@ -82,12 +82,15 @@ function headerAt(lines: readonly string[], index: number): { header: Header; en
   return undefined;
 }
 
-/** `TABLE public.t`; comments read `COMMENT TABLE public.t`, not `COMMENT public.TABLE t`. */
+/**
+ * `TABLE public.t`; comments and grants name their object the same way: `COMMENT TABLE
+ * public.t` and `ACL TABLE public.t`, not `COMMENT public.TABLE t`.
+ */
 export function objectKey(header: Pick<Header, 'type' | 'schema' | 'name'>): string {
   if (header.schema === null) return `${header.type} ${header.name}`;
-  if (header.type === 'COMMENT') {
+  if (header.type === 'COMMENT' || header.type === 'ACL') {
     const space = header.name.indexOf(' ');
-    if (space > 0) return `COMMENT ${header.name.slice(0, space)} ${header.schema}.${header.name.slice(space + 1)}`;
+    if (space > 0) return `${header.type} ${header.name.slice(0, space)} ${header.schema}.${header.name.slice(space + 1)}`;
   }
   return `${header.type} ${header.schema}.${header.name}`;
 }

@@ -18,6 +18,8 @@ export interface Column {
   identity: string;
   /** The expression of a GENERATED ALWAYS AS (…) STORED column. */
   generated: string | null;
+  /** ALTER COLUMN … SET STATISTICS target; null (or absent) for the default. */
+  statistics?: number | null;
 }
 
 export interface CheckConstraint {
@@ -37,6 +39,8 @@ export interface TableInfo {
   allColumns: Array<Pick<Column, 'name' | 'type'>>;
   checks: CheckConstraint[];
   options: string[];
+  /** pg_class.relpersistence: 'p' permanent, 'u' unlogged (absent: not read). */
+  persistence?: string;
   rowEstimate: number;
   bytes: number;
 }
@@ -67,7 +71,7 @@ const NOT_EXTENSION = (classId: string, oid: string): string =>
 
 const RELATIONS = `
 SELECT c.oid, n.nspname || '.' || c.relname AS name, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS sql_name,
-       c.relkind::text AS kind, coalesce(c.reloptions, '{}') AS options, greatest(c.reltuples, 0)::float8 AS rows,
+       c.relkind::text AS kind, c.relpersistence::text AS persistence, coalesce(c.reloptions, '{}') AS options, greatest(c.reltuples, 0)::float8 AS rows,
        pg_catalog.pg_table_size(c.oid)::float8 AS bytes
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${USER_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`;
@@ -77,6 +81,7 @@ SELECT a.attrelid AS oid, a.attname AS name, pg_catalog.format_type(a.atttypid, 
        CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
             THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END AS collation,
        a.attnotnull AS not_null, a.attidentity::text AS identity, a.attgenerated::text AS generated, a.attislocal AS local,
+       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expr
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -138,6 +143,7 @@ interface RelationRow {
   name: string;
   sql_name: string;
   kind: TableInfo['kind'];
+  persistence: string;
   options: string[];
   rows: number;
   bytes: number;
@@ -153,6 +159,7 @@ interface ColumnRow {
   generated: string;
   local: boolean;
   expr: string | null;
+  statistics: number | null;
 }
 
 function splitAttribute(text: string): Pick<Column, 'name' | 'type'> {
@@ -182,6 +189,7 @@ export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
       allColumns: [],
       checks: [],
       options: row.options,
+      persistence: row.persistence,
       rowEstimate: row.rows,
       bytes: row.bytes,
     };
@@ -201,6 +209,7 @@ export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
       identity: row.identity,
       default: row.generated === '' ? row.expr : null,
       generated: row.generated === '' ? null : row.expr,
+      statistics: row.statistics,
     });
   }
   const domains = new Map<string, DomainInfo>();

@@ -142,8 +142,9 @@ function dropStatements(object: SchemaObject, index: SideIndex, existing: (key: 
       return [statement(`ALTER TABLE ${onTable} DROP CONSTRAINT ${quoteIdent(member)}`, 'main', [HAZARD.accessExclusive(`${object.schema}.${table}`)])];
     case 'DEFAULT':
       return [statement(`ALTER TABLE ${onTable} ALTER COLUMN ${quoteIdent(member)} DROP DEFAULT`, 'main', [HAZARD.accessExclusive(`${object.schema}.${table}`)])];
-    case 'TRIGGER':
     case 'POLICY':
+      return [statement(`DROP POLICY ${quoteIdent(member)} ON ${onTable}`, 'main', existing(index.parentOf(object)) ? [HAZARD.accessExclusive(`${object.schema}.${table}`)] : [])];
+    case 'TRIGGER':
     case 'RULE':
       return [statement(`DROP ${object.type} ${quoteIdent(member)} ON ${onTable}`)];
     case 'INDEX': {
@@ -225,6 +226,29 @@ function createStatements(object: SchemaObject, parentExists: boolean): Statemen
   }
 }
 
+/**
+ * A changed index of a table that stays: the new definition is built CONCURRENTLY under
+ * a temporary name, then the old one is dropped CONCURRENTLY and the new one renamed.
+ * The table is never without the index, and a build that fails leaves the old one in place.
+ */
+function swapIndex(object: SchemaObject): Statement[] {
+  const temporary = `${object.name.slice(0, 59)}_new`;
+  const schema = object.schema === null ? '' : `${quoteIdent(object.schema)}.`;
+  const create = object.sql.trim().replace(/^CREATE (UNIQUE )?INDEX (?:"(?:[^"]|"")*"|\S+) ON /, `CREATE $1INDEX CONCURRENTLY ${quoteIdent(temporary)} ON `);
+  return [
+    statement(create, 'after'),
+    statement(`DROP INDEX CONCURRENTLY ${schema}${quoteIdent(object.name)}`, 'after'),
+    statement(`ALTER INDEX ${schema}${quoteIdent(temporary)} RENAME TO ${quoteIdent(object.name)}`, 'after'),
+  ];
+}
+
+/** What creating a materialized view WITH DATA costs: its query runs in full, inside the migration. */
+function recomputeHazard(object: SchemaObject, before: TableInfo | undefined): string {
+  const name = `${object.schema}.${object.name}`;
+  const size = before ? ` (on DB1 it held about ${Math.round(before.rowEstimate)} rows, ${Math.round(before.bytes / 1024)} kB)` : '';
+  return `recomputes ${name} WITH DATA: its whole query runs inside the migration${size}, and the view stays locked until the migration commits`;
+}
+
 /** The text of a routine up to its body options: if equal, CREATE OR REPLACE can change it. */
 function routineHeader(sql: string): string {
   return sql.split(/\n\s+(?:LANGUAGE|AS|BEGIN ATOMIC)\b/)[0] ?? sql;
@@ -302,6 +326,13 @@ function decideChange(from: SchemaObject, to: SchemaObject, fromSide: SchemaSide
         sql.startsWith('CREATE SEQUENCE ')
           ? sql.replace(/^CREATE SEQUENCE /, 'ALTER SEQUENCE ')
           : /SEQUENCE NAME (\S+)\n([\s\S]*)\n\);$/.exec(sql)?.slice(1, 3).join('\n');
+      // SET LOGGED/UNLOGGED of a table changes the sequences it owns with it.
+      const persistence = (sql: string): string => sql.replace(/^CREATE UNLOGGED SEQUENCE /, 'CREATE SEQUENCE ');
+      if (from.sql !== to.sql && persistence(from.sql) === persistence(to.sql)) {
+        const owned = toSide.objects.some((object) => object.type === 'SEQUENCE OWNED BY' && object.schema === to.schema && object.name === to.name);
+        const logged = to.sql.startsWith('CREATE UNLOGGED SEQUENCE ') ? 'UNLOGGED' : 'LOGGED';
+        return keep(owned ? [] : [statement(`ALTER SEQUENCE ${qualified(to.schema, to.name)} SET ${logged}`)]);
+      }
       const after = options(to.sql);
       if (!after || isIdentitySequence(from) !== isIdentitySequence(to)) return { recreate: true };
       return keep([statement(isIdentitySequence(to) ? `ALTER SEQUENCE ${after}` : after)]);
@@ -335,8 +366,13 @@ function decideChange(from: SchemaObject, to: SchemaObject, fromSide: SchemaSide
   }
 }
 
+export interface PlanOptions {
+  /** diff --ignore-column-order: positions are no difference (and no manual step). */
+  ignoreColumnOrder?: boolean;
+}
+
 /** Plans the statements that turn `from` into `to`. */
-export function planMigration(from: SchemaSide, to: SchemaSide): MigrationPlan {
+export function planMigration(from: SchemaSide, to: SchemaSide, options: PlanOptions = {}): MigrationPlan {
   const source = new SideIndex(from);
   const target = new SideIndex(to);
   const manualSteps: string[] = [];
@@ -364,7 +400,7 @@ export function planMigration(from: SchemaSide, to: SchemaSide): MigrationPlan {
       const before = from.catalog.tables.get(`${object.schema}.${object.name}`);
       const after = to.catalog.tables.get(`${object.schema}.${object.name}`);
       if (!before || !after) continue;
-      const diff = diffTable(before, after, { separateDefaults, separateChecks });
+      const diff = diffTable(before, after, { separateDefaults, separateChecks, ignoreColumnOrder: options.ignoreColumnOrder });
       tableChanges.set(object.key, diff);
       manualSteps.push(...diff.manualSteps);
       dependencySeeds.push(...diff.touchedColumns);
@@ -395,11 +431,15 @@ export function planMigration(from: SchemaSide, to: SchemaSide): MigrationPlan {
   // An existing relation: on both sides and neither dropped nor recreated.
   const existing = (key: string | undefined): boolean => key !== undefined && source.byKey.has(key) && !dropped.has(key);
   const statements: Statement[] = [];
+  // A changed index of a table that stays: built beside the old one, then swapped in.
+  const swappedIndexes = new Set(
+    to.objects.filter((object) => object.type === 'INDEX' && recreated.has(object.key) && source.byKey.has(object.key) && existing(target.parentOf(object))).map((object) => object.key),
+  );
 
   for (const object of [...from.objects].reverse()) {
     const table = tableChanges.get(object.key);
     if (table) statements.push(...table.drops);
-    if (!dropped.has(object.key)) continue;
+    if (!dropped.has(object.key) || swappedIndexes.has(object.key)) continue;
     const parent = source.parentOf(object);
     if (parent !== undefined && dropped.has(parent)) continue;
     statements.push(...dropStatements(object, source, existing));
@@ -440,7 +480,15 @@ export function planMigration(from: SchemaSide, to: SchemaSide): MigrationPlan {
     }
     const change = changes.get(object.key);
     const parent = target.parentOf(object);
+    if (swappedIndexes.has(object.key)) {
+      statements.push(...swapIndex(object));
+      continue;
+    }
     const isNew = !source.byKey.has(object.key) || recreated.has(object.key) || (parent !== undefined && recreated.has(parent));
+    if (isNew && object.type === 'MATERIALIZED VIEW') {
+      statements.push(...createStatements(object, false).map((item) => ({ ...item, hazards: [recomputeHazard(object, from.catalog.tables.get(`${object.schema}.${object.name}`))] })));
+      continue;
+    }
     if (isNew) {
       if (isIdentitySequence(object) && existing(parent)) continue; // the column's ADD … IDENTITY made it
       statements.push(...createStatements(object, existing(parent)));

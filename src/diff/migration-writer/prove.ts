@@ -11,7 +11,7 @@ import { runPsql, SqlError } from '../../pg/psql.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from '../compare-schema.js';
 import { dumpSchema, type DumpOptions, type SchemaObject } from '../schema-dump.js';
 import { readCatalog, type CatalogInfo } from './catalog.js';
-import { planMigration } from './plan.js';
+import { planMigration, type PlanOptions } from './plan.js';
 import { renderMigration } from './render.js';
 import type { MigrationPlan } from './statement.js';
 
@@ -49,15 +49,16 @@ export async function generateMigration(
   db2: { url: string; schema: readonly SchemaObject[] },
   title: readonly string[],
   catalogs: Promise<[CatalogInfo, CatalogInfo]> = readCatalogs(db1.url, db2.url),
+  options: PlanOptions = {},
 ): Promise<GeneratedMigration> {
   const [catalog1, catalog2] = await catalogs;
   const side1 = { objects: db1.schema, catalog: catalog1 };
   const side2 = { objects: db2.schema, catalog: catalog2 };
-  const upPlan = planMigration(side1, side2);
-  const downPlan = planMigration(side2, side1);
+  const upPlan = planMigration(side1, side2, options);
+  const downPlan = planMigration(side2, side1, options);
   return {
     up: { plan: upPlan, sql: renderMigration(upPlan, { title: [...title, 'up: DB1 (backup + migrations) → DB2 (sources)'] }) },
-    down: { plan: downPlan, sql: renderMigration(downPlan, { title: [...title, 'down: DB2 (sources) → DB1 (backup + migrations)'] }) },
+    down: { plan: downPlan, sql: renderMigration(downPlan, { title: [...title, 'down: DB2 (sources) → DB1 (backup + migrations)'], failOnManualSteps: true }) },
   };
 }
 

@@ -5,6 +5,7 @@
  * `COMMIT;` and followed by a `BEGIN;`, so the file works under migrator and under a
  * plain psql run alike. Pure.
  */
+import { quoteLiteral } from '../../pg/db.js';
 import type { MigrationPlan, Segment, Statement } from './statement.js';
 
 /** Waiting longer than this for a lock fails the migration instead of queueing every query behind it. */
@@ -23,11 +24,26 @@ function renderStatement(item: Statement): string {
 export interface RenderOptions {
   /** First comment lines (what the file does, how it was made). */
   title: readonly string[];
+  /**
+   * A file that cannot do its job without its manual steps fails at once, saying so (a
+   * down that cannot undo an added enum value must not let `migrate down` report it reverted).
+   */
+  failOnManualSteps?: boolean;
+}
+
+/** A statement that fails the migration with the manual steps as its message. */
+function refusal(steps: readonly string[]): string {
+  const message = `this migration needs manual steps first: ${steps.join('; ')}`;
+  return `DO $manual$ BEGIN RAISE EXCEPTION '%', ${quoteLiteral(message)}; END $manual$;`;
 }
 
 export function renderMigration(plan: MigrationPlan, options: RenderOptions): string {
   const lines: string[] = options.title.map((line) => `-- ${line}`);
   for (const step of plan.manualSteps) lines.push(`-- manual step: ${step}`);
+  if (options.failOnManualSteps && plan.manualSteps.length > 0) {
+    lines.push(refusal(plan.manualSteps));
+    if (plan.statements.length === 0) return `${lines.join('\n')}\n`;
+  }
   if (plan.statements.length === 0) {
     lines.push('-- nothing to change');
     return `${lines.join('\n')}\n`;

@@ -6,6 +6,7 @@
  * transaction of its own. Pure.
  */
 import { quoteIdent } from '../../pg/db.js';
+import { parseTypeText, typeChange } from '../../pg/type-coercion.js';
 import type { Column, TableInfo } from './catalog.js';
 import { HAZARD, statement, type Statement } from './statement.js';
 
@@ -24,6 +25,8 @@ export interface TableDiffContext {
   separateDefaults: ReadonlySet<string>;
   /** CHECK constraints pg_dump writes as separate objects (NOT VALID ones): not ours. */
   separateChecks: ReadonlySet<string>;
+  /** diff --ignore-column-order: a column's position is no difference. */
+  ignoreColumnOrder?: boolean;
 }
 
 function identityClause(identity: string): string {
@@ -93,8 +96,11 @@ export function diffTable(from: TableInfo, to: TableInfo, context: TableDiffCont
     const lastExisting = Math.max(-1, ...to.columns.map((column, i) => (fromColumns.has(column.name) ? i : -1)));
     for (const column of added) {
       const hazards = [HAZARD.accessExclusive(to.name)];
-      if (to.columns.findIndex((c) => c.name === column.name) < lastExisting) {
+      if (to.columns.findIndex((c) => c.name === column.name) < lastExisting && !context.ignoreColumnOrder) {
         hazards.push('column order: the target has this column before existing ones; ADD COLUMN appends it (diff --ignore-column-order ignores positions)');
+        result.manualSteps.push(
+          `${to.name}: column ${column.name} stands before existing columns in the target; PostgreSQL appends added columns and cannot move one: recreate the table and copy its rows, or compare with --ignore-column-order`,
+        );
       }
       if (column.generated !== null || column.identity || isVolatileDefault(column.default)) hazards.unshift(HAZARD.rewrite(to.name));
       if (column.notNull && column.default === null && column.generated === null && !column.identity && from.rowEstimate > 0) {
@@ -109,9 +115,26 @@ export function diffTable(from: TableInfo, to: TableInfo, context: TableDiffCont
     if (!old) continue;
     changeColumn(result, from, to, old, next, context, alter);
   }
+  changeColumnOrder(result, from, to, context);
   changeChecks(result, from, to, context, alter);
   changeOptions(from, to, alter);
+  if (from.persistence !== undefined && to.persistence !== undefined && from.persistence !== to.persistence) {
+    alter(to.persistence === 'u' ? 'SET UNLOGGED' : 'SET LOGGED', [HAZARD.rewrite(to.name)]);
+  }
   return result;
+}
+
+/** Columns on both sides in another order: PostgreSQL has no statement for that. */
+function changeColumnOrder(result: TableChanges, from: TableInfo, to: TableInfo, context: TableDiffContext): void {
+  if (context.ignoreColumnOrder) return;
+  const toNames = new Set(to.columns.map((column) => column.name));
+  const fromNames = new Set(from.columns.map((column) => column.name));
+  const before = from.columns.filter((column) => toNames.has(column.name)).map((column) => column.name);
+  const after = to.columns.filter((column) => fromNames.has(column.name)).map((column) => column.name);
+  if (before.join('\0') === after.join('\0')) return;
+  result.manualSteps.push(
+    `${to.name}: column order ${before.join(', ')} → ${after.join(', ')}; PostgreSQL cannot move a column: recreate the table and copy its rows, or compare with --ignore-column-order`,
+  );
 }
 
 function changeColumn(
@@ -137,8 +160,16 @@ function changeColumn(
   }
   if (old.type !== next.type || old.collation !== next.collation) {
     const collate = next.collation ? ` COLLATE ${next.collation}` : '';
-    alter(`ALTER COLUMN ${c} TYPE ${next.type}${collate} USING ${c}::${next.type}`, [HAZARD.rewrite(to.name), `may lose data if ${next.type} cannot hold every ${old.type} value of ${columnKey}`]);
+    // PostgreSQL's coercion rules decide: varchar → text and varchar(n) → varchar(m ≥ n) neither rewrite nor lose anything.
+    const change = old.collation === next.collation ? typeChange(parseTypeText(old.type), parseTypeText(next.type)) : { rewrites: true, mayLoseData: false };
+    const hazards = [change.rewrites ? HAZARD.rewrite(to.name) : HAZARD.accessExclusive(to.name)];
+    if (change.mayLoseData) hazards.push(`may lose data if ${next.type} cannot hold every ${old.type} value of ${columnKey}`);
+    alter(`ALTER COLUMN ${c} TYPE ${next.type}${collate} USING ${c}::${next.type}`, hazards);
     result.touchedColumns.push(`COLUMN ${from.name}.${next.name}`);
+  }
+  if ((old.statistics ?? null) !== (next.statistics ?? null)) {
+    // SHARE UPDATE EXCLUSIVE: reads and writes go on.
+    alter(`ALTER COLUMN ${c} SET STATISTICS ${next.statistics ?? -1}`);
   }
   const defaultKey = `DEFAULT ${to.name} ${next.name}`;
   if (old.default !== next.default && !context.separateDefaults.has(defaultKey) && next.generated === null) {

@@ -1,0 +1,122 @@
+/**
+ * `migrator lint` (SPEC §17): each migration's up file parsed by PostgreSQL's own parser,
+ * the rules run over its statements in order, and `-- db-tool: allow RULE reason`
+ * comments applied. An allow comment right before a statement, inside it, or after it on
+ * its last line silences one finding of RULE on that statement; it needs a reason.
+ */
+import fs from 'node:fs';
+import { analyzeMigration, emptyKnowledge, type AnalyzedStatement, type SchemaKnowledge } from './analyze.js';
+import { RULES, RULE_IDS, type RuleId } from './rules.js';
+import { loadParser, parseSqlFile, type SqlStatement } from './sql-parser.js';
+
+/** A migration to lint: its name and up file. */
+export interface LintSource {
+  name: string;
+  upFile: string;
+}
+
+export interface LintFinding {
+  migration: string;
+  file: string;
+  line: number;
+  rule: RuleId;
+  message: string;
+  why: string;
+  safe: string;
+  /** The statement's text. */
+  statement: string;
+}
+
+export interface SilencedFinding extends LintFinding {
+  reason: string;
+}
+
+export interface LintReport {
+  /** The migrations linted, in order. */
+  migrations: string[];
+  findings: LintFinding[];
+  silenced: SilencedFinding[];
+}
+
+export interface LintOptions {
+  /** Schema knowledge before the first migration (column types, enums), from the database. */
+  knowledge?: SchemaKnowledge;
+  /** Migrations read before the linted ones, for knowledge only (no findings). */
+  history?: readonly LintSource[];
+}
+
+/** `-- db-tool: no-transaction` on the first line: the migration runs outside a transaction. */
+const NO_TRANSACTION = /^--\s*db-tool:\s*no-transaction\s*$/;
+const ALLOW = /^--\s*db-tool:\s*allow\b\s*(\S*)\s*(.*?)\s*$/;
+
+/** Whether a migration's up file asks to run outside a transaction (its first line, read alone). */
+export function runsOutsideTransaction(file: string): boolean {
+  const head = Buffer.alloc(256);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const text = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)).toString('utf8');
+    const end = text.indexOf('\n');
+    return NO_TRANSACTION.test((end < 0 ? text : text.slice(0, end)).trim());
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+interface Allow {
+  rule: string;
+  reason: string;
+  line: number;
+}
+
+function allowsOf(statement: SqlStatement): Allow[] {
+  return statement.comments.flatMap((comment) => {
+    const match = ALLOW.exec(comment.text.trim());
+    return match ? [{ rule: match[1] ?? '', reason: match[2] ?? '', line: comment.line }] : [];
+  });
+}
+
+function finding(migration: string, statement: SqlStatement, rule: RuleId, message: string, safe?: string, line = statement.line): LintFinding {
+  return { migration, file: statement.file, line, rule, message, why: RULES[rule].why, safe: safe ?? RULES[rule].safe, statement: statement.text };
+}
+
+/** Applies a statement's allow comments to its findings. */
+function settle(migration: string, analyzed: AnalyzedStatement, report: LintReport): void {
+  const { statement } = analyzed;
+  const open = [...analyzed.findings];
+  for (const allow of allowsOf(statement)) {
+    if (!(RULE_IDS as readonly string[]).includes(allow.rule) || !allow.reason) {
+      const problem = !allow.rule ? 'names no rule' : !(RULE_IDS as readonly string[]).includes(allow.rule) ? `names an unknown rule '${allow.rule}'` : `gives no reason for allowing ${allow.rule}`;
+      report.findings.push(finding(migration, statement, 'allow-reason', `the allow comment ${problem}`, undefined, allow.line));
+      continue;
+    }
+    const index = open.findIndex((raw) => raw.rule === allow.rule);
+    if (index < 0) continue;
+    const [raw] = open.splice(index, 1);
+    if (raw) report.silenced.push({ ...finding(migration, statement, raw.rule, raw.message, raw.safe), reason: allow.reason });
+  }
+  for (const raw of open) report.findings.push(finding(migration, statement, raw.rule, raw.message, raw.safe));
+}
+
+/** What each statement of one migration claims and finds (the rehearsal corpus checks the claims). */
+export async function analyzeFile(file: string, knowledge: SchemaKnowledge = emptyKnowledge()): Promise<AnalyzedStatement[]> {
+  const parsed = parseSqlFile(await loadParser(), file);
+  return analyzeMigration(parsed.statements, runsOutsideTransaction(file), knowledge);
+}
+
+/** Lints migrations in order; the report lists every finding, and those allow comments silenced. */
+export async function lintMigrations(sources: readonly LintSource[], options: LintOptions = {}): Promise<LintReport> {
+  const pg = await loadParser();
+  const knowledge = options.knowledge ?? emptyKnowledge();
+  for (const source of options.history ?? []) {
+    analyzeMigration(parseSqlFile(pg, source.upFile).statements, runsOutsideTransaction(source.upFile), knowledge);
+  }
+  const report: LintReport = { migrations: sources.map((source) => source.name), findings: [], silenced: [] };
+  for (const source of sources) {
+    const parsed = parseSqlFile(pg, source.upFile);
+    for (const error of parsed.errors) {
+      report.findings.push({ migration: source.name, file: error.file, line: error.line, rule: 'syntax-error', message: error.message, why: RULES['syntax-error'].why, safe: RULES['syntax-error'].safe, statement: '' });
+    }
+    for (const analyzed of analyzeMigration(parsed.statements, runsOutsideTransaction(source.upFile), knowledge)) settle(source.name, analyzed, report);
+  }
+  return report;
+}

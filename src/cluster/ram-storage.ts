@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
 
-const SHM = '/dev/shm';
+export const SHM = '/dev/shm';
 /**
  * In each RAM folder: the owner (pid and start time) and the `data` link pointing at it,
  * so what a killed run left in RAM can be told from a live run's data.

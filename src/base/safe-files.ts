@@ -56,8 +56,11 @@ function openLevel(dirFd: number, name: string, shown: string): number {
     return fs.openSync(at(dirFd, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw refuse(shown, 'it is a symbolic link where a folder belongs');
-    if (code === 'ENOTDIR') throw refuse(shown, 'it is not a folder');
+    // With O_DIRECTORY, Linux reports a link as ENOTDIR rather than ELOOP.
+    if (code === 'ELOOP' || code === 'ENOTDIR') {
+      const link = fs.lstatSync(at(dirFd, name), { throwIfNoEntry: false })?.isSymbolicLink();
+      throw refuse(shown, link || code === 'ELOOP' ? 'it is a symbolic link where a folder belongs' : 'it is not a folder');
+    }
     throw withPath(error, shown);
   }
 }

@@ -25,10 +25,22 @@ export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
     throw new UserError(`not a PostgreSQL URL (expected postgresql://…): ${redact(url)}`);
   }
   try {
-    return parse(url);
+    const params = parse(url);
+    const database = databaseOfUrl(url);
+    return database === undefined ? params : { ...params, database };
   } catch (error) {
     throw new UserError(`malformed PostgreSQL URL ${redact(url)}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The database of a URL, decoded as libpq decodes it. pg-connection-string uses
+ * decodeURI, which keeps `%24`, `%2F`, `%23`… as they are: a database named `my$db`
+ * (exported as `my%24db`) would be looked for as "my%24db".
+ */
+function databaseOfUrl(url: string): string | undefined {
+  const raw = /^postgres(?:ql)?:\/\/[^/?#]*\/([^?#]*)/i.exec(url)?.[1];
+  return raw ? decodeURIComponent(raw) : undefined;
 }
 
 /** True for a URL that points at this machine: a socket path, localhost or 127.0.0.1. */

@@ -302,3 +302,17 @@ export function removeBelow(anchor: string, target: string): void {
     throw error;
   }
 }
+
+/**
+ * Opens a log file of ours for appending (hydrate/patch output in PG_LOG_PATH). In a
+ * folder of our own it is opened as asked, links and all (`/dev/stdout` works); in a
+ * folder another account owns (PG_LOG_PATH is handed to the server account), never
+ * through a link or onto a planted file.
+ */
+export function openLogForAppend(file: string): number {
+  const folder = path.dirname(file);
+  const owner = fs.statSync(folder, { throwIfNoEntry: false })?.uid;
+  const me = typeof process.geteuid === 'function' ? process.geteuid() : owner;
+  if (owner === undefined || owner === me) return fs.openSync(file, 'a');
+  return openBelow(folder, file, 'append', { mode: 0o644, owners: [owner] });
+}

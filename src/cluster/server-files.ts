@@ -48,3 +48,12 @@ export function serverPath(layout: Pick<ClusterLayout, 'workingDir' | 'dataDir' 
   }
   return { anchor: path.dirname(target), path: target };
 }
+
+/**
+ * A folder about to be given to the server account (a data folder being filled from a
+ * backup): our RAM link's target walked from /dev/shm, else the folder below its parent.
+ */
+export function serverFolder(dir: string): ServerPath {
+  const ram = ramDataDir(dir);
+  return ram ? { anchor: SHM, path: ram } : { anchor: path.dirname(dir), path: dir };
+}

@@ -10,6 +10,7 @@ import { UserError } from '../base/errors.js';
 import { pgProgram } from './pg-bin.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { makeDirs } from '../base/folders.js';
+import { openLogForAppend } from '../base/safe-files.js';
 
 export interface PsqlOptions {
   url: string;
@@ -116,7 +117,7 @@ function outputTarget(output: PsqlOptions['output']): { target: 'pipe' | 'inheri
   if (output === undefined) return { target: 'inherit' };
   if (output === 'pipe' || output === 'inherit' || typeof output === 'number') return { target: output };
   makeDirs(path.dirname(output));
-  const fd = fs.openSync(output, 'a');
+  const fd = openLogForAppend(output);
   return { target: fd, close: () => fs.closeSync(fd) };
 }
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  clusterLayout, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
+  clusterLayout, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, TRASH_PREFIX,
   type ClusterLayout, type ClusterSettings,
 } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
@@ -300,7 +300,8 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const spare = options.spare ?? true;
   if (spare) removeAbandonedTrash(config, layout.workingDir);
   if (layout.sockDirRelocated) {
-    log.warn(`socket path ${socketFile(path.join(layout.workingDir, 'sock'), layout.port)} would exceed the OS limit of ${MAX_SOCKET_PATH} bytes; using ${layout.sockDir} instead`);
+    const planned = path.join(layout.workingDir, 'sock');
+    log.warn(`socket path ${socketFile(planned, layout.port)} ${socketDirProblem(planned, layout.port)}; using ${layout.sockDir} instead`);
   }
   const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
   // Bad input (PG_CONF_FILE, preload libraries) fails here, before anything is stopped.

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterLayout } from './cluster-layout.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
+import { removeBelow } from '../base/safe-files.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { formatIdentity, parseIdentity, processesMentioning, processIdentity, type ProcessIdentity } from '../base/pids.js';
 import { ramDirOf, removeRamDir } from './ram-storage.js';
@@ -119,7 +120,8 @@ export async function discardCluster(config: Config, workingDir: string, options
   if (ramDir) removeRamDir(ramDir);
   await removeFolder(workingDir, Boolean(options.orphaned));
   if (ramDir && options.orphaned) removeRamDir(ramDir);
-  if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
+  // In /tmp, and the server account's: removed without following a link it put there.
+  if (layout.sockDirRelocated) removeBelow(path.dirname(layout.sockDir), layout.sockDir);
 }
 
 /**

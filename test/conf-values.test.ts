@@ -105,10 +105,12 @@ describe('values in postgresql.conf', () => {
   it('stops the server it started when the run fails afterwards', async () => {
     const folder = folderNamed('fails-late');
     const work = path.join(folder, 'pg');
-    // template0 exists but takes no connections: the server is up when that is found out.
-    const env = { PG_WORKING_DIR: work, PG_SHARED_PRELOAD_LIBRARIES: '', PG_DATABASE: 'template0' };
+    const env = { PG_WORKING_DIR: work, PG_SHARED_PRELOAD_LIBRARIES: '' };
     envs.push(env);
-    const result = await runBin('postgres-init', ['--env'], { env });
+    expect((await runBin('postgres-init', [], { env })).code).toBe(0);
+    expect((await runBin('postgres-cleanup', [], { env })).code).toBe(0);
+    // template0 exists but takes no connections: the server is up when that is found out.
+    const result = await runBin('postgres-init', ['--reuse', '--env'], { env: { ...env, PG_DATABASE: 'template0' } });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/template0/);
     expect(serverRunning(work)).toBe(false);

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
+import { removeBelow } from '../base/safe-files.js';
 
 export const SHM = '/dev/shm';
 /**
@@ -127,5 +128,6 @@ export function ramDirOf(link: string): string | undefined {
 
 /** Removes a RAM folder of ours (a path under /dev/shm/db-tool-*; anything else is refused). */
 export function removeRamDir(dir: string): void {
-  if (path.dirname(dir) === SHM && path.basename(dir).startsWith(PREFIX)) fs.rmSync(dir, { recursive: true, force: true });
+  // The server account's folder: removed without following a link it put there.
+  if (path.dirname(dir) === SHM && path.basename(dir).startsWith(PREFIX)) removeBelow(SHM, dir);
 }

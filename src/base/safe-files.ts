@@ -316,3 +316,16 @@ export function openLogForAppend(file: string): number {
   if (owner === undefined || owner === me) return fs.openSync(file, 'a');
   return openBelow(folder, file, 'append', { mode: 0o644, owners: [owner] });
 }
+
+/**
+ * `dev:ino` of the folder `dir` below `anchor` (opened without following a link): a
+ * program run with `dir` as its working folder checks it with `stat -c %d:%i .` before
+ * it writes there, so a folder swapped for a link before it started is caught, and
+ * one swapped afterwards no longer matters (its working folder is pinned).
+ */
+export function folderIdentity(anchor: string, dir: string): string {
+  return inFolder(anchor, dir, (fd) => {
+    const stat = fs.fstatSync(fd);
+    return `${stat.dev}:${stat.ino}`;
+  });
+}

@@ -13,7 +13,7 @@ import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
 import { AmbiguousError, MissingProgramError, UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { chownBelow, makeDirsBelow, removeBelow, writeBelow } from '../base/safe-files.js';
-import { serverPath, type ServerPath } from './server-files.js';
+import { serverFolderAnchor, serverPath, type ServerPath } from './server-files.js';
 import { explainFsFaults } from '../base/fs-faults.js';
 import type { Logger } from '../base/log.js';
 import { isProcessAlive } from '../base/pids.js';
@@ -210,7 +210,7 @@ async function makeFreshData(config: Config, layout: ClusterLayout, target: stri
   const source = await createDataDir(config, target, user, layout.database, log, spare ? layout.workingDir : undefined);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   // `target` is new data in the working dir, or in a RAM folder of the server account.
-  const anchor = path.dirname(target);
+  const anchor = serverFolderAnchor(target);
   explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => {
     installConf(anchor, target, conf, user.uid);
     writeSecretKey(anchor, target, user.uid);

@@ -50,6 +50,14 @@ export function serverPath(layout: Pick<ClusterLayout, 'workingDir' | 'dataDir' 
 }
 
 /**
+ * The anchor of a new data folder: its parent (a working dir), or /dev/shm for one in
+ * a RAM folder (the server account's own, which it could swap for a link).
+ */
+export function serverFolderAnchor(dataDir: string): string {
+  return path.dirname(path.dirname(dataDir)) === SHM ? SHM : path.dirname(dataDir);
+}
+
+/**
  * A folder about to be given to the server account (a data folder being filled from a
  * backup): our RAM link's target walked from /dev/shm, else the folder below its parent.
  */

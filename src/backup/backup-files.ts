@@ -9,7 +9,7 @@ import { requireLocalDir, type Config } from '../base/config.js';
 import { MissingInputError, UserError } from '../base/errors.js';
 import { isRoot } from '../cluster/os-user.js';
 import { makeDirs } from '../base/folders.js';
-import { chownBelow, makeDirsBelow } from '../base/safe-files.js';
+import { chownBelow, folderIdentity, makeDirsBelow } from '../base/safe-files.js';
 import { serverFolder } from '../cluster/server-files.js';
 import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
 
@@ -144,8 +144,13 @@ export function findBackupIn(dir: string): string | undefined {
 
 /** Extracts a `.tar.gz` of a backup folder into `into` (made here) and returns the backup folder in it. */
 export async function unpackBackupArchive(config: Config, archive: string, into: string): Promise<string> {
-  makeDirs(into, { mode: 0o700 });
-  const result = await runProgram('tar', ['-xzf', archive, '-C', into, '--no-same-owner'], { env: config.env });
+  // `into` may be in the working dir, which the server account can write: tar runs
+  // pinned in the folder we made (checked by dev:ino), never through a link put there.
+  const anchor = path.dirname(into);
+  makeDirs(anchor);
+  makeDirsBelow(anchor, into, 0o700);
+  const script = 'test "$(stat -c %d:%i .)" = "$1" || { echo "folder replaced while unpacking" >&2; exit 1; }; exec tar -xzf "$2" --no-same-owner';
+  const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, into), path.resolve(archive)], { env: config.env, cwd: into });
   if (result.code !== 0) throw programFailure(result, { what: `tar (extracting ${archive})`, folder: into, logDirs: faultLogDirs(config) });
   const found = findBackupIn(into);
   if (!found) throw new UserError(`backup archive ${archive} holds no ${BASE_ARCHIVE} (at its top or one folder down)`);

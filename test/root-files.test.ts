@@ -170,6 +170,18 @@ describe('files of the server account, run as root', () => {
     expect(fs.existsSync(target)).toBe(false);
   });
 
+  it('database log never shows a file through a link planted among the logs', async () => {
+    const s = setup();
+    await stoppedCluster(s);
+    await plant('ln', '-sfn', s.victim, path.join(s.work, 'data', 'log', 'postgresql-zzzz.log'));
+    await plant('ln', '-sfn', s.victim, path.join(s.work, 'server.log'));
+    const listed = await runBin('database', ['log', 'list'], { env: s.env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).not.toContain('zzzz');
+    const shown = await runBin('database', ['log'], { env: s.env });
+    expect(shown.stdout + shown.stderr).not.toContain('precious');
+  });
+
   it('keeps working as before when nothing is planted: server.log and the folders are the expected ones', async () => {
     const s = setup();
     await stoppedCluster(s);

@@ -87,11 +87,14 @@ export interface DiscardOptions {
   orphaned?: boolean;
 }
 
-/** Removes a folder, retrying a while when a dying program still writes into it. */
+/**
+ * Removes a folder, retrying a while when a dying program still writes into it. The
+ * folder is the server account's: nothing in it is followed.
+ */
 async function removeFolder(dir: string, retry: boolean): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeBelow(path.dirname(dir), dir);
     } catch (error) {
       if (!retry || attempt >= 20) throw error;
     }

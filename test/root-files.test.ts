@@ -9,8 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBin, runProgram } from './helpers/cli.js';
+import { parseExports, runBin, runProgram } from './helpers/cli.js';
 import { IS_ROOT, makeTempDir } from './helpers/env.js';
+import { copyProject } from './helpers/project.js';
 
 const SERVER_ACCOUNT = 'postgres';
 const dirs: string[] = [];
@@ -180,6 +181,25 @@ describe('files of the server account, run as root', () => {
     expect(listed.stdout).not.toContain('zzzz');
     const shown = await runBin('database', ['log'], { env: s.env });
     expect(shown.stdout + shown.stderr).not.toContain('precious');
+  });
+
+  // Root only: as an ordinary user PG_LOG_PATH is our own folder, where a link is ours
+  // too and is followed as asked (HYDRATE_LOG=/dev/stdout style); there is no other account.
+  it.runIf(IS_ROOT)('as root: hydrate output never goes through a link planted in PG_LOG_PATH', async () => {
+    const s = setup();
+    const project = copyProject('deploy-project');
+    dirs.push(project.dir);
+    const logs = path.join(s.dir, 'logs');
+    const env = { ...s.env, LOCAL_DIR: project.dir, PG_LOG_PATH: logs };
+    envs.push(env);
+    const init = await runBin('postgres-init', ['--env'], { env });
+    expect(init.code, init.stderr).toBe(0);
+    const before = snapshot(s.victim);
+    const hydrateLog = path.join(logs, 'hydrate.stdout.log');
+    await plant('ln', '-sfn', s.victim, hydrateLog);
+    const deploy = await runBin('database', ['hydrate'], { env: { ...env, PGURL: parseExports(init.stdout).PGURL! }, cwd: project.dir });
+    expectRefused(deploy, hydrateLog, /symbolic link/);
+    expect(snapshot(s.victim)).toEqual(before);
   });
 
   it('keeps working as before when nothing is planted: server.log and the folders are the expected ones', async () => {

@@ -171,6 +171,17 @@ describe('files of the server account, run as root', () => {
     expect(fs.existsSync(target)).toBe(false);
   });
 
+  it('a FIFO planted as postmaster.pid never hangs cleanup or status', async () => {
+    const s = setup();
+    await stoppedCluster(s);
+    await plant('mkfifo', path.join(s.work, 'data', 'postmaster.pid'));
+    const cleanup = await runBin('postgres-cleanup', [], { env: s.env, timeoutMs: 20_000 });
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    const status = await runBin('database', ['status', '--json'], { env: s.env, timeoutMs: 20_000 });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: false });
+  });
+
   it('database log never shows a file through a link planted among the logs', async () => {
     const s = setup();
     await stoppedCluster(s);

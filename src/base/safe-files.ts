@@ -329,3 +329,22 @@ export function folderIdentity(anchor: string, dir: string): string {
     return `${stat.dev}:${stat.ino}`;
   });
 }
+
+/**
+ * The text of a small state file the server account writes (postmaster.pid, a socket's
+ * lock, PG_VERSION); undefined when it is missing or not a plain file. The last level is
+ * never followed and never blocks: a link or FIFO put in its place reads as nothing.
+ */
+export function readPlainFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return fs.fstatSync(fd).isFile() ? fs.readFileSync(fd, 'utf8') : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

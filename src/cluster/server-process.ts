@@ -15,7 +15,7 @@ import { InternalError, InterruptedError, ServerStartError } from '../base/error
 import { serverProgram } from '../pg/pg-bin.js';
 import { isProcessAlive } from '../base/pids.js';
 import { spawnDaemon, type OsUser } from '../base/process.js';
-import { openBelow, readBelow } from '../base/safe-files.js';
+import { openBelow, readBelow, readPlainFile } from '../base/safe-files.js';
 import { serverPath, type ServerPath } from './server-files.js';
 
 export interface PostmasterPid {
@@ -25,12 +25,9 @@ export interface PostmasterPid {
 
 /** Parses data/postmaster.pid; undefined when there is none. */
 export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8');
-  } catch {
-    return undefined;
-  }
+  // Written by the server account: a link or FIFO put there is read as no pidfile.
+  const text = readPlainFile(path.join(dataDir, 'postmaster.pid'));
+  if (text === undefined) return undefined;
   const lines = text.split('\n');
   const pid = Number(lines[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
@@ -97,12 +94,8 @@ async function stopPostmaster(pid: number, steps: ReadonlyArray<[NodeJS.Signals,
 
 /** The pid on the first line of a lock file, if any. */
 function lockOwner(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const pid = Number(readPlainFile(file)?.split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /**

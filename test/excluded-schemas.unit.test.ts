@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/base/config.js';
 import { clusterLayout } from '../src/cluster/cluster-layout.js';
-import { writeManagedBlock } from '../src/cluster/server-config.js';
+import { managedBlock, writeManagedBlock } from '../src/cluster/server-config.js';
 
 function managedConf(env: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-conf-'));
@@ -13,9 +13,11 @@ function managedConf(env: Record<string, string>): string {
     const config = loadConfig({ PG_WORKING_DIR: dir, ...env });
     const layout = clusterLayout(config);
     fs.mkdirSync(layout.dataDir, { recursive: true });
-    fs.writeFileSync(path.join(layout.dataDir, 'postgresql.conf'), "# initdb's settings\n");
-    writeManagedBlock(config, layout);
-    writeManagedBlock(config, layout); // rewritten on every start, never duplicated
+    const file = path.join(layout.dataDir, 'postgresql.conf');
+    fs.writeFileSync(file, "# initdb's settings\n");
+    const uid = process.getuid?.() ?? 0;
+    writeManagedBlock(dir, file, managedBlock(config, layout), uid);
+    writeManagedBlock(dir, file, managedBlock(config, layout), uid); // rewritten on every start, never duplicated
     return fs.readFileSync(path.join(layout.dataDir, 'postgresql.conf'), 'utf8');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,8 @@ import { requireLocalDir, type Config } from '../base/config.js';
 import { MissingInputError, UserError } from '../base/errors.js';
 import { isRoot } from '../cluster/os-user.js';
 import { makeDirs } from '../base/folders.js';
+import { chownBelow, folderIdentity, makeDirsBelow } from '../base/safe-files.js';
+import { serverFolder } from '../cluster/server-files.js';
 import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
 
 export const BASE_ARCHIVE = 'base.tar.gz';
@@ -62,18 +64,26 @@ export function assertBackupDir(dir: string): void {
 }
 
 async function chownTree(config: Config, dir: string, user: OsUser): Promise<void> {
-  const result = await runProgram('chown', ['-R', `${user.uid}:${user.gid}`, dir], { env: config.env });
+  // -h -P: a link in the tree (the server account may have put one there) is changed
+  // itself, never followed.
+  const result = await runProgram('chown', ['-R', '-h', '-P', `${user.uid}:${user.gid}`, dir], { env: config.env });
   if (result.code !== 0) throw programFailure(result, { what: 'chown', folder: dir, logDirs: faultLogDirs(config) });
 }
 
 /**
- * Makes a folder owned by the server account, mode 0700 (what PostgreSQL wants for
- * data); an existing empty one (a data folder in RAM) is fine.
+ * Makes a data folder and its pg_wal owned by the server account, mode 0700 (what
+ * PostgreSQL wants); an existing empty one (a data folder in RAM) is fine. Both are
+ * made and handed over from their anchor (server-files.ts), never through a link.
  */
-function makeServerDir(config: Config, dir: string, user: OsUser): void {
-  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UserError(`${dir} already exists and is not empty`);
-  makeDirs(dir, { mode: 0o700 });
-  if (isRoot(config)) fs.chownSync(dir, user.uid, user.gid);
+function makeServerDataDirs(config: Config, dataDir: string, user: OsUser): void {
+  if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) throw new UserError(`${dataDir} already exists and is not empty`);
+  const place = serverFolder(dataDir);
+  const wal = path.join(place.path, 'pg_wal');
+  makeDirs(place.anchor);
+  makeDirsBelow(place.anchor, wal, 0o700);
+  if (!isRoot(config)) return;
+  chownBelow(place.anchor, wal, user.uid, user.gid);
+  chownBelow(place.anchor, place.path, user.uid, user.gid);
 }
 
 /**
@@ -104,9 +114,8 @@ export interface ExtractOptions {
  */
 export async function extractBackup(config: Config, backupDir: string, dataDir: string, user: OsUser, options: ExtractOptions = {}): Promise<void> {
   assertBackupDir(backupDir);
-  makeServerDir(config, dataDir, user);
+  makeServerDataDirs(config, dataDir, user);
   const walDir = path.join(dataDir, 'pg_wal');
-  makeServerDir(config, walDir, user);
   const wal = path.join(backupDir, WAL_ARCHIVE);
   const skip = options.onlyDatabase === undefined ? [] : foldersToSkip(readBackupInfo(backupDir), options.onlyDatabase);
   await Promise.all([
@@ -135,8 +144,13 @@ export function findBackupIn(dir: string): string | undefined {
 
 /** Extracts a `.tar.gz` of a backup folder into `into` (made here) and returns the backup folder in it. */
 export async function unpackBackupArchive(config: Config, archive: string, into: string): Promise<string> {
-  makeDirs(into, { mode: 0o700 });
-  const result = await runProgram('tar', ['-xzf', archive, '-C', into, '--no-same-owner'], { env: config.env });
+  // `into` may be in the working dir, which the server account can write: tar runs
+  // pinned in the folder we made (checked by dev:ino), never through a link put there.
+  const anchor = path.dirname(into);
+  makeDirs(anchor);
+  makeDirsBelow(anchor, into, 0o700);
+  const script = 'test "$(stat -c %d:%i .)" = "$1" || { echo "folder replaced while unpacking" >&2; exit 1; }; exec tar -xzf "$2" --no-same-owner';
+  const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, into), path.resolve(archive)], { env: config.env, cwd: into });
   if (result.code !== 0) throw programFailure(result, { what: `tar (extracting ${archive})`, folder: into, logDirs: faultLogDirs(config) });
   const found = findBackupIn(into);
   if (!found) throw new UserError(`backup archive ${archive} holds no ${BASE_ARCHIVE} (at its top or one folder down)`);

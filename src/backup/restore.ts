@@ -17,6 +17,7 @@ import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrup
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground } from '../base/process.js';
+import { removeBelow } from '../base/safe-files.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 
@@ -101,15 +102,16 @@ async function restoreInto(config: Config, log: Logger, workingDir: string, sour
       }
       log.warn(`restore failed; the previous data is back in ${layout.dataDir}`);
     }
-    fs.rmSync(unpacked, { recursive: true, force: true });
-    fs.rmSync(incoming, { recursive: true, force: true });
+    // In the working dir, which the server account can write: never through a link.
+    removeBelow(workingDir, unpacked);
+    removeBelow(workingDir, incoming);
   };
 
   return withCleanup(rollback, async () => {
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
-      fs.rmSync(unpacked, { recursive: true, force: true });
+      removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));
       state = 'swapped';

@@ -317,10 +317,16 @@ function parsePort(raw: string | undefined, got: Got): number {
   return port;
 }
 
+/**
+ * Any name PostgreSQL keeps as given works end to end (quoted in SQL, percent-encoded in
+ * URLs); refused before anything starts: the empty name, one longer than PostgreSQL's
+ * 63 bytes (it would be cut short), and control characters (no config line holds them).
+ */
 function parseDatabaseName(raw: string | undefined, got: Got): string {
   const name = raw ?? DEFAULTS.database;
-  if (name.length > 63 || name.includes('\0')) {
-    throw new UserError(`PG_DATABASE is not a valid database name, ${got('PG_DATABASE', name)}`);
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (name === '' || Buffer.byteLength(name) > 63 || /[\x00-\x1f\x7f]/.test(name)) {
+    throw new UserError(`PG_DATABASE is not a valid database name (1 to 63 bytes, no control characters), ${got('PG_DATABASE', name)}`);
   }
   return name;
 }

@@ -236,8 +236,11 @@ export interface DaemonOptions {
   env: Readonly<Record<string, string>>;
   cwd?: string;
   user?: OsUser | undefined;
-  /** File that receives the daemon's stdout and stderr (appended). */
-  logFile: string;
+  /**
+   * Open descriptor of the file that receives the daemon's stdout and stderr; the caller
+   * opens it (never through a link the server account planted) and closes it.
+   */
+  output: number;
 }
 
 /**
@@ -246,21 +249,17 @@ export interface DaemonOptions {
  * `out=$(postgres-init)` and CI steps return as soon as we exit.
  */
 export function spawnDaemon(program: string, args: readonly string[], options: DaemonOptions): ChildProcess {
-  const fd = fs.openSync(options.logFile, 'a', 0o600);
   try {
     const launch = childLaunch(args, options);
-    const child = spawn(program, launch.args, {
+    return spawn(program, launch.args, {
       cwd: options.cwd,
       env: launch.env,
-      stdio: ['ignore', fd, fd],
+      stdio: ['ignore', options.output, options.output],
       detached: true,
       ...identity(options.user),
     });
-    return child;
   } catch (error) {
     throw spawnError(error, program, options);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -25,6 +25,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
 import { isProcessAlive } from '../base/pids.js';
+import { removeBelow } from '../base/safe-files.js';
 import { tmpfsHasRoom } from '../cluster/ram-storage.js';
 import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
 import { CRON_LAUNCHER, withDatabaseFreeOfCronLauncher, type FreedResult } from '../cluster/cron-launcher.js';
@@ -72,9 +73,8 @@ export async function connectAdmin(url: string): Promise<pg.Client> {
 }
 
 function removeRamFolder(folder: string): void {
-  if (path.dirname(folder) === RAM_PARENT && path.basename(folder).startsWith(RAM_PREFIX)) {
-    fs.rmSync(folder, { recursive: true, force: true });
-  }
+  // The server account's folder: removed without following a link it put there.
+  if (path.dirname(folder) === RAM_PARENT && path.basename(folder).startsWith(RAM_PREFIX)) removeBelow(RAM_PARENT, folder);
 }
 
 /** What a run found and removed of runs that ended without cleaning up. */

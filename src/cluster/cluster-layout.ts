@@ -62,7 +62,17 @@ export function socketFile(sockDir: string, port: number): string {
 }
 
 /**
- * A socket path over the OS limit makes PostgreSQL fail cryptically; we use a short,
+ * Why the socket cannot live in `sockDir`, if it cannot: a path over the OS limit, or a
+ * comma, which libpq takes for a list of hosts (no quoting helps there).
+ */
+export function socketDirProblem(sockDir: string, port: number): string | undefined {
+  if (Buffer.byteLength(socketFile(sockDir, port)) > MAX_SOCKET_PATH) return `would exceed the OS limit of ${MAX_SOCKET_PATH} bytes`;
+  if (sockDir.includes(',')) return 'holds a comma, which libpq reads as a list of hosts';
+  return undefined;
+}
+
+/**
+ * A socket path over the OS limit (or with a comma) makes PostgreSQL or libpq fail cryptically; we use a short,
  * deterministic folder instead (same working dir → same folder, so every command agrees).
  */
 export function shortSocketDir(tmpDir: string, workingDir: string, uid: number): string {
@@ -90,7 +100,7 @@ export function clusterLayout(config: Config, workingDir: string = requireWorkin
   const dataDir = path.join(workingDir, 'data');
   let sockDir = path.join(workingDir, 'sock');
   let sockDirRelocated = false;
-  if (Buffer.byteLength(socketFile(sockDir, config.port)) > MAX_SOCKET_PATH) {
+  if (socketDirProblem(sockDir, config.port)) {
     sockDir = shortSocketDir(config.tmpDir, workingDir, config.euid);
     sockDirRelocated = true;
   }

@@ -5,20 +5,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  clusterLayout, clusterUrl, MARKER_FILE, MAX_SOCKET_PATH, projectSettings, scratchName, socketFile, TRASH_PREFIX,
+  clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, TRASH_PREFIX,
   type ClusterLayout, type ClusterSettings,
 } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
 import { AmbiguousError, MissingProgramError, UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
+import { chownBelow, makeDirsBelow, removeBelow, writeBelow } from '../base/safe-files.js';
+import { serverFolderAnchor, serverPath, type ServerPath } from './server-files.js';
 import { explainFsFaults } from '../base/fs-faults.js';
 import type { Logger } from '../base/log.js';
 import { isProcessAlive } from '../base/pids.js';
 import { isRoot, serverUser, userCanReach } from './os-user.js';
 import { locatePgProgram } from '../pg/pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from '../base/process.js';
-import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
+import { generatedSettings, installConf, managedBlock, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
 import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
@@ -43,9 +45,12 @@ export interface InitOptions {
   settings?: ClusterSettings;
 }
 
-/** Gives a folder we made to the server account when we are root. */
-function handOver(config: Config, target: string, user: OsUser): void {
-  if (isRoot(config)) fs.chownSync(target, user.uid, user.gid);
+/**
+ * Gives a folder or file we made to the server account when we are root: through its
+ * descriptor, never through a link planted below `anchor` (safe-files.ts).
+ */
+function handOver(config: Config, place: ServerPath, user: OsUser): void {
+  if (isRoot(config)) chownBelow(place.anchor, place.path, user.uid, user.gid);
 }
 
 function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
@@ -57,11 +62,14 @@ function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
   } catch (error) {
     throw new UserError(`working dir is not writable: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  handOver(config, dir, user);
-  const marker = path.join(dir, MARKER_FILE);
-  if (!fs.existsSync(marker)) {
-    explainFsFaults(`cannot prepare ${dir}`, () => fs.writeFileSync(marker, 'This folder was made by db-tool; `database cleanup` removes it.\n'));
-  }
+  handOver(config, { anchor: dir, path: dir }, user);
+  explainFsFaults(`cannot prepare ${dir}`, () => {
+    try {
+      writeBelow(dir, path.join(dir, MARKER_FILE), 'This folder was made by db-tool; `database cleanup` removes it.\n', 'create', { mode: 0o644 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  });
 }
 
 /** As root, the server account must be able to reach and write the folder. */
@@ -75,9 +83,12 @@ async function checkReachable(config: Config, dir: string, user: OsUser): Promis
   }
 }
 
-function makeOwnedDir(config: Config, dir: string, user: OsUser): void {
-  makeDirs(dir, { mode: 0o700 });
-  handOver(config, dir, user);
+/** Makes a folder of the cluster (its anchor exists or is made) and hands it over. */
+function makeOwnedDir(config: Config, layout: ClusterLayout, dir: string, user: OsUser): void {
+  const place = serverPath(layout, dir);
+  makeDirs(place.anchor);
+  makeDirsBelow(place.anchor, place.path, 0o700);
+  handOver(config, place, user);
 }
 
 /** The usual places of `shared_preload_libraries` next to the server's bin/ folder. */
@@ -158,7 +169,8 @@ async function wipeCluster(config: Config, layout: ClusterLayout, keep: boolean)
     fs.renameSync(layout.dataDir, away);
     if (!keep) removeInBackground(config, away);
   }
-  fs.rmSync(layout.sockDir, { recursive: true, force: true });
+  const sock = serverPath(layout, layout.sockDir);
+  removeBelow(sock.anchor, sock.path);
 }
 
 /** Renames `dir` (if it exists) to a trash folder of the working dir and deletes it in the background. */
@@ -191,7 +203,7 @@ function removeAbandonedTrash(config: Config, workingDir: string): void {
   }
 }
 
-type FreshConf = Parameters<typeof installConf>[1];
+type FreshConf = Parameters<typeof installConf>[2];
 
 /** The configuration of a fresh cluster, settled before anything is stopped or wiped. */
 async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Promise<FreshConf> {
@@ -209,11 +221,13 @@ interface FreshOptions {
 async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spare: boolean): Promise<void> {
   const source = await createDataDir(config, target, user, layout.database, log, spare ? layout.workingDir : undefined);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
+  // `target` is new data in the working dir, or in a RAM folder of the server account.
+  const anchor = serverFolderAnchor(target);
   explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => {
-    installConf(target, conf);
-    writeSecretKey(target);
+    installConf(anchor, target, conf, user.uid);
+    writeSecretKey(anchor, target, user.uid);
   });
-  handOver(config, path.join(target, SECRET_CONF), user);
+  handOver(config, { anchor, path: path.join(target, SECRET_CONF) }, user);
 }
 
 /** What a wipe of the current data would lose, settled before the server stops. */
@@ -281,7 +295,7 @@ async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser,
     await wipeCluster(config, layout, loss.keep);
     fs.renameSync(staging, layout.dataDir);
   } catch (error) {
-    fs.rmSync(staging, { recursive: true, force: true });
+    removeBelow(layout.workingDir, staging);
     throw error;
   }
 }
@@ -326,16 +340,19 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
  * Returns its pid; undefined when it is not running, or must restart (then it says why,
  * in one line).
  */
-async function keptRunning(config: Config, layout: ClusterLayout, user: string, logPathSet: boolean, log: Logger): Promise<number | undefined> {
+async function keptRunning(config: Config, layout: ClusterLayout, user: OsUser, block: string, log: Logger): Promise<number | undefined> {
   const server = runningServer(layout.dataDir);
   if (!server) return undefined;
   const changes: string[] = [];
   if (server.port !== layout.port) changes.push(`port ${server.port ?? '?'} → ${layout.port}`);
   if (server.sockDir !== layout.sockDir) changes.push(`socket folder ${server.sockDir ?? '?'} → ${layout.sockDir}`);
   if (changes.length === 0) {
-    explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => writeManagedBlock(config, layout, logPathSet));
+    explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => {
+      const conf = serverPath(layout, path.join(layout.dataDir, 'postgresql.conf'));
+      writeManagedBlock(conf.anchor, conf.path, block, user.uid);
+    });
     try {
-      const pending = await withClient(clusterUrl(user, layout), async (client) => {
+      const pending = await withClient(clusterUrl(user.name, layout), async (client) => {
         const rows = await client.query<{ name: string }>('SELECT DISTINCT name FROM pg_file_settings WHERE error IS NOT NULL ORDER BY 1');
         if (rows.rows.length === 0) await client.query('SELECT pg_reload_conf()');
         return rows.rows.map((row) => row.name);
@@ -358,13 +375,16 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const settings = options.settings ?? projectSettings(config);
   const layout = clusterLayout(config, options.workingDir, settings);
   const user = serverUser(config);
+  // Refuses, before anything changes, a socket or log folder postgresql.conf cannot hold.
+  const block = managedBlock(config, layout, settings.logPath !== undefined);
   void loadDriver();
   prepareWorkingDir(config, layout.workingDir, user);
   await checkReachable(config, layout.workingDir, user);
   const spare = options.spare ?? true;
   if (spare) removeAbandonedTrash(config, layout.workingDir);
   if (layout.sockDirRelocated) {
-    log.warn(`socket path ${socketFile(path.join(layout.workingDir, 'sock'), layout.port)} would exceed the OS limit of ${MAX_SOCKET_PATH} bytes; using ${layout.sockDir} instead`);
+    const planned = path.join(layout.workingDir, 'sock');
+    log.warn(`socket path ${socketFile(planned, layout.port)} ${socketDirProblem(planned, layout.port)}; using ${layout.sockDir} instead`);
   }
   const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
   // Bad input (PG_CONF_FILE, preload libraries) fails here, before anything is stopped.
@@ -373,18 +393,26 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   // server's dynamic shared memory behind in /dev/shm.
   let kept: number | undefined;
   if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spare, ramData: options.ramData ?? false }));
-  else if ((kept = await keptRunning(config, layout, user.name, settings.logPath !== undefined, log)) === undefined) await stopServer(layout.dataDir);
+  else if ((kept = await keptRunning(config, layout, user, block, log)) === undefined) await stopServer(layout.dataDir);
   explainFsFaults(`cannot prepare the cluster in ${layout.workingDir}`, () => {
-    makeOwnedDir(config, layout.sockDir, user);
-    makeOwnedDir(config, layout.logDir, user);
-    if (settings.logPath) makeOwnedDir(config, path.dirname(layout.serverLog), user);
-    writeManagedBlock(config, layout, settings.logPath !== undefined);
+    makeOwnedDir(config, layout, layout.sockDir, user);
+    makeOwnedDir(config, layout, layout.logDir, user);
+    if (settings.logPath) makeOwnedDir(config, layout, path.dirname(layout.serverLog), user);
+    const conf = serverPath(layout, path.join(layout.dataDir, 'postgresql.conf'));
+    writeManagedBlock(conf.anchor, conf.path, block, user.uid);
   });
-  const outputFile = serverOutputFile(config, layout, log);
-  const pid = kept ?? (await log.step('start server', () => startServer(config, layout, { user, outputFile })));
+  const output = serverPath(layout, serverOutputFile(config, layout, log));
+  const pid = kept ?? (await log.step('start server', () => startServer(config, layout, { user, output })));
   recordServer(layout.workingDir, pid, layout.database);
   const connection = connectionFor(config, layout, user.name, settings.urlVar);
-  await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+  try {
+    await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+  } catch (error) {
+    // A run that fails never leaves the server it started behind (SPEC §17); one it found
+    // running and kept stays as it was.
+    if (kept === undefined) await stopServer(layout.dataDir).catch(() => undefined);
+    throw error;
+  }
   if (spare) {
     const template = templateFor(config, user, layout.database);
     prepareSpare(config, layout.workingDir, template.key, template.dataDir);

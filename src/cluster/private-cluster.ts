@@ -3,7 +3,6 @@
  * $LOCAL_DIR/focus/, never PG_WORKING_DIR, and always stopped and removed — on success,
  * failure, SIGINT and SIGTERM, and (through a watchdog) when the run is killed outright.
  */
-import fs from 'node:fs';
 import { initCluster } from './cluster.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import type { Config } from '../base/config.js';
@@ -12,7 +11,8 @@ import type { Logger } from '../base/log.js';
 import { clusterLayout, type ClusterSettings } from './cluster-layout.js';
 import { clearLeftovers, findLeftovers } from './leftovers.js';
 import { isRoot, serverUser } from './os-user.js';
-import { linkRamDataDir } from './ram-storage.js';
+import { linkRamDataDir, SHM } from './ram-storage.js';
+import { chownBelow, makeDirsBelow } from '../base/safe-files.js';
 import { clearRunDir, createRunDir, focusDirOf } from './run-dir.js';
 import { startWatchdog } from './watchdog.js';
 
@@ -47,8 +47,9 @@ export function makePrivateDataDir(config: Config, workingDir: string): void {
   const user = serverUser(config);
   const target = linkRamDataDir(clusterLayout(config, workingDir).dataDir, user, isRoot(config));
   if (!target) return;
-  fs.mkdirSync(target, { mode: 0o700 });
-  if (isRoot(config)) fs.chownSync(target, user.uid, user.gid);
+  // Its parent is the server account's already: made and handed over without following a link.
+  makeDirsBelow(SHM, target, 0o700);
+  if (isRoot(config)) chownBelow(SHM, target, user.uid, user.gid);
 }
 
 /** Clears what killed runs of this project left (their watchdog normally has already). */

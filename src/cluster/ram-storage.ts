@@ -8,8 +8,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
+import { removeBelow } from '../base/safe-files.js';
 
-const SHM = '/dev/shm';
+export const SHM = '/dev/shm';
 /**
  * In each RAM folder: the owner (pid and start time) and the `data` link pointing at it,
  * so what a killed run left in RAM can be told from a live run's data.
@@ -127,5 +128,6 @@ export function ramDirOf(link: string): string | undefined {
 
 /** Removes a RAM folder of ours (a path under /dev/shm/db-tool-*; anything else is refused). */
 export function removeRamDir(dir: string): void {
-  if (path.dirname(dir) === SHM && path.basename(dir).startsWith(PREFIX)) fs.rmSync(dir, { recursive: true, force: true });
+  // The server account's folder: removed without following a link it put there.
+  if (path.dirname(dir) === SHM && path.basename(dir).startsWith(PREFIX)) removeBelow(SHM, dir);
 }

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterLayout } from './cluster-layout.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
+import { removeBelow } from '../base/safe-files.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { formatIdentity, parseIdentity, processesMentioning, processIdentity, type ProcessIdentity } from '../base/pids.js';
 import { ramDirOf, removeRamDir } from './ram-storage.js';
@@ -86,11 +87,14 @@ export interface DiscardOptions {
   orphaned?: boolean;
 }
 
-/** Removes a folder, retrying a while when a dying program still writes into it. */
+/**
+ * Removes a folder, retrying a while when a dying program still writes into it. The
+ * folder is the server account's: nothing in it is followed.
+ */
 async function removeFolder(dir: string, retry: boolean): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeBelow(path.dirname(dir), dir);
     } catch (error) {
       if (!retry || attempt >= 20) throw error;
     }
@@ -119,7 +123,8 @@ export async function discardCluster(config: Config, workingDir: string, options
   if (ramDir) removeRamDir(ramDir);
   await removeFolder(workingDir, Boolean(options.orphaned));
   if (ramDir && options.orphaned) removeRamDir(ramDir);
-  if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
+  // In /tmp, and the server account's: removed without following a link it put there.
+  if (layout.sockDirRelocated) removeBelow(path.dirname(layout.sockDir), layout.sockDir);
 }
 
 /**

@@ -15,6 +15,8 @@ import { InternalError, InterruptedError, ServerStartError } from '../base/error
 import { serverProgram } from '../pg/pg-bin.js';
 import { isProcessAlive } from '../base/pids.js';
 import { spawnDaemon, type OsUser } from '../base/process.js';
+import { openBelow, readBelow, readPlainFile } from '../base/safe-files.js';
+import { serverPath, type ServerPath } from './server-files.js';
 
 export interface PostmasterPid {
   pid: number;
@@ -27,12 +29,9 @@ export interface PostmasterPid {
 
 /** Parses data/postmaster.pid; undefined when there is none. */
 export function readPostmasterPid(dataDir: string): PostmasterPid | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8');
-  } catch {
-    return undefined;
-  }
+  // Written by the server account: a link or FIFO put there is read as no pidfile.
+  const text = readPlainFile(path.join(dataDir, 'postmaster.pid'));
+  if (text === undefined) return undefined;
   const lines = text.split('\n');
   const pid = Number(lines[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
@@ -105,12 +104,8 @@ async function stopPostmaster(pid: number, steps: ReadonlyArray<[NodeJS.Signals,
 
 /** The pid on the first line of a lock file, if any. */
 function lockOwner(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const pid = Number(readPlainFile(file)?.split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /**
@@ -156,20 +151,24 @@ export async function liveSockets(sockDir: string): Promise<string[]> {
   return live;
 }
 
-export function tailOfFile(file: string, lines = 20): string {
+/**
+ * The last lines of a log of the server account's; empty when there is none, or when
+ * it is not a plain file of that account or ours (its text would be someone else's).
+ */
+export function tailOfFile(file: ServerPath, owner: number, lines = 20): string {
   try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return (readBelow(file.anchor, file.path, { owners: [owner] }) ?? '').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
   }
 }
 
 /** The most helpful log text after a failed start: server.log and the newest collector log. */
-function startFailureLog(layout: ClusterLayout, outputFile: string): string {
-  const parts = [tailOfFile(outputFile)];
+function startFailureLog(layout: ClusterLayout, output: ServerPath, owner: number): string {
+  const parts = [tailOfFile(output, owner)];
   try {
     const newest = fs.readdirSync(layout.logDir).filter((f) => f.endsWith('.log')).sort().pop();
-    if (newest) parts.push(tailOfFile(path.join(layout.logDir, newest)));
+    if (newest) parts.push(tailOfFile(serverPath(layout, path.join(layout.logDir, newest)), owner));
   } catch {
     // no collector logs yet
   }
@@ -184,21 +183,29 @@ function startFailureReason(log: string): string {
 
 export interface StartOptions {
   user: OsUser;
-  /** Where the server's own stdout/stderr go. */
-  outputFile: string;
+  /** Where the server's own stdout/stderr go (appended; never through a planted link). */
+  output: ServerPath;
   timeoutMs?: number;
+}
+
+/**
+ * Starts the postmaster with its output on `options.output`, which we open (as root, in
+ * a folder of the server account): never through a link planted there.
+ */
+function spawnPostmaster(config: Config, layout: ClusterLayout, args: readonly string[], options: StartOptions): ReturnType<typeof spawnDaemon> {
+  const output = openBelow(options.output.anchor, options.output.path, 'append', { owners: [options.user.uid] });
+  try {
+    return spawnDaemon(serverProgram(config, 'postgres'), args, { env: config.env, user: options.user, output, cwd: layout.dataDir });
+  } finally {
+    fs.closeSync(output);
+  }
 }
 
 /** Starts the postmaster of `layout.dataDir` and waits until it accepts connections. */
 export async function startServer(config: Config, layout: ClusterLayout, options: StartOptions): Promise<number> {
   removeStaleLocks(layout);
   const args = ['-D', layout.dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
-  const child = spawnDaemon(serverProgram(config, 'postgres'), args, {
-    env: config.env,
-    user: options.user,
-    logFile: options.outputFile,
-    cwd: layout.dataDir,
-  });
+  const child = spawnPostmaster(config, layout, args, options);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
   child.on('error', () => (exited = -1));
@@ -219,7 +226,7 @@ export async function startServer(config: Config, layout: ClusterLayout, options
   if (exited === undefined && child.pid) await stopPostmaster(child.pid, [['SIGQUIT', 5_000]], layout.dataDir).catch(() => undefined);
   const signal = interruptedBy();
   if (signal) throw new InterruptedError(signal);
-  const log = startFailureLog(layout, options.outputFile);
+  const log = startFailureLog(layout, options.output, options.user.uid);
   const why = exited === undefined ? 'it did not become ready in time' : startFailureReason(log);
   throw new ServerStartError(`PostgreSQL server failed to start for ${layout.dataDir}: ${why}`, log);
 }

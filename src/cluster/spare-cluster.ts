@@ -24,11 +24,14 @@ const PREPARE_SCRIPT = [
   'dir=$1; template=$2; shift 2',
   `tmp="$dir/${SPARE_TMP_PREFIX}$$"`,
   'mkdir -p "$tmp" || exit 1',
+  // The working dir is the server account's: copy from inside the folder we made,
+  // pinned as our working folder, never through a link planted in its place.
+  'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
   'for spare in "$@"; do',
   '  [ -e "$spare" ] && continue',
-  '  cp -a "$template" "$tmp/data" && mv -T "$tmp/data" "$spare" || break',
+  '  cp -a "$template" data && mv -T data "$spare" || break',
   'done',
-  'rm -rf "$tmp"',
+  'cd / && rm -rf -- "$tmp"',
 ].join('\n');
 
 /** Spares kept ready per working dir. */

@@ -14,6 +14,8 @@ import type { Logger } from '../base/log.js';
 import { serverProgram } from '../pg/pg-bin.js';
 import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
+import { serverFolderAnchor } from './server-files.js';
+import { folderIdentity, makeDirsBelow, removeBelow } from '../base/safe-files.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
 const CACHE_FORMAT = 'v2';
@@ -51,7 +53,22 @@ async function copyTree(config: Config, from: string, to: string): Promise<void>
   }
 }
 
-export async function runInitdb(config: Config, dataDir: string, user: OsUser): Promise<void> {
+export /**
+ * Copies the template into `dataDir` (new, in a folder of the server account): cp runs
+ * in a root-owned folder we made and pinned as its working folder, so nothing the
+ * server account renames or links in the meantime redirects what root writes.
+ */
+async function copyTemplate(config: Config, from: string, dataDir: string, anchor: string): Promise<void> {
+  makeDirsBelow(anchor, dataDir, 0o700);
+  const script = 'test "$(stat -c %d:%i .)" = "$1" || { echo "folder replaced while copying" >&2; exit 1; }; exec cp -a -- "$2"/. .';
+  const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, dataDir), from], { env: config.env, cwd: dataDir });
+  if (result.code !== 0) {
+    removeBelow(anchor, dataDir);
+    throw programFailure(result, { what: 'cp', folder: path.dirname(dataDir), logDirs: faultLogDirs(config) });
+  }
+}
+
+async function runInitdb(config: Config, dataDir: string, user: OsUser): Promise<void> {
   const result = await runProgram(serverProgram(config, 'initdb'), initdbArgs(dataDir, user), { env: config.env, user });
   if (result.code !== 0) {
     throw programFailure(result, { what: 'initdb', folder: path.dirname(dataDir), logDirs: faultLogDirs(config) });
@@ -92,7 +109,7 @@ export async function createDataDir(
   const { key, dataDir: cached } = templateFor(config, user, database);
   if (spareDir && takeSpare(config, spareDir, key, dataDir)) return 'spare';
   if (fs.existsSync(path.join(cached, 'PG_VERSION'))) {
-    await copyTree(config, cached, dataDir);
+    await copyTemplate(config, cached, dataDir, serverFolderAnchor(dataDir));
     return 'cache';
   }
   await runInitdb(config, dataDir, user);

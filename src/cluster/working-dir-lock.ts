@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_FILE } from './cluster-layout.js';
 import { UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
+import { removeBelow } from '../base/safe-files.js';
 import { errnoCause } from '../base/fs-faults.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
@@ -95,13 +96,13 @@ function removeStaleLock(file: string, stale: LockHolder): void {
   try {
     fs.mkdirSync(guard);
   } catch {
-    if (ageMs(guard) > STALE_TAKEOVER_MS) fs.rmSync(guard, { recursive: true, force: true });
+    if (ageMs(guard) > STALE_TAKEOVER_MS) removeBelow(path.dirname(guard), guard);
     return;
   }
   try {
     if (sameHolder(readLockHolder(file), stale)) fs.rmSync(file, { force: true });
   } finally {
-    fs.rmSync(guard, { recursive: true, force: true });
+    removeBelow(path.dirname(guard), guard);
   }
 }
 

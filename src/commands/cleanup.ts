@@ -5,6 +5,8 @@ import { stopCluster } from '../cluster/cluster.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { AmbiguousError } from '../base/errors.js';
+import { faultLogDirs, programFailure, runProgram } from '../base/process.js';
+import { removeBelow } from '../base/safe-files.js';
 import type { Logger } from '../base/log.js';
 
 export interface CleanupResult {
@@ -37,7 +39,10 @@ async function cleanUp(config: Config, workingDir: string): Promise<CleanupResul
   }
   await stopCluster(config, workingDir);
   // Asynchronous: a big cluster takes a while to delete, and a signal must get through.
-  await fs.promises.rm(workingDir, { recursive: true, force: true });
-  if (layout.sockDirRelocated) fs.rmSync(layout.sockDir, { recursive: true, force: true });
+  // rm(1), not fs.rm: the folder is the server account's, and rm walks it from
+  // descriptors, so a folder swapped for a link meanwhile never leads it outside.
+  const removed = await runProgram('rm', ['-rf', '--', workingDir], { env: config.env });
+  if (removed.code !== 0) throw programFailure(removed, { what: 'rm', folder: workingDir, logDirs: faultLogDirs(config) });
+  if (layout.sockDirRelocated) removeBelow(path.dirname(layout.sockDir), layout.sockDir);
   return { workingDir, outcome: 'removed' };
 }

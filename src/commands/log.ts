@@ -3,12 +3,21 @@ import path from 'node:path';
 import { clusterLayout } from '../cluster/cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
+import { readBelow } from '../base/safe-files.js';
+import { serverPath } from '../cluster/server-files.js';
 
 export interface LogFile {
   index: number;
   name: string;
   path: string;
   size: number;
+  /**
+   * The file is in a folder of the server account: read below this anchor, never
+   * through a link (as root, a link there could show any file of root's).
+   */
+  anchor?: string;
+  /** Who may own it there (the server account, and us). */
+  owners?: number[];
 }
 
 /** Server log files: the collector's folder, plus server.log (the server's own output). */
@@ -19,16 +28,19 @@ export function listLogs(config: Config): { dir: string; files: LogFile[] } {
   try {
     for (const name of fs.readdirSync(layout.logDir).sort()) {
       const file = path.join(layout.logDir, name);
-      if (fs.statSync(file).isFile()) paths.push(file);
+      if (fs.lstatSync(file).isFile()) paths.push(file);
     }
   } catch {
     dirExists = false;
   }
-  if (fs.existsSync(layout.serverLog) && !paths.includes(layout.serverLog)) paths.unshift(layout.serverLog);
+  if (fs.lstatSync(layout.serverLog, { throwIfNoEntry: false })?.isFile() && !paths.includes(layout.serverLog)) paths.unshift(layout.serverLog);
   if (!dirExists && paths.length === 0) {
     throw new UserError(`no log folder: ${layout.logDir} does not exist (start the cluster with \`database init --reuse\`, which keeps its data)`);
   }
-  const files = paths.map((file, i) => ({ index: i + 1, name: path.basename(file), path: file, size: fs.statSync(file).size }));
+  const owners = [fs.statSync(layout.workingDir, { throwIfNoEntry: false })?.uid ?? -1];
+  const files = paths.map((file, i) => ({
+    index: i + 1, name: path.basename(file), path: file, size: fs.lstatSync(file).size, anchor: serverPath(layout, file).anchor, owners,
+  }));
   return { dir: layout.logDir, files };
 }
 
@@ -48,7 +60,12 @@ export function selectLog(files: readonly LogFile[], selector: string, listComma
   throw new UserError(`'${selector}' matches ${matches.length} log files (${matches.map((f) => f.name).join(', ')}); be more specific or use an index`);
 }
 
+function readLog(file: LogFile): string {
+  if (file.anchor === undefined) return fs.readFileSync(file.path, 'utf8');
+  return readBelow(file.anchor, file.path, { owners: file.owners ?? [] }) ?? '';
+}
+
 export function readLogs(files: readonly LogFile[]): string {
-  if (files.length === 1 && files[0]) return fs.readFileSync(files[0].path, 'utf8');
-  return files.map((file) => `==> ${file.name} <==\n${fs.readFileSync(file.path, 'utf8')}`).join('\n');
+  if (files.length === 1 && files[0]) return readLog(files[0]);
+  return files.map((file) => `==> ${file.name} <==\n${readLog(file)}`).join('\n');
 }

@@ -7,6 +7,7 @@ import { requireWorkingDir, type Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { runningServer } from '../cluster/server-process.js';
 import { readMigrationSummary, type MigrationSummary } from '../migrations/migration-status.js';
+import { readPlainFile } from '../base/safe-files.js';
 
 export interface StatusReport {
   workingDir: string;
@@ -49,12 +50,8 @@ export async function statusCommand(config: Config): Promise<StatusReport> {
   const server = runningServer(layout.dataDir);
   const connection = server ? runningCluster(config) : undefined;
   const note = connection && disagreementNote(connection);
-  let version: string | null = null;
-  try {
-    version = fs.readFileSync(path.join(layout.dataDir, 'PG_VERSION'), 'utf8').trim();
-  } catch {
-    version = null;
-  }
+  // The server account's file: a link or FIFO put there reads as nothing (never hangs).
+  let version: string | null = readPlainFile(path.join(layout.dataDir, 'PG_VERSION'))?.trim() ?? null;
   if (connection) {
     version = await withClient(connection.url, async (client) => (await client.query('SHOW server_version')).rows[0].server_version as string, { database: 'postgres' }).catch(() => version);
   }

@@ -25,10 +25,13 @@ import { migrateCommand } from '../migrations/migrate.js';
 import { migratorInitCommand } from '../migrations/migrator-init.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { BuildFailedError, ExitCode, InternalError, isDbToolError, MissingTableError } from '../base/errors.js';
-import { quoteLiteral, withClient } from '../pg/db.js';
+import { withClient } from '../pg/db.js';
 import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
+import { confSetting } from '../cluster/server-config.js';
+import { serverPath } from '../cluster/server-files.js';
+import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { assertBackupDir, defaultBackupDir, extractBackup, readBackupInfo } from '../backup/backup-files.js';
 import { describeOrigin, readMigrationHistory } from './db1-origin.js';
@@ -101,8 +104,8 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
     'archive_mode = off',
     // Short-lived, and holding only the compared database and template1 (see foldersToSkip).
     'autovacuum = off',
-    `log_directory = ${quoteLiteral(layout.logDir)}`,
-    `cron.host = ${quoteLiteral(layout.sockDir)}`,
+    confSetting('log_directory', layout.logDir),
+    confSetting('cron.host', layout.sockDir),
     'cron.launch_active_jobs = off',
     '',
   ].join('\n');
@@ -203,12 +206,16 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
   const { config } = ctx;
   const workingDir = path.join(ctx.runDir, 'db1');
   const logDir = path.join(ctx.runLogs, 'db1');
-  const { dataDir, sockDir } = clusterLayout(config, workingDir);
+  const layout = clusterLayout(config, workingDir);
+  const { dataDir, sockDir } = layout;
   try {
     fs.mkdirSync(workingDir, { mode: 0o755 });
     makePrivateDataDir(config, workingDir);
-    await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, serverUser(config), { onlyDatabase: config.database }));
-    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), restoredCopySettings({ logDir, sockDir }));
+    const user = serverUser(config);
+    await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
+    // The restored files are the server account's: never written through a link of theirs.
+    const conf = serverPath(layout, path.join(dataDir, 'postgresql.conf'));
+    writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }), 'append', { owners: [user.uid] });
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
   } catch (error) {

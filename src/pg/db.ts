@@ -28,6 +28,8 @@ export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
   let params: ReturnType<typeof ParseUrl>;
   try {
     params = parse(url);
+    const database = databaseOfUrl(url);
+    if (database !== undefined) params = { ...params, database };
   } catch (error) {
     throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: ${(error as Error).message}`);
   }
@@ -40,6 +42,16 @@ export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
 
 function isPort(text: string): boolean {
   return /^[0-9]{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
+}
+
+/**
+ * The database of a URL, decoded as libpq decodes it. pg-connection-string uses
+ * decodeURI, which keeps `%24`, `%2F`, `%23`… as they are: a database named `my$db`
+ * (exported as `my%24db`) would be looked for as "my%24db".
+ */
+function databaseOfUrl(url: string): string | undefined {
+  const raw = /^postgres(?:ql)?:\/\/[^/?#]*\/([^?#]*)/i.exec(url)?.[1];
+  return raw ? decodeURIComponent(raw) : undefined;
 }
 
 /** True for a URL that points at this machine: a socket path, localhost or 127.0.0.1. */

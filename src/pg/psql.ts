@@ -11,6 +11,7 @@ import { pgProgram } from './pg-bin.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { makeDirs } from '../base/folders.js';
 import { shown } from '../base/text.js';
+import { openLogForAppend } from '../base/safe-files.js';
 
 export interface PsqlOptions {
   url: string;
@@ -186,7 +187,7 @@ function outputTarget(output: PsqlOptions['output']): { target: 'pipe' | 'inheri
   if (output === undefined) return { target: 'inherit' };
   if (output === 'pipe' || output === 'inherit' || typeof output === 'number') return { target: output };
   makeDirs(path.dirname(output));
-  const fd = fs.openSync(output, 'a');
+  const fd = openLogForAppend(output);
   return { target: fd, close: () => fs.closeSync(fd) };
 }
 

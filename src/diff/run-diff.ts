@@ -55,6 +55,8 @@ export interface DiffOptions {
   privileges?: boolean;
   /** --ignore-column-order: a column's position in its table is not a difference. */
   ignoreColumnOrder?: boolean;
+  /** --rows-file FILE: every differing row of the compared tables, not only the report's first ones. */
+  rowsFile?: string;
   /** --write-migration NAME: write the proved migration into the migration folder. */
   writeMigration?: string;
   /** --sql: generate and prove the migration (its up.sql goes where the caller says). */
@@ -115,6 +117,8 @@ export interface DiffPlan {
   mock: boolean;
   noHook: boolean;
   aspects: ComparedAspects;
+  /** --rows-file, as an absolute path. */
+  rowsFile?: string;
   /** --write-migration / --sql, when asked for. */
   migration?: { name?: string; generator: string };
 }
@@ -186,6 +190,7 @@ export function planDiff(config: Config, options: DiffOptions): DiffPlan {
     migration: wantsMigration ? { name: options.writeMigration, generator: options.generator ?? 'db-tool' } : undefined,
     mock: Boolean(options.mock),
     noHook: Boolean(options.noHook),
+    rowsFile: options.rowsFile === undefined ? undefined : path.resolve(config.cwd, options.rowsFile),
     aspects: { privileges: Boolean(options.privileges), columnOrder: !options.ignoreColumnOrder },
   };
 }
@@ -276,6 +281,10 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in k
 export interface CompareOptions {
   tables: readonly string[];
   aspects: ComparedAspects;
+  /** Writes every differing row to this file (the result keeps the first DEFAULT_ROW_LIMIT per table). */
+  rowsFile?: string;
+  /** Differing rows kept per table; default DEFAULT_ROW_LIMIT. */
+  rowLimit?: number;
 }
 
 /**
@@ -291,7 +300,7 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
         const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
           dumpSchema(config, urls.db1, dumpOptions),
           dumpSchema(config, urls.db2, dumpOptions),
-          compareData(client1, client2, tables),
+          compareData(client1, client2, tables, { rowsFile: options.rowsFile, rowLimit: options.rowLimit }),
         ]);
         return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };
       }),
@@ -347,7 +356,7 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
   // The catalogs the migration writer needs are read beside the dumps.
   const catalogs = plan.migration ? readCatalogs(urls.db1, urls.db2) : undefined;
   catalogs?.catch(() => undefined);
-  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects }));
+  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects, rowsFile: plan.rowsFile }));
   let migration: MigrationResult | undefined;
   if (plan.migration && schemasDiffer(schema)) {
     // Last use of DB1: the proof applies up and down to it.
@@ -368,6 +377,7 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
     entrypoint: db2.entrypoint,
     mock: plan.mock,
     compared: plan.aspects,
+    rowsFile: plan.rowsFile,
     schema,
     data,
     rehearsal: db1.rehearsal,

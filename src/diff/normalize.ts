@@ -19,6 +19,9 @@ const VOLATILE_LINES: readonly RegExp[] = [
 const SESSION_SETTING = /^(?:SET [A-Za-z_.]+ = .*;|SELECT pg_catalog\.set_config\(.*\);)$/;
 
 export function isVolatileLine(line: string): boolean {
+  // Every volatile line starts with `\` or `-`: the patterns run on few lines of a dump.
+  const first = line.charCodeAt(0);
+  if (first !== 0x5c && first !== 0x2d) return false;
   return VOLATILE_LINES.some((pattern) => pattern.test(line));
 }
 
@@ -26,11 +29,16 @@ export function isSessionSetting(line: string): boolean {
   return SESSION_SETTING.test(line);
 }
 
+function endsInSpace(line: string): boolean {
+  const last = line.charCodeAt(line.length - 1);
+  return last === 0x20 || last === 0x09 || last === 0x0d;
+}
+
 /** Removes trailing whitespace from every line and collapses runs of blank lines into one. */
 export function tidyLines(lines: readonly string[]): string[] {
   const out: string[] = [];
   for (const raw of lines) {
-    const line = raw.replace(/[ \t\r]+$/, '');
+    const line = endsInSpace(raw) ? raw.replace(/[ \t\r]+$/, '') : raw;
     if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
     out.push(line);
   }

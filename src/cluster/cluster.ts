@@ -21,7 +21,7 @@ import { removeInBackground, runProgram, type OsUser } from '../base/process.js'
 import { generatedSettings, installConf, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
-import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
+import { hasSpare, prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 import { holdsUserRelations } from './user-data.js';
 import { connectionFor, type ClusterConnection } from './cluster-connection.js';
@@ -38,6 +38,11 @@ export interface InitOptions {
   spare?: boolean;
   /** Put a fresh cluster's data folder in RAM when possible (throw-away clusters). */
   ramData?: boolean;
+  /**
+   * A working dir whose spare (postgres-init keeps them ready) a throw-away cluster
+   * takes when there is one: renamed in, nothing copied; refilled in the background.
+   */
+  spareFrom?: string;
   /** Log folder and URL variable; default the project's (PG_LOG_PATH, PG_URL_VAR). */
   settings?: ClusterSettings;
 }
@@ -189,19 +194,23 @@ async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Pr
 }
 
 interface FreshOptions {
-  spare: boolean;
+  /** Where a spare may be taken from. */
+  spareDir: string | undefined;
   ramData: boolean;
 }
 
+type DataSource = Awaited<ReturnType<typeof createDataDir>>;
+
 /** Fills `target` (which must not exist) with a fresh, configured cluster. */
-async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spare: boolean): Promise<void> {
-  const source = await createDataDir(config, target, user, layout.database, log, spare ? layout.workingDir : undefined);
+async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spareDir: string | undefined): Promise<DataSource> {
+  const source = await createDataDir(config, target, user, layout.database, log, spareDir);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   explainFsFaults(`cannot configure the cluster in ${layout.workingDir}`, () => {
     installConf(target, conf);
     writeSecretKey(target);
   });
   handOver(config, path.join(target, SECRET_CONF), user);
+  return source;
 }
 
 /** Stops the old server; says so when the wipe that follows drops user tables. */
@@ -219,20 +228,25 @@ async function stopForWipe(layout: ClusterLayout, log: Logger): Promise<void> {
  * was, still running. A private cluster has nothing to replace: its data goes straight
  * into RAM when there is room.
  */
-async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<void> {
+async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<DataSource> {
   if (options.ramData) {
     await stopForWipe(layout, log);
     await wipeCluster(config, layout);
+    // A spare renamed in costs nothing, where a copy into RAM costs the template's size.
+    const { spareDir } = options;
+    if (spareDir && hasSpare(spareDir, templateFor(config, user, layout.database).key)) {
+      return makeFreshData(config, layout, layout.dataDir, user, conf, log, spareDir);
+    }
     const target = linkRamDataDir(layout.dataDir, user, isRoot(config)) ?? layout.dataDir;
-    await makeFreshData(config, layout, target, user, conf, log, options.spare);
-    return;
+    return makeFreshData(config, layout, target, user, conf, log, undefined);
   }
   const staging = path.join(layout.workingDir, scratchName('fresh'));
   try {
-    await makeFreshData(config, layout, staging, user, conf, log, options.spare);
+    const source = await makeFreshData(config, layout, staging, user, conf, log, options.spareDir);
     await stopForWipe(layout, log);
     await wipeCluster(config, layout);
     fs.renameSync(staging, layout.dataDir);
+    return source;
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
     throw error;
@@ -291,7 +305,9 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const conf = reuse ? undefined : await freshConf(config, layout, log);
   // A fast shutdown even for data about to be wiped: an immediate one would leave the
   // server's dynamic shared memory behind in /dev/shm.
-  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spare, ramData: options.ramData ?? false }));
+  const spareDir = spare ? layout.workingDir : options.spareFrom;
+  let source: DataSource | undefined;
+  if (conf) source = await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spareDir, ramData: options.ramData ?? false }));
   else await stopServer(layout.dataDir);
   explainFsFaults(`cannot prepare the cluster in ${layout.workingDir}`, () => {
     makeOwnedDir(config, layout.sockDir, user);
@@ -303,9 +319,11 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   await log.step('start server', () => startServer(config, layout, { user, outputFile }));
   const connection = connectionFor(config, layout, user.name, settings.urlVar);
   await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
-  if (spare) {
+  // The project keeps its spares; a throw-away cluster refills the one it took.
+  const refill = spare ? layout.workingDir : source === 'spare' ? options.spareFrom : undefined;
+  if (refill) {
     const template = templateFor(config, user, layout.database);
-    prepareSpare(config, layout.workingDir, template.key, template.dataDir);
+    prepareSpare(config, refill, template.key, template.dataDir);
   }
   return connection;
 }

@@ -33,10 +33,21 @@ export function privateSettings(logDir?: string): ClusterSettings {
   return { logPath: logDir, urlVar: 'PGURL' };
 }
 
-/** Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a run dir). */
+/**
+ * Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a
+ * run dir). A fresh one is a spare of the project's working dir when postgres-init left
+ * one ready (renamed in: nothing to copy while we wait), else a copy in RAM.
+ */
 export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
-  return initCluster(config, log, { reuse: existing, workingDir, spare: false, ramData: !existing, settings: privateSettings(options.logDir) });
+  return initCluster(config, log, {
+    reuse: existing,
+    workingDir,
+    spare: false,
+    ramData: !existing,
+    spareFrom: existing ? undefined : config.workingDir,
+    settings: privateSettings(options.logDir),
+  });
 }
 
 /**

@@ -285,21 +285,32 @@ export interface CompareOptions {
   rowsFile?: string;
   /** Differing rows kept per table; default DEFAULT_ROW_LIMIT. */
   rowLimit?: number;
+  /**
+   * The schemas, already being dumped (with the same aspects): diff dumps each side as
+   * soon as it is built, while the other one may still be building.
+   */
+  schemas?: { db1: Promise<SchemaObject[]>; db2: Promise<SchemaObject[]> };
+}
+
+/** pg_dump's options for the aspects a run compares. */
+function dumpOptionsFor(aspects: ComparedAspects): { privileges: boolean; ignoreColumnOrder: boolean } {
+  return { privileges: aspects.privileges, ignoreColumnOrder: !aspects.columnOrder };
 }
 
 /**
  * Compares two built databases: the --tables are resolved first (a name found in
- * neither → exit 5, before any dump), then schema dumps and data side by side.
+ * neither → exit 5, before any dump unless the dumps were started already), then
+ * schema dumps and data side by side.
  */
 export async function compareDatabases(config: Config, urls: { db1: string; db2: string }, options: CompareOptions): Promise<Comparison> {
   try {
     return await withClient(urls.db1, (client1) =>
       withClient(urls.db2, async (client2) => {
         const tables = await selectTables(client1, client2, options.tables);
-        const dumpOptions = { privileges: options.aspects.privileges, ignoreColumnOrder: !options.aspects.columnOrder };
+        const dumpOptions = dumpOptionsFor(options.aspects);
         const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
-          dumpSchema(config, urls.db1, dumpOptions),
-          dumpSchema(config, urls.db2, dumpOptions),
+          options.schemas?.db1 ?? dumpSchema(config, urls.db1, dumpOptions),
+          options.schemas?.db2 ?? dumpSchema(config, urls.db2, dumpOptions),
           compareData(client1, client2, tables, { rowsFile: options.rowsFile, rowLimit: options.rowLimit }),
         ]);
         return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };
@@ -350,13 +361,29 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
   // everything has settled.
   const ctx: BuildContext = { config, log, runDir, runLogs, checkpoint: throwIfInterrupted };
   log.debug(`diff: run folder ${runDir}`);
-  const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, plan.backup), buildDb2(ctx, plan)]);
-  ctx.checkpoint();
+  const building1 = buildDb1(ctx, plan.backup);
+  const building2 = buildDb2(ctx, plan);
+  // Each schema is dumped as soon as its side is built, while the other may still build.
+  const dump = (side: 'db1' | 'db2', built: Promise<Db1 | Db2>): Promise<SchemaObject[]> =>
+    built.then((db) => log.step(`${side}: dump schema`, () => dumpSchema(config, db.connection.url, dumpOptionsFor(plan.aspects))));
+  const schemas = { db1: dump('db1', building1), db2: dump('db2', building2) };
+  // Seen by the comparison (or dropped with a failed build): not an unhandled rejection meanwhile.
+  for (const schema of Object.values(schemas)) schema.catch(() => undefined);
+  let db1: Db1;
+  let db2: Db2;
+  try {
+    [db1, db2] = await allOrFirstError<[Db1, Db2]>([building1, building2]);
+    ctx.checkpoint();
+  } catch (error) {
+    // No pg_dump may outlive the run (its servers are about to stop).
+    await Promise.allSettled([schemas.db1, schemas.db2]);
+    throw error;
+  }
   const urls = { db1: db1.connection.url, db2: db2.connection.url };
   // The catalogs the migration writer needs are read beside the dumps.
   const catalogs = plan.migration ? readCatalogs(urls.db1, urls.db2) : undefined;
   catalogs?.catch(() => undefined);
-  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects, rowsFile: plan.rowsFile }));
+  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects, rowsFile: plan.rowsFile, schemas }));
   let migration: MigrationResult | undefined;
   if (plan.migration && schemasDiffer(schema)) {
     // Last use of DB1: the proof applies up and down to it.

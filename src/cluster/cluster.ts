@@ -319,12 +319,12 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   await log.step('start server', () => startServer(config, layout, { user, outputFile }));
   const connection = connectionFor(config, layout, user.name, settings.urlVar);
   await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
-  // The project keeps its spares; a throw-away cluster refills the one it took.
-  const refill = spare ? layout.workingDir : source === 'spare' ? options.spareFrom : undefined;
-  if (refill) {
+  // A throw-away cluster's run refills the spare it took once it is over (withRunDir).
+  if (spare) {
     const template = templateFor(config, user, layout.database);
-    prepareSpare(config, refill, template.key, template.dataDir);
+    prepareSpare(config, layout.workingDir, template.key, template.dataDir);
   }
+  if (source === 'spare' && !spare) log.debug(`took a spare of ${options.spareFrom}`);
   return connection;
 }
 

@@ -5,9 +5,11 @@
  */
 import fs from 'node:fs';
 import { initCluster } from './cluster.js';
+import { prepareSpare } from './spare-cluster.js';
+import { templateFor } from './template-cache.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import type { Config } from '../base/config.js';
-import { withCleanup } from '../base/interrupt.js';
+import { interruptedBy, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clusterLayout, type ClusterSettings } from './cluster-layout.js';
 import { clearLeftovers, findLeftovers } from './leftovers.js';
@@ -81,5 +83,18 @@ export async function withRunDir<T>(config: Config, prefix: string, work: (runDi
     return await withCleanup(() => clearRunDir(config, runDir, keep), () => work(runDir));
   } finally {
     watchdog.release();
+    if (!interruptedBy()) refillProjectSpares(config);
   }
+}
+
+/**
+ * Refills the spares of the project's working dir that private clusters took, once the
+ * run is over: copying beside the run would slow it down. Only a working dir that
+ * exists has spares (postgres-init made it).
+ */
+function refillProjectSpares(config: Config): void {
+  const dir = config.workingDir;
+  if (!dir || !fs.existsSync(dir)) return;
+  const template = templateFor(config, serverUser(config), config.database);
+  prepareSpare(config, dir, template.key, template.dataDir);
 }

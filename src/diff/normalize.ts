@@ -52,14 +52,16 @@ export function tidyLines(lines: readonly string[]): string[] {
  * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
  */
 export function normalizeObjectText(lines: readonly string[]): string {
-  const kept = tidyLines(lines.filter((line) => !isVolatileLine(line)));
-  while (kept.length > 0) {
-    const last = kept[kept.length - 1] ?? '';
-    if (last === '' || isSessionSetting(last)) kept.pop();
+  const kept: string[] = [];
+  for (const line of lines) if (!isVolatileLine(line)) kept.push(line);
+  const tidy = tidyLines(kept);
+  // Popping blank lines too: those directly before the trailing SETs may now end the text.
+  while (tidy.length > 0) {
+    const last = tidy[tidy.length - 1] ?? '';
+    if (last === '' || isSessionSetting(last)) tidy.pop();
     else break;
   }
-  // Blank lines directly before the trailing SETs may now end the text.
-  return tidyLines(kept).join('\n');
+  return tidy.join('\n');
 }
 
 const TABLE_OPEN = /^CREATE (?:UNLOGGED )?TABLE .* \($/;

@@ -122,7 +122,9 @@ function nextDashLine(text: string, from: number): number {
  * collection than the splitting itself, and grew faster than the dump.
  */
 export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumnOrder'> = {}): SchemaObject[] {
-  const objects = new Map<string, SchemaObject & { parts: string[] }>();
+  const objects = new Map<string, SchemaObject>();
+  /** The texts of keys that came more than once. */
+  const repeated = new Map<string, string[]>();
   let current: { header: Header; bodyStart: number } | undefined;
   const close = (bodyEnd: number): void => {
     if (!current) return;
@@ -134,11 +136,13 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
     const key = objectKey(current.header);
     const existing = objects.get(key);
     if (existing) {
-      existing.parts.push(sql);
-      existing.parts.sort();
-      existing.sql = existing.parts.join('\n\n');
+      const parts = repeated.get(key) ?? [existing.sql];
+      parts.push(sql);
+      parts.sort();
+      repeated.set(key, parts);
+      existing.sql = parts.join('\n\n');
     } else {
-      objects.set(key, { key, type, schema, name, sql, parts: [sql] });
+      objects.set(key, { key, type, schema, name, sql });
     }
     current = undefined;
   };
@@ -163,7 +167,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
     at = nextDashLine(text, bodyStart);
   }
   close(end === text.length ? end : end - 1);
-  return [...objects.values()].map(({ parts: _parts, ...object }) => object);
+  return [...objects.values()];
 }
 
 /** Runs pg_dump (schema only, no owner; no privileges unless asked for) on `url` and returns its output. */

@@ -43,6 +43,8 @@ export interface InitOptions {
    * takes when there is one: renamed in, nothing copied; refilled in the background.
    */
   spareFrom?: string;
+  /** Told where a fresh cluster's data came from (a spare, the template cache, initdb). */
+  onDataSource?: (source: DataSource) => void;
   /** Log folder and URL variable; default the project's (PG_LOG_PATH, PG_URL_VAR). */
   settings?: ClusterSettings;
 }
@@ -199,7 +201,7 @@ interface FreshOptions {
   ramData: boolean;
 }
 
-type DataSource = Awaited<ReturnType<typeof createDataDir>>;
+export type DataSource = Awaited<ReturnType<typeof createDataDir>>;
 
 /** Fills `target` (which must not exist) with a fresh, configured cluster. */
 async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spareDir: string | undefined): Promise<DataSource> {
@@ -324,7 +326,7 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
     const template = templateFor(config, user, layout.database);
     prepareSpare(config, layout.workingDir, template.key, template.dataDir);
   }
-  if (source === 'spare' && !spare) log.debug(`took a spare of ${options.spareFrom}`);
+  if (source) options.onDataSource?.(source);
   return connection;
 }
 

@@ -42,15 +42,22 @@ export function privateSettings(logDir?: string): ClusterSettings {
  */
 export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
+  const spareFrom = existing ? undefined : config.workingDir;
   return initCluster(config, log, {
     reuse: existing,
     workingDir,
     spare: false,
     ramData: !existing,
-    spareFrom: existing ? undefined : config.workingDir,
+    spareFrom,
+    onDataSource: (source) => {
+      if (source === 'spare' && spareFrom) sparesTaken.add(spareFrom);
+    },
     settings: privateSettings(options.logDir),
   });
 }
+
+/** Working dirs whose spares private clusters of this process took, refilled once the run is over. */
+const sparesTaken = new Set<string>();
 
 /**
  * Makes the (empty) data folder of a private cluster that is filled by other means (a
@@ -83,18 +90,16 @@ export async function withRunDir<T>(config: Config, prefix: string, work: (runDi
     return await withCleanup(() => clearRunDir(config, runDir, keep), () => work(runDir));
   } finally {
     watchdog.release();
-    if (!interruptedBy()) refillProjectSpares(config);
+    if (!interruptedBy()) refillSparesTaken(config);
   }
 }
 
 /**
- * Refills the spares of the project's working dir that private clusters took, once the
- * run is over: copying beside the run would slow it down. Only a working dir that
- * exists has spares (postgres-init made it).
+ * Refills the spares private clusters took, once the run is over: copying beside the
+ * run would slow it down.
  */
-function refillProjectSpares(config: Config): void {
-  const dir = config.workingDir;
-  if (!dir || !fs.existsSync(dir)) return;
+function refillSparesTaken(config: Config): void {
   const template = templateFor(config, serverUser(config), config.database);
-  prepareSpare(config, dir, template.key, template.dataDir);
+  for (const dir of sparesTaken) prepareSpare(config, dir, template.key, template.dataDir);
+  sparesTaken.clear();
 }

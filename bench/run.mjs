@@ -5,7 +5,9 @@
  *
  * A case module default-exports { name, targetSeconds, runs, setup(), run(state), teardown(state) }.
  * A case timed next to a peer tool also has { peerName, peerTimes }: the peer's row is
- * printed after its own, with the ratio.
+ * printed after its own, with the ratio. `notes()` returns lines printed after the table
+ * (a peak memory…); `onlyWhenNamed: true` keeps a slow case out of the default run
+ * (`npm run bench -- NAME` runs it).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,10 +34,12 @@ const dir = path.join(ROOT, 'bench', 'cases');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort();
 const rows = [];
 const ratios = [];
+const notes = [];
 let floor;
 for (const file of files) {
   const benchCase = (await import(path.join(dir, file))).default;
-  if (only.length && !only.some((name) => file.includes(name) || benchCase.name.includes(name))) continue;
+  const named = only.some((name) => file.includes(name) || benchCase.name.includes(name));
+  if (only.length ? !named : benchCase.onlyWhenNamed) continue;
   process.stderr.write(`bench: ${benchCase.name} …\n`);
   const times = await measure(benchCase);
   const row = { name: benchCase.name, median: median(times), min: Math.min(...times), target: benchCase.targetSeconds ?? null, runs: times.length };
@@ -46,6 +50,7 @@ for (const file of files) {
     rows.push({ name: benchCase.peerName, median: peer, min: Math.min(...benchCase.peerTimes), target: null, runs: benchCase.peerTimes.length });
     ratios.push(`${benchCase.name}: ${(row.median / peer).toFixed(2)} × ${benchCase.peerName.replace(/^peer: /, '')}`);
   }
+  if (benchCase.notes) notes.push(...benchCase.notes());
 }
 
 const pad = (s, n) => String(s).padEnd(n);
@@ -57,3 +62,4 @@ for (const row of rows) {
   console.log(`${pad(row.name, 34)}${pad(`${row.median.toFixed(3)}s`, 10)}${pad(`${row.min.toFixed(3)}s`, 10)}${pad(row.target ? `${row.target}s` : '-', 10)}${pad(vsTarget + verdict, 11)}${vsFloor}`);
 }
 for (const ratio of ratios) console.log(ratio);
+for (const note of notes) console.log(note);

@@ -226,7 +226,10 @@ describe('data', () => {
     const author = result.data.find((table) => table.table === 'store.author');
     expect(author).toMatchObject({ reasons: ['requested'], status: 'different', orderBy: 'primary key', ignoredColumns: ['created_at', 'updated_at'] });
     expect(author?.rowsOnlyInDb1.map((row) => row[0])).toEqual(['2', '10']);
-    expect(author?.db1Rows.map((row) => row[0])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
+    // The diff's rows (context included) in key order: 2 … 5, then 7 … 12, not 1, 10, 11, 12, 2.
+    const listed = (author?.diff ?? '').split('\n').filter((line) => /^[ +-][0-9]/.test(line)).map((line) => Number(line.slice(1).split('\t')[0]));
+    expect(listed).toEqual([...listed].sort((a, b) => a - b));
+    expect(new Set(listed)).toEqual(new Set([1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]));
   });
 
   it('rows of a table without a primary key are ordered by every column, each as its type', async () => {
@@ -236,7 +239,7 @@ describe('data', () => {
     const result = await compare("UPDATE public.reading SET note = 'x' WHERE note = 'n10'", { tables: ['reading'], setupBoth: setup });
     const reading = result.data.find((table) => table.table === 'public.reading');
     expect(reading?.orderBy).toBe('all columns');
-    expect(reading?.db1Rows.map((row) => row.join(':'))).toEqual(['0:n3', '0:n6', '0:n9', '1:n1', '1:n10', '1:n4', '1:n7', '2:n11', '2:n2', '2:n5', '2:n8']);
+    expect(reading?.diff).toContain(' 0\tn9\n 1\tn1\n-1\tn10\n 1\tn4\n 1\tn7\n+1\tx\n 2\tn11\n');
     expect(reading?.rowsOnlyInDb1).toEqual([['1', 'n10']]);
   });
 

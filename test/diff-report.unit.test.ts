@@ -1,7 +1,7 @@
 /** The data and report side of `database diff` without a database, and user table names. */
 import { createPalette } from '../src/base/palette.js';
 import { describe, expect, it } from 'vitest';
-import { formatRow, rowsMissingFrom, type TableDataComparison } from '../src/diff/compare-data.js';
+import { formatRow, type TableDataComparison } from '../src/diff/compare-data.js';
 import { compareSchemas } from '../src/diff/compare-schema.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,8 +34,10 @@ function table(overrides: Partial<TableDataComparison>): TableDataComparison {
     rowCountDb2: 2,
     rowsOnlyInDb1: [],
     rowsOnlyInDb2: [],
-    db1Rows: [['EUR', 'Euro'], ['USD', 'US Dollar']],
-    db2Rows: [['EUR', 'Euro'], ['USD', 'US Dollar']],
+    rowsOnlyInDb1Count: 0,
+    rowsOnlyInDb2Count: 0,
+    diff: '',
+    diffRowsNotShown: 0,
     ...overrides,
   };
 }
@@ -57,13 +59,6 @@ function result(overrides: Partial<DiffResult>): DiffResult {
 describe('rows', () => {
   it('formats a row as COPY text', () => {
     expect(formatRow(['a\tb', null, 'line\nbreak', 'back\\slash'])).toBe('a\\tb\t\\N\tline\\nbreak\tback\\\\slash');
-  });
-
-  it('finds rows missing on the other side, respecting duplicates and ignoring order', () => {
-    expect(rowsMissingFrom([['1'], ['2'], ['2']], [['2'], ['1']])).toEqual([['2']]);
-    expect(rowsMissingFrom([['1'], ['2']], [['2'], ['1']])).toEqual([]);
-    // NULL prints as \N, the text '\N' as \\N: they never match.
-    expect(rowsMissingFrom([[null]], [['\\N']])).toEqual([[null]]);
   });
 });
 
@@ -104,7 +99,9 @@ describe('report', () => {
         status: 'different',
         rowsOnlyInDb1: [['EUR', 'Euro']],
         rowsOnlyInDb2: [['EUR', 'Euro!']],
-        db2Rows: [['EUR', 'Euro!'], ['USD', 'US Dollar']],
+        rowsOnlyInDb1Count: 1,
+        rowsOnlyInDb2Count: 1,
+        diff: '--- DB1: public.currency\n+++ DB2: public.currency\n@@ -1,3 +1,3 @@\n code\tname\n-EUR\tEuro\n+EUR\tEuro!\n USD\tUS Dollar\n',
       }),
     ];
     const text = formatTextReport(result({ schema, data }));

@@ -67,6 +67,14 @@ function withoutTimings(text: string): string {
   return text.replace(/^( {2}[0-9]{14}-\S+ .*?)[0-9.]+ m?s$/gm, '$1<time>');
 }
 
+/** Polls `done` (for up to a minute) while something happens in the background. */
+async function waitUntil(done: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !done(); waited += 200) {
+    if (waited > 60_000) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
 function sources(name: string, edits: Record<string, Array<[string, string]>>): Record<string, string> {
   return { DATABASE_SOURCE: project.variant('src', name, edits) };
 }
@@ -84,6 +92,19 @@ describe('database diff: identical', () => {
     const second = await diff([]);
     expect(second.code).toBe(0);
     expect(withoutTimings(second.stdout)).toBe(withoutTimings(first.stdout));
+    expectNothingLeft();
+  });
+
+  it("builds DB2 from a spare postgres-init left ready (renamed in, not copied), and refills it", async () => {
+    const workingDir = path.join(project.dir, 'focus', 'postgresql');
+    const spares = (): string[] => fs.readdirSync(workingDir).filter((entry) => /^\.spare-[0-9a-f]+-[12]$/.test(entry));
+    expect((await runBin('postgres-init', [], { env: project.env })).code).toBe(0);
+    await waitUntil(() => spares().length === 2, 'postgres-init to prepare its spares');
+    expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
+    const result = await diff([], { HECTIC_LOG: 'debug' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/db2: data folder \S+ made by spare/);
+    await waitUntil(() => spares().length === 2, 'the spare DB2 took to be refilled');
     expectNothingLeft();
   });
 

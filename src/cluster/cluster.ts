@@ -23,7 +23,7 @@ import { removeInBackground, runProgram, type OsUser } from '../base/process.js'
 import { generatedSettings, installConf, managedBlock, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
-import { prepareSpare, stopSparePreparation } from './spare-cluster.js';
+import { hasSpare, prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 import { holdsUserRelations } from './user-data.js';
 import { BUILDING, builtState, readUserRows } from './user-rows.js';
@@ -41,6 +41,13 @@ export interface InitOptions {
   spare?: boolean;
   /** Put a fresh cluster's data folder in RAM when possible (throw-away clusters). */
   ramData?: boolean;
+  /**
+   * A working dir whose spare (postgres-init keeps them ready) a throw-away cluster
+   * takes when there is one: renamed in, nothing copied; refilled in the background.
+   */
+  spareFrom?: string;
+  /** Told where a fresh cluster's data came from (a spare, the template cache, initdb). */
+  onDataSource?: (source: DataSource) => void;
   /** Log folder and URL variable; default the project's (PG_LOG_PATH, PG_URL_VAR). */
   settings?: ClusterSettings;
 }
@@ -213,13 +220,16 @@ async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Pr
 }
 
 interface FreshOptions {
-  spare: boolean;
+  /** Where a spare may be taken from. */
+  spareDir: string | undefined;
   ramData: boolean;
 }
 
+export type DataSource = Awaited<ReturnType<typeof createDataDir>>;
+
 /** Fills `target` (which must not exist) with a fresh, configured cluster. */
-async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spare: boolean): Promise<void> {
-  const source = await createDataDir(config, target, user, layout.database, log, spare ? layout.workingDir : undefined);
+async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spareDir: string | undefined): Promise<DataSource> {
+  const source = await createDataDir(config, target, user, layout.database, log, spareDir);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   // `target` is new data in the working dir, or in a RAM folder of the server account.
   const anchor = serverFolderAnchor(target);
@@ -228,6 +238,7 @@ async function makeFreshData(config: Config, layout: ClusterLayout, target: stri
     writeSecretKey(anchor, target, user.uid);
   });
   handOver(config, { anchor, path: path.join(target, SECRET_CONF) }, user);
+  return source;
 }
 
 /** What a wipe of the current data would lose, settled before the server stops. */
@@ -279,21 +290,26 @@ async function stopForWipe(config: Config, layout: ClusterLayout, log: Logger): 
  * was, still running. A private cluster has nothing to replace: its data goes straight
  * into RAM when there is room.
  */
-async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<void> {
+async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<DataSource> {
   if (options.ramData) {
     // A private cluster: nothing of it is kept.
     await stopServer(layout.dataDir);
     await wipeCluster(config, layout, false);
+    // A spare renamed in costs nothing, where a copy into RAM costs the template's size.
+    const { spareDir } = options;
+    if (spareDir && hasSpare(spareDir, templateFor(config, user, layout.database).key)) {
+      return makeFreshData(config, layout, layout.dataDir, user, conf, log, spareDir);
+    }
     const target = linkRamDataDir(layout.dataDir, user, isRoot(config)) ?? layout.dataDir;
-    await makeFreshData(config, layout, target, user, conf, log, options.spare);
-    return;
+    return makeFreshData(config, layout, target, user, conf, log, undefined);
   }
   const staging = path.join(layout.workingDir, scratchName('fresh'));
   try {
-    await makeFreshData(config, layout, staging, user, conf, log, options.spare);
+    const source = await makeFreshData(config, layout, staging, user, conf, log, options.spareDir);
     const loss = await stopForWipe(config, layout, log);
     await wipeCluster(config, layout, loss.keep);
     fs.renameSync(staging, layout.dataDir);
+    return source;
   } catch (error) {
     removeBelow(layout.workingDir, staging);
     throw error;
@@ -391,8 +407,10 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   const conf = reuse ? undefined : await freshConf(config, layout, log);
   // A fast shutdown even for data about to be wiped: an immediate one would leave the
   // server's dynamic shared memory behind in /dev/shm.
+  const spareDir = spare ? layout.workingDir : options.spareFrom;
+  let source: DataSource | undefined;
   let kept: number | undefined;
-  if (conf) await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spare, ramData: options.ramData ?? false }));
+  if (conf) source = await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spareDir, ramData: options.ramData ?? false }));
   else if ((kept = await keptRunning(config, layout, user, block, log)) === undefined) await stopServer(layout.dataDir);
   explainFsFaults(`cannot prepare the cluster in ${layout.workingDir}`, () => {
     makeOwnedDir(config, layout, layout.sockDir, user);
@@ -413,10 +431,12 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
     if (kept === undefined) await stopServer(layout.dataDir).catch(() => undefined);
     throw error;
   }
+  // A throw-away cluster's run refills the spare it took once it is over (withRunDir).
   if (spare) {
     const template = templateFor(config, user, layout.database);
     prepareSpare(config, layout.workingDir, template.key, template.dataDir);
   }
+  if (source) options.onDataSource?.(source);
   return connection;
 }
 

@@ -4,9 +4,11 @@
  * failure, SIGINT and SIGTERM, and (through a watchdog) when the run is killed outright.
  */
 import { initCluster } from './cluster.js';
+import { prepareSpare } from './spare-cluster.js';
+import { templateFor } from './template-cache.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import type { Config } from '../base/config.js';
-import { withCleanup } from '../base/interrupt.js';
+import { interruptedBy, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clusterLayout, type ClusterSettings } from './cluster-layout.js';
 import { clearLeftovers, findLeftovers } from './leftovers.js';
@@ -33,11 +35,29 @@ export function privateSettings(logDir?: string): ClusterSettings {
   return { logPath: logDir, urlVar: 'PGURL' };
 }
 
-/** Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a run dir). */
+/**
+ * Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a
+ * run dir). A fresh one is a spare of the project's working dir when postgres-init left
+ * one ready (renamed in: nothing to copy while we wait), else a copy in RAM.
+ */
 export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
-  return initCluster(config, log, { reuse: existing, workingDir, spare: false, ramData: !existing, settings: privateSettings(options.logDir) });
+  const spareFrom = existing ? undefined : config.workingDir;
+  return initCluster(config, log, {
+    reuse: existing,
+    workingDir,
+    spare: false,
+    ramData: !existing,
+    spareFrom,
+    onDataSource: (source) => {
+      if (source === 'spare' && spareFrom) sparesTaken.add(spareFrom);
+    },
+    settings: privateSettings(options.logDir),
+  });
 }
+
+/** Working dirs whose spares private clusters of this process took, refilled once the run is over. */
+const sparesTaken = new Set<string>();
 
 /**
  * Makes the (empty) data folder of a private cluster that is filled by other means (a
@@ -71,5 +91,16 @@ export async function withRunDir<T>(config: Config, prefix: string, work: (runDi
     return await withCleanup(() => clearRunDir(config, runDir, keep), () => work(runDir));
   } finally {
     watchdog.release();
+    if (!interruptedBy()) refillSparesTaken(config);
   }
+}
+
+/**
+ * Refills the spares private clusters took, once the run is over: copying beside the
+ * run would slow it down.
+ */
+function refillSparesTaken(config: Config): void {
+  const template = templateFor(config, serverUser(config), config.database);
+  for (const dir of sparesTaken) prepareSpare(config, dir, template.key, template.dataDir);
+  sparesTaken.clear();
 }

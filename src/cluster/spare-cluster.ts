@@ -57,6 +57,11 @@ function preparations(dir: string): Array<[string, number]> {
     .map((entry) => [path.join(dir, entry), Number(entry.slice(SPARE_TMP_PREFIX.length))] as [string, number]);
 }
 
+/** True when a complete spare for `key` is ready in `dir`. */
+export function hasSpare(dir: string, key: string): boolean {
+  return spareNames(key).some((name) => fs.existsSync(path.join(dir, name)));
+}
+
 /**
  * Moves a complete spare for `key` to `target`; spares of other templates are dropped.
  * A spare still being copied is not waited for: copying the template beside it uses

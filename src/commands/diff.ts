@@ -1,5 +1,5 @@
 /**
- * `database diff [BACKUP_PATH] [--tables a,b] [-m] [-H] [--privileges] [--ignore-column-order]` and `database diff log` (SPEC §8).
+ * `database diff [BACKUP_PATH] [--tables a,b] [-m] [-H] [--privileges] [--ignore-column-order] [--rows-file FILE]` and `database diff log` (SPEC §8).
  * The work is in src/diff/; this file is the command surface: run a diff, and find the
  * server logs of the latest run.
  */

@@ -2,18 +2,32 @@
  * Row-wise comparison of table data between the two databases of `database diff`:
  * the tables named with `--tables` and every table inheriting `hectic.immutable`.
  * Inherited `created_at` / `updated_at` columns differ by construction (they record
- * when each database was built) and are left out. Rows are compared as multisets, so
- * the order rows come back in never shows as a difference; they are read in key order
- * — the primary key, else a unique key of NOT NULL columns, else every column — compared
- * as the columns' types (2 before 10), text in the "C" collation so both databases
- * agree, so the report's diffs read naturally.
+ * when each database was built) and are left out.
+ *
+ * Each table is streamed from both servers at once (`COPY (SELECT … ORDER BY …) TO
+ * STDOUT`) in key order — the primary key, else a unique key of NOT NULL columns, else
+ * every column — and merged as the rows arrive (row-merge.ts), so memory stays flat
+ * however large the table. Rows are compared as multisets: the order rows come back in
+ * never shows as a difference. Only the differing rows are kept, up to a limit for the
+ * report, with counts beyond it; a rows file, when asked for, gets them all.
  */
+import fs from 'node:fs';
 import type { ClientBase } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { quoteIdent } from '../pg/db.js';
-import { MissingTableError } from '../base/errors.js';
+import { InternalError, MissingTableError } from '../base/errors.js';
+import { decodeLine, formatRow, type Row } from './copy-text.js';
+import { hasUnequalTextsForEqualValues, orderByItem, orderKindOf, textTiebreakItem, valueComparator, type OrderKind } from './row-order.js';
+import { lineComparator, mergeLines, streamLines, type OrderColumn } from './row-merge.js';
+import { RowHunks } from './row-hunks.js';
+
+export { formatRow, type Row };
 
 /** Columns ignored when inherited: timestamps of when each database was built. */
 export const VOLATILE_INHERITED_COLUMNS = ['created_at', 'updated_at'] as const;
+
+/** Differing rows of a table the report shows (and lists in JSON); the rest are counted. */
+export const DEFAULT_ROW_LIMIT = 1000;
 
 export type DataReason = 'requested' | 'immutable';
 export type DataStatus = 'identical' | 'different' | 'only-in-db1' | 'only-in-db2';
@@ -29,16 +43,10 @@ export interface TableRef {
 export interface ColumnInfo {
   name: string;
   inherited: boolean;
-  /** True for a collatable type (text, varchar, domains over them…): ordered with COLLATE "C". */
+  /** True for a collatable type (text, varchar, domains over them…). */
   collatable: boolean;
-}
-
-export type Row = Array<string | null>;
-
-export interface TableSide {
-  /** Compared columns, in this database's order. */
-  columns: string[];
-  rows: Row[];
+  /** The column's type, a domain's base type for a domain (decides how rows are ordered). */
+  type: number;
 }
 
 export interface TableDataComparison {
@@ -56,12 +64,27 @@ export interface TableDataComparison {
   orderBy: RowOrder;
   rowCountDb1: number | null;
   rowCountDb2: number | null;
-  /** Rows (over `columns`) in DB1 but not DB2, and the reverse; multiplicity respected. */
+  /**
+   * Rows (over `columns`) in DB1 but not DB2, and the reverse, multiplicity respected,
+   * in key order: the first `rowLimit` only (a changed row is in both lists).
+   */
   rowsOnlyInDb1: Row[];
   rowsOnlyInDb2: Row[];
-  /** All rows of each side over `columns`, in display order (for the unified diff). */
-  db1Rows: Row[];
-  db2Rows: Row[];
+  /** How many rows are only in DB1 / only in DB2 in all. */
+  rowsOnlyInDb1Count: number;
+  rowsOnlyInDb2Count: number;
+  /** The unified diff of the rows (first line: the column names), '' when identical; cut after `rowLimit` changed rows. */
+  diff: string;
+  /** Changed rows (lines `-`/`+`) the diff leaves out. */
+  diffRowsNotShown: number;
+}
+
+/** How compareData keeps what it finds. */
+export interface DataCompareOptions {
+  /** Differing rows kept per table (lists and diff); default DEFAULT_ROW_LIMIT. */
+  rowLimit?: number;
+  /** Writes the diff of every differing table, all rows, to this file. */
+  rowsFile?: string;
 }
 
 const RELKINDS = "('r','p','v','m','f')";
@@ -95,8 +118,10 @@ export async function immutableTables(client: ClientBase): Promise<TableRef[]> {
 
 export async function tableColumns(client: ClientBase, oid: number): Promise<ColumnInfo[]> {
   const result = await client.query<ColumnInfo>(
-    `SELECT attname AS name, attinhcount > 0 AS inherited, attcollation <> 0 AS collatable FROM pg_attribute
-      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    `SELECT a.attname AS name, a.attinhcount > 0 AS inherited, a.attcollation <> 0 AS collatable,
+            (CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END)::int AS type
+       FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [oid],
   );
   return result.rows;
@@ -133,62 +158,6 @@ export async function tableKey(client: ClientBase, oid: number): Promise<TableKe
 
 export function isIgnoredColumn(column: ColumnInfo): boolean {
   return column.inherited && (VOLATILE_INHERITED_COLUMNS as readonly string[]).includes(column.name);
-}
-
-/**
- * An ORDER BY item: the table's column as its type (text-like types in the "C"
- * collation), or as text. Qualified with the table's alias: a bare name would mean the
- * output column of the same name, which is the `::text` cast — and sort 1, 10, 2.
- */
-function orderItem(column: Pick<ColumnInfo, 'name' | 'collatable'>, asText: boolean): string {
-  const qualified = `t.${quoteIdent(column.name)}`;
-  if (asText) return `${qualified}::text COLLATE "C"`;
-  return column.collatable ? `${qualified} COLLATE "C"` : qualified;
-}
-
-/** SQLSTATE of "could not identify an ordering operator" (json, point, xml… have none). */
-const UNDEFINED_FUNCTION = '42883';
-
-/**
- * Reads the rows of `table` over `columns` as text, ordered by `orderBy` compared as
- * their types; a column type without an ordering falls back to its text form.
- */
-export async function readRows(client: ClientBase, table: TableRef, columns: readonly string[], orderBy: ReadonlyArray<Pick<ColumnInfo, 'name' | 'collatable'>>): Promise<Row[]> {
-  const select = columns.length > 0 ? columns.map((column) => `t.${quoteIdent(column)}::text`).join(', ') : '';
-  const query = (asText: boolean): string => {
-    const order = orderBy.map((column) => orderItem(column, asText));
-    return `SELECT ${select} FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} AS t${order.length > 0 ? ` ORDER BY ${order.join(', ')}` : ''}`;
-  };
-  try {
-    return (await client.query<Row>({ text: query(false), rowMode: 'array' })).rows;
-  } catch (error) {
-    if ((error as { code?: string }).code !== UNDEFINED_FUNCTION) throw error;
-    return (await client.query<Row>({ text: query(true), rowMode: 'array' })).rows;
-  }
-}
-
-/** A row as one line: tab-separated, COPY text escaping, NULL as `\N`. */
-export function formatRow(row: Row): string {
-  return row
-    .map((value) => (value === null ? '\\N' : value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')))
-    .join('\t');
-}
-
-/** Rows of `a` not matched in `b`, respecting multiplicity, in `a`'s order. */
-export function rowsMissingFrom(a: readonly Row[], b: readonly Row[]): Row[] {
-  const counts = new Map<string, number>();
-  for (const row of b) {
-    const line = formatRow(row);
-    counts.set(line, (counts.get(line) ?? 0) + 1);
-  }
-  const missing: Row[] = [];
-  for (const row of a) {
-    const line = formatRow(row);
-    const left = counts.get(line) ?? 0;
-    if (left > 0) counts.set(line, left - 1);
-    else missing.push(row);
-  }
-  return missing;
 }
 
 /** A table whose rows are compared, as found in each database. */
@@ -243,25 +212,196 @@ async function describeSide(client: ClientBase, ref: TableRef): Promise<TableSid
   return { columns, key };
 }
 
+/** A column rows are ordered by, with how its values order. */
+interface OrderedColumn {
+  name: string;
+  kind: OrderKind;
+}
+
 /**
  * The order rows are read in: the key both sides share (when all its columns are
- * compared), else every compared column.
+ * compared), else every compared column. A column whose type differs between the sides
+ * is ordered by its text on both, so that both servers still agree.
  */
-function rowOrder(side1: TableSideInfo | undefined, side2: TableSideInfo | undefined, columns: readonly string[]): { order: RowOrder; by: ColumnInfo[] } {
-  const infos = new Map([...(side2?.columns ?? []), ...(side1?.columns ?? [])].map((column) => [column.name, column]));
+function rowOrder(side1: TableSideInfo | undefined, side2: TableSideInfo | undefined, columns: readonly string[]): { order: RowOrder; by: OrderedColumn[] } {
+  const types1 = new Map((side1?.columns ?? []).map((column) => [column.name, column.type]));
+  const types2 = new Map((side2?.columns ?? []).map((column) => [column.name, column.type]));
+  const ordered = (name: string): OrderedColumn => {
+    const type = types1.get(name) ?? types2.get(name);
+    const other = types2.get(name) ?? type;
+    return { name, kind: type !== undefined && type === other ? orderKindOf(type) : 'text-form' };
+  };
   const keys = [side1?.key, side2?.key].filter((key): key is TableKey => key !== undefined);
   const key = side1 && side2 ? (side1.key && side2.key && sameList(side1.key.columns, side2.key.columns) ? side1.key : undefined) : keys[0];
-  if (key && key.columns.every((column) => columns.includes(column))) {
-    return { order: key.kind, by: key.columns.map((column) => infos.get(column) ?? { name: column, inherited: false, collatable: false }) };
-  }
-  return { order: 'all columns', by: columns.map((column) => infos.get(column) ?? { name: column, inherited: false, collatable: false }) };
+  if (key && key.columns.every((column) => columns.includes(column))) return { order: key.kind, by: key.columns.map(ordered) };
+  return { order: 'all columns', by: columns.map(ordered) };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
 }
 
-async function compareEntry(db1: ClientBase, db2: ClientBase, entry: SelectedTable): Promise<TableDataComparison> {
+/**
+ * The ORDER BY items and, for the merge, the same order over a COPY line's fields.
+ * Without a unique key, equal values with different texts (1.0 and 1.00) are ordered
+ * by their text too: otherwise each server could list such rows in its own order.
+ */
+function orderOf(columns: readonly string[], order: RowOrder, by: readonly OrderedColumn[]): { sql: string[]; merge: OrderColumn[] } {
+  const sql: string[] = [];
+  const merge: OrderColumn[] = [];
+  for (const column of by) {
+    sql.push(orderByItem(`t.${quoteIdent(column.name)}`, column.kind));
+    merge.push({ index: columns.indexOf(column.name), compare: valueComparator(column.kind) });
+  }
+  if (order === 'all columns') {
+    for (const column of by.filter((c) => hasUnequalTextsForEqualValues(c.kind))) {
+      sql.push(textTiebreakItem(`t.${quoteIdent(column.name)}`));
+      merge.push({ index: columns.indexOf(column.name), compare: valueComparator('text-form') });
+    }
+  }
+  return { sql, merge };
+}
+
+/** The COPY that streams a table's compared columns in the merge's order. */
+function copyQuery(table: TableRef, columns: readonly string[], orderBy: readonly string[]): string {
+  const select = columns.map((column) => `t.${quoteIdent(column)}`).join(', ');
+  const order = orderBy.length > 0 ? ` ORDER BY ${orderBy.join(', ')}` : '';
+  return `COPY (SELECT ${select} FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} AS t${order}) TO STDOUT`;
+}
+
+/**
+ * Session settings that make a value's text the same on both servers: a restored
+ * production cluster may have its own time zone, date style or float digits.
+ */
+const TEXT_FORM_SETTINGS = [
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  "SET TimeZone = 'UTC'",
+  'SET extra_float_digits = 1',
+  "SET bytea_output = 'hex'",
+  "SET lc_monetary = 'C'",
+].join('; ');
+
+/** A table's rows, streamed; undefined when the table is absent on that side. */
+function streamRows(client: ClientBase, table: TableRef | undefined, query: (table: TableRef) => string): AsyncGenerator<string[]> | undefined {
+  return table ? streamLines(client.query(copyTo(query(table)))) : undefined;
+}
+
+/** Reads what is left of a stream: a COPY left half-read would block its connection. */
+async function drain(lines: AsyncGenerator<string[]> | undefined): Promise<void> {
+  if (!lines) return;
+  try {
+    for (;;) if ((await lines.next()).done) return;
+  } catch {
+    // Its own failure is reported by whoever reads it; here it only has to end.
+  }
+}
+
+/** Buffered writes to the rows file (one write call per megabyte, not per row). */
+class RowsFileWriter {
+  private readonly fd: number;
+  private chunks: string[] = [];
+  private size = 0;
+
+  constructor(file: string) {
+    try {
+      this.fd = fs.openSync(file, 'w', 0o644);
+    } catch (error) {
+      throw new InternalError(`cannot write the rows file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+
+  write(text: string): void {
+    this.chunks.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.chunks.length > 0) fs.writeSync(this.fd, this.chunks.join(''));
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+}
+
+/** The `---`/`+++` lines of a table's data diff (an absent side is named so). */
+function diffHeader(table: string, status: DataStatus): string {
+  const oldName = status === 'only-in-db2' ? 'DB1: (absent)' : `DB1: ${table}`;
+  const newName = status === 'only-in-db1' ? 'DB2: (absent)' : `DB2: ${table}`;
+  return `--- ${oldName}\n+++ ${newName}\n`;
+}
+
+/** One table's differing rows as the merge reports them: the report's share, counts, and the rows file. */
+class TableDifferences {
+  readonly onlyInDb1: Row[] = [];
+  readonly onlyInDb2: Row[] = [];
+  countDb1 = 0;
+  countDb2 = 0;
+  private readonly hunks: string[] = [];
+  private readonly shown: RowHunks;
+  private readonly all: RowHunks | undefined;
+  private fileHeaderWritten = false;
+
+  constructor(
+    private readonly table: string,
+    private readonly status: DataStatus,
+    private readonly columns: readonly string[],
+    private readonly limit: number,
+    file: RowsFileWriter | undefined,
+  ) {
+    this.shown = new RowHunks({ limit, onHunk: (text) => this.hunks.push(text) });
+    this.all = file && new RowHunks({
+      onHunk: (text) => {
+        if (!this.fileHeaderWritten) file.write(diffHeader(this.table, this.status));
+        this.fileHeaderWritten = true;
+        file.write(text);
+      },
+    });
+    // The first line of each side is the column names: a side that is absent lacks it too.
+    const header = columns.join('\t');
+    if (status === 'only-in-db1') this.each((hunks) => hunks.remove(header, false));
+    else if (status === 'only-in-db2') this.each((hunks) => hunks.add(header, false));
+    else this.each((hunks) => hunks.equal(header));
+  }
+
+  private each(action: (hunks: RowHunks) => void): void {
+    action(this.shown);
+    if (this.all) action(this.all);
+  }
+
+  private row(line: string): Row {
+    return this.columns.length === 0 ? [] : decodeLine(line);
+  }
+
+  equal(line: string): void {
+    this.each((hunks) => hunks.equal(line));
+  }
+
+  db1Only(line: string): void {
+    this.countDb1 += 1;
+    if (this.onlyInDb1.length < this.limit) this.onlyInDb1.push(this.row(line));
+    this.each((hunks) => hunks.remove(line));
+  }
+
+  db2Only(line: string): void {
+    this.countDb2 += 1;
+    if (this.onlyInDb2.length < this.limit) this.onlyInDb2.push(this.row(line));
+    this.each((hunks) => hunks.add(line));
+  }
+
+  /** The report's diff ('' when no row differs). */
+  finish(): { diff: string; notShown: number } {
+    this.each((hunks) => hunks.finish());
+    return { diff: this.hunks.length > 0 ? diffHeader(this.table, this.status) + this.hunks.join('') : '', notShown: this.shown.notShown };
+  }
+}
+
+async function compareEntry(db1: ClientBase, db2: ClientBase, entry: SelectedTable, limit: number, file: RowsFileWriter | undefined): Promise<TableDataComparison> {
   const reasons = [...entry.reasons].sort();
   const [side1, side2] = await Promise.all([entry.db1 && describeSide(db1, entry.db1), entry.db2 && describeSide(db2, entry.db2)]);
   const ignored = new Set<string>();
@@ -276,13 +416,26 @@ async function compareEntry(db1: ClientBase, db2: ClientBase, entry: SelectedTab
   const both = Boolean(side1 && side2);
   const columns = both ? columns1.filter((column) => columns2.includes(column)) : side1 ? columns1 : columns2;
   const { order, by } = rowOrder(side1, side2, columns);
-  const [rows1, rows2] = await Promise.all([
-    entry.db1 ? readRows(db1, entry.db1, columns, by) : Promise.resolve(undefined),
-    entry.db2 ? readRows(db2, entry.db2, columns, by) : Promise.resolve(undefined),
-  ]);
-  const onlyIn1 = rowsMissingFrom(rows1 ?? [], rows2 ?? []);
-  const onlyIn2 = rowsMissingFrom(rows2 ?? [], rows1 ?? []);
-  const status: DataStatus = !rows2 ? 'only-in-db1' : !rows1 ? 'only-in-db2' : onlyIn1.length + onlyIn2.length > 0 ? 'different' : 'identical';
+  const ordering = orderOf(columns, order, by);
+  const query = (table: TableRef): string => copyQuery(table, columns, ordering.sql);
+  // Provisional until both sides are read: a table on both sides is 'different' or 'identical'.
+  const presence: DataStatus = !entry.db2 ? 'only-in-db1' : !entry.db1 ? 'only-in-db2' : 'different';
+  const found = new TableDifferences(entry.display, presence, columns, limit, file);
+  const lines1 = streamRows(db1, entry.db1, query);
+  const lines2 = streamRows(db2, entry.db2, query);
+  let counts: { db1Rows: number; db2Rows: number };
+  try {
+    counts = await mergeLines(lines1, lines2, lineComparator(ordering.merge), {
+      equal: (line) => found.equal(line),
+      db1Only: (line) => found.db1Only(line),
+      db2Only: (line) => found.db2Only(line),
+    });
+  } catch (error) {
+    await Promise.all([drain(lines1), drain(lines2)]);
+    throw error;
+  }
+  const status: DataStatus = presence !== 'different' ? presence : found.countDb1 + found.countDb2 > 0 ? 'different' : 'identical';
+  const { diff, notShown } = found.finish();
   return {
     table: entry.display,
     reasons,
@@ -292,22 +445,32 @@ async function compareEntry(db1: ClientBase, db2: ClientBase, entry: SelectedTab
     columnsOnlyInDb1: both ? columns1.filter((column) => !columns2.includes(column)) : [],
     columnsOnlyInDb2: both ? columns2.filter((column) => !columns1.includes(column)) : [],
     orderBy: order,
-    rowCountDb1: rows1 ? rows1.length : null,
-    rowCountDb2: rows2 ? rows2.length : null,
-    rowsOnlyInDb1: onlyIn1,
-    rowsOnlyInDb2: onlyIn2,
-    db1Rows: rows1 ?? [],
-    db2Rows: rows2 ?? [],
+    rowCountDb1: entry.db1 ? counts.db1Rows : null,
+    rowCountDb2: entry.db2 ? counts.db2Rows : null,
+    rowsOnlyInDb1: found.onlyInDb1,
+    rowsOnlyInDb2: found.onlyInDb2,
+    rowsOnlyInDb1Count: found.countDb1,
+    rowsOnlyInDb2Count: found.countDb2,
+    diff: status === 'identical' ? '' : diff,
+    diffRowsNotShown: status === 'identical' ? 0 : notShown,
   };
 }
 
-/** Compares the data of the selected tables (see selectTables). */
-export async function compareData(db1: ClientBase, db2: ClientBase, entries: readonly SelectedTable[]): Promise<TableDataComparison[]> {
-  const results: TableDataComparison[] = [];
-  // One client per database runs one query at a time: tables go one after another,
-  // both databases in parallel.
-  for (const entry of entries) results.push(await compareEntry(db1, db2, entry));
-  return results;
+/**
+ * Compares the data of the selected tables (see selectTables). Tables go one after
+ * another; the two sides of each stream at once, one connection per database.
+ */
+export async function compareData(db1: ClientBase, db2: ClientBase, entries: readonly SelectedTable[], options: DataCompareOptions = {}): Promise<TableDataComparison[]> {
+  const limit = options.rowLimit ?? DEFAULT_ROW_LIMIT;
+  const file = options.rowsFile === undefined ? undefined : new RowsFileWriter(options.rowsFile);
+  try {
+    const results: TableDataComparison[] = [];
+    if (entries.length > 0) await Promise.all([db1.query(TEXT_FORM_SETTINGS), db2.query(TEXT_FORM_SETTINGS)]);
+    for (const entry of entries) results.push(await compareEntry(db1, db2, entry, limit, file));
+    return results;
+  } finally {
+    file?.close();
+  }
 }
 
 export function dataDiffers(results: readonly TableDataComparison[]): boolean {

@@ -19,6 +19,9 @@ const VOLATILE_LINES: readonly RegExp[] = [
 const SESSION_SETTING = /^(?:SET [A-Za-z_.]+ = .*;|SELECT pg_catalog\.set_config\(.*\);)$/;
 
 export function isVolatileLine(line: string): boolean {
+  // Every volatile line starts with `\` or `-`: the patterns run on few lines of a dump.
+  const first = line.charCodeAt(0);
+  if (first !== 0x5c && first !== 0x2d) return false;
   return VOLATILE_LINES.some((pattern) => pattern.test(line));
 }
 
@@ -26,11 +29,16 @@ export function isSessionSetting(line: string): boolean {
   return SESSION_SETTING.test(line);
 }
 
+function endsInSpace(line: string): boolean {
+  const last = line.charCodeAt(line.length - 1);
+  return last === 0x20 || last === 0x09 || last === 0x0d;
+}
+
 /** Removes trailing whitespace from every line and collapses runs of blank lines into one. */
 export function tidyLines(lines: readonly string[]): string[] {
   const out: string[] = [];
   for (const raw of lines) {
-    const line = raw.replace(/[ \t\r]+$/, '');
+    const line = endsInSpace(raw) ? raw.replace(/[ \t\r]+$/, '') : raw;
     if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
     out.push(line);
   }
@@ -44,14 +52,16 @@ export function tidyLines(lines: readonly string[]): string[] {
  * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
  */
 export function normalizeObjectText(lines: readonly string[]): string {
-  const kept = tidyLines(lines.filter((line) => !isVolatileLine(line)));
-  while (kept.length > 0) {
-    const last = kept[kept.length - 1] ?? '';
-    if (last === '' || isSessionSetting(last)) kept.pop();
+  const kept: string[] = [];
+  for (const line of lines) if (!isVolatileLine(line)) kept.push(line);
+  const tidy = tidyLines(kept);
+  // Popping blank lines too: those directly before the trailing SETs may now end the text.
+  while (tidy.length > 0) {
+    const last = tidy[tidy.length - 1] ?? '';
+    if (last === '' || isSessionSetting(last)) tidy.pop();
     else break;
   }
-  // Blank lines directly before the trailing SETs may now end the text.
-  return tidyLines(kept).join('\n');
+  return tidy.join('\n');
 }
 
 const TABLE_OPEN = /^CREATE (?:UNLOGGED )?TABLE .* \($/;

@@ -8,7 +8,7 @@
 import type { Palette } from '../base/palette.js';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { ChangedObject, SchemaComparison } from './compare-schema.js';
-import { formatRow, type Row, type TableDataComparison } from './compare-data.js';
+import type { Row, TableDataComparison } from './compare-data.js';
 import type { SchemaObject } from './schema-dump.js';
 import { plural } from '../base/text.js';
 import { migrationJson, migrationLines, rehearsalJson, rehearsalLines, type MigrationResult } from './migration-report.js';
@@ -37,6 +37,8 @@ export interface DiffResult {
   entrypoint: string;
   mock: boolean;
   compared: ComparedAspects;
+  /** --rows-file: where every differing row was written. */
+  rowsFile?: string;
   schema: SchemaComparison;
   data: TableDataComparison[];
   /** What each applied migration did on DB1 (the rehearsal). */
@@ -77,24 +79,15 @@ export function onlyInDb2Diff(object: SchemaObject): string {
   return unifiedDiff('DB1: (absent)', `DB2: ${object.key}`, '', object.sql);
 }
 
-function rowsText(columns: readonly string[], rows: readonly Row[]): string {
-  return [columns.join('\t'), ...rows.map(formatRow)].join('\n');
-}
-
 /** The unified diff of a table's rows (header line = column names); '' when identical. */
 export function tableDataDiff(table: TableDataComparison): string {
-  if (table.status === 'identical') return '';
-  const old = table.status === 'only-in-db2' ? '' : rowsText(table.columns, table.db1Rows);
-  const next = table.status === 'only-in-db1' ? '' : rowsText(table.columns, table.db2Rows);
-  const oldName = table.status === 'only-in-db2' ? 'DB1: (absent)' : `DB1: ${table.table}`;
-  const newName = table.status === 'only-in-db1' ? 'DB2: (absent)' : `DB2: ${table.table}`;
-  return unifiedDiff(oldName, newName, old, next);
+  return table.diff;
 }
 
 function describeTableDifference(table: TableDataComparison): string {
   if (table.status === 'only-in-db1') return `only in DB1 (${plural(table.rowCountDb1 ?? 0, 'row')})`;
   if (table.status === 'only-in-db2') return `only in DB2 (${plural(table.rowCountDb2 ?? 0, 'row')})`;
-  return `${plural(table.rowsOnlyInDb1.length, 'row')} only in DB1, ${plural(table.rowsOnlyInDb2.length, 'row')} only in DB2`;
+  return `${plural(table.rowsOnlyInDb1Count, 'row')} only in DB1, ${plural(table.rowsOnlyInDb2Count, 'row')} only in DB2`;
 }
 
 export interface DiffSummary {
@@ -195,7 +188,10 @@ function dataSection(title: string, tables: readonly TableDataComparison[]): str
   const differing = tables.filter((table) => table.status !== 'identical');
   if (differing.length === 0) return [];
   const lines = ['', title];
-  for (const table of differing) lines.push('', ...columnNotes(table), tableDataDiff(table).trimEnd());
+  for (const table of differing) {
+    lines.push('', ...columnNotes(table), tableDataDiff(table).trimEnd());
+    if (table.diffRowsNotShown > 0) lines.push(`# ${table.table}: ${plural(table.diffRowsNotShown, 'more differing row')} not shown (--rows-file FILE lists them all)`);
+  }
   return lines;
 }
 
@@ -288,7 +284,10 @@ export function toJsonReport(result: DiffResult): unknown {
       rowCountDb2: table.rowCountDb2,
       rowsOnlyInDb1: table.rowsOnlyInDb1.map((row) => rowObject(table.columns, row)),
       rowsOnlyInDb2: table.rowsOnlyInDb2.map((row) => rowObject(table.columns, row)),
+      rowsOnlyInDb1Count: table.rowsOnlyInDb1Count,
+      rowsOnlyInDb2Count: table.rowsOnlyInDb2Count,
       diff: tableDataDiff(table),
+      diffRowsNotShown: table.diffRowsNotShown,
     })),
   };
 }

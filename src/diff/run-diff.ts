@@ -59,6 +59,8 @@ export interface DiffOptions {
   privileges?: boolean;
   /** --ignore-column-order: a column's position in its table is not a difference. */
   ignoreColumnOrder?: boolean;
+  /** --rows-file FILE: every differing row of the compared tables, not only the report's first ones. */
+  rowsFile?: string;
   /** --write-migration NAME: write the proved migration into the migration folder. */
   writeMigration?: string;
   /** --sql: generate and prove the migration (its up.sql goes where the caller says). */
@@ -119,6 +121,8 @@ export interface DiffPlan {
   mock: boolean;
   noHook: boolean;
   aspects: ComparedAspects;
+  /** --rows-file, as an absolute path. */
+  rowsFile?: string;
   /** --write-migration / --sql, when asked for. */
   migration?: { name?: string; generator: string };
 }
@@ -192,6 +196,7 @@ export function planDiff(config: Config, options: DiffOptions): DiffPlan {
     migration: wantsMigration ? { name: options.writeMigration, generator: options.generator ?? 'db-tool' } : undefined,
     mock: Boolean(options.mock),
     noHook: Boolean(options.noHook),
+    rowsFile: options.rowsFile === undefined ? undefined : path.resolve(config.cwd, options.rowsFile),
     aspects: { privileges: Boolean(options.privileges), columnOrder: !options.ignoreColumnOrder },
   };
 }
@@ -291,18 +296,26 @@ export async function allOrFirstError<T extends readonly unknown[]>(promises: { 
 export interface CompareOptions {
   tables: readonly string[];
   aspects: ComparedAspects;
-  /** Schema dumps the caller started early, each as soon as its side was built (with `schemaDumpOptions(aspects)`). */
+  /** Writes every differing row to this file (the result keeps the first DEFAULT_ROW_LIMIT per table). */
+  rowsFile?: string;
+  /** Differing rows kept per table; default DEFAULT_ROW_LIMIT. */
+  rowLimit?: number;
+  /**
+   * Schema dumps the caller started early, each as soon as its side was built (with
+   * `schemaDumpOptions(aspects)`), while the other side may still be building.
+   */
   schemas?: { db1?: Promise<SchemaObject[]>; db2?: Promise<SchemaObject[]> };
 }
 
-/** How compareDatabases dumps a schema for these aspects. */
+/** pg_dump's options for the aspects a run compares. */
 export function schemaDumpOptions(aspects: ComparedAspects): DumpOptions {
   return { privileges: aspects.privileges, ignoreColumnOrder: !aspects.columnOrder };
 }
 
 /**
  * Compares two built databases: the --tables are resolved first (a name found in
- * neither → exit 5, before any dump), then schema dumps and data side by side.
+ * neither → exit 5, before any dump unless the dumps were started already), then
+ * schema dumps and data side by side.
  */
 export async function compareDatabases(config: Config, urls: { db1: string; db2: string }, options: CompareOptions): Promise<Comparison> {
   try {
@@ -313,7 +326,7 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
         const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
           options.schemas?.db1 ?? dumpSchema(config, urls.db1, dumpOptions),
           options.schemas?.db2 ?? dumpSchema(config, urls.db2, dumpOptions),
-          compareData(client1, client2, tables),
+          compareData(client1, client2, tables, { rowsFile: options.rowsFile, rowLimit: options.rowLimit }),
         ]);
         return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };
       }),
@@ -363,13 +376,29 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
   // everything has settled.
   const ctx: BuildContext = { config, log, runDir, runLogs, checkpoint: throwIfInterrupted };
   log.debug(`diff: run folder ${runDir}`);
-  const [db1, db2] = await allOrFirstError<[Db1, Db2]>([buildDb1(ctx, plan.backup), buildDb2(ctx, plan)]);
-  ctx.checkpoint();
+  const building1 = buildDb1(ctx, plan.backup);
+  const building2 = buildDb2(ctx, plan);
+  // Each schema is dumped as soon as its side is built, while the other may still build.
+  const dump = (side: 'db1' | 'db2', built: Promise<Db1 | Db2>): Promise<SchemaObject[]> =>
+    built.then((db) => log.step(`${side}: dump schema`, () => dumpSchema(config, db.connection.url, schemaDumpOptions(plan.aspects))));
+  const schemas = { db1: dump('db1', building1), db2: dump('db2', building2) };
+  // Seen by the comparison (or dropped with a failed build): not an unhandled rejection meanwhile.
+  for (const schema of Object.values(schemas)) schema.catch(() => undefined);
+  let db1: Db1;
+  let db2: Db2;
+  try {
+    [db1, db2] = await allOrFirstError<[Db1, Db2]>([building1, building2]);
+    ctx.checkpoint();
+  } catch (error) {
+    // No pg_dump may outlive the run (its servers are about to stop).
+    await Promise.allSettled([schemas.db1, schemas.db2]);
+    throw error;
+  }
   const urls = { db1: db1.connection.url, db2: db2.connection.url };
   // The catalogs the migration writer needs are read beside the dumps.
   const catalogs = plan.migration ? readCatalogs(urls.db1, urls.db2) : undefined;
   catalogs?.catch(() => undefined);
-  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects }));
+  const { schema, data, dumps } = await log.step('compare', () => compareDatabases(config, urls, { tables: plan.tables, aspects: plan.aspects, rowsFile: plan.rowsFile, schemas }));
   let migration: MigrationResult | undefined;
   if (plan.migration && schemasDiffer(schema)) {
     // Last use of DB1: the proof applies up and down to it.
@@ -391,6 +420,7 @@ async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir:
     entrypoint: db2.entrypoint,
     mock: plan.mock,
     compared: plan.aspects,
+    rowsFile: plan.rowsFile,
     schema,
     data,
     rehearsal: db1.rehearsal,

@@ -51,6 +51,7 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
     .option('-H, --no-hook', 'hydrate DB2 without the hectic bundle (its migrator init still applies it afterwards)')
     .option('--privileges', 'also compare grants and default privileges (owners are never compared)')
     .option('--ignore-column-order', 'a column\'s position in its table is not a difference')
+    .option('--rows-file <file>', 'write every differing row of the compared tables to FILE (unified diffs; the report shows the first 1000 per table)')
     .option('--json', 'print the report as one JSON document (also on failure: {"ok": false, "error": {…}})')
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
     .option('--write-migration <name>', 'write the migration DB1 → DB2 to $MIGRATION_DIR/<UTC timestamp>-NAME/{up,down}.sql, once proved on a copy of DB1')

@@ -18,6 +18,7 @@ export interface DiffFlags {
   hook: boolean;
   privileges?: boolean;
   ignoreColumnOrder?: boolean;
+  rowsFile?: string;
   json?: boolean;
   output?: string;
   writeMigration?: string;
@@ -38,6 +39,7 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
       noHook: !flags.hook,
       privileges: flags.privileges,
       ignoreColumnOrder: flags.ignoreColumnOrder,
+      rowsFile: flags.rowsFile,
       writeMigration: flags.writeMigration,
       migrationSql: flags.sql !== undefined,
       generator,
@@ -52,6 +54,7 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
     if (sqlToStdout) ctx.out(migration.up);
     else writeReport(ctx, flags.sql, migration.up, 'up.sql');
   }
+  if (result.rowsFile) ctx.log.info(`differing rows written to ${result.rowsFile}`);
   if (migration?.folder) ctx.log.info(`migration written to ${migration.folder}`);
   else if ((flags.writeMigration !== undefined || flags.sql) && !migration) ctx.log.info('no schema differences: no migration written');
   if (sqlToStdout && !flags.output) {

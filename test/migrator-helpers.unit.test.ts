@@ -11,7 +11,7 @@ import { formatList, listMigrationsCommand } from '../src/commands/migrator-list
 import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
-import { AS_SESSION_USER, buildMigrationScript, SESSION_RESET } from '../src/migrations/migration-runner.js';
+import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-runner.js';
 import { quotePsqlArgument } from '../src/pg/psql.js';
 import { inlineSql, stdinLineMap } from '../src/pg/inline-sql.js';
 import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
@@ -64,22 +64,55 @@ describe('buildMigrationScript', () => {
   const up = { direction: 'up' as const, name: "20240101000000-it's", file: '/m/a b/up.sql', hash: 'a'.repeat(64) };
   const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
 
-  it('wraps each step in its own transaction with migration mode and its bookkeeping row, each from a clean session', () => {
-    const script = buildMigrationScript([up, down], { vars: { who: "it's" } });
+  const check = (token: string) =>
+    `SELECT int4(CASE WHEN txid_current_if_assigned() IS NOT DISTINCT FROM :'dbtool_xact_${token}'::bigint THEN '1' ELSE 'db-tool ${token}: the migration ended its transaction' END) AS dbtool_own_${token} \\gset`;
+
+  it('wraps each step in its own read-write transaction with migration mode, a check that it is still open, and its bookkeeping row, each from a clean session', () => {
+    const script = buildMigrationScript([up, down], { vars: { who: "it's" }, token: 't1' });
     expect(script.sources).toEqual([]);
+    expect(script.endedToken).toBe('db-tool t1: the migration ended its transaction');
     expect(script.text.split('\n').filter(Boolean)).toEqual([
       '\\set ON_ERROR_STOP 1',
-      "BEGIN \\; SET LOCAL hectic.migration_mode = 'on';",
+      `${READ_ONLY_DEFAULT} \\; BEGIN READ WRITE \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT txid_current() AS dbtool_xact_t1 \\gset`,
       "-- 1/2: up 20240101000000-it's",
       "\\i '/m/a b/up.sql'",
       '\\set ON_ERROR_STOP 1',
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on';`,
+      check('t1'),
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT txid_current() AS dbtool_xact_t1 \\gset`,
       '\\o',
       "\\set who 'it''s'",
       '-- 2/2: down 20240102000000-b',
       "\\i '/m/b/down.sql'",
       '\\set ON_ERROR_STOP 1',
+      check('t1'),
       `${AS_SESSION_USER} \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
+    ]);
+  });
+
+  it('reports each step as it begins, with its transaction id, when it can print marks', () => {
+    const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, token: 't2' });
+    const lines = script.text.split('\n');
+    expect(lines[1]).toContain("SELECT '__m_s0-' || txid_current() || '__' AS dbtool_mark_t2, txid_current() AS dbtool_xact_t2 \\gset");
+    expect(lines[2]).toBe('\\echo :dbtool_mark_t2');
+    expect(lines.filter((line) => line.includes("'__m_s1-'"))).toHaveLength(1);
+    expect(lines.filter((line) => line === '\\echo :dbtool_mark_t2')).toHaveLength(2);
+  });
+
+  it('runs a no-transaction step outside any transaction, read-write, and records it in a transaction of its own afterwards', () => {
+    const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, outsideTransaction: (step) => step === down, token: 't3' });
+    const lines = script.text.split('\n').filter(Boolean);
+    const first = lines.findIndex((line) => line.startsWith('-- 2/2:'));
+    expect(lines[first]).toBe('-- 2/2: down 20240102000000-b (no transaction)');
+    // The first step's COMMIT, then the reset, outside a transaction; no BEGIN for the migration.
+    expect(lines.slice(first - 3, first)).toEqual([
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; ${SESSION_RESET} \\; SET default_transaction_read_only = off \\; SET hectic.migration_mode = 'on';`,
+      '\\echo __m_s1-0__',
+      '\\o',
+    ]);
+    expect(lines.slice(first + 1)).toEqual([
+      "\\i '/m/b/down.sql'",
+      '\\set ON_ERROR_STOP 1',
+      `${AS_SESSION_USER} \\; BEGIN READ WRITE \\; SET LOCAL hectic.migration_mode = 'on' \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
     ]);
   });
 
@@ -91,18 +124,19 @@ describe('buildMigrationScript', () => {
     expect(lines.at(-1)).toBe('\\echo all done');
   });
 
-  it('joins its statements to the last one of an inlined step, on the line of its final ;', () => {
+  it('joins the check to the last statement of an inlined step, on the line of its final ;', () => {
     const inline = (step: { file: string }) => (step.file === up.file ? inlineSql(Buffer.from('CREATE TABLE a (id int);\nSELECT 1; -- done\n-- bye\n')) : undefined);
-    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline });
+    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline, token: 't4' });
     const lines = script.text.split('\n');
-    expect(lines.slice(2, 6)).toEqual([
+    expect(lines.slice(2, 7)).toEqual([
       "-- 1/2: up 20240101000000-it's",
       'CREATE TABLE a (id int);',
-      `SELECT 1 \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on'; -- done`,
+      `SELECT 1 \\; ${check('t4')}`,
       '-- bye',
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT txid_current() AS dbtool_xact_t4 \\gset`,
     ]);
     // Nothing of psql's own state to put back after it.
-    expect(lines[6]).toBe('-- 2/2: down 20240102000000-b');
+    expect(lines[7]).toBe('-- 2/2: down 20240102000000-b');
     expect(script.sources).toEqual([{ first: 4, lineCount: 3, file: up.file }]);
     expect(stdinLineMap('psql:<stdin>:5: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n', script.sources)).toBe(
       `psql:${up.file}:2: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n`,

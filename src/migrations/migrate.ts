@@ -4,7 +4,7 @@ import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
-import { MigrationRunError, runPlan } from './migration-runner.js';
+import { MigrationRunError, runPlan, type RunInspector, type TransactionStatus } from './migration-runner.js';
 import { openMigrationSession, type MigrationSession, type StepHooks } from './migration-session.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
@@ -97,19 +97,58 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
   }
 }
 
+/** Reads the run's outcome back through a connection of its own (psql has ended). */
+function inspector(url: string): RunInspector {
+  return {
+    applied: () => withClient(url, readAppliedMigrations),
+    transactionStatus: (xid) =>
+      withClient(url, async (client) => {
+        const { rows } = await client.query<{ status: TransactionStatus }>(`SELECT txid_status(${BigInt(xid).toString()}) AS status`);
+        return rows[0]?.status ?? null;
+      }),
+  };
+}
+
+/**
+ * On a terminal, each migration is a step of the log: a live line while it runs (a long
+ * one shows what is running), then its line with its duration. Elsewhere, nothing.
+ */
+function stepProgress(log: Logger, steps: readonly MigrationStep[]): { start(index: number): void; end(ok: boolean): void } | undefined {
+  if (!log.interactive) return undefined;
+  let current: { resolve(): void; reject(error: Error): void } | undefined;
+  const end = (ok: boolean): void => {
+    if (ok) current?.resolve();
+    else current?.reject(new Error('failed'));
+    current = undefined;
+  };
+  return {
+    start(index) {
+      end(true);
+      const step = steps[index];
+      if (!step) return;
+      const title = `${step.direction === 'up' ? 'apply ' : 'revert'} ${step.name} (${index + 1}/${steps.length})`;
+      log.step(title, () => new Promise<void>((resolve, reject) => (current = { resolve, reject }))).catch(() => undefined);
+    },
+    end,
+  };
+}
+
 async function runSteps(log: Logger, url: string, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
   const started = performance.now();
+  const progress = stepProgress(log, plan.steps);
   try {
-    const result = await runPlan(log, session, plan.steps, () => withClient(url, readAppliedMigrations));
+    const result = await runPlan(log, session, plan.steps, inspector(url), progress?.start);
+    progress?.end(true);
     logMessages(log, result.messages);
-    logSteps(log, result.completed);
+    if (!progress) logSteps(log, result.completed);
     const verb = plan.steps.every((step) => step.direction === 'up') ? 'applied' : plan.steps.every((step) => step.direction === 'down') ? 'reverted' : 'ran';
     log.info(`${verb} ${result.completed.length} migration${result.completed.length === 1 ? '' : 's'} in ${formatDuration(performance.now() - started)}`);
     return result.completed;
   } catch (error) {
+    progress?.end(false);
     if (error instanceof MigrationRunError) {
       logMessages(log, error.messages);
-      logSteps(log, error.completed);
+      if (!progress) logSteps(log, error.completed);
     }
     throw error;
   }

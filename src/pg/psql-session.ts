@@ -42,6 +42,10 @@ export interface PsqlSession {
   readonly linesSent: number;
   /** A psql line that reports `mark` when psql gets there. */
   markLine(mark: string): string;
+  /** The text that, printed on a line of psql's stdout, reports `mark` (lowercase letters, digits, `-`). */
+  markText(mark: string): string;
+  /** Calls `listener` with each mark as psql prints it (the run's progress). */
+  onMark(listener: (mark: string) => void): void;
   /** Sends psql more input before its script; false when psql has ended already. */
   write(text: string): boolean;
   /** Hands psql the rest of its input; it exits when done. */
@@ -77,6 +81,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
   };
   const pending = new Map<string, PendingQuery>();
   const marks: string[] = [];
+  let markListener: ((mark: string) => void) | undefined;
   let collected = '';
   let capture: { id: string; text: string } | undefined;
   let partial = '';
@@ -98,7 +103,10 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
       pending.get(capture.id)?.resolve(capture.text);
       pending.delete(capture.id);
       capture = undefined;
-    } else if (kind === 'm') marks.push(id);
+    } else if (kind === 'm') {
+      marks.push(id);
+      markListener?.(id);
+    }
   };
   // Whole lines only: a marker may follow output that did not end its line (`\echo -n`).
   const onLine = (line: string, newline: string): void => {
@@ -141,7 +149,8 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     },
   );
   ended.catch(() => undefined); // seen by the pending query or by finish()
-  const line = (mark: string): string => `\\echo __dbtool_${nonce}_${mark}__\n`;
+  const text = (mark: string): string => `__dbtool_${nonce}_${mark}__`;
+  const line = (mark: string): string => `\\echo ${text(mark)}\n`;
   /** Sends `text`, whose output comes back as the answer. */
   const ask = (text: string): Promise<string> => {
     if (finished) throw new Error('psql session: question after finish');
@@ -173,6 +182,10 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
       return linesSent;
     },
     markLine: (mark) => line(`m-${mark}`),
+    markText: (mark) => text(`m-${mark}`),
+    onMark(listener) {
+      markListener = listener;
+    },
     write(text: string): boolean {
       if (exited || finished) return false;
       send(text);

@@ -181,6 +181,25 @@ describe('status', () => {
       '1-a  applied  2024-01-01T00:00:00.000Z\n2-b  changed  2024-01-01T00:00:00.000Z\n3-c  missing  2024-01-01T00:00:00.000Z\n4-d  pending  -\n',
     );
   });
+
+  it('aligns the columns, and marks baseline rows and pending ones that sort before applied ones', () => {
+    const at = new Date('2024-01-01T00:00:00Z');
+    const entries = migrationStatuses(
+      [{ name: '1-a', hash: 'a' }, { name: '2-longer', hash: 'b' }, { name: '3-c', hash: 'c' }, { name: '4-dd', hash: 'd' }],
+      [{ name: '1-a', hash: 'a', appliedAt: at, baseline: true }, { name: '3-c', hash: 'c', appliedAt: at }],
+    );
+    expect(entries.find((entry) => entry.name === '2-longer')).toEqual(expect.objectContaining({ state: 'pending', outOfOrder: true }));
+    expect(entries.find((entry) => entry.name === '4-dd')).not.toHaveProperty('outOfOrder');
+    expect(formatStatusLines(entries)).toBe(
+      [
+        '1-a       applied  2024-01-01T00:00:00.000Z  baseline',
+        '2-longer  pending  -                         out of order',
+        '3-c       applied  2024-01-01T00:00:00.000Z',
+        '4-dd      pending  -',
+        '',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('migration folders', () => {

@@ -21,7 +21,7 @@ export interface MigrationSessionOptions {
   /** psql variables from --set NAME=VALUE. */
   vars: Readonly<Record<string, string>>;
   /** Where the migrations' own output (SELECT results, \echo) goes; default: our stdout. */
-  output?: 'inherit' | 'pipe' | number;
+  output?: 'inherit' | 'pipe' | number | ((text: string) => void);
   hooks?: StepHooks;
 }
 

@@ -21,8 +21,11 @@ import { pgProgram } from './pg-bin.js';
 import { describePsqlFailure, PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, quotePsqlArgument, SqlError, type PsqlOptions } from './psql.js';
 
 export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'args' | 'cwd' | 'onStderr' | 'signal'> {
-  /** Where psql's own output goes: our stdout ('inherit', the default), an fd, or collected ('pipe'). */
-  output?: 'inherit' | 'pipe' | number;
+  /**
+   * Where psql's own output goes: our stdout ('inherit', the default), an fd, collected
+   * ('pipe'), or a writer (whole lines; the CLI's, which keeps progress lines apart).
+   */
+  output?: 'inherit' | 'pipe' | number | ((text: string) => void);
 }
 
 /** How the session ended; `stdout` is the output collected with `output: 'pipe'`, markers taken out. */
@@ -94,6 +97,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     if (!text) return;
     if (options.output === 'pipe') collected += text;
     else if (typeof options.output === 'number') fs.writeSync(options.output, text);
+    else if (typeof options.output === 'function') options.output(text);
     else process.stdout.write(text);
   };
   const onMark = (mark: string): void => {

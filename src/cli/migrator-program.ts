@@ -224,7 +224,7 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
 
 function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSources, name: string): void {
   configureCommand(parent.command(name), sources.name)
-    .description('each migration: NAME  STATE  APPLIED_AT (STATE: applied, pending, changed, missing); reads only')
+    .description('each migration: NAME  STATE  APPLIED_AT  [NOTE] (STATE: applied, pending, changed, missing; NOTE: baseline, out of order); reads only')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);

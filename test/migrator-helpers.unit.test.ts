@@ -65,7 +65,7 @@ describe('buildMigrationScript', () => {
   const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
 
   const check = (token: string) =>
-    `SELECT int4(CASE WHEN txid_current_if_assigned() IS NOT DISTINCT FROM :'dbtool_xact_${token}'::bigint THEN '1' ELSE 'db-tool ${token}: the migration ended its transaction' END) AS dbtool_own_${token} \\gset`;
+    `SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'dbtool_xact_${token}'::pg_catalog.int8 THEN '1' ELSE 'db-tool ${token}: the migration ended its transaction' END) AS dbtool_own_${token} \\gset`;
 
   it('wraps each step in its own read-write transaction with migration mode, a check that it is still open, and its bookkeeping row, each from a clean session', () => {
     const script = buildMigrationScript([up, down], { vars: { who: "it's" }, token: 't1' });
@@ -73,12 +73,12 @@ describe('buildMigrationScript', () => {
     expect(script.endedToken).toBe('db-tool t1: the migration ended its transaction');
     expect(script.text.split('\n').filter(Boolean)).toEqual([
       '\\set ON_ERROR_STOP 1',
-      `${READ_ONLY_DEFAULT} \\; BEGIN READ WRITE \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT txid_current() AS dbtool_xact_t1 \\gset`,
+      `${READ_ONLY_DEFAULT} \\; BEGIN READ WRITE \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t1 \\gset`,
       "-- 1/2: up 20240101000000-it's",
       "\\i '/m/a b/up.sql'",
       '\\set ON_ERROR_STOP 1',
       check('t1'),
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT txid_current() AS dbtool_xact_t1 \\gset`,
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t1 \\gset`,
       '\\o',
       "\\set who 'it''s'",
       '-- 2/2: down 20240102000000-b',
@@ -92,7 +92,7 @@ describe('buildMigrationScript', () => {
   it('reports each step as it begins, with its transaction id, when it can print marks', () => {
     const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, token: 't2' });
     const lines = script.text.split('\n');
-    expect(lines[1]).toContain("SELECT '__m_s0-' || txid_current() || '__' AS dbtool_mark_t2, txid_current() AS dbtool_xact_t2 \\gset");
+    expect(lines[1]).toContain("SELECT '__m_s0-' || pg_catalog.txid_current() || '__' AS dbtool_mark_t2, pg_catalog.txid_current() AS dbtool_xact_t2 \\gset");
     expect(lines[2]).toBe('\\echo :dbtool_mark_t2');
     expect(lines.filter((line) => line.includes("'__m_s1-'"))).toHaveLength(1);
     expect(lines.filter((line) => line === '\\echo :dbtool_mark_t2')).toHaveLength(2);
@@ -133,7 +133,7 @@ describe('buildMigrationScript', () => {
       'CREATE TABLE a (id int);',
       `SELECT 1 \\; ${check('t4')}`,
       '-- bye',
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT txid_current() AS dbtool_xact_t4 \\gset`,
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t4 \\gset`,
     ]);
     // Nothing of psql's own state to put back after it.
     expect(lines[7]).toBe('-- 2/2: down 20240102000000-b');

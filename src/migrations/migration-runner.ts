@@ -141,7 +141,7 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
   const markVar = `dbtool_mark_${token}`;
   const xactVar = `dbtool_xact_${token}`;
   const endedToken = `db-tool ${token}: the migration ended its transaction`;
-  const check = `SELECT int4(CASE WHEN txid_current_if_assigned() IS NOT DISTINCT FROM :'${xactVar}'::bigint THEN '1' ELSE ${quoteLiteral(endedToken)} END) AS dbtool_own_${token} \\gset`;
+  const check = `SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'${xactVar}'::pg_catalog.int8 THEN '1' ELSE ${quoteLiteral(endedToken)} END) AS dbtool_own_${token} \\gset`;
   const chunks: string[] = [];
   const sources: StdinSource[] = [];
   let lines = 0;
@@ -158,10 +158,10 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
       return { statements: ['SET default_transaction_read_only = off', "SET hectic.migration_mode = 'on'"], terminator: ';', after: markText ? [`\\echo ${markText(`s${index}-0`)}`] : [] };
     }
     const statements = ['BEGIN READ WRITE', MIGRATION_MODE];
-    if (!markText) return { statements: [...statements, `SELECT txid_current() AS ${xactVar}`], terminator: ' \\gset', after: [] };
+    if (!markText) return { statements: [...statements, `SELECT pg_catalog.txid_current() AS ${xactVar}`], terminator: ' \\gset', after: [] };
     const [before, after] = markText(`s${index}-XID`).split('XID');
-    const mark = `${quoteLiteral(before ?? '')} || txid_current() || ${quoteLiteral(after ?? '')}`;
-    return { statements: [...statements, `SELECT ${mark} AS ${markVar}, txid_current() AS ${xactVar}`], terminator: ' \\gset', after: [`\\echo :${markVar}`] };
+    const mark = `${quoteLiteral(before ?? '')} || pg_catalog.txid_current() || ${quoteLiteral(after ?? '')}`;
+    return { statements: [...statements, `SELECT ${mark} AS ${markVar}, pg_catalog.txid_current() AS ${xactVar}`], terminator: ' \\gset', after: [`\\echo :${markVar}`] };
   };
   const pushOpening = (prefix: string[], open: StepOpening): void => {
     push(`${[...prefix, ...open.statements].join(' \\; ')}${open.terminator}`, ...open.after);
@@ -270,8 +270,8 @@ export interface RunInspector {
 interface StepFailure {
   /** The step's check found its transaction gone: the migration ended it itself. */
   endedOwnTransaction: boolean;
-  /** The transaction that began the step committed (the migration's own COMMIT). */
-  committed: boolean;
+  /** What became of the transaction that began the step ('committed': the migration's own COMMIT). */
+  status: TransactionStatus;
   outsideTransaction: boolean;
 }
 
@@ -289,13 +289,17 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
   const undo = 'the committed part is not recorded: undo it by hand before running the migration again';
   let message: string;
   let details = failure.details;
-  if (how.endedOwnTransaction && how.committed) {
+  const committed = how.status === 'committed';
+  if (how.endedOwnTransaction && committed) {
     message = `${what} committed its own transaction: its work up to the COMMIT stays; nothing recorded${kept}`;
     details = `${OWN_TRANSACTION_HINT}; ${undo}`;
+  } else if (how.endedOwnTransaction && how.status === 'in progress') {
+    message = `${what} ended its own transaction without committing or undoing it (PREPARE TRANSACTION? see pg_prepared_xacts); nothing recorded${kept}`;
+    details = OWN_TRANSACTION_HINT;
   } else if (how.endedOwnTransaction) {
     message = `${what} ended its own transaction (ROLLBACK): its work was undone; nothing recorded${kept}`;
     details = OWN_TRANSACTION_HINT;
-  } else if (how.committed) {
+  } else if (committed) {
     message = `${what} committed its own transaction, then failed: ${where}; its work up to the COMMIT stays, nothing after it ran; nothing recorded${kept}`;
     details = [failure.details, `after its own COMMIT a migration runs read-only; ${OWN_TRANSACTION_HINT}; ${undo}`].filter(Boolean).join('\n');
   } else if (how.outsideTransaction) {
@@ -366,7 +370,7 @@ export async function runPlan(
     const status = xid && xid !== '0' ? await inspect.transactionStatus(xid).catch(() => null) : null;
     throw failureError(failed, completed, result, {
       endedOwnTransaction: result.stderr.includes(script.endedToken),
-      committed: status === 'committed',
+      status,
       outsideTransaction: outside.has(failed),
     });
   }

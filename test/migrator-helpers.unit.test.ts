@@ -89,13 +89,18 @@ describe('buildMigrationScript', () => {
     ]);
   });
 
-  it('reports each step as it begins, with its transaction id, when it can print marks', () => {
-    const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, token: 't2' });
+  it('records the transaction each step began in, in the step file, and reports each step as it begins when it can print marks', () => {
+    const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, stepFile: "/run/it's/step", token: 't2' });
     const lines = script.text.split('\n');
-    expect(lines[1]).toContain("SELECT '__m_s0-' || pg_catalog.txid_current() || '__' AS dbtool_mark_t2, pg_catalog.txid_current() AS dbtool_xact_t2 \\gset");
-    expect(lines[2]).toBe('\\echo :dbtool_mark_t2');
-    expect(lines.filter((line) => line.includes("'__m_s1-'"))).toHaveLength(1);
+    expect(lines[1]).toMatch(/SELECT pg_catalog.txid_current\(\) AS dbtool_xact_t2, '__m_s0-' \|\| pg_catalog.txid_current\(\) \|\| '__' AS dbtool_mark_t2 \\gset$/);
+    expect(lines[2]).toBe("s0 :dbtool_xact_t2 \\w '/run/it''s/step' \\r");
+    expect(lines[3]).toBe('\\echo :dbtool_mark_t2');
+    expect(lines).toContain("s1 :dbtool_xact_t2 \\w '/run/it''s/step' \\r");
     expect(lines.filter((line) => line === '\\echo :dbtool_mark_t2')).toHaveLength(2);
+    // Without marks (not a terminal): the step file only.
+    const quiet = buildMigrationScript([up, down], { stepFile: '/run/step', token: 't2' }).text;
+    expect(quiet).not.toContain('\\echo');
+    expect(quiet.split('\n').filter((line) => line.endsWith("\\w '/run/step' \\r"))).toHaveLength(2);
   });
 
   it('runs a no-transaction step outside any transaction, read-write, and records it in a transaction of its own afterwards', () => {

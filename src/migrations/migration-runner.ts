@@ -45,6 +45,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { quoteLiteral } from '../pg/db.js';
 import { inlineSql, stdinLineMap, type InlineSql, type StdinSource } from '../pg/inline-sql.js';
 import { MigrationFailedError } from '../base/errors.js';
@@ -52,6 +53,7 @@ import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
 import { describePsqlFailure, messagesBeforeError, quotePsqlArgument } from '../pg/psql.js';
 import { fileRunsOutsideTransaction, runsOutsideTransaction } from './migration-directives.js';
+import { withScratchFolder } from './migration-scratch.js';
 import type { AppliedMigration, MigrationStep } from './migration-plan.js';
 import { DONE_MARK, type MigrationSession, type StepHooks } from './migration-session.js';
 
@@ -103,8 +105,14 @@ export interface MigrationScriptOptions {
   inline?: (step: MigrationStep) => InlineSql | undefined;
   /** Whether a step runs outside a transaction (`-- db-tool: no-transaction`). */
   outsideTransaction?: (step: MigrationStep) => boolean;
-  /** The text that reports a mark on a line of psql's stdout (the session's); no step marks without it. */
+  /** The text that reports a mark on a line of psql's stdout (the session's): each step reports its start (progress). */
   markText?: (mark: string) => string;
+  /**
+   * A file each step overwrites as it begins with `s<index> <transaction id>` (0 outside a
+   * transaction): read after a failure, it tells which transaction the failed step began.
+   * A file, not a mark: a mark per step would wake the migrator per step.
+   */
+  stepFile?: string;
   /** Keeps the script's psql variables and its error token apart from a migration's own. */
   token?: string;
 }
@@ -137,7 +145,7 @@ interface StepOpening {
  * state, which needs no putting back.
  */
 export function buildMigrationScript(steps: readonly MigrationStep[], options: MigrationScriptOptions = {}): MigrationScript {
-  const { vars = {}, hooks = {}, done, inline, outsideTransaction = () => false, markText, token = 'run' } = options;
+  const { vars = {}, hooks = {}, done, inline, outsideTransaction = () => false, markText, stepFile, token = 'run' } = options;
   const markVar = `dbtool_mark_${token}`;
   const xactVar = `dbtool_xact_${token}`;
   const endedToken = `db-tool ${token}: the migration ended its transaction`;
@@ -152,16 +160,20 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
       for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines += 1;
     }
   };
+  // The step's line in the step file: psql's query buffer holds it while \w writes it out, then \r empties it.
+  const record = (index: number, xact: string): string[] => (stepFile ? [`s${index} ${xact} \\w ${quotePsqlArgument(stepFile)} \\r`] : []);
   const opening = (index: number, step: MigrationStep): StepOpening => {
     if (outsideTransaction(step)) {
       // Read-write, as any client: each statement commits on its own.
-      return { statements: ['SET default_transaction_read_only = off', "SET hectic.migration_mode = 'on'"], terminator: ';', after: markText ? [`\\echo ${markText(`s${index}-0`)}`] : [] };
+      const after = [...record(index, '0'), ...(markText ? [`\\echo ${markText(`s${index}-0`)}`] : [])];
+      return { statements: ['SET default_transaction_read_only = off', "SET hectic.migration_mode = 'on'"], terminator: ';', after };
     }
-    const statements = ['BEGIN READ WRITE', MIGRATION_MODE];
-    if (!markText) return { statements: [...statements, `SELECT pg_catalog.txid_current() AS ${xactVar}`], terminator: ' \\gset', after: [] };
-    const [before, after] = markText(`s${index}-XID`).split('XID');
-    const mark = `${quoteLiteral(before ?? '')} || pg_catalog.txid_current() || ${quoteLiteral(after ?? '')}`;
-    return { statements: [...statements, `SELECT ${mark} AS ${markVar}, pg_catalog.txid_current() AS ${xactVar}`], terminator: ' \\gset', after: [`\\echo :${markVar}`] };
+    const statements = ['BEGIN READ WRITE', MIGRATION_MODE, `SELECT pg_catalog.txid_current() AS ${xactVar}`];
+    const after = record(index, `:${xactVar}`);
+    if (!markText) return { statements, terminator: ' \\gset', after };
+    const [before, rest] = markText(`s${index}-XID`).split('XID');
+    const mark = `${quoteLiteral(before ?? '')} || pg_catalog.txid_current() || ${quoteLiteral(rest ?? '')} AS ${markVar}`;
+    return { statements: [...statements.slice(0, -1), `SELECT pg_catalog.txid_current() AS ${xactVar}, ${mark}`], terminator: ' \\gset', after: [...after, `\\echo :${markVar}`] };
   };
   const pushOpening = (prefix: string[], open: StepOpening): void => {
     push(`${[...prefix, ...open.statements].join(' \\; ')}${open.terminator}`, ...open.after);
@@ -187,7 +199,7 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
       if (!outside) push(check);
       if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
     }
-    const record = outside
+    const closing = outside
       ? [AS_SESSION_USER, 'BEGIN READ WRITE', MIGRATION_MODE, bookkeeping(step), 'COMMIT']
       : [AS_SESSION_USER, bookkeeping(step), 'COMMIT'];
     const next = steps[index + 1];
@@ -195,8 +207,8 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
       const open = opening(index + 1, next);
       // The reset runs inside the next step's transaction, or before it when it has none.
       const reset = outsideTransaction(next) ? [SESSION_RESET] : [open.statements[0] ?? '', SESSION_RESET, READ_ONLY_DEFAULT];
-      pushOpening([...record, ...reset], { ...open, statements: outsideTransaction(next) ? open.statements : open.statements.slice(1) });
-    } else push(`${record.join(' \\; ')};`);
+      pushOpening([...closing, ...reset], { ...open, statements: outsideTransaction(next) ? open.statements : open.statements.slice(1) });
+    } else push(`${closing.join(' \\; ')};`);
     if (!last && !sql) push(...psqlReset(vars));
   });
   // Printed only once the last COMMIT went through: ON_ERROR_STOP ends psql before it otherwise.
@@ -310,14 +322,16 @@ function failureError(step: MigrationStep, completed: MigrationStep[], result: R
   return new MigrationRunError(message, details, step, completed, messagesBeforeError(result.stderr));
 }
 
-/** The transaction id each step began in, from the marks the script printed ('0' outside a transaction). */
-function stepTransactions(marks: readonly string[]): Map<number, string> {
-  const transactions = new Map<number, string>();
-  for (const mark of marks) {
-    const match = STEP_MARK.exec(mark);
-    if (match?.[1] && match[2]) transactions.set(Number(match[1]), match[2]);
+/** The transaction the step `index` began in, from the step file (undefined when another step wrote it last). */
+function stepTransaction(stepFile: string, index: number): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(stepFile, 'utf8');
+  } catch {
+    return undefined;
   }
-  return transactions;
+  const match = /^s(\d+) (\d+)\s*$/.exec(text);
+  return match && Number(match[1]) === index ? match[2] : undefined;
 }
 
 /** Whether a step runs outside a transaction: its file says so on its first line. */
@@ -342,13 +356,32 @@ export async function runPlan(
 ): Promise<RunPlanResult> {
   const inline = !session.hooks?.beforeCommit && (await session.psqlVersion) >= ALL_RESULTS_PSQL ? readInline : undefined;
   const outside = new Set(steps.filter(stepRunsOutsideTransaction));
+  return withScratchFolder((scratch) => runScript(log, session, steps, inspect, { inline, outside, stepFile: path.join(scratch, 'step'), onStepStart }));
+}
+
+interface ScriptSettings {
+  inline: ((step: MigrationStep) => InlineSql | undefined) | undefined;
+  outside: ReadonlySet<MigrationStep>;
+  stepFile: string;
+  onStepStart: ((index: number) => void) | undefined;
+}
+
+async function runScript(
+  log: Logger,
+  session: MigrationSession,
+  steps: readonly MigrationStep[],
+  inspect: RunInspector,
+  { inline, outside, stepFile, onStepStart }: ScriptSettings,
+): Promise<RunPlanResult> {
   const script = buildMigrationScript(steps, {
     vars: session.vars,
     hooks: session.hooks,
     done: session.doneLine,
     inline,
     outsideTransaction: (step) => outside.has(step),
-    markText: (mark) => session.markText(mark),
+    // Marks wake the migrator per step: only for the progress lines of a terminal.
+    markText: onStepStart ? (mark) => session.markText(mark) : undefined,
+    stepFile,
     token: randomBytes(4).toString('hex'),
   });
   log.trace(`migration script:\n${script.text}`);
@@ -366,7 +399,7 @@ export async function runPlan(
   const completed = steps.slice(0, done);
   const failed = steps[done];
   if (failed) {
-    const xid = stepTransactions(result.marks).get(done);
+    const xid = stepTransaction(stepFile, done);
     const status = xid && xid !== '0' ? await inspect.transactionStatus(xid).catch(() => null) : null;
     throw failureError(failed, completed, result, {
       endedOwnTransaction: result.stderr.includes(script.endedToken),

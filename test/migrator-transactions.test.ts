@@ -5,6 +5,10 @@
  * it succeeded. Both ways psql reads a file are covered: inline (plain SQL) and `\i`
  * (a file with a psql command).
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin, type CliResult } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
@@ -173,5 +177,31 @@ describe('-- db-tool: no-transaction', () => {
     const result = await run('migrate', 'up', 'all');
     expect(result.code).toBe(4);
     expect(await appliedNames(client)).toEqual([FIRST]);
+  });
+});
+
+describe('the run scratch folder (the step file psql writes per migration)', () => {
+  it('is removed after the run, and a killed run’s folder is cleared by the next run', async () => {
+    const parent = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    // A pid that is surely gone: a process that has ended.
+    const gone = spawnSync('true').pid;
+    const leftover = path.join(parent, `db-tool-migrate-${gone}-test`);
+    fs.mkdirSync(leftover, { recursive: true });
+    fs.writeFileSync(path.join(leftover, 'step'), 's0 1\n');
+    try {
+      const { dir, run } = await setup();
+      tableMigration(dir, FIRST, 'first');
+      const result = await run('migrate', 'up');
+      expect(result.code, result.stderr).toBe(0);
+      expect(fs.existsSync(leftover)).toBe(false);
+      // Its own folder is gone too: no folder of a run that has ended is left.
+      const ended = fs.readdirSync(parent).filter((entry) => {
+        const pid = Number(/^db-tool-migrate-(\d+)-/.exec(entry)?.[1]);
+        return pid > 0 && spawnSync('kill', ['-0', String(pid)]).status !== 0;
+      });
+      expect(ended).toEqual([]);
+    } finally {
+      fs.rmSync(leftover, { recursive: true, force: true });
+    }
   });
 });

@@ -239,7 +239,7 @@ describe('drift protection', () => {
     fs.rmSync(path.join(dir, COLORS), { recursive: true });
     const status = await run('migrate', 'status');
     expect(status.code).toBe(0);
-    expect(lines(status.stdout)[2]).toMatch(new RegExp(`^${COLORS}  missing  `));
+    expect(lines(status.stdout)[2]).toMatch(new RegExp(`^${COLORS} +missing  `));
     expect((await run('migrate', 'down')).code).toBe(2);
     expect(await appliedNames(client)).toEqual(BASIC);
   });

@@ -4,8 +4,9 @@
  *
  * Per step the script runs (the tool's statements joined with `\;`, one round trip each)
  *
- *   BEGIN READ WRITE \; SET LOCAL hectic.migration_mode = 'on' \; SELECT <step mark>, txid_current() \gset
- *   \echo :mark                                          -- step k began, in transaction X (progress)
+ *   BEGIN READ WRITE \; SET LOCAL hectic.migration_mode = 'on' \; SELECT txid_current() AS X \gset
+ *   sK :X \w '/dev/shm/…/step' \r                      -- step K began in transaction X
+ *   (\echo of a mark: step K began, for a terminal's progress lines only)
  *   \i '/abs/path/up.sql'                                -- \ir inside resolves next to it
  *   \set ON_ERROR_STOP 1                                 -- a migration must not switch it off
  *   SELECT int4(CASE WHEN txid_current_if_assigned() IS NOT DISTINCT FROM X THEN '1' ELSE '<token>' END) \gset
@@ -21,7 +22,7 @@
  * ROLLBACK is refused: what it committed is exactly its work up to its COMMIT. And
  * before the bookkeeping row, the check above fails (with our token in the message)
  * unless the transaction that began the step is still the one open. Which step began in
- * which transaction is reported by its mark, so after a failure the runner asks the
+ * which transaction is written to the step file, so after a failure the runner asks the
  * server whether that transaction committed (the migration's own COMMIT) or not.
  *
  * A migration whose first line is `-- db-tool: no-transaction` runs outside a

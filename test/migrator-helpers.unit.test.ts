@@ -65,7 +65,11 @@ describe('buildMigrationScript', () => {
   const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
 
   const check = (token: string) =>
-    `SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'dbtool_xact_${token}'::pg_catalog.int8 THEN '1' ELSE 'db-tool ${token}: the migration ended its transaction' END) AS dbtool_own_${token} \\gset`;
+    [
+      `DECLARE dbtool_check_${token} CURSOR FOR SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'dbtool_xact_${token}'::pg_catalog.int8 THEN '1' ELSE 'db-tool ${token}: the migration ended its transaction' END)`,
+      `MOVE dbtool_check_${token}`,
+      `CLOSE dbtool_check_${token}`,
+    ].join(' \\; ');
 
   it('wraps each step in its own read-write transaction with migration mode, a check that it is still open, and its bookkeeping row, each from a clean session', () => {
     const script = buildMigrationScript([up, down], { vars: { who: "it's" }, token: 't1' });
@@ -77,15 +81,13 @@ describe('buildMigrationScript', () => {
       "-- 1/2: up 20240101000000-it's",
       "\\i '/m/a b/up.sql'",
       '\\set ON_ERROR_STOP 1',
-      check('t1'),
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t1 \\gset`,
+      `${check('t1')} \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t1 \\gset`,
       '\\o',
       "\\set who 'it''s'",
       '-- 2/2: down 20240102000000-b',
       "\\i '/m/b/down.sql'",
       '\\set ON_ERROR_STOP 1',
-      check('t1'),
-      `${AS_SESSION_USER} \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
+      `${check('t1')} \\; ${AS_SESSION_USER} \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
     ]);
   });
 
@@ -110,7 +112,7 @@ describe('buildMigrationScript', () => {
     expect(lines[first]).toBe('-- 2/2: down 20240102000000-b (no transaction)');
     // The first step's COMMIT, then the reset, outside a transaction; no BEGIN for the migration.
     expect(lines.slice(first - 3, first)).toEqual([
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; ${SESSION_RESET} \\; SET default_transaction_read_only = off \\; SET hectic.migration_mode = 'on';`,
+      `${check('t3')} \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; ${SESSION_RESET} \\; SET default_transaction_read_only = off \\; SET hectic.migration_mode = 'on';`,
       '\\echo __m_s1-0__',
       '\\o',
     ]);
@@ -129,19 +131,18 @@ describe('buildMigrationScript', () => {
     expect(lines.at(-1)).toBe('\\echo all done');
   });
 
-  it('joins the check to the last statement of an inlined step, on the line of its final ;', () => {
+  it('joins its statements (the check first) to the last statement of an inlined step, on the line of its final ;', () => {
     const inline = (step: { file: string }) => (step.file === up.file ? inlineSql(Buffer.from('CREATE TABLE a (id int);\nSELECT 1; -- done\n-- bye\n')) : undefined);
     const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline, token: 't4' });
     const lines = script.text.split('\n');
-    expect(lines.slice(2, 7)).toEqual([
+    expect(lines.slice(2, 6)).toEqual([
       "-- 1/2: up 20240101000000-it's",
       'CREATE TABLE a (id int);',
-      `SELECT 1 \\; ${check('t4')}`,
+      `SELECT 1 \\; ${check('t4')} \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t4 \\gset`,
       '-- bye',
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t4 \\gset`,
     ]);
     // Nothing of psql's own state to put back after it.
-    expect(lines[7]).toBe('-- 2/2: down 20240102000000-b');
+    expect(lines[6]).toBe('-- 2/2: down 20240102000000-b');
     expect(script.sources).toEqual([{ first: 4, lineCount: 3, file: up.file }]);
     expect(stdinLineMap('psql:<stdin>:5: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n', script.sources)).toBe(
       `psql:${up.file}:2: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n`,

@@ -9,12 +9,13 @@
  *   (\echo of a mark: step K began, for a terminal's progress lines only)
  *   \i '/abs/path/up.sql'                                -- \ir inside resolves next to it
  *   \set ON_ERROR_STOP 1                                 -- a migration must not switch it off
- *   SELECT int4(CASE WHEN txid_current_if_assigned() IS NOT DISTINCT FROM X THEN '1' ELSE '<token>' END) \gset
- *   RESET ROLE … \; INSERT INTO hectic.migration … \; COMMIT \; BEGIN READ WRITE \; RESET ALL \; … \gset
+ *   DECLARE c CURSOR FOR SELECT int4(CASE WHEN txid_current_if_assigned() IS NOT DISTINCT FROM X
+ *     THEN '1' ELSE '<token>' END) \; MOVE c \; CLOSE c \; RESET ROLE … \; INSERT INTO hectic.migration …
+ *     \; COMMIT \; BEGIN READ WRITE \; RESET ALL \; … \gset
  *   \o  \set NAME 'value' …                             -- psql's own state, reset too
  *
- * A file without psql commands is sent as text instead (pg/inline-sql.ts), the check
- * joined to its last statement, on the line of its final `;`.
+ * A file without psql commands is sent as text instead (pg/inline-sql.ts), the tool's
+ * statements joined to its last statement, on the line of its final `;`.
  *
  * A migration that ends the transaction it was given (its own COMMIT or ROLLBACK, SPEC
  * §17) is caught twice. The session's default is read-only (each step's transaction is
@@ -129,7 +130,7 @@ export interface MigrationScript {
 /** The statements that begin step `index` (joined with `\;`) and the psql lines that follow them. */
 interface StepOpening {
   statements: string[];
-  /** Ends the query: `\gset` (the step's mark and transaction id) or `;`. */
+  /** Ends the query: `\gset` (the step's transaction id) or `;`. */
   terminator: string;
   after: string[];
 }
@@ -137,20 +138,26 @@ interface StepOpening {
 /**
  * The psql script running `steps` in order, each in its own transaction with its
  * bookkeeping row (or outside any, when it says so), each from a clean session. psql
- * sends statements joined by `\;` as one query, so the tool's own statements cost two
- * round trips per step: the check that the step's transaction is still open, then the
+ * sends statements joined by `\;` as one query, so the tool's own statements cost one
+ * round trip per step: the check that the step's transaction is still open, the
  * bookkeeping row, the COMMIT, the next step's BEGIN and the session reset together (an
- * error in any of them skips the rest of that query). A step sent inline saves one: the
- * check joins its last statement, on the line of its final `;`, so psql's messages keep
- * the file's line numbers; and with no backslash in it, it cannot change psql's own
- * state, which needs no putting back.
+ * error in any of them skips the rest of that query). A step sent inline saves that
+ * round trip too: the tool's statements join its last statement, on the line of its
+ * final `;`, so psql's messages keep the file's line numbers; and with no backslash in
+ * it, it cannot change psql's own state, which needs no putting back.
  */
 export function buildMigrationScript(steps: readonly MigrationStep[], options: MigrationScriptOptions = {}): MigrationScript {
   const { vars = {}, hooks = {}, done, inline, outsideTransaction = () => false, markText, stepFile, token = 'run' } = options;
   const markVar = `dbtool_mark_${token}`;
   const xactVar = `dbtool_xact_${token}`;
   const endedToken = `db-tool ${token}: the migration ended its transaction`;
-  const check = `SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'${xactVar}'::pg_catalog.int8 THEN '1' ELSE ${quoteLiteral(endedToken)} END) AS dbtool_own_${token} \\gset`;
+  // A cursor runs the check and prints nothing (a SELECT would show its row), so it joins the bookkeeping's query.
+  const cursor = `dbtool_check_${token}`;
+  const check = [
+    `DECLARE ${cursor} CURSOR FOR SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'${xactVar}'::pg_catalog.int8 THEN '1' ELSE ${quoteLiteral(endedToken)} END)`,
+    `MOVE ${cursor}`,
+    `CLOSE ${cursor}`,
+  ];
   const chunks: string[] = [];
   const sources: StdinSource[] = [];
   let lines = 0;
@@ -188,28 +195,30 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
     push(`-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}${outside ? ' (no transaction)' : ''}`);
     if (hooks.afterBegin) push(hooks.afterBegin(index, step));
     const sql = outside ? undefined : inline?.(step);
+    let head: string[] = [];
+    let tail = '';
     if (sql) {
       sources.push({ first: lines + 1, lineCount: sql.lineCount, file: step.file });
+      head = [sql.head];
       // What follows the final `;` is whitespace and comments: its lines are kept, for the line numbers.
       const newline = sql.rest.indexOf('\n');
-      const tail = newline < 0 ? '' : sql.rest.slice(newline).replace(/\n$/, '');
-      push(`${sql.head} \\; ${check}${tail}`);
+      tail = newline < 0 ? '' : sql.rest.slice(newline).replace(/\n$/, '');
     } else {
       // A migration must not switch ON_ERROR_STOP off for the rest of the run.
       push(`\\i ${quotePsqlArgument(step.file)}`, '\\set ON_ERROR_STOP 1');
-      if (!outside) push(check);
       if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
     }
     const closing = outside
-      ? [AS_SESSION_USER, 'BEGIN READ WRITE', MIGRATION_MODE, bookkeeping(step), 'COMMIT']
-      : [AS_SESSION_USER, bookkeeping(step), 'COMMIT'];
+      ? [...head, AS_SESSION_USER, 'BEGIN READ WRITE', MIGRATION_MODE, bookkeeping(step), 'COMMIT']
+      : [...head, ...check, AS_SESSION_USER, bookkeeping(step), 'COMMIT'];
     const next = steps[index + 1];
     if (next) {
       const open = opening(index + 1, next);
       // The reset runs inside the next step's transaction, or before it when it has none.
       const reset = outsideTransaction(next) ? [SESSION_RESET] : [open.statements[0] ?? '', SESSION_RESET, READ_ONLY_DEFAULT];
-      pushOpening([...closing, ...reset], { ...open, statements: outsideTransaction(next) ? open.statements : open.statements.slice(1) });
-    } else push(`${closing.join(' \\; ')};`);
+      const statements = outsideTransaction(next) ? open.statements : open.statements.slice(1);
+      push(`${[...closing, ...reset, ...statements].join(' \\; ')}${open.terminator}${tail}`, ...open.after);
+    } else push(`${closing.join(' \\; ')};${tail}`);
     if (!last && !sql) push(...psqlReset(vars));
   });
   // Printed only once the last COMMIT went through: ON_ERROR_STOP ends psql before it otherwise.

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { withCleanup } from '../base/interrupt.js';
 
 const RAM = '/dev/shm';
 const PREFIX = 'db-tool-migrate-';
@@ -44,9 +45,6 @@ export async function withScratchFolder<T>(use: (folder: string) => Promise<T>):
   const parent = parentFolder();
   clearKilledRuns(parent);
   const folder = fs.mkdtempSync(path.join(parent, `${PREFIX}${process.pid}-`));
-  try {
-    return await use(folder);
-  } finally {
-    fs.rmSync(folder, { recursive: true, force: true });
-  }
+  // Removed on Ctrl-C/SIGTERM too; only a SIGKILL leaves it, for the next run to clear.
+  return withCleanup(async () => fs.rmSync(folder, { recursive: true, force: true }), () => use(folder));
 }

@@ -59,7 +59,7 @@ describe('migrate status when the database cannot be reached', () => {
     const env = { LOCAL_DIR: project, PGURL: undefined, DB_URL: undefined };
     const result = await runBin('database', ['migrator', 'migrate', 'status'], { env });
     expect(result.code).toBe(3);
-    expect(result.stdout).toBe('20240101000000-first  unknown  -\n20240102000000-second  unknown  -\n');
+    expect(result.stdout).toBe('20240101000000-first   unknown  -\n20240102000000-second  unknown  -\n');
     expect(result.stderr).toContain('warn: the database cannot be reached: migrations on disk are listed with state unknown');
     expect(result.stderr).toContain('no database to work on');
   });

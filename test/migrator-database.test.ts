@@ -58,7 +58,7 @@ describe('database migrator', () => {
       expect(json.migrations).toEqual({ applied: [USERS, POSTS], pending: [COLORS] });
 
       const migratorStatus = await runBin('database', ['migrator', 'migrate', 'status'], { env });
-      expect(lines(migratorStatus.stdout).map((line) => line.split('  ')[1])).toEqual(['applied', 'applied', 'pending']);
+      expect(lines(migratorStatus.stdout).map((line) => line.split(/ {2,}/)[1])).toEqual(['applied', 'applied', 'pending']);
 
       expect((await runBin('database', ['migrator', 'migrate', 'down', 'all'], { env })).code).toBe(0);
       expect(await appliedNames(testdb)).toEqual([]);

@@ -49,8 +49,8 @@ describe('a project without hectic inheritance', () => {
     expect(test.code, test.stderr).toBe(0);
     expect(test.stdout).toContain('ok 3 - the pipeline counts open deals');
     const status = await database(['migrator', 'migrate', 'status']);
-    expect(status.stdout).toMatch(/^20240101000000-initial {2}applied/m);
-    expect(status.stdout).toMatch(/^20240201000000-deals {2}applied/m);
+    expect(status.stdout).toMatch(/^20240101000000-initial +applied/m);
+    expect(status.stdout).toMatch(/^20240201000000-deals +applied/m);
     expect((await database(['migrator', 'migrate', 'up', 'all'])).code).toBe(0);
 
     // "Production", one release behind: a fresh cluster at the first migration, backed up.

@@ -4,10 +4,10 @@
  * comments applied. An allow comment right before a statement, inside it, or after it on
  * its last line silences one finding of RULE on that statement; it needs a reason.
  */
-import fs from 'node:fs';
 import { analyzeMigration, emptyKnowledge, type AnalyzedStatement, type SchemaKnowledge } from './analyze.js';
 import { RULES, RULE_IDS, type RuleId } from './rules.js';
 import { loadParser, parseSqlFile, type SqlStatement } from './sql-parser.js';
+import { fileRunsOutsideTransaction } from '../migration-directives.js';
 
 /** A migration to lint: its name and up file. */
 export interface LintSource {
@@ -45,22 +45,7 @@ export interface LintOptions {
   history?: readonly LintSource[];
 }
 
-/** `-- db-tool: no-transaction` on the first line: the migration runs outside a transaction. */
-const NO_TRANSACTION = /^--\s*db-tool:\s*no-transaction\s*$/;
 const ALLOW = /^--\s*db-tool:\s*allow\b\s*(\S*)\s*(.*?)\s*$/;
-
-/** Whether a migration's up file asks to run outside a transaction (its first line, read alone). */
-export function runsOutsideTransaction(file: string): boolean {
-  const head = Buffer.alloc(256);
-  const fd = fs.openSync(file, 'r');
-  try {
-    const text = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)).toString('utf8');
-    const end = text.indexOf('\n');
-    return NO_TRANSACTION.test((end < 0 ? text : text.slice(0, end)).trim());
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 interface Allow {
   rule: string;
@@ -100,7 +85,7 @@ function settle(migration: string, analyzed: AnalyzedStatement, report: LintRepo
 /** What each statement of one migration claims and finds (the rehearsal corpus checks the claims). */
 export async function analyzeFile(file: string, knowledge: SchemaKnowledge = emptyKnowledge()): Promise<AnalyzedStatement[]> {
   const parsed = parseSqlFile(await loadParser(), file);
-  return analyzeMigration(parsed.statements, runsOutsideTransaction(file), knowledge);
+  return analyzeMigration(parsed.statements, fileRunsOutsideTransaction(file), knowledge);
 }
 
 /** Lints migrations in order; the report lists every finding, and those allow comments silenced. */
@@ -108,7 +93,7 @@ export async function lintMigrations(sources: readonly LintSource[], options: Li
   const pg = await loadParser();
   const knowledge = options.knowledge ?? emptyKnowledge();
   for (const source of options.history ?? []) {
-    analyzeMigration(parseSqlFile(pg, source.upFile).statements, runsOutsideTransaction(source.upFile), knowledge);
+    analyzeMigration(parseSqlFile(pg, source.upFile).statements, fileRunsOutsideTransaction(source.upFile), knowledge);
   }
   const report: LintReport = { migrations: sources.map((source) => source.name), findings: [], silenced: [] };
   for (const source of sources) {
@@ -116,7 +101,7 @@ export async function lintMigrations(sources: readonly LintSource[], options: Li
     for (const error of parsed.errors) {
       report.findings.push({ migration: source.name, file: error.file, line: error.line, rule: 'syntax-error', message: error.message, why: RULES['syntax-error'].why, safe: RULES['syntax-error'].safe, statement: '' });
     }
-    for (const analyzed of analyzeMigration(parsed.statements, runsOutsideTransaction(source.upFile), knowledge)) settle(source.name, analyzed, report);
+    for (const analyzed of analyzeMigration(parsed.statements, fileRunsOutsideTransaction(source.upFile), knowledge)) settle(source.name, analyzed, report);
   }
   return report;
 }

@@ -158,8 +158,9 @@ describe('migration writer: what it cannot undo, swaps and costs', () => {
     const { db1, db2, outcome } = await written(KINDS['index changed'] ?? '');
     try {
       expect(outcome.proof.proved).toBe(true);
+      expect(outcome.up.split('\n')[0]).toBe('-- db-tool: no-transaction');
       expect(outcome.up).toMatch(
-        /COMMIT;\nCREATE INDEX CONCURRENTLY "orders_customer_idx_new" ON app\.orders USING btree \(customer_id, status\);\nDROP INDEX CONCURRENTLY "app"\."orders_customer_idx";\nALTER INDEX "app"\."orders_customer_idx_new" RENAME TO "orders_customer_idx";\nBEGIN;/,
+        /\nCREATE INDEX CONCURRENTLY "orders_customer_idx_new" ON app\.orders USING btree \(customer_id, status\);\nDROP INDEX CONCURRENTLY "app"\."orders_customer_idx";\nALTER INDEX "app"\."orders_customer_idx_new" RENAME TO "orders_customer_idx";\n$/,
       );
     } finally {
       await dropAll(db1, db2);
@@ -223,9 +224,10 @@ describe('migration writer: hazards on a table with rows', () => {
       expect(hazardOf('DROP COLUMN "note"')).toEqual(['data loss: drops column app.orders.note and its values', 'takes an ACCESS EXCLUSIVE lock on app.orders']);
       expect(hazardOf('TYPE bigint')[0]).toBe('rewrites app.customer');
       expect(outcome.up).toMatch(/ADD CONSTRAINT "price_positive" CHECK \(\(price_cents > 0\)\) NOT VALID;/);
-      expect(outcome.up).toMatch(/COMMIT;\nBEGIN;\nALTER TABLE app\.orders VALIDATE CONSTRAINT "price_positive";/);
+      expect(outcome.up.split('\n')[0]).toBe('-- db-tool: no-transaction');
+      expect(outcome.up).toMatch(/\nCOMMIT;\n\n-- A transaction of its own: .*\nBEGIN;\nALTER TABLE app\.orders VALIDATE CONSTRAINT "price_positive";/);
       expect(outcome.up).toMatch(/ALTER TABLE app\.customer VALIDATE CONSTRAINT "customer_name_not_null";\n.*\nALTER TABLE app\.customer ALTER COLUMN "name" SET NOT NULL;/);
-      expect(outcome.up).toMatch(/COMMIT;\nCREATE INDEX CONCURRENTLY orders_status_idx ON app\.orders USING btree \(status\);\nBEGIN;\n$/);
+      expect(outcome.up).toMatch(/COMMIT;\n\n-- Outside a transaction: .*\nCREATE INDEX CONCURRENTLY orders_status_idx ON app\.orders USING btree \(status\);\n$/);
       expect(outcome.up).toContain("SET lock_timeout = '5s';");
       // The rows are still there after up and down: nothing but the dropped column was lost.
       const client = await connectTo(cluster, db1.name);

@@ -204,7 +204,7 @@ describe('planMigration', () => {
 });
 
 describe('renderMigration', () => {
-  it('puts hazards above statements and the segments between COMMIT and BEGIN', () => {
+  it('writes a plan with segments as a no-transaction migration, each transaction its own BEGIN … COMMIT', () => {
     const text = renderMigration(
       {
         statements: [
@@ -217,11 +217,12 @@ describe('renderMigration', () => {
       },
       { title: ['title'] },
     );
-    const lines = text.split('\n').filter((line) => line !== '' && !line.startsWith('-- ') || line.startsWith('-- hazard') || line.startsWith('-- manual'));
+    expect(text.split('\n')[0]).toBe('-- db-tool: no-transaction');
+    const lines = text.split('\n').filter((line) => line !== '' && !line.startsWith('-- ') || line.startsWith('-- hazard') || line.startsWith('-- manual') || line.startsWith('-- db-tool'));
     expect(lines).toEqual([
+      '-- db-tool: no-transaction',
       '-- manual step: rename by hand',
       "SET lock_timeout = '5s';",
-      'COMMIT;',
       "ALTER TYPE s ADD VALUE 'x';",
       'BEGIN;',
       '-- hazard: data loss: c',
@@ -231,8 +232,10 @@ describe('renderMigration', () => {
       'ALTER TABLE t VALIDATE CONSTRAINT k;',
       'COMMIT;',
       'CREATE INDEX CONCURRENTLY i ON t (a);',
-      'BEGIN;',
     ]);
+    // Only the main transaction: migrator's own, no marker, no BEGIN/COMMIT.
+    const plain = renderMigration({ statements: [{ sql: 'ALTER TABLE t ADD COLUMN c int;', segment: 'main', hazards: [] }], manualSteps: [] }, { title: ['title'] });
+    expect(plain).not.toMatch(/no-transaction|BEGIN|COMMIT/);
     // A down that cannot undo fails at once, with its manual steps as the message.
     const refused = renderMigration({ statements: [], manualSteps: ["enum app.s: value 'x' removed"] }, { title: ['title'], failOnManualSteps: true });
     expect(refused).toContain("DO $manual$ BEGIN RAISE EXCEPTION '%', 'this migration needs manual steps first: enum app.s: value ''x'' removed'; END $manual$;");

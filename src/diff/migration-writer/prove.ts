@@ -12,7 +12,7 @@ import { compareSchemas, schemasDiffer, type SchemaComparison } from '../compare
 import { dumpSchema, type DumpOptions, type SchemaObject } from '../schema-dump.js';
 import { readCatalog, type CatalogInfo } from './catalog.js';
 import { planMigration, type PlanOptions } from './plan.js';
-import { renderMigration } from './render.js';
+import { renderMigration, runsOutsideTransaction } from './render.js';
 import type { MigrationPlan } from './statement.js';
 
 export interface GeneratedMigration {
@@ -62,10 +62,10 @@ export async function generateMigration(
   };
 }
 
-/** Applies a migration file the way migrator does: one psql session, inside BEGIN … COMMIT. */
+/** Applies a migration file the way migrator does: one psql session, inside BEGIN … COMMIT unless it runs outside a transaction. */
 export async function applyMigrationSql(config: Config, url: string, sql: string, what: string): Promise<string | undefined> {
   try {
-    await runPsql(config, what, { url, sql: `BEGIN;\n${sql}\nCOMMIT;\n`, output: 'pipe', args: ['-v', 'VERBOSITY=terse'] });
+    await runPsql(config, what, { url, sql: runsOutsideTransaction(sql) ? sql : `BEGIN;\n${sql}\nCOMMIT;\n`, output: 'pipe', args: ['-v', 'VERBOSITY=terse'] });
     return undefined;
   } catch (error) {
     if (error instanceof SqlError) return error.message;

@@ -1,9 +1,11 @@
 /**
  * The text of up.sql / down.sql from a plan. migrator runs a migration file inside a
- * transaction (BEGIN … \i up.sql … bookkeeping; COMMIT); statements that cannot run in
- * one, or should not keep their locks for the whole migration, are placed after a
- * `COMMIT;` and followed by a `BEGIN;`, so the file works under migrator and under a
- * plain psql run alike. Pure.
+ * transaction (BEGIN … \i up.sql … bookkeeping; COMMIT), and refuses one that ends it
+ * (SPEC §17). A plan whose statements cannot all run in one transaction, or should not
+ * keep their locks for the whole migration, is written as a no-transaction migration
+ * (`-- db-tool: no-transaction` on its first line): its main part and its validations
+ * each in a `BEGIN; … COMMIT;` of their own, enum values before and concurrent index
+ * builds after them, outside any transaction. Pure.
  */
 import { quoteLiteral } from '../../pg/db.js';
 import type { MigrationPlan, Segment, Statement } from './statement.js';
@@ -49,17 +51,31 @@ export function renderMigration(plan: MigrationPlan, options: RenderOptions): st
     return `${lines.join('\n')}\n`;
   }
   const bySegment = (segment: Segment): Statement[] => plan.statements.filter((item) => item.segment === segment);
-  // Session level, so that it survives the COMMITs below; migrator resets the session between migrations.
+  const main = bySegment('main');
+  if (main.length === plan.statements.length) {
+    // One transaction: migrator's own.
+    lines.push('', `SET lock_timeout = '${LOCK_TIMEOUT}';`, '', main.map(renderStatement).join('\n\n'));
+    return `${lines.join('\n')}\n`;
+  }
+  lines.unshift(NO_TRANSACTION_MARKER);
+  // Session level, so that it holds in every transaction below; migrator resets the session between migrations.
   lines.push('', `SET lock_timeout = '${LOCK_TIMEOUT}';`);
   const before = bySegment('before');
-  if (before.length > 0) lines.push('', `-- ${SEGMENT_NOTES.before}`, 'COMMIT;', ...before.map(renderStatement), 'BEGIN;');
-  const main = bySegment('main');
-  if (main.length > 0) lines.push('', main.map(renderStatement).join('\n\n'));
+  if (before.length > 0) lines.push('', `-- ${SEGMENT_NOTES.before}`, ...before.map(renderStatement));
+  if (main.length > 0) lines.push('', 'BEGIN;', main.map(renderStatement).join('\n\n'), 'COMMIT;');
   const validate = bySegment('validate');
-  if (validate.length > 0) lines.push('', `-- ${SEGMENT_NOTES.validate}`, 'COMMIT;', 'BEGIN;', validate.map(renderStatement).join('\n'));
+  if (validate.length > 0) lines.push('', `-- ${SEGMENT_NOTES.validate}`, 'BEGIN;', validate.map(renderStatement).join('\n'), 'COMMIT;');
   const after = bySegment('after');
-  if (after.length > 0) lines.push('', `-- ${SEGMENT_NOTES.after}`, 'COMMIT;', after.map(renderStatement).join('\n'), 'BEGIN;');
+  if (after.length > 0) lines.push('', `-- ${SEGMENT_NOTES.after}`, after.map(renderStatement).join('\n'));
   return `${lines.join('\n')}\n`;
+}
+
+/** The first line of a migration migrator runs outside a transaction (SPEC §17). */
+export const NO_TRANSACTION_MARKER = '-- db-tool: no-transaction';
+
+/** Whether a migration file asks to run outside a transaction. */
+export function runsOutsideTransaction(sql: string): boolean {
+  return sql.startsWith(`${NO_TRANSACTION_MARKER}\n`);
 }
 
 /** Every `-- hazard:` of a plan, in order (for the report). */

@@ -186,4 +186,16 @@ describe('an include loop in the SQL sources', () => {
     expect(error, result.stderr.slice(-2000)).toBeDefined();
     expect(error).toMatch(/entrypoint\.sql → .*schema\/tables\.sql → .*schema\/views\.sql → .*entrypoint\.sql/);
   });
+
+  it('is named in a migration too, not as psql crashing', async () => {
+    const migrations = path.join(scratch, 'looping-migrations');
+    const up = path.join(migrations, '20240101000000-loop', 'up');
+    fs.mkdirSync(up, { recursive: true });
+    fs.writeFileSync(path.join(up, 'entrypoint.sql'), '\\ir more.sql\n');
+    fs.writeFileSync(path.join(up, 'more.sql'), '\\ir entrypoint.sql\n');
+    fs.writeFileSync(path.join(migrations, '20240101000000-loop', 'down.sql'), 'SELECT 1;\n');
+    const result = await runBin('migrator', ['-u', cluster.url, '-d', migrations, 'migrate', 'up', 'all'], { timeoutMs: 60_000 });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/include loop: .*up\/entrypoint\.sql → .*up\/more\.sql → .*up\/entrypoint\.sql/);
+  });
 });

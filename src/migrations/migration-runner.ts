@@ -301,7 +301,8 @@ const OWN_TRANSACTION_HINT =
   'each migration runs in a transaction of its own, with its bookkeeping row: remove its COMMIT/ROLLBACK, or make `-- db-tool: no-transaction` its first line to run it outside a transaction';
 
 function failureError(step: MigrationStep, completed: MigrationStep[], result: RunResult, how: StepFailure): MigrationRunError {
-  const failure = describePsqlFailure(result);
+  // Given the step's file, an include loop in it is named rather than psql's crash.
+  const failure = describePsqlFailure(result, undefined, { file: step.file });
   const where = failure.location || result.code !== 0
     ? failure.where
     : 'psql stopped before the step committed (\\q in the migration?)';

@@ -129,8 +129,12 @@ const REAPER_SCRIPT = [
 
 let groupReaper: WatchdogProcess | undefined;
 
-/** The reaper of this process's child groups, started with the first of them. */
-function reaper(env: Readonly<Record<string, string>>): WatchdogProcess {
+/**
+ * Starts the reaper of this process's child groups, before the first of them: a child
+ * is only safe from outliving us once the reaper knows it, so nothing slow may come
+ * between a spawn and telling the reaper.
+ */
+function startReaper(env: Readonly<Record<string, string>>): WatchdogProcess {
   groupReaper ??= spawnWatchdog(env, REAPER_SCRIPT, []);
   return groupReaper;
 }
@@ -158,7 +162,7 @@ class ChildGroup {
     private readonly stopSignal: NodeJS.Signals,
     signal?: AbortSignal,
   ) {
-    if (child.pid !== undefined) reaper(env).send(`+${child.pid}:${stopSignal.replace(/^SIG/, '')}`);
+    if (child.pid !== undefined) startReaper(env).send(`+${child.pid}:${stopSignal.replace(/^SIG/, '')}`);
     // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
     // hold the run up (or outlive it) when the signal was sent to us alone.
     this.forget = onInterrupt(async () => this.stop(this.stopSignal));
@@ -202,6 +206,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
+      startReaper(options.env);
       child = spawn(program, args, {
         cwd: options.cwd,
         env: childEnv(options),
@@ -271,6 +276,7 @@ function collect(child: ChildProcess, program: string, options: RunOptions, read
 export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunOptions, 'env' | 'cwd' | 'user' | 'signal'>): Promise<{ from: RunResult; to: RunResult }> {
   const start = (stage: PipeStage, stdin: 'ignore' | NodeJS.ReadableStream): { child: ChildProcess; group: ChildGroup } => {
     try {
+      startReaper(options.env);
       const child = spawn(stage.program, stage.args, { cwd: options.cwd, env: childEnv(options), stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, detached: true, ...identity(options.user) });
       return { child, group: new ChildGroup(child, options.env, 'SIGTERM', options.signal) };
     } catch (error) {

@@ -17,6 +17,7 @@ import { errnoCause, faultInText, isFsFault } from '../base/fs-faults.js';
 import { describeCommand, runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { TEST_DATA_FILE } from '../build/patch.js';
+import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from './staging-dump.js';
 
 
@@ -89,6 +90,8 @@ export async function pullStaging(config: Config, log: Logger, generator: string
   if (!fs.statSync(profileDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
   }
+  // The temp files of killed pulls (and an ssh still writing into one) go first.
+  await clearDeadLeftovers(config, { tempDirs: [profileDir], only: ['temp file'] });
   const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${uniqueSuffix()}`);
   const args = sshArguments(settings.sshHost, remoteDumpCommand(settings));
   log.debug(`running ${scrub(describeCommand(ssh, args), password)}`);

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin } from './helpers/cli.js';
 import { makeTempDir } from './helpers/env.js';
 import { gateProgram, killEverythingBelow, slowPgProgram, watchdogsWith, type Gate } from './helpers/faults.js';
-import { copyProject, focusEntries, processesMentioning, queryValue, spawnDatabase, waitFor, type Project } from './helpers/project.js';
+import { copyProject, focusEntries, processesMentioning, queryValue, spawnDatabase, urlFor, waitFor, type Project } from './helpers/project.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -234,41 +234,56 @@ function isServer(pid: number): boolean {
 }
 
 describe('RAM folder of a test run whose cluster was wiped', () => {
-  it('doctor reports it and --fix removes it; a live run’s folder stays', async () => {
+  it('doctor reports it, --fix removes it, the next test run too; a live run’s folder stays', async () => {
     const { project, env } = newProject();
     const url = await startCluster(env);
     const file = path.join(project.dir, 'db', 'test', 'slow.sql');
     fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
     const ramFolders = () => fs.readdirSync('/dev/shm').filter((name) => name.startsWith('db-tool-test-'));
-    const before = ramFolders();
-    const run = spawnDatabase(['test', file], { ...env, PGURL: url });
-    cleanups.push(() => {
-      run.child.kill('SIGKILL');
-    });
-    const sleeping = async () => Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'").catch(() => 0));
-    await waitFor(async () => (await sleeping()) > 0, 30_000, 'the test file to run');
-    const made = ramFolders().filter((name) => !before.includes(name));
-    if (made.length === 0) return; // no RAM tablespace on this machine (no roomy /dev/shm)
-    cleanups.push(() => {
-      for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
-    });
-    // A deploy wipes the cluster under the running test.
-    const deploy = await runBin('database', ['deploy', '--no-patch'], { env });
-    expect(deploy.code, deploy.stderr).toBe(0);
-    await run.done;
-    expect(ramFolders()).toEqual(expect.arrayContaining(made));
 
+    /** A test run killed (with its watchdog) while its copy sleeps in its RAM tablespace; then a deploy wipes the cluster. */
+    const orphanRamFolder = async (mark: string): Promise<string[]> => {
+      const before = ramFolders();
+      const run = spawnDatabase(['test', file], { ...env, PGURL: url, DB_TOOL_TEST_MARK: mark });
+      cleanups.push(() => {
+        run.child.kill('SIGKILL');
+      });
+      // Watched from another database: a session on the target would keep the run out of copies.
+      const sleeping = async () => Number(await queryValue(urlFor(url, 'postgres'), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"));
+      await waitFor(async () => (await sleeping()) > 0, 30_000, 'the test file to run');
+      const made = ramFolders().filter((name) => !before.includes(name));
+      cleanups.push(() => {
+        for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
+      });
+      for (const pid of watchdogsWith(`DB_TOOL_TEST_MARK=${mark}`)) process.kill(pid, 'SIGKILL');
+      run.child.kill('SIGKILL');
+      await run.done;
+      const deploy = await runBin('database', ['deploy', '--no-patch'], { env });
+      expect(deploy.code, deploy.stderr).toBe(0);
+      return made;
+    };
+
+    const made = await orphanRamFolder('ram-doctor');
+    // The machine has a roomy /dev/shm (the suite needs one): the copies were in RAM.
+    expect(made).toHaveLength(1);
+    expect(ramFolders()).toEqual(expect.arrayContaining(made));
     // A live run's folder (ours: this process lives) must never go.
     const live = fs.mkdtempSync(path.join('/dev/shm', `db-tool-test-${process.pid}-`));
     cleanups.push(() => fs.rmSync(live, { recursive: true, force: true }));
     const report = await runBin('database', ['doctor'], { env });
     expect(report.stdout).toMatch(/warn\s+leftover files\s+.*RAM folder \/dev\/shm\/db-tool-test-/);
-    for (const name of made) expect(report.stdout).toContain(name);
+    expect(report.stdout).toContain(made[0]);
     expect(report.stdout).not.toContain(path.basename(live));
     const fixed = await runBin('database', ['doctor', '--fix'], { env });
     expect(fixed.stdout).toMatch(/ok\s+leftover files\s+cleared/);
-    expect(ramFolders().filter((name) => made.includes(name))).toEqual([]);
+    expect(ramFolders()).not.toContain(made[0]);
     expect(fs.existsSync(live)).toBe(true);
+
+    const again = await orphanRamFolder('ram-next');
+    expect(ramFolders()).toEqual(expect.arrayContaining(again));
+    fs.writeFileSync(file, "\\echo 1..1\nSELECT 'ok 1';\n");
+    const next = await runBin('database', ['test', file], { env: { ...env, PGURL: url } });
+    expect(next.code, next.stderr).toBe(0);
+    expect(ramFolders().filter((name) => again.includes(name))).toEqual([]);
   });
 });
-

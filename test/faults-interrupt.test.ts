@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin } from './helpers/cli.js';
 import { makeTempDir } from './helpers/env.js';
 import { gateProgram, killEverythingBelow, slowPgProgram, watchdogsWith, type Gate } from './helpers/faults.js';
-import { copyProject, focusEntries, processesMentioning, queryValue, spawnDatabase, urlFor, waitFor, type Project } from './helpers/project.js';
+import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, urlFor, waitFor, type Project } from './helpers/project.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -285,5 +285,21 @@ describe('RAM folder of a test run whose cluster was wiped', () => {
     const next = await runBin('database', ['test', file], { env: { ...env, PGURL: url } });
     expect(next.code, next.stderr).toBe(0);
     expect(ramFolders().filter((name) => again.includes(name))).toEqual([]);
+  });
+});
+
+describe('a start that fails after the server runs', () => {
+  it('postgres-init --reuse whose database cannot be made: exit non-zero and no server left', async () => {
+    const { project, env } = newProject();
+    const url = await startCluster(env);
+    const admin = urlFor(url, 'postgres');
+    // The server comes up, but read-only: the missing database cannot be created.
+    await queryValue(admin, 'ALTER SYSTEM SET default_transaction_read_only = on');
+    await queryValue(admin, `DROP DATABASE ${new URL(url).pathname.slice(1)}`);
+    expect((await runBin('postgres-cleanup', [], { env })).code).toBe(0);
+    const init = await runBin('postgres-init', ['--reuse'], { env });
+    expect(init.code, init.stderr).not.toBe(0);
+    expect(init.stderr).toMatch(/read-only/);
+    expect(serversBelow(project.dir)).toEqual([]);
   });
 });

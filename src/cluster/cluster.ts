@@ -301,13 +301,20 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   });
   const outputFile = serverOutputFile(config, layout, log);
   await log.step('start server', () => startServer(config, layout, { user, outputFile }));
-  const connection = connectionFor(config, layout, user.name, settings.urlVar);
-  await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
-  if (spare) {
-    const template = templateFor(config, user, layout.database);
-    prepareSpare(config, layout.workingDir, template.key, template.dataDir);
+  // The server runs from here: a start that fails after this stops it again, so that a
+  // command exiting non-zero leaves no server behind that nobody can use (SPEC §17).
+  try {
+    const connection = connectionFor(config, layout, user.name, settings.urlVar);
+    await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+    if (spare) {
+      const template = templateFor(config, user, layout.database);
+      prepareSpare(config, layout.workingDir, template.key, template.dataDir);
+    }
+    return connection;
+  } catch (error) {
+    await stopServer(layout.dataDir).catch(() => undefined);
+    throw error;
   }
-  return connection;
 }
 
 /** postgres-cleanup: stop the cluster of the working dir; nothing configured is fine. */

@@ -59,8 +59,13 @@ export interface FindOptions {
   scanServers?: boolean;
   /** Working dirs whose lock, scratch folders (`.trash-*`) and spare copies to look at. */
   workingDirs?: readonly string[];
-  /** Folders where temp files are written beside their target (PROFILE_DIR, the template cache). */
+  /** Folders of ours where temp copies are made beside their target (the template cache): any `*.tmp-<pid>-<hex>`. */
   tempDirs?: readonly string[];
+  /**
+   * Temp files in the user's folders, by the start of their name (`$PROFILE_DIR/.test-data.sql`
+   * for `.test-data.sql.tmp-<pid>-<hex>`): there nothing but those names is ever looked at.
+   */
+  tempNames?: readonly string[];
   /** Also look at the RAM folders of `database test` runs in /dev/shm. */
   testRamFolders?: boolean;
   /** Only these kinds (a command clearing its own). */
@@ -79,6 +84,10 @@ const SCRATCH_NAME = new RegExp(`^\\.trash-[a-z-]+${SUFFIX}$`);
 const SPARE_TMP_NAME = /^\.spare-tmp-([0-9]+)$/;
 const SHM = '/dev/shm';
 const TEST_RAM_NAME = /^db-tool-test-([0-9]+)-/;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 function entriesOf(dir: string): string[] {
   try {
@@ -138,9 +147,9 @@ function workingDirLeftovers(workingDir: string): Leftover[] {
   return found;
 }
 
-function tempLeftovers(dir: string): Leftover[] {
+function tempLeftovers(dir: string, pattern: RegExp = TEMP_NAME): Leftover[] {
   return entriesOf(dir).flatMap((entry) => {
-    const pid = TEMP_NAME.exec(entry)?.[1];
+    const pid = pattern.exec(entry)?.[1];
     const leftover = pid ? deadMade('temp file', path.join(dir, entry), Number(pid)) : undefined;
     return leftover ? [leftover] : [];
   });
@@ -204,6 +213,7 @@ export function findLeftovers(options: FindOptions): Leftover[] {
   for (const focus of options.focusDirs ?? []) backupLeftovers(focus).forEach(add);
   for (const workingDir of options.workingDirs ?? []) workingDirLeftovers(workingDir).forEach(add);
   for (const dir of new Set(options.tempDirs ?? [])) tempLeftovers(dir).forEach(add);
+  for (const name of options.tempNames ?? []) tempLeftovers(path.dirname(name), new RegExp(`^${escapeRegExp(path.basename(name))}\\.tmp${SUFFIX}$`)).forEach(add);
   if (options.testRamFolders) testRamLeftovers().forEach(add);
   const only = options.only;
   return [...found.values()].filter((leftover) => !only || only.includes(leftover.kind));

@@ -14,6 +14,7 @@ import type { Logger } from '../base/log.js';
 import { serverProgram } from '../pg/pg-bin.js';
 import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
+import { clearDeadLeftovers } from './leftovers.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
 const CACHE_FORMAT = 'v2';
@@ -102,6 +103,8 @@ export async function createDataDir(
 }
 
 async function storeInCache(config: Config, dataDir: string, entry: string, log: Logger): Promise<void> {
+  // Copies a killed run left half-made (never renamed into place) go first.
+  await clearDeadLeftovers(config, { tempDirs: [path.dirname(entry)], only: ['temp file'] });
   const staging = `${entry}.tmp-${uniqueSuffix()}`;
   try {
     makeDirs(staging, { mode: 0o700 });

@@ -7,6 +7,7 @@ import { silentLogger } from '../base/log.js';
 import { isRoot, lookupUser, userCanReach } from '../cluster/os-user.js';
 import { clearLeftovers, describeLeftover, findLeftovers, isClusterLeftover, type Leftover } from '../cluster/leftovers.js';
 import { clearDeadTestDatabases, connectAdmin, ownerOf } from '../build/test-clones.js';
+import { TEST_DATA_FILE } from '../build/patch.js';
 import { isLocalUrl } from '../pg/db.js';
 import { isProcessAlive } from '../base/pids.js';
 import { resolveTargetUrl } from '../cluster/target.js';
@@ -141,7 +142,8 @@ function findAllLeftovers(config: Config): Leftover[] {
     focusDirs: config.localDir ? [path.join(config.localDir, 'focus')] : [],
     scanServers: true,
     workingDirs: config.workingDir ? [config.workingDir] : [],
-    tempDirs: [config.profileDir, config.cacheDir].filter((dir): dir is string => Boolean(dir)),
+    tempDirs: [config.cacheDir],
+    tempNames: config.profileDir ? [path.join(config.profileDir, `.${TEST_DATA_FILE}`)] : [],
     testRamFolders: true,
   });
 }

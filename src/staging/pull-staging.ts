@@ -91,7 +91,7 @@ export async function pullStaging(config: Config, log: Logger, generator: string
     throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
   }
   // The temp files of killed pulls (and an ssh still writing into one) go first.
-  await clearDeadLeftovers(config, { tempDirs: [profileDir], only: ['temp file'] });
+  await clearDeadLeftovers(config, { tempNames: [path.join(profileDir, `.${TEST_DATA_FILE}`)], only: ['temp file'] });
   const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${uniqueSuffix()}`);
   const args = sshArguments(settings.sshHost, remoteDumpCommand(settings));
   log.debug(`running ${scrub(describeCommand(ssh, args), password)}`);

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin } from './helpers/cli.js';
 import { makeTempDir } from './helpers/env.js';
 import { gateProgram, killEverythingBelow, slowPgProgram, watchdogsWith, type Gate } from './helpers/faults.js';
-import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, urlFor, waitFor, type Project } from './helpers/project.js';
+import { copyProject, databaseOf, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, urlFor, waitFor, type Project } from './helpers/project.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -295,7 +295,7 @@ describe('a start that fails after the server runs', () => {
     const admin = urlFor(url, 'postgres');
     // The server comes up, but read-only: the missing database cannot be created.
     await queryValue(admin, 'ALTER SYSTEM SET default_transaction_read_only = on');
-    await queryValue(admin, `DROP DATABASE ${new URL(url).pathname.slice(1)}`);
+    await queryValue(admin, `DROP DATABASE ${databaseOf(url)}`);
     expect((await runBin('postgres-cleanup', [], { env })).code).toBe(0);
     const init = await runBin('postgres-init', ['--reuse'], { env });
     expect(init.code, init.stderr).not.toBe(0);

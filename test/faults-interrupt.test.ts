@@ -303,3 +303,32 @@ describe('a start that fails after the server runs', () => {
     expect(serversBelow(project.dir)).toEqual([]);
   });
 });
+
+describe('a cluster wiped or removed under a running test', () => {
+  for (const command of [['deploy', '--no-patch'], ['cleanup']]) {
+    it(`database ${command[0]} removes the test run's RAM tablespace folder with the cluster`, async () => {
+      const { project, env } = newProject();
+      const url = await startCluster(env);
+      const file = path.join(project.dir, 'db', 'test', 'slow.sql');
+      fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
+      const ramFolders = () => fs.readdirSync('/dev/shm').filter((name) => name.startsWith('db-tool-test-'));
+      const before = ramFolders();
+      const run = spawnDatabase(['test', file], { ...env, PGURL: url });
+      cleanups.push(() => {
+        run.child.kill('SIGKILL');
+      });
+      // Watched from another database: a session on the target would keep the run out of copies.
+      const sleeping = async () => Number(await queryValue(urlFor(url, 'postgres'), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"));
+      await waitFor(async () => (await sleeping()) > 0, 30_000, 'the test file to run');
+      const made = ramFolders().filter((name) => !before.includes(name));
+      cleanups.push(() => {
+        for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
+      });
+      expect(made).toHaveLength(1);
+      const wipe = await runBin('database', command, { env });
+      expect(wipe.code, wipe.stderr).toBe(0);
+      expect((await run.done).code).not.toBe(0);
+      expect(ramFolders()).not.toContain(made[0]);
+    });
+  }
+});

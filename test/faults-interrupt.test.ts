@@ -233,7 +233,7 @@ function isServer(pid: number): boolean {
   }
 }
 
-describe('RAM folder of a test run whose cluster was wiped', () => {
+describe('RAM folder of a killed test run whose cluster is gone', () => {
   it('doctor reports it, --fix removes it, the next test run too; a live run’s folder stays', async () => {
     const { project, env } = newProject();
     const url = await startCluster(env);
@@ -241,7 +241,10 @@ describe('RAM folder of a test run whose cluster was wiped', () => {
     fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
     const ramFolders = () => fs.readdirSync('/dev/shm').filter((name) => name.startsWith('db-tool-test-'));
 
-    /** A test run killed (with its watchdog) while its copy sleeps in its RAM tablespace; then a deploy wipes the cluster. */
+    /**
+     * A test run killed (with its watchdog) while its copy sleeps in its RAM tablespace;
+     * then its cluster is lost without db-tool (data removed by hand) and made anew.
+     */
     const orphanRamFolder = async (mark: string): Promise<string[]> => {
       const before = ramFolders();
       const run = spawnDatabase(['test', file], { ...env, PGURL: url, DB_TOOL_TEST_MARK: mark });
@@ -258,8 +261,10 @@ describe('RAM folder of a test run whose cluster was wiped', () => {
       for (const pid of watchdogsWith(`DB_TOOL_TEST_MARK=${mark}`)) process.kill(pid, 'SIGKILL');
       run.child.kill('SIGKILL');
       await run.done;
-      const deploy = await runBin('database', ['deploy', '--no-patch'], { env });
-      expect(deploy.code, deploy.stderr).toBe(0);
+      expect((await runBin('postgres-cleanup', [], { env })).code).toBe(0);
+      fs.rmSync(path.join(project.dir, 'focus', 'postgresql', 'data'), { recursive: true, force: true });
+      const init = await runBin('postgres-init', [], { env });
+      expect(init.code, init.stderr).toBe(0);
       return made;
     };
 

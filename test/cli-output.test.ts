@@ -65,8 +65,8 @@ describe('human output', () => {
 
   it('database doctor (status and check of each line; the values are this machine\'s)', async () => {
     const result = await runBin('database', ['doctor'], { env });
-    // Leftover clusters are the whole machine's state (other test files run in parallel).
-    const machineState = new Set(['leftover clusters']);
+    // Leftovers are the whole machine's state (other test files run in parallel).
+    const machineState = new Set(['leftover clusters', 'leftover files']);
     const checks = result.stdout
       .split('\n')
       .filter(Boolean)
@@ -88,6 +88,7 @@ describe('human output', () => {
       ok  socket path
       ok  server account
       <state>  leftover clusters
+      <state>  leftover files
       ok  test clones"
     `);
   });

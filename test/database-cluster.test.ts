@@ -192,7 +192,7 @@ describe('database status and doctor', () => {
     const report = JSON.parse(ok.stdout);
     expect(report.ok).toBe(true);
     expect(report.checks.map((c: { name: string }) => c.name)).toEqual(
-      expect.arrayContaining(['program initdb', 'program postgres', 'program psql', 'socket path', 'server account', 'leftover clusters']),
+      expect.arrayContaining(['program initdb', 'program postgres', 'program psql', 'socket path', 'server account', 'leftover clusters', 'leftover files']),
     );
     const bad = await runBin('database', ['doctor'], { env: { ...env, PG_SHARED_PRELOAD_LIBRARIES: 'no_such_library' } });
     expect(bad.code).toBe(1);

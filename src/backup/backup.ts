@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import type { Config } from '../base/config.js';
+import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { withClient } from '../pg/db.js';
 import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, type BackupInfo } from './backup-files.js';
 import { UserError } from '../base/errors.js';
@@ -55,6 +56,9 @@ function swapIn(staging: string, target: string): boolean {
 /** Backs the running `cluster` up into `target`, replacing a previous backup only once the new one is complete. */
 export async function backupCluster(config: Config, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
   makeDirs(path.dirname(target));
+  // What a killed backup left (its partial copy, a pg_basebackup still streaming into
+  // it, the previous backup moved aside) goes first; the previous backup comes back.
+  await clearDeadLeftovers(config, { focusDirs: [path.dirname(target)], only: ['partial backup', 'replaced backup'] });
   const staging = uniqueSibling(target, 'partial');
   const { serverVersion, databases } = await withClient(cluster.url, async (client) => {
     const version = await client.query<{ server_version: string }>('SHOW server_version');

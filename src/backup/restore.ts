@@ -15,6 +15,7 @@ import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive }
 import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
+import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground } from '../base/process.js';
 import { removeBelow } from '../base/safe-files.js';
@@ -76,6 +77,9 @@ export async function restoreBackup(config: Config, log: Logger, options: Restor
 async function restoreInto(config: Config, log: Logger, workingDir: string, source: RestoreSource): Promise<RestoreResult> {
   const layout = clusterLayout(config, workingDir);
   const user = serverUser(config);
+  // What a killed restore left (unpacked data, the data it moved aside) goes first; data
+  // moved aside comes back when nothing took its place.
+  await clearDeadLeftovers(config, { workingDirs: [workingDir], only: ['scratch folder'] });
   const unpacked = scratchDir(workingDir, 'restore-archive');
   const incoming = scratchDir(workingDir, 'restore-data');
   const previous = scratchDir(workingDir, 'restore-previous');

@@ -1,8 +1,9 @@
 /**
  * The one module that starts external programs. It owns descriptor hygiene (a child
  * only ever gets the descriptors listed here, and a daemon never gets the caller's),
- * dropping to an unprivileged uid/gid when we run as root, and redaction of secrets
- * in command lines that reach a log.
+ * dropping to an unprivileged uid/gid when we run as root, redaction of secrets in
+ * command lines that reach a log, and the rule that a program we run ends with us
+ * (see `ChildGroup`).
  */
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
@@ -113,11 +114,109 @@ async function writeAll(stream: NodeJS.WritableStream, chunks: AsyncIterable<str
   }
 }
 
+/**
+ * Ends the process groups of the programs we run when we die, however we die (SIGKILL,
+ * the OOM killer), through the end of its stdin (see spawnWatchdog): `+PGID:SIG` adds a
+ * group, `-PGID` drops it (its leader exited). At end-of-file it sends each group left
+ * its stop signal, then SIGTERM, then SIGKILL: a pg_basebackup and its WAL streamer, a
+ * tar still unpacking, a psql still running a script end with us.
+ */
+const REAPER_SCRIPT = [
+  'groups=',
+  'while IFS= read -r line; do',
+  '  case $line in',
+  '    +*) groups="$groups ${line#+}" ;;',
+  '    -*) kept=; for g in $groups; do [ "${g%:*}" = "${line#-}" ] || kept="$kept $g"; done; groups=$kept ;;',
+  '  esac',
+  'done',
+  '[ -n "$groups" ] || exit 0',
+  'for g in $groups; do kill -s "${g#*:}" -- "-${g%:*}" 2>/dev/null; done',
+  'sleep 1',
+  'for g in $groups; do kill -s TERM -- "-${g%:*}" 2>/dev/null; done',
+  'sleep 2',
+  'for g in $groups; do kill -s KILL -- "-${g%:*}" 2>/dev/null; done',
+].join('\n');
+
+let groupReaper: WatchdogProcess | undefined;
+
+/**
+ * Starts the reaper of this process's child groups, before the first of them: a child
+ * is only safe from outliving us once the reaper knows it, so nothing slow may come
+ * between a spawn and telling the reaper.
+ */
+function startReaper(env: Readonly<Record<string, string>>): WatchdogProcess {
+  groupReaper ??= spawnWatchdog(env, REAPER_SCRIPT, []);
+  return groupReaper;
+}
+
+/** After a stop signal: SIGTERM, then SIGKILL, for what does not end (ms after the first). */
+const ESCALATION: ReadonlyArray<[NodeJS.Signals, number]> = [['SIGTERM', 1_000], ['SIGKILL', 3_000]];
+
+/**
+ * A program we run together with whatever it starts. It runs in a process group of its
+ * own (`detached`: its own session, so a terminal's Ctrl-C reaches us, not it) and is
+ * ended as a whole with `kill(-pgid)`: pg_basebackup's WAL-streaming child would
+ * otherwise outlive it, holding a walsender on the server. The group ends on our
+ * SIGINT/SIGTERM (its stop signal, then SIGTERM, then SIGKILL), when `signal` aborts or
+ * a timeout passes, when its leader exits (what the leader left goes with it), and when
+ * we die (the reaper).
+ */
+class ChildGroup {
+  private over = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly forget: () => void;
+
+  constructor(
+    private readonly child: ChildProcess,
+    env: Readonly<Record<string, string>>,
+    private readonly stopSignal: NodeJS.Signals,
+    signal?: AbortSignal,
+  ) {
+    if (child.pid !== undefined) startReaper(env).send(`+${child.pid}:${stopSignal.replace(/^SIG/, '')}`);
+    // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
+    // hold the run up (or outlive it) when the signal was sent to us alone.
+    this.forget = onInterrupt(async () => this.stop(this.stopSignal));
+    signal?.addEventListener('abort', () => this.stop(this.stopSignal), { once: true });
+    child.on('exit', () => this.ended());
+  }
+
+  /** Sends `first` to the whole group, then SIGTERM and SIGKILL while it lasts. */
+  stop(first: NodeJS.Signals): void {
+    if (this.over) return;
+    this.send(first);
+    for (const [next, afterMs] of ESCALATION) {
+      if (next !== first) this.timers.push(setTimeout(() => this.send(next), afterMs).unref());
+    }
+  }
+
+  /** The leader is gone (or never started): what it left in its group is ended now. */
+  ended(): void {
+    if (this.over) return;
+    this.send('SIGTERM');
+    this.over = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.forget();
+    if (this.child.pid !== undefined) groupReaper?.send(`-${this.child.pid}`);
+  }
+
+  private send(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.over) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is gone, or was never made: the leader alone, if it is still there.
+      this.child.kill(signal);
+    }
+  }
+}
+
 /** Runs a program to completion and collects its output. Never throws for a non-zero exit. */
 export function runProgram(program: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
+      startReaper(options.env);
       const launch = childLaunch(args, options);
       child = spawn(program, launch.args, {
         cwd: options.cwd,
@@ -125,12 +224,14 @@ export function runProgram(program: string, args: readonly string[], options: Ru
         stdio: stdio(options),
         signal: options.signal,
         killSignal: options.stopSignal ?? 'SIGTERM',
+        detached: true,
         ...identity(options.user),
       });
     } catch (error) {
       reject(spawnError(error, program, options));
       return;
     }
+    const group = new ChildGroup(child, options.env, options.stopSignal ?? 'SIGTERM', options.signal);
     let stdout = '';
     let stderr = '';
     const onStdout = options.onStdout ?? ((chunk: string) => (stdout += chunk));
@@ -145,28 +246,16 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       if (typeof options.input === 'string') stdin.end(options.input);
       else void writeAll(stdin, options.input);
     }
-    // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
-    // hold the run up (or outlive it) when the signal was sent to us alone.
-    const forget = onInterrupt(async () => {
-      child.kill(options.stopSignal ?? 'SIGTERM');
-      // A child that does not stop on SIGINT still must.
-      if (options.stopSignal && options.stopSignal !== 'SIGTERM') setTimeout(() => child.kill('SIGTERM'), 1000).unref();
-    });
     let timer: NodeJS.Timeout | undefined;
-    if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-      }, options.timeoutMs);
-    }
+    if (options.timeoutMs !== undefined) timer = setTimeout(() => group.stop('SIGTERM'), options.timeoutMs);
     child.on('error', (error) => {
       if (timer) clearTimeout(timer);
-      forget();
+      group.ended();
       reject(spawnError(error, program, options));
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      forget();
+      group.ended();
       resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr });
     });
   });
@@ -196,29 +285,31 @@ function collect(child: ChildProcess, program: string, options: RunOptions, read
  * and stderr, and `to`'s stdout; never throws for a non-zero exit.
  */
 export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunOptions, 'env' | 'cwd' | 'user' | 'signal'>): Promise<{ from: RunResult; to: RunResult }> {
-  const start = (stage: PipeStage, stdin: 'ignore' | NodeJS.ReadableStream): ChildProcess => {
+  const start = (stage: PipeStage, stdin: 'ignore' | NodeJS.ReadableStream): { child: ChildProcess; group: ChildGroup } => {
     try {
+      startReaper(options.env);
       const launch = childLaunch(stage.args, options);
-      return spawn(stage.program, launch.args, { cwd: options.cwd, env: launch.env, stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, ...identity(options.user) });
+      const child = spawn(stage.program, launch.args, { cwd: options.cwd, env: launch.env, stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, detached: true, ...identity(options.user) });
+      return { child, group: new ChildGroup(child, options.env, 'SIGTERM', options.signal) };
     } catch (error) {
       throw spawnError(error, stage.program, options);
     }
   };
   const first = start(from, 'ignore');
-  const firstDone = collect(first, from.program, options, false);
-  let second: ChildProcess;
+  const firstDone = collect(first.child, from.program, options, false).finally(() => first.group.ended());
+  let second: ReturnType<typeof start>;
   try {
-    second = start(to, first.stdout as NodeJS.ReadableStream);
+    second = start(to, first.child.stdout as NodeJS.ReadableStream);
   } catch (error) {
-    first.kill('SIGTERM');
+    first.group.stop('SIGTERM');
     await firstDone.catch(() => undefined);
     throw error;
   }
   // The read end now belongs to the second program: ours would only keep the pipe open.
-  first.stdout?.destroy();
-  const secondDone = collect(second, to.program, options, true);
+  first.child.stdout?.destroy();
+  const secondDone = collect(second.child, to.program, options, true).finally(() => second.group.ended());
   // A second that cannot start must not leave the first writing into nothing.
-  secondDone.catch(() => first.kill('SIGTERM'));
+  secondDone.catch(() => first.group.stop('SIGTERM'));
   const [fromResult, toResult] = await Promise.all([firstDone, secondDone]);
   return { from: fromResult, to: toResult };
 }

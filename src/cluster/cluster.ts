@@ -22,7 +22,7 @@ import { locatePgProgram } from '../pg/pg-bin.js';
 import { removeInBackground, runProgram, type OsUser } from '../base/process.js';
 import { generatedSettings, installConf, managedBlock, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
-import { linkRamDataDir } from './ram-storage.js';
+import { linkRamDataDir, ramTablespaceDirs, removeRamDir } from './ram-storage.js';
 import { hasSpare, prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 import { holdsUserRelations } from './user-data.js';
@@ -171,6 +171,8 @@ async function wipeCluster(config: Config, layout: ClusterLayout, keep: boolean)
     throw new AmbiguousError(`socket ${busy.join(', ')} is in use by another live server; not deleting it (stop that server, or use another PG_WORKING_DIR or PG_PORT)`);
   }
   if (fs.existsSync(layout.dataDir)) {
+    // RAM tablespaces of the old cluster (a `database test` run's) go with it.
+    for (const dir of ramTablespaceDirs(layout.dataDir)) removeRamDir(dir);
     const away = keep ? layout.previousDir : path.join(layout.workingDir, scratchName('old'));
     if (keep) moveToTrash(config, layout.workingDir, layout.previousDir);
     fs.renameSync(layout.dataDir, away);

@@ -1,27 +1,55 @@
 /**
- * What a crash left behind (SPEC §12): run folders of private clusters whose owner is
- * gone (with their servers and RAM data), RAM data folders whose owner is gone, and a
- * lock of a dead holder. `database doctor` reports them; the next run and
- * `database doctor --fix` clear them. Ownership is judged by the owner records (pid and
- * start time), so a live run, and the project cluster of postgres-init (which has no
- * owner record: it is meant to outlive its command), are never touched.
+ * What a crash left behind (SPEC §12, §17): run folders of private clusters whose owner
+ * is gone (with their servers and RAM data), RAM data folders whose owner is gone, a
+ * lock of a dead holder — and the half-made files of killed commands: partial backups
+ * (`<backup>.partial-*`, `<backup>.old-*`), scratch folders of a working dir
+ * (`.trash-*`: a restore's unpacked data, a fresh cluster being made), spare copies
+ * in progress (`.spare-tmp-*`), temp files (`.test-data.sql.tmp-*`, a template being
+ * cached), and the RAM folders of `database test` runs (`/dev/shm/db-tool-test-*`).
+ * `database doctor` reports them; the next run of the command that makes them and
+ * `database doctor --fix` clear them, ending the programs the dead owner left working
+ * on them (an orphaned pg_basebackup holding walsenders).
+ *
+ * Ownership is judged by the owner records (pid and start time) or, for names made by
+ * `uniqueSuffix`, by the maker's pid in the name: a live run, and the project cluster of
+ * postgres-init (which has no owner record: it is meant to outlive its command), are
+ * never touched.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { isIdentityAlive, processCommandLines } from '../base/pids.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isIdentityAlive, isProcessAlive, processCommandLines, processesMentioning } from '../base/pids.js';
 import { allRamDirs, removeRamDir } from './ram-storage.js';
 import { clearRunDir, readRunOwner } from './run-dir.js';
 import { stopServer } from './server-process.js';
 import { isStale, lockFile, readLockHolder } from './working-dir-lock.js';
 
-export type LeftoverKind = 'run folder' | 'RAM data' | 'lock';
+export type LeftoverKind =
+  | 'run folder'
+  | 'RAM data'
+  | 'lock'
+  | 'partial backup'
+  | 'replaced backup'
+  | 'scratch folder'
+  | 'spare copy'
+  | 'temp file'
+  | 'RAM folder';
+
+/** Kinds that are (parts of) private clusters; the others are files of killed commands. */
+const CLUSTER_KINDS: readonly LeftoverKind[] = ['run folder', 'RAM data', 'lock'];
+
+export function isClusterLeftover(leftover: Leftover): boolean {
+  return CLUSTER_KINDS.includes(leftover.kind);
+}
 
 export interface Leftover {
   kind: LeftoverKind;
   path: string;
   /** Pid of the process that made it and is gone. */
   ownerPid: number;
+  /** Live programs the dead owner left working on it (ended when it is cleared). */
+  users?: number[];
 }
 
 export interface FindOptions {
@@ -29,8 +57,111 @@ export interface FindOptions {
   focusDirs?: readonly string[];
   /** Also find servers of dead runs anywhere on the machine (doctor: other projects too). */
   scanServers?: boolean;
-  /** Working dirs whose lock to look at. */
+  /** Working dirs whose lock, scratch folders (`.trash-*`) and spare copies to look at. */
   workingDirs?: readonly string[];
+  /** Folders of ours where temp copies are made beside their target (the template cache): any `*.tmp-<pid>-<hex>`. */
+  tempDirs?: readonly string[];
+  /**
+   * Temp files in the user's folders, by the start of their name (`$PROFILE_DIR/.test-data.sql`
+   * for `.test-data.sql.tmp-<pid>-<hex>`): there nothing but those names is ever looked at.
+   */
+  tempNames?: readonly string[];
+  /** Also look at the RAM folders of `database test` runs in /dev/shm. */
+  testRamFolders?: boolean;
+  /** Only these kinds (a command clearing its own). */
+  only?: readonly LeftoverKind[];
+}
+
+/** `<pid>-<6 hex>` at the end of a name: made by `uniqueSuffix`, the pid its maker's. */
+const SUFFIX = '-([0-9]+)-[0-9a-f]{6}';
+/** What a crash leaves beside a target (a backup folder, `test-data.sql`, a cache entry). */
+const SIBLING_NAMES: ReadonlyArray<[RegExp, LeftoverKind]> = [
+  [new RegExp(`^.+\\.partial${SUFFIX}$`), 'partial backup'],
+  [new RegExp(`^.+\\.old${SUFFIX}$`), 'replaced backup'],
+];
+const TEMP_NAME = new RegExp(`^.+\\.tmp${SUFFIX}$`);
+const SCRATCH_NAME = new RegExp(`^\\.trash-[a-z-]+${SUFFIX}$`);
+const SPARE_TMP_NAME = /^\.spare-tmp-([0-9]+)$/;
+const SHM = '/dev/shm';
+const TEST_RAM_NAME = /^db-tool-test-([0-9]+)-/;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function entriesOf(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A name whose maker (the pid in it) is gone, with the programs still working on it;
+ * undefined while its maker lives or while a detached `rm` of ours deletes it.
+ */
+function deadMade(kind: LeftoverKind, file: string, pid: number): Leftover | undefined {
+  if (pid === process.pid || isProcessAlive(pid)) return undefined;
+  const users = processesMentioning([file]);
+  if (users.some(isDeleter)) return undefined;
+  return { kind, path: file, ownerPid: pid, ...(users.length > 0 ? { users } : {}) };
+}
+
+/** True for the detached `rm -rf` that removeInBackground starts (and its shell). */
+function isDeleter(pid: number): boolean {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return path.basename(args[0] ?? '') === 'rm' || args.some((arg) => arg.includes('rm -rf'));
+  } catch {
+    return false;
+  }
+}
+
+/** Partial and replaced backups beside the backups in `focusDir`. */
+function backupLeftovers(focusDir: string): Leftover[] {
+  const found: Leftover[] = [];
+  for (const entry of entriesOf(focusDir)) {
+    for (const [pattern, kind] of SIBLING_NAMES) {
+      const pid = pattern.exec(entry)?.[1];
+      const leftover = pid ? deadMade(kind, path.join(focusDir, entry), Number(pid)) : undefined;
+      if (leftover) found.push(leftover);
+    }
+  }
+  return found;
+}
+
+/** Scratch folders and spare copies in progress in a working dir. */
+function workingDirLeftovers(workingDir: string): Leftover[] {
+  const found: Leftover[] = [];
+  for (const entry of entriesOf(workingDir)) {
+    const scratch = SCRATCH_NAME.exec(entry)?.[1];
+    const spare = SPARE_TMP_NAME.exec(entry)?.[1];
+    const leftover = scratch
+      ? deadMade('scratch folder', path.join(workingDir, entry), Number(scratch))
+      : spare
+        ? deadMade('spare copy', path.join(workingDir, entry), Number(spare))
+        : undefined;
+    if (leftover) found.push(leftover);
+  }
+  return found;
+}
+
+function tempLeftovers(dir: string, pattern: RegExp = TEMP_NAME): Leftover[] {
+  return entriesOf(dir).flatMap((entry) => {
+    const pid = pattern.exec(entry)?.[1];
+    const leftover = pid ? deadMade('temp file', path.join(dir, entry), Number(pid)) : undefined;
+    return leftover ? [leftover] : [];
+  });
+}
+
+/** RAM folders of `database test` runs (tablespaces of their copies) whose run is gone. */
+function testRamLeftovers(): Leftover[] {
+  return entriesOf(SHM).flatMap((entry) => {
+    const pid = TEST_RAM_NAME.exec(entry)?.[1];
+    const leftover = pid ? deadMade('RAM folder', path.join(SHM, entry), Number(pid)) : undefined;
+    return leftover ? [leftover] : [];
+  });
 }
 
 function deadRunFolder(runDir: string): Leftover | undefined {
@@ -79,7 +210,53 @@ export function findLeftovers(options: FindOptions): Leftover[] {
     const holder = readLockHolder(lockFile(workingDir));
     if (holder && isStale(holder)) add({ kind: 'lock', path: lockFile(workingDir), ownerPid: holder.identity.pid });
   }
-  return [...found.values()];
+  for (const focus of options.focusDirs ?? []) backupLeftovers(focus).forEach(add);
+  for (const workingDir of options.workingDirs ?? []) workingDirLeftovers(workingDir).forEach(add);
+  for (const dir of new Set(options.tempDirs ?? [])) tempLeftovers(dir).forEach(add);
+  for (const name of options.tempNames ?? []) tempLeftovers(path.dirname(name), new RegExp(`^${escapeRegExp(path.basename(name))}\\.tmp${SUFFIX}$`)).forEach(add);
+  if (options.testRamFolders) testRamLeftovers().forEach(add);
+  const only = options.only;
+  return [...found.values()].filter((leftover) => !only || only.includes(leftover.kind));
+}
+
+/** Ends the programs a dead owner left working on a leftover (SIGKILL: nobody waits for them). */
+function endUsers(file: string): void {
+  for (const pid of processesMentioning([file])) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Removes a file or folder, retrying a while when a dying program still writes into it. */
+async function removeLeftover(file: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    try {
+      fs.rmSync(file, { recursive: true, force: true });
+    } catch {
+      // a program still writing: try again
+    }
+    if (!fs.existsSync(file)) return;
+    await sleep(100);
+  }
+}
+
+/**
+ * A moved-aside original whose replacement never arrived goes back in place: a backup
+ * replaced (`<backup>.old-*` without `<backup>`), the data a restore moved aside
+ * (`.trash-restore-previous-*` without `data`). Returns true when it did.
+ */
+function putBack(leftover: Leftover): boolean {
+  let original: string | undefined;
+  if (leftover.kind === 'replaced backup') original = leftover.path.replace(new RegExp(`\\.old${SUFFIX}$`), '');
+  if (leftover.kind === 'scratch folder' && path.basename(leftover.path).startsWith('.trash-restore-previous-')) {
+    original = path.join(path.dirname(leftover.path), 'data');
+  }
+  if (!original || fs.existsSync(original)) return false;
+  fs.renameSync(leftover.path, original);
+  return true;
 }
 
 async function clearOne(config: Config, leftover: Leftover): Promise<void> {
@@ -97,6 +274,9 @@ async function clearOne(config: Config, leftover: Leftover): Promise<void> {
       if (holder && isStale(holder) && holder.identity.pid === leftover.ownerPid) fs.rmSync(leftover.path, { force: true });
       return;
     }
+    default:
+      endUsers(leftover.path);
+      if (!putBack(leftover)) await removeLeftover(leftover.path);
   }
 }
 
@@ -114,5 +294,11 @@ export async function clearLeftovers(config: Config, leftovers: readonly Leftove
 
 /** Describes a leftover in a few words, for doctor. */
 export function describeLeftover(leftover: Leftover): string {
-  return `${leftover.kind} ${leftover.path} (pid ${leftover.ownerPid} is gone)`;
+  const users = leftover.users?.length ? `; still used by pid ${leftover.users.join(', ')}` : '';
+  return `${leftover.kind} ${leftover.path} (pid ${leftover.ownerPid} is gone${users})`;
+}
+
+/** Clears the leftovers of `kinds` that dead runs left (a command clearing its own before it starts). */
+export async function clearDeadLeftovers(config: Config, options: FindOptions): Promise<Leftover[]> {
+  return clearLeftovers(config, findLeftovers(options));
 }

@@ -126,6 +126,30 @@ export function ramDirOf(link: string): string | undefined {
   return path.dirname(parent) === SHM && path.basename(parent).startsWith(PREFIX) ? parent : undefined;
 }
 
+/**
+ * The RAM folders of ours (`/dev/shm/db-tool-*`, e.g. a `database test` run's
+ * tablespace) that the cluster of `dataDir` holds tablespaces in (`pg_tblspc/<oid>`
+ * links). They go with the cluster: once it is wiped or removed, no server will ever
+ * drop them, and the run that made them cannot reach a server to do so.
+ */
+export function ramTablespaceDirs(dataDir: string): string[] {
+  const links = path.join(dataDir, 'pg_tblspc');
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(links);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    try {
+      const target = fs.readlinkSync(path.join(links, entry));
+      return path.dirname(target) === SHM && path.basename(target).startsWith(PREFIX) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Removes a RAM folder of ours (a path under /dev/shm/db-tool-*; anything else is refused). */
 export function removeRamDir(dir: string): void {
   // The server account's folder: removed without following a link it put there.

@@ -16,6 +16,7 @@ import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/p
 import { takeSpare } from './spare-cluster.js';
 import { serverFolderAnchor } from './server-files.js';
 import { folderIdentity, makeDirsBelow, removeBelow } from '../base/safe-files.js';
+import { clearDeadLeftovers } from './leftovers.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
 const CACHE_FORMAT = 'v2';
@@ -119,6 +120,8 @@ export async function createDataDir(
 }
 
 async function storeInCache(config: Config, dataDir: string, entry: string, log: Logger): Promise<void> {
+  // Copies a killed run left half-made (never renamed into place) go first.
+  await clearDeadLeftovers(config, { tempDirs: [path.dirname(entry)], only: ['temp file'] });
   const staging = `${entry}.tmp-${uniqueSuffix()}`;
   try {
     makeDirs(staging, { mode: 0o700 });

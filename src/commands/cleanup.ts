@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, isToolEntry } from '../cluster/cluster-layout.js';
 import { stopCluster } from '../cluster/cluster.js';
+import { ramTablespaceDirs, removeRamDir } from '../cluster/ram-storage.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { AmbiguousError } from '../base/errors.js';
@@ -38,6 +39,8 @@ async function cleanUp(config: Config, workingDir: string): Promise<CleanupResul
     );
   }
   await stopCluster(config, workingDir);
+  // RAM tablespaces of the cluster (a `database test` run's) go with it.
+  for (const dir of ramTablespaceDirs(layout.dataDir)) removeRamDir(dir);
   // Asynchronous: a big cluster takes a while to delete, and a signal must get through.
   // rm(1), not fs.rm: the folder is the server account's, and rm walks it from
   // descriptors, so a folder swapped for a link meanwhile never leads it outside.

@@ -5,8 +5,9 @@ import { resolvePreloadLibraries } from '../cluster/cluster.js';
 import type { Config } from '../base/config.js';
 import { silentLogger } from '../base/log.js';
 import { isRoot, lookupUser, userCanReach } from '../cluster/os-user.js';
-import { clearLeftovers, describeLeftover, findLeftovers, type Leftover } from '../cluster/leftovers.js';
+import { clearLeftovers, describeLeftover, findLeftovers, isClusterLeftover, type Leftover } from '../cluster/leftovers.js';
 import { clearDeadTestDatabases, connectAdmin, ownerOf } from '../build/test-clones.js';
+import { TEST_DATA_FILE } from '../build/patch.js';
 import { isLocalUrl } from '../pg/db.js';
 import { isProcessAlive } from '../base/pids.js';
 import { resolveTargetUrl } from '../cluster/target.js';
@@ -28,7 +29,7 @@ export interface DoctorReport {
 }
 
 export interface DoctorOptions {
-  /** --fix: clear what crashes left (dead runs' folders, RAM data, servers, test clones, stale locks). */
+  /** --fix: clear what crashes left (dead runs' folders, RAM data, servers, test clones, stale locks, partial backups, scratch folders, temp files). */
   fix?: boolean;
 }
 
@@ -136,22 +137,45 @@ function localTarget(config: Config): string | undefined {
   }
 }
 
-/** Run folders, RAM data and locks of dead runs; with `fix`, cleared. */
-async function leftoverCheck(config: Config, fix: boolean): Promise<DoctorCheck> {
-  const found: Leftover[] = findLeftovers({
+/** Everything crashes left on this machine that doctor knows of (see cluster/leftovers.ts). */
+function findAllLeftovers(config: Config): Leftover[] {
+  return findLeftovers({
     focusDirs: config.localDir ? [path.join(config.localDir, 'focus')] : [],
     scanServers: true,
     workingDirs: config.workingDir ? [config.workingDir] : [],
+    tempDirs: [config.cacheDir],
+    tempNames: config.profileDir ? [path.join(config.profileDir, `.${TEST_DATA_FILE}`)] : [],
+    testRamFolders: true,
   });
-  if (found.length === 0) return { name: 'leftover clusters', status: 'ok', detail: 'none' };
+}
+
+/** One line on `found`; with `fix`, they are cleared first. */
+async function leftoverCheck(config: Config, name: string, found: readonly Leftover[], fix: boolean): Promise<DoctorCheck> {
+  if (found.length === 0) return { name, status: 'ok', detail: 'none' };
   if (!fix) {
-    return { name: 'leftover clusters', status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
+    return { name, status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
   }
   const cleared = await clearLeftovers(config, found);
   const left = found.filter((leftover) => !cleared.includes(leftover));
   return left.length === 0
-    ? { name: 'leftover clusters', status: 'ok', detail: `cleared ${cleared.map(describeLeftover).join('; ')}` }
-    : { name: 'leftover clusters', status: 'warn', detail: `could not clear ${left.map(describeLeftover).join('; ')}` };
+    ? { name, status: 'ok', detail: `cleared ${cleared.map(describeLeftover).join('; ')}` }
+    : { name, status: 'warn', detail: `could not clear ${left.map(describeLeftover).join('; ')}` };
+}
+
+/**
+ * Run folders, RAM data and locks of dead runs ('leftover clusters'), and the files
+ * killed commands left ('leftover files': partial backups, scratch folders, temp files,
+ * RAM folders of test runs); with `fix`, cleared. Test clones go first: dropping a dead
+ * run's RAM tablespace on the server is cleaner than removing its folder under it.
+ */
+async function leftoverChecks(config: Config, fix: boolean): Promise<DoctorCheck[]> {
+  const clones = await testCloneCheck(config, fix);
+  const found = findAllLeftovers(config);
+  return [
+    await leftoverCheck(config, 'leftover clusters', found.filter(isClusterLeftover), fix),
+    await leftoverCheck(config, 'leftover files', found.filter((leftover) => !isClusterLeftover(leftover)), fix),
+    clones,
+  ];
 }
 
 /** Test databases and tablespaces (`dbtool_test_<pid>…`) on the server whose run is gone. */
@@ -198,7 +222,7 @@ export async function doctorCommand(config: Config, options: DoctorOptions = {})
     detail: locateProgram(config, 'ssh') ?? 'not found (only pull_staging needs it)',
   });
   checks.push(...variableChecks(config), ...folderChecks(config), await serverAccountCheck(config));
-  checks.push(await leftoverCheck(config, Boolean(options.fix)), await testCloneCheck(config, Boolean(options.fix)));
+  checks.push(...(await leftoverChecks(config, Boolean(options.fix))));
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
 }
 

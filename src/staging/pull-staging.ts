@@ -18,6 +18,7 @@ import { errnoCause, faultInText, isFsFault } from '../base/fs-faults.js';
 import { describeCommand, runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { TEST_DATA_FILE } from '../build/patch.js';
+import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from './staging-dump.js';
 
 
@@ -81,6 +82,8 @@ export async function pullStaging(config: Config, log: Logger, generator: string
   if (!fs.statSync(profileDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
   }
+  // The temp files of killed pulls (and an ssh still writing into one) go first.
+  await clearDeadLeftovers(config, { tempNames: [path.join(profileDir, `.${TEST_DATA_FILE}`)], only: ['temp file'] });
   const temp = path.join(profileDir, `.${TEST_DATA_FILE}.tmp-${uniqueSuffix()}`);
   const remote = remoteDumpCommand(settings);
   const args = sshArguments(settings.sshHost, remote.command);

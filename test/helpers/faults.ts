@@ -155,3 +155,17 @@ export function gatePgProgram(program: string): Gate & { pgBinDir: string } {
   }
   return { ...made, pgBinDir: made.binDir };
 }
+
+/**
+ * A PG_BIN_DIR whose `program` runs the real one with `extraArgs` added (e.g.
+ * pg_basebackup `--max-rate=32k`, which keeps it streaming for as long as a test likes).
+ */
+export function slowPgProgram(program: string, extraArgs: readonly string[]): { pgBinDir: string; remove(): void } {
+  const real = realPgBinDir();
+  const dir = makeTempDir('db-tool-slow-');
+  for (const entry of fs.readdirSync(real)) {
+    const extra = entry === program ? ` ${extraArgs.map((arg) => `'${arg}'`).join(' ')}` : '';
+    fs.writeFileSync(path.join(dir, entry), `#!/bin/sh\nexec '${fs.realpathSync(path.join(real, entry))}' "$@"${extra}\n`, { mode: 0o755 });
+  }
+  return { pgBinDir: dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

@@ -310,8 +310,10 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
         return;
       }
       const { migratorInitCommand } = await import('../migrations/migrator-init.js');
-      const result = await migratorInitCommand(ctx.log, await settings.target());
+      // Named once it worked (as migrate does), so that an error stays one line.
+      const result = await migratorInitCommand(ctx.log, await settings.target(false));
       if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
+      await settings.target();
     });
 
   registerMigrate(program, ctx, sources);

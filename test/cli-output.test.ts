@@ -112,6 +112,7 @@ describe('human output', () => {
     expect(stable(result.stdout)).toMatchInlineSnapshot(`
       "database diff: no differences
         DB1 = backup <path> + migrate up all (0 migrations applied)
+              from a backup of testdb taken <time>, a deploy of the sources: its 3 migrations were recorded as a baseline and never ran, so this compares the sources with themselves (database check proves the migrations)
         DB2 = sources <path> + migrator init
         compared 96 schema objects and the data of 1 table
         privileges and owners were not compared (--privileges compares grants and default privileges)

@@ -81,6 +81,8 @@ cleanup() {
     env -i PATH="$base_path" HOME="$HOME" LOCAL_DIR="$project" XDG_CACHE_HOME="$work/cache" \
       "$work/out/bin/database" cleanup >/dev/null 2>&1 || true
   done
+  # The profile step's store is read-only, as stores are.
+  chmod -R u+w "$work" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -25,5 +25,16 @@
       devShells = forAllSystems (pkgs: {
         default = import ./nix/dev-shell.nix { inherit pkgs; };
       });
+
+      # `nix flake check`: every package builds, and the offline check of the Nix files
+      # (nix/check/run.sh, which CI runs without Nix builds) passes inside a build.
+      checks = forAllSystems (pkgs: {
+        inherit (pkgs.hectic) db-tool postgres-init postgres-cleanup migrator;
+      } // nixpkgs.lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
+        nix-offline = import ./nix/check/flake-check.nix {
+          inherit pkgs;
+          nixpkgsLib = "${nixpkgs}/lib";
+        };
+      });
     };
 }

@@ -35,8 +35,9 @@ let
   lockName = path: entry: entry.name or (lib.last (lib.splitString "node_modules/" path));
   productionEntries = lib.filterAttrs (path: entry: path != "" && !(entry.dev or false)) lock.packages;
   allEntries = lib.filterAttrs (path: _: path != "") lock.packages;
-  tarballs = packages.db-tool.npmTarballs;
-  cacheInputs = map toString packages.db-tool.npmDeps.tarballs;
+  unwrapped = packages.db-tool.unwrapped;
+  tarballs = unwrapped.npmTarballs;
+  cacheInputs = map toString unwrapped.npmDeps.tarballs;
   fetchedRight = path: entry:
     tarballs ? ${path}
     && tarballs.${path}.outputHash == entry.integrity
@@ -45,24 +46,43 @@ let
     && has "npm pack \"$npmPackSpec\"" tarballs.${path}.buildCommand
     && builtins.elem tarballs.${path}.outPath cacheInputs;
 
+  # The derivations that write a package's executables: db-tool joins four of them.
+  wrappersOf = drv: if drv ? programs then lib.attrValues drv.programs else [ drv ];
+  # Everything the package and its wrappers were given.
+  allEnvText = drv: lib.concatMapStrings envText ([ drv ] ++ wrappersOf drv);
+  # Programs the tool starts (src/: cp, mv -T, rm, mkdir, stat, chown, sleep; tar
+  # --anchored --exclude and the gzip it runs for -z; renice, ionice; ssh; less).
+  spawned = [ pkgs.coreutils pkgs.gnutar pkgs.gzip pkgs.util-linux pkgs.openssh pkgs.less ];
+
   perPackage = name:
     let
       drv = packages.${name};
       on16 = drv.override { postgresql = pg16; };
       onCron = drv.override { postgresql = withCron; };
+      builtOnce = variant:
+        variant.unwrapped.drvPath == unwrapped.drvPath
+        && lib.all (wrapper: toString wrapper.tree == unwrapped.outPath && has unwrapped.outPath (envText wrapper)) (wrappersOf variant);
     in
     {
       "${name}: evaluates to a derivation" = lib.isDerivation drv && lib.hasPrefix "/nix/store/" drv.drvPath;
       "${name}: overlay gives the same derivation as pkgs.hectic.${name}" = pkgs.hectic.${name}.drvPath == drv.drvPath;
-      "${name}: default PostgreSQL is 17" = drv.postgresql.version == pg17.version && has (binOf pg17) drv.runtimePath;
-      "${name}: pkgs.postgresql (18) is nowhere in it" = !(has pg18.outPath (envText drv));
-      "${name}: nodejs_22" = has "${pkgs.nodejs_22}/bin/node" drv.nodeBinary && !(has pkgs.nodejs_24.outPath (envText drv));
+      "${name}: default PostgreSQL is 17" =
+        drv.postgresql.version == pg17.version && has (binOf pg17) drv.runtimePath
+        && lib.all (wrapper: has (binOf pg17) wrapper.runtimePath) (wrappersOf drv);
+      "${name}: pkgs.postgresql (18) is nowhere in it" = !(has pg18.outPath (allEnvText drv));
+      "${name}: nodejs_22" =
+        lib.all (wrapper: has "${pkgs.nodejs_22}/bin/node" wrapper.nodeBinary) (wrappersOf drv)
+        && !(has pkgs.nodejs_24.outPath (allEnvText drv));
       "${name}: .override postgresql_16 changes the derivation" = on16.drvPath != drv.drvPath;
       "${name}: .override postgresql_16 is on PATH instead of 17" =
-        has (binOf pg16) on16.runtimePath && !(has (binOf pg17) on16.runtimePath) && on16.postgresql.version == pg16.version;
-      "${name}: .override with pg_cron's withPackages" = has (binOf withCron) onCron.runtimePath && onCron.drvPath != drv.drvPath;
-      "${name}: openssh and less on PATH" = has (binOf pkgs.openssh) drv.runtimePath && has (binOf pkgs.less) drv.runtimePath;
-      "${name}: built from the lock's own cache, no npmDepsHash" = drv.npmDeps.drvPath == packages.db-tool.npmDeps.drvPath && !(drv ? npmDepsHash);
+        lib.all (wrapper: has (binOf pg16) wrapper.runtimePath && !(has (binOf pg17) wrapper.runtimePath)) (wrappersOf on16)
+        && on16.postgresql.version == pg16.version;
+      "${name}: .override with pg_cron's withPackages" =
+        lib.all (wrapper: has (binOf withCron) wrapper.runtimePath) (wrappersOf onCron) && onCron.drvPath != drv.drvPath;
+      "${name}: every program the tool starts is on PATH" =
+        lib.all (wrapper: lib.all (program: has (binOf program) wrapper.runtimePath) spawned) (wrappersOf drv);
+      "${name}: the JavaScript is built once: the same for every package and PostgreSQL" =
+        builtOnce drv && builtOnce on16 && builtOnce onCron;
     };
 
   executables = {
@@ -79,8 +99,39 @@ let
     && builtins.readFile self.lib.hectic.${part}.path == sqlFile file
     && baseNameOf (toString self.lib.hectic.${part}.path) == file;
 
+  singles = lib.remove "db-tool" names;
+  flakeChecks = self.checks.${system};
+
   checks = lib.foldl' (a: b: a // b) { } (map perPackage names) // {
     "packages: default is db-tool" = packages.default.drvPath == packages.db-tool.drvPath;
+    "packages: db-tool joins the very single-program packages (the same store files)" =
+      lib.all (name: builtins.elem packages.${name}.outPath (map toString packages.db-tool.paths)) singles
+      && lib.all (name: builtins.elem (packages.${name}.override { postgresql = pg16; }).outPath
+        (map toString (packages.db-tool.override { postgresql = pg16; }).paths)) singles;
+    "packages: in one profile with db-tool, a single-program package gives way (meta.priority)" =
+      lib.all (name: packages.${name}.meta.priority > (packages.db-tool.meta.priority or 5)) singles;
+    "packages: the JavaScript holds no PostgreSQL and no wrapper" =
+      lib.all (pg: !(has pg.outPath (envText unwrapped))) [ pg16 pg17 pg18 withCron ]
+      && !(unwrapped ? runtimePath);
+    "packages: MIT licence, with the LICENSE file" =
+      lib.all (name: packages.${name}.meta.license == lib.licenses.mit) names
+      && lib.hasInfix "MIT License" (builtins.readFile (root + "/LICENSE"));
+    "packages: meta.homepage only from package.json's homepage" =
+      let packageJson = lib.importJSON (root + "/package.json"); in
+      lib.all (name: packages.${name}.meta.homepage or null == packageJson.homepage or null) names;
+    "packages: the source holds only what the build reads (lib.fileset)" =
+      lib.unique (map (file: lib.head (lib.splitString "/" (lib.removePrefix "${toString root}/" (toString file))))
+        (lib.fileset.toList unwrapped.sourceFiles))
+      == [ "bin" "package-lock.json" "package.json" "sql" "src" "tsconfig.build.json" "tsconfig.json" ];
+
+    "checks: every package and the offline check" =
+      lib.attrNames flakeChecks == lib.sort lib.lessThan (names ++ [ "nix-offline" ])
+      && lib.all (name: flakeChecks.${name}.drvPath == packages.${name}.drvPath) names;
+    "checks: the offline check runs run.sh on the lock's tarballs and the flake's nixpkgs lib" =
+      has "nix/check/run.sh" flakeChecks.nix-offline.buildCommand
+      && lib.sort lib.lessThan (map toString flakeChecks.nix-offline.tarballs)
+        == lib.sort lib.lessThan (map (t: t.outPath) (lib.attrValues tarballs))
+      && flakeChecks.nix-offline.DB_TOOL_NIXPKGS_LIB == "${nixpkgs}/lib";
     "packages: each holds its executables" = lib.all (name: packages.${name}.executables == executables.${name}) names;
     "packages: every system evaluates" = lib.all
       (sys: lib.all (name: lib.hasPrefix "/nix/store/" self.packages.${sys}.${name}.drvPath) names)
@@ -94,6 +145,9 @@ let
       withOther.hectic.other == "kept" && withOther.hectic ? db-tool;
 
     "devShell: evaluates" = lib.isDerivation shell && lib.hasPrefix "/nix/store/" shell.drvPath;
+    "devShell: starts a cluster only when asked (DB_TOOL_DEV_CLUSTER=1)" =
+      has "if [ \"\${DB_TOOL_DEV_CLUSTER-}\" = 1 ]; then\n  # Initialize and start the ephemeral database cluster\n  . ${pkgs.hectic.postgres-init}/bin/postgres-init\nfi\n" shell.shellHook
+      && builtins.length (lib.splitString "/bin/postgres-init" (plain shell.shellHook)) == 2;
     "devShell: shellHook is the seed's, sourcing the packaged postgres-init" =
       lib.all (line: has line shell.shellHook) [
         ''export LOCAL_DIR="$PWD"''
@@ -104,9 +158,9 @@ let
         "export DB_URL="
         ". ${pkgs.hectic.postgres-init}/bin/postgres-init"
       ];
-    "devShell: has db-tool, postgres-init, postgres-cleanup and nodejs_22" =
-      lib.all (drv: builtins.elem drv.outPath (map toString shell.nativeBuildInputs))
-        [ pkgs.hectic.db-tool pkgs.hectic.postgres-init pkgs.hectic.postgres-cleanup pkgs.nodejs_22 ];
+    "devShell: has db-tool (all four) and nodejs_22, nothing built twice" =
+      map toString shell.nativeBuildInputs == [ pkgs.hectic.db-tool.outPath pkgs.nodejs_22.outPath ]
+      && builtins.elem pkgs.hectic.postgres-init.outPath (map toString pkgs.hectic.db-tool.paths);
 
     "lib.hectic: versionString" = self.lib.hectic.versionString == versionString;
     "lib.hectic: version.sql is templated with the version" =
@@ -124,8 +178,9 @@ let
     "npm: other platforms' native binaries are not fetched" =
       !(tarballs ? "node_modules/fsevents") && !(tarballs ? "node_modules/@rolldown/binding-win32-x64-msvc");
     "npm: the build installs from that cache with its own config hook" =
-      packages.db-tool.dbToolBuildScripts == root + "/nix/build"
-      && lib.any (hook: (hook.name or "") == "db-tool-npm-config-hook") packages.db-tool.nativeBuildInputs;
+      unwrapped.dbToolBuildScripts == root + "/nix/build"
+      && lib.any (hook: (hook.name or "") == "db-tool-npm-config-hook") unwrapped.nativeBuildInputs
+      && !(unwrapped ? npmDepsHash);
   };
 
   failed = lib.attrNames (lib.filterAttrs (_: ok: !ok) checks);
@@ -135,8 +190,11 @@ in
   # What run.sh fetches with npm pack outside Nix, as the fixed-output derivations do.
   fetches = lib.mapAttrsToList (_: tarball: { spec = tarball.npmPackSpec; integrity = tarball.outputHash; }) tarballs;
   passed = lib.length (lib.attrNames checks) - lib.length failed;
+  # What run.sh puts side by side in one Nix profile.
+  profile = map (name: { inherit name; pname = packages.${name}.name; priority = packages.${name}.meta.priority or 5; }) [ "db-tool" "postgres-init" ];
   # Forcing these instantiates (without building) every derivation, fetches included.
   drvPaths = map (name: packages.${name}.drvPath) names
-    ++ [ shell.drvPath ]
+    ++ [ shell.drvPath unwrapped.drvPath ]
+    ++ map (check: check.drvPath) (lib.attrValues flakeChecks)
     ++ map (tarball: tarball.drvPath) (lib.attrValues tarballs);
 }

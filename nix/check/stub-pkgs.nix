@@ -17,7 +17,11 @@
 }:
 
 let
-  lib = import nixpkgsLib;
+  # Nix 2.8 has no builtins.readFileType (Nix ≥ 2.14), which lib.fileset uses: every file
+  # of the lib is imported with it added, read from the parent folder's listing.
+  readFileType = builtins.readFileType or (path: (builtins.readDir (dirOf path)).${baseNameOf path});
+  scope = { builtins = builtins // { inherit readFileType; }; import = scopedImport scope; };
+  lib = scopedImport scope nixpkgsLib;
 
   # Keeps every argument as the derivation's environment, so checks can read them.
   mkDerivation = args:
@@ -33,6 +37,7 @@ let
 
   stdenv = {
     inherit mkDerivation;
+    isLinux = lib.hasSuffix "-linux" system;
     hostPlatform = lib.systems.elaborate system;
     buildPlatform = lib.systems.elaborate system;
   };
@@ -65,6 +70,7 @@ let
 
     runCommand = name: env: buildCommand: mkDerivation (env // { inherit name buildCommand; });
     writeText = name: text: mkDerivation { inherit name text; };
+    symlinkJoin = { name, paths, ... }@args: mkDerivation (args // { buildCommand = "lndir"; });
     makeSetupHook = { name, ... }@args: script: mkDerivation ((removeAttrs args [ "substitutions" "propagatedBuildInputs" ]) // { inherit script; });
     makeWrapper = mkDerivation { name = "make-wrapper-hook"; };
     mkShell = args: mkDerivation ((removeAttrs args [ "packages" ]) // {
@@ -103,6 +109,14 @@ let
     less = mkDerivation { pname = "less"; version = "679"; };
     bash = mkDerivation { pname = "bash"; version = "5.3"; };
     coreutils = mkDerivation { pname = "coreutils"; version = "9.7"; };
+    gnutar = mkDerivation { pname = "gnutar"; version = "1.35"; };
+    gzip = mkDerivation { pname = "gzip"; version = "1.14"; };
+    gnused = mkDerivation { pname = "gnused"; version = "4.9"; };
+    findutils = mkDerivation { pname = "findutils"; version = "4.10.0"; };
+    util-linux = mkDerivation { pname = "util-linux"; version = "2.41"; };
+    dash = mkDerivation { pname = "dash"; version = "0.5.12"; };
+    zsh = mkDerivation { pname = "zsh"; version = "5.9"; };
+    nix = mkDerivation { pname = "nix"; version = "2.31.2"; };
   };
 in
 lib.fix (lib.extends (lib.composeManyExtensions overlays) base)

@@ -1,0 +1,54 @@
+#!/bin/sh
+# install-wrapper.sh OUT TREE NODE RUNTIME_PATH EXECUTABLE
+#
+# Makes OUT hold one executable of the installed tree TREE (made by install-tree.sh):
+#   - postgres-init is a plain sh file (it must be sourceable from sh, dash, bash and
+#     zsh) with NODE, RUNTIME_PATH and its script filled in as absolute paths;
+#   - the others are small sh wrappers: RUNTIME_PATH first on PATH, then exec NODE with
+#     the arguments after `--` (as bin/database does: else Node takes our --env-file),
+#     and NODE_EXTRA_CA_CERTS handed over as bin/database does;
+#   - its shell completions, as links to TREE's files: every package that holds an
+#     executable links the very same zsh `_database`, so packages put side by side in
+#     one environment share that file instead of holding two versions of it.
+# Used by the Nix wrappers (nix/package.nix) and the offline check.
+set -eu
+out=$1 tree=$2 node=$3 runtime_path=$4 exe=$5
+
+for value in "$tree" "$node" "$runtime_path"; do
+  case $value in
+    *"'"* | *'|'*) echo "install-wrapper.sh: quote or | in '$value'" >&2; exit 2 ;;
+  esac
+done
+root=$tree/lib/db-tool
+[ -f "$root/dist/cli/$exe.js" ] || { echo "install-wrapper.sh: no $root/dist/cli/$exe.js" >&2; exit 2; }
+
+# Sets `name=` (empty in the source) to VALUE, failing when the line is not there.
+fill_in() { # FILE NAME VALUE
+  grep -qx "$2=" "$1" || { echo "install-wrapper.sh: no line '$2=' in $1" >&2; exit 1; }
+  sed "s|^$2=\$|$2='$3'|" "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
+mkdir -p "$out/bin"
+target=$out/bin/$exe
+if [ "$exe" = postgres-init ]; then
+  cp "$root/bin/postgres-init" "$target"
+  fill_in "$target" __pgi_path_prefix "$runtime_path"
+  fill_in "$target" __pgi_node_path "$node"
+  fill_in "$target" __pgi_js_path "$root/dist/cli/postgres-init.js"
+else
+  cat >"$target" <<WRAPPER
+#!/bin/sh
+PATH='$runtime_path'\${PATH:+":\$PATH"}
+export PATH
+# NODE_EXTRA_CA_CERTS: see bin/database.
+DB_TOOL_EXTRA_CA_CERTS=\${NODE_EXTRA_CA_CERTS:-\${DB_TOOL_EXTRA_CA_CERTS-}} NODE_EXTRA_CA_CERTS= \\
+  exec '$node' '$root/dist/cli/$exe.js' -- "\$@"
+WRAPPER
+fi
+chmod 755 "$target"
+
+share=$tree/share
+mkdir -p "$out/share/bash-completion/completions" "$out/share/zsh/site-functions" "$out/share/fish/vendor_completions.d"
+ln -s "$share/bash-completion/completions/$exe" "$out/share/bash-completion/completions/$exe"
+ln -s "$share/fish/vendor_completions.d/$exe.fish" "$out/share/fish/vendor_completions.d/$exe.fish"
+ln -s "$share/zsh/site-functions/_database" "$out/share/zsh/site-functions/_database"

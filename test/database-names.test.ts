@@ -90,7 +90,7 @@ describe('PG_DATABASE names that need escaping', () => {
     const result = await runBin('postgres-init', [], { env: { PG_WORKING_DIR: work, PG_DATABASE: name, PG_SHARED_PRELOAD_LIBRARIES: '' } });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^[a-z-]+: PG_DATABASE is not a valid database name: /);
+    expect(result.stderr).toMatch(/^[a-z-]+: PG_DATABASE is not a valid database name \(1 to 63 bytes, no control characters\), got /);
     expect(result.stderr).not.toContain('\u001b');
     expect(fs.existsSync(work)).toBe(false);
   });

@@ -61,7 +61,9 @@ describe('deploy records the migrations on disk as a baseline', () => {
       { name: SECOND, state: 'applied', baseline: true },
     ]);
     const text = await database(['migrator', 'migrate', 'status']);
-    expect(text.stdout).toMatch(new RegExp(`^${FIRST}  applied  \\d{4}-`, 'm'));
+    // Aligned columns, and the baseline rows marked.
+    expect(text.stdout).toMatch(new RegExp(`^${FIRST}    applied  \\d{4}-\\S+  baseline$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${SECOND}  applied  \\d{4}-\\S+  baseline$`, 'm'));
 
     const upAll = await database(['migrator', 'migrate', 'up', 'all']);
     expect(upAll.code, upAll.stderr).toBe(0);

@@ -56,9 +56,9 @@ describe('human output', () => {
     const result = await runBin('database', ['migrator', 'migrate', 'status'], { env });
     expect(result.code).toBe(0);
     expect(stable(result.stdout)).toMatchInlineSnapshot(`
-      "<stamp>-catalog  applied  <time>
-      <stamp>-orders  applied  <time>
-      <stamp>-order-note-and-payment  applied  <time>
+      "<stamp>-catalog                 applied  <time>  baseline
+      <stamp>-orders                  applied  <time>  baseline
+      <stamp>-order-note-and-payment  applied  <time>  baseline
       "
     `);
   });

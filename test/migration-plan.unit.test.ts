@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AmbiguousError, UserError } from '../src/base/errors.js';
 import {
   checkHistory,
+  findOutOfOrder,
   parseCount,
   planMigrations,
   resolveTarget,
@@ -117,18 +118,44 @@ describe('migrate to', () => {
 });
 
 describe('history checks', () => {
-  it('refuses an applied list that is not a prefix of the disk list, showing both', () => {
-    const early = source('20231231000000-early');
-    const disk = [early, ...DISK];
+  it('refuses an applied migration missing on disk, showing both lists', () => {
     try {
-      planMigrations(disk, [applied(A)], { kind: 'up', count: 1 });
+      planMigrations([A], [applied(A), applied(B)], { kind: 'up', count: 'all' }, { allowOutOfOrder: true });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(AmbiguousError);
-      expect((error as AmbiguousError).details).toMatch(/applied in the database:\n {2}20240101000000-a\non disk:\n {2}20231231000000-early/);
+      expect((error as AmbiguousError).message).toMatch(/missing on disk: 20240102000000-b/);
+      expect((error as AmbiguousError).details).toMatch(/applied in the database:\n {2}20240101000000-a\n {2}20240102000000-b\non disk:\n {2}20240101000000-a/);
     }
-    // applied but gone from disk breaks the prefix too
-    expect(() => planMigrations([A], [applied(A), applied(B)], { kind: 'up', count: 'all' })).toThrow(AmbiguousError);
+  });
+
+  it('refuses pending migrations that sort before applied ones (up, to), naming each and why', () => {
+    const early = source('20231231000000-early');
+    try {
+      planMigrations([early, ...DISK], [applied(A), applied(C)], { kind: 'up', count: 1 });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(AmbiguousError);
+      expect((error as AmbiguousError).message).toMatch(/2 migrations on disk are out of order.*--allow-out-of-order/);
+      expect((error as AmbiguousError).details).toBe(
+        '  20231231000000-early: never applied, yet 20240101000000-a after it is (applied 2024-01-01T00:00:00.000Z)\n' +
+          '  20240102000000-b: never applied, yet 20240103000000-c after it is (applied 2024-01-01T00:00:00.000Z)',
+      );
+    }
+    expect(() => planMigrations([early, ...DISK], [applied(A)], { kind: 'to', target: 'latest' })).toThrow(AmbiguousError);
+    expect(findOutOfOrder([early, ...DISK], [applied(A)]).map((found) => found.name)).toEqual([early.name]);
+  });
+
+  it('--allow-out-of-order applies them in name order, after the applied ones; down goes ahead with a warning', () => {
+    const early = source('20231231000000-early');
+    const disk = [early, ...DISK];
+    const plan = planMigrations(disk, [applied(A), applied(C)], { kind: 'up', count: 'all' }, { allowOutOfOrder: true });
+    expect(steps(plan)).toEqual([`up ${early.name}`, `up ${B.name}`]);
+    expect(plan.outOfOrder).toEqual([early.name, B.name]);
+    expect(plan.forced).toEqual([]);
+    const down = planMigrations(disk, [applied(A), applied(C)], { kind: 'down', count: 1 });
+    expect(steps(down)).toEqual([`down ${C.name}`]);
+    expect(down.forced[0]).toMatch(/out of order .*; reverting goes ahead/);
   });
 
   it('--force proceeds past a mismatch, applying the holes', () => {

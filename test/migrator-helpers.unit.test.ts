@@ -11,7 +11,7 @@ import { formatList, listMigrationsCommand } from '../src/commands/migrator-list
 import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
-import { AS_SESSION_USER, buildMigrationScript, SESSION_RESET } from '../src/migrations/migration-runner.js';
+import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-runner.js';
 import { quotePsqlArgument } from '../src/pg/psql.js';
 import { inlineSql, stdinLineMap } from '../src/pg/inline-sql.js';
 import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
@@ -64,22 +64,60 @@ describe('buildMigrationScript', () => {
   const up = { direction: 'up' as const, name: "20240101000000-it's", file: '/m/a b/up.sql', hash: 'a'.repeat(64) };
   const down = { direction: 'down' as const, name: '20240102000000-b', file: '/m/b/down.sql', hash: 'b'.repeat(64) };
 
-  it('wraps each step in its own transaction with migration mode and its bookkeeping row, each from a clean session', () => {
-    const script = buildMigrationScript([up, down], { vars: { who: "it's" } });
+  const check = (token: string) =>
+    `SELECT pg_catalog.int4(CASE WHEN pg_catalog.txid_current_if_assigned() IS NOT DISTINCT FROM :'dbtool_xact_${token}'::pg_catalog.int8 THEN '1' ELSE 'db-tool ${token}: the migration ended its transaction' END) AS dbtool_own_${token} \\gset`;
+
+  it('wraps each step in its own read-write transaction with migration mode, a check that it is still open, and its bookkeeping row, each from a clean session', () => {
+    const script = buildMigrationScript([up, down], { vars: { who: "it's" }, token: 't1' });
     expect(script.sources).toEqual([]);
+    expect(script.endedToken).toBe('db-tool t1: the migration ended its transaction');
     expect(script.text.split('\n').filter(Boolean)).toEqual([
       '\\set ON_ERROR_STOP 1',
-      "BEGIN \\; SET LOCAL hectic.migration_mode = 'on';",
+      `${READ_ONLY_DEFAULT} \\; BEGIN READ WRITE \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t1 \\gset`,
       "-- 1/2: up 20240101000000-it's",
       "\\i '/m/a b/up.sql'",
       '\\set ON_ERROR_STOP 1',
-      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on';`,
+      check('t1'),
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t1 \\gset`,
       '\\o',
       "\\set who 'it''s'",
       '-- 2/2: down 20240102000000-b',
       "\\i '/m/b/down.sql'",
       '\\set ON_ERROR_STOP 1',
+      check('t1'),
       `${AS_SESSION_USER} \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
+    ]);
+  });
+
+  it('records the transaction each step began in, in the step file, and reports each step as it begins when it can print marks', () => {
+    const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, stepFile: "/run/it's/step", token: 't2' });
+    const lines = script.text.split('\n');
+    expect(lines[1]).toMatch(/SELECT pg_catalog.txid_current\(\) AS dbtool_xact_t2, '__m_s0-' \|\| pg_catalog.txid_current\(\) \|\| '__' AS dbtool_mark_t2 \\gset$/);
+    expect(lines[2]).toBe("s0 :dbtool_xact_t2 \\w '/run/it''s/step' \\r");
+    expect(lines[3]).toBe('\\echo :dbtool_mark_t2');
+    expect(lines).toContain("s1 :dbtool_xact_t2 \\w '/run/it''s/step' \\r");
+    expect(lines.filter((line) => line === '\\echo :dbtool_mark_t2')).toHaveLength(2);
+    // Without marks (not a terminal): the step file only.
+    const quiet = buildMigrationScript([up, down], { stepFile: '/run/step', token: 't2' }).text;
+    expect(quiet).not.toContain('\\echo');
+    expect(quiet.split('\n').filter((line) => line.endsWith("\\w '/run/step' \\r"))).toHaveLength(2);
+  });
+
+  it('runs a no-transaction step outside any transaction, read-write, and records it in a transaction of its own afterwards', () => {
+    const script = buildMigrationScript([up, down], { markText: (mark) => `__m_${mark}__`, outsideTransaction: (step) => step === down, token: 't3' });
+    const lines = script.text.split('\n').filter(Boolean);
+    const first = lines.findIndex((line) => line.startsWith('-- 2/2:'));
+    expect(lines[first]).toBe('-- 2/2: down 20240102000000-b (no transaction)');
+    // The first step's COMMIT, then the reset, outside a transaction; no BEGIN for the migration.
+    expect(lines.slice(first - 3, first)).toEqual([
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; ${SESSION_RESET} \\; SET default_transaction_read_only = off \\; SET hectic.migration_mode = 'on';`,
+      '\\echo __m_s1-0__',
+      '\\o',
+    ]);
+    expect(lines.slice(first + 1)).toEqual([
+      "\\i '/m/b/down.sql'",
+      '\\set ON_ERROR_STOP 1',
+      `${AS_SESSION_USER} \\; BEGIN READ WRITE \\; SET LOCAL hectic.migration_mode = 'on' \\; DELETE FROM hectic.migration WHERE name = '20240102000000-b' \\; COMMIT;`,
     ]);
   });
 
@@ -91,18 +129,19 @@ describe('buildMigrationScript', () => {
     expect(lines.at(-1)).toBe('\\echo all done');
   });
 
-  it('joins its statements to the last one of an inlined step, on the line of its final ;', () => {
+  it('joins the check to the last statement of an inlined step, on the line of its final ;', () => {
     const inline = (step: { file: string }) => (step.file === up.file ? inlineSql(Buffer.from('CREATE TABLE a (id int);\nSELECT 1; -- done\n-- bye\n')) : undefined);
-    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline });
+    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline, token: 't4' });
     const lines = script.text.split('\n');
-    expect(lines.slice(2, 6)).toEqual([
+    expect(lines.slice(2, 7)).toEqual([
       "-- 1/2: up 20240101000000-it's",
       'CREATE TABLE a (id int);',
-      `SELECT 1 \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN \\; ${SESSION_RESET} \\; SET LOCAL hectic.migration_mode = 'on'; -- done`,
+      `SELECT 1 \\; ${check('t4')}`,
       '-- bye',
+      `${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t4 \\gset`,
     ]);
     // Nothing of psql's own state to put back after it.
-    expect(lines[6]).toBe('-- 2/2: down 20240102000000-b');
+    expect(lines[7]).toBe('-- 2/2: down 20240102000000-b');
     expect(script.sources).toEqual([{ first: 4, lineCount: 3, file: up.file }]);
     expect(stdinLineMap('psql:<stdin>:5: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n', script.sources)).toBe(
       `psql:${up.file}:2: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n`,
@@ -145,6 +184,25 @@ describe('status', () => {
     expect(entries.map((entry) => [entry.name, entry.state])).toEqual([['1-a', 'applied'], ['2-b', 'changed'], ['3-c', 'missing'], ['4-d', 'pending']]);
     expect(formatStatusLines(entries)).toBe(
       '1-a  applied  2024-01-01T00:00:00.000Z\n2-b  changed  2024-01-01T00:00:00.000Z\n3-c  missing  2024-01-01T00:00:00.000Z\n4-d  pending  -\n',
+    );
+  });
+
+  it('aligns the columns, and marks baseline rows and pending ones that sort before applied ones', () => {
+    const at = new Date('2024-01-01T00:00:00Z');
+    const entries = migrationStatuses(
+      [{ name: '1-a', hash: 'a' }, { name: '2-longer', hash: 'b' }, { name: '3-c', hash: 'c' }, { name: '4-dd', hash: 'd' }],
+      [{ name: '1-a', hash: 'a', appliedAt: at, baseline: true }, { name: '3-c', hash: 'c', appliedAt: at }],
+    );
+    expect(entries.find((entry) => entry.name === '2-longer')).toEqual(expect.objectContaining({ state: 'pending', outOfOrder: true }));
+    expect(entries.find((entry) => entry.name === '4-dd')).not.toHaveProperty('outOfOrder');
+    expect(formatStatusLines(entries)).toBe(
+      [
+        '1-a       applied  2024-01-01T00:00:00.000Z  baseline',
+        '2-longer  pending  -                         out of order',
+        '3-c       applied  2024-01-01T00:00:00.000Z',
+        '4-dd      pending  -',
+        '',
+      ].join('\n'),
     );
   });
 });

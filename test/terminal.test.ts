@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
+import { MigratorWorkspace, connectTo, tableMigration, writeMigration } from './helpers/migrator.js';
 import { BIN, makeTempDir } from './helpers/env.js';
 import { startPane, tmuxAvailable, type TmuxPane } from './helpers/tmux.js';
 
@@ -66,6 +68,52 @@ describe('progress of concurrent steps (database diff builds db1 and db2 at once
     const report = lines.indexOf('database diff: no differences');
     expect(report).toBeGreaterThan(lines.lastIndexOf(steps.at(-1) ?? ''));
     for (const line of lines.slice(report + 1)) expect(line).toMatch(/^ {2}\S/);
+  });
+});
+
+describe('progress of a migration run (migrator migrate up all)', () => {
+  let cluster: TestCluster;
+  let work: MigratorWorkspace;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    work = await MigratorWorkspace.open(cluster, 'tty');
+  });
+
+  afterAll(async () => {
+    await work?.close();
+    await cluster?.stop();
+  });
+
+  it('shows the migration that runs on a live line, then each one on a line of its own with its duration', async () => {
+    const db = await work.database();
+    const dir = work.folder();
+    tableMigration(dir, '20240101000000-quick', 'quick');
+    // Waits for a lock the test holds: "long" for as long as the test wants, whatever the load.
+    writeMigration(dir, '20240102000000-long', { 'up.sql': 'SELECT pg_advisory_xact_lock(4242) AS waited;\n', 'down.sql': 'SELECT 1;\n' });
+    tableMigration(dir, '20240103000000-after', 'after');
+    const holder = await connectTo(cluster, db.name);
+    try {
+      await holder.query('SELECT pg_advisory_lock(4242)');
+      const terminal = await pane({});
+      terminal.run(`migrator -u '${db.url}' -d '${dir}' migrate up all; echo "EXIT=$?"`);
+      const running = await terminal.waitFor(/^… apply 20240102000000-long \(2\/3\)$/m);
+      expect(running).toMatch(/^✓ apply 20240101000000-quick \(1\/3\) \d+ ms$/m);
+      await holder.query('SELECT pg_advisory_unlock(4242)');
+      const { lines, exit } = outputOf(await terminal.waitFor(/^EXIT=\d+$/m), 'migrate up all;');
+      expect(exit, lines.join('\n')).toBe(0);
+      const steps = lines.filter((line) => /[✓✗]/.test(line));
+      expect(steps).toHaveLength(3);
+      for (const [i, name] of ['20240101000000-quick', '20240102000000-long', '20240103000000-after'].entries()) {
+        expect(steps[i]).toMatch(new RegExp(`^✓ apply ${name} \\(${i + 1}/3\\) (?:\\d+ ms|\\d+\\.\\d\\d s)$`));
+      }
+      // The migration's own output is whole lines between them; no live line is left behind.
+      expect(lines).toContain(' waited ');
+      expect(lines.join('\n')).not.toContain('…');
+      expect(lines.at(-1)).toMatch(/^applied 3 migrations in /);
+    } finally {
+      await holder.end().catch(() => undefined);
+    }
   });
 });
 

@@ -173,13 +173,20 @@ function reportMigrate(ctx: CliContext, result: MigrateResult): void {
   if (result.plan.nothingToDo) ctx.log.info(result.plan.nothingToDo);
 }
 
+const ALLOW_OUT_OF_ORDER = '--allow-out-of-order';
+const ALLOW_OUT_OF_ORDER_HELP = 'apply pending migrations that sort before applied ones (merged from another branch), after them';
+
+interface OutOfOrderOptions {
+  allowOutOfOrder?: boolean;
+}
+
 function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSources): void {
-  const run = async (command: Command, request: MigrationRequest): Promise<void> => {
+  const run = async (command: Command, request: MigrationRequest, allowOutOfOrder = false): Promise<void> => {
     const settings = settingsOf(command, ctx, sources);
     const url = settings.url();
     const migrationDir = settings.migrationDir();
     // psql starts, and connects, while the migrator loads: it is on the way to the first migration.
-    const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars });
+    const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars, output: ctx.out });
     const { migrateCommand } = await import('../migrations/migrate.js');
     const result = await migrateCommand(ctx.config, ctx.log, {
       url,
@@ -187,6 +194,7 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
       request,
       vars: settings.vars,
       force: settings.force,
+      allowOutOfOrder,
       dryRun: settings.dryRun,
       session,
     });
@@ -198,7 +206,10 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
   configureCommand(migrate.command('up'), sources.name)
     .description('apply the next N pending migrations (default 1), or all of them')
     .argument('[N]', 'a positive number, all, latest or head')
-    .action(async (count: string | undefined, _options: unknown, command: Command) => run(command, { kind: 'up', count: parseCount(count, 'up') }));
+    .option(ALLOW_OUT_OF_ORDER, ALLOW_OUT_OF_ORDER_HELP)
+    .action(async (count: string | undefined, options: OutOfOrderOptions, command: Command) =>
+      run(command, { kind: 'up', count: parseCount(count, 'up') }, Boolean(options.allowOutOfOrder)),
+    );
   configureCommand(migrate.command('down'), sources.name)
     .description('revert the last N applied migrations (default 1), or all of them')
     .argument('[N]', 'a positive number or all')
@@ -206,13 +217,14 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
   configureCommand(migrate.command('to'), sources.name)
     .description('apply or revert until NAME is the last applied migration (latest, head, last: the newest on disk)')
     .argument('<NAME>', 'a migration folder name (or its 14-digit timestamp), latest, head or last')
-    .action(async (name: string, _options: unknown, command: Command) => run(command, { kind: 'to', target: name }));
+    .option(ALLOW_OUT_OF_ORDER, ALLOW_OUT_OF_ORDER_HELP)
+    .action(async (name: string, options: OutOfOrderOptions, command: Command) => run(command, { kind: 'to', target: name }, Boolean(options.allowOutOfOrder)));
   registerStatus(migrate, ctx, sources, 'status');
 }
 
 function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSources, name: string): void {
   configureCommand(parent.command(name), sources.name)
-    .description('each migration: NAME  STATE  APPLIED_AT (STATE: applied, pending, changed, missing); reads only')
+    .description('each migration: NAME  STATE  APPLIED_AT  [NOTE] (STATE: applied, pending, changed, missing; NOTE: baseline, out of order); reads only')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);

@@ -4,7 +4,7 @@ import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
-import { MigrationRunError, runPlan } from './migration-runner.js';
+import { MigrationRunError, runPlan, type RunInspector, type TransactionStatus } from './migration-runner.js';
 import { openMigrationSession, type MigrationSession, type StepHooks } from './migration-session.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
@@ -16,6 +16,8 @@ export interface MigrateOptions {
   vars: Readonly<Record<string, string>>;
   /** Proceed despite a history mismatch or a changed migration. */
   force: boolean;
+  /** Apply pending migrations that sort before applied ones (merged out of order). */
+  allowOutOfOrder?: boolean;
   /** Only plan: read the database, change nothing (not even the bundle). */
   dryRun: boolean;
   /** Where the migrations' own output goes (default: our stdout). */
@@ -40,6 +42,14 @@ function logSteps(log: Logger, steps: readonly MigrationStep[]): void {
   for (const step of steps) log.info(`${step.direction === 'up' ? 'applied ' : 'reverted'} ${step.name}`);
 }
 
+/** Warnings of overridden checks, and the out-of-order migrations the plan applies. */
+function reportPlan(log: Logger, plan: MigrationPlan): void {
+  for (const warning of plan.forced) log.warn(warning);
+  const outOfOrder = new Set(plan.outOfOrder);
+  const applying = plan.steps.filter((step) => step.direction === 'up' && outOfOrder.has(step.name)).map((step) => step.name);
+  if (applying.length > 0) log.notice(`applying ${applying.length} out-of-order migration${applying.length === 1 ? '' : 's'} after the applied ones: ${applying.join(', ')}`);
+}
+
 function logMessages(log: Logger, text: string): void {
   for (const line of text.split('\n')) if (line.trim()) log.info(line);
 }
@@ -61,9 +71,9 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
     // Malformed folders are refused before we even connect.
     const disk = readMigrations(options.migrationDir);
     const plan = await withClient(options.url, async (client) =>
-      planMigrations(disk, await readAppliedMigrations(client), options.request, { force: options.force }),
+      planMigrations(disk, await readAppliedMigrations(client), options.request, { force: options.force, allowOutOfOrder: options.allowOutOfOrder }),
     );
-    for (const warning of plan.forced) log.warn(warning);
+    reportPlan(log, plan);
     return { plan, dryRun: true, completed: [] };
   }
 
@@ -86,8 +96,8 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
     else await withClient(options.url, (client) => applyBundle(client, log));
     // The bundle is there now, hectic.migration with it.
     const applied = bundleHeld && !waited ? await reading : await readAppliedMigrations(session, { tableKnown: true });
-    const plan = planMigrations(disk, applied, options.request, { force: options.force });
-    for (const warning of plan.forced) log.warn(warning);
+    const plan = planMigrations(disk, applied, options.request, { force: options.force, allowOutOfOrder: options.allowOutOfOrder });
+    reportPlan(log, plan);
     if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
     running = true;
     return { plan, dryRun: false, completed: await runSteps(log, options.url, session, plan) };
@@ -97,19 +107,70 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
   }
 }
 
+/** Reads the run's outcome back through a connection of its own (psql has ended). */
+function inspector(url: string): RunInspector {
+  return {
+    applied: () => withClient(url, readAppliedMigrations),
+    transactionStatus: (xid) =>
+      withClient(url, async (client) => {
+        const { rows } = await client.query<{ status: TransactionStatus }>(`SELECT txid_status(${BigInt(xid).toString()}) AS status`);
+        return rows[0]?.status ?? null;
+      }),
+  };
+}
+
+/** The live steps of a run on a terminal; `end` resolves once the last one's line is printed. */
+interface StepProgress {
+  start(index: number): void;
+  end(ok: boolean): Promise<void>;
+}
+
+/**
+ * On a terminal, each migration is a step of the log: a live line while it runs (a long
+ * one shows what is running), then its line with its duration. Elsewhere, nothing.
+ */
+function stepProgress(log: Logger, steps: readonly MigrationStep[]): StepProgress | undefined {
+  if (!log.interactive) return undefined;
+  let current: { resolve(): void; reject(error: Error): void; shown: Promise<unknown> } | undefined;
+  const end = (ok: boolean): Promise<unknown> => {
+    const ending = current;
+    current = undefined;
+    if (ok) ending?.resolve();
+    else ending?.reject(new Error('failed'));
+    return ending?.shown ?? Promise.resolve();
+  };
+  return {
+    start(index) {
+      void end(true);
+      const step = steps[index];
+      if (!step) return;
+      let settle: Pick<NonNullable<typeof current>, 'resolve' | 'reject'> = { resolve: () => undefined, reject: () => undefined };
+      const running = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      const title = `${step.direction === 'up' ? 'apply' : 'revert'} ${step.name} (${index + 1}/${steps.length})`;
+      current = { ...settle, shown: log.step(title, () => running).catch(() => undefined) };
+    },
+    end: async (ok) => {
+      await end(ok);
+    },
+  };
+}
+
 async function runSteps(log: Logger, url: string, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
   const started = performance.now();
+  const progress = stepProgress(log, plan.steps);
   try {
-    const result = await runPlan(log, session, plan.steps, () => withClient(url, readAppliedMigrations));
+    const result = await runPlan(log, session, plan.steps, inspector(url), progress?.start);
+    await progress?.end(true);
     logMessages(log, result.messages);
-    logSteps(log, result.completed);
+    if (!progress) logSteps(log, result.completed);
     const verb = plan.steps.every((step) => step.direction === 'up') ? 'applied' : plan.steps.every((step) => step.direction === 'down') ? 'reverted' : 'ran';
     log.info(`${verb} ${result.completed.length} migration${result.completed.length === 1 ? '' : 's'} in ${formatDuration(performance.now() - started)}`);
     return result.completed;
   } catch (error) {
+    await progress?.end(false);
     if (error instanceof MigrationRunError) {
       logMessages(log, error.messages);
-      logSteps(log, error.completed);
+      if (!progress) logSteps(log, error.completed);
     }
     throw error;
   }

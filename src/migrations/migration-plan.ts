@@ -4,7 +4,10 @@
  * direction — or refuse before anything changes. No I/O here, so every rule is unit-tested.
  *
  * Refusals, in the order they are checked:
- *   history not a prefix of the on-disk list   → AmbiguousError (exit 2), unless force
+ *   an applied migration missing on disk       → AmbiguousError (exit 2), unless force
+ *   a pending migration sorting before applied ones (merged out of order) → AmbiguousError
+ *     (exit 2) for up/to, unless allowOutOfOrder (applies them, in name order, after the
+ *     applied ones) or force; `down` only reverts, so it goes ahead
  *   an applied migration whose up file changed → AmbiguousError (exit 2), unless force
  *   impossible request (up N with 0 < pending < N, down past the start, a missing down
  *   file among those to revert, unknown NAME)  → UserError (exit 1)
@@ -57,11 +60,17 @@ export interface MigrationPlan {
   nothingToDo: string | null;
   /** Warnings for checks that --force overrode. */
   forced: string[];
+  /** Pending migrations that sort before applied ones (out of order), in name order. */
+  outOfOrder: string[];
 }
 
 export interface PlanOptions {
   /** Proceed despite a history mismatch or changed migrations. */
   force?: boolean;
+  /** Apply pending migrations that sort before applied ones (--allow-out-of-order). */
+  allowOutOfOrder?: boolean;
+  /** What the plan is for: a `down` reverts only, out-of-order migrations do not stop it. */
+  request?: MigrationRequest['kind'];
 }
 
 /** Words meaning "the newest migration on disk" for `migrate to`. */
@@ -80,9 +89,31 @@ function describeHistories(disk: readonly PlannedMigrationSource[], applied: rea
 }
 
 /**
- * Checks the recorded history against the disk: the applied names must be the first
- * names on disk, and each applied up file must still hash the same. Returns the
- * warnings to show when `force` overrode a failed check.
+ * Pending migrations that sort before the newest applied one: a merge brought in an
+ * earlier-dated migration. Each with the applied migration it sorts before.
+ */
+export function findOutOfOrder(
+  disk: ReadonlyArray<{ name: string }>,
+  applied: ReadonlyArray<{ name: string; appliedAt: Date }>,
+): Array<{ name: string; before: { name: string; appliedAt: Date } }> {
+  const appliedNames = new Set(applied.map((migration) => migration.name));
+  const sortedApplied = [...applied].sort(byName);
+  const newest = sortedApplied.at(-1);
+  if (!newest) return [];
+  return disk
+    .filter((migration) => !appliedNames.has(migration.name) && migration.name < newest.name)
+    .map((migration) => ({ name: migration.name, before: sortedApplied.find((row) => row.name > migration.name) ?? newest }));
+}
+
+function describeOutOfOrder(found: ReturnType<typeof findOutOfOrder>): string {
+  return found.map(({ name, before }) => `  ${name}: never applied, yet ${before.name} after it is (applied ${before.appliedAt.toISOString()})`).join('\n');
+}
+
+/**
+ * Checks the recorded history against the disk: every applied migration must still be
+ * on disk, unchanged (its up file hashes the same), and no pending one may sort before
+ * an applied one (unless allowed). Returns the warnings to show when `force` overrode a
+ * failed check, or when a `down` goes ahead past out-of-order migrations.
  */
 export function checkHistory(
   disk: readonly PlannedMigrationSource[],
@@ -90,13 +121,26 @@ export function checkHistory(
   options: PlanOptions = {},
 ): string[] {
   const forced: string[] = [];
-  const isPrefix = applied.every((migration, index) => disk[index]?.name === migration.name);
-  if (!isPrefix) {
-    const message = 'migration history mismatch: the applied migrations are not the first migrations on disk';
+  const onDisk = new Map(disk.map((migration) => [migration.name, migration]));
+  const missing = applied.filter((migration) => !onDisk.has(migration.name));
+  if (missing.length > 0) {
+    const names = missing.map((migration) => migration.name).join(', ');
+    const message = `migration history mismatch: applied migration${missing.length === 1 ? '' : 's'} missing on disk: ${names}`;
     if (!options.force) throw new AmbiguousError(`${message} (pass --force to proceed anyway)`, describeHistories(disk, applied));
     forced.push(`${message}; proceeding because of --force`);
   }
-  const onDisk = new Map(disk.map((migration) => [migration.name, migration]));
+  const outOfOrder = findOutOfOrder(disk, applied);
+  if (outOfOrder.length > 0 && !options.allowOutOfOrder) {
+    const count = outOfOrder.length;
+    const message = `migration history mismatch: ${plural(count, 'migration')} on disk ${count === 1 ? 'is' : 'are'} out of order (sort${count === 1 ? 's' : ''} before applied ones, never applied: merged from another branch?)`;
+    if (options.request === 'down') forced.push(`${message}; reverting goes ahead:\n${describeOutOfOrder(outOfOrder)}`);
+    else if (!options.force) {
+      throw new AmbiguousError(
+        `${message}; pass --allow-out-of-order to apply ${count === 1 ? 'it' : 'them'} after the applied ones`,
+        describeOutOfOrder(outOfOrder),
+      );
+    } else forced.push(`${message}; proceeding because of --force`);
+  }
   const changed = applied.filter((migration) => {
     const source = onDisk.get(migration.name);
     return source !== undefined && source.hash !== migration.hash.toLowerCase();
@@ -149,7 +193,7 @@ export function resolveTarget(target: string, disk: readonly PlannedMigrationSou
   throw new UserError(`unknown migration '${target}': no folder of that name in the migration folder (see \`migrator list\`)`);
 }
 
-function planUp(pending: readonly PlannedMigrationSource[], count: number | 'all', total: number): Omit<MigrationPlan, 'forced'> {
+function planUp(pending: readonly PlannedMigrationSource[], count: number | 'all', total: number): Omit<MigrationPlan, 'forced' | 'outOfOrder'> {
   if (pending.length === 0) return { steps: [], nothingToDo: `nothing to migrate: all ${plural(total, 'migration')} applied` };
   if (count === 'all') return { steps: upSteps(pending), nothingToDo: null };
   if (count > pending.length) {
@@ -162,7 +206,7 @@ function planDown(
   applied: readonly AppliedMigration[],
   count: number | 'all',
   disk: readonly PlannedMigrationSource[],
-): Omit<MigrationPlan, 'forced'> {
+): Omit<MigrationPlan, 'forced' | 'outOfOrder'> {
   const newestFirst = [...applied].sort(byName).reverse();
   if (count === 'all') {
     if (newestFirst.length === 0) return { steps: [], nothingToDo: 'nothing to revert: no migration is applied' };
@@ -181,7 +225,7 @@ function planTo(
   disk: readonly PlannedMigrationSource[],
   applied: readonly AppliedMigration[],
   pending: readonly PlannedMigrationSource[],
-): Omit<MigrationPlan, 'forced'> {
+): Omit<MigrationPlan, 'forced' | 'outOfOrder'> {
   const isLatestWord = (LATEST_WORDS as readonly string[]).includes(target);
   const source = resolveTarget(target, disk);
   if (!source) {
@@ -211,10 +255,11 @@ export function planMigrations(
 ): MigrationPlan {
   const sortedDisk = [...disk].sort(byName);
   const sortedApplied = [...applied].sort(byName);
-  const forced = checkHistory(sortedDisk, sortedApplied, options);
+  const forced = checkHistory(sortedDisk, sortedApplied, { ...options, request: request.kind });
+  const outOfOrder = findOutOfOrder(sortedDisk, sortedApplied).map((migration) => migration.name);
   const appliedNames = new Set(sortedApplied.map((migration) => migration.name));
   const pending = sortedDisk.filter((migration) => !appliedNames.has(migration.name));
-  let plan: Omit<MigrationPlan, 'forced'>;
+  let plan: Omit<MigrationPlan, 'forced' | 'outOfOrder'>;
   switch (request.kind) {
     case 'up':
       plan = planUp(pending, request.count, sortedDisk.length);
@@ -226,7 +271,7 @@ export function planMigrations(
       plan = planTo(request.target, sortedDisk, sortedApplied, pending);
       break;
   }
-  return { ...plan, forced };
+  return { ...plan, forced, outOfOrder };
 }
 
 /** Parses the N of `migrate up [N|all|latest|head]` (`down` accepts N or all only). */

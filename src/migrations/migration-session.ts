@@ -21,7 +21,7 @@ export interface MigrationSessionOptions {
   /** psql variables from --set NAME=VALUE. */
   vars: Readonly<Record<string, string>>;
   /** Where the migrations' own output (SELECT results, \echo) goes; default: our stdout. */
-  output?: 'inherit' | 'pipe' | number;
+  output?: 'inherit' | 'pipe' | number | ((text: string) => void);
   hooks?: StepHooks;
 }
 
@@ -41,6 +41,10 @@ export interface MigrationSession extends SqlReader {
   readonly linesSent: number;
   /** A script line that reports the run as done (`marks` then hold DONE_MARK). */
   readonly doneLine: string;
+  /** The text that, printed by the script on a line of its own, reports `mark`. */
+  markText(mark: string): string;
+  /** Calls `listener` with each mark as the script prints it. */
+  onMark(listener: (mark: string) => void): void;
   /** Hands psql its script (once); resolves with how psql ended. */
   finish(script?: string): Promise<PsqlSessionResult>;
 }
@@ -64,6 +68,8 @@ export function openMigrationSession(config: Config, options: MigrationSessionOp
     query: (sql) => psql.query(sql),
     queryIf: (condition, sql) => psql.queryIf(condition, sql),
     doneLine: psql.markLine(DONE_MARK),
+    markText: (mark) => psql.markText(mark),
+    onMark: (listener) => psql.onMark(listener),
     finish: (script = '') => psql.finish(script),
   };
 }

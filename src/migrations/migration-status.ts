@@ -4,11 +4,14 @@
  *   changed  recorded, but the up file changed since
  *   pending  on disk, not recorded
  *   missing  recorded, but its folder is gone
+ * A pending migration that sorts before applied ones (a merge brought it in) is marked
+ * out of order; an applied one recorded as the baseline of a build from the sources
+ * (it never ran) is marked baseline.
  */
 import fs from 'node:fs';
 import { withClient } from '../pg/db.js';
 import { readMigrations } from './migration-files.js';
-import type { AppliedMigration } from './migration-plan.js';
+import { findOutOfOrder, type AppliedMigration } from './migration-plan.js';
 import { readAppliedMigrations } from './migration-state.js';
 
 export const MIGRATION_STATES = ['applied', 'pending', 'changed', 'missing'] as const;
@@ -29,6 +32,11 @@ export interface MigrationStatus {
    * entries stays as it was.
    */
   baseline?: true;
+  /**
+   * Present (true) only for a pending migration that sorts before applied ones (merged
+   * out of order): `migrate up` refuses it unless --allow-out-of-order.
+   */
+  outOfOrder?: true;
 }
 
 function baselineMark(row: AppliedMigration): { baseline?: true } {
@@ -41,9 +49,13 @@ export function migrationStatuses(
   applied: readonly AppliedMigration[],
 ): MigrationStatus[] {
   const recorded = new Map(applied.map((migration) => [migration.name, migration]));
+  const outOfOrder = new Set(findOutOfOrder(disk, applied).map((migration) => migration.name));
   const entries: MigrationStatus[] = disk.map((source) => {
     const row = recorded.get(source.name);
-    if (!row) return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null };
+    if (!row) {
+      const mark: { outOfOrder?: true } = outOfOrder.has(source.name) ? { outOfOrder: true } : {};
+      return { name: source.name, state: 'pending', appliedAt: null, hash: source.hash, appliedHash: null, ...mark };
+    }
     return {
       name: source.name,
       state: row.hash.toLowerCase() === source.hash ? 'applied' : 'changed',
@@ -62,9 +74,25 @@ export function migrationStatuses(
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** `NAME  STATE  APPLIED_AT` per line; `-` for a migration never applied. */
-export function formatStatusLines(entries: ReadonlyArray<Pick<MigrationStatus, 'name' | 'appliedAt'> & { state: string }>): string {
-  return entries.map((entry) => `${entry.name}  ${entry.state}  ${entry.appliedAt ?? '-'}\n`).join('');
+/** What a line of `migrate status` says after its columns: baseline, out of order. */
+function statusNote(entry: { baseline?: true; outOfOrder?: true }): string {
+  if (entry.baseline) return 'baseline';
+  if (entry.outOfOrder) return 'out of order';
+  return '';
+}
+
+/**
+ * `NAME  STATE  APPLIED_AT  [NOTE]` per line, in aligned columns (two spaces apart);
+ * `-` for a migration never applied; NOTE marks baseline and out-of-order rows.
+ */
+export function formatStatusLines(
+  entries: ReadonlyArray<Pick<MigrationStatus, 'name' | 'appliedAt'> & { state: string; baseline?: true; outOfOrder?: true }>,
+): string {
+  const rows = entries.map((entry) => [entry.name, entry.state, entry.appliedAt ?? '-', statusNote(entry)]);
+  const widths = [0, 1, 2].map((column) => Math.max(0, ...rows.map((row) => (row[column] ?? '').length)));
+  return rows
+    .map((row) => `${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()}\n`)
+    .join('');
 }
 
 /** Applied and pending migration names, as `database status` shows them. */

@@ -21,8 +21,11 @@ import { pgProgram } from './pg-bin.js';
 import { describePsqlFailure, PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, quotePsqlArgument, SqlError, type PsqlOptions } from './psql.js';
 
 export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'args' | 'cwd' | 'onStderr' | 'signal'> {
-  /** Where psql's own output goes: our stdout ('inherit', the default), an fd, or collected ('pipe'). */
-  output?: 'inherit' | 'pipe' | number;
+  /**
+   * Where psql's own output goes: our stdout ('inherit', the default), an fd, collected
+   * ('pipe'), or a writer (whole lines; the CLI's, which keeps progress lines apart).
+   */
+  output?: 'inherit' | 'pipe' | number | ((text: string) => void);
 }
 
 /** How the session ended; `stdout` is the output collected with `output: 'pipe'`, markers taken out. */
@@ -42,6 +45,10 @@ export interface PsqlSession {
   readonly linesSent: number;
   /** A psql line that reports `mark` when psql gets there. */
   markLine(mark: string): string;
+  /** The text that, printed on a line of psql's stdout, reports `mark` (lowercase letters, digits, `-`). */
+  markText(mark: string): string;
+  /** Calls `listener` with each mark as psql prints it (the run's progress). */
+  onMark(listener: (mark: string) => void): void;
   /** Sends psql more input before its script; false when psql has ended already. */
   write(text: string): boolean;
   /** Hands psql the rest of its input; it exits when done. */
@@ -77,6 +84,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
   };
   const pending = new Map<string, PendingQuery>();
   const marks: string[] = [];
+  let markListener: ((mark: string) => void) | undefined;
   let collected = '';
   let capture: { id: string; text: string } | undefined;
   let partial = '';
@@ -89,6 +97,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     if (!text) return;
     if (options.output === 'pipe') collected += text;
     else if (typeof options.output === 'number') fs.writeSync(options.output, text);
+    else if (typeof options.output === 'function') options.output(text);
     else process.stdout.write(text);
   };
   const onMark = (mark: string): void => {
@@ -98,7 +107,10 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
       pending.get(capture.id)?.resolve(capture.text);
       pending.delete(capture.id);
       capture = undefined;
-    } else if (kind === 'm') marks.push(id);
+    } else if (kind === 'm') {
+      marks.push(id);
+      markListener?.(id);
+    }
   };
   // Whole lines only: a marker may follow output that did not end its line (`\echo -n`).
   const onLine = (line: string, newline: string): void => {
@@ -141,7 +153,8 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     },
   );
   ended.catch(() => undefined); // seen by the pending query or by finish()
-  const line = (mark: string): string => `\\echo __dbtool_${nonce}_${mark}__\n`;
+  const text = (mark: string): string => `__dbtool_${nonce}_${mark}__`;
+  const line = (mark: string): string => `\\echo ${text(mark)}\n`;
   /** Sends `text`, whose output comes back as the answer. */
   const ask = (text: string): Promise<string> => {
     if (finished) throw new Error('psql session: question after finish');
@@ -173,6 +186,10 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
       return linesSent;
     },
     markLine: (mark) => line(`m-${mark}`),
+    markText: (mark) => text(`m-${mark}`),
+    onMark(listener) {
+      markListener = listener;
+    },
     write(text: string): boolean {
       if (exited || finished) return false;
       send(text);

@@ -76,6 +76,9 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
       if (current.matchesGit === false) ctx.log.warn(`git has ${current.gitBranch} checked out: \`database branch switch\` (or \`database branch install-hook\` to switch on checkout)`);
     });
 
+  // `branch --json` and `branch list --json`: commander gives the flag to `branch` either way.
+  const asJson = (options: { json?: boolean }): boolean => options.json === true || (branch.opts() as { json?: boolean }).json === true;
+
   branch
     .command('switch')
     .description("make NAME's database the one PG_DATABASE names (a first visit copies the nearest branch's and applies pending migrations); sessions connected are ended")
@@ -94,7 +97,7 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
     .action(async (options: { json?: boolean }) => {
       const { listBranches } = await import('../../commands/branch.js');
       const branches = await listBranches(ctx.config);
-      ctx.out(options.json ? json(branches) : formatList(branches));
+      ctx.out(asJson(options) ? json(branches) : formatList(branches));
     });
 
   branch
@@ -105,7 +108,7 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, options: { json?: boolean }) => {
       const { removeBranch } = await import('../../commands/branch.js');
       const removed = await removeBranch(ctx.config, ctx.log, name);
-      ctx.out(options.json ? json(removed) : formatRemoved([removed], false));
+      ctx.out(asJson(options) ? json(removed) : formatRemoved([removed], false));
     });
 
   branch
@@ -117,7 +120,7 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
     .action(async (options: { olderThan?: string; dryRun?: boolean; json?: boolean }) => {
       const { gcBranches, parseAge } = await import('../../commands/branch.js');
       const removed = await gcBranches(ctx.config, ctx.log, { olderThanMs: options.olderThan === undefined ? undefined : parseAge(options.olderThan), dryRun: options.dryRun });
-      ctx.out(options.json ? json(removed) : formatRemoved(removed, options.dryRun === true));
+      ctx.out(asJson(options) ? json(removed) : formatRemoved(removed, options.dryRun === true));
     });
 
   branch
@@ -127,7 +130,7 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
     .action(async (options: { json?: boolean }) => {
       const { installHook } = await import('../../commands/branch.js');
       const result = await installHook(ctx.config, databaseProgram());
-      if (options.json) return ctx.out(json(result));
+      if (asJson(options)) return ctx.out(json(result));
       ctx.log.info(result.outcome === 'installed' ? `installed ${result.hook}${result.chained ? ` (the previous hook runs first, from ${result.chained})` : ''}` : `${result.hook} switches already; nothing changed`);
     });
 }

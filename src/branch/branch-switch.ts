@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
-import type { Logger } from '../base/log.js';
+import { formatDuration, type Logger } from '../base/log.js';
 import { withDatabaseFreeOfCronLauncher } from '../cluster/cron-launcher.js';
 import { quoteIdent, withClient } from '../pg/db.js';
 import { migrateCommand } from '../migrations/migrate.js';
@@ -234,7 +234,9 @@ export async function switchBranch(config: Config, log: Logger, options: SwitchO
       parent = await chooseParent(cluster, target, current.branch, [...family.others.keys()]);
       const source = parent === current.branch ? cluster.database : family.others.get(parent)?.database ?? cluster.database;
       const copy = storedName(cluster.database, target);
+      const copying = performance.now();
       result.ended = await copyDatabase(cluster, source, copy);
+      log.debug(`copied ${source} to ${copy} in ${formatDuration(performance.now() - copying)}`);
       await pauseAt(config, log, 'after-copy');
       const label: BranchLabel = { branch: target, parent, created: now(), lastUsed: now(), migrated: false };
       await writeLabel(cluster.admin, copy, label);
@@ -242,13 +244,17 @@ export async function switchBranch(config: Config, log: Logger, options: SwitchO
       arriving = { database: copy, label };
     }
 
+    const swapping = performance.now();
     result.ended = addSessions(result.ended, await swap(config, log, cluster, { leaving: current, arriving }));
+    log.debug(`swapped ${arriving.database} in as ${cluster.database} in ${formatDuration(performance.now() - swapping)}`);
     result.switched = true;
     await pauseAt(config, log, 'after-swap');
     if (!arriving.label.migrated) {
       family = await readFamily(cluster);
       const label = family.current ?? arriving.label;
+      const migrating = performance.now();
       result.firstVisit = { parent: parent ?? label.parent ?? current.branch, ...(await finishFirstVisit(config, log, cluster, label)) };
+      log.debug(`first visit's migrations in ${formatDuration(performance.now() - migrating)}`);
     }
     result.pending = await pendingHere(config, cluster);
     return result;

@@ -33,7 +33,7 @@ function repository(): { dir: string; env: Record<string, string>; git: (...args
 }
 
 describe('database branch install-hook', () => {
-  it('chains an existing hook (run first, with git's arguments), installs once, and skips file checkouts', async () => {
+  it("chains an existing hook (run first, with git's arguments), installs once, and skips file checkouts", async () => {
     const { dir, env, git } = repository();
     const hooks = path.join(dir, '.git', 'hooks');
     const mine = path.join(hooks, 'post-checkout');

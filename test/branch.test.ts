@@ -196,6 +196,20 @@ describe('database branch', () => {
     expect(leftovers).toBe(0);
   }, 300_000);
 
+  it('two switches at once run one after the other (the working dir lock): both succeed, every database whole', async () => {
+    expect((await database('branch', 'switch', 'main')).code).toBe(0);
+    const [toA, toB] = await Promise.all([database('branch', 'switch', 'feature-a'), database('branch', 'switch', 'feature-b')]);
+    expect(toA.code, toA.stderr).toBe(0);
+    expect(toB.code, toB.stderr).toBe(0);
+    const now = (await database('branch')).stdout.trim();
+    expect(['feature-a', 'feature-b']).toContain(now);
+    expect(await seen()).toEqual(now === 'feature-a' ? A : B);
+    // The one that ran second left the first one's database under its stored name, whole.
+    const other = now === 'feature-a' ? 'feature-b' : 'feature-a';
+    expect((await database('branch', 'switch', other)).code).toBe(0);
+    expect(await seen()).toEqual(other === 'feature-a' ? A : B);
+  });
+
   it('lists, removes and collects branch databases (--json), never the current one', async () => {
     await database('branch', 'switch', 'main');
     const list = await database('branch', 'list', '--json');

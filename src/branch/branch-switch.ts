@@ -6,7 +6,8 @@
  * are rewritten. `ALTER DATABASE … RENAME` is transactional, so a SIGKILL at any instant
  * leaves either the old names or the new ones: every database intact, PG_DATABASE one of
  * them. What happens outside that transaction is made safe to repeat instead: a first
- * visit's copy that was never labelled is dropped by the next switch (it was never used),
+ * visit's copy that was never labelled is dropped by the next switch to that branch (it
+ * was never used),
  * and a first visit whose migrations did not all run is finished by the next switch to it.
  *
  * pg_cron's launcher stays connected to cron.database_name = PG_DATABASE, which blocks the
@@ -86,14 +87,16 @@ async function readFamily(cluster: BranchCluster): Promise<Family> {
   return { current: current.label, others, unlabelled };
 }
 
-/** Drops the copies that interrupted first visits left unlabelled: no branch ever used them. */
-async function dropUnlabelled(admin: pg.ClientBase, databases: readonly string[]): Promise<string[]> {
-  const dropped: string[] = [];
-  for (const database of databases) {
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
-    dropped.push(database);
-  }
-  return dropped;
+/**
+ * Drops `database` when it is there without a label: the copy of a first visit killed
+ * before labelling it, never used by any branch. Only the name this switch is about to
+ * make is touched; a database of the user's that happens to be called `testdb@x` is left
+ * alone unless x is a branch being visited for the first time.
+ */
+async function dropUnlabelled(admin: pg.ClientBase, database: string, unlabelled: readonly string[]): Promise<string[]> {
+  if (!unlabelled.includes(database)) return [];
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+  return [database];
 }
 
 /**
@@ -217,7 +220,7 @@ export async function switchBranch(config: Config, log: Logger, options: SwitchO
     const target = options.name ?? (await currentGitBranch(cluster.git));
     if (!target) throw new UserError('no branch to switch to: git has no branch checked out here (detached HEAD?); name one: `database branch switch NAME`');
     let family = await readFamily(cluster);
-    const recovered = await dropUnlabelled(cluster.admin, family.unlabelled);
+    const recovered = family.others.has(target) ? [] : await dropUnlabelled(cluster.admin, storedName(cluster.database, target), family.unlabelled);
     const current = family.current ?? (await adoptCurrent(cluster, target));
     const result: SwitchResult = { branch: target, previous: current.branch, database: cluster.database, switched: false, firstVisit: undefined, ended: NO_SESSIONS, recovered, pending: [] };
 

@@ -237,6 +237,32 @@ describe('database branch', () => {
     const old = await database('branch', 'gc', '--older-than', '0s', '--dry-run', '--json');
     expect((JSON.parse(old.stdout) as Array<{ name: string }>).map((r) => r.name)).not.toContain('main');
   });
+
+  it("a fresh init or deploy makes the current branch's database anew and keeps every other branch's", async () => {
+    quietGit('checkout', '-q', 'main');
+    expect((await database('branch', 'switch', 'main')).code).toBe(0);
+    const before = (JSON.parse((await database('branch', 'list', '--json')).stdout) as Array<{ name: string }>).map((b) => b.name);
+
+    const init = await database('init');
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stderr).toMatch(/kept the databases of \d+ other branch(es)? \(database branch list\); made testdb anew/);
+    expect(await queryValue<number>(url, "SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public'")).toBe(0);
+    expect((await database('branch')).stdout).toBe('main\n');
+
+    fs.mkdirSync(path.join(dir, 'db', 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'db', 'src', 'entrypoint.sql'), "CREATE TABLE item (branch text);\nINSERT INTO item VALUES ('deployed');\n");
+    const deploy = await database('deploy');
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stderr).toContain('made testdb anew');
+    expect((await seen()).rows).toEqual(['deployed']);
+
+    const after = (JSON.parse((await database('branch', 'list', '--json')).stdout) as Array<{ name: string }>).map((b) => b.name);
+    expect(after).toEqual(before);
+    expect((await database('branch', 'switch', 'feature-b')).code).toBe(0);
+    expect(await seen()).toEqual(B);
+    expect((await database('branch', 'switch', 'main')).code).toBe(0);
+    expect((await seen()).rows).toEqual(['deployed']);
+  });
 });
 
 /**

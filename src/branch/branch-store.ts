@@ -11,9 +11,10 @@
  */
 import crypto from 'node:crypto';
 import type pg from 'pg';
+import { BRANCH_LABEL_PREFIX } from '../cluster/branch-label.js';
 import { quoteIdent, quoteLiteral } from '../pg/db.js';
 
-const LABEL_PREFIX = 'db-tool branch ';
+const LABEL_PREFIX = BRANCH_LABEL_PREFIX;
 const MAX_NAME_BYTES = 63;
 
 export interface BranchLabel {

@@ -15,6 +15,7 @@ import { queryValue, urlFor, waitFor, withDb } from './helpers/project.js';
 let dir: string;
 let env: Record<string, string>;
 let url: string;
+const made: { install?: CliResult; toA?: string; toB?: string } = {};
 
 function git(...args: string[]): string {
   const result = spawnSync('git', ['-c', 'user.email=test@example.com', '-c', 'user.name=test', ...args], { cwd: dir, env: baseEnv(env), encoding: 'utf8' });
@@ -72,7 +73,25 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
   url = /PostgreSQL ready: (\S+)/.exec(init.stderr)![1]!;
   await commitAndMigrate('main');
-}, 120_000);
+
+  // Three branches, made through the hook: feature-a from main, feature-b from feature-a.
+  made.install = await database('branch', 'install-hook');
+  expect(made.install.code, made.install.stderr).toBe(0);
+  made.toA = git('checkout', '-b', 'feature-a');
+  addMigration('20240201000000-only-a', 'only_a', 'a');
+  await commitAndMigrate('a');
+  made.toB = git('checkout', '-b', 'feature-b');
+  addMigration('20240301000000-only-b', 'only_b', 'b');
+  await commitAndMigrate('b');
+  git('checkout', 'main');
+}, 180_000);
+
+/** main checked out, its database current (whatever the test before left). */
+async function atMain(): Promise<void> {
+  quietGit('checkout', '-q', 'main');
+  const switched = await database('branch', 'switch', 'main');
+  expect(switched.code, switched.stderr).toBe(0);
+}
 
 afterAll(async () => {
   if (env) await runBin('postgres-cleanup', [], { env });
@@ -81,24 +100,12 @@ afterAll(async () => {
 
 describe('database branch', () => {
   it('gives each of three branches its own schema and data, switched by git checkout through the hook', async () => {
-    const install = await database('branch', 'install-hook');
-    expect(install.code, install.stderr).toBe(0);
-    expect(install.stderr).toContain('installed');
-
-    // feature-a from main: a first visit copies main's database.
-    const toA = git('checkout', '-b', 'feature-a');
-    expect(toA).toContain("is now branch feature-a's (first visit: a copy of main's)");
-    addMigration('20240201000000-only-a', 'only_a', 'a');
-    await commitAndMigrate('a');
-    expect(await seen()).toEqual(A);
-
-    // feature-b from feature-a: the nearest branch with a database is feature-a, not main.
-    expect(git('checkout', '-b', 'feature-b')).toContain("first visit: a copy of feature-a's");
-    addMigration('20240301000000-only-b', 'only_b', 'b');
-    await commitAndMigrate('b');
-    expect(await seen()).toEqual(B);
-
-    for (const [branch, expected] of [['main', MAIN], ['feature-a', A], ['feature-b', B], ['main', MAIN], ['feature-b', B], ['feature-a', A]] as const) {
+    expect(made.install?.stderr).toContain('installed');
+    // feature-a from main: a first visit copied main's database; feature-b's nearest was feature-a.
+    expect(made.toA).toContain("is now branch feature-a's (first visit: a copy of main's)");
+    expect(made.toB).toContain("is now branch feature-b's (first visit: a copy of feature-a's)");
+    await atMain();
+    for (const [branch, expected] of [['feature-a', A], ['feature-b', B], ['main', MAIN], ['feature-b', B], ['feature-a', A], ['main', MAIN]] as const) {
       const out = git('checkout', branch);
       expect(out).toContain(`is now branch ${branch}'s`);
       expect(await seen()).toEqual(expected);
@@ -106,11 +113,12 @@ describe('database branch', () => {
     }
     // The exported name never changed: every branch's database is reached through it.
     const names = await queryValue<string[]>(urlFor(url, 'postgres'), "SELECT array_agg(datname::text ORDER BY datname) FROM pg_database WHERE datname LIKE 'testdb%'");
-    expect(names).toEqual(['testdb', 'testdb@feature-b', 'testdb@main']);
+    expect(names).toEqual(expect.arrayContaining(['testdb', 'testdb@feature-a', 'testdb@feature-b']));
+    expect(names).not.toContain('testdb@main');
   });
 
   it("a first visit applies the branch's pending migrations and names those it lacks (kept, not reverted)", async () => {
-    git('checkout', 'main');
+    await atMain();
     // Branches made with the hook out of the way: the database stays main's meanwhile.
     quietGit('checkout', '-q', '-b', 'feature-d');
     addMigration('20240401000000-only-d', 'only_d', 'd');
@@ -136,7 +144,7 @@ describe('database branch', () => {
   });
 
   it('ends the sessions connected during a switch and says so; psql is told and can reconnect', async () => {
-    git('checkout', 'main');
+    await atMain();
     const psql = spawn('psql', ['-X', '-At', url], { env: baseEnv({ PGAPPNAME: 'psql' }), stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -160,7 +168,7 @@ describe('database branch', () => {
   });
 
   it('does nothing on a checkout of files', async () => {
-    git('checkout', 'main');
+    await atMain();
     fs.writeFileSync(path.join(dir, 'README'), 'changed\n');
     const out = git('checkout', 'feature-a', '--', 'README');
     expect(out).not.toContain('database');
@@ -169,7 +177,7 @@ describe('database branch', () => {
   });
 
   it('survives SIGKILL at every step of a switch: nothing lost, PG_DATABASE one of the branches, the next switch finishes', async () => {
-    quietGit('checkout', '-q', 'main');
+    await atMain();
     const steps = ['after-copy', 'after-label', 'between-renames', 'before-commit', 'after-swap'];
     for (const [index, step] of steps.entries()) {
       const fresh = `killed-${index}`;
@@ -211,36 +219,46 @@ describe('database branch', () => {
   });
 
   it('lists, removes and collects branch databases (--json), never the current one', async () => {
-    await database('branch', 'switch', 'main');
+    await atMain();
+    for (const name of ['gone', 'doomed']) {
+      quietGit('branch', name, 'main');
+      expect((await database('branch', 'switch', name)).code).toBe(0);
+    }
+    await atMain();
     const list = await database('branch', 'list', '--json');
     expect(list.code, list.stderr).toBe(0);
     const branches = JSON.parse(list.stdout) as Array<{ name: string; current: boolean; pending: string[] | null; bytes: number; inGit: boolean }>;
     expect(branches[0]).toEqual(expect.objectContaining({ name: 'main', current: true, pending: [] }));
     expect(branches.find((b) => b.name === 'feature-a')).toEqual(expect.objectContaining({ current: false, pending: [], inGit: true }));
     expect(branches.every((b) => b.bytes > 0)).toBe(true);
+    const text = await database('branch', 'list');
+    expect(text.stdout).toMatch(/^\* main +testdb +\S+ \S+ +\S.* 0$/m);
 
     const refused = await database('branch', 'rm', 'main');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is the current one');
 
-    git('branch', '-D', 'killed-0');
+    quietGit('branch', '-D', 'gone');
+    const dry = await database('branch', 'gc', '--dry-run', '--json');
+    expect(JSON.parse(dry.stdout)).toEqual([expect.objectContaining({ name: 'gone', database: 'testdb@gone', why: 'gone from git' })]);
     const gc = await database('branch', 'gc', '--json');
     expect(gc.code, gc.stderr).toBe(0);
-    expect((JSON.parse(gc.stdout) as Array<{ name: string; why: string }>).map((r) => r.name)).toContain('killed-0');
-    const removed = await database('branch', 'rm', 'feature-a', '--json');
+    expect((JSON.parse(gc.stdout) as Array<{ name: string }>).map((r) => r.name)).toEqual(['gone']);
+    const removed = await database('branch', 'rm', 'doomed', '--json');
     expect(removed.code, removed.stderr).toBe(0);
-    expect(JSON.parse(removed.stdout)).toEqual(expect.objectContaining({ name: 'feature-a', database: 'testdb@feature-a' }));
+    expect(JSON.parse(removed.stdout)).toEqual(expect.objectContaining({ name: 'doomed', database: 'testdb@doomed' }));
     const after = (JSON.parse((await database('branch', 'list', '--json')).stdout) as Array<{ name: string }>).map((b) => b.name);
-    expect(after).not.toContain('feature-a');
-    expect(after).not.toContain('killed-0');
-    expect(after).toContain('feature-b');
+    expect(after).not.toContain('gone');
+    expect(after).not.toContain('doomed');
+    expect(after).toEqual(expect.arrayContaining(['main', 'feature-a', 'feature-b']));
     const old = await database('branch', 'gc', '--older-than', '0s', '--dry-run', '--json');
-    expect((JSON.parse(old.stdout) as Array<{ name: string }>).map((r) => r.name)).not.toContain('main');
+    const stale = (JSON.parse(old.stdout) as Array<{ name: string }>).map((r) => r.name);
+    expect(stale).toContain('feature-a');
+    expect(stale).not.toContain('main');
   });
 
   it("a fresh init or deploy makes the current branch's database anew and keeps every other branch's", async () => {
-    quietGit('checkout', '-q', 'main');
-    expect((await database('branch', 'switch', 'main')).code).toBe(0);
+    await atMain();
     const before = (JSON.parse((await database('branch', 'list', '--json')).stdout) as Array<{ name: string }>).map((b) => b.name);
 
     const init = await database('init');
@@ -262,6 +280,14 @@ describe('database branch', () => {
     expect(await seen()).toEqual(B);
     expect((await database('branch', 'switch', 'main')).code).toBe(0);
     expect((await seen()).rows).toEqual(['deployed']);
+
+    // A stopped cluster (a reboot) too: a fresh postgres-init keeps the other branches.
+    expect((await runBin('postgres-cleanup', [], { env })).code).toBe(0);
+    const fresh = await runBin('postgres-init', [], { env, cwd: dir });
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stderr).toContain('made testdb anew');
+    expect((await database('branch', 'switch', 'feature-b')).code).toBe(0);
+    expect(await seen()).toEqual(B);
   });
 });
 

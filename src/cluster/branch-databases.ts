@@ -5,6 +5,8 @@
  * (SPEC §17: wipes and deploys touch the current branch's database only): instead of a
  * new cluster, PG_DATABASE alone is made anew in the running one, keeping its label.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
@@ -12,6 +14,7 @@ import type { Logger } from '../base/log.js';
 import { quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
 import { initCluster } from './cluster.js';
 import { runningCluster, type ClusterConnection } from './cluster-connection.js';
+import { clusterLayout } from './cluster-layout.js';
 import { withDatabaseFreeOfCronLauncher } from './cron-launcher.js';
 import { BRANCH_LABEL_PREFIX } from './branch-label.js';
 
@@ -52,13 +55,31 @@ async function recreateDatabase(admin: pg.ClientBase, database: string): Promise
 }
 
 /**
+ * Whether a stopped cluster's data folder may hold branch databases: more databases than
+ * template0, template1, postgres and PG_DATABASE. Cheap (a directory listing), so a fresh
+ * start of an ordinary cluster does not pay for starting it first.
+ */
+function mayHoldBranches(dataDir: string): boolean {
+  try {
+    return fs.readdirSync(path.join(dataDir, 'base')).length > 4;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A fresh start of a running cluster that holds other branches' databases: the cluster is
  * kept (restarted only if its settings changed) and PG_DATABASE alone is made anew.
  * Undefined when there is nothing to keep (no running cluster, no other branch): the
  * caller makes a fresh cluster as usual.
  */
 export async function freshDatabaseKeepingBranches(config: Config, log: Logger, workingDir: string): Promise<ClusterConnection | undefined> {
-  const running = runningCluster(config, workingDir);
+  let running = runningCluster(config, workingDir);
+  if (!running && mayHoldBranches(clusterLayout(config, workingDir).dataDir)) {
+    // Stopped (a reboot): started as it is to look; a fresh start replaces it if nothing is to be kept.
+    await initCluster(config, log, { reuse: true, workingDir, spare: false });
+    running = runningCluster(config, workingDir);
+  }
   if (!running) return undefined;
   const database = running.layout.database;
   const others = await withClient(running.url, (admin) => otherBranchDatabases(admin, database), { database: 'postgres' }).catch(() => []);

@@ -119,13 +119,19 @@ export function parseAge(text: string): number {
   return Number(match[1]) * unit;
 }
 
+function describeAge(ms: number): string {
+  if (ms >= 86_400_000) return `${Math.floor(ms / 86_400_000)} d`;
+  if (ms >= 3_600_000) return `${Math.floor(ms / 3_600_000)} h`;
+  return `${Math.max(0, Math.floor(ms / 60_000))} min`;
+}
+
 export async function gcBranches(config: Config, log: Logger, options: GcOptions): Promise<RemovedBranch[]> {
   return withLockedBranchCluster(config, log, 'database branch gc', async (cluster) => {
     const removed: RemovedBranch[] = [];
     for (const branch of await listIn(config, cluster)) {
       if (branch.current) continue;
       const unusedMs = Date.now() - Date.parse(branch.lastUsed);
-      const why = branch.inGit === false ? 'gone from git' : options.olderThanMs !== undefined && unusedMs > options.olderThanMs ? `unused for ${Math.floor(unusedMs / 86_400_000)} d` : undefined;
+      const why = branch.inGit === false ? 'gone from git' : options.olderThanMs !== undefined && unusedMs > options.olderThanMs ? `unused for ${describeAge(unusedMs)}` : undefined;
       if (!why) continue;
       if (!options.dryRun) await drop(cluster, branch.database);
       removed.push({ name: branch.name, database: branch.database, bytes: branch.bytes, why });

@@ -187,7 +187,9 @@ async function finishFirstVisit(config: Config, log: Logger, cluster: BranchClus
     const disk = new Set(readMigrations(dir).map((migration) => migration.name));
     const history = await withClient(cluster.url, (client) => readAppliedMigrations(client));
     foreign = history.filter((migration) => !disk.has(migration.name)).map((migration) => migration.name);
-    if (disk.size > 0) {
+    const done = new Set(history.map((migration) => migration.name));
+    // Nothing pending: the migrator (a psql session) is not started at all.
+    if ([...disk].some((name) => !done.has(name))) {
       const result = await migrateCommand(config, log, {
         url: cluster.url,
         migrationDir: dir,

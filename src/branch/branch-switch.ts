@@ -119,12 +119,14 @@ async function adoptCurrent(cluster: BranchCluster, target: string): Promise<Bra
  */
 async function chooseParent(cluster: BranchCluster, target: string, current: string, others: readonly string[]): Promise<string> {
   if (!(await gitBranchExists(cluster.git, target))) return current;
+  const candidates = [current, ...others];
+  const distances = await Promise.all(candidates.map((candidate) => commitsSinceMergeBase(cluster.git, target, candidate)));
   let best = current;
-  let bestDistance = (await commitsSinceMergeBase(cluster.git, target, current)) ?? Number.POSITIVE_INFINITY;
-  for (const other of others) {
-    const distance = await commitsSinceMergeBase(cluster.git, target, other);
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const [index, distance] of distances.entries()) {
+    // Strictly nearer only: on a tie the earlier candidate (the current branch first) stays.
     if (distance !== undefined && distance < bestDistance) {
-      best = other;
+      best = candidates[index] ?? current;
       bestDistance = distance;
     }
   }

@@ -38,13 +38,11 @@ export async function gitBranches(ctx: GitContext): Promise<Set<string> | undefi
 }
 
 /**
- * How many commits `branch` has since its merge-base with `other` (0: `other` contains
- * it); undefined when they share no history or either is unknown.
+ * How many commits `branch` has that `other` does not (those since their merge-base);
+ * undefined when either is unknown. One git call: `rev-list --count other..branch`.
  */
 export async function commitsSinceMergeBase(ctx: GitContext, branch: string, other: string): Promise<number | undefined> {
-  const base = await git(ctx, ['merge-base', `refs/heads/${branch}`, `refs/heads/${other}`]);
-  if (!base) return undefined;
-  const count = await git(ctx, ['rev-list', '--count', `${base}..refs/heads/${branch}`]);
+  const count = await git(ctx, ['rev-list', '--count', `refs/heads/${other}..refs/heads/${branch}`]);
   return count === undefined ? undefined : Number(count);
 }
 

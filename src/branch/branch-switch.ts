@@ -144,11 +144,13 @@ async function freeOfCron<T>(cluster: BranchCluster, database: string, work: () 
 async function copyDatabase(cluster: BranchCluster, source: string, copy: string): Promise<EndedSessions> {
   const version = Number((await cluster.admin.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v ?? 0);
   const strategy = version >= 150000 ? ' STRATEGY FILE_COPY' : '';
-  return freeOfCron(cluster, source, async () => {
-    const ended = await endSessions(cluster.admin, [source]);
+  // Counted over every attempt: a retried copy finds the sessions the first one ended gone.
+  let ended = NO_SESSIONS;
+  await freeOfCron(cluster, source, async () => {
+    ended = addSessions(ended, await endSessions(cluster.admin, [source]));
     await cluster.admin.query(`CREATE DATABASE ${quoteIdent(copy)} TEMPLATE ${quoteIdent(source)}${strategy}`);
-    return ended;
   });
+  return ended;
 }
 
 interface Swap {
@@ -161,8 +163,10 @@ async function swap(config: Config, log: Logger, cluster: BranchCluster, plan: S
   const { admin, database } = cluster;
   const leavingName = storedName(database, plan.leaving.branch);
   const stamp = now();
-  return freeOfCron(cluster, database, async () => {
-    const ended = await endSessions(admin, [database, plan.arriving.database]);
+  // Counted over every attempt: a retried swap finds the sessions the first one ended gone.
+  let ended = NO_SESSIONS;
+  await freeOfCron(cluster, database, async () => {
+    ended = addSessions(ended, await endSessions(admin, [database, plan.arriving.database]));
     await admin.query('BEGIN');
     try {
       await admin.query(`ALTER DATABASE ${quoteIdent(database)} RENAME TO ${quoteIdent(leavingName)}`);
@@ -176,8 +180,8 @@ async function swap(config: Config, log: Logger, cluster: BranchCluster, plan: S
       await admin.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    return ended;
   });
+  return ended;
 }
 
 /** Applies the branch's pending migrations to its new database; names those it lacks on disk. */

@@ -15,6 +15,7 @@ export const RANKS = {
   backup: 4,
   staging: 4,
   diff: 5,
+  branch: 5,
   commands: 6,
   cli: 7,
 };

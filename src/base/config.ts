@@ -98,6 +98,11 @@ export interface Config {
   /** Effective uid of this process (0 = root: the server runs as `osUser`). */
   readonly euid: number;
   readonly path: string;
+  /**
+   * `DB_TOOL_BRANCH_PAUSE`: a debugging hook for fault tests. `database branch switch`
+   * stops at the named step (its log says so) and waits to be killed there.
+   */
+  readonly branchPauseAt: string | undefined;
 }
 
 
@@ -262,6 +267,7 @@ export function loadConfig(
     tmpDir: resolve(get('TMPDIR')) ?? '/tmp',
     euid: typeof process.geteuid === 'function' ? process.geteuid() : 1000,
     path: get('PATH') ?? '/usr/local/bin:/usr/bin:/bin',
+    branchPauseAt: get('DB_TOOL_BRANCH_PAUSE'),
   };
 }
 

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { initCluster, stopCluster } from '../cluster/cluster.js';
 import { BUILDING, readUserRows, recordBuilt } from '../cluster/user-rows.js';
+import { freshDatabaseKeepingBranches } from '../cluster/branch-databases.js';
 import { startWatchdog } from '../cluster/watchdog.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { processIdentity } from '../base/pids.js';
@@ -103,7 +104,8 @@ export async function deployProject(config: Config, log: Logger, options: Deploy
   const reuse = Boolean(options.reuse);
   if (!reuse) preflight(config, options);
   const deploy = async (): Promise<DeployFlowResult> => {
-    const connection = await initCluster(config, log, { reuse, workingDir });
+    // Other git branches' databases are kept: a fresh deploy then makes PG_DATABASE alone anew.
+    const connection = (reuse ? undefined : await freshDatabaseKeepingBranches(config, log, workingDir)) ?? (await initCluster(config, log, { reuse, workingDir }));
     if (reuse) {
       await assertTablesExist(connection.url, options.inherits ?? [], log);
       return { connection, hydrate: undefined, patch: undefined };

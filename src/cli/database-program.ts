@@ -10,6 +10,7 @@ import { registerDeployCommands } from './database/deploy-commands.js';
 import { registerMigratorCommands } from './database/migrator-commands.js';
 import { registerScaffoldCommand } from './database/scaffold-command.js';
 import { registerCompletionCommand } from './database/completion-command.js';
+import { registerBranchCommands } from './database/branch-commands.js';
 import { collect, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { configureCommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
@@ -41,6 +42,7 @@ export function buildDatabase(ctx: CliContext): Command {
   registerDeployCommands(program, ctx);
   registerDataCommands(program, ctx);
   registerMigratorCommands(program, ctx);
+  registerBranchCommands(program, ctx);
   registerCompletionCommand(program, ctx);
   return program;
 }

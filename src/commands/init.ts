@@ -1,4 +1,5 @@
 import { initCluster } from '../cluster/cluster.js';
+import { freshDatabaseKeepingBranches } from '../cluster/branch-databases.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
@@ -16,8 +17,10 @@ export interface InitCommandOptions {
  */
 export async function initCommand(config: Config, log: Logger, options: InitCommandOptions = {}): Promise<ClusterConnection> {
   const workingDir = requireWorkingDir(config);
-  return withWorkingDirLock(workingDir, { command: options.command ?? 'postgres-init', log }, () =>
-    initCluster(config, log, { reuse: options.reuse ?? config.reuse, workingDir }),
+  const reuse = options.reuse ?? config.reuse;
+  return withWorkingDirLock(workingDir, { command: options.command ?? 'postgres-init', log }, async () =>
+    // Other git branches' databases are kept: a fresh start then makes PG_DATABASE alone anew.
+    (reuse ? undefined : await freshDatabaseKeepingBranches(config, log, workingDir)) ?? initCluster(config, log, { reuse, workingDir }),
   );
 }
 

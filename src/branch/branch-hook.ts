@@ -1,0 +1,69 @@
+/**
+ * `database branch install-hook`: a git `post-checkout` hook that switches the database
+ * when a branch is checked out. A hook already there is kept: moved aside to
+ * `post-checkout.pre-db-tool` and run first by ours, with its exit status kept. Running
+ * the install again changes nothing. The hooks folder is git's (core.hooksPath respected).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../base/config.js';
+import { UserError } from '../base/errors.js';
+import { makeDirs } from '../base/folders.js';
+import { shellQuote } from '../base/process.js';
+import { gitHooksDir } from './git.js';
+
+const MARKER = '# db-tool: database branch hook';
+export const CHAINED_SUFFIX = '.pre-db-tool';
+
+export interface HookInstall {
+  hook: string;
+  outcome: 'installed' | 'already-installed';
+  /** Where the hook that was there before now lives (ours runs it first). */
+  chained: string | undefined;
+}
+
+export function hookScript(databaseProgram: string): string {
+  return `#!/bin/sh
+${MARKER} (installed by \`database branch install-hook\`).
+# A post-checkout hook that was here before runs first, as post-checkout${CHAINED_SUFFIX}.
+status=0
+if [ -x "$0${CHAINED_SUFFIX}" ]; then "$0${CHAINED_SUFFIX}" "$@" || status=$?; fi
+# $3 is 1 for a checkout of a branch, 0 for a checkout of files: those change no branch.
+if [ "$3" = 1 ]; then
+  db=${shellQuote(databaseProgram)}
+  [ -x "$db" ] || db=database
+  "$db" branch switch --hook || status=$?
+fi
+exit $status
+`;
+}
+
+function readIfThere(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+export async function installHook(config: Config, databaseProgram: string): Promise<HookInstall> {
+  const hooksDir = await gitHooksDir({ cwd: config.localDir ?? config.cwd, env: config.env });
+  if (!hooksDir) throw new UserError(`not in a git repository: ${config.localDir ?? config.cwd}`);
+  makeDirs(hooksDir);
+  const hook = path.join(hooksDir, 'post-checkout');
+  const chainedFile = `${hook}${CHAINED_SUFFIX}`;
+  const existing = readIfThere(hook);
+  if (existing?.includes(MARKER)) return { hook, outcome: 'already-installed', chained: fs.existsSync(chainedFile) ? chainedFile : undefined };
+  let chained: string | undefined;
+  if (existing !== undefined) {
+    if (fs.existsSync(chainedFile)) throw new UserError(`cannot chain the existing ${hook}: ${chainedFile} exists already; merge them by hand`);
+    fs.renameSync(hook, chainedFile);
+    chained = chainedFile;
+  }
+  // Written aside and renamed: a hook is never seen half-written.
+  const temporary = `${hook}.tmp-${process.pid}`;
+  fs.writeFileSync(temporary, hookScript(databaseProgram), { mode: 0o755 });
+  fs.renameSync(temporary, hook);
+  return { hook, outcome: 'installed', chained };
+}

@@ -261,11 +261,21 @@ describe('database branch', () => {
     await atMain();
     const before = (JSON.parse((await database('branch', 'list', '--json')).stdout) as Array<{ name: string }>).map((b) => b.name);
 
+    const mainBefore = await seen();
     const init = await database('init');
     expect(init.code, init.stderr).toBe(0);
-    expect(init.stderr).toMatch(/kept the databases of \d+ other branch(es)? \(database branch list\); made testdb anew/);
+    expect(init.stderr).toMatch(/kept the databases of \d+ other branch(es)? \(database branch list\); made testdb anew; the one it replaced is kept as testdb~previous/);
     expect(await queryValue<number>(url, "SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public'")).toBe(0);
     expect((await database('branch')).stdout).toBe('main\n');
+
+    // The wipe is undone by restore --previous (a swap: a second one undoes the first).
+    const undo = await database('restore', '--previous');
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(await seen()).toEqual(mainBefore);
+    expect((await database('restore', '--previous')).code).toBe(0);
+    expect(await queryValue<number>(url, "SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public'")).toBe(0);
+    const names = (JSON.parse((await database('branch', 'list', '--json')).stdout) as Array<{ name: string }>).map((b) => b.name);
+    expect(names).toEqual(before);
 
     fs.mkdirSync(path.join(dir, 'db', 'src'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'db', 'src', 'entrypoint.sql'), "CREATE TABLE item (branch text);\nINSERT INTO item VALUES ('deployed');\n");

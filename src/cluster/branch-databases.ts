@@ -30,28 +30,98 @@ export async function otherBranchDatabases(admin: pg.ClientBase, database: strin
   return rows.map((row) => row.datname);
 }
 
-/** Drops `database` (sessions ended, pg_cron's launcher moved aside) and makes it empty again, with its comment. */
-async function recreateDatabase(admin: pg.ClientBase, database: string): Promise<void> {
-  const { rows } = await admin.query<{ comment: string | null; version: string; data: string | null }>(
-    `SELECT shobj_description(oid, 'pg_database') AS comment, current_setting('server_version_num') AS version,
-            current_setting('data_directory') AS data
+/**
+ * Where the database a fresh start replaces is kept, beside the branches (one generation,
+ * as `data.previous` for a whole cluster): `database restore --previous` swaps it back.
+ * Undefined when the name would not fit PostgreSQL's 63 bytes.
+ */
+export function previousDatabaseName(database: string): string | undefined {
+  const name = `${database}~previous`;
+  return Buffer.byteLength(name) <= 63 ? name : undefined;
+}
+
+async function databaseExists(admin: pg.ClientBase, database: string): Promise<boolean> {
+  return (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rows.length > 0;
+}
+
+async function dataDirectory(admin: pg.ClientBase): Promise<string | undefined> {
+  return (await admin.query<{ data: string }>("SELECT current_setting('data_directory') AS data")).rows[0]?.data;
+}
+
+/** Ends the client sessions in `databases` (not our own). */
+async function endSessions(admin: pg.ClientBase, databases: readonly string[]): Promise<void> {
+  await admin.query(
+    `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = ANY($1) AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    [databases],
+  );
+}
+
+/** Runs `work` with no session and no pg_cron launcher in `database`; refuses in one line when it cannot. */
+async function withDatabaseFree(admin: pg.ClientBase, database: string, doing: string, work: () => Promise<void>): Promise<void> {
+  const freed = await withDatabaseFreeOfCronLauncher(admin, database, work, { dataDirectory: await dataDirectory(admin) });
+  if (!freed.freed) throw new UserError(`cannot ${doing}: ${freed.reason}`);
+}
+
+/**
+ * Makes `database` empty again, with its comment (its branch label). The database it
+ * replaces is kept as previousDatabaseName (the one kept before is dropped); dropped only
+ * when that name does not fit. Returns where it was kept.
+ */
+async function recreateDatabase(admin: pg.ClientBase, database: string): Promise<string | undefined> {
+  const { rows } = await admin.query<{ comment: string | null; version: string }>(
+    `SELECT shobj_description(oid, 'pg_database') AS comment, current_setting('server_version_num') AS version
        FROM pg_database WHERE datname = $1`,
     [database],
   );
   const facts = rows[0];
-  const dropped = await withDatabaseFreeOfCronLauncher(
-    admin,
-    database,
-    async () => {
-      await admin.query(`SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [database]);
-      if (facts) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
-    },
-    { dataDirectory: facts?.data ?? undefined },
-  );
-  if (!dropped.freed) throw new UserError(`cannot make ${database} anew: ${dropped.reason}`);
+  const previous = previousDatabaseName(database);
+  let keptAs: string | undefined;
+  await withDatabaseFree(admin, database, `make ${database} anew`, async () => {
+    await endSessions(admin, previous ? [database, previous] : [database]);
+    if (!facts) return;
+    if (!previous) {
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+      return;
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(previous)}`);
+    await admin.query(`ALTER DATABASE ${quoteIdent(database)} RENAME TO ${quoteIdent(previous)}`);
+    keptAs = previous;
+  });
   const strategy = Number(facts?.version ?? 0) >= 150000 ? ' STRATEGY FILE_COPY' : '';
   await admin.query(`CREATE DATABASE ${quoteIdent(database)}${strategy}`);
   if (facts?.comment) await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(facts.comment)}`);
+  return keptAs;
+}
+
+/**
+ * `database restore --previous` in a cluster whose fresh starts keep the branches: swaps
+ * the kept database and PG_DATABASE in one transaction (three renames), so the one it
+ * replaces becomes the previous in turn. Undefined when the running cluster keeps none.
+ */
+export async function swapPreviousDatabase(config: Config, workingDir: string): Promise<{ connection: ClusterConnection; replacedTo: string } | undefined> {
+  const running = runningCluster(config, workingDir);
+  if (!running) return undefined;
+  const database = running.layout.database;
+  const previous = previousDatabaseName(database);
+  if (!previous) return undefined;
+  return withClient(running.url, async (admin) => {
+    if (!(await databaseExists(admin, previous))) return undefined;
+    const parked = `${database}~swap`;
+    await withDatabaseFree(admin, database, `bring back ${previous}`, async () => {
+      await endSessions(admin, [database, previous]);
+      await admin.query('BEGIN');
+      try {
+        if (await databaseExists(admin, database)) await admin.query(`ALTER DATABASE ${quoteIdent(database)} RENAME TO ${quoteIdent(parked)}`);
+        await admin.query(`ALTER DATABASE ${quoteIdent(previous)} RENAME TO ${quoteIdent(database)}`);
+        if (await databaseExists(admin, parked)) await admin.query(`ALTER DATABASE ${quoteIdent(parked)} RENAME TO ${quoteIdent(previous)}`);
+        await admin.query('COMMIT');
+      } catch (error) {
+        await admin.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+    return { connection: running, replacedTo: `database ${previous}` };
+  }, { database: 'postgres' });
 }
 
 /**
@@ -85,7 +155,8 @@ export async function freshDatabaseKeepingBranches(config: Config, log: Logger, 
   const others = await withClient(running.url, (admin) => otherBranchDatabases(admin, database), { database: 'postgres' }).catch(() => []);
   if (others.length === 0) return undefined;
   const connection = await initCluster(config, log, { reuse: true, workingDir });
-  await withClient(connection.url, (admin) => recreateDatabase(admin, database), { database: 'postgres' });
-  log.info(`kept the databases of ${others.length} other branch${others.length === 1 ? '' : 'es'} (database branch list); made ${database} anew`);
+  const keptAs = await withClient(connection.url, (admin) => recreateDatabase(admin, database), { database: 'postgres' });
+  const kept = keptAs ? `; the one it replaced is kept as ${keptAs} until the next fresh start: \`database restore --previous\` brings it back` : '';
+  log.info(`kept the databases of ${others.length} other branch${others.length === 1 ? '' : 'es'} (database branch list); made ${database} anew${kept}`);
   return connection;
 }

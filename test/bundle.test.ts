@@ -28,6 +28,7 @@ import { createLogger, silentLogger, type Logger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { clientConfig, TestClients } from './helpers/pg-clients.js';
 import { PG_DUMP_FITS_SERVER } from './helpers/pg-versions.js';
+import { waitFor } from './helpers/project.js';
 
 const run = promisify(execFile);
 
@@ -145,7 +146,17 @@ beforeAll(async () => {
     await admin.query(`ALTER SYSTEM SET hectic.secret_key = '${'k'.repeat(8)}${Date.now().toString(16)}'`);
     await admin.query('RESET hectic.secret_key');
     await admin.query('SELECT pg_reload_conf()');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // New sessions see the key once the server has reread its configuration.
+    const keySeen = async (): Promise<boolean> => {
+      const probe = new pg.Client(connection(params.database ?? 'postgres'));
+      await probe.connect();
+      try {
+        return Boolean((await probe.query("SELECT current_setting('hectic.secret_key', true) AS key")).rows[0].key);
+      } finally {
+        await probe.end();
+      }
+    };
+    await waitFor(keySeen, 90_000, 'the server to reload hectic.secret_key');
   }
 });
 

@@ -102,7 +102,7 @@ describe('database check', () => {
       const { child, done } = spawnDatabase(['check'], env(project));
       try {
         // psql running the entrypoint means the private cluster is up and hydrate is under way.
-        await waitFor(() => processesMentioning(`-f ${entrypoint}`).length > 0, 30_000, 'psql running the entrypoint');
+        await waitFor(() => processesMentioning(`-f ${entrypoint}`).length > 0, 90_000, 'psql running the entrypoint');
         expect(serversBelow(path.join(project.dir, 'focus'))).toHaveLength(1);
         child.kill(signal);
         const result = await done;
@@ -118,7 +118,7 @@ describe('database check', () => {
     const project = newProject();
     const { child, done } = spawnDatabase(['check'], env(project));
     try {
-      await waitFor(() => focusEntries(project.dir).length > 0, 30_000, 'the run folder');
+      await waitFor(() => focusEntries(project.dir).length > 0, 90_000, 'the run folder');
       child.kill('SIGINT');
       const result = await done;
       expect(result.code, result.stderr).toBe(130);
@@ -198,7 +198,7 @@ describe('database check proves the migrations', () => {
     fs.appendFileSync(slow, 'SELECT pg_sleep(60);\n');
     const { child, done } = spawnDatabase(['check'], env(project));
     try {
-      await waitFor(() => serversBelow(path.join(project.dir, 'focus')).length === 2, 30_000, 'both clusters up');
+      await waitFor(() => serversBelow(path.join(project.dir, 'focus')).length === 2, 90_000, 'both clusters up');
       child.kill('SIGTERM');
       const result = await done;
       expect(result.code, result.stderr).toBe(143);

@@ -174,7 +174,7 @@ describe.skipIf(!tmuxAvailable())('the running cluster is the truth', () => {
     expect((await project.database(['init'])).code).toBe(0);
     pane = await startPane({ PATH: `${BIN}:${process.env.PATH}`, PG_SHARED_PRELOAD_LIBRARIES: '' }, { columns: 200, rows: 40 });
     pane.run(`cd ${project.dir} && psql '${project.url()}'`);
-    await pane.waitFor(/testdb=#/, 20_000);
+    await pane.waitFor(/testdb=#/, 90_000);
     const reused = await runBin('postgres-init', ['--reuse', '--env'], { cwd: project.dir, env: { PG_SHARED_PRELOAD_LIBRARIES: '' } });
     expect(reused.code, reused.stderr).toBe(0);
     expect(parseExports(reused.stdout).PGURL).toBe(project.url());

@@ -270,7 +270,7 @@ describe('database test: each file in its own copy of the target', () => {
     const slow = testFile('slow.sql', "\\echo 1..1\nSELECT pg_sleep(60);\nSELECT 'ok 1 - slept';\n");
     const { child, done } = spawnDatabase(['test', slow, testFile('slow-2.sql', passing(1))], { LOCAL_DIR: project.dir, PGURL: url });
     try {
-      await waitFor(async () => (await testDatabases()).some((name) => name.startsWith(`dbtool_test_${child.pid}_`) && !name.endsWith('_0')), 30_000, 'a test copy');
+      await waitFor(async () => (await testDatabases()).some((name) => name.startsWith(`dbtool_test_${child.pid}_`) && !name.endsWith('_0')), 90_000, 'a test copy');
       child.kill('SIGTERM');
       const result = await done;
       expect(result.code, result.stderr).toBe(143);
@@ -320,7 +320,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
     await waitFor(async () => {
       const now = await scheduler();
       return now !== undefined && now !== before;
-    }, 15_000, "pg_cron's scheduler back on the target");
+    }, 90_000, "pg_cron's scheduler back on the target");
   }
 
   async function cronTestDatabases(): Promise<string[]> {
@@ -370,7 +370,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
         const result = await withDatabaseFreeOfCronLauncher(admin, databaseOf(cronUrl), async () => {
           runs += 1;
           // The first time too late: the restarted scheduler (1 s) is connected again by then.
-          if (runs === 1) await waitFor(async () => ((await scheduler()) ?? before) !== before, 15_000, 'the scheduler back');
+          if (runs === 1) await waitFor(async () => ((await scheduler()) ?? before) !== before, 90_000, 'the scheduler back');
           await admin.query(`CREATE DATABASE ${copy} TEMPLATE ${databaseOf(cronUrl)}`);
           return runs;
         }, { dataDirectory });
@@ -402,7 +402,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
   it('a psql connected to the target as well: the fallback, one warning saying who it is', async () => {
     const psql = spawn('psql', ['-X', '-q', '-c', 'SELECT pg_sleep(60)', cronUrl], { stdio: 'ignore' });
     try {
-      await waitFor(async () => (await queryValue<number>(cronUrl, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()")) === 1, 15_000, 'psql connected');
+      await waitFor(async () => (await queryValue<number>(cronUrl, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()")) === 1, 90_000, 'psql connected');
       const result = await cronTest(['-v', testFile('cron-busy/a.sql', WHERE_AM_I), testFile('cron-busy/b.sql', WHERE_AM_I)]);
       expect(result.code, result.stderr).toBe(0);
       const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warn:'));
@@ -415,7 +415,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)("database test with pg_cron preloaded (the
       // Its backend sleeps on without its client: end it, so the next test finds the target free.
       const psqlSessions = "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'psql' AND datname = current_database()";
       await withDb(urlFor(cronUrl, 'postgres'), (client) => client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'psql' AND datname = $1", [databaseOf(cronUrl)]));
-      await waitFor(async () => (await queryValue<number>(cronUrl, psqlSessions)) === 0, 15_000, 'the psql session gone');
+      await waitFor(async () => (await queryValue<number>(cronUrl, psqlSessions)) === 0, 90_000, 'the psql session gone');
     }
   });
 

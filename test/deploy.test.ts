@@ -139,7 +139,7 @@ describe('database deploy', () => {
     fs.appendFileSync(entrypoint, '\nSELECT pg_sleep(60);\n');
     const { child, done } = spawnDatabase(['deploy', '--cleanup'], { LOCAL_DIR: project.dir, PG_SHARED_PRELOAD_LIBRARIES: '' });
     try {
-      await waitFor(() => processesMentioning(`-f ${entrypoint}`).length > 0, 30_000, 'psql running the entrypoint');
+      await waitFor(() => processesMentioning(`-f ${entrypoint}`).length > 0, 90_000, 'psql running the entrypoint');
       child.kill('SIGTERM');
       const result = await done;
       expect(result.code, result.stderr).toBe(143);

@@ -75,6 +75,12 @@ async function waitUntil(done: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** The run folders of earlier diffs, after one run of our own when there are none yet (each test runs alone too). */
+async function earlierRuns(): Promise<string[]> {
+  if (Object.keys(diffRunFolders(project.dir)).length === 0) expect((await diff([])).code).toBe(0);
+  return Object.keys(diffRunFolders(project.dir)).sort();
+}
+
 function sources(name: string, edits: Record<string, Array<[string, string]>>): Record<string, string> {
   return { DATABASE_SOURCE: project.variant('src', name, edits) };
 }
@@ -211,6 +217,7 @@ describe('database diff: output and exit codes', () => {
   });
 
   it('exits 3 naming the path and `database backup` when the backup is missing, before starting anything', async () => {
+    const earlier = await earlierRuns();
     const missing = path.join(project.dir, 'no-backup-here');
     const result = await diff([missing]);
     expect(result.code).toBe(3);
@@ -219,7 +226,8 @@ describe('database diff: output and exit codes', () => {
     const json = await diff([missing, '--json']);
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code: 3, message: expect.stringContaining(missing) as string } });
-    expect(Object.keys(diffRunFolders(project.dir)).length).toBeGreaterThan(0); // earlier runs' logs
+    // Earlier runs' logs are kept, and no run was started.
+    expect(Object.keys(diffRunFolders(project.dir)).sort()).toEqual(earlier);
     expectNothingLeft();
   });
 
@@ -258,6 +266,7 @@ describe('database diff: output and exit codes', () => {
   });
 
   it('shows the server logs of the last run with `diff log`', async () => {
+    await earlierRuns();
     const list = await runBin('database', ['diff', 'log', 'list'], { env: project.env });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^1\tdb1\//);
@@ -280,7 +289,7 @@ describe('database diff: output and exit codes', () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     // Interrupt once a server of this run is up (or the run has ended on its own).
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     const runServers = () => serversBelow(path.join(project.dir, 'focus', 'database-diff-'));
     while (sharedMemoryOf(runServers()).length === 0 && child.exitCode === null && Date.now() < deadline) {
       await sleep(10);

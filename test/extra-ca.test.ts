@@ -20,6 +20,8 @@ let dir: string;
 let cluster: TestCluster;
 let port: number;
 let caFile: string;
+/** The cluster's superuser: `postgres` as root, the OS user otherwise (initdb names it after the server account). */
+let superuser: string;
 
 function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -40,7 +42,7 @@ function makeCertificates(): void {
 }
 
 function tlsUrl(): string {
-  return `postgresql://postgres:${PASSWORD}@localhost:${port}/testdb?sslmode=verify-full`;
+  return `postgresql://${encodeURIComponent(superuser)}:${PASSWORD}@localhost:${port}/testdb?sslmode=verify-full`;
 }
 
 beforeAll(async () => {
@@ -58,7 +60,8 @@ beforeAll(async () => {
   ].join('\n'));
   port = await freePort();
   cluster = await startTestCluster({ PG_CONF_FILE: conf, PG_PORT: String(port) });
-  execFileSync('psql', ['-X', '-q', '-d', cluster.url, '-c', `ALTER ROLE postgres PASSWORD '${PASSWORD}'`]);
+  superuser = execFileSync('psql', ['-X', '-q', '-At', '-d', cluster.url, '-c', 'SELECT current_user'], { encoding: 'utf8' }).trim();
+  execFileSync('psql', ['-X', '-q', '-d', cluster.url, '-c', `ALTER ROLE CURRENT_USER PASSWORD '${PASSWORD}'`]);
 }, 120_000);
 
 afterAll(async () => {
@@ -79,7 +82,8 @@ describe('NODE_EXTRA_CA_CERTS', () => {
 
   it('gives one clear line when the file cannot be read', async () => {
     const missing = path.join(dir, 'missing.crt');
-    const result = await runBin('migrator', ['-u', tlsUrl(), 'init'], { env: { NODE_EXTRA_CA_CERTS: missing } });
+    // HECTIC_LOG=warn: init names its target first (an info line); the error is the one line left.
+    const result = await runBin('migrator', ['-u', tlsUrl(), 'init'], { env: { NODE_EXTRA_CA_CERTS: missing, HECTIC_LOG: 'warn' } });
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(`error: NODE_EXTRA_CA_CERTS ${missing} cannot be read: ENOENT`);
   });

@@ -57,7 +57,7 @@ function partialBackups(project: Project): string[] {
 }
 
 async function expectNoStreamerLeft(url: string, project: Project): Promise<void> {
-  await waitFor(async () => basebackups(project).length === 0 && (await walsenders(url)) === 0, 10_000, 'pg_basebackup to end').catch(() => undefined);
+  await waitFor(async () => basebackups(project).length === 0 && (await walsenders(url)) === 0, 90_000, 'pg_basebackup to end').catch(() => undefined);
   expect(basebackups(project)).toEqual([]);
   expect(await walsenders(url)).toBe(0);
 }
@@ -126,7 +126,7 @@ describe('a cluster wiped or removed under a running test', () => {
       });
       // Watched from another database: a session on the target would keep the run out of copies.
       const sleeping = async () => Number(await queryValue(urlFor(url, 'postgres'), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"));
-      await waitFor(async () => (await sleeping()) > 0, 30_000, 'the test file to run');
+      await waitFor(async () => (await sleeping()) > 0, 90_000, 'the test file to run');
       const made = ramFolders().filter((name) => !before.includes(name));
       cleanups.push(() => {
         for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });

@@ -57,7 +57,7 @@ async function killWhen(args: string[], env: Record<string, string>, ready: () =
 
 /** Waits until nothing of the runs below `dir` is left (the watchdog acts within seconds). */
 async function expectClearedBelow(dir: string): Promise<void> {
-  await waitFor(() => JSON.stringify(leftoversBelow(dir)) === JSON.stringify(NOTHING_LEFT), 15_000, `nothing left below ${dir}`).catch(() => undefined);
+  await waitFor(() => JSON.stringify(leftoversBelow(dir)) === JSON.stringify(NOTHING_LEFT), 90_000, `nothing left below ${dir}`).catch(() => undefined);
   expect(leftoversBelow(dir)).toEqual(NOTHING_LEFT);
 }
 
@@ -68,7 +68,7 @@ describe('database check killed with SIGKILL', () => {
     const env = projectEnv(project, { PATH: `${cp.binDir}:${process.env.PATH ?? ''}` });
     await killWhen(['check'], env, () => cp.reached(), 'the template copy');
     await expectClearedBelow(project.dir);
-    await waitFor(() => focusEntries(project.dir).length === 0, 15_000, 'the run folder to go').catch(() => undefined);
+    await waitFor(() => focusEntries(project.dir).length === 0, 90_000, 'the run folder to go').catch(() => undefined);
     expect(focusEntries(project.dir)).toEqual([]);
   });
 
@@ -81,7 +81,7 @@ describe('database check killed with SIGKILL', () => {
       fs.appendFileSync(path.join(project.dir, file), '\nSELECT pg_sleep(60);\n');
       await killWhen(['check'], projectEnv(project), () => processesMentioning(`-f ${path.join(project.dir, file)}`).length > 0, `psql running ${marker}`);
       await expectClearedBelow(project.dir);
-      await waitFor(() => focusEntries(project.dir).length === 0, 15_000, 'the run folder to go').catch(() => undefined);
+      await waitFor(() => focusEntries(project.dir).length === 0, 90_000, 'the run folder to go').catch(() => undefined);
       expect(focusEntries(project.dir)).toEqual([]);
     });
   }
@@ -111,13 +111,13 @@ describe('database diff killed with SIGKILL', () => {
     const env = { ...diff.env, PATH: `${tar.binDir}:${process.env.PATH ?? ''}` };
     await killWhen(['diff'], env, () => tar.reached(), 'tar restoring the backup');
     await expectClearedBelow(diff.dir);
-    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 15_000, 'the run folder to go').catch(() => undefined);
+    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 90_000, 'the run folder to go').catch(() => undefined);
     expect(runFolderContents(diff.dir).every((entries) => entries.join() === 'logs')).toBe(true);
 
     fs.appendFileSync(path.join(diff.dir, 'db', 'src', 'entrypoint.sql'), '\nSELECT pg_sleep(60);\n');
     await killWhen(['diff'], diff.env, () => processesMentioning(`-f ${path.join(diff.dir, 'db', 'src', 'entrypoint.sql')}`).length > 0, 'DB2 hydrate');
     await expectClearedBelow(diff.dir);
-    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 15_000, 'the run folders to go').catch(() => undefined);
+    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 90_000, 'the run folders to go').catch(() => undefined);
     expect(runFolderContents(diff.dir).every((entries) => entries.join() === 'logs')).toBe(true);
   });
 
@@ -130,7 +130,7 @@ describe('database diff killed with SIGKILL', () => {
     fs.appendFileSync(migration, `\nCOPY (SELECT 1) TO '${marker}';\nSELECT pg_sleep(60);\n`);
     await killWhen(['diff'], diff.env, () => fs.existsSync(marker), 'DB1 migrating');
     await expectClearedBelow(diff.dir);
-    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 15_000, 'the run folder to go').catch(() => undefined);
+    await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 90_000, 'the run folder to go').catch(() => undefined);
     expect(runFolderContents(diff.dir).every((entries) => entries.join() === 'logs')).toBe(true);
   });
 });
@@ -142,7 +142,7 @@ describe('database deploy --cleanup killed with SIGKILL', () => {
     const env = projectEnv(project);
     await killWhen(['deploy', '--cleanup'], env, () => processesMentioning(`-f ${path.join(project.dir, 'test-data.sql')}`).length > 0, 'patch');
     const workingDir = path.join(project.dir, 'focus', 'postgresql');
-    await waitFor(() => serversBelow(project.dir).length === 0, 15_000, 'the server to stop').catch(() => undefined);
+    await waitFor(() => serversBelow(project.dir).length === 0, 90_000, 'the server to stop').catch(() => undefined);
     expect(serversBelow(project.dir)).toEqual([]);
     expect(fs.existsSync(path.join(workingDir, 'data', 'PG_VERSION'))).toBe(true);
     // The stale lock of the killed deploy does not block the next start.
@@ -176,11 +176,11 @@ describe('test copies of a killed run', () => {
     await waitFor(async () => {
       sleeping = (await admin("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'")).length > 0;
       return sleeping;
-    }, 30_000, 'the sleeping test file');
+    }, 90_000, 'the sleeping test file');
     expect((await copiesOf(pid)).length).toBeGreaterThan(0);
     run.child.kill('SIGKILL');
     await run.done;
-    await waitFor(async () => (await copiesOf(pid)).length === 0, 15_000, 'the copies to be dropped').catch(() => undefined);
+    await waitFor(async () => (await copiesOf(pid)).length === 0, 90_000, 'the copies to be dropped').catch(() => undefined);
     expect(await copiesOf(pid)).toEqual([]);
     expect(fs.readdirSync('/dev/shm').filter((name) => name.startsWith(`db-tool-test-${pid}-`))).toEqual([]);
 
@@ -208,7 +208,7 @@ describe('crash leftovers without a watchdog', () => {
     });
     const entrypoint = path.join(project.dir, 'db', 'src', 'entrypoint.sql');
     const runs = () => focusEntries(project.dir).filter((name) => name.startsWith('postgresql-check-') && !before.includes(name));
-    await waitFor(() => runs().length === 1 && processesMentioning(`host=${path.join(project.dir, 'focus', runs()[0]!)}`).length > 0 && processesMentioning(`-f ${entrypoint}`).length > 0, 30_000, `check ${mark} to hydrate`);
+    await waitFor(() => runs().length === 1 && processesMentioning(`host=${path.join(project.dir, 'focus', runs()[0]!)}`).length > 0 && processesMentioning(`-f ${entrypoint}`).length > 0, 90_000, `check ${mark} to hydrate`);
     return {
       run: runs()[0]!,
       kill: async () => {
@@ -319,7 +319,7 @@ function partialBackups(project: Project): string[] {
 }
 
 async function expectNoStreamerLeft(url: string, project: Project): Promise<void> {
-  await waitFor(async () => basebackups(project).length === 0 && (await walsenders(url)) === 0, 10_000, 'pg_basebackup to end').catch(() => undefined);
+  await waitFor(async () => basebackups(project).length === 0 && (await walsenders(url)) === 0, 90_000, 'pg_basebackup to end').catch(() => undefined);
   expect(basebackups(project)).toEqual([]);
   expect(await walsenders(url)).toBe(0);
 }
@@ -376,7 +376,7 @@ describe('database backup killed with SIGKILL', () => {
     cleanups.push(() => {
       run.child.kill('SIGKILL');
     });
-    await waitFor(async () => (await walsenders(url)) >= 2, 30_000, 'pg_basebackup to stream');
+    await waitFor(async () => (await walsenders(url)) >= 2, 90_000, 'pg_basebackup to stream');
     // Nothing may clear up after the run: its reaper goes first.
     for (const pid of watchdogsWith('DB_TOOL_TEST_MARK=orphan-backup')) process.kill(pid, 'SIGKILL');
     run.child.kill('SIGKILL');
@@ -489,7 +489,7 @@ describe('RAM folder of a killed test run', () => {
     });
     // Watched from another database: a session on the target would keep the run out of copies.
     const sleeping = async () => Number(await queryValue(urlFor(url, 'postgres'), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"));
-    await waitFor(async () => (await sleeping()) > 0, 30_000, 'the test file to run');
+    await waitFor(async () => (await sleeping()) > 0, 90_000, 'the test file to run');
     const made = ramFolders().filter((name) => !before.includes(name));
     cleanups.push(() => {
       for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });

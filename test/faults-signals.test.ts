@@ -103,7 +103,7 @@ describe('SIGTERM during postgres-init', () => {
     const url = await clusterWithTable(env);
     const workingDir = path.join(project.dir, 'focus', 'postgresql');
     // No spare: the next fresh start must copy the template.
-    await waitFor(() => !fs.readdirSync(workingDir).some((name) => name.startsWith('.spare-tmp-')), 30_000, 'the spare copy');
+    await waitFor(() => !fs.readdirSync(workingDir).some((name) => name.startsWith('.spare-tmp-')), 90_000, 'the spare copy');
     for (const name of fs.readdirSync(workingDir).filter((entry) => entry.startsWith('.spare-'))) fs.rmSync(path.join(workingDir, name), { recursive: true });
     const cp = gate('cp', '/bin/cp');
     const result = await terminateWhen(start('postgres-init', [], withGate(env, cp)), () => cp.reached(), 'the template copy');
@@ -148,7 +148,7 @@ describe('SIGTERM during the deploy flow', () => {
     const cp = gate('cp', '/bin/cp');
     const result = await terminateWhen(start('database', ['check'], withGate(env, cp)), () => cp.reached(), 'the template copy');
     expect(result.code, result.stderr).toBe(143);
-    await waitFor(() => JSON.stringify(leftoversBelow(project.dir)) === JSON.stringify(NOTHING_LEFT), 10_000, 'nothing left').catch(() => undefined);
+    await waitFor(() => JSON.stringify(leftoversBelow(project.dir)) === JSON.stringify(NOTHING_LEFT), 90_000, 'nothing left').catch(() => undefined);
     expect(leftoversBelow(project.dir)).toEqual(NOTHING_LEFT);
     expect(focusEntries(project.dir)).toEqual([]);
   });
@@ -162,7 +162,8 @@ describe('SIGTERM during the deploy flow', () => {
     const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), async () => (await sleeping()) > 0, 'the test file');
     expect(result.code, result.stderr).toBe(143);
     // Its psql is gone: nothing runs the file any more.
-    await waitFor(async () => (await sleeping()) === 0, 10_000, 'the test session to end').catch(() => undefined);
+    // Under pg_sleep(60)'s own minute, or the wait would pass without a cancel.
+    await waitFor(async () => (await sleeping()) === 0, 40_000, 'the test session to end').catch(() => undefined);
     expect(await sleeping()).toBe(0);
   });
 
@@ -176,14 +177,14 @@ describe('SIGTERM during the deploy flow', () => {
     try {
       blocker.stdin!.write('SELECT 1;\n');
       const connected = async () => Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql' AND state = 'idle'"));
-      await waitFor(async () => (await connected()) > 0, 10_000, 'the blocking session');
+      await waitFor(async () => (await connected()) > 0, 90_000, 'the blocking session');
       const sleeping = async () => Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND state = 'active'"));
       const result = await terminateWhen(start('database', ['test', file], { ...env, PGURL: url }), async () => (await sleeping()) > 0, 'the test file');
       expect(result.code, result.stderr).toBe(143);
       expect(result.stderr).toContain('in use by');
       // psql cancelled its query on the way out: the server is not left sleeping for a minute.
       // (Bounded: psql's cancel request is a new connection, slow on a loaded machine.)
-      await waitFor(async () => (await sleeping()) === 0, 15_000, 'the test query to be cancelled').catch(() => undefined);
+      await waitFor(async () => (await sleeping()) === 0, 40_000, 'the test query to be cancelled').catch(() => undefined);
       expect(await sleeping()).toBe(0);
     } finally {
       blocker.stdin!.end();

@@ -81,7 +81,7 @@ describe('concurrent postgres-init on one working dir', () => {
     cleanups.push(() => {
       child.kill('SIGKILL');
     });
-    await waitFor(() => stderr.includes('waiting for'), 20_000, 'the waiting line');
+    await waitFor(() => stderr.includes('waiting for'), 90_000, 'the waiting line');
     expect(stderr).toContain(`waiting for postgres-init (pid ${process.pid}) to finish with ${dir}`);
     expect(serversBelow(dir)).toEqual([]);
     fs.rmSync(path.join(dir, '.db-tool.lock'));

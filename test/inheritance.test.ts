@@ -36,6 +36,17 @@ async function triggersOf(client: pg.Client, table: string): Promise<string[]> {
   return rows.map((row) => row.tgname as string);
 }
 
+/** Whether a relation exists, seen from `client`'s session (temporary tables too). */
+async function exists(client: pg.Client, relation: string): Promise<boolean> {
+  return (await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [relation])).rows[0].ok as boolean;
+}
+
+/** Columns of a table, in order. */
+async function columnsOf(client: pg.Client, table: string): Promise<string[]> {
+  const { rows } = await client.query('SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum', [table]);
+  return rows.map((row) => row.attname as string);
+}
+
 const MUST_INHERIT = { code: '42P16', message: expect.stringContaining('must inherit hectic.created_at') };
 
 beforeAll(async () => {
@@ -72,13 +83,16 @@ describe('hectic_enforce_created_at_inheritance', () => {
   });
 
   it('accepts indirect inheritance (child of a child of hectic.created_at)', async () => {
-    await client.query('CREATE TABLE public.admin_account (level int) INHERITS (public.account)');
-    await client.query('CREATE TABLE public.super_admin_account (scope text) INHERITS (public.admin_account)');
-    expect((await client.query("SELECT to_regclass('public.super_admin_account') IS NOT NULL AS ok")).rows[0].ok).toBe(true);
+    await client.query('CREATE TABLE public.member (id int) INHERITS (hectic.created_at)');
+    await client.query('CREATE TABLE public.admin_member (level int) INHERITS (public.member)');
+    await client.query('CREATE TABLE public.super_admin_member (scope text) INHERITS (public.admin_member)');
+    expect(await exists(client, 'public.super_admin_member')).toBe(true);
   });
 
   it('accepts multiple inheritance including hectic.created_at', async () => {
     await client.query('CREATE TABLE public.note (body text) INHERITS (hectic.updated_at, hectic.created_at)');
+    expect(await columnsOf(client, 'public.note')).toEqual(['updated_at', 'created_at', 'body']);
+    expect(await triggersOf(client, 'public.note')).toEqual(['hectic_set_updated_at']);
   });
 
   it('rejects CREATE TABLE AS and SELECT INTO, which cannot declare a parent', async () => {
@@ -98,6 +112,7 @@ describe('hectic_enforce_created_at_inheritance', () => {
     await client.query('CREATE FOREIGN DATA WRAPPER hectic_test_fdw');
     await client.query('CREATE SERVER hectic_test_server FOREIGN DATA WRAPPER hectic_test_fdw');
     await client.query('CREATE FOREIGN TABLE public.ft (x int) SERVER hectic_test_server');
+    for (const relation of ['public.v', 'public.mv', 'public.ft']) expect(await exists(client, relation), relation).toBe(true);
   });
 
   it('is fired once per statement: a bad table among several aborts the whole statement', async () => {
@@ -118,14 +133,24 @@ describe('exemptions', () => {
 
   it('exempts the hectic and information_schema schemas', async () => {
     await client.query('CREATE TABLE hectic.scratch (x int)');
-    await client.query('CREATE TABLE information_schema.hectic_scratch (x int)');
-    await client.query('DROP TABLE hectic.scratch, information_schema.hectic_scratch');
+    try {
+      await client.query('CREATE TABLE information_schema.hectic_scratch (x int)');
+      expect(await exists(client, 'hectic.scratch')).toBe(true);
+      expect(await exists(client, 'information_schema.hectic_scratch')).toBe(true);
+    } finally {
+      await client.query('DROP TABLE IF EXISTS hectic.scratch, information_schema.hectic_scratch');
+    }
   });
 
   it('exempts temporary tables (pg_temp), also CREATE TEMP TABLE AS', async () => {
-    await client.query('CREATE TEMP TABLE scratch (x int)');
-    await client.query('CREATE TEMP TABLE scratch2 AS SELECT 1 AS x');
-    await client.query('SELECT 1 AS x INTO TEMP scratch3');
+    try {
+      await client.query('CREATE TEMP TABLE scratch (x int)');
+      await client.query('CREATE TEMP TABLE scratch2 AS SELECT 1 AS x');
+      await client.query('SELECT 1 AS x INTO TEMP scratch3');
+      for (const table of ['scratch', 'scratch2', 'scratch3']) expect(await exists(client, `pg_temp.${table}`), table).toBe(true);
+    } finally {
+      await client.query('DROP TABLE IF EXISTS pg_temp.scratch, pg_temp.scratch2, pg_temp.scratch3');
+    }
   });
 
   it('exempts the schemas in hectic.inheritance_extra_excluded_schemas (comma list, spaces trimmed)', async () => {
@@ -161,9 +186,17 @@ describe('exemptions', () => {
 
   it('honours the setting made per database (ALTER DATABASE … SET) in new sessions', async () => {
     await admin.query(`ALTER DATABASE ${name} SET hectic.inheritance_extra_excluded_schemas = 'etl,legacy'`);
-    const fresh = await connectTo(cluster.url, name);
-    await fresh.query('CREATE TABLE legacy.per_database (x int)');
-    await admin.query(`ALTER DATABASE ${name} RESET hectic.inheritance_extra_excluded_schemas`);
+    let fresh: pg.Client | undefined;
+    try {
+      fresh = await connectTo(cluster.url, name);
+      await fresh.query('CREATE TABLE legacy.per_database (x int)');
+      expect(await exists(fresh, 'legacy.per_database')).toBe(true);
+      // The setting is the database's, so a session opened before it still enforces.
+      await expect(client.query('CREATE TABLE legacy.older_session (x int)')).rejects.toMatchObject(MUST_INHERIT);
+    } finally {
+      await fresh?.end();
+      await admin.query(`ALTER DATABASE ${name} RESET hectic.inheritance_extra_excluded_schemas`);
+    }
   });
 
   it('requires a partitioned table to be exempt (it cannot INHERITS); its partitions are exempt', async () => {
@@ -220,10 +253,15 @@ describe('hectic_attach_updated_at_trigger', () => {
     ({ client } = await bundledDatabase('updated'));
   });
 
+  /** A new table inheriting hectic.updated_at, holding row 1 last updated in 2000. */
+  async function profileTable(table: string): Promise<void> {
+    await client.query(`CREATE TABLE ${table} (id int, bio text) INHERITS (hectic.created_at, hectic.updated_at)`);
+    await client.query(`INSERT INTO ${table} (id, bio, updated_at) VALUES (1, 'old', '2000-01-01T00:00:00Z')`);
+  }
+
   it('attaches hectic_set_updated_at to inheritors, which bumps updated_at on UPDATE', async () => {
-    await client.query('CREATE TABLE public.profile (id int, bio text) INHERITS (hectic.created_at, hectic.updated_at)');
+    await profileTable('public.profile');
     expect(await triggersOf(client, 'public.profile')).toEqual(['hectic_set_updated_at']);
-    await client.query("INSERT INTO public.profile (id, bio, updated_at) VALUES (1, 'old', '2000-01-01T00:00:00Z')");
     const { rows } = await client.query(
       "UPDATE public.profile SET bio = 'new' WHERE id = 1 RETURNING updated_at, now() AS now, created_at");
     expect(rows[0].updated_at.getTime()).toBe(rows[0].now.getTime());
@@ -231,13 +269,15 @@ describe('hectic_attach_updated_at_trigger', () => {
   });
 
   it('bumps it even when the UPDATE tries to set an old value', async () => {
+    await profileTable('public.old_profile');
     const { rows } = await client.query(
-      "UPDATE public.profile SET updated_at = '1999-01-01T00:00:00Z' WHERE id = 1 RETURNING updated_at, now() AS now");
+      "UPDATE public.old_profile SET updated_at = '1999-01-01T00:00:00Z' WHERE id = 1 RETURNING updated_at, now() AS now");
     expect(rows[0].updated_at.getTime()).toBe(rows[0].now.getTime());
   });
 
   it('covers indirect inheritors and ALTER TABLE … INHERIT hectic.updated_at', async () => {
-    await client.query('CREATE TABLE public.vip_profile (tier int) INHERITS (public.profile)');
+    await profileTable('public.base_profile');
+    await client.query('CREATE TABLE public.vip_profile (tier int) INHERITS (public.base_profile)');
     expect(await triggersOf(client, 'public.vip_profile')).toEqual(['hectic_set_updated_at']);
 
     await client.query('CREATE TABLE public.late (id int, updated_at timestamptz NOT NULL DEFAULT now()) INHERITS (hectic.created_at)');
@@ -256,14 +296,18 @@ describe('hectic_attach_updated_at_trigger', () => {
   it('applies in exempt schemas too (attaching is not enforcement)', async () => {
     await client.query('CREATE SCHEMA legacy');
     await client.query("SET hectic.inheritance_extra_excluded_schemas = 'legacy'");
-    await client.query('CREATE TABLE legacy.touched (id int) INHERITS (hectic.updated_at)');
-    await client.query('RESET hectic.inheritance_extra_excluded_schemas');
+    try {
+      await client.query('CREATE TABLE legacy.touched (id int) INHERITS (hectic.updated_at)');
+    } finally {
+      await client.query('RESET hectic.inheritance_extra_excluded_schemas');
+    }
     expect(await triggersOf(client, 'legacy.touched')).toEqual(['hectic_set_updated_at']);
   });
 
   it('does not duplicate triggers when the bundle is applied again', async () => {
+    await profileTable('public.reapplied_profile');
     await applyBundle(client, silentLogger);
-    expect(await triggersOf(client, 'public.profile')).toEqual(['hectic_set_updated_at']);
+    expect(await triggersOf(client, 'public.reapplied_profile')).toEqual(['hectic_set_updated_at']);
   });
 });
 
@@ -330,18 +374,25 @@ describe('hectic_attach_immutable_triggers', () => {
     await expect(client.query("INSERT INTO public.currency (code) VALUES ('GBP')")).rejects.toMatchObject(BLOCKED('INSERT'));
 
     const other = await connectTo(cluster.url, name);
-    await client.query('BEGIN');
-    await client.query("SET LOCAL hectic.migration_mode = 'on'");
-    await expect(other.query("INSERT INTO public.currency (code) VALUES ('JPY')")).rejects.toMatchObject(BLOCKED('INSERT'));
-    await client.query('ROLLBACK');
+    try {
+      await client.query('BEGIN');
+      await client.query("SET LOCAL hectic.migration_mode = 'on'");
+      await expect(other.query("INSERT INTO public.currency (code) VALUES ('JPY')")).rejects.toMatchObject(BLOCKED('INSERT'));
+    } finally {
+      await client.query('ROLLBACK');
+      await other.end();
+    }
   });
 
   it('does not accept other values than on', async () => {
     for (const value of ['off', 'true', '']) {
       await client.query('BEGIN');
-      await client.query(`SET LOCAL hectic.migration_mode = '${value}'`);
-      await expect(client.query("INSERT INTO public.currency (code) VALUES ('X')"), value).rejects.toMatchObject(BLOCKED('INSERT'));
-      await client.query('ROLLBACK');
+      try {
+        await client.query(`SET LOCAL hectic.migration_mode = '${value}'`);
+        await expect(client.query("INSERT INTO public.currency (code) VALUES ('X')"), value).rejects.toMatchObject(BLOCKED('INSERT'));
+      } finally {
+        await client.query('ROLLBACK');
+      }
     }
   });
 

@@ -13,6 +13,7 @@ import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { baseEnv } from './helpers/env.js';
 import { MigratorWorkspace, appliedNames, tableMigration, writeMigration } from './helpers/migrator.js';
+import { waitFor } from './helpers/project.js';
 
 let cluster: TestCluster;
 let work: MigratorWorkspace;
@@ -177,7 +178,9 @@ describe('one psql session for questions and migrations', () => {
     tableMigration(dir, '20240101000000-t', 't_locked');
     await client.query('SELECT pg_advisory_lock(7522528104227761511)');
     const running = runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], {});
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The run is waiting once its own advisory lock request is queued behind ours (however loaded the machine).
+    const waiting = async () => Number((await client.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).rows[0].n);
+    await waitFor(async () => (await waiting()) > 0, 90_000, 'the migrator to wait for the lock');
     expect(await appliedNames(client)).toEqual([]);
     await client.query('SELECT pg_advisory_unlock(7522528104227761511)');
     const result = await running;

@@ -224,7 +224,7 @@ describe('postgres-init', () => {
 
 describe('postgres-init spare clusters', () => {
   async function waitForSpare(workingDir: string): Promise<string[]> {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     let spares: string[] = [];
     while (Date.now() < deadline) {
       spares = fs.readdirSync(workingDir).filter((e) => e.startsWith('.spare-') && !e.startsWith('.spare-tmp-'));
@@ -256,7 +256,7 @@ describe('postgres-init spare clusters', () => {
     expect((await init(env)).code).toBe(0);
     await waitForSpare(workingDir);
     // The pool's second spare may still be copying: let it finish before removing spares.
-    const copied = Date.now() + 30_000;
+    const copied = Date.now() + 90_000;
     while (fs.readdirSync(workingDir).some((e) => e.startsWith('.spare-tmp-')) && Date.now() < copied) await new Promise((resolve) => setTimeout(resolve, 50));
     for (const entry of fs.readdirSync(workingDir)) {
       if (entry.startsWith('.spare-')) fs.rmSync(path.join(workingDir, entry), { recursive: true });
@@ -265,7 +265,7 @@ describe('postgres-init spare clusters', () => {
     fs.mkdirSync(path.join(stale, 'base'), { recursive: true });
     expect((await init(env)).code).toBe(0);
     await waitForSpare(workingDir);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 90_000;
     while (fs.existsSync(stale) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fs.existsSync(stale)).toBe(false);
   });

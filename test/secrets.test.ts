@@ -170,6 +170,7 @@ describe('round trip', () => {
   });
 
   it('works in a brand-new session with no setup', async () => {
+    await load(client, 'API_TOKEN=tok-123');
     const fresh = await connectTo(name);
     const { rows } = await fresh.query("SELECT hectic.get_secret('API_TOKEN') AS value");
     expect(rows[0].value).toBe('tok-123');

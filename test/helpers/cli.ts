@@ -28,7 +28,8 @@ export function runProgram(program: string, args: string[], options: CliOptions 
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     if (options.input !== undefined) child.stdin?.end(options.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    // A last resort against a hung program, not a speed check: generous, since CI runs suites side by side.
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 150_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -89,9 +89,25 @@ export function processesMentioning(fragment: string): number[] {
   return pids;
 }
 
-/** Postgres servers whose data folder lies below `dir`. */
+/** The parent pid of a live process; undefined when it has ended. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Postgres servers (postmasters) whose data folder lies below `dir`. A child the server
+ * has just forked (a backend for a new connection, an autovacuum worker) shows the
+ * server's own command line until it sets its title, so a process whose parent also
+ * matches is that server's child, not another server.
+ */
 export function serversBelow(dir: string): number[] {
-  return processesMentioning(`-D ${dir}`);
+  const matching = processesMentioning(`-D ${dir}`);
+  return matching.filter((pid) => !matching.includes(parentOf(pid) ?? -1));
 }
 
 /** Entries of `$dir/focus/` (run folders of check/diff); [] when focus/ does not exist. */
@@ -112,7 +128,7 @@ export function spawnDatabase(args: string[], env: Record<string, string | undef
 }
 
 /** Polls `probe` until it returns true, or throws after `timeoutMs`. */
-export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function waitFor(probe: () => Promise<boolean> | boolean, timeoutMs = 90_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;

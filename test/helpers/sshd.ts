@@ -123,7 +123,7 @@ export async function startSshd(): Promise<TestSshd> {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000; // sshd starts in well under a second, unless the machine is loaded
   while (!(await accepts(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();

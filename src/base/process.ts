@@ -131,7 +131,7 @@ const REAPER_SCRIPT = [
   'done',
   '[ -n "$groups" ] || exit 0',
   'for g in $groups; do kill -s "${g#*:}" -- "-${g%:*}" 2>/dev/null; done',
-  'sleep 1',
+  'sleep 5',
   'for g in $groups; do kill -s TERM -- "-${g%:*}" 2>/dev/null; done',
   'sleep 2',
   'for g in $groups; do kill -s KILL -- "-${g%:*}" 2>/dev/null; done',

@@ -201,10 +201,20 @@ function spawnPostmaster(config: Config, layout: ClusterLayout, args: readonly s
   }
 }
 
+/**
+ * A query whose client is gone is ended within a second (PostgreSQL 14 and later). A
+ * killed psql (SIGTERM after its cancel request did not get through, SIGKILL) would
+ * otherwise leave its statement running: a pg_sleep, a lock held for a minute.
+ */
+function orphanedQueryCheck(dataDir: string): string[] {
+  const major = Number(readPlainFile(path.join(dataDir, 'PG_VERSION'))?.trim());
+  return major >= 14 ? ['-c', 'client_connection_check_interval=1s'] : [];
+}
+
 /** Starts the postmaster of `layout.dataDir` and waits until it accepts connections. */
 export async function startServer(config: Config, layout: ClusterLayout, options: StartOptions): Promise<number> {
   removeStaleLocks(layout);
-  const args = ['-D', layout.dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const args = ['-D', layout.dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...orphanedQueryCheck(layout.dataDir)];
   const child = spawnPostmaster(config, layout, args, options);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));

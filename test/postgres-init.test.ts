@@ -2,6 +2,7 @@
  * postgres-init executed (SPEC §4): fresh and reused clusters, configuration
  * variables, exports, and the failure modes a developer meets.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -268,6 +269,25 @@ describe('postgres-init spare clusters', () => {
     const deadline = Date.now() + 90_000;
     while (fs.existsSync(stale) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fs.existsSync(stale)).toBe(false);
+  });
+
+  it('stops a spare copy of another template still in progress, and prepares its own', async () => {
+    const { dir, env } = project();
+    const workingDir = path.join(dir, 'pg');
+    fs.mkdirSync(workingDir, { recursive: true });
+    // A copy of a template no longer used (another PG_SHARED_PRELOAD_LIBRARIES, say), still running.
+    const other = spawn('/bin/sh', ['-c', 'sleep 600'], { detached: true, stdio: 'ignore' });
+    const otherCopy = path.join(workingDir, `.spare-tmp-${other.pid}-0123456789abcdef`);
+    fs.mkdirSync(path.join(otherCopy, 'data'), { recursive: true });
+    const ended = new Promise((resolve) => other.on('exit', resolve));
+    try {
+      expect((await init(env)).code).toBe(0);
+      expect(await Promise.race([ended.then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 30_000, 'still running'))])).toBe('stopped');
+      expect(fs.existsSync(otherCopy)).toBe(false);
+      expect((await waitForSpare(workingDir)).length).toBeGreaterThan(0);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('database cleanup removes the spare with the cluster', async () => {

@@ -81,7 +81,7 @@ const SIBLING_NAMES: ReadonlyArray<[RegExp, LeftoverKind]> = [
 ];
 const TEMP_NAME = new RegExp(`^.+\\.tmp${SUFFIX}$`);
 const SCRATCH_NAME = new RegExp(`^\\.trash-[a-z-]+${SUFFIX}$`);
-const SPARE_TMP_NAME = /^\.spare-tmp-([0-9]+)$/;
+const SPARE_TMP_NAME = /^\.spare-tmp-([0-9]+)(?:-[0-9a-z]+)?$/;
 const SHM = '/dev/shm';
 const TEST_RAM_NAME = /^db-tool-test-([0-9]+)-/;
 

@@ -16,13 +16,13 @@ const SPARE_TMP_PREFIX = '.spare-tmp-';
 
 /**
  * For each missing spare in turn: copy, then rename, so a spare exists only once it is
- * complete. The copies go through `.spare-tmp-<$$>` (the detached shell, leader of its
- * own process group), which exists for the whole run — we make it as soon as the shell
- * starts, before returning — so a cleanup always finds and stops the preparation.
+ * complete. The copies go through `.spare-tmp-<$$>-<key>` (the detached shell, leader of
+ * its own process group), which exists for the whole run — we make it as soon as the
+ * shell starts, before returning — so a cleanup always finds and stops the preparation.
  */
 const PREPARE_SCRIPT = [
-  'dir=$1; template=$2; shift 2',
-  `tmp="$dir/${SPARE_TMP_PREFIX}$$"`,
+  'dir=$1; key=$2; template=$3; shift 3',
+  `tmp="$dir/${SPARE_TMP_PREFIX}$$-$key"`,
   'mkdir -p "$tmp" || exit 1',
   // The working dir is the server account's: copy from inside the folder we made,
   // pinned as our working folder, never through a link planted in its place.
@@ -44,17 +44,29 @@ function spareNames(key: string): string[] {
 /** No spare on a disk with less room than this: it must never fill the disk under a running server. */
 const MIN_FREE_FOR_SPARE = 512 * 1024 * 1024;
 
-/** Spare copies in progress in `dir`, as [folder, pid of their process group]. */
-function preparations(dir: string): Array<[string, number]> {
+/** `.spare-tmp-<pid>-<key>` (`-<key>` missing in folders of older versions). */
+const PREPARATION_NAME = /^\.spare-tmp-([0-9]+)(?:-([0-9a-z]+))?$/;
+
+interface Preparation {
+  folder: string;
+  /** Its shell, leader of the process group that copies. */
+  pid: number;
+  /** The template it copies. */
+  key: string | undefined;
+}
+
+/** Spare copies in progress in `dir`. */
+function preparations(dir: string): Preparation[] {
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
   } catch {
     return [];
   }
-  return entries
-    .filter((entry) => entry.startsWith(SPARE_TMP_PREFIX))
-    .map((entry) => [path.join(dir, entry), Number(entry.slice(SPARE_TMP_PREFIX.length))] as [string, number]);
+  return entries.flatMap((entry) => {
+    const match = PREPARATION_NAME.exec(entry);
+    return match ? [{ folder: path.join(dir, entry), pid: Number(match[1]), key: match[2] }] : [];
+  });
 }
 
 /** True when a complete spare for `key` is ready in `dir`. */
@@ -97,15 +109,18 @@ export function takeSpare(config: Config, dir: string, key: string, target: stri
 export function prepareSpare(config: Config, dir: string, key: string, template: string): void {
   const missing = spareNames(key).map((name) => path.join(dir, name)).filter((spare) => !fs.existsSync(spare));
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || missing.length === 0) return;
-  const inProgress = preparations(dir);
-  // Left by a copy that was killed (a CI job ending under it): never completes.
-  for (const [folder, pid] of inProgress) if (!isProcessAlive(pid)) removeInBackground(config, folder);
-  if (inProgress.some(([, pid]) => isProcessAlive(pid))) return;
+  for (const preparation of preparations(dir)) {
+    if (preparation.key === key && isProcessAlive(preparation.pid)) return;
+    // Left by a copy that was killed (a CI job ending under it), which never completes,
+    // or copying a template we no longer use: its spares would be dropped at the next start.
+    if (isProcessAlive(preparation.pid)) stopPreparation(preparation);
+    else removeInBackground(config, preparation.folder);
+  }
   if (!roomForSpare(dir)) return;
   // At the lowest priority: it must not slow down a start that copies beside it.
-  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, template, ...missing]);
+  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, key, template, ...missing]);
   try {
-    if (pid !== undefined) fs.mkdirSync(path.join(dir, `${SPARE_TMP_PREFIX}${pid}`));
+    if (pid !== undefined) fs.mkdirSync(path.join(dir, `${SPARE_TMP_PREFIX}${pid}-${key}`));
   } catch {
     // the shell was quicker (or cannot start): either way nothing to add
   }
@@ -122,12 +137,14 @@ function roomForSpare(dir: string): boolean {
 
 /** Stops spare copies in progress in `dir` and removes what they wrote. */
 export function stopSparePreparation(dir: string): void {
-  for (const [folder, pid] of preparations(dir)) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already finished
-    }
-    fs.rmSync(folder, { recursive: true, force: true });
+  for (const preparation of preparations(dir)) stopPreparation(preparation);
+}
+
+function stopPreparation({ folder, pid }: Preparation): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already finished
   }
+  fs.rmSync(folder, { recursive: true, force: true });
 }

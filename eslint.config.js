@@ -45,7 +45,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         patterns: [{
-          group: ['pg', '**/pg/*', '**/cluster/*', '**/build/*', '**/migrations/*', '!**/migrations/migration-plan.js', '**/backup/*', '**/staging/*', '**/diff/*', '**/commands/*'],
+          group: ['pg', '**/pg/*', '**/cluster/*', '**/deploy/*', '**/sqltest/*', '**/migrations/*', '!**/migrations/migration-plan.js', '**/backup/*', '**/staging/*', '**/diff/*', '**/commands/*'],
           allowTypeImports: true,
           message: "import a command's implementation in its action (await import(…)), not at start-up",
         }],

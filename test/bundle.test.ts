@@ -22,7 +22,7 @@ import {
   bundleVersion,
   planBundle,
   sqlDir,
-} from '../src/build/bundle.js';
+} from '../src/deploy/bundle.js';
 import { InternalError } from '../src/base/errors.js';
 import { createLogger, silentLogger, type Logger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyBundle } from '../src/build/bundle.js';
+import { applyBundle } from '../src/deploy/bundle.js';
 import { silentLogger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { clientConfig, TestClients } from './helpers/pg-clients.js';

@@ -2,9 +2,9 @@
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/base/errors.js';
-import { junitXml } from '../src/build/junit.js';
-import { parseTap } from '../src/build/tap.js';
-import { totalsOf, type TestFileResult, type TestRunResult } from '../src/build/test-runner.js';
+import { junitXml } from '../src/sqltest/junit.js';
+import { parseTap } from '../src/sqltest/tap.js';
+import { totalsOf, type TestFileResult, type TestRunResult } from '../src/sqltest/test-runner.js';
 
 function fileResult(file: string, output: string, error?: UserError): TestFileResult {
   const tap = parseTap(output);

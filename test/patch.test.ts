@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_DATA_HEADER } from '../src/build/patch.js';
+import { TEST_DATA_HEADER } from '../src/deploy/patch.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { makeTempDir } from './helpers/env.js';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyBundle } from '../src/build/bundle.js';
+import { applyBundle } from '../src/deploy/bundle.js';
 import { silentLogger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { clientConfig, TestClients } from './helpers/pg-clients.js';

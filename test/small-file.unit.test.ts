@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/base/config.js';
 import { readSmallTextFile } from '../src/base/small-file.js';
-import { readDotenvFile } from '../src/build/dotenv-file.js';
+import { readDotenvFile } from '../src/deploy/dotenv-file.js';
 import { makeTempDir } from './helpers/env.js';
 
 let dir: string;

@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stepOutputFile } from '../src/build/user-sql.js';
+import { stepOutputFile } from '../src/deploy/user-sql.js';
 import { loadConfig } from '../src/base/config.js';
-import { readDotenvFile } from '../src/build/dotenv-file.js';
-import { failingTests, parseTap, passingTodos } from '../src/build/tap.js';
+import { readDotenvFile } from '../src/deploy/dotenv-file.js';
+import { failingTests, parseTap, passingTodos } from '../src/sqltest/tap.js';
 import { formatCounts, formatSummaryLine, numberRanges } from '../src/cli/database/test-report.js';
 import { makeTempDir } from './helpers/env.js';
 

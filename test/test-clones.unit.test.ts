@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cloneName, describeBlockers, describeSession, ownerOf, urlForDatabase } from '../src/build/test-clones.js';
+import { cloneName, describeBlockers, describeSession, ownerOf, urlForDatabase } from '../src/sqltest/test-clones.js';
 import { whyNotRestartable } from '../src/cluster/cron-launcher.js';
-import { createEmptyDatabaseSql, describeWorkers, isResidentWorker, localeOf } from '../src/build/test-snapshot-dump.js';
+import { createEmptyDatabaseSql, describeWorkers, isResidentWorker, localeOf } from '../src/sqltest/test-snapshot-dump.js';
 
 describe('test copies', () => {
   it('every name carries the pid of the run that made it', () => {

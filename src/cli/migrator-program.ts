@@ -305,7 +305,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .action(async (_options: unknown, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       if (settings.dryRun) {
-        const { bundleSql } = await import('../build/bundle.js');
+        const { bundleSql } = await import('../deploy/bundle.js');
         ctx.out(bundleSql());
         return;
       }

@@ -4,7 +4,7 @@
  * listening) and always exits.
  */
 import { loadConfig } from '../base/config.js';
-import { clearDeadTestDatabases, connectAdmin } from '../build/test-clones.js';
+import { clearDeadTestDatabases, connectAdmin } from '../sqltest/test-clones.js';
 import { carryOutPlan } from '../cluster/reap.js';
 import { parsePlan, type WatchdogPlan } from '../cluster/watchdog.js';
 

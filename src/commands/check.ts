@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import { discardCluster, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
-import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult } from '../build/deploy.js';
+import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult } from '../deploy/deploy.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import type { DiffResult } from '../diff/report.js';
 import { buildFromMigrations, compareWithSources, migrationsToProve, type MigrationsBuild } from '../diff/migrations-proof.js';

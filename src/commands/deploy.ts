@@ -1,7 +1,7 @@
 /** `database deploy` (SPEC §5): the project's cluster, built from the sources. */
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
-import { deployProject, type DeployOptions, type DeployResult } from '../build/deploy.js';
+import { deployProject, type DeployOptions, type DeployResult } from '../deploy/deploy.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 
 /** Deploys; the sources stand for every migration on disk, recorded as the baseline. */

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
-import { hydrateTarget, type HydrateOptions, type HydrateResult } from '../build/hydrate.js';
+import { hydrateTarget, type HydrateOptions, type HydrateResult } from '../deploy/hydrate.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 
 export function hydrateCommand(config: Config, log: Logger, options: Omit<HydrateOptions, 'baseline'> = {}): Promise<HydrateResult> {

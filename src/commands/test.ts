@@ -2,7 +2,7 @@
  * `database test [-j N] [--junit FILE] [PATH…]` (SPEC §5): every `*.sql` below
  * `$DATABASE_DIR/test/` (or the files and folders given), each in its own copy of the
  * target, up to N at once; the results typed, for the CLI to show. The run itself is
- * build/test-runner.ts.
+ * sqltest/test-runner.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,11 +10,11 @@ import path from 'node:path';
 import { requirePath, type Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { assertTablesExist } from '../build/inherits.js';
-import { junitXml } from '../build/junit.js';
-import { collectTestFiles } from '../build/test-files.js';
-import { runTestFiles, type TestRunEvent, type TestRunResult } from '../build/test-runner.js';
-import { userSqlCwd } from '../build/user-sql.js';
+import { assertTablesExist } from '../deploy/inherits.js';
+import { junitXml } from '../sqltest/junit.js';
+import { collectTestFiles } from '../sqltest/test-files.js';
+import { runTestFiles, type TestRunEvent, type TestRunResult } from '../sqltest/test-runner.js';
+import { userSqlCwd } from '../deploy/user-sql.js';
 import { resolveTargetUrl } from '../cluster/target.js';
 import { describeTarget } from '../pg/target-name.js';
 

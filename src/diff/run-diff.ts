@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
-import { hydrateDatabase, hydrateEntrypoint } from '../build/hydrate.js';
+import { hydrateDatabase, hydrateEntrypoint } from '../deploy/hydrate.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import { migrateCommand } from '../migrations/migrate.js';
 import { migratorInitCommand } from '../migrations/migrator-init.js';

@@ -1,4 +1,4 @@
-import { applyBundle, holdsCurrentBundle } from '../build/bundle.js';
+import { applyBundle, holdsCurrentBundle } from '../deploy/bundle.js';
 import type { Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';

@@ -5,7 +5,7 @@
  * to do, and a migration created afterwards is pending.
  */
 import fs from 'node:fs';
-import type { BaselineMigration } from '../build/hydrate.js';
+import type { BaselineMigration } from '../deploy/hydrate.js';
 import { isDbToolError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';

@@ -1,4 +1,4 @@
-import { applyBundle, type BundleResult } from '../build/bundle.js';
+import { applyBundle, type BundleResult } from '../deploy/bundle.js';
 import { withClient } from '../pg/db.js';
 import type { Logger } from '../base/log.js';
 

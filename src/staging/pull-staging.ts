@@ -17,7 +17,7 @@ import { locateProgram } from '../pg/pg-bin.js';
 import { errnoCause, faultInText, isFsFault } from '../base/fs-faults.js';
 import { describeCommand, runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
-import { TEST_DATA_FILE } from '../build/patch.js';
+import { TEST_DATA_FILE } from '../deploy/patch.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from './staging-dump.js';
 

@@ -20,7 +20,7 @@ import { UserError } from '../base/errors.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { withDatabaseFreeOfCronLauncher } from '../cluster/cron-launcher.js';
 import { quoteIdent, withClient } from '../pg/db.js';
-import { migrateCommand } from '../migrations/migrate.js';
+import { runMigrations } from '../migrations/migrate.js';
 import { readMigrations } from '../migrations/migration-files.js';
 import { readAppliedMigrations } from '../migrations/migration-state.js';
 import { addSessions, dataDirectoryOf, endSessions, NO_SESSIONS, withLockedBranchCluster, type BranchCluster, type EndedSessions } from './branch-cluster.js';
@@ -196,7 +196,7 @@ async function finishFirstVisit(config: Config, log: Logger, cluster: BranchClus
     const done = new Set(history.map((migration) => migration.name));
     // Nothing pending: the migrator (a psql session) is not started at all.
     if ([...disk].some((name) => !done.has(name))) {
-      const result = await migrateCommand(config, log, {
+      const result = await runMigrations(config, log, {
         url: cluster.url,
         migrationDir: dir,
         request: { kind: 'up', count: 'all' },

@@ -212,19 +212,16 @@ function registerMigrate(program: Command, ctx: CliContext, sources: MigratorSou
     const settings = settingsOf(command, ctx, sources);
     // Named once the run is done: an error about the folder stays one line.
     const url = await settings.target(false);
-    const migrationDir = settings.migrationDir();
-    // psql starts, and connects, while the migrator loads: it is on the way to the first migration.
-    const session = settings.dryRun ? undefined : (await import('../migrations/migration-session.js')).openMigrationSession(ctx.config, { url, vars: settings.vars, output: ctx.out });
-    const { migrateCommand } = await import('../migrations/migrate.js');
+    const { migrateCommand } = await import('../commands/migrate.js');
     const result = await migrateCommand(ctx.config, ctx.log, {
       url,
-      migrationDir,
+      migrationDir: settings.migrationDir(),
       request,
       vars: settings.vars,
       force: settings.force,
       allowOutOfOrder,
       dryRun: settings.dryRun,
-      session,
+      output: ctx.out,
     });
     reportMigrate(ctx, result);
     await settings.target();
@@ -304,12 +301,11 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .description('apply the hectic bundle (--dry-run: print its SQL, connect to nothing)')
     .action(async (_options: unknown, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
+      const { migratorInitCommand, migratorInitSqlCommand } = await import('../commands/migrator-init.js');
       if (settings.dryRun) {
-        const { bundleSql } = await import('../deploy/bundle.js');
-        ctx.out(bundleSql());
+        ctx.out(migratorInitSqlCommand());
         return;
       }
-      const { migratorInitCommand } = await import('../migrations/migrator-init.js');
       // Named once it worked (as migrate does), so that an error stays one line.
       const result = await migratorInitCommand(ctx.log, await settings.target(false));
       if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
@@ -324,8 +320,8 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .option('--name <name>', 'name after the timestamp (default: a random pronounceable word)')
     .action(async (options: { name?: string }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
-      const { createMigration } = await import('../migrations/migration-create.js');
-      const created = createMigration(settings.migrationDir(), { name: options.name, dryRun: settings.dryRun });
+      const { createMigrationCommand } = await import('../commands/migrator-create.js');
+      const created = createMigrationCommand(settings.migrationDir(), { name: options.name, dryRun: settings.dryRun });
       ctx.out(`${created.dir}\n`);
       ctx.log.info(settings.dryRun ? `dry run: would create ${created.name}` : `created migration ${created.name}`);
     });

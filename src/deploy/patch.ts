@@ -93,8 +93,8 @@ export async function patchDatabase(config: Config, log: Logger, url: string, op
   return { url, file, created, edited: Boolean(options.edit), outputFile };
 }
 
-/** `database patch`: the target per SPEC §5, refused when remote unless allowed. */
-export async function patchCommand(config: Config, log: Logger, options: PatchOptions = {}): Promise<PatchResult> {
+/** Patches the target of SPEC §5 (`database patch`), refused when remote unless allowed. */
+export async function patchTarget(config: Config, log: Logger, options: PatchOptions = {}): Promise<PatchResult> {
   const url = resolveTargetUrl(config, { url: options.url }, log);
   assertLocalTarget(url, options.allowRemote);
   await assertTablesExist(url, options.inherits ?? [], log);

@@ -13,7 +13,7 @@ import type { Logger } from '../base/log.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { startPrivateCluster } from '../cluster/private-cluster.js';
 import { MIGRATION_NAME } from '../migrations/migration-files.js';
-import { migrateCommand } from '../migrations/migrate.js';
+import { runMigrations } from '../migrations/migrate.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './report.js';
@@ -55,7 +55,7 @@ export async function buildFromMigrations(config: Config, log: Logger, workingDi
   const prefixed = prefixLogger(log, 'migrations');
   const connection = await startPrivateCluster(config, prefixed, workingDir);
   const result = await prefixed.step('migrate up all (from empty)', () =>
-    migrateCommand(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
+    runMigrations(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
   );
   return { connection, applied: result.completed.map((step) => step.name), schema: dumpForProof(config, connection.url) };
 }

@@ -21,8 +21,8 @@ import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js'
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { hydrateDatabase, hydrateEntrypoint } from '../deploy/hydrate.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
-import { migrateCommand } from '../migrations/migrate.js';
-import { migratorInitCommand } from '../migrations/migrator-init.js';
+import { runMigrations } from '../migrations/migrate.js';
+import { installBundle } from '../migrations/migrator-init.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { BuildFailedError, ExitCode, InternalError, isDbToolError, MissingTableError } from '../base/errors.js';
 import { withClient } from '../pg/db.js';
@@ -241,7 +241,7 @@ export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> 
   const migrationDir = ctx.config.migrationDir;
   if (!hasMigrationDir(migrationDir)) {
     log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);
-    await migratorInitCommand(log, connection.url);
+    await installBundle(log, connection.url);
     return { connection, applied: [], rehearsal: [], origin };
   }
   const output = fs.openSync(path.join(ctx.runLogs, 'migrate.stdout.log'), 'a');
@@ -250,7 +250,7 @@ export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> 
     const readings = fs.mkdtempSync(path.join(ctx.runDir, 'rehearsal-'));
     const hooks = rehearsalHooks(readings);
     const result = await log.step('migrate up all', () =>
-      migrateCommand(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output, hooks }),
+      runMigrations(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output, hooks }),
     );
     return { connection, applied: result.completed.map((step) => step.name), rehearsal: readRehearsal(readings, result.completed), origin };
   } catch (error) {
@@ -275,7 +275,7 @@ export async function buildDb2(ctx: BuildContext, plan: Pick<DiffPlan, 'mock' | 
       baseline: baselineFromDisk(ctx.config.migrationDir, log),
     });
     ctx.checkpoint();
-    await log.step('migrator init', () => migratorInitCommand(log, connection.url));
+    await log.step('migrator init', () => installBundle(log, connection.url));
     return { connection, entrypoint };
   } catch (error) {
     throw asBuildFailure(error, 'DB2 (sources)');

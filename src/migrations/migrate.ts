@@ -55,7 +55,7 @@ function logMessages(log: Logger, text: string): void {
 }
 
 /**
- * `migrator migrate up|down|to`: validates the folder, then — holding the migrator lock
+ * Runs `migrate up|down|to`: validates the folder, then — holding the migrator lock
  * from before the history is read until psql is done — makes sure the bundle is there,
  * reads the history, plans, and runs the plan. Refusals happen before anything changes;
  * a failing migration throws MigrationRunError (exit 4).
@@ -65,7 +65,7 @@ function logMessages(log: Logger, text: string): void {
  * follow on the same connection, and it ends unused when there is nothing to run. pg is
  * loaded only to apply the bundle, for the dry run, and to read back a failed run.
  */
-export async function migrateCommand(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
+export async function runMigrations(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
   if (options.dryRun) {
     await options.session?.finish().catch(() => undefined);
     // Malformed folders are refused before we even connect.

@@ -47,7 +47,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-e, --edit', 'open $EDITOR on the file first, then apply it')
     .action(async (options: { edit?: boolean }, command: Command) => {
       const globals = globalsOf(command);
-      const { patchCommand } = await import('../../deploy/patch.js');
+      const { patchCommand } = await import('../../commands/patch.js');
       const result = await patchCommand(ctx.config, ctx.log, {
         url: globals.url,
         allowRemote: globals.allowRemote,

@@ -1,7 +1,7 @@
 /**
  * The house of SPEC §15: every folder of src/ has a rank, and a module may import only
  * from its own folder or from folders of a lower rank. Folders of equal rank are
- * neighbours that do not know each other (backup, migrations and staging each stand on
+ * neighbours that do not know each other (backup, doctor, migrations and staging each stand on
  * the layers below them). A new folder must be given a rank here before it lints.
  */
 import path from 'node:path';
@@ -15,6 +15,7 @@ export const RANKS = {
   migrations: 4,
   backup: 4,
   staging: 4,
+  doctor: 4,
   diff: 5,
   branch: 5,
   commands: 6,

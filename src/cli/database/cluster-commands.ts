@@ -52,7 +52,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print one JSON document')
     .option('--fix', 'clear what crashes left: dead runs\' clusters, folders and RAM data, test clones, stale locks')
     .action(async (options: { json?: boolean; fix?: boolean }) => {
-      const { doctorCommand, formatDoctor } = await import('../../commands/doctor.js');
+      const { doctorCommand, formatDoctor } = await import('../../doctor/doctor.js');
       const report = await doctorCommand(ctx.config, { fix: options.fix });
       ctx.out(options.json ? json(report) : formatDoctor(report));
       if (!report.ok) ctx.exitCode = ExitCode.generic;

@@ -7,14 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseVariables, prepareMigratorArgs } from '../src/cli/migrator-program.js';
-import { formatList, listMigrationsCommand } from '../src/commands/migrator-list.js';
+import { listMigrationsCommand } from '../src/commands/migrator-list.js';
+import { formatList, formatStatusLines } from '../src/cli/render/migrator.js';
 import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
 import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-runner.js';
 import { quotePsqlArgument } from '../src/pg/psql.js';
 import { inlineSql, stdinLineMap } from '../src/pg/inline-sql.js';
-import { formatStatusLines, migrationStatuses } from '../src/migrations/migration-status.js';
+import { migrationStatuses } from '../src/migrations/migration-status.js';
 import { makeTempDir } from './helpers/env.js';
 import { writeMigration } from './helpers/migrator.js';
 

@@ -9,8 +9,9 @@ import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
 import { AmbiguousError, ExitCode, isDbToolError, MissingInputError, UserError } from '../base/errors.js';
-import { formatPlan, parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
+import { parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
+import { formatList, formatPlan, formatStatusLines } from './render/migrator.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
 import { collect, rootOptions, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
@@ -254,7 +255,7 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
-      const [{ migrationStatusCommand }, { formatStatusLines }] = await Promise.all([import('../commands/migrator-status.js'), import('../migrations/migration-status.js')]);
+      const { migrationStatusCommand } = await import('../commands/migrator-status.js');
       // No URL still lists the disk (state unknown): the error is thrown where the report expects it.
       const target = await settings.target().catch((error: unknown) => {
         if (!isDbToolError(error)) throw error;
@@ -332,7 +333,7 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
     .action(async (options: { raw?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       const migrationDir = settings.migrationDir();
-      const { formatList, listMigrationsCommand } = await import('../commands/migrator-list.js');
+      const { listMigrationsCommand } = await import('../commands/migrator-list.js');
       const migrations = listMigrationsCommand(migrationDir);
       if (migrations.length === 0) ctx.log.info(`no migrations in ${migrationDir}`);
       ctx.out(formatList(migrations, options.raw));

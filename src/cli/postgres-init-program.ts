@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { configureCommand, type CliContext } from './run.js';
 import { ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 import { VERSION } from './version.js';
+import { formatExports } from './render/exports.js';
 
 export function buildPostgresInit(ctx: CliContext): Command {
   return configureCommand(new Command('postgres-init'), 'postgres-init')
@@ -12,7 +13,7 @@ export function buildPostgresInit(ctx: CliContext): Command {
     .option('--reuse', 'keep an existing cluster (same as PG_REUSE=1)')
     .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .action(async (options: { env?: boolean; reuse?: boolean }) => {
-      const { formatExports, initCommand } = await import('../commands/init.js');
+      const { initCommand } = await import('../commands/init.js');
       const connection = await initCommand(ctx.config, ctx.log, { reuse: options.reuse || ctx.config.reuse });
       if (options.env) ctx.out(formatExports(connection));
       ctx.log.info(`PostgreSQL ready: ${connection.url}`);

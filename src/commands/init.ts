@@ -23,8 +23,3 @@ export async function initCommand(config: Config, log: Logger, options: InitComm
     (reuse ? undefined : await freshDatabaseKeepingBranches(config, log, workingDir)) ?? initCluster(config, log, { reuse, workingDir }),
   );
 }
-
-/** `export NAME='value'` lines for `eval` (and for the sourced postgres-init); always single-quoted. */
-export function formatExports(connection: ClusterConnection): string {
-  return connection.exports.map(([name, value]) => `export ${name}='${value.replace(/'/g, `'\\''`)}'\n`).join('');
-}

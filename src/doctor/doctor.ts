@@ -210,8 +210,8 @@ async function testCloneCheck(config: Config, fix: boolean): Promise<DoctorCheck
   }
 }
 
-/** `database doctor`: inspects the environment; changes nothing unless `fix`. */
-export async function doctorCommand(config: Config, options: DoctorOptions = {}): Promise<DoctorReport> {
+/** Inspects the environment (`database doctor`); changes nothing unless `fix`. */
+export async function examineEnvironment(config: Config, options: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   for (const name of REQUIRED) checks.push(await programCheck(config, name, true));
   for (const name of OPTIONAL) checks.push(await programCheck(config, name, false));
@@ -224,9 +224,4 @@ export async function doctorCommand(config: Config, options: DoctorOptions = {})
   checks.push(...variableChecks(config), ...folderChecks(config), await serverAccountCheck(config));
   checks.push(...(await leftoverChecks(config, Boolean(options.fix))));
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
-}
-
-export function formatDoctor(report: DoctorReport): string {
-  const width = Math.max(...report.checks.map((check) => check.name.length));
-  return report.checks.map((check) => `${check.status.padEnd(4)}  ${check.name.padEnd(width)}  ${check.detail}\n`).join('');
 }

@@ -282,8 +282,3 @@ export function parseCount(word: string | undefined, direction: 'up' | 'down'): 
   const expected = direction === 'up' ? 'a positive number, all, latest or head' : 'a positive number or all';
   throw new UserError(`migrate ${direction}: expected ${expected}, got '${word}'`);
 }
-
-/** The plan as `--dry-run` prints it: `up NAME` / `down NAME` per line, in order. */
-export function formatPlan(plan: MigrationPlan): string {
-  return plan.steps.map((step) => `${step.direction} ${step.name}\n`).join('');
-}

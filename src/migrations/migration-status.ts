@@ -74,27 +74,6 @@ export function migrationStatuses(
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** What a line of `migrate status` says after its columns: baseline, out of order. */
-function statusNote(entry: { baseline?: true; outOfOrder?: true }): string {
-  if (entry.baseline) return 'baseline';
-  if (entry.outOfOrder) return 'out of order';
-  return '';
-}
-
-/**
- * `NAME  STATE  APPLIED_AT  [NOTE]` per line, in aligned columns (two spaces apart);
- * `-` for a migration never applied; NOTE marks baseline and out-of-order rows.
- */
-export function formatStatusLines(
-  entries: ReadonlyArray<Pick<MigrationStatus, 'name' | 'appliedAt'> & { state: string; baseline?: true; outOfOrder?: true }>,
-): string {
-  const rows = entries.map((entry) => [entry.name, entry.state, entry.appliedAt ?? '-', statusNote(entry)]);
-  const widths = [0, 1, 2].map((column) => Math.max(0, ...rows.map((row) => (row[column] ?? '').length)));
-  return rows
-    .map((row) => `${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()}\n`)
-    .join('');
-}
-
 /** Applied and pending migration names, as `database status` shows them. */
 export interface MigrationSummary {
   applied: string[];

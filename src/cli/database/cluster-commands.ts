@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../base/errors.js';
 import { json } from '../output.js';
+import { formatDoctor } from '../render/doctor.js';
+import { formatStatus } from '../render/status.js';
 import type { CliContext } from '../run.js';
 
 export function registerClusterCommands(program: Command, ctx: CliContext): void {
@@ -41,7 +43,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .description('cluster running or not, URL, data dir, PostgreSQL version, size, migrations')
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
-      const { formatStatus, statusCommand } = await import('../../commands/status.js');
+      const { statusCommand } = await import('../../commands/status.js');
       const report = await statusCommand(ctx.config);
       ctx.out(options.json ? json(report) : formatStatus(report));
     });
@@ -52,7 +54,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print one JSON document')
     .option('--fix', 'clear what crashes left: dead runs\' clusters, folders and RAM data, test clones, stale locks')
     .action(async (options: { json?: boolean; fix?: boolean }) => {
-      const { doctorCommand, formatDoctor } = await import('../../doctor/doctor.js');
+      const { doctorCommand } = await import('../../commands/doctor.js');
       const report = await doctorCommand(ctx.config, { fix: options.fix });
       ctx.out(options.json ? json(report) : formatDoctor(report));
       if (!report.ok) ctx.exitCode = ExitCode.generic;

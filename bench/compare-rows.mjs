@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { compareData, selectTables } = require('../dist/diff/compare-data.js');
 const { withClient } = require('../dist/pg/db.js');
-const { formatTextReport } = require('../dist/diff/report.js');
+const { formatTextReport } = require('../dist/cli/render/diff-report.js');
 
 const [url1, url2, table] = process.argv.slice(2);
 const data = await withClient(url1, (client1) =>

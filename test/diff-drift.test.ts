@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/base/config.js';
 import { compareDatabases, type Comparison } from '../src/diff/run-diff.js';
-import type { ComparedAspects } from '../src/diff/report.js';
+import type { ComparedAspects } from '../src/diff/diff-result.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { baseEnv } from './helpers/env.js';

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { compareSchemas } from '../src/diff/compare-schema.js';
 import { describeHistory, describeOrigin } from '../src/diff/db1-origin.js';
-import { formatTextReport, toJsonReport, type DiffResult } from '../src/diff/report.js';
+import { formatTextReport, toJsonReport } from '../src/cli/render/diff-report.js';
+import type { DiffResult } from '../src/diff/diff-result.js';
 
 const info = { createdAt: '2026-12-07T07:00:00.000Z', sourceDataDir: '/p/focus/postgresql/data', database: 'testdb', serverVersion: '15.18', generator: 'db-tool 0.2.0' };
 

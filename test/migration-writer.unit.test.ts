@@ -297,7 +297,7 @@ describe('rehearsal', () => {
 
 describe('report sections', () => {
   it('renders the rehearsal table with existing-relation locks, rewrites and flags', async () => {
-    const { rehearsalLines, migrationLines, diffSettled } = await import('../src/diff/migration-report.js');
+    const [{ rehearsalLines, migrationLines }, { diffSettled }] = await Promise.all([import('../src/cli/render/diff-migration.js'), import('../src/diff/migration-report.js')]);
     const lines = rehearsalLines([
       {
         name: '20240101000000-token',

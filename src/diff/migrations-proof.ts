@@ -16,7 +16,7 @@ import { MIGRATION_NAME } from '../migrations/migration-files.js';
 import { runMigrations } from '../migrations/migrate.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
-import type { ComparedAspects, DiffResult } from './report.js';
+import type { ComparedAspects, DiffResult } from './diff-result.js';
 import { compareDatabases, prefixLogger, schemaDumpOptions } from './run-diff.js';
 import { dumpSchema, type SchemaObject } from './schema-dump.js';
 

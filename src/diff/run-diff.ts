@@ -37,7 +37,7 @@ import { assertBackupDir, defaultBackupDir, extractBackup, readBackupInfo } from
 import { describeOrigin, readMigrationHistory } from './db1-origin.js';
 import { compareData, dataDiffers, selectTables, type TableDataComparison } from './compare-data.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from './compare-schema.js';
-import type { ComparedAspects, DiffResult } from './report.js';
+import type { ComparedAspects, DiffResult } from './diff-result.js';
 import { dumpSchema, type DumpOptions, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
 import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS } from './diff-runs.js';

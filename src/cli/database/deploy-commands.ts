@@ -131,7 +131,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       });
       const proof = result.migrations;
       if (proof && !proof.identical) {
-        const [{ formatTextReport }, { page, stdoutPalette }] = await Promise.all([import('../../diff/report.js'), import('../output.js')]);
+        const [{ formatTextReport }, { page, stdoutPalette }] = await Promise.all([import('../render/diff-report.js'), import('../output.js')]);
         await page(ctx, formatTextReport(proof, stdoutPalette(ctx), 'database check (migrations vs sources)'));
         const count = proof.migrationsApplied.length;
         ctx.log.error(`check failed: the ${plural(count, 'migration')}, run from empty, ${count === 1 ? 'does' : 'do'} not reproduce the sources (report above)`);

@@ -5,47 +5,14 @@
  * form carries the same content as one document (shape documented in the README).
  * Pure: the caller decides where the text goes and whether it is coloured.
  */
-import type { Palette } from '../base/palette.js';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import type { ChangedObject, SchemaComparison } from './compare-schema.js';
-import type { Row, TableDataComparison } from './compare-data.js';
-import type { SchemaObject } from './schema-dump.js';
-import { plural } from '../base/text.js';
-import { migrationJson, migrationLines, rehearsalJson, rehearsalLines, type MigrationResult } from './migration-report.js';
-import type { RehearsedMigration } from './rehearsal.js';
-
-/** Aspects of the schema a run compared (owners never are). */
-export interface ComparedAspects {
-  /** --privileges: grants and default privileges. */
-  privileges: boolean;
-  /** False with --ignore-column-order. */
-  columnOrder: boolean;
-}
-
-/** What was compared and what came out of it. */
-export interface DiffResult {
-  identical: boolean;
-  /** The backup DB1 was restored from. */
-  backup: string;
-  /** What DB1 was built on when not a backup (check: `an empty database`). */
-  db1Start?: string;
-  /** Where DB1's data came from, in words (the backup's history: a deploy of the sources, migrations that ran…). */
-  db1Origin?: string;
-  /** Migrations `migrate up all` applied to DB1. */
-  migrationsApplied: string[];
-  /** The hydrate entrypoint DB2 was built from. */
-  entrypoint: string;
-  mock: boolean;
-  compared: ComparedAspects;
-  /** --rows-file: where every differing row was written. */
-  rowsFile?: string;
-  schema: SchemaComparison;
-  data: TableDataComparison[];
-  /** What each applied migration did on DB1 (the rehearsal). */
-  rehearsal?: RehearsedMigration[];
-  /** --write-migration / --sql: the generated migration and its proof. */
-  migration?: MigrationResult;
-}
+import type { Palette } from '../../base/palette.js';
+import { plural } from '../../base/text.js';
+import type { ChangedObject } from '../../diff/compare-schema.js';
+import type { Row, TableDataComparison } from '../../diff/compare-data.js';
+import type { ComparedAspects, DiffResult } from '../../diff/diff-result.js';
+import type { SchemaObject } from '../../diff/schema-dump.js';
+import { migrationJson, migrationLines, rehearsalJson, rehearsalLines } from './diff-migration.js';
 
 export const DB1_LABEL = 'DB1 (backup + migrations)';
 export const DB2_LABEL = 'DB2 (sources)';

@@ -10,8 +10,8 @@ import { stopSparePreparation } from './spare-cluster.js';
 import type { WatchdogPlan } from './watchdog.js';
 import { takeOverLockOf } from './working-dir-lock.js';
 
-/** Carries out a run's or a deploy's plan; a test run's clones are src/build's (see cli/watchdog.ts). */
-export async function carryOutPlan(config: Config, plan: Exclude<WatchdogPlan, { kind: 'clones' }>): Promise<void> {
+/** Carries out a run's or a deploy's plan (a test run's copies: src/sqltest/clones-watchdog-main.ts). */
+export async function carryOutPlan(config: Config, plan: WatchdogPlan): Promise<void> {
   switch (plan.kind) {
     case 'run':
       await clearRunDir(config, plan.runDir, plan.keep, { orphaned: true });

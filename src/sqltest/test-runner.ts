@@ -21,7 +21,7 @@ import { describePsqlFailure, SqlError } from '../pg/psql.js';
 import { startPsql, type StartedPsql } from '../pg/psql-session.js';
 import { parseTap, type TapReport } from './tap.js';
 import { TestCopies, urlForDatabase, type Cleared, type DumpedSnapshot, type TestCopy } from './test-clones.js';
-import { startWatchdog } from '../cluster/watchdog.js';
+import { startClonesWatchdog } from './clones-watchdog.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */
 export const TAP_PSQL_ARGS = ['--no-align', '--tuples-only', '--pset', 'pager=off', '--pset', 'null='] as const;
@@ -204,8 +204,8 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
   // (with any session left in them); a snapshot half made is dropped by open() as it fails.
   const abort = new AbortController();
   // Killed outright (SIGKILL, the OOM killer), we leave copies behind: a watchdog drops
-  // them, their RAM tablespace and folder (src/cluster/watchdog.ts).
-  const watchdog = startWatchdog(config, { kind: 'clones', url: options.url, ownerPid: process.pid });
+  // them, their RAM tablespace and folder (clones-watchdog.ts).
+  const watchdog = startClonesWatchdog(config, { url: options.url, ownerPid: process.pid });
   const cleanup = async (): Promise<void> => {
     abort.abort();
     await opening.catch(() => undefined);

@@ -13,7 +13,7 @@ import { emptyKnowledge } from '../src/migrations/lint/analyze.js';
 import { parseTypeText, typeChange } from '../src/pg/type-coercion.js';
 import { diffTable } from '../src/diff/migration-writer/table-diff.js';
 import type { TableInfo } from '../src/diff/migration-writer/catalog.js';
-import { lintSarif } from '../src/cli/lint-output.js';
+import { lintSarif } from '../src/cli/render/lint-output.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-lint-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

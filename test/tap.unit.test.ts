@@ -6,7 +6,7 @@ import { stepOutputFile } from '../src/deploy/user-sql.js';
 import { loadConfig } from '../src/base/config.js';
 import { readDotenvFile } from '../src/deploy/dotenv-file.js';
 import { failingTests, parseTap, passingTodos } from '../src/sqltest/tap.js';
-import { formatCounts, formatSummaryLine, numberRanges } from '../src/cli/database/test-report.js';
+import { formatCounts, formatSummaryLine, numberRanges } from '../src/cli/render/test-report.js';
 import { makeTempDir } from './helpers/env.js';
 
 describe('parseTap', () => {

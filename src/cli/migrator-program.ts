@@ -354,7 +354,7 @@ function registerLint(program: Command, ctx: CliContext, sources: MigratorSource
     .action(async (names: string[], options: { json?: boolean; format: string }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
       const format = options.json ? 'json' : options.format;
-      const [{ lintCommand }, output] = await Promise.all([import('../commands/migrator-lint.js'), import('./lint-output.js')]);
+      const [{ lintCommand }, output] = await Promise.all([import('../commands/migrator-lint.js'), import('./render/lint-output.js')]);
       if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format expects text, json or sarif, got '${format}'`);
       const report = await lintCommand({ migrationDir: settings.migrationDir, url: settings.url, names }, ctx.config.cwd);
       if (format === 'json') ctx.out(json(output.lintJson(report, ctx.config.cwd)));
@@ -375,7 +375,7 @@ function registerRehearse(program: Command, ctx: CliContext, sources: MigratorSo
     .option('--json', 'print one JSON document')
     .action(async (options: { maxLockMs?: string; maxRewriteSize?: string; backup?: string; json?: boolean }, command: Command) => {
       const settings = settingsOf(command, ctx, sources);
-      const [{ rehearseCommand }, output] = await Promise.all([import('../commands/rehearse.js'), import('./rehearse-output.js')]);
+      const [{ rehearseCommand }, output] = await Promise.all([import('../commands/rehearse.js'), import('./render/rehearse-output.js')]);
       const thresholds = {
         ...(options.maxLockMs !== undefined ? { longLockMs: output.parseMs(options.maxLockMs) } : {}),
         ...(options.maxRewriteSize !== undefined ? { largeTableBytes: output.parseSize(options.maxRewriteSize) } : {}),

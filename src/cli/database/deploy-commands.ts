@@ -91,7 +91,7 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
     .option('-v, --verbose', "print each file's TAP, under a header, as the file finishes")
     .action(async (paths: string[], options: { jobs?: number; junit?: string; verbose?: boolean }, command: Command) => {
       const globals = globalsOf(command);
-      const [{ testCommand }, { TestReport }] = await Promise.all([import('../../commands/test.js'), import('./test-report.js')]);
+      const [{ testCommand }, { TestReport }] = await Promise.all([import('../../commands/test.js'), import('../render/test-report.js')]);
       const report = new TestReport(ctx, { verbose: Boolean(options.verbose), live: process.stderr });
       try {
         const result = await testCommand(ctx.config, ctx.log, {

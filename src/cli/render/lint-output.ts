@@ -1,8 +1,8 @@
 /** `migrator lint`'s report as text, JSON, or SARIF 2.1.0 (for CI code annotations). */
 import path from 'node:path';
-import type { LintFinding, LintReport } from '../migrations/lint/lint.js';
-import { RULES, RULE_IDS } from '../migrations/lint/rules.js';
-import { VERSION } from './version.js';
+import type { LintFinding, LintReport } from '../../migrations/lint/lint.js';
+import { RULES, RULE_IDS } from '../../migrations/lint/rules.js';
+import { VERSION } from '../version.js';
 
 export const LINT_FORMATS = ['text', 'json', 'sarif'] as const;
 export type LintFormat = (typeof LINT_FORMATS)[number];

@@ -1,7 +1,7 @@
 /** `migrator rehearse`'s limits as the command line gives them, and its report as text or JSON. */
-import { UserError } from '../base/errors.js';
-import { rehearsalJson, rehearsalLines } from './render/diff-migration.js';
-import type { RehearseResult } from '../diff/rehearse.js';
+import { UserError } from '../../base/errors.js';
+import { rehearsalJson, rehearsalLines } from './diff-migration.js';
+import type { RehearseResult } from '../../diff/rehearse.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
 

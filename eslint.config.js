@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import layers from './eslint/layers.js';
+import commandEntries from './eslint/command-entries.js';
+import cliImports from './eslint/cli-imports.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'examples/**/focus/', 'focus/'] },
@@ -28,8 +30,17 @@ export default tseslint.config(
   {
     // The house of SPEC §15: imports point down only.
     files: ['src/**/*.ts'],
-    plugins: { house: { rules: { layers } } },
-    rules: { 'house/layers': 'error' },
+    plugins: { house: { rules: { layers, 'command-entries': commandEntries, 'cli-imports': cliImports } } },
+    rules: {
+      'house/layers': 'error',
+      // configureCommand, register*Command: commander's Command; describeCommand, remoteDumpCommand: a command line.
+      'house/command-entries': ['error', { allow: ['^configureCommand$', '^register\\w*Command$', '^describeCommand$', '^remoteDumpCommand$'] }],
+    },
+  },
+  {
+    // cli → commands → core: the programs and their command registrations.
+    files: ['src/cli/*-program.ts', 'src/cli/database/*.ts'],
+    rules: { 'house/cli-imports': 'error' },
   },
   {
     // dist/ is CommonJS: these load on first use (pg and its URL parser cost 2-10 ms,

@@ -4,13 +4,13 @@ import { AmbiguousError, UserError } from '../src/base/errors.js';
 import {
   checkHistory,
   findOutOfOrder,
-  parseCount,
   planMigrations,
   resolveTarget,
   type AppliedMigration,
   type MigrationPlan,
   type PlannedMigrationSource,
 } from '../src/migrations/migration-plan.js';
+import { parseCount } from '../src/cli/migrator-args.js';
 
 function source(name: string, options: { hash?: string; down?: boolean } = {}): PlannedMigrationSource {
   return {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseVariables, prepareMigratorArgs } from '../src/cli/migrator-program.js';
+import { parseVariables, prepareMigratorArgs } from '../src/cli/migrator-args.js';
 import { listMigrationsCommand } from '../src/commands/migrator-list.js';
 import { formatList, formatStatusLines } from '../src/cli/render/migrator.js';
 import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';

@@ -10,8 +10,8 @@ export function buildPostgresCleanup(ctx: CliContext): Command {
     .version(VERSION, '-V, --version')
     .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
     .action(async () => {
-      const { stopCluster } = await import('../cluster/cluster.js');
-      const result = await stopCluster(ctx.config);
+      const { stopCommand } = await import('../commands/stop.js');
+      const result = await stopCommand(ctx.config);
       if (result === 'stopped') ctx.log.info('PostgreSQL stopped');
     });
 }

@@ -13,6 +13,9 @@ import type { Logger } from '../base/log.js';
 import type { LogFile } from './log.js';
 
 export type { DiffOptions, DiffRun };
+/** For the CLI: `--tables a,b` as a list, and whether a run's result is exit 0. */
+export { splitTableList } from '../pg/table-names.js';
+export { diffSettled } from '../diff/migration-report.js';
 
 export function diffCommand(config: Config, log: Logger, options: DiffOptions): Promise<DiffRun> {
   return runDiff(config, log, options);

@@ -273,12 +273,3 @@ export function planMigrations(
   }
   return { ...plan, forced, outOfOrder };
 }
-
-/** Parses the N of `migrate up [N|all|latest|head]` (`down` accepts N or all only). */
-export function parseCount(word: string | undefined, direction: 'up' | 'down'): number | 'all' {
-  if (word === undefined) return 1;
-  if (word === 'all' || (direction === 'up' && (word === 'latest' || word === 'head'))) return 'all';
-  if (/^[0-9]+$/.test(word) && Number(word) > 0 && Number.isSafeInteger(Number(word))) return Number(word);
-  const expected = direction === 'up' ? 'a positive number, all, latest or head' : 'a positive number or all';
-  throw new UserError(`migrate ${direction}: expected ${expected}, got '${word}'`);
-}

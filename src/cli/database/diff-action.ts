@@ -2,11 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { diffCommand, type DiffRun } from '../../commands/diff.js';
+import { diffCommand, diffSettled, splitTableList, type DiffRun } from '../../commands/diff.js';
 import { formatTextReport, toJsonError, toJsonReport } from '../render/diff-report.js';
 import { AmbiguousError, ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
-import { diffSettled } from '../../diff/migration-report.js';
-import { splitTableList } from '../../pg/table-names.js';
 import { redact } from '../../base/log.js';
 import { json, page, stdoutPalette } from '../output.js';
 import type { CliContext } from '../run.js';

@@ -12,11 +12,11 @@ import { globalsOf } from './globals.js';
  * only when a migrator command needs them, so `database migrator list` needs no database.
  */
 async function projectSources(ctx: CliContext, url: string | undefined): Promise<MigratorSources> {
-  const { resolveTargetUrl } = await import('../../cluster/target.js');
+  const { projectTargetUrl } = await import('../../commands/project-target.js');
   const migrationDir = ctx.config.migrationDir;
   return {
     name: 'database migrator',
-    defaultUrl: () => resolveTargetUrl(ctx.config, { url }, ctx.log),
+    defaultUrl: () => projectTargetUrl(ctx.config, url, ctx.log),
     defaultMigrationDir: () => requirePath(migrationDir, 'MIGRATION_DIR'),
   };
 }

@@ -4,101 +4,18 @@
  * folder come from when no flag gives them (`MigratorSources`). Each action imports its
  * implementation when it runs, as `database`'s do (see database-program.ts).
  */
-import path from 'node:path';
 import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
-import type { Config } from '../base/config.js';
-import { ExitCode, isDbToolError, MissingInputError, UserError } from '../base/errors.js';
+import { isDbToolError } from '../base/errors.js';
 import type { MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
-import { parseCount, parseVariables, prepareMigratorArgs } from './migrator-args.js';
+import { parseCount, prepareMigratorArgs } from './migrator-args.js';
+import { registerLint, registerRehearse } from './migrator-checks.js';
+import { settingsOf, type MigratorSources, type RootOptions } from './migrator-settings.js';
 import { formatList, formatPlan, formatStatusLines } from './render/migrator.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
 import { VERSION } from './version.js';
-import { collect, rootOptions, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
-
-/** Where the URL and folder come from when the flags do not give them. */
-export interface MigratorSources {
-  /** Program name in usage and messages. */
-  name: string;
-  /** The URL without --db-url; throws MissingInputError (exit 3) when there is none. */
-  defaultUrl: () => string;
-  /** The folder without --migration-dir (may throw MissingInputError, exit 3). */
-  defaultMigrationDir: () => string;
-  /** Without --db-url: the variable used and the one ignored, when both are set. */
-  urlChoice?: () => [used: [string, string], ignored: [string, string]] | undefined;
-}
-
-/**
- * The standalone `migrator` (SPEC §7): URL from DB_URL then PGURL; folder from
- * MIGRATION_DIR, then the project's folder when LOCAL_DIR (or DATABASE_DIR) is set —
- * `$DATABASE_DIR/migration`, by default `$LOCAL_DIR/db/migration`, the folder `database
- * migrator` uses — then `./migration`.
- */
-export function standaloneSources(config: Config): MigratorSources {
-  return {
-    name: 'migrator',
-    defaultUrl: () => {
-      const url = config.dbUrl ?? config.pgUrl;
-      if (!url) throw new MissingInputError('no database URL: pass -u/--db-url, or set DB_URL or PGURL');
-      return url;
-    },
-    // `database` reads PGURL first: when both are set, the run says which one it uses.
-    urlChoice: () => (config.dbUrl && config.pgUrl ? [['DB_URL', config.dbUrl], ['PGURL', config.pgUrl]] : undefined),
-    defaultMigrationDir: () => config.migrationDir ?? path.resolve(config.cwd, 'migration'),
-  };
-}
-
-interface RootOptions {
-  dbUrl?: string;
-  migrationDir?: string;
-  set?: string[];
-  force?: boolean;
-  dryRun?: boolean;
-  inherits?: string[];
-}
-
-interface MigratorSettings {
-  migrationDir: () => string;
-  url: () => string;
-  /**
-   * The URL, once the choice between DB_URL and PGURL is said (when they differ); with
-   * `named`, also the line naming the target (SPEC §5, turn 4).
-   */
-  target: (named?: boolean) => Promise<string>;
-  vars: Record<string, string>;
-  force: boolean;
-  dryRun: boolean;
-}
-
-/** `make` runs once, on first call; later calls get its value (the choice is said once). */
-function once<T>(make: () => T): () => T {
-  let made: { value: T } | undefined;
-  return () => (made ??= { value: make() }).value;
-}
-
-function settingsOf(command: Command, ctx: CliContext, sources: MigratorSources): MigratorSettings {
-  const options = rootOptions<RootOptions>(command);
-  const chosenUrl = once(async () => {
-    const url = options.dbUrl ?? sources.defaultUrl();
-    const choice = options.dbUrl ? undefined : sources.urlChoice?.();
-    const note = choice && (await import('../commands/target-name.js')).conflictNote(...choice);
-    if (note) ctx.log.warn(note);
-    return url;
-  });
-  return {
-    migrationDir: () => (options.migrationDir ? path.resolve(ctx.config.cwd, options.migrationDir) : sources.defaultMigrationDir()),
-    url: () => options.dbUrl ?? sources.defaultUrl(),
-    target: async (named = true) => {
-      const url = await chosenUrl();
-      if (named) ctx.log.info(`target: ${(await import('../commands/target-name.js')).describeTarget(url)}`);
-      return url;
-    },
-    vars: parseVariables(options.set ?? []),
-    force: Boolean(options.force),
-    dryRun: Boolean(options.dryRun),
-  };
-}
+import { collect, ENV_FILE_HELP, ENV_FILE_OPTION } from './options.js';
 
 function reportMigrate(ctx: CliContext, result: MigrateResult): void {
   if (result.dryRun) {
@@ -189,24 +106,8 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
     });
 }
 
-/** Builds the program; `prepareMigratorArgs` must have prepared the arguments it parses. */
-export function buildMigrator(ctx: CliContext, sources: MigratorSources): Command {
-  const program = configureCommand(new Command(sources.name), sources.name)
-    .description('Migrations up/down/to/status with drift protection, for any PostgreSQL database.')
-    .version(VERSION, '-V, --version')
-    .option('-u, --db-url <url>', 'database URL (else DB_URL, then PGURL)')
-    .option('-d, --migration-dir <dir>', 'migration folder (else MIGRATION_DIR, then $LOCAL_DIR/db/migration, then ./migration)')
-    .option('-v, --set <NAME=VALUE>', 'psql variable for the migrations (repeatable)', collect)
-    .option('--force', 'proceed despite a history mismatch or a changed applied migration')
-    .option('--dry-run', 'print what would happen; change nothing')
-    .option('--inherits <table>', 'accepted for compatibility and ignored', collect)
-    .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
-    .helpCommand('help [command]', 'show help for a command')
-    .showSuggestionAfterError(true)
-    .hook('preAction', (root) => {
-      if (root.opts<RootOptions>().inherits) ctx.log.warn('--inherits is ignored by migrator');
-    });
-
+/** `init`: the hectic bundle applied, or with --dry-run its SQL printed. */
+function registerInit(program: Command, ctx: CliContext, sources: MigratorSources): void {
   configureCommand(program.command('init'), sources.name)
     .description('apply the hectic bundle (--dry-run: print its SQL, connect to nothing)')
     .action(async (_options: unknown, command: Command) => {
@@ -221,10 +122,10 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
       if (result.action === 'unchanged') ctx.log.info(`hectic bundle ${result.version} is up to date`);
       await settings.target();
     });
+}
 
-  registerMigrate(program, ctx, sources);
-  registerStatus(program, ctx, sources, 'status');
-
+/** `create` and `list`: the migration folders on disk. */
+function registerFiles(program: Command, ctx: CliContext, sources: MigratorSources): void {
   configureCommand(program.command('create'), sources.name)
     .description('make a new migration folder YYYYMMDDHHMMSS-NAME/ with up.sql and down.sql; prints its path')
     .option('--name <name>', 'name after the timestamp (default: a random pronounceable word)')
@@ -247,55 +148,33 @@ export function buildMigrator(ctx: CliContext, sources: MigratorSources): Comman
       if (migrations.length === 0) ctx.log.info(`no migrations in ${migrationDir}`);
       ctx.out(formatList(migrations, options.raw));
     });
+}
 
+/** Builds the program; `prepareMigratorArgs` must have prepared the arguments it parses. */
+export function buildMigrator(ctx: CliContext, sources: MigratorSources): Command {
+  const program = configureCommand(new Command(sources.name), sources.name)
+    .description('Migrations up/down/to/status with drift protection, for any PostgreSQL database.')
+    .version(VERSION, '-V, --version')
+    .option('-u, --db-url <url>', 'database URL (else DB_URL, then PGURL)')
+    .option('-d, --migration-dir <dir>', 'migration folder (else MIGRATION_DIR, then $LOCAL_DIR/db/migration, then ./migration)')
+    .option('-v, --set <NAME=VALUE>', 'psql variable for the migrations (repeatable)', collect)
+    .option('--force', 'proceed despite a history mismatch or a changed applied migration')
+    .option('--dry-run', 'print what would happen; change nothing')
+    .option('--inherits <table>', 'accepted for compatibility and ignored', collect)
+    .option(`${ENV_FILE_OPTION} <path>`, ENV_FILE_HELP)
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .hook('preAction', (root) => {
+      if (root.opts<RootOptions>().inherits) ctx.log.warn('--inherits is ignored by migrator');
+    });
+
+  registerInit(program, ctx, sources);
+  registerMigrate(program, ctx, sources);
+  registerStatus(program, ctx, sources, 'status');
+  registerFiles(program, ctx, sources);
   registerLint(program, ctx, sources);
   registerRehearse(program, ctx, sources);
   return program;
-}
-
-/** `lint [MIGRATION…]` (SPEC §17): exit 1 when anything is flagged. */
-function registerLint(program: Command, ctx: CliContext, sources: MigratorSources): void {
-  configureCommand(program.command('lint'), sources.name)
-    .description("check migrations (default: the pending ones) with PostgreSQL's parser for what hurts a live database: rewrites, long locks, data loss…; exit 1 when anything is flagged")
-    .argument('[MIGRATION...]', 'migration folder names, their timestamps, or paths to migration folders')
-    .option('--json', 'print one JSON document (same as --format json)')
-    .option('--format <format>', 'text, json or sarif (SARIF 2.1.0, for CI annotations)', 'text')
-    .action(async (names: string[], options: { json?: boolean; format: string }, command: Command) => {
-      const settings = settingsOf(command, ctx, sources);
-      const format = options.json ? 'json' : options.format;
-      const [{ lintCommand }, output] = await Promise.all([import('../commands/migrator-lint.js'), import('./render/lint-output.js')]);
-      if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format expects text, json or sarif, got '${format}'`);
-      const report = await lintCommand({ migrationDir: settings.migrationDir, url: settings.url, names }, ctx.config.cwd);
-      if (format === 'json') ctx.out(json(output.lintJson(report, ctx.config.cwd)));
-      else if (format === 'sarif') ctx.out(json(output.lintSarif(report, ctx.config.cwd)));
-      else ctx.out(output.formatLintText(report, ctx.config.cwd));
-      ctx.log.info(output.lintSummary(report));
-      if (report.findings.length > 0) ctx.exitCode = ExitCode.generic;
-    });
-}
-
-/** `rehearse` (SPEC §17): the pending migrations on a restored copy of the latest backup; exit 1 over a limit. */
-function registerRehearse(program: Command, ctx: CliContext, sources: MigratorSources): void {
-  configureCommand(program.command('rehearse'), sources.name)
-    .description("apply the pending migrations to a throw-away copy of the latest backup (production's data): per migration its duration, locks and rewrites; exit 1 when a limit is exceeded")
-    .option('--max-lock-ms <N>', 'longest a write-blocking lock on an existing table may be held (default 1000)')
-    .option('--max-rewrite-size <SIZE>', 'largest table a migration may rewrite, e.g. 500MB (default 100MB)')
-    .option('--backup <path>', 'the backup to restore (default $LOCAL_DIR/focus/postgresql-backup)')
-    .option('--json', 'print one JSON document')
-    .action(async (options: { maxLockMs?: string; maxRewriteSize?: string; backup?: string; json?: boolean }, command: Command) => {
-      const settings = settingsOf(command, ctx, sources);
-      const [{ rehearseCommand }, output] = await Promise.all([import('../commands/rehearse.js'), import('./render/rehearse-output.js')]);
-      const thresholds = {
-        ...(options.maxLockMs !== undefined ? { longLockMs: output.parseMs(options.maxLockMs) } : {}),
-        ...(options.maxRewriteSize !== undefined ? { largeTableBytes: output.parseSize(options.maxRewriteSize) } : {}),
-      };
-      const result = await rehearseCommand(ctx.config, ctx.log, { backupPath: options.backup, migrationDir: settings.migrationDir(), thresholds });
-      if (options.json) ctx.out(json(output.rehearseJson(result)));
-      else ctx.out(output.formatRehearseText(result));
-      if (result.migrations.length === 0) ctx.log.info('no pending migrations: nothing to rehearse');
-      else if (result.exceeded) ctx.log.error('rehearsal: a migration exceeded a limit (see the lines marked !)');
-      if (result.exceeded) ctx.exitCode = ExitCode.generic;
-    });
 }
 
 /** Usage for a bare `migrator` (exit 1, like `database`). */

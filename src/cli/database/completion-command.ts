@@ -10,8 +10,9 @@ export function registerCompletionCommand(program: Command, ctx: CliContext): vo
     .description('print a completion script for database, migrator, postgres-init and postgres-cleanup')
     .addArgument(new Argument('<shell>', 'the shell the script is for').choices(SHELLS))
     .action(async (shell: string) => {
-      const [{ buildMigrator, standaloneSources }, { buildPostgresCleanup }, { buildPostgresInit }] = await Promise.all([
+      const [{ buildMigrator }, { standaloneSources }, { buildPostgresCleanup }, { buildPostgresInit }] = await Promise.all([
         import('../migrator-program.js'),
+        import('../migrator-settings.js'),
         import('../postgres-cleanup-program.js'),
         import('../postgres-init-program.js'),
       ]);

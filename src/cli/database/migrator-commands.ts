@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { requirePath } from '../../base/config.js';
 import { UserError } from '../../base/errors.js';
-import type { MigratorSources } from '../migrator-program.js';
+import type { MigratorSources } from '../migrator-settings.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 

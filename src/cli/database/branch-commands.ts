@@ -63,6 +63,32 @@ function databaseProgram(): string {
   return path.resolve(path.dirname(process.argv[1] ?? '.'), '..', '..', 'bin', 'database');
 }
 
+/** `branch rm` and `branch gc`: branch databases dropped, one by name or those gone from git. */
+function registerBranchRemoval(branch: Command, ctx: CliContext, asJson: (options: { json?: boolean }) => boolean): void {
+  branch
+    .command('rm')
+    .description("drop a branch's database (never the current one)")
+    .argument('<name>', 'branch')
+    .option('--json', 'print one JSON document')
+    .action(async (name: string, options: { json?: boolean }) => {
+      const { removeBranch } = await import('../../commands/branch.js');
+      const removed = await removeBranch(ctx.config, ctx.log, name);
+      ctx.out(asJson(options) ? json(removed) : formatRemoved([removed], false));
+    });
+
+  branch
+    .command('gc')
+    .description('drop the databases of branches gone from git (and with --older-than, of branches unused that long); never the current one')
+    .option('--older-than <age>', 'also branches unused for this long: 30m, 12h, 7d, 2w')
+    .option('--dry-run', 'only say what would be removed')
+    .option('--json', 'print one JSON document')
+    .action(async (options: { olderThan?: string; dryRun?: boolean; json?: boolean }) => {
+      const { gcBranches, parseAge } = await import('../../commands/branch.js');
+      const removed = await gcBranches(ctx.config, ctx.log, { olderThanMs: options.olderThan === undefined ? undefined : parseAge(options.olderThan), dryRun: options.dryRun });
+      ctx.out(asJson(options) ? json(removed) : formatRemoved(removed, options.dryRun === true));
+    });
+}
+
 export function registerBranchCommands(program: Command, ctx: CliContext): void {
   const branch = program
     .command('branch')
@@ -100,28 +126,7 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
       ctx.out(asJson(options) ? json(branches) : formatList(branches));
     });
 
-  branch
-    .command('rm')
-    .description("drop a branch's database (never the current one)")
-    .argument('<name>', 'branch')
-    .option('--json', 'print one JSON document')
-    .action(async (name: string, options: { json?: boolean }) => {
-      const { removeBranch } = await import('../../commands/branch.js');
-      const removed = await removeBranch(ctx.config, ctx.log, name);
-      ctx.out(asJson(options) ? json(removed) : formatRemoved([removed], false));
-    });
-
-  branch
-    .command('gc')
-    .description('drop the databases of branches gone from git (and with --older-than, of branches unused that long); never the current one')
-    .option('--older-than <age>', 'also branches unused for this long: 30m, 12h, 7d, 2w')
-    .option('--dry-run', 'only say what would be removed')
-    .option('--json', 'print one JSON document')
-    .action(async (options: { olderThan?: string; dryRun?: boolean; json?: boolean }) => {
-      const { gcBranches, parseAge } = await import('../../commands/branch.js');
-      const removed = await gcBranches(ctx.config, ctx.log, { olderThanMs: options.olderThan === undefined ? undefined : parseAge(options.olderThan), dryRun: options.dryRun });
-      ctx.out(asJson(options) ? json(removed) : formatRemoved(removed, options.dryRun === true));
-    });
+  registerBranchRemoval(branch, ctx, asJson);
 
   branch
     .command('install-hook')

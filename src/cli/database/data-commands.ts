@@ -11,7 +11,8 @@ import { VERSION } from '../version.js';
 
 const GENERATOR = `db-tool ${VERSION}`;
 
-export function registerDataCommands(program: Command, ctx: CliContext): void {
+/** `backup` and `restore`: the cluster's data saved and brought back. */
+function registerBackup(program: Command, ctx: CliContext): void {
   program
     .command('backup')
     .description('pg_basebackup of the running cluster into $LOCAL_DIR/focus/postgresql-backup/ (old backup replaced only when the new one is complete)')
@@ -41,7 +42,10 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       ctx.log.info(`restored ${result.backup} into ${result.dataDir}`);
       ctx.log.info(`PostgreSQL ready: ${result.connection.url}`);
     });
+}
 
+/** `diff` and `diff log`: the drift between backup + migrations and the sources. */
+function registerDiff(program: Command, ctx: CliContext): void {
   const diff = program
     .command('diff')
     .description('compare "backup + pending migrations" (DB1) with "what the sources declare" (DB2): schema per object, plus data of --tables and immutable tables; exit 0 identical, 1 different, 2 a side cannot be built, 3 no backup, 4 a migration failed, 5 a --tables table exists nowhere')
@@ -69,7 +73,10 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const [{ listDiffLogs }, { showLogs }] = await Promise.all([import('../../commands/diff.js'), import('../show-logs.js')]);
       await showLogs(ctx, listDiffLogs(ctx.config), selector, 'database diff log list');
     });
+}
 
+/** `pull_staging`: staging's rows as the developer's test data. */
+function registerPullStaging(program: Command, ctx: CliContext): void {
   program
     .command('pull_staging')
     .description('pg_dump STAGING_DUMP_TABLES from STAGING_DB_URL over ssh STAGING_SSH_HOST into $PROFILE_DIR/test-data.sql (atomically)')
@@ -78,4 +85,10 @@ export function registerDataCommands(program: Command, ctx: CliContext): void {
       const result = await pullStagingCommand(ctx.config, ctx.log, GENERATOR);
       ctx.log.info(`wrote ${result.file} (${plural(result.tables.length, 'table')} from ${result.sshHost})`);
     });
+}
+
+export function registerDataCommands(program: Command, ctx: CliContext): void {
+  registerBackup(program, ctx);
+  registerDiff(program, ctx);
+  registerPullStaging(program, ctx);
 }

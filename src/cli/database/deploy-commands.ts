@@ -22,7 +22,8 @@ interface BuildFlags {
   mock?: boolean;
 }
 
-export function registerDeployCommands(program: Command, ctx: CliContext): void {
+/** `hydrate`: the target built from the sources. */
+function registerHydrate(program: Command, ctx: CliContext): void {
   program
     .command('hydrate')
     .description('apply the hectic bundle, load dotenv secrets, run $DATABASE_SOURCE/$HYDRATE_ENTRYPOINT')
@@ -40,7 +41,10 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       });
       ctx.log.info(`hydrated from ${result.entrypoint}`);
     });
+}
 
+/** `patch`: the developer's test data applied. */
+function registerPatch(program: Command, ctx: CliContext): void {
   program
     .command('patch')
     .description('apply $PROFILE_DIR/test-data.sql (created when missing)')
@@ -56,7 +60,10 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       });
       ctx.log.info(`patched from ${result.file}`);
     });
+}
 
+/** `deploy`: the project cluster, fresh, hydrated and patched. */
+function registerDeploy(program: Command, ctx: CliContext): void {
   program
     .command('deploy')
     .description('init the cluster (fresh unless --reuse), hydrate, patch')
@@ -81,7 +88,10 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       });
       ctx.log.info(result.stopped ? 'deployed and stopped (--cleanup)' : `deployed: ${result.connection.url}`);
     });
+}
 
+/** `test`: the SQL tests, each file in its own copy of the target. */
+function registerTest(program: Command, ctx: CliContext): void {
   program
     .command('test')
     .description('run the SQL tests (*.sql below $DATABASE_DIR/test/, or PATHs), each file in its own copy of the target')
@@ -108,7 +118,10 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
         report.abort();
       }
     });
+}
 
+/** `check`: the deploy flow, and the migrations proved, in a throw-away cluster. */
+function registerCheck(program: Command, ctx: CliContext): void {
   program
     .command('check')
     .description('the deploy flow in a private throw-away cluster (never PG_WORKING_DIR), always removed; proves the migrations reproduce the sources')
@@ -143,4 +156,12 @@ export function registerDeployCommands(program: Command, ctx: CliContext): void 
       const proved = proof ? ` and its ${plural(count, 'migration')} ${count === 1 ? 'reproduces' : 'reproduce'} it from empty` : '';
       ctx.log.info(`check passed: the database builds from scratch${proved}`);
     });
+}
+
+export function registerDeployCommands(program: Command, ctx: CliContext): void {
+  registerHydrate(program, ctx);
+  registerPatch(program, ctx);
+  registerDeploy(program, ctx);
+  registerTest(program, ctx);
+  registerCheck(program, ctx);
 }

@@ -1,4 +1,4 @@
-import { readLogs, selectLog, type LogFile } from '../commands/log.js';
+import { readLog, selectLog, type LogFile } from '../commands/log.js';
 import { page } from './output.js';
 import type { CliContext } from './run.js';
 
@@ -21,5 +21,11 @@ export async function showLogs(
     ctx.out(files.map((file) => `${file.index}\t${file.name}\t${file.size}\n`).join(''));
     return;
   }
-  await page(ctx, readLogs(selector === undefined ? files : [selectLog(files, selector, listCommand)]));
+  await page(ctx, logsText(selector === undefined ? files : [selectLog(files, selector, listCommand)]));
+}
+
+/** One file as it is; several one after the other, each under a `==> NAME <==` header, as tail(1) shows them. */
+function logsText(files: readonly LogFile[]): string {
+  if (files.length === 1 && files[0]) return readLog(files[0]);
+  return files.map((file) => `==> ${file.name} <==\n${readLog(file)}`).join('\n');
 }

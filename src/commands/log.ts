@@ -60,12 +60,8 @@ export function selectLog(files: readonly LogFile[], selector: string, listComma
   throw new UserError(`'${selector}' matches ${matches.length} log files (${matches.map((f) => f.name).join(', ')}); be more specific or use an index`);
 }
 
-function readLog(file: LogFile): string {
+/** A log file's text ('' when it is gone, or no longer below its anchor). */
+export function readLog(file: LogFile): string {
   if (file.anchor === undefined) return fs.readFileSync(file.path, 'utf8');
   return readBelow(file.anchor, file.path, { owners: file.owners ?? [] }) ?? '';
-}
-
-export function readLogs(files: readonly LogFile[]): string {
-  if (files.length === 1 && files[0]) return readLog(files[0]);
-  return files.map((file) => `==> ${file.name} <==\n${readLog(file)}`).join('\n');
 }

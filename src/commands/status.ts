@@ -1,72 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { clusterLayout } from '../cluster/cluster-layout.js';
-import { disagreementNote, runningCluster } from '../cluster/cluster-connection.js';
-import { hasPreviousCluster } from '../cluster/previous-cluster.js';
-import { requireWorkingDir, type Config } from '../base/config.js';
-import { withClient } from '../pg/db.js';
-import { runningServer } from '../cluster/server-process.js';
+/** `database status [--json]`: the project's cluster, and its migrations when it runs; changes nothing. */
+import type { Config } from '../base/config.js';
+import { readClusterStatus, type ClusterStatus } from '../cluster/cluster-status.js';
 import { readMigrationSummary, type MigrationSummary } from '../migrations/migration-status.js';
-import { readPlainFile } from '../base/safe-files.js';
 
-export interface StatusReport {
-  workingDir: string;
-  dataDir: string;
-  running: boolean;
-  pid: number | null;
-  url: string | null;
-  database: string;
-  /** Major version from PG_VERSION; the full server version when running. */
-  postgresVersion: string | null;
-  /** Bytes used by the data folder. */
-  dataSize: number | null;
+export interface StatusReport extends ClusterStatus {
   migrations: MigrationSummary | null;
-  /** Where the environment disagrees with the running cluster (its own files win). */
-  notes: string[];
-  /** `data.previous`: the cluster the last wipe replaced, if one is kept. */
-  previousDataDir: string | null;
 }
 
-function folderSize(dir: string): number {
-  let total = 0;
-  const walk = (current: string): void => {
-    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
-      const full = path.join(current, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) total += fs.statSync(full, { throwIfNoEntry: false })?.size ?? 0;
-    }
-  };
-  try {
-    walk(dir);
-  } catch {
-    return total;
-  }
-  return total;
-}
-
-/** Reads the state of the project's cluster; changes nothing. */
 export async function statusCommand(config: Config): Promise<StatusReport> {
-  const layout = clusterLayout(config, requireWorkingDir(config));
-  const server = runningServer(layout.dataDir);
-  const connection = server ? runningCluster(config) : undefined;
-  const note = connection && disagreementNote(connection);
-  // The server account's file: a link or FIFO put there reads as nothing (never hangs).
-  let version: string | null = readPlainFile(path.join(layout.dataDir, 'PG_VERSION'))?.trim() ?? null;
-  if (connection) {
-    version = await withClient(connection.url, async (client) => (await client.query('SHOW server_version')).rows[0].server_version as string, { database: 'postgres' }).catch(() => version);
-  }
-  const exists = fs.existsSync(layout.dataDir);
-  return {
-    workingDir: layout.workingDir,
-    dataDir: layout.dataDir,
-    running: Boolean(server),
-    pid: server?.pid ?? null,
-    url: connection?.url ?? null,
-    database: connection?.layout.database ?? layout.database,
-    postgresVersion: version,
-    dataSize: exists ? folderSize(layout.dataDir) : null,
-    migrations: connection ? await readMigrationSummary(connection.url, config.migrationDir).catch(() => null) : null,
-    notes: note ? [note] : [],
-    previousDataDir: hasPreviousCluster(layout) ? layout.previousDir : null,
-  };
+  const { notes, previousDataDir, ...cluster } = await readClusterStatus(config);
+  const migrations = cluster.url ? await readMigrationSummary(cluster.url, config.migrationDir).catch(() => null) : null;
+  // In this order: it is the order of `--json`'s keys.
+  return { ...cluster, migrations, notes, previousDataDir };
 }

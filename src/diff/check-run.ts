@@ -16,9 +16,9 @@ import type { Logger } from '../base/log.js';
 import { discardCluster, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult } from '../deploy/deploy.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
-import type { DiffResult } from '../diff/diff-result.js';
-import { buildFromMigrations, compareWithSources, migrationsToProve, type MigrationsBuild } from '../diff/migrations-proof.js';
-import { allOrFirstError } from '../diff/run-diff.js';
+import type { DiffResult } from './diff-result.js';
+import { buildFromMigrations, compareWithSources, migrationsToProve, type MigrationsBuild } from './migrations-proof.js';
+import { allOrFirstError } from './run-diff.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
 /** The migrations' cluster, beside the sources' `pg/` in the run folder. */

@@ -50,7 +50,8 @@ function whyNoProof(options: CheckOptions, migrationDir: string | undefined): st
   return undefined;
 }
 
-export async function checkCommand(config: Config, log: Logger, options: CheckOptions = {}): Promise<CheckResult> {
+/** Runs `database check` (see above); its result says whether the migrations reproduce the sources. */
+export async function runCheck(config: Config, log: Logger, options: CheckOptions = {}): Promise<CheckResult> {
   preflight(config, options);
   const found = migrationsToProve(config.migrationDir);
   const migrationsSkipped = whyNoProof(options, found);

@@ -133,7 +133,7 @@ function registerCheck(program: Command, ctx: CliContext): void {
     .action(async (options: BuildFlags & { migrations: boolean }, command: Command) => {
       const globals = globalsOf(command);
       if (globals.url) ctx.log.warn('check works on its own private cluster; --url is ignored');
-      const { checkCommand } = await import('../../diff/check-run.js');
+      const { checkCommand } = await import('../../commands/check.js');
       const result = await checkCommand(ctx.config, ctx.log, {
         noPatch: options.patch === false,
         noHydrate: options.hydrate === false,

@@ -20,7 +20,8 @@ import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError } from '../pg/psql.js';
 import { startPsql, type StartedPsql } from '../pg/psql-session.js';
 import { parseTap, type TapReport } from './tap.js';
-import { TestCopies, urlForDatabase, type Cleared, type DumpedSnapshot, type TestCopy } from './test-clones.js';
+import { urlForDatabase, type Cleared } from './test-clones.js';
+import { TestCopies, type DumpedSnapshot, type TestCopy } from './test-copies.js';
 import { startWatchdog } from '../cluster/watchdog.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */

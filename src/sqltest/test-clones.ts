@@ -70,6 +70,11 @@ export async function connectAdmin(url: string): Promise<pg.Client> {
   }
 }
 
+/** Ends admin connections, whatever state they are in. */
+export function endAll(clients: readonly pg.Client[]): Promise<unknown> {
+  return Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+}
+
 function removeRamFolder(folder: string): void {
   // The server account's folder: removed without following a link it put there.
   if (path.dirname(folder) === RAM_PARENT && path.basename(folder).startsWith(RAM_PREFIX)) removeBelow(RAM_PARENT, folder);

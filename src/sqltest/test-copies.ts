@@ -4,17 +4,11 @@
  */
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
-import { parseUrl, quoteIdent, withClient } from '../pg/db.js';
-import { CRON_LAUNCHER, withDatabaseFreeOfCronLauncher, type FreedResult } from '../cluster/cron-launcher.js';
-import { createEmptyDatabaseSql, describeWorkers, dumpInto, isResidentWorker, type ConnectedSession } from './test-snapshot-dump.js';
-import { currentDatabase, describeBlockers, surveyTarget, whoConnected, type TargetSurvey } from './target-survey.js';
-import { clearDeadTestDatabases, cloneName, connectAdmin, dropRamTablespace, makeRamTablespace, urlForDatabase, type Cleared } from './test-clones.js';
-
-/** A database error's SQLSTATE, if it has one. */
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
+import { quoteIdent } from '../pg/db.js';
+import { withDatabaseFreeOfCronLauncher, type FreedResult } from '../cluster/cron-launcher.js';
+import { createEmptyDatabaseSql, describeWorkers, dumpInto, type ConnectedSession } from './test-snapshot-dump.js';
+import type { TargetSurvey } from './target-survey.js';
+import { cloneName, connectAdmin, dropRamTablespace, endAll, urlForDatabase } from './test-clones.js';
 
 export interface TestCopy {
   name: string;
@@ -28,29 +22,6 @@ export interface DumpedSnapshot {
   durationMs: number;
   /** Why pg_cron's scheduler was not moved off the target instead, when it is one of them. */
   notMoved?: string;
-}
-
-/** How a run's copies were set up; `adminDatabase`: the database admin connections use (`postgres`, else `template1`). */
-export type OpenedCopies = ({ kind: 'copies'; copies: TestCopies } | { kind: 'blocked'; reason: string }) & { adminDatabase: string };
-
-export interface OpenCopiesOptions {
-  /** The database the copies are made from. */
-  url: string;
-  /**
-   * How many copies the run will make. With more than one, the target is also copied
-   * once, and the later copies are made from that snapshot: the target is free again at
-   * once (a session that connects to it meanwhile blocks nothing). The first copies do
-   * not wait for the snapshot; it is dropped when the last copy is made.
-   */
-  copies: number;
-  /** Admin connections for making and dropping copies at the same time. */
-  connections: number;
-  ownerPid?: number;
-  onCleared?: (cleared: Cleared) => void;
-  /** Finds pg_dump and psql for a target that only a dump can copy. */
-  config: Config;
-  /** Aborting it ends a pg_dump under way. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -71,7 +42,8 @@ export class TestCopies {
   private next = 0;
   private readonly queues = new Map<pg.Client, Promise<unknown>>();
 
-  private constructor(
+  /** Made by openTestCopies. */
+  constructor(
     private readonly url: string,
     private readonly admins: pg.Client[],
     private source: string,
@@ -98,67 +70,6 @@ export class TestCopies {
   /** Connections this run holds for making and dropping copies. */
   get adminConnections(): number {
     return this.admins.length;
-  }
-
-  /** Prepares a run's copies, or says why the target cannot be copied. */
-  static async open(options: OpenCopiesOptions): Promise<OpenedCopies> {
-    const ownerPid = options.ownerPid ?? process.pid;
-    // One connection more for the snapshot, so the first copies do not queue behind it.
-    const count = Math.max(1, options.connections) + (options.copies > 1 ? 1 : 0);
-    const admins = await Promise.all(Array.from({ length: count }, () => connectAdmin(options.url)));
-    const admin = admins[0] as pg.Client;
-    const adminDatabase = admin.database ?? 'postgres';
-    let copies: TestCopies | undefined;
-    try {
-      const target = parseUrl(options.url).database ?? (await currentDatabase(options.url));
-      // Clearing what crashed runs left goes on beside the questions, on its own connection.
-      const asking = admins[1] ?? admin;
-      const clear = () => clearDeadTestDatabases(admin, options.url, { selfPid: ownerPid });
-      const ask = () => surveyTarget(asking, target);
-      const [cleared, survey] = asking === admin ? [await clear(), await ask()] : await Promise.all([clear(), ask()]);
-      options.onCleared?.(cleared);
-      if (survey.refusal) {
-        await endAll(admins);
-        return { kind: 'blocked', reason: survey.refusal, adminDatabase };
-      }
-      // Client sessions may end, and are the user's to end; background workers never do.
-      const workers = survey.sessions.filter(isResidentWorker);
-      const clients = survey.sessions.filter((session) => !isResidentWorker(session));
-      if (clients.length > 0) {
-        await endAll(admins);
-        return { kind: 'blocked', reason: describeBlockers(target, clients), adminDatabase };
-      }
-      const tablespace = await makeRamTablespace(admin, options.url, survey, ownerPid);
-      const clause = `${tablespace ? ` TABLESPACE ${quoteIdent(tablespace.name)}` : ''}${survey.version >= 150000 ? ' STRATEGY FILE_COPY' : ''}`;
-      copies = new TestCopies(options.url, admins, target, options.copies, clause, survey.settings, ownerPid, tablespace, survey.maxConnections);
-      if (workers.length === 0) {
-        if (options.copies > 1) copies.takeSnapshot();
-        return { kind: 'copies', copies, adminDatabase };
-      }
-      // pg_cron's scheduler, the usual worker, steps aside for the snapshot; others only a dump gets round.
-      let notMoved: string | undefined;
-      if (workers.every((worker) => worker.kind === CRON_LAUNCHER)) {
-        const moved = await copies.snapshotFreeOfCronLauncher(survey.dataDirectory);
-        if (moved.freed) return { kind: 'copies', copies, adminDatabase };
-        notMoved = moved.reason;
-      }
-      const notDumpable = await whyNotDumpable(options.url, target);
-      const failed = notDumpable ?? (await copies.dumpSnapshot(options.config, survey, workers, options.signal, notMoved));
-      if (failed) {
-        await copies.close();
-        const why = notDumpable ?? `${target} is in use by ${describeWorkers(workers)}, which never disconnects, and copying it with pg_dump failed: ${failed}`;
-        return { kind: 'blocked', reason: notMoved ? `${why} (${notMoved})` : why, adminDatabase };
-      }
-      return { kind: 'copies', copies, adminDatabase };
-    } catch (error) {
-      if (copies) await copies.close();
-      else await endAll(admins);
-      const state = sqlState(error);
-      // 55006: a session connected between our look and the copy; 42501: not allowed to copy.
-      if (state === '55006') return { kind: 'blocked', reason: await whoConnected(options.url, (error as Error).message), adminDatabase };
-      if (state === '42501') return { kind: 'blocked', reason: (error as Error).message, adminDatabase };
-      throw error;
-    }
   }
 
   /**
@@ -243,7 +154,7 @@ export class TestCopies {
   }
 
   /** Copies the target once (copy 0); later copies come from it. If it fails, they come from the target. */
-  private takeSnapshot(): void {
+  takeSnapshot(): void {
     // On the last connection; the first copies go round the others first.
     const client = this.admins[this.admins.length - 1];
     this.next = 0;
@@ -318,20 +229,4 @@ export class TestCopies {
     if (first) void endAll([first]);
     this.admins.splice(0, this.admins.length, await connectAdmin(this.url));
   }
-}
-
-/**
- * Why a target that only pg_dump can copy (workers stay connected) is not copied that
- * way, or undefined: it has the pg_cron extension, which PostgreSQL allows only in
- * `cron.database_name`, so a copy would lack the `cron` schema its tests may use.
- */
-async function whyNotDumpable(url: string, target: string): Promise<string | undefined> {
-  const hasPgCron = await withClient(url, async (client) =>
-    (await client.query<{ found: boolean }>("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') AS found")).rows[0]?.found === true);
-  if (!hasPgCron) return undefined;
-  return `${target} has the pg_cron extension, which PostgreSQL allows only in cron.database_name (${target}), so no copy of it could have pg_cron, and pg_cron's scheduler stays connected to it`;
-}
-
-function endAll(clients: readonly pg.Client[]): Promise<unknown> {
-  return Promise.all(clients.map((client) => client.end().catch(() => undefined)));
 }

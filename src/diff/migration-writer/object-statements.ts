@@ -13,8 +13,6 @@ const VIEW_GRANTS = 'its grants go with it: they are recreated only when diff co
 /** The statements that drop `object` (it exists on the source side only, or is recreated). */
 export function dropStatements(object: SchemaObject, index: SideIndex, existing: (key: string | undefined) => boolean): Statement[] {
   const name = object.schema === null ? quoteIdent(object.name) : qualified(object.schema, object.name);
-  const [table, member] = splitTag(object.name);
-  const onTable = object.schema === null ? '' : qualified(object.schema, table);
   switch (object.type) {
     case 'VIEW':
       return [statement(`DROP VIEW ${name}`, 'main', [VIEW_GRANTS])];
@@ -39,14 +37,11 @@ export function dropStatements(object: SchemaObject, index: SideIndex, existing:
     case 'CONSTRAINT':
     case 'FK CONSTRAINT':
     case 'CHECK CONSTRAINT':
-      return [statement(`ALTER TABLE ${onTable} DROP CONSTRAINT ${quoteIdent(member)}`, 'main', [HAZARD.accessExclusive(`${object.schema}.${table}`)])];
     case 'DEFAULT':
-      return [statement(`ALTER TABLE ${onTable} ALTER COLUMN ${quoteIdent(member)} DROP DEFAULT`, 'main', [HAZARD.accessExclusive(`${object.schema}.${table}`)])];
     case 'POLICY':
-      return [statement(`DROP POLICY ${quoteIdent(member)} ON ${onTable}`, 'main', existing(index.parentOf(object)) ? [HAZARD.accessExclusive(`${object.schema}.${table}`)] : [])];
     case 'TRIGGER':
     case 'RULE':
-      return [statement(`DROP ${object.type} ${quoteIdent(member)} ON ${onTable}`)];
+      return dropTableMember(object, index, existing);
     case 'INDEX': {
       const parent = index.parentOf(object);
       return existing(parent)
@@ -72,6 +67,23 @@ export function dropStatements(object: SchemaObject, index: SideIndex, existing:
       return revokeStatements(object.sql);
   }
   return [];
+}
+
+/** The statements that drop a constraint, default, policy, trigger or rule of a table (pg_dump's tag: `table member`). */
+function dropTableMember(object: SchemaObject, index: SideIndex, existing: (key: string | undefined) => boolean): Statement[] {
+  const [table, member] = splitTag(object.name);
+  const onTable = object.schema === null ? '' : qualified(object.schema, table);
+  switch (object.type) {
+    case 'DEFAULT':
+      return [statement(`ALTER TABLE ${onTable} ALTER COLUMN ${quoteIdent(member)} DROP DEFAULT`, 'main', [HAZARD.accessExclusive(`${object.schema}.${table}`)])];
+    case 'POLICY':
+      return [statement(`DROP POLICY ${quoteIdent(member)} ON ${onTable}`, 'main', existing(index.parentOf(object)) ? [HAZARD.accessExclusive(`${object.schema}.${table}`)] : [])];
+    case 'TRIGGER':
+    case 'RULE':
+      return [statement(`DROP ${object.type} ${quoteIdent(member)} ON ${onTable}`)];
+    default:
+      return [statement(`ALTER TABLE ${onTable} DROP CONSTRAINT ${quoteIdent(member)}`, 'main', [HAZARD.accessExclusive(`${object.schema}.${table}`)])];
+  }
 }
 
 /** The inverse of pg_dump's GRANT/REVOKE lines for an object. */

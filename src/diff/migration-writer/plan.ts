@@ -14,39 +14,74 @@
  * Objects that belong to one being dropped (its indexes, constraints, comments…) are not
  * dropped on their own. What cannot be generated safely becomes a manual step.
  */
+import type { SchemaObject } from '../schema-dump.js';
+import { decideChange } from './change-decision.js';
+import { createStatements, dropStatements, OWNER_MASK, recomputeHazard, swapIndex } from './object-statements.js';
+import { isIdentitySequence, SideIndex, unquoteQualified, type SchemaSide } from './schema-side.js';
 import { HAZARD, statement, type MigrationPlan, type Statement } from './statement.js';
 import { diffTable, type TableChanges } from './table-diff.js';
-import { SchemaSide, unquoteQualified, isIdentitySequence, SideIndex } from './schema-side.js';
-import { createStatements, dropStatements, OWNER_MASK, recomputeHazard, swapIndex } from './object-statements.js';
-import { decideChange } from './change-decision.js';
 
 export interface PlanOptions {
   /** diff --ignore-column-order: positions are no difference (and no manual step). */
   ignoreColumnOrder?: boolean;
 }
 
+/** Both sides, indexed, and what the plan has decided so far. */
+interface Planning {
+  from: SchemaSide;
+  to: SchemaSide;
+  source: SideIndex;
+  target: SideIndex;
+  manualSteps: string[];
+  /** Keys of source objects to drop: gone, or recreated. */
+  dropped: Set<string>;
+  recreated: Set<string>;
+  /** In-place changes of objects on both sides, by key. */
+  changes: Map<string, Statement[]>;
+  tableChanges: Map<string, TableChanges>;
+  /** Columns changed in place: views using them are recreated. */
+  dependencySeeds: string[];
+}
+
 /** Plans the statements that turn `from` into `to`. */
 export function planMigration(from: SchemaSide, to: SchemaSide, options: PlanOptions = {}): MigrationPlan {
-  const source = new SideIndex(from);
-  const target = new SideIndex(to);
-  const manualSteps: string[] = [];
-  const separateDefaults = new Set([...from.objects, ...to.objects].filter((o) => o.type === 'DEFAULT').map((o) => o.key));
-  const separateChecks = new Set([...from.objects, ...to.objects].filter((o) => o.type === 'CHECK CONSTRAINT' || o.type === 'CONSTRAINT').map((o) => `${o.schema}.${o.name}`));
+  const plan: Planning = {
+    from, to, source: new SideIndex(from), target: new SideIndex(to), manualSteps: ownerGrantSteps(from, to),
+    dropped: new Set(), recreated: new Set(), changes: new Map(), tableChanges: new Map(), dependencySeeds: [],
+  };
+  decideChanges(plan, options);
+  recreateDependants(plan);
+  // An existing relation: on both sides and neither dropped nor recreated.
+  const existing = (key: string | undefined): boolean => key !== undefined && plan.source.byKey.has(key) && !plan.dropped.has(key);
+  // A changed index of a table that stays: built beside the old one, then swapped in.
+  const swappedIndexes = new Set(
+    to.objects.filter((object) => object.type === 'INDEX' && plan.recreated.has(object.key) && plan.source.byKey.has(object.key) && existing(plan.target.parentOf(object))).map((object) => object.key),
+  );
+  const statements = [...dropPhase(plan, existing, swappedIndexes), ...createPhase(plan, existing, swappedIndexes)];
+  return { statements, manualSteps: plan.manualSteps };
+}
 
+/** Grants naming an owner that is masked cannot be generated: each becomes a manual step. */
+function ownerGrantSteps(from: SchemaSide, to: SchemaSide): string[] {
+  const steps: string[] = [];
+  const before = new Map(from.objects.map((object) => [object.key, object.sql]));
+  const after = new Map(to.objects.map((object) => [object.key, object.sql]));
   for (const object of [...from.objects, ...to.objects]) {
-    const changed = source.byKey.get(object.key)?.sql !== target.byKey.get(object.key)?.sql;
+    const changed = before.get(object.key) !== after.get(object.key);
     if (changed && (object.type === 'ACL' || object.type === 'DEFAULT ACL') && object.sql.includes(OWNER_MASK)) {
       const step = `${object.key}: grants naming the object's owner (shown as ${OWNER_MASK}) are not generated; apply them by hand if they matter`;
-      if (!manualSteps.includes(step)) manualSteps.push(step);
+      if (!steps.includes(step)) steps.push(step);
     }
   }
-  const dropped = new Set<string>();
-  const recreated = new Set<string>();
-  const changes = new Map<string, Statement[]>();
-  const tableChanges = new Map<string, TableChanges>();
-  const dependencySeeds: string[] = [];
+  return steps;
+}
 
-  for (const object of from.objects) if (!target.byKey.has(object.key)) dropped.add(object.key);
+/** Sorts every object into dropped, recreated, changed in place, or a changed table. */
+function decideChanges(plan: Planning, options: PlanOptions): void {
+  const { from, to, source, target } = plan;
+  const separateDefaults = new Set([...from.objects, ...to.objects].filter((o) => o.type === 'DEFAULT').map((o) => o.key));
+  const separateChecks = new Set([...from.objects, ...to.objects].filter((o) => o.type === 'CHECK CONSTRAINT' || o.type === 'CONSTRAINT').map((o) => `${o.schema}.${o.name}`));
+  for (const object of from.objects) if (!target.byKey.has(object.key)) plan.dropped.add(object.key);
   for (const object of to.objects) {
     const old = source.byKey.get(object.key);
     if (!old || old.sql === object.sql) continue;
@@ -55,53 +90,59 @@ export function planMigration(from: SchemaSide, to: SchemaSide, options: PlanOpt
       const after = to.catalog.tables.get(`${object.schema}.${object.name}`);
       if (!before || !after) continue;
       const diff = diffTable(before, after, { separateDefaults, separateChecks, ignoreColumnOrder: options.ignoreColumnOrder });
-      tableChanges.set(object.key, diff);
-      manualSteps.push(...diff.manualSteps);
-      dependencySeeds.push(...diff.touchedColumns);
+      plan.tableChanges.set(object.key, diff);
+      plan.manualSteps.push(...diff.manualSteps);
+      plan.dependencySeeds.push(...diff.touchedColumns);
       continue;
     }
-    const decision = decideChange(old, object, from, to, manualSteps);
-    if (decision.recreate) recreated.add(object.key);
-    else changes.set(object.key, decision.statements);
+    const decision = decideChange(old, object, from, to, plan.manualSteps);
+    if (decision.recreate) plan.recreated.add(object.key);
+    else plan.changes.set(object.key, decision.statements);
   }
+}
 
-  // Views that use something dropped or recreated must be dropped first and recreated after.
-  const pending = [...dropped, ...recreated, ...dependencySeeds];
+/** Views that use something dropped or recreated must be dropped first and recreated after. */
+function recreateDependants(plan: Planning): void {
+  const pending = [...plan.dropped, ...plan.recreated, ...plan.dependencySeeds];
   const seen = new Set(pending);
   while (pending.length > 0) {
     const key = pending.pop() as string;
-    for (const dependant of from.catalog.dependants.get(key) ?? []) {
+    for (const dependant of plan.from.catalog.dependants.get(key) ?? []) {
       if (seen.has(dependant)) continue;
       seen.add(dependant);
       pending.push(dependant);
-      if (target.byKey.has(dependant)) recreated.add(dependant);
+      if (plan.target.byKey.has(dependant)) plan.recreated.add(dependant);
     }
   }
-  for (const key of recreated) {
-    dropped.add(key);
-    changes.delete(key);
+  for (const key of plan.recreated) {
+    plan.dropped.add(key);
+    plan.changes.delete(key);
   }
+}
 
-  // An existing relation: on both sides and neither dropped nor recreated.
-  const existing = (key: string | undefined): boolean => key !== undefined && source.byKey.has(key) && !dropped.has(key);
+/** The drop phase, in reverse dump order of the source. */
+function dropPhase(plan: Planning, existing: (key: string | undefined) => boolean, swappedIndexes: ReadonlySet<string>): Statement[] {
   const statements: Statement[] = [];
-  // A changed index of a table that stays: built beside the old one, then swapped in.
-  const swappedIndexes = new Set(
-    to.objects.filter((object) => object.type === 'INDEX' && recreated.has(object.key) && source.byKey.has(object.key) && existing(target.parentOf(object))).map((object) => object.key),
-  );
-
-  for (const object of [...from.objects].reverse()) {
-    const table = tableChanges.get(object.key);
+  for (const object of [...plan.from.objects].reverse()) {
+    const table = plan.tableChanges.get(object.key);
     if (table) statements.push(...table.drops);
-    if (!dropped.has(object.key) || swappedIndexes.has(object.key)) continue;
-    const parent = source.parentOf(object);
-    if (parent !== undefined && dropped.has(parent)) continue;
-    statements.push(...dropStatements(object, source, existing));
+    if (!plan.dropped.has(object.key) || swappedIndexes.has(object.key)) continue;
+    const parent = plan.source.parentOf(object);
+    if (parent !== undefined && plan.dropped.has(parent)) continue;
+    statements.push(...dropStatements(object, plan.source, existing));
   }
+  return statements;
+}
 
-  // A new partition of an existing table is created as one: CREATE TABLE … PARTITION OF
-  // (a plain CREATE TABLE, then ATTACH, would be a table of its own for a moment, and
-  // hectic inheritance rejects such a table).
+/**
+ * A new partition of an existing table is created as one: CREATE TABLE … PARTITION OF
+ * (a plain CREATE TABLE, then ATTACH, would be a table of its own for a moment, and
+ * hectic inheritance rejects such a table). By key: the statement for the partition's
+ * table, '' for what PARTITION OF makes with it (its attach, its share of the parent's
+ * indexes and keys).
+ */
+function newPartitions(plan: Planning, existing: (key: string | undefined) => boolean): Map<string, string> {
+  const { to, source } = plan;
   const partitions = new Map<string, string>();
   for (const object of to.objects) {
     const attach = object.type === 'TABLE ATTACH' && !source.byKey.has(object.key) ? /^ALTER TABLE (?:ONLY )?(\S+) ATTACH PARTITION (\S+) ((?:FOR VALUES|DEFAULT)[\s\S]*);$/.exec(object.sql) : null;
@@ -111,7 +152,6 @@ export function planMigration(from: SchemaSide, to: SchemaSide, options: PlanOpt
     partitions.set(tableKey, `CREATE TABLE ${attach[2]} PARTITION OF ${attach[1]} ${attach[3]};`);
     partitions.set(object.key, '');
   }
-  // PARTITION OF also makes the partition's share of the parent's indexes and keys.
   for (const object of to.objects) {
     if (object.type !== 'INDEX ATTACH' || object.schema === null) continue;
     const index = `INDEX ${object.schema}.${object.name}`;
@@ -120,35 +160,36 @@ export function planMigration(from: SchemaSide, to: SchemaSide, options: PlanOpt
     const tableName = table.slice(table.indexOf('.') + 1);
     for (const key of [object.key, index, `CONSTRAINT ${object.schema}.${tableName} ${object.name}`]) partitions.set(key, '');
   }
+  return partitions;
+}
 
-  for (const object of to.objects) {
-    const table = tableChanges.get(object.key);
-    if (table) {
-      statements.push(...table.alters);
-      continue;
-    }
+/** The create phase, in dump order of the target. */
+function createPhase(plan: Planning, existing: (key: string | undefined) => boolean, swappedIndexes: ReadonlySet<string>): Statement[] {
+  const statements: Statement[] = [];
+  const partitions = newPartitions(plan, existing);
+  for (const object of plan.to.objects) {
+    const table = plan.tableChanges.get(object.key);
     const partition = partitions.get(object.key);
-    if (partition !== undefined) {
+    if (table) statements.push(...table.alters);
+    else if (partition !== undefined) {
       if (partition) statements.push(statement(partition, 'main', [HAZARD.accessExclusive(unquoteQualified(/ PARTITION OF (\S+)/.exec(partition)?.[1] ?? ''))]));
-      continue;
-    }
-    const change = changes.get(object.key);
-    const parent = target.parentOf(object);
-    if (swappedIndexes.has(object.key)) {
-      statements.push(...swapIndex(object));
-      continue;
-    }
-    const isNew = !source.byKey.has(object.key) || recreated.has(object.key) || (parent !== undefined && recreated.has(parent));
-    if (isNew && object.type === 'MATERIALIZED VIEW') {
-      statements.push(...createStatements(object, false).map((item) => ({ ...item, hazards: [recomputeHazard(object, from.catalog.tables.get(`${object.schema}.${object.name}`))] })));
-      continue;
-    }
-    if (isNew) {
-      if (isIdentitySequence(object) && existing(parent)) continue; // the column's ADD … IDENTITY made it
-      statements.push(...createStatements(object, existing(parent)));
-    } else if (change) {
-      statements.push(...change);
-    }
+    } else if (swappedIndexes.has(object.key)) statements.push(...swapIndex(object));
+    else statements.push(...createOrChange(plan, object, existing));
   }
-  return { statements, manualSteps };
+  return statements;
+}
+
+/** One object of the target that is not a changed table, a new partition or a swapped index. */
+function createOrChange(plan: Planning, object: SchemaObject, existing: (key: string | undefined) => boolean): Statement[] {
+  const parent = plan.target.parentOf(object);
+  const isNew = !plan.source.byKey.has(object.key) || plan.recreated.has(object.key) || (parent !== undefined && plan.recreated.has(parent));
+  if (isNew && object.type === 'MATERIALIZED VIEW') {
+    const hazard = recomputeHazard(object, plan.from.catalog.tables.get(`${object.schema}.${object.name}`));
+    return createStatements(object, false).map((item) => ({ ...item, hazards: [hazard] }));
+  }
+  if (isNew) {
+    if (isIdentitySequence(object) && existing(parent)) return []; // the column's ADD … IDENTITY made it
+    return createStatements(object, existing(parent));
+  }
+  return plan.changes.get(object.key) ?? [];
 }

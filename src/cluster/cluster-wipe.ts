@@ -26,7 +26,7 @@ import { runningCluster } from './cluster-connection.js';
  * to a trash folder that a detached rm deletes while we go on. Renames are instant. A
  * socket another live server listens on is never deleted.
  */
-export async function wipeCluster(config: Config, layout: ClusterLayout, keep: boolean): Promise<void> {
+export async function wipeCluster(config: Pick<Config, 'env'>, layout: ClusterLayout, keep: boolean): Promise<void> {
   const busy = await liveSockets(layout.sockDir);
   if (busy.length > 0) {
     throw new AmbiguousError(`socket ${busy.join(', ')} is in use by another live server; not deleting it (stop that server, or use another PG_WORKING_DIR or PG_PORT)`);
@@ -44,7 +44,7 @@ export async function wipeCluster(config: Config, layout: ClusterLayout, keep: b
 }
 
 /** Renames `dir` (if it exists) to a trash folder of the working dir and deletes it in the background. */
-function moveToTrash(config: Config, workingDir: string, dir: string): void {
+function moveToTrash(config: Pick<Config, 'env'>, workingDir: string, dir: string): void {
   if (!fs.existsSync(dir)) return;
   const trash = path.join(workingDir, scratchName('old'));
   fs.renameSync(dir, trash);
@@ -58,7 +58,7 @@ const ABANDONED_TRASH_MS = 60_000;
  * Deletes `.trash-*` folders left when a run (or its detached rm) was killed: their
  * maker is gone and nothing has changed in them for a minute.
  */
-export function removeAbandonedTrash(config: Config, workingDir: string): void {
+export function removeAbandonedTrash(config: Pick<Config, 'env'>, workingDir: string): void {
   let entries: string[];
   try {
     entries = fs.readdirSync(workingDir).filter((entry) => entry.startsWith(TRASH_PREFIX));

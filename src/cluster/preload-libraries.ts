@@ -32,10 +32,10 @@ function uniqueDirs(dirs: readonly string[]): string[] {
 }
 
 /** `pg_config --pkglibdir` of the server build, asked only when the nearby folders fail. */
-async function pgConfigLibDir(config: Config, binDir: string): Promise<string[]> {
+async function pgConfigLibDir(env: Config['env'], binDir: string): Promise<string[]> {
   const pgConfig = path.join(binDir, 'pg_config');
   if (!fs.existsSync(pgConfig)) return [];
-  const result = await runProgram(pgConfig, ['--pkglibdir'], { env: config.env, timeoutMs: 5_000 });
+  const result = await runProgram(pgConfig, ['--pkglibdir'], { env, timeoutMs: 5_000 });
   return result.code === 0 ? [result.stdout.trim()] : [];
 }
 
@@ -57,7 +57,7 @@ export async function resolvePreloadLibraries(config: Config, log: Logger): Prom
   let dirs = binDir ? nearbyLibDirs(binDir) : [];
   let missing = wanted.filter((lib) => !libraryIn(dirs, lib));
   if (missing.length > 0 && binDir) {
-    dirs = uniqueDirs([...dirs, ...(await pgConfigLibDir(config, binDir))]);
+    dirs = uniqueDirs([...dirs, ...(await pgConfigLibDir(config.env, binDir))]);
     missing = wanted.filter((lib) => !libraryIn(dirs, lib));
   }
   if (missing.length === 0) return wanted;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { scratchName, TRASH_PREFIX, type ClusterLayout } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { AmbiguousError } from '../base/errors.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { serverPath } from './server-files.js';
 import type { Logger } from '../base/log.js';
 import { isProcessAlive } from '../base/pids.js';

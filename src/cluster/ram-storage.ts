@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 
 export const SHM = '/dev/shm';
 /**

@@ -16,7 +16,8 @@ import { faultLogDirs, programFailure } from '../base/program-failure.js';
 import { runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
 import { serverFolderAnchor } from './server-files.js';
-import { folderIdentity, makeDirsBelow, removeBelow } from '../base/safe-files.js';
+import { folderIdentity, makeDirsBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { clearDeadLeftovers } from './leftovers.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 

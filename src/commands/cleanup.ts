@@ -8,7 +8,7 @@ import { requireWorkingDir, type Config } from '../base/config.js';
 import { AmbiguousError } from '../base/errors.js';
 import { faultLogDirs, programFailure } from '../base/program-failure.js';
 import { runProgram } from '../base/process.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import type { Logger } from '../base/log.js';
 
 export interface CleanupResult {

@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { isProcessAlive } from '../base/pids.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { tmpfsHasRoom } from '../cluster/ram-storage.js';
 import { connect, isLocalUrl, parseUrl, quoteIdent, quoteLiteral } from '../pg/db.js';
 import type { TargetSurvey } from './target-survey.js';

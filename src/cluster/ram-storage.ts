@@ -77,12 +77,6 @@ export function linkRamDataDir(link: string, owner: { uid: number; gid: number }
   return target;
 }
 
-/** Removes the RAM folder behind a `data` symlink made by `linkRamDataDir` (and nothing else). */
-export function removeRamDataDir(link: string): void {
-  const dir = ramDirOf(link);
-  if (dir) removeRamDir(dir);
-}
-
 export interface RamDir {
   /** The folder in /dev/shm (parent of the data folder). */
   dir: string;

@@ -52,11 +52,11 @@ export interface InitOptions {
  * Gives a folder or file we made to the server account when we are root: through its
  * descriptor, never through a link planted below `anchor` (safe-files.ts).
  */
-function handOver(config: Config, place: ServerPath, user: OsUser): void {
+function handOver(config: Pick<Config, 'euid'>, place: ServerPath, user: OsUser): void {
   if (isRoot(config)) chownBelow(place.anchor, place.path, user.uid, user.gid);
 }
 
-function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
+function prepareWorkingDir(config: Pick<Config, 'euid'>, dir: string, user: OsUser): void {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
   if (stat && !stat.isDirectory()) throw new UserError(`working dir is not a folder: ${dir}`);
   makeDirs(dir);
@@ -87,7 +87,7 @@ async function checkReachable(config: Config, dir: string, user: OsUser): Promis
 }
 
 /** Makes a folder of the cluster (its anchor exists or is made) and hands it over. */
-function makeOwnedDir(config: Config, layout: ClusterLayout, dir: string, user: OsUser): void {
+function makeOwnedDir(config: Pick<Config, 'euid'>, layout: ClusterLayout, dir: string, user: OsUser): void {
   const place = serverPath(layout, dir);
   makeDirs(place.anchor);
   makeDirsBelow(place.anchor, place.path, 0o700);
@@ -161,7 +161,7 @@ async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser,
  * Where the server's stdout/stderr go: server.log. With NO_TTY it is always the one in
  * the working dir (it lives and goes with the cluster), and we say where it is.
  */
-function serverOutputFile(config: Config, layout: ClusterLayout, log: Logger): string {
+function serverOutputFile(config: Pick<Config, 'noTty'>, layout: ClusterLayout, log: Logger): string {
   if (!config.noTty) return layout.serverLog;
   const file = path.join(layout.workingDir, 'server.log');
   log.warn(`NO_TTY=1: server output goes to ${file}`);

@@ -56,12 +56,12 @@ async function copyTree(config: Config, from: string, to: string): Promise<void>
   }
 }
 
-export /**
+/**
  * Copies the template into `dataDir` (new, in a folder of the server account): cp runs
  * in a root-owned folder we made and pinned as its working folder, so nothing the
  * server account renames or links in the meantime redirects what root writes.
  */
-async function copyTemplate(config: Config, from: string, dataDir: string, anchor: string): Promise<void> {
+export async function copyTemplate(config: Config, from: string, dataDir: string, anchor: string): Promise<void> {
   makeDirsBelow(anchor, dataDir, 0o700);
   const script = 'test "$(stat -c %d:%i .)" = "$1" || { echo "folder replaced while copying" >&2; exit 1; }; exec cp -a -- "$2"/. .';
   const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, dataDir), from], { env: config.env, cwd: dataDir });

@@ -11,7 +11,7 @@ import { rootCertificates } from 'node:tls';
 import { ExitCode } from '../src/base/errors.js';
 import { colorEnabled, createLogger, redact } from '../src/base/log.js';
 import { debianBinDirs, locatePgProgram } from '../src/pg/pg-bin.js';
-import { shellQuote } from '../src/base/process.js';
+import { shellQuote } from '../src/base/shell-quote.js';
 import { describePsqlFailure, locateSqlError } from '../src/pg/psql.js';
 import { makeTempDir } from './helpers/env.js';
 

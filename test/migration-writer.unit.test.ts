@@ -1,7 +1,9 @@
 /** The migration writer's planning, rendering and the rehearsal's arithmetic, without a database. */
 import { describe, expect, it } from 'vitest';
 import type { CatalogInfo, Column, TableInfo } from '../src/diff/migration-writer/catalog.js';
-import { planMigration, revokeStatements, type SchemaSide } from '../src/diff/migration-writer/plan.js';
+import { revokeStatements } from '../src/diff/migration-writer/object-statements.js';
+import { planMigration } from '../src/diff/migration-writer/plan.js';
+import type { SchemaSide } from '../src/diff/migration-writer/schema-side.js';
 import { planHazards, renderMigration } from '../src/diff/migration-writer/render.js';
 import { diffTable } from '../src/diff/migration-writer/table-diff.js';
 import { parseCsv, summarizeStep, type StepReadings } from '../src/diff/rehearsal.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lintMigrations, type LintReport } from '../src/migrations/lint/lint.js';
-import { emptyKnowledge } from '../src/migrations/lint/analyze.js';
+import { emptyKnowledge } from '../src/migrations/lint/walk-state.js';
 import { parseTypeText, typeChange } from '../src/pg/type-coercion.js';
 import { diffTable } from '../src/diff/migration-writer/table-diff.js';
 import type { TableInfo } from '../src/diff/migration-writer/catalog.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './helpers/cli.js';
 import { makeDiffProject, serversBelow, type DiffProject } from './helpers/diff-project.js';
 import { analyzeFile } from '../src/migrations/lint/lint.js';
-import { emptyKnowledge, type StatementClaims } from '../src/migrations/lint/analyze.js';
+import { emptyKnowledge, type StatementClaims } from '../src/migrations/lint/walk-state.js';
 
 interface CorpusCase {
   name: string;

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chownBelow, makeDirsBelow, openLogForAppend, PlantedFileError, readBelow, removeBelow, writeBelow } from '../src/base/safe-files.js';
+import { chownBelow, makeDirsBelow, openLogForAppend, PlantedFileError, readBelow, writeBelow } from '../src/base/safe-files.js';
+import { removeBelow } from '../src/base/safe-remove.js';
 import { confListElement, confSetting } from '../src/cluster/server-config.js';
 
 const dirs: string[] = [];

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cloneName, describeBlockers, describeSession, ownerOf, urlForDatabase } from '../src/sqltest/test-clones.js';
+import { describeBlockers, describeSession } from '../src/sqltest/target-survey.js';
+import { cloneName, ownerOf, urlForDatabase } from '../src/sqltest/test-clones.js';
 import { whyNotRestartable } from '../src/cluster/cron-launcher.js';
 import { createEmptyDatabaseSql, describeWorkers, isResidentWorker, localeOf } from '../src/sqltest/test-snapshot-dump.js';
 

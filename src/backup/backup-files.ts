@@ -11,7 +11,8 @@ import { isRoot } from '../cluster/os-user.js';
 import { makeDirs } from '../base/folders.js';
 import { chownBelow, folderIdentity, makeDirsBelow } from '../base/safe-files.js';
 import { serverFolder } from '../cluster/server-files.js';
-import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
+import { faultLogDirs, programFailure } from '../base/program-failure.js';
+import { runProgram, type OsUser } from '../base/process.js';
 
 export const BASE_ARCHIVE = 'base.tar.gz';
 export const WAL_ARCHIVE = 'pg_wal.tar.gz';

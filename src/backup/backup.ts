@@ -17,7 +17,8 @@ import type { Logger } from '../base/log.js';
 import { versionBoundProgram } from '../pg/client-version.js';
 import { makeDirs } from '../base/folders.js';
 import { explainFsFaults } from '../base/fs-faults.js';
-import { faultLogDirs, programFailure, runProgram } from '../base/process.js';
+import { faultLogDirs, programFailure } from '../base/program-failure.js';
+import { runProgram } from '../base/process.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
 export interface BackupResult {

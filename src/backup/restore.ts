@@ -18,7 +18,7 @@ import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground } from '../base/process.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 

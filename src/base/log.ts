@@ -134,14 +134,9 @@ function cut(text: string, width: number): string {
   return plain.length <= width ? plain : `${plain.slice(0, width - 1)}…`;
 }
 
-export function createLogger(options: LoggerOptions): ConsoleLogger {
-  const sink: LogSink = options.sink ?? process.stderr;
-  const isTTY = Boolean(sink.isTTY);
-  const color = createPalette(colorEnabled(isTTY, options.noColor, options.forceColor));
-  const threshold = LOG_LEVELS.indexOf(options.level);
-  const showsProgress = isTTY && threshold <= LOG_LEVELS.indexOf('info');
-  const board = showsProgress ? new ProgressBoard(sink, color.gray) : undefined;
-  const styles: Record<LogLevel, (s: string) => string> = {
+/** How each level's lines look. */
+function levelStyles(color: ConsoleLogger['color']): Record<LogLevel, (s: string) => string> {
+  return {
     trace: color.gray,
     debug: color.gray,
     info: (s) => s,
@@ -149,6 +144,16 @@ export function createLogger(options: LoggerOptions): ConsoleLogger {
     warn: color.yellow,
     error: color.red,
   };
+}
+
+export function createLogger(options: LoggerOptions): ConsoleLogger {
+  const sink: LogSink = options.sink ?? process.stderr;
+  const isTTY = Boolean(sink.isTTY);
+  const color = createPalette(colorEnabled(isTTY, options.noColor, options.forceColor));
+  const threshold = LOG_LEVELS.indexOf(options.level);
+  const showsProgress = isTTY && threshold <= LOG_LEVELS.indexOf('info');
+  const board = showsProgress ? new ProgressBoard(sink, color.gray) : undefined;
+  const styles = levelStyles(color);
   const write = (text: string): void => {
     if (board) board.print(text);
     else sink.write(text);

@@ -3,17 +3,13 @@
  * only ever gets the descriptors listed here, and a daemon never gets the caller's),
  * dropping to an unprivileged uid/gid when we run as root, redaction of secrets in
  * command lines that reach a log, and the rule that a program we run ends with us
- * (see `ChildGroup`).
+ * (see `ChildGroup`). How a child is launched is in child-launch.ts, its process group
+ * in child-group.ts, a failure said in one line in program-failure.ts; none of them spawns.
  */
-import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { MissingProgramError, UserError } from './errors.js';
-import { makeDirs } from './folders.js';
-import { faultInText } from './fs-faults.js';
-import { onInterrupt } from './interrupt.js';
-import { redact } from './log.js';
-import { passwordsOutOfArgs } from './redact.js';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { ChildGroup, REAPER_SCRIPT } from './child-group.js';
+import { childLaunch, identity, spawnError, stdio, writeAll } from './child-launch.js';
+import { shellQuote } from './shell-quote.js';
 
 /** An OS account a child runs as. */
 export interface OsUser {
@@ -60,83 +56,6 @@ export interface RunResult {
   stderr: string;
 }
 
-/** A command line for logs: quoted where needed, secrets redacted. */
-export function describeCommand(program: string, args: readonly string[]): string {
-  return redact([program, ...args].map(shellQuote).join(' '));
-}
-
-/** Quotes a word for a POSIX shell (also used for remote ssh commands). */
-export function shellQuote(word: string): string {
-  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-function stdio(options: RunOptions): StdioOptions {
-  const stdin = options.input !== undefined ? 'pipe' : (options.stdin ?? 'ignore');
-  return [stdin, options.stdout ?? 'pipe', options.stderr ?? 'pipe'];
-}
-
-function identity(user: OsUser | undefined): { uid?: number; gid?: number } {
-  if (!user || typeof process.geteuid !== 'function' || process.geteuid() !== 0) return {};
-  return { uid: user.uid, gid: user.gid };
-}
-
-/**
- * What a child is started with: the arguments, with connection passwords moved into its
- * environment (never on a command line, where `ps` shows them), and that environment.
- */
-function childLaunch(args: readonly string[], options: RunOptions): { args: string[]; env: NodeJS.ProcessEnv } {
-  const launch = passwordsOutOfArgs(args, childEnv(options));
-  return { args: launch.args, env: launch.env };
-}
-
-function childEnv(options: RunOptions): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...options.env };
-  // A child running as another account must not try to use root's home.
-  if (options.user && identity(options.user).uid !== undefined) {
-    env.HOME = options.user.home;
-    env.USER = options.user.name;
-    env.LOGNAME = options.user.name;
-  }
-  return env;
-}
-
-function missingProgram(program: string, hint: string | undefined): MissingProgramError {
-  return new MissingProgramError(`required program not found: ${program}${hint ? ` (${hint})` : ''}`);
-}
-
-/** Writes what `chunks` yields as it comes, then closes the stream. */
-async function writeAll(stream: NodeJS.WritableStream, chunks: AsyncIterable<string>): Promise<void> {
-  try {
-    for await (const chunk of chunks) stream.write(chunk);
-  } finally {
-    stream.end();
-  }
-}
-
-/**
- * Ends the process groups of the programs we run when we die, however we die (SIGKILL,
- * the OOM killer), through the end of its stdin (see spawnWatchdog): `+PGID:SIG` adds a
- * group, `-PGID` drops it (its leader exited). At end-of-file it sends each group left
- * its stop signal, then SIGTERM, then SIGKILL: a pg_basebackup and its WAL streamer, a
- * tar still unpacking, a psql still running a script end with us.
- */
-const REAPER_SCRIPT = [
-  'groups=',
-  'while IFS= read -r line; do',
-  '  case $line in',
-  '    +*) groups="$groups ${line#+}" ;;',
-  '    -*) kept=; for g in $groups; do [ "${g%:*}" = "${line#-}" ] || kept="$kept $g"; done; groups=$kept ;;',
-  '  esac',
-  'done',
-  '[ -n "$groups" ] || exit 0',
-  'for g in $groups; do kill -s "${g#*:}" -- "-${g%:*}" 2>/dev/null; done',
-  'sleep 5',
-  'for g in $groups; do kill -s TERM -- "-${g%:*}" 2>/dev/null; done',
-  'sleep 2',
-  'for g in $groups; do kill -s KILL -- "-${g%:*}" 2>/dev/null; done',
-].join('\n');
-
 let groupReaper: WatchdogProcess | undefined;
 
 /**
@@ -147,68 +66,6 @@ let groupReaper: WatchdogProcess | undefined;
 function startReaper(env: Readonly<Record<string, string>>): WatchdogProcess {
   groupReaper ??= spawnWatchdog(env, REAPER_SCRIPT, []);
   return groupReaper;
-}
-
-/** After a stop signal: SIGTERM, then SIGKILL, for what does not end (ms after the first). */
-const ESCALATION: ReadonlyArray<[NodeJS.Signals, number]> = [['SIGTERM', 1_000], ['SIGKILL', 3_000]];
-
-/**
- * A program we run together with whatever it starts. It runs in a process group of its
- * own (`detached`: its own session, so a terminal's Ctrl-C reaches us, not it) and is
- * ended as a whole with `kill(-pgid)`: pg_basebackup's WAL-streaming child would
- * otherwise outlive it, holding a walsender on the server. The group ends on our
- * SIGINT/SIGTERM (its stop signal, then SIGTERM, then SIGKILL), when `signal` aborts or
- * a timeout passes, when its leader exits (what the leader left goes with it), and when
- * we die (the reaper).
- */
-class ChildGroup {
-  private over = false;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private readonly forget: () => void;
-
-  constructor(
-    private readonly child: ChildProcess,
-    env: Readonly<Record<string, string>>,
-    private readonly stopSignal: NodeJS.Signals,
-    signal?: AbortSignal,
-  ) {
-    if (child.pid !== undefined) startReaper(env).send(`+${child.pid}:${stopSignal.replace(/^SIG/, '')}`);
-    // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
-    // hold the run up (or outlive it) when the signal was sent to us alone.
-    this.forget = onInterrupt(async () => this.stop(this.stopSignal));
-    signal?.addEventListener('abort', () => this.stop(this.stopSignal), { once: true });
-    child.on('exit', () => this.ended());
-  }
-
-  /** Sends `first` to the whole group, then SIGTERM and SIGKILL while it lasts. */
-  stop(first: NodeJS.Signals): void {
-    if (this.over) return;
-    this.send(first);
-    for (const [next, afterMs] of ESCALATION) {
-      if (next !== first) this.timers.push(setTimeout(() => this.send(next), afterMs).unref());
-    }
-  }
-
-  /** The leader is gone (or never started): what it left in its group is ended now. */
-  ended(): void {
-    if (this.over) return;
-    this.send('SIGTERM');
-    this.over = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.forget();
-    if (this.child.pid !== undefined) groupReaper?.send(`-${this.child.pid}`);
-  }
-
-  private send(signal: NodeJS.Signals): void {
-    const pid = this.child.pid;
-    if (pid === undefined || this.over) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // The group is gone, or was never made: the leader alone, if it is still there.
-      this.child.kill(signal);
-    }
-  }
 }
 
 /** Runs a program to completion and collects its output. Never throws for a non-zero exit. */
@@ -231,7 +88,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
       reject(spawnError(error, program, options));
       return;
     }
-    const group = new ChildGroup(child, options.env, options.stopSignal ?? 'SIGTERM', options.signal);
+    const group = new ChildGroup(child, startReaper(options.env), options.stopSignal ?? 'SIGTERM', options.signal);
     let stdout = '';
     let stderr = '';
     const onStdout = options.onStdout ?? ((chunk: string) => (stdout += chunk));
@@ -290,7 +147,7 @@ export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunO
       startReaper(options.env);
       const launch = childLaunch(stage.args, options);
       const child = spawn(stage.program, launch.args, { cwd: options.cwd, env: launch.env, stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, detached: true, ...identity(options.user) });
-      return { child, group: new ChildGroup(child, options.env, 'SIGTERM', options.signal) };
+      return { child, group: new ChildGroup(child, startReaper(options.env), 'SIGTERM', options.signal) };
     } catch (error) {
       throw spawnError(error, stage.program, options);
     }
@@ -312,15 +169,6 @@ export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunO
   secondDone.catch(() => first.group.stop('SIGTERM'));
   const [fromResult, toResult] = await Promise.all([firstDone, secondDone]);
   return { from: fromResult, to: toResult };
-}
-
-function spawnError(error: unknown, program: string, options: RunOptions): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return missingProgram(program, options.installHint);
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new UserError(`cannot run ${program}: ${(error as Error).message}`);
-  }
-  return error as Error;
 }
 
 export interface DaemonOptions {
@@ -440,74 +288,5 @@ export function spawnWatchdog(env: Readonly<Record<string, string>>, script: str
       child.stdin?.end('release\n');
     },
   };
-}
-
-/** Where full outputs of failed programs go: the cache's logs/, else the temp folder. */
-export function faultLogDirs(config: { cacheDir: string; tmpDir: string }): string[] {
-  return [path.join(config.cacheDir, 'logs'), config.tmpDir];
-}
-
-/** Full outputs kept in a log folder; older ones are pruned. */
-const KEPT_FAULT_LOGS = 20;
-
-function pruneFaultLogs(dir: string): void {
-  try {
-    const logs = fs.readdirSync(dir).filter((name) => name.startsWith('db-tool-') && name.endsWith('.log')).sort();
-    for (const old of logs.slice(0, Math.max(0, logs.length - KEPT_FAULT_LOGS))) fs.rmSync(path.join(dir, old), { force: true });
-  } catch {
-    // pruning is a courtesy
-  }
-}
-
-/** Writes `text` into the first folder of `dirs` that takes it; undefined when none does (a full disk). */
-export function writeFaultLog(dirs: readonly string[], what: string, text: string): string | undefined {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  const name = `db-tool-${stamp}-${what.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40)}-${process.pid}.log`;
-  for (const dir of dirs) {
-    const file = path.join(dir, name);
-    try {
-      makeDirs(dir, { mode: 0o700 });
-      fs.writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600 });
-      pruneFaultLogs(dir);
-      return file;
-    } catch {
-      fs.rmSync(file, { force: true });
-    }
-  }
-  return undefined;
-}
-
-export interface ProgramFailure {
-  /** What failed, as the user knows it: `cp`, `tar`, `pg_basebackup`… */
-  what: string;
-  /** The folder the program wrote to, named in the message. */
-  folder: string;
-  /** Folders for the full output, tried in order (see faultLogDirs). */
-  logDirs: readonly string[];
-  /** Said after the cause, e.g. "; the previous backup is kept". */
-  suffix?: string;
-}
-
-/** The line of a program's output that says most: the first naming an error, else the first. */
-function tellingLine(output: string): string | undefined {
-  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
-  const line = lines.find((l) => /\b(error|fatal|panic|cannot|failed)\b/i.test(l)) ?? lines[0];
-  return line && line.length > 200 ? `${line.slice(0, 197)}...` : line;
-}
-
-/**
- * A failed external program as one short line (SPEC §12): the machine fault it hit
- * (e.g. "no space left on device in …") or its most telling line, and where its full
- * output is. A page of `cp: cannot create regular file` lines never reaches the user.
- */
-export function programFailure(result: Pick<RunResult, 'code' | 'stdout' | 'stderr'>, failure: ProgramFailure): UserError {
-  const output = redact([result.stderr, result.stdout].map((text) => text.trim()).filter(Boolean).join('\n'));
-  const fault = faultInText(output);
-  const cause = fault ? `${fault} in ${failure.folder}` : `${tellingLine(output) ?? `exit ${result.code}`} (in ${failure.folder})`;
-  const suffix = failure.suffix ?? '';
-  if (output.split('\n').length <= 1 && !fault) return new UserError(`${failure.what} failed: ${cause}${suffix}`);
-  const log = writeFaultLog(failure.logDirs, failure.what, output);
-  if (log) return new UserError(`${failure.what} failed: ${cause}${suffix} (full output in ${log})`);
-  return new UserError(`${failure.what} failed: ${cause}${suffix}`, output.split('\n').slice(-5).join('\n'));
 }
 

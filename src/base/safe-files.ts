@@ -27,7 +27,7 @@ function refuse(file: string, what: string): PlantedFileError {
 }
 
 /** `file`'s levels below `anchor`; a path outside the anchor is a bug of the caller. */
-function levelsBelow(anchor: string, file: string): string[] {
+export function levelsBelow(anchor: string, file: string): string[] {
   const relative = path.relative(anchor, file);
   if (relative === '') return [];
   if (relative.startsWith('..') || path.isAbsolute(relative)) throw new Error(`${file} is not inside ${anchor}`);
@@ -35,12 +35,12 @@ function levelsBelow(anchor: string, file: string): string[] {
 }
 
 /** The path of `name` in the folder open as `dirFd`, resolved from the descriptor, not from a path. */
-function at(dirFd: number, name: string): string {
+export function at(dirFd: number, name: string): string {
   return `/proc/self/fd/${dirFd}/${name}`;
 }
 
 /** An errno error of a /proc/self/fd path, told with the real path. */
-function withPath(error: unknown, file: string): unknown {
+export function withPath(error: unknown, file: string): unknown {
   const errno = error as NodeJS.ErrnoException;
   if (typeof errno?.code !== 'string') return error;
   const told = new Error(`${errno.code}: ${errno.syscall ?? 'open'} '${file}'`) as NodeJS.ErrnoException;
@@ -99,7 +99,7 @@ function openFolder(anchor: string, dir: string, create?: { mode: number }): num
 }
 
 /** Runs `work` on the open folder `dir` and closes it. */
-function inFolder<T>(anchor: string, dir: string, work: (dirFd: number) => T, create?: { mode: number }): T {
+export function inFolder<T>(anchor: string, dir: string, work: (dirFd: number) => T, create?: { mode: number }): T {
   const fd = openFolder(anchor, dir, create);
   try {
     return work(fd);
@@ -225,82 +225,6 @@ export function chownBelow(anchor: string, target: string, uid: number, gid: num
       fs.closeSync(fd);
     }
   });
-}
-
-/** unlink(2), which never follows a link; a name already gone is fine. */
-function unlinkQuietly(entry: string): void {
-  try {
-    fs.unlinkSync(entry);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-}
-
-/** Removes what the folder open as `dirFd` holds, never following a link. */
-function emptyFolder(dirFd: number): void {
-  for (const name of fs.readdirSync(at(dirFd, '.'))) {
-    const entry = at(dirFd, name);
-    const stat = fs.lstatSync(entry, { throwIfNoEntry: false });
-    if (!stat) continue;
-    if (!stat.isDirectory()) {
-      unlinkQuietly(entry);
-      continue;
-    }
-    let fd: number;
-    try {
-      fd = fs.openSync(entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    } catch (error) {
-      // Swapped for a link since lstat: the link itself goes.
-      if ((error as NodeJS.ErrnoException).code === 'ELOOP' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') unlinkQuietly(entry);
-      continue;
-    }
-    try {
-      emptyFolder(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.rmdirSync(entry);
-  }
-}
-
-/**
- * `rm -rf` of `target` below `anchor` that never follows a link: a link in the tree is
- * removed, not what it names, even when a folder is swapped for one while we work. A
- * missing target is fine.
- */
-export function removeBelow(anchor: string, target: string): void {
-  const levels = levelsBelow(anchor, target);
-  if (levels.length === 0) throw new Error(`refusing to remove the anchor ${anchor} itself`);
-  try {
-    inFolder(anchor, path.dirname(target), (dirFd) => {
-      const entry = at(dirFd, path.basename(target));
-      const stat = fs.lstatSync(entry, { throwIfNoEntry: false });
-      if (!stat) return;
-      if (stat.isDirectory()) {
-        let fd: number | undefined;
-        try {
-          fd = fs.openSync(entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code !== 'ELOOP' && code !== 'ENOTDIR') throw withPath(error, target);
-        }
-        if (fd !== undefined) {
-          try {
-            emptyFolder(fd);
-          } finally {
-            fs.closeSync(fd);
-          }
-          fs.rmdirSync(entry);
-          return;
-        }
-      }
-      unlinkQuietly(entry);
-    });
-  } catch (error) {
-    // A level above it is missing, or planted: either way there is no target of ours.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof PlantedFileError) return;
-    throw error;
-  }
 }
 
 /**

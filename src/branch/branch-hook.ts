@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
-import { shellQuote } from '../base/process.js';
+import { shellQuote } from '../base/shell-quote.js';
 import { gitHooksDir } from './git.js';
 
 const MARKER = '# db-tool: database branch hook';

@@ -4,30 +4,26 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, TRASH_PREFIX,
-  type ClusterLayout, type ClusterSettings,
-} from './cluster-layout.js';
+import { clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, type ClusterLayout, type ClusterSettings } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
-import { AmbiguousError, MissingProgramError, UserError } from '../base/errors.js';
+import { UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
-import { chownBelow, makeDirsBelow, removeBelow, writeBelow } from '../base/safe-files.js';
+import { chownBelow, makeDirsBelow, writeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { serverFolderAnchor, serverPath, type ServerPath } from './server-files.js';
 import { explainFsFaults } from '../base/fs-faults.js';
 import type { Logger } from '../base/log.js';
-import { isProcessAlive } from '../base/pids.js';
 import { isRoot, serverUser, userCanReach } from './os-user.js';
-import { locatePgProgram } from '../pg/pg-bin.js';
-import { removeInBackground, runProgram, type OsUser } from '../base/process.js';
+import type { OsUser } from '../base/process.js';
 import { generatedSettings, installConf, managedBlock, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
-import { liveSockets, runningServer, startServer, stopServer } from './server-process.js';
-import { linkRamDataDir, ramTablespaceDirs, removeRamDir } from './ram-storage.js';
+import { runningServer, startServer, stopServer } from './server-process.js';
+import { linkRamDataDir } from './ram-storage.js';
 import { hasSpare, prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
-import { holdsUserRelations } from './user-data.js';
-import { BUILDING, builtState, readUserRows } from './user-rows.js';
-import { connectionFor, recordServer, runningCluster, type ClusterConnection } from './cluster-connection.js';
+import { connectionFor, recordServer, type ClusterConnection } from './cluster-connection.js';
+import { resolvePreloadLibraries } from './preload-libraries.js';
+import { removeAbandonedTrash, stopForWipe, wipeCluster } from './cluster-wipe.js';
 
 export interface InitOptions {
   /** Keep an existing cluster instead of wiping it (PG_REUSE / --reuse). */
@@ -56,11 +52,11 @@ export interface InitOptions {
  * Gives a folder or file we made to the server account when we are root: through its
  * descriptor, never through a link planted below `anchor` (safe-files.ts).
  */
-function handOver(config: Config, place: ServerPath, user: OsUser): void {
+function handOver(config: Pick<Config, 'euid'>, place: ServerPath, user: OsUser): void {
   if (isRoot(config)) chownBelow(place.anchor, place.path, user.uid, user.gid);
 }
 
-function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
+function prepareWorkingDir(config: Pick<Config, 'euid'>, dir: string, user: OsUser): void {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
   if (stat && !stat.isDirectory()) throw new UserError(`working dir is not a folder: ${dir}`);
   makeDirs(dir);
@@ -91,125 +87,11 @@ async function checkReachable(config: Config, dir: string, user: OsUser): Promis
 }
 
 /** Makes a folder of the cluster (its anchor exists or is made) and hands it over. */
-function makeOwnedDir(config: Config, layout: ClusterLayout, dir: string, user: OsUser): void {
+function makeOwnedDir(config: Pick<Config, 'euid'>, layout: ClusterLayout, dir: string, user: OsUser): void {
   const place = serverPath(layout, dir);
   makeDirs(place.anchor);
   makeDirsBelow(place.anchor, place.path, 0o700);
   handOver(config, place, user);
-}
-
-/** The usual places of `shared_preload_libraries` next to the server's bin/ folder. */
-function nearbyLibDirs(binDir: string): string[] {
-  return [path.resolve(binDir, '..', 'lib'), path.resolve(binDir, '..', 'lib', 'postgresql')].filter((dir) => fs.existsSync(dir));
-}
-
-/** Each library folder once, however it was spelled. */
-function uniqueDirs(dirs: readonly string[]): string[] {
-  const seen = new Set<string>();
-  return dirs.filter((dir) => {
-    let real = path.resolve(dir);
-    try {
-      real = fs.realpathSync(real);
-    } catch {
-      // keep the resolved spelling
-    }
-    if (seen.has(real)) return false;
-    seen.add(real);
-    return true;
-  });
-}
-
-/** `pg_config --pkglibdir` of the server build, asked only when the nearby folders fail. */
-async function pgConfigLibDir(config: Config, binDir: string): Promise<string[]> {
-  const pgConfig = path.join(binDir, 'pg_config');
-  if (!fs.existsSync(pgConfig)) return [];
-  const result = await runProgram(pgConfig, ['--pkglibdir'], { env: config.env, timeoutMs: 5_000 });
-  return result.code === 0 ? [result.stdout.trim()] : [];
-}
-
-function libraryIn(dirs: readonly string[], lib: string): boolean {
-  const file = lib.replace(/^\$libdir\//, '');
-  if (path.isAbsolute(file)) return fs.existsSync(file) || fs.existsSync(`${file}.so`);
-  return dirs.some((dir) => fs.existsSync(path.join(dir, `${file}.so`)) || fs.existsSync(path.join(dir, file)));
-}
-
-/**
- * shared_preload_libraries for a fresh cluster. The default pg_cron is dropped with a
- * warning when this PostgreSQL lacks it; a library the user asked for must exist.
- */
-export async function resolvePreloadLibraries(config: Config, log: Logger): Promise<string[]> {
-  const wanted = config.preloadLibraries.split(',').map((s) => s.trim()).filter(Boolean);
-  if (wanted.length === 0) return [];
-  const postgres = locatePgProgram(config, 'postgres');
-  const binDir = postgres ? path.dirname(fs.realpathSync(postgres)) : undefined;
-  let dirs = binDir ? nearbyLibDirs(binDir) : [];
-  let missing = wanted.filter((lib) => !libraryIn(dirs, lib));
-  if (missing.length > 0 && binDir) {
-    dirs = uniqueDirs([...dirs, ...(await pgConfigLibDir(config, binDir))]);
-    missing = wanted.filter((lib) => !libraryIn(dirs, lib));
-  }
-  if (missing.length === 0) return wanted;
-  if (config.preloadLibrariesExplicit) {
-    throw new MissingProgramError(
-      `shared_preload_libraries: ${missing.join(', ')} not installed for this PostgreSQL (looked in ${dirs.join(', ') || 'no library folder'})`,
-    );
-  }
-  log.warn(`${missing.join(', ')} is not installed for this PostgreSQL; starting without it (install postgresql-<major>-cron, or set PG_SHARED_PRELOAD_LIBRARIES='')`);
-  return wanted.filter((lib) => !missing.includes(lib));
-}
-
-/**
- * Moves the old data out of the way and clears the socket folder. Data that holds rows
- * a user made (`keep`) becomes `data.previous`, replacing the one kept before (one
- * generation; `database restore --previous` swaps it back); anything else is renamed
- * to a trash folder that a detached rm deletes while we go on. Renames are instant. A
- * socket another live server listens on is never deleted.
- */
-async function wipeCluster(config: Config, layout: ClusterLayout, keep: boolean): Promise<void> {
-  const busy = await liveSockets(layout.sockDir);
-  if (busy.length > 0) {
-    throw new AmbiguousError(`socket ${busy.join(', ')} is in use by another live server; not deleting it (stop that server, or use another PG_WORKING_DIR or PG_PORT)`);
-  }
-  if (fs.existsSync(layout.dataDir)) {
-    // RAM tablespaces of the old cluster (a `database test` run's) go with it.
-    for (const dir of ramTablespaceDirs(layout.dataDir)) removeRamDir(dir);
-    const away = keep ? layout.previousDir : path.join(layout.workingDir, scratchName('old'));
-    if (keep) moveToTrash(config, layout.workingDir, layout.previousDir);
-    fs.renameSync(layout.dataDir, away);
-    if (!keep) removeInBackground(config, away);
-  }
-  const sock = serverPath(layout, layout.sockDir);
-  removeBelow(sock.anchor, sock.path);
-}
-
-/** Renames `dir` (if it exists) to a trash folder of the working dir and deletes it in the background. */
-function moveToTrash(config: Config, workingDir: string, dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  const trash = path.join(workingDir, scratchName('old'));
-  fs.renameSync(dir, trash);
-  removeInBackground(config, trash);
-}
-
-/** A trash folder nobody has touched for this long is not being deleted any more. */
-const ABANDONED_TRASH_MS = 60_000;
-
-/**
- * Deletes `.trash-*` folders left when a run (or its detached rm) was killed: their
- * maker is gone and nothing has changed in them for a minute.
- */
-function removeAbandonedTrash(config: Config, workingDir: string): void {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(workingDir).filter((entry) => entry.startsWith(TRASH_PREFIX));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const pid = Number(/-([0-9]+)-[0-9a-z]+$/.exec(entry)?.[1]);
-    const folder = path.join(workingDir, entry);
-    const stat = fs.statSync(folder, { throwIfNoEntry: false });
-    if (stat && !isProcessAlive(pid) && Date.now() - stat.mtimeMs > ABANDONED_TRASH_MS) removeInBackground(config, folder);
-  }
 }
 
 type FreshConf = Parameters<typeof installConf>[2];
@@ -241,49 +123,6 @@ async function makeFreshData(config: Config, layout: ClusterLayout, target: stri
   });
   handOver(config, { anchor, path: path.join(target, SECRET_CONF) }, user);
   return source;
-}
-
-/** What a wipe of the current data would lose, settled before the server stops. */
-interface WipeLoss {
-  /** Keep the data aside as `data.previous`. */
-  keep: boolean;
-  /** What it holds, for the warning: `3 rows in testdb:app.todo`, or `tables` when not countable. */
-  holds?: string;
-}
-
-/**
- * Would a wipe lose rows a user made? Nothing made after initdb (told from the files) or
- * a deploy that never finished: no. A running server is asked (user-rows.ts): rows that
- * differ from what the last deploy built: yes. A stopped one cannot be asked without
- * starting it, so its tables count as worth keeping.
- */
-async function wipeLoss(config: Config, layout: ClusterLayout): Promise<WipeLoss> {
-  if (!fs.existsSync(path.join(layout.dataDir, 'PG_VERSION')) || !holdsUserRelations(layout.dataDir)) return { keep: false };
-  const built = builtState(layout.workingDir, layout.dataDir);
-  if (built === BUILDING) return { keep: false };
-  const running = runningCluster(config, layout.workingDir);
-  if (!running) return { keep: true, holds: 'tables' };
-  try {
-    const found = await readUserRows(running.url);
-    if (found.rows === 0 || found.fingerprint === built) return { keep: false };
-    const shown = found.tables.slice(0, 3).join(', ') + (found.tables.length > 3 ? ', …' : '');
-    return { keep: true, holds: `${found.rows} row${found.rows === 1 ? '' : 's'} in ${shown}` };
-  } catch {
-    return { keep: true, holds: 'tables' };
-  }
-}
-
-/**
- * Stops the old server, and says in one line when the wipe that follows replaces rows a
- * user made — kept aside, and the command that brings them back.
- */
-async function stopForWipe(config: Config, layout: ClusterLayout, log: Logger): Promise<WipeLoss> {
-  const loss = await wipeLoss(config, layout);
-  await stopServer(layout.dataDir);
-  if (loss.keep) {
-    log.warn(`a fresh start replaces the cluster holding ${loss.holds}; it is kept in ${layout.previousDir} until the next wipe: \`database restore --previous\` brings it back (\`database init --reuse\` keeps a cluster)`);
-  }
-  return loss;
 }
 
 /**
@@ -322,7 +161,7 @@ async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser,
  * Where the server's stdout/stderr go: server.log. With NO_TTY it is always the one in
  * the working dir (it lives and goes with the cluster), and we say where it is.
  */
-function serverOutputFile(config: Config, layout: ClusterLayout, log: Logger): string {
+function serverOutputFile(config: Pick<Config, 'noTty'>, layout: ClusterLayout, log: Logger): string {
   if (!config.noTty) return layout.serverLog;
   const file = path.join(layout.workingDir, 'server.log');
   log.warn(`NO_TTY=1: server output goes to ${file}`);

@@ -8,7 +8,7 @@ import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { runProgram, type OsUser } from '../base/process.js';
 
-export function isRoot(config: Config): boolean {
+export function isRoot(config: Pick<Config, 'euid'>): boolean {
   return config.euid === 0;
 }
 

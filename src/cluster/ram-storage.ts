@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 
 export const SHM = '/dev/shm';
 /**
@@ -75,12 +75,6 @@ export function linkRamDataDir(link: string, owner: { uid: number; gid: number }
     throw error;
   }
   return target;
-}
-
-/** Removes the RAM folder behind a `data` symlink made by `linkRamDataDir` (and nothing else). */
-export function removeRamDataDir(link: string): void {
-  const dir = ramDirOf(link);
-  if (dir) removeRamDir(dir);
 }
 
 export interface RamDir {

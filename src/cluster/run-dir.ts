@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterLayout } from './cluster-layout.js';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { formatIdentity, parseIdentity, processesMentioning, processIdentity, type ProcessIdentity } from '../base/pids.js';
 import { ramDirOf, removeRamDir } from './ram-storage.js';

@@ -29,7 +29,10 @@ const PREPARE_SCRIPT = [
   'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
   'for spare in "$@"; do',
   '  [ -e "$spare" ] && continue',
-  '  cp -a "$template" data && mv -T data "$spare" || break',
+  '  cp -a "$template" data || break',
+  // POSIX mv has no -T (GNU's "never into an existing folder"): the name is checked free
+  // again right before, and only this preparation makes spares of this key (prepareSpare).
+  '  [ ! -e "$spare" ] && mv data "$spare" || break',
   'done',
   'cd / && rm -rf -- "$tmp"',
 ].join('\n');
@@ -79,7 +82,7 @@ export function hasSpare(dir: string, key: string): boolean {
  * A spare still being copied is not waited for: copying the template beside it uses
  * the second core, which is faster than waiting for it one copy after the other.
  */
-export function takeSpare(config: Config, dir: string, key: string, target: string): boolean {
+export function takeSpare(config: Pick<Config, 'env'>, dir: string, key: string, target: string): boolean {
   let taken = false;
   let entries: string[];
   try {
@@ -106,7 +109,7 @@ export function takeSpare(config: Config, dir: string, key: string, target: stri
 }
 
 /** Starts copying `template` into a spare in `dir`, unless one exists or is on its way. */
-export function prepareSpare(config: Config, dir: string, key: string, template: string): void {
+export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: string, template: string): void {
   const missing = spareNames(key).map((name) => path.join(dir, name)).filter((spare) => !fs.existsSync(spare));
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || missing.length === 0) return;
   for (const preparation of preparations(dir)) {

@@ -12,10 +12,12 @@ import { UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import type { Logger } from '../base/log.js';
 import { serverProgram } from '../pg/pg-bin.js';
-import { faultLogDirs, programFailure, runProgram, type OsUser } from '../base/process.js';
+import { faultLogDirs, programFailure } from '../base/program-failure.js';
+import { runProgram, type OsUser } from '../base/process.js';
 import { takeSpare } from './spare-cluster.js';
 import { serverFolderAnchor } from './server-files.js';
-import { folderIdentity, makeDirsBelow, removeBelow } from '../base/safe-files.js';
+import { folderIdentity, makeDirsBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { clearDeadLeftovers } from './leftovers.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
@@ -54,12 +56,12 @@ async function copyTree(config: Config, from: string, to: string): Promise<void>
   }
 }
 
-export /**
+/**
  * Copies the template into `dataDir` (new, in a folder of the server account): cp runs
  * in a root-owned folder we made and pinned as its working folder, so nothing the
  * server account renames or links in the meantime redirects what root writes.
  */
-async function copyTemplate(config: Config, from: string, dataDir: string, anchor: string): Promise<void> {
+export async function copyTemplate(config: Config, from: string, dataDir: string, anchor: string): Promise<void> {
   makeDirsBelow(anchor, dataDir, 0o700);
   const script = 'test "$(stat -c %d:%i .)" = "$1" || { echo "folder replaced while copying" >&2; exit 1; }; exec cp -a -- "$2"/. .';
   const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, dataDir), from], { env: config.env, cwd: dataDir });

@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_FILE } from './cluster-layout.js';
 import { UserError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
-import { removeBelow } from '../base/safe-files.js';
+import { removeBelow } from '../base/safe-remove.js';
 import { errnoCause } from '../base/fs-faults.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';

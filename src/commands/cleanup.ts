@@ -6,8 +6,9 @@ import { ramTablespaceDirs, removeRamDir } from '../cluster/ram-storage.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { AmbiguousError } from '../base/errors.js';
-import { faultLogDirs, programFailure, runProgram } from '../base/process.js';
-import { removeBelow } from '../base/safe-files.js';
+import { faultLogDirs, programFailure } from '../base/program-failure.js';
+import { runProgram } from '../base/process.js';
+import { removeBelow } from '../base/safe-remove.js';
 import type { Logger } from '../base/log.js';
 
 export interface CleanupResult {

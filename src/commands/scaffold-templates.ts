@@ -5,8 +5,6 @@
  * diff all pass on a new project as it is.
  */
 
-export const EXAMPLE_TABLE = 'app.todo';
-
 export const ENTRYPOINT_SQL = `-- The database as it should be. \`database hydrate\` (and deploy, check, diff) runs
 -- this file with psql, after installing the hectic bundle (the hectic schema). Split it
 -- with \\ir as it grows (\\ir tables/todo.sql); keep it re-runnable (IF NOT EXISTS,

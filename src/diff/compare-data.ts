@@ -11,43 +11,23 @@
  * never shows as a difference. Only the differing rows are kept, up to a limit for the
  * report, with counts beyond it; a rows file, when asked for, gets them all.
  */
-import fs from 'node:fs';
 import type { ClientBase } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { quoteIdent } from '../pg/db.js';
-import { InternalError, MissingTableError } from '../base/errors.js';
-import { decodeLine, formatRow, type Row } from './copy-text.js';
+import { MissingTableError } from '../base/errors.js';
+import { formatRow, type Row } from './copy-text.js';
 import { hasUnequalTextsForEqualValues, orderByItem, orderKindOf, textTiebreakItem, valueComparator, type OrderKind } from './row-order.js';
 import { lineComparator, mergeLines, streamLines, type OrderColumn } from './row-merge.js';
-import { RowHunks } from './row-hunks.js';
+import { immutableTables, isIgnoredColumn, resolveTable, tableColumns, tableKey, type ColumnInfo, type RowOrder, type TableKey, type TableRef } from './data-tables.js';
+import { RowsFileWriter, TableDifferences } from './table-differences.js';
 
 export { formatRow, type Row };
-
-/** Columns ignored when inherited: timestamps of when each database was built. */
-export const VOLATILE_INHERITED_COLUMNS = ['created_at', 'updated_at'] as const;
 
 /** Differing rows of a table the report shows (and lists in JSON); the rest are counted. */
 export const DEFAULT_ROW_LIMIT = 1000;
 
 export type DataReason = 'requested' | 'immutable';
 export type DataStatus = 'identical' | 'different' | 'only-in-db1' | 'only-in-db2';
-
-export interface TableRef {
-  oid: number;
-  schema: string;
-  name: string;
-  /** `schema.name`, quoted where PostgreSQL needs it. */
-  display: string;
-}
-
-export interface ColumnInfo {
-  name: string;
-  inherited: boolean;
-  /** True for a collatable type (text, varchar, domains over them…). */
-  collatable: boolean;
-  /** The column's type, a domain's base type for a domain (decides how rows are ordered). */
-  type: number;
-}
 
 export interface TableDataComparison {
   table: string;
@@ -85,79 +65,6 @@ export interface DataCompareOptions {
   rowLimit?: number;
   /** Writes the diff of every differing table, all rows, to this file. */
   rowsFile?: string;
-}
-
-const RELKINDS = "('r','p','v','m','f')";
-
-const TABLE_FIELDS = `c.oid::int AS oid, n.nspname AS schema, c.relname AS name, format('%I.%I', n.nspname, c.relname) AS display`;
-
-/** Resolves a user-given name (bare → search_path) to a table of this database, if any. */
-export async function resolveTable(client: ClientBase, name: string): Promise<TableRef | undefined> {
-  const result = await client.query<TableRef>(
-    `SELECT ${TABLE_FIELDS} FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.oid = to_regclass($1) AND c.relkind IN ${RELKINDS}`,
-    [name],
-  );
-  return result.rows[0];
-}
-
-/** Every table inheriting `hectic.immutable` (at any depth); none when the bundle is absent. */
-export async function immutableTables(client: ClientBase): Promise<TableRef[]> {
-  const result = await client.query<TableRef>(
-    `WITH RECURSIVE heirs(relid) AS (
-       SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass('hectic.immutable')
-       UNION
-       SELECT i.inhrelid FROM pg_inherits i JOIN heirs h ON i.inhparent = h.relid
-     )
-     SELECT ${TABLE_FIELDS} FROM heirs JOIN pg_class c ON c.oid = heirs.relid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-      ORDER BY 4`,
-  );
-  return result.rows;
-}
-
-export async function tableColumns(client: ClientBase, oid: number): Promise<ColumnInfo[]> {
-  const result = await client.query<ColumnInfo>(
-    `SELECT a.attname AS name, a.attinhcount > 0 AS inherited, a.attcollation <> 0 AS collatable,
-            (CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END)::int AS type
-       FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
-      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-    [oid],
-  );
-  return result.rows;
-}
-
-export type RowOrder = 'primary key' | 'unique key' | 'all columns';
-
-export interface TableKey {
-  kind: Exclude<RowOrder, 'all columns'>;
-  columns: string[];
-}
-
-/**
- * The key rows are listed by: the primary key, else the first (by name) unique,
- * non-partial index on plain NOT NULL columns; undefined when there is neither.
- */
-export async function tableKey(client: ClientBase, oid: number): Promise<TableKey | undefined> {
-  const result = await client.query<{ primary: boolean; columns: string[] }>(
-    `SELECT i.indisprimary AS primary,
-            array(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                   ORDER BY k.ord) AS columns
-       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-      WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-        AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey) AS k(attnum)
-                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                         WHERE NOT a.attnotnull)
-      ORDER BY i.indisprimary DESC, ic.relname`,
-    [oid],
-  );
-  const row = result.rows[0];
-  return row ? { kind: row.primary ? 'primary key' : 'unique key', columns: row.columns } : undefined;
-}
-
-export function isIgnoredColumn(column: ColumnInfo): boolean {
-  return column.inherited && (VOLATILE_INHERITED_COLUMNS as readonly string[]).includes(column.name);
 }
 
 /** A table whose rows are compared, as found in each database. */
@@ -294,110 +201,6 @@ async function drain(lines: AsyncGenerator<string[]> | undefined): Promise<void>
     for (;;) if ((await lines.next()).done) return;
   } catch {
     // Its own failure is reported by whoever reads it; here it only has to end.
-  }
-}
-
-/** Buffered writes to the rows file (one write call per megabyte, not per row). */
-class RowsFileWriter {
-  private readonly fd: number;
-  private chunks: string[] = [];
-  private size = 0;
-
-  constructor(file: string) {
-    try {
-      this.fd = fs.openSync(file, 'w', 0o644);
-    } catch (error) {
-      throw new InternalError(`cannot write the rows file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
-
-  write(text: string): void {
-    this.chunks.push(text);
-    this.size += text.length;
-    if (this.size >= 1 << 20) this.flush();
-  }
-
-  flush(): void {
-    if (this.chunks.length > 0) fs.writeSync(this.fd, this.chunks.join(''));
-    this.chunks = [];
-    this.size = 0;
-  }
-
-  close(): void {
-    this.flush();
-    fs.closeSync(this.fd);
-  }
-}
-
-/** The `---`/`+++` lines of a table's data diff (an absent side is named so). */
-function diffHeader(table: string, status: DataStatus): string {
-  const oldName = status === 'only-in-db2' ? 'DB1: (absent)' : `DB1: ${table}`;
-  const newName = status === 'only-in-db1' ? 'DB2: (absent)' : `DB2: ${table}`;
-  return `--- ${oldName}\n+++ ${newName}\n`;
-}
-
-/** One table's differing rows as the merge reports them: the report's share, counts, and the rows file. */
-class TableDifferences {
-  readonly onlyInDb1: Row[] = [];
-  readonly onlyInDb2: Row[] = [];
-  countDb1 = 0;
-  countDb2 = 0;
-  private readonly hunks: string[] = [];
-  private readonly shown: RowHunks;
-  private readonly all: RowHunks | undefined;
-  private fileHeaderWritten = false;
-
-  constructor(
-    private readonly table: string,
-    private readonly status: DataStatus,
-    private readonly columns: readonly string[],
-    private readonly limit: number,
-    file: RowsFileWriter | undefined,
-  ) {
-    this.shown = new RowHunks({ limit, onHunk: (text) => this.hunks.push(text) });
-    this.all = file && new RowHunks({
-      onHunk: (text) => {
-        if (!this.fileHeaderWritten) file.write(diffHeader(this.table, this.status));
-        this.fileHeaderWritten = true;
-        file.write(text);
-      },
-    });
-    // The first line of each side is the column names: a side that is absent lacks it too.
-    const header = columns.join('\t');
-    if (status === 'only-in-db1') this.each((hunks) => hunks.remove(header, false));
-    else if (status === 'only-in-db2') this.each((hunks) => hunks.add(header, false));
-    else this.each((hunks) => hunks.equal(header));
-  }
-
-  private each(action: (hunks: RowHunks) => void): void {
-    action(this.shown);
-    if (this.all) action(this.all);
-  }
-
-  private row(line: string): Row {
-    return this.columns.length === 0 ? [] : decodeLine(line);
-  }
-
-  equal(line: string): void {
-    this.each((hunks) => hunks.equal(line));
-  }
-
-  db1Only(line: string): void {
-    this.countDb1 += 1;
-    if (this.onlyInDb1.length < this.limit) this.onlyInDb1.push(this.row(line));
-    this.each((hunks) => hunks.remove(line));
-  }
-
-  db2Only(line: string): void {
-    this.countDb2 += 1;
-    if (this.onlyInDb2.length < this.limit) this.onlyInDb2.push(this.row(line));
-    this.each((hunks) => hunks.add(line));
-  }
-
-  /** The report's diff ('' when no row differs). */
-  finish(): { diff: string; notShown: number } {
-    this.each((hunks) => hunks.finish());
-    return { diff: this.hunks.length > 0 ? diffHeader(this.table, this.status) + this.hunks.join('') : '', notShown: this.shown.notShown };
   }
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, MAX_SOCKET_PATH, socketFile } from '../cluster/cluster-layout.js';
-import { resolvePreloadLibraries } from '../cluster/cluster.js';
+import { resolvePreloadLibraries } from '../cluster/preload-libraries.js';
 import type { Config } from '../base/config.js';
 import { silentLogger } from '../base/log.js';
 import { isRoot, lookupUser, userCanReach } from '../cluster/os-user.js';

@@ -53,6 +53,7 @@ import { inlineSql, stdinLineMap, type InlineSql, type StdinSource } from '../pg
 import { MigrationFailedError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
+import { countNewlines } from '../base/text.js';
 import { describePsqlFailure, messagesBeforeError, quotePsqlArgument } from '../pg/psql.js';
 import { fileRunsOutsideTransaction, runsOutsideTransaction } from './migration-directives.js';
 import { withScratchFolder } from './migration-scratch.js';
@@ -164,8 +165,7 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
   const push = (...texts: string[]): void => {
     for (const text of texts) {
       chunks.push(text);
-      lines += 1;
-      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines += 1;
+      lines += 1 + countNewlines(text);
     }
   };
   // The step's line in the step file: psql's query buffer holds it while \w writes it out, then \r empties it.

@@ -18,6 +18,7 @@
  * back.
  */
 import { isUtf8 } from 'node:buffer';
+import { countNewlines } from '../base/text.js';
 
 /** A file that can be sent inline, split at its final `;`. */
 export interface InlineSql {
@@ -82,8 +83,8 @@ export function inlineSql(bytes: Buffer): InlineSql | undefined {
     }
   }
   if (terminator < 0 || pending || depth !== 0) return undefined;
-  let lineCount = 1;
-  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) lineCount += 1;
+  // A newline that ends the text starts no line.
+  const lineCount = countNewlines(text) + (text.endsWith('\n') ? 0 : 1);
   return { head: text.slice(0, terminator), rest: text.slice(terminator + 1), lineCount };
 }
 

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import type { Config } from '../base/config.js';
 import { UserError } from '../base/errors.js';
 import { redactUrl } from '../base/redact.js';
-import { shown } from '../base/text.js';
+import { countNewlines, shown } from '../base/text.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { pgProgram } from './pg-bin.js';
 import { describePsqlFailure, PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, quotePsqlArgument, SqlError, type PsqlOptions } from './psql.js';
@@ -79,7 +79,7 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
   const input = new PsqlInput();
   let linesSent = 0;
   const send = (text: string, end = false): void => {
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) linesSent += 1;
+    linesSent += countNewlines(text);
     if (end) input.end(text);
     else input.write(text);
   };

@@ -20,7 +20,9 @@ import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError } from '../pg/psql.js';
 import { startPsql, type StartedPsql } from '../pg/psql-session.js';
 import { parseTap, type TapReport } from './tap.js';
-import { TestCopies, urlForDatabase, type Cleared, type DumpedSnapshot, type TestCopy } from './test-clones.js';
+import { urlForDatabase, type Cleared } from './test-clones.js';
+import { openTestCopies, type OpenedCopies } from './open-test-copies.js';
+import type { DumpedSnapshot, TestCopies, TestCopy } from './test-copies.js';
 import { startClonesWatchdog } from './clones-watchdog.js';
 
 /** pg_prove's psql settings: output lines are exactly what the tests print. */
@@ -195,13 +197,34 @@ function slotsAhead(lanes: number, copies: TestCopies | undefined): number {
   return Math.max(1, Math.min(lanes, spare));
 }
 
+/** Opens the run's copies, telling what crashed runs left and was cleared. */
+function openCopiesForRun(config: Config, options: TestRunOptions, lanes: number, signal: AbortSignal): Promise<OpenedCopies> {
+  return openTestCopies({
+    url: options.url,
+    copies: options.files.length,
+    connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
+    config,
+    signal,
+    onCleared: (cleared) => {
+      if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });
+    },
+  });
+}
+
+/** Where the run's files run: in copies (how they were made), or in the target itself and why. */
+function isolationOf(opened: OpenedCopies, lanes: number): Isolation {
+  return opened.kind === 'copies'
+    ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram, dumped: opened.copies.dumped, cronRestarted: opened.copies.cronRestarted }
+    : { kind: 'target', reason: opened.reason };
+}
+
 export async function runTestFiles(config: Config, options: TestRunOptions): Promise<TestRunResult> {
   const started = performance.now();
   const lanes = Math.max(1, Math.min(options.jobs, options.files.length));
   let copies: TestCopies | undefined;
   let opening: Promise<unknown> = Promise.resolve();
   // On SIGINT/SIGTERM: end the psql processes (and a pg_dump under way), then drop the copies
-  // (with any session left in them); a snapshot half made is dropped by open() as it fails.
+  // (with any session left in them); a snapshot half made is dropped by openTestCopies() as it fails.
   const abort = new AbortController();
   // Killed outright (SIGKILL, the OOM killer), we leave copies behind: a watchdog drops
   // them, their RAM tablespace and folder (clones-watchdog.ts).
@@ -219,25 +242,14 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
     // their copies (\c) when those exist.
     const early = Array.from({ length: lanes }, () => psql(urlForDatabase(options.url, 'postgres')));
     try {
-      const open = TestCopies.open({
-        url: options.url,
-        copies: options.files.length,
-        connections: Math.min(lanes, MAX_ADMIN_CONNECTIONS),
-        config,
-        signal: abort.signal,
-        onCleared: (cleared) => {
-          if (cleared.databases.length + cleared.tablespaces.length + cleared.folders.length > 0) options.onEvent?.({ type: 'cleared', cleared });
-        },
-      });
+      const open = openCopiesForRun(config, options, lanes, abort.signal);
       opening = open;
       const opened = await open;
       if (opened.kind === 'copies') copies = opened.copies;
       // No `postgres` database: the early psql processes could not connect.
       if (opened.adminDatabase !== 'postgres') await Promise.allSettled(early.splice(0).map((unused) => unused.discard()));
       throwIfInterrupted();
-      const isolation: Isolation = opened.kind === 'copies'
-        ? { kind: 'copies', jobs: lanes, ram: opened.copies.ram, dumped: opened.copies.dumped, cronRestarted: opened.copies.cronRestarted }
-        : { kind: 'target', reason: opened.reason };
+      const isolation = isolationOf(opened, lanes);
       options.onEvent?.({ type: 'isolation', isolation, files: options.files });
       const running = copies;
       const place = async (): Promise<Slot> => {

@@ -7,7 +7,7 @@ import type { Config } from '../base/config.js';
 import { quoteLiteral } from '../pg/db.js';
 import { assertTableNames, splitTableList } from '../pg/table-names.js';
 import { MissingInputError, UserError } from '../base/errors.js';
-import { shellQuote } from '../base/process.js';
+import { shellQuote } from '../base/shell-quote.js';
 import { separateConnectionPassword } from '../base/redact.js';
 
 export interface StagingSettings {

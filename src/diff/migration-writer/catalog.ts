@@ -167,6 +167,15 @@ function splitAttribute(text: string): Pick<Column, 'name' | 'type'> {
   return { name: text.slice(0, space), type: text.slice(space + 1) };
 }
 
+interface TypeRow {
+  oid: number;
+  name: string;
+  sql_name: string;
+  kind: string;
+  labels: string[] | null;
+  attributes: string[] | null;
+}
+
 /** Reads the catalog of the database `client` is connected to (an empty search_path, as pg_dump). */
 export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
   await client.query("SELECT pg_catalog.set_config('search_path', '', false)");
@@ -174,10 +183,28 @@ export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
     (await client.query<RelationRow>(RELATIONS)).rows,
     (await client.query<ColumnRow>(COLUMNS)).rows,
     (await client.query<{ oid: number; type_oid: number; name: string; definition: string }>(CHECKS)).rows,
-    (await client.query<{ oid: number; name: string; sql_name: string; kind: string; labels: string[] | null; attributes: string[] | null }>(TYPES)).rows,
+    (await client.query<TypeRow>(TYPES)).rows,
     (await client.query<{ key: string; table_name: string }>(INDEXES)).rows,
     (await client.query<{ dependant: string; referenced: string | null; referenced_column: string | null }>(VIEW_DEPENDENCIES)).rows,
   ];
+  const { tables, byOid } = tablesOf(relations, columns);
+  const { enums, composites, domains, domainByOid } = typesOf(types);
+  for (const row of checks) {
+    byOid.get(Number(row.oid))?.checks.push({ name: row.name, definition: row.definition });
+    domainByOid.get(Number(row.type_oid))?.constraints.push({ name: row.name, definition: row.definition });
+  }
+  return {
+    tables,
+    enums,
+    composites,
+    domains,
+    indexTable: new Map(indexes.map((row) => [row.key, row.table_name])),
+    dependants: dependantsOf(dependencies),
+  };
+}
+
+/** The tables with their columns, by name and by oid. */
+function tablesOf(relations: readonly RelationRow[], columns: readonly ColumnRow[]): { tables: Map<string, TableInfo>; byOid: Map<number, TableInfo> } {
   const tables = new Map<string, TableInfo>();
   const byOid = new Map<number, TableInfo>();
   for (const row of relations) {
@@ -212,6 +239,11 @@ export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
       statistics: row.statistics,
     });
   }
+  return { tables, byOid };
+}
+
+/** Enums, composite types and domains (these also by oid, for their constraints). */
+function typesOf(types: readonly TypeRow[]): Pick<CatalogInfo, 'enums' | 'composites' | 'domains'> & { domainByOid: Map<number, DomainInfo> } {
   const domains = new Map<string, DomainInfo>();
   const domainByOid = new Map<number, DomainInfo>();
   const enums = new Map<string, string[]>();
@@ -225,12 +257,12 @@ export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
       domainByOid.set(Number(row.oid), domain);
     }
   }
-  for (const row of checks) {
-    byOid.get(Number(row.oid))?.checks.push({ name: row.name, definition: row.definition });
-    domainByOid.get(Number(row.type_oid))?.constraints.push({ name: row.name, definition: row.definition });
-  }
+  return { enums, composites, domains, domainByOid };
+}
+
+/** A view depends on the columns it uses: dropping or retyping one, or the whole relation, touches it. */
+function dependantsOf(dependencies: readonly { dependant: string; referenced: string | null; referenced_column: string | null }[]): Map<string, string[]> {
   const dependants = new Map<string, string[]>();
-  // A view depends on the columns it uses: dropping or retyping one, or the whole relation, touches it.
   for (const row of dependencies) {
     for (const referenced of [row.referenced, row.referenced_column]) {
       if (!referenced) continue;
@@ -239,12 +271,5 @@ export async function readCatalog(client: ClientBase): Promise<CatalogInfo> {
       dependants.set(referenced, list);
     }
   }
-  return {
-    tables,
-    enums,
-    composites,
-    domains,
-    indexTable: new Map(indexes.map((row) => [row.key, row.table_name])),
-    dependants,
-  };
+  return dependants;
 }

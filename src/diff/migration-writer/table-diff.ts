@@ -66,9 +66,6 @@ export function diffTable(from: TableInfo, to: TableInfo, context: TableDiffCont
   const t = to.sqlName;
   const result: TableChanges = { drops: [], alters: [], manualSteps: [], touchedColumns: [] };
   const fromColumns = new Map(from.columns.map((column) => [column.name, column]));
-  const toColumns = new Map(to.columns.map((column) => [column.name, column]));
-  const dropped = from.columns.filter((column) => !toColumns.has(column.name));
-  const added = to.columns.filter((column) => !fromColumns.has(column.name));
   const alter = (sql: string, hazards: string[] = [], segment: Statement['segment'] = 'main'): void => {
     result.alters.push(statement(`ALTER TABLE ${t} ${sql}`, segment, hazards));
   };
@@ -78,6 +75,29 @@ export function diffTable(from: TableInfo, to: TableInfo, context: TableDiffCont
     return result;
   }
 
+  addAndDropColumns(result, from, to, context, alter);
+
+  for (const next of to.columns) {
+    const old = fromColumns.get(next.name);
+    if (!old) continue;
+    changeColumn(result, from, to, old, next, context, alter);
+  }
+  changeColumnOrder(result, from, to, context);
+  changeChecks(result, from, to, context, alter);
+  changeOptions(from, to, alter);
+  if (from.persistence !== undefined && to.persistence !== undefined && from.persistence !== to.persistence) {
+    alter(to.persistence === 'u' ? 'SET UNLOGGED' : 'SET LOGGED', [HAZARD.rewrite(to.name)]);
+  }
+  return result;
+}
+
+/** Columns only on one side: dropped and added, unless the pair looks like a rename (a manual step then). */
+function addAndDropColumns(result: TableChanges, from: TableInfo, to: TableInfo, context: TableDiffContext, alter: (sql: string, hazards?: string[]) => void): void {
+  const t = to.sqlName;
+  const fromColumns = new Map(from.columns.map((column) => [column.name, column]));
+  const toColumns = new Map(to.columns.map((column) => [column.name, column]));
+  const dropped = from.columns.filter((column) => !toColumns.has(column.name));
+  const added = to.columns.filter((column) => !fromColumns.has(column.name));
   // A column dropped and another of the same type added looks like a rename: never guess.
   const renames = dropped.filter((old) => added.some((next) => next.type === old.type));
   if (renames.length > 0 && dropped.length === added.length) {
@@ -109,19 +129,6 @@ export function diffTable(from: TableInfo, to: TableInfo, context: TableDiffCont
       alter(`ADD COLUMN ${columnDefinition(column)}`, hazards);
     }
   }
-
-  for (const next of to.columns) {
-    const old = fromColumns.get(next.name);
-    if (!old) continue;
-    changeColumn(result, from, to, old, next, context, alter);
-  }
-  changeColumnOrder(result, from, to, context);
-  changeChecks(result, from, to, context, alter);
-  changeOptions(from, to, alter);
-  if (from.persistence !== undefined && to.persistence !== undefined && from.persistence !== to.persistence) {
-    alter(to.persistence === 'u' ? 'SET UNLOGGED' : 'SET LOGGED', [HAZARD.rewrite(to.name)]);
-  }
-  return result;
 }
 
 /** Columns on both sides in another order: PostgreSQL has no statement for that. */

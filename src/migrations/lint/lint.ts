@@ -4,7 +4,8 @@
  * comments applied. An allow comment right before a statement, inside it, or after it on
  * its last line silences one finding of RULE on that statement; it needs a reason.
  */
-import { analyzeMigration, emptyKnowledge, type AnalyzedStatement, type SchemaKnowledge } from './analyze.js';
+import { analyzeMigration } from './analyze.js';
+import { emptyKnowledge, type AnalyzedStatement, type SchemaKnowledge } from './walk-state.js';
 import { RULES, RULE_IDS, type RuleId } from './rules.js';
 import { loadParser, parseSqlFile, type SqlStatement } from './sql-parser.js';
 import { fileRunsOutsideTransaction } from '../migration-directives.js';

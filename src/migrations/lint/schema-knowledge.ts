@@ -1,7 +1,7 @@
 /** What lint knows of a database before its pending migrations: column types and enums. */
 import type { SqlReader } from '../../pg/db.js';
 import { parseTypeText } from '../../pg/type-coercion.js';
-import { emptyKnowledge, type SchemaKnowledge } from './analyze.js';
+import { emptyKnowledge, type SchemaKnowledge } from './walk-state.js';
 
 const USER_RELATIONS = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'";
 const COLUMNS = `SELECT c.relname AS "table", a.attname AS "column", pg_catalog.format_type(a.atttypid, a.atttypmod) AS type

@@ -1,0 +1,99 @@
+/**
+ * A program we run together with whatever it starts, ended as a whole (see ChildGroup),
+ * and the reaper that ends such groups when we die.
+ */
+import { onInterrupt } from './interrupt.js';
+import type { WatchdogProcess } from './process.js';
+
+/** What a group needs of its leader, a started child (only process.ts starts them). */
+interface GroupLeader {
+  readonly pid?: number | undefined;
+  kill(signal: NodeJS.Signals): boolean;
+  on(event: 'exit', listener: () => void): unknown;
+}
+
+/**
+ * Ends the process groups of the programs we run when we die, however we die (SIGKILL,
+ * the OOM killer), through the end of its stdin (see spawnWatchdog): `+PGID:SIG` adds a
+ * group, `-PGID` drops it (its leader exited). At end-of-file it sends each group left
+ * its stop signal, then SIGTERM, then SIGKILL: a pg_basebackup and its WAL streamer, a
+ * tar still unpacking, a psql still running a script end with us.
+ */
+export const REAPER_SCRIPT = [
+  'groups=',
+  'while IFS= read -r line; do',
+  '  case $line in',
+  '    +*) groups="$groups ${line#+}" ;;',
+  '    -*) kept=; for g in $groups; do [ "${g%:*}" = "${line#-}" ] || kept="$kept $g"; done; groups=$kept ;;',
+  '  esac',
+  'done',
+  '[ -n "$groups" ] || exit 0',
+  'for g in $groups; do kill -s "${g#*:}" -- "-${g%:*}" 2>/dev/null; done',
+  'sleep 5',
+  'for g in $groups; do kill -s TERM -- "-${g%:*}" 2>/dev/null; done',
+  'sleep 2',
+  'for g in $groups; do kill -s KILL -- "-${g%:*}" 2>/dev/null; done',
+].join('\n');
+
+/** After a stop signal: SIGTERM, then SIGKILL, for what does not end (ms after the first). */
+const ESCALATION: ReadonlyArray<[NodeJS.Signals, number]> = [['SIGTERM', 1_000], ['SIGKILL', 3_000]];
+
+/**
+ * A program we run together with whatever it starts. It runs in a process group of its
+ * own (`detached`: its own session, so a terminal's Ctrl-C reaches us, not it) and is
+ * ended as a whole with `kill(-pgid)`: pg_basebackup's WAL-streaming child would
+ * otherwise outlive it, holding a walsender on the server. The group ends on our
+ * SIGINT/SIGTERM (its stop signal, then SIGTERM, then SIGKILL), when `signal` aborts or
+ * a timeout passes, when its leader exits (what the leader left goes with it), and when
+ * we die (the reaper).
+ */
+export class ChildGroup {
+  private over = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly forget: () => void;
+
+  constructor(
+    private readonly child: GroupLeader,
+    /** The reaper (process.ts starts it before the first child): it ends the group if we die. */
+    private readonly reaper: WatchdogProcess,
+    private readonly stopSignal: NodeJS.Signals,
+    signal?: AbortSignal,
+  ) {
+    if (child.pid !== undefined) reaper.send(`+${child.pid}:${stopSignal.replace(/^SIG/, '')}`);
+    // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
+    // hold the run up (or outlive it) when the signal was sent to us alone.
+    this.forget = onInterrupt(async () => this.stop(this.stopSignal));
+    signal?.addEventListener('abort', () => this.stop(this.stopSignal), { once: true });
+    child.on('exit', () => this.ended());
+  }
+
+  /** Sends `first` to the whole group, then SIGTERM and SIGKILL while it lasts. */
+  stop(first: NodeJS.Signals): void {
+    if (this.over) return;
+    this.send(first);
+    for (const [next, afterMs] of ESCALATION) {
+      if (next !== first) this.timers.push(setTimeout(() => this.send(next), afterMs).unref());
+    }
+  }
+
+  /** The leader is gone (or never started): what it left in its group is ended now. */
+  ended(): void {
+    if (this.over) return;
+    this.send('SIGTERM');
+    this.over = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.forget();
+    if (this.child.pid !== undefined) this.reaper.send(`-${this.child.pid}`);
+  }
+
+  private send(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.over) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is gone, or was never made: the leader alone, if it is still there.
+      this.child.kill(signal);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SPARE_PREFIX } from '../src/cluster/cluster-layout.js';
+import { hasSpare, prepareSpare, stopSparePreparation } from '../src/cluster/spare-cluster.js';
+import { waitFor } from './helpers/project.js';
+
+/** The first `name` on PATH that is a file we may run. */
+function onPath(name: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(`${name} is not on PATH`);
+}
+
+describe('spare clusters', () => {
+  let root: string;
+  let workingDir: string;
+  let template: string;
+  let stubs: string;
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'db-tool-spare-'));
+    workingDir = path.join(root, 'work');
+    template = path.join(root, 'template');
+    stubs = path.join(root, 'bin');
+    for (const dir of [workingDir, template, path.join(template, 'base'), stubs]) fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(template, 'PG_VERSION'), '15\n');
+    fs.writeFileSync(path.join(template, 'base', 'file'), 'rows');
+  });
+
+  afterEach(() => {
+    stopSparePreparation(workingDir);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('fills its spares with a POSIX mv that has no GNU -T (BSD, macOS)', async () => {
+    // A stand-in for BSD mv: it rejects -T as an illegal option and otherwise moves.
+    const realMv = onPath('mv');
+    fs.writeFileSync(
+      path.join(stubs, 'mv'),
+      `#!/bin/sh\nfor arg in "$@"; do case $arg in -T) echo "mv: illegal option -- T" >&2; exit 64 ;; esac; done\nexec ${realMv} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` } }, workingDir, 'k1', template);
+
+    const spares = [1, 2].map((n) => path.join(workingDir, `${SPARE_PREFIX}k1-${n}`));
+    const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
+    // prepareSpare makes the preparation's folder before it returns; the script removes it when done.
+    await waitFor(() => !preparing(), 60_000, 'the spare preparation to end');
+    expect(hasSpare(workingDir, 'k1')).toBe(true);
+    for (const spare of spares) {
+      expect(fs.existsSync(spare)).toBe(true);
+      expect(fs.readFileSync(path.join(spare, 'PG_VERSION'), 'utf8')).toBe('15\n');
+      expect(fs.readFileSync(path.join(spare, 'base', 'file'), 'utf8')).toBe('rows');
+      // Renamed into place, never moved into a folder of that name.
+      expect(fs.existsSync(path.join(spare, 'data'))).toBe(false);
+    }
+  });
+});

@@ -8,7 +8,7 @@
  * walker that follows the words typed so far down the table.
  */
 import type { Argument, Command, Option } from 'commander';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -430,6 +430,6 @@ export function renderCompletion(shell: string, nodes: readonly CompletionNode[]
     case 'fish':
       return renderFish(nodes, programs, version);
     default:
-      throw new UserError(`no completion for shell '${shell}': choose ${SHELLS.join(', ')}`);
+      throw new BadInputError(`no completion for shell '${shell}': choose ${SHELLS.join(', ')}`);
   }
 }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import type { Config } from '../base/config.js';
-import { AmbiguousError, ExitCode, isDbToolError, MissingInputError, UserError } from '../base/errors.js';
+import { AmbiguousError, BadInputError, isDbToolError, MissingInputError } from '../base/errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { formatPlan, parseCount, type MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
 import { configureCommand, nameErrorsBySubcommand, type CliContext } from './run.js';
@@ -155,7 +156,7 @@ export function parseVariables(words: readonly string[]): Record<string, string>
   for (const word of words) {
     const eq = word.indexOf('=');
     const name = eq > 0 ? word.slice(0, eq) : '';
-    if (!PSQL_VARIABLE.test(name)) throw new UserError(`--set expects NAME=VALUE with NAME a psql variable name, got '${word}'`);
+    if (!PSQL_VARIABLE.test(name)) throw new BadInputError(`--set expects NAME=VALUE with NAME a psql variable name, got '${word}'`);
     vars[name] = word.slice(eq + 1);
   }
   return vars;
@@ -269,7 +270,7 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
       }, settings.migrationDir());
       const { unreachable, ...listing } = report;
       if (options.json) {
-        ctx.out(json(unreachable ? { ...listing, error: { code: unreachable.exitCode, message: unreachable.message } } : listing));
+        ctx.out(json(unreachable ? { ...listing, error: { code: exitCodeFor(unreachable), message: unreachable.message } } : listing));
       } else {
         if (report.migrations.length === 0) ctx.log.info(`no migrations in ${report.migrationDir}`);
         ctx.out(formatStatusLines(report.migrations));
@@ -358,7 +359,7 @@ function registerLint(program: Command, ctx: CliContext, sources: MigratorSource
       const settings = settingsOf(command, ctx, sources);
       const format = options.json ? 'json' : options.format;
       const [{ lintCommand }, output] = await Promise.all([import('../commands/migrator-lint.js'), import('./lint-output.js')]);
-      if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format expects text, json or sarif, got '${format}'`);
+      if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new BadInputError(`--format expects text, json or sarif, got '${format}'`);
       const report = await lintCommand({ migrationDir: settings.migrationDir, url: settings.url, names }, ctx.config.cwd);
       if (format === 'json') ctx.out(json(output.lintJson(report, ctx.config.cwd)));
       else if (format === 'sarif') ctx.out(json(output.lintSarif(report, ctx.config.cwd)));

@@ -10,7 +10,7 @@ import {
 } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
-import { AmbiguousError, MissingProgramError, UserError } from '../base/errors.js';
+import { AmbiguousError, MissingProgramError, BadInputError, EnvironmentError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { chownBelow, makeDirsBelow, removeBelow, writeBelow } from '../base/safe-files.js';
 import { serverFolderAnchor, serverPath, type ServerPath } from './server-files.js';
@@ -62,12 +62,12 @@ function handOver(config: Config, place: ServerPath, user: OsUser): void {
 
 function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
-  if (stat && !stat.isDirectory()) throw new UserError(`working dir is not a folder: ${dir}`);
+  if (stat && !stat.isDirectory()) throw new BadInputError(`working dir is not a folder: ${dir}`);
   makeDirs(dir);
   try {
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (error) {
-    throw new UserError(`working dir is not writable: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new EnvironmentError(`working dir is not writable: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   handOver(config, { anchor: dir, path: dir }, user);
   explainFsFaults(`cannot prepare ${dir}`, () => {
@@ -83,7 +83,7 @@ function prepareWorkingDir(config: Config, dir: string, user: OsUser): void {
 async function checkReachable(config: Config, dir: string, user: OsUser): Promise<void> {
   if (!isRoot(config)) return;
   if (!(await userCanReach(config, dir, user, true))) {
-    throw new UserError(
+    throw new EnvironmentError(
       `PG_OS_USER '${user.name}' cannot reach ${dir}: a parent folder is not traversable by that user ` +
         '(e.g. /root is mode 0700); put the project or PG_WORKING_DIR elsewhere, or set PG_OS_USER',
     );

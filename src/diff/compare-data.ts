@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import type { ClientBase } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { quoteIdent } from '../pg/db.js';
-import { InternalError, MissingTableError } from '../base/errors.js';
+import { MissingTableError } from '../base/errors.js';
+import { unwritableFile } from '../base/output-files.js';
 import { decodeLine, formatRow, type Row } from './copy-text.js';
 import { hasUnequalTextsForEqualValues, orderByItem, orderKindOf, textTiebreakItem, valueComparator, type OrderKind } from './row-order.js';
 import { lineComparator, mergeLines, streamLines, type OrderColumn } from './row-merge.js';
@@ -307,7 +308,7 @@ class RowsFileWriter {
     try {
       this.fd = fs.openSync(file, 'w', 0o644);
     } catch (error) {
-      throw new InternalError(`cannot write the rows file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw unwritableFile('rows file', file, error);
     }
   }
 

@@ -11,7 +11,7 @@ import { diffSettled } from '../../diff/migration-report.js';
 import { splitTableList } from '../../pg/table-names.js';
 import { redact } from '../../base/log.js';
 import { json, page, stdoutPalette } from '../output.js';
-import type { CliContext } from '../run.js';
+import { typedError, type CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 
 export interface DiffFlags {
@@ -33,10 +33,10 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
   if (sqlToStdout && flags.json && !flags.output) throw new AmbiguousError('--sql - and --json both want stdout: write the report elsewhere with -o FILE');
   // 1 means differences and nothing else; a failure that would be 1 elsewhere is 2 here.
   ctx.exitCodeFor = diffExitCodeFor;
-  checkOutputFiles(ctx, flags);
   const emit = (text: string): void => (flags.output ? writeReport(ctx, flags.output, text) : ctx.out(text));
   let result: DiffRun;
   try {
+    checkOutputFiles(ctx, flags);
     result = await diffCommand(ctx.config, ctx.log, {
       backupPath,
       tables: flags.tables ? splitTableList(flags.tables, ',') : [],
@@ -76,9 +76,11 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
 }
 
 /** The `{"ok": false, …}` document of a failed diff, with the exit code the run ends with. */
-function jsonFailure(error: unknown): unknown {
-  if (isDbToolError(error)) return toJsonError(diffExitCodeFor(error), redact(error.message), error.details && redact(error.details));
-  return toJsonError(diffExitCodeFor(error), `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
+function jsonFailure(thrown: unknown): unknown {
+  const error = typedError(thrown);
+  const code = diffExitCodeFor(error);
+  if (isDbToolError(error)) return toJsonError(code, redact(error.message), error.details && redact(error.details));
+  return toJsonError(code, `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
 }
 
 /** The files the run will write, checked before it starts (a diff takes a while). */

@@ -52,7 +52,8 @@ export class UnreachableError extends DbToolError {
 
 /**
  * The machine does not allow what was asked: a file or folder that cannot be read or
- * written (also one the user named, like `-o FILE`), a full disk, an unusable OS user.
+ * written (also one the user named, like `-o FILE`), a full disk, an unusable OS user,
+ * a database other sessions will not let go.
  */
 export class EnvironmentError extends DbToolError {
   readonly kind = 'environment';

@@ -40,7 +40,7 @@ function missingLevels(dir: string): { existing: string; missing: string[] } {
 
 /**
  * `mkdir -p` that never spins: returns the folders it made (outermost first). A path
- * that cannot be made is a EnvironmentError naming the folder and the cause.
+ * that cannot be made is an EnvironmentError naming the folder and the cause.
  */
 export function makeDirs(dir: string, options: MakeDirsOptions = {}): string[] {
   const { existing, missing } = missingLevels(dir);

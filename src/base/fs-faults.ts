@@ -61,7 +61,7 @@ export function fsFaultLine(error: NodeJS.ErrnoException, what?: string): string
   return `${what ? `${what}: ` : ''}${errnoCause(error)}${where}`;
 }
 
-/** Runs `work`; an fs fault it throws becomes a EnvironmentError with one short line (exit 1). */
+/** Runs `work`; an fs fault it throws becomes an EnvironmentError with one short line. */
 export function explainFsFaults<T>(what: string, work: () => T): T {
   try {
     return work();

@@ -24,6 +24,7 @@ import {
   sqlDir,
 } from '../src/deploy/bundle.js';
 import { InternalError } from '../src/base/errors.js';
+import { exitCodeFor } from '../src/cli/exit-codes.js';
 import { createLogger, silentLogger, type Logger } from '../src/base/log.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { clientConfig, TestClients } from './helpers/pg-clients.js';
@@ -353,7 +354,7 @@ describe('applyBundle', () => {
 
     const error = await applyBundle(client, silentLogger).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InternalError);
-    expect((error as InternalError).exitCode).toBe(13);
+    expect(exitCodeFor(error)).toBe(13);
     expect((error as InternalError).message).toMatch(/hectic-secret\.sql.*2 plaintext secret\(s\).*hectic\.secret_key is not set/);
     expect((error as InternalError).details).toContain('ALTER SYSTEM SET hectic.secret_key');
 
@@ -383,7 +384,7 @@ describe('applyBundle', () => {
 
     const error = await applyBundle(client, silentLogger).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InternalError);
-    expect((error as InternalError).exitCode).toBe(13);
+    expect(exitCodeFor(error)).toBe(13);
     expect((error as InternalError).message).toContain('9.9.9');
     expect((error as InternalError).message).toContain('0.3.0');
 

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/base/config.js';
+import { MissingTableError } from '../src/base/errors.js';
 import { compareDatabases, type Comparison } from '../src/diff/run-diff.js';
 import type { ComparedAspects } from '../src/diff/diff-result.js';
 import { runBin } from './helpers/cli.js';
@@ -244,6 +245,6 @@ describe('data', () => {
   });
 
   it('a --tables name found in neither database is exit 5, before anything is dumped', async () => {
-    await expect(compare('SELECT 1', { tables: ['store.no_such_table'] })).rejects.toMatchObject({ exitCode: 5 });
+    await expect(compare('SELECT 1', { tables: ['store.no_such_table'] })).rejects.toBeInstanceOf(MissingTableError);
   });
 });

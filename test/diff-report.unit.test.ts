@@ -182,7 +182,7 @@ describe('run folder helpers', () => {
         const dir = path.join(focus, `database-diff-${name}-${dead}-abcdef`);
         fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
         if (finished) {
-          markRunFinished(dir, 0);
+          markRunFinished(dir, 'settled');
           fs.utimesSync(path.join(dir, DIFF_FINISHED), time, time);
         }
         fs.utimesSync(dir, time, time);

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { dotenvValues, parseDotenv } from '../src/base/dotenv.js';
 import { takeEnvFiles } from '../src/cli/run.js';
+import { MissingInputError } from '../src/base/errors.js';
 
 function values(text: string): Record<string, string> {
   const parsed = parseDotenv(text);
@@ -73,7 +74,7 @@ describe('takeEnvFiles', () => {
   });
 
   it('refuses --env-file without a path (exit 3)', () => {
-    expect(() => takeEnvFiles(['status', '--env-file'])).toThrow(expect.objectContaining({ exitCode: 3 }));
-    expect(() => takeEnvFiles(['--env-file=', 'status'])).toThrow(expect.objectContaining({ exitCode: 3 }));
+    expect(() => takeEnvFiles(['status', '--env-file'])).toThrow(MissingInputError);
+    expect(() => takeEnvFiles(['--env-file=', 'status'])).toThrow(MissingInputError);
   });
 });

@@ -8,7 +8,7 @@ import { findProjectRoot, loadConfig, requireLocalDir, requireWorkingDir } from 
 import { isLocalUrl, parseUrl } from '../src/pg/db.js';
 import { withExtraCa } from '../src/pg/extra-ca.js';
 import { rootCertificates } from 'node:tls';
-import { ExitCode } from '../src/base/errors.js';
+import { ExitCode, exitCodeFor } from '../src/cli/exit-codes.js';
 import { colorEnabled, createLogger, redact } from '../src/base/log.js';
 import { debianBinDirs, locatePgProgram } from '../src/pg/pg-bin.js';
 import { shellQuote } from '../src/base/shell-quote.js';
@@ -113,7 +113,7 @@ describe('loadConfig', () => {
       requireWorkingDir(loadConfig({}, '/proc/self'));
       expect.unreachable();
     } catch (error) {
-      expect((error as { exitCode: number }).exitCode).toBe(ExitCode.missingArgument);
+      expect(exitCodeFor(error)).toBe(ExitCode.missingArgument);
     }
   });
 });

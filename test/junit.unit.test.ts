@@ -1,12 +1,12 @@
 /** JUnit XML of `database test --junit`, read back by an independent parser (xmldom). */
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../src/base/errors.js';
+import { SqlFailedError } from '../src/base/errors.js';
 import { junitXml } from '../src/sqltest/junit.js';
 import { parseTap } from '../src/sqltest/tap.js';
 import { totalsOf, type TestFileResult, type TestRunResult } from '../src/sqltest/test-runner.js';
 
-function fileResult(file: string, output: string, error?: UserError): TestFileResult {
+function fileResult(file: string, output: string, error?: SqlFailedError): TestFileResult {
   const tap = parseTap(output);
   return { file, output, notices: '', tap, error, ok: !error && tap.ok, startedAt: new Date('2024-05-06T07:08:09.123Z'), durationMs: 1500 };
 }
@@ -43,7 +43,7 @@ describe('junitXml', () => {
 
   it("puts a failing xUnit function's subtest in its failure, and an SQL error in a (file) testcase", () => {
     const xunit = '    # Subtest: app.test_a()\n    not ok 1 - wrong\n    # have: 1\n    1..1\nnot ok 1 - app.test_a\n1..1\n';
-    const broken = fileResult('/p/b.sql', 'ok 1 - before\n', new UserError('b.sql:2: relation "x" does not exist', '  2 | SELECT * FROM x;'));
+    const broken = fileResult('/p/b.sql', 'ok 1 - before\n', new SqlFailedError('b.sql:2: relation "x" does not exist', '  2 | SELECT * FROM x;'));
     const root = parse(junitXml(run([fileResult('/p/a.sql', xunit), broken]), (file) => file.slice(3)));
     expect(all(root, 'failure')[0]?.textContent).toBe('# Subtest: app.test_a()\nnot ok 1 - wrong\n# have: 1\n1..1');
     const error = all(root, 'error')[0] as Element;

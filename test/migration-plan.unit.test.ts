@@ -1,6 +1,6 @@
 /** The pure migration planner (SPEC §7 rules): no database, no files. */
 import { describe, expect, it } from 'vitest';
-import { AmbiguousError, UserError } from '../src/base/errors.js';
+import { AmbiguousError, BadInputError } from '../src/base/errors.js';
 import {
   checkHistory,
   findOutOfOrder,
@@ -56,7 +56,7 @@ describe('migrate up', () => {
   });
 
   it('refuses N larger than a non-zero pending count', () => {
-    expect(() => planMigrations(DISK, [applied(A)], { kind: 'up', count: 3 })).toThrow(UserError);
+    expect(() => planMigrations(DISK, [applied(A)], { kind: 'up', count: 3 })).toThrow(BadInputError);
     expect(() => planMigrations(DISK, [applied(A)], { kind: 'up', count: 3 })).toThrow(/only 2 pending/);
   });
 });
@@ -74,7 +74,7 @@ describe('migrate down', () => {
 
   it('refuses to go past the start; down all with nothing applied has nothing to do', () => {
     expect(() => planMigrations(DISK, [applied(A)], { kind: 'down', count: 2 })).toThrow(/only 1 applied/);
-    expect(() => planMigrations(DISK, [], { kind: 'down', count: 1 })).toThrow(UserError);
+    expect(() => planMigrations(DISK, [], { kind: 'down', count: 1 })).toThrow(BadInputError);
     const plan = planMigrations(DISK, [], { kind: 'down', count: 'all' });
     expect(plan.steps).toEqual([]);
     expect(plan.nothingToDo).toMatch(/nothing to revert/);
@@ -113,7 +113,7 @@ describe('migrate to', () => {
 
   it('refuses to go back past a migration without a down file', () => {
     const disk = [A, B, source('20240103000000-c', { down: false })];
-    expect(() => planMigrations(disk, disk.map((m) => applied(m)), { kind: 'to', target: A.name })).toThrow(UserError);
+    expect(() => planMigrations(disk, disk.map((m) => applied(m)), { kind: 'to', target: A.name })).toThrow(BadInputError);
   });
 });
 
@@ -189,7 +189,7 @@ describe('parseCount', () => {
   });
 
   it('refuses anything else (exit 1)', () => {
-    for (const word of ['0', '-1', 'x', '1.5']) expect(() => parseCount(word, 'up')).toThrow(UserError);
-    expect(() => parseCount('latest', 'down')).toThrow(UserError);
+    for (const word of ['0', '-1', 'x', '1.5']) expect(() => parseCount(word, 'up')).toThrow(BadInputError);
+    expect(() => parseCount('latest', 'down')).toThrow(BadInputError);
   });
 });

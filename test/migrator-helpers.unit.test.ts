@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseVariables, prepareMigratorArgs } from '../src/cli/migrator-args.js';
 import { listMigrationsCommand } from '../src/commands/migrator-list.js';
 import { formatList, formatStatusLines } from '../src/cli/render/migrator.js';
-import { AmbiguousError, MissingInputError, UserError } from '../src/base/errors.js';
+import { AmbiguousError, MissingInputError, BadInputError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
 import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-runner.js';
@@ -57,7 +57,7 @@ describe('parseVariables', () => {
   });
 
   it('refuses a missing = or a bad name (exit 1)', () => {
-    for (const word of ['novalue', '=1', '1a=2', 'a-b=1']) expect(() => parseVariables([word])).toThrow(UserError);
+    for (const word of ['novalue', '=1', '1a=2', 'a-b=1']) expect(() => parseVariables([word])).toThrow(BadInputError);
   });
 });
 
@@ -172,7 +172,7 @@ describe('new migrations', () => {
   it('makes pronounceable default names and checks given ones', () => {
     expect(pronounceableName()).toMatch(/^([bdfgklmnprstvz][aeiou]){3}$/);
     expect(normaliseMigrationName(' add  users ')).toBe('add-users');
-    for (const bad of ['', '../x', 'a/b', '-x', '.hidden']) expect(() => normaliseMigrationName(bad)).toThrow(UserError);
+    for (const bad of ['', '../x', 'a/b', '-x', '.hidden']) expect(() => normaliseMigrationName(bad)).toThrow(BadInputError);
   });
 });
 
@@ -227,7 +227,7 @@ describe('migration folders', () => {
   it('refuses bad names (1), a migration file instead of a folder (1), both layouts (2), a missing up file (1)', () => {
     const badName = tempDir();
     fs.mkdirSync(path.join(badName, '2024-01-01-x'));
-    expect(() => readMigrationFolders(badName)).toThrow(UserError);
+    expect(() => readMigrationFolders(badName)).toThrow(BadInputError);
     const file = tempDir();
     fs.writeFileSync(path.join(file, '20240101000000-x.sql'), 'SELECT 1;');
     expect(() => readMigrationFolders(file)).toThrow(/not a file/);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { scrub, urlPassword } from '../src/staging/pull-staging.js';
 import { loadConfig } from '../src/base/config.js';
 import { isDbToolError } from '../src/base/errors.js';
+import { exitCodeFor } from '../src/cli/exit-codes.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceReset, splitFlags, sshArguments } from '../src/staging/staging-dump.js';
 
 const FULL = {
@@ -16,7 +17,7 @@ function settingsError(env: Record<string, string | undefined>): { code: number;
   try {
     readStagingSettings(loadConfig(env, '/'));
   } catch (error) {
-    if (isDbToolError(error)) return { code: error.exitCode, message: error.message };
+    if (isDbToolError(error)) return { code: exitCodeFor(error), message: error.message };
     throw error;
   }
   throw new Error('expected an error');

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireLocalDir, type Config } from '../base/config.js';
-import { MissingInputError, UserError } from '../base/errors.js';
+import { MissingInputError, BadInputError, EnvironmentError } from '../base/errors.js';
 import { isRoot } from '../cluster/os-user.js';
 import { makeDirs } from '../base/folders.js';
 import { chownBelow, folderIdentity, makeDirsBelow } from '../base/safe-files.js';
@@ -77,7 +77,7 @@ async function chownTree(config: Config, dir: string, user: OsUser): Promise<voi
  * made and handed over from their anchor (server-files.ts), never through a link.
  */
 function makeServerDataDirs(config: Config, dataDir: string, user: OsUser): void {
-  if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) throw new UserError(`${dataDir} already exists and is not empty`);
+  if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) throw new EnvironmentError(`${dataDir} already exists and is not empty`);
   const place = serverFolder(dataDir);
   const wal = path.join(place.path, 'pg_wal');
   makeDirs(place.anchor);
@@ -124,7 +124,7 @@ export async function extractBackup(config: Config, backupDir: string, dataDir: 
     fs.existsSync(wal) ? extractAs(config, wal, walDir, user) : Promise.resolve(),
   ]);
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    throw new UserError(`${path.join(backupDir, BASE_ARCHIVE)} is not a PostgreSQL base backup (no PG_VERSION inside)`);
+    throw new BadInputError(`${path.join(backupDir, BASE_ARCHIVE)} is not a PostgreSQL base backup (no PG_VERSION inside)`);
   }
   if (isRoot(config)) {
     // tar running as the server account owns what it made; this only fixes odd archives.
@@ -154,7 +154,7 @@ export async function unpackBackupArchive(config: Config, archive: string, into:
   const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, into), path.resolve(archive)], { env: config.env, cwd: into });
   if (result.code !== 0) throw programFailure(result, { what: `tar (extracting ${archive})`, folder: into, logDirs: faultLogDirs(config) });
   const found = findBackupIn(into);
-  if (!found) throw new UserError(`backup archive ${archive} holds no ${BASE_ARCHIVE} (at its top or one folder down)`);
+  if (!found) throw new BadInputError(`backup archive ${archive} holds no ${BASE_ARCHIVE} (at its top or one folder down)`);
   return found;
 }
 

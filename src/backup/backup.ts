@@ -11,7 +11,7 @@ import type { Config } from '../base/config.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { withClient } from '../pg/db.js';
 import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, type BackupInfo } from './backup-files.js';
-import { UserError } from '../base/errors.js';
+import { ProgramFailedError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { versionBoundProgram } from '../pg/client-version.js';
@@ -84,7 +84,7 @@ export async function backupCluster(config: Config, log: Logger, cluster: Cluste
         throw programFailure(result, { what: 'pg_basebackup', folder: path.dirname(target), logDirs: faultLogDirs(config), suffix: '; the previous backup is kept' });
       }
       if (archiveSize(staging, BASE_ARCHIVE) === 0 || archiveSize(staging, WAL_ARCHIVE) === 0) {
-        throw new UserError(`pg_basebackup wrote no ${BASE_ARCHIVE}/${WAL_ARCHIVE} into ${staging}; the previous backup is kept`);
+        throw new ProgramFailedError(`pg_basebackup wrote no ${BASE_ARCHIVE}/${WAL_ARCHIVE} into ${staging}; the previous backup is kept`);
       }
       const info: BackupInfo = {
         createdAt: new Date().toISOString(),

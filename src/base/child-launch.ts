@@ -3,7 +3,7 @@
  * account's environment, passwords moved off its command line, and the error a failed
  * start becomes.
  */
-import { MissingProgramError, UserError } from './errors.js';
+import { MissingProgramError, EnvironmentError } from './errors.js';
 import { passwordsOutOfArgs } from './redact.js';
 import type { OsUser, RunOptions, StdioTarget } from './process.js';
 
@@ -55,7 +55,7 @@ export function spawnError(error: unknown, program: string, options: RunOptions)
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return missingProgram(program, options.installHint);
   if (code === 'EACCES' || code === 'EPERM') {
-    return new UserError(`cannot run ${program}: ${(error as Error).message}`);
+    return new EnvironmentError(`cannot run ${program}: ${(error as Error).message}`);
   }
   return error as Error;
 }

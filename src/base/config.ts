@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDotenv } from './dotenv.js';
-import { MissingInputError, UserError } from './errors.js';
+import { MissingInputError, BadInputError } from './errors.js';
 import { readSmallTextFile } from './small-file.js';
 import { shown } from './text.js';
 
@@ -209,7 +209,7 @@ export function loadConfig(
   const databaseDir = resolve(get('DATABASE_DIR')) ?? (localDir && path.join(localDir, 'db'));
   const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
   if (!isShellIdentifier(pgUrlVar)) {
-    throw new UserError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', pgUrlVar)}`);
+    throw new BadInputError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', pgUrlVar)}`);
   }
   const environment = get('ENVIRONMENT');
   const home = get('HOME') ?? os.homedir();
@@ -287,7 +287,7 @@ export function parseYesNo(name: string, raw: string | undefined, got: Got = (_,
   const value = raw.trim().toLowerCase();
   if (YES.includes(value)) return true;
   if (NO.includes(value)) return false;
-  throw new UserError(`${name} must be yes or no (1, true, yes, on / 0, false, no, off, or empty), ${got(name, raw)}`);
+  throw new BadInputError(`${name} must be yes or no (1, true, yes, on / 0, false, no, off, or empty), ${got(name, raw)}`);
 }
 
 /** FORCE_COLOR as Node and chalk read it: a level (1-3) or yes forces colour; 0, false, no, empty do not. */
@@ -318,7 +318,7 @@ function parsePort(raw: string | undefined, got: Got): number {
   if (raw === undefined) return DEFAULTS.port;
   const port = Number(raw);
   if (!/^[0-9]+$/.test(raw) || port < 1 || port > 65535) {
-    throw new UserError(`PG_PORT must be a port number (1-65535), ${got('PG_PORT', raw)}`);
+    throw new BadInputError(`PG_PORT must be a port number (1-65535), ${got('PG_PORT', raw)}`);
   }
   return port;
 }
@@ -332,7 +332,7 @@ function parseDatabaseName(raw: string | undefined, got: Got): string {
   const name = raw ?? DEFAULTS.database;
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (name === '' || Buffer.byteLength(name) > 63 || /[\x00-\x1f\x7f]/.test(name)) {
-    throw new UserError(`PG_DATABASE is not a valid database name (1 to 63 bytes, no control characters), ${got('PG_DATABASE', name)}`);
+    throw new BadInputError(`PG_DATABASE is not a valid database name (1 to 63 bytes, no control characters), ${got('PG_DATABASE', name)}`);
   }
   return name;
 }
@@ -341,7 +341,7 @@ function parseDatabaseName(raw: string | undefined, got: Got): string {
 function parseExcludedSchemas(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  if (/[\x00-\x1f\x7f]/.test(raw)) throw new UserError('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS must be one line: a comma list of schemas, or *');
+  if (/[\x00-\x1f\x7f]/.test(raw)) throw new BadInputError('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS must be one line: a comma list of schemas, or *');
   return raw;
 }
 
@@ -349,7 +349,7 @@ function parseLogLevel(raw: string | undefined, got: Got): LogLevel {
   if (raw === undefined) return DEFAULTS.logLevel;
   const level = raw.toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new UserError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, ${got('HECTIC_LOG', raw)}`);
+  throw new BadInputError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, ${got('HECTIC_LOG', raw)}`);
 }
 
 

@@ -1,106 +1,124 @@
 /**
- * Typed errors carrying the exit codes of SPEC §10. The core throws these; only
- * `src/cli` turns them into process exit codes.
+ * The errors the core throws, one class per kind of failure. They say what went wrong,
+ * not how the process ends: only `src/cli/exit-codes.ts` turns a kind into an exit code
+ * (SPEC §10).
  */
 
-export const ExitCode = {
-  ok: 0,
-  generic: 1,
-  ambiguous: 2,
-  missingArgument: 3,
-  migrationFailed: 4,
-  missingTable: 5,
-  unknownCommand: 9,
-  bug: 13,
-  missingProgram: 127,
-} as const;
+export type ErrorKind =
+  | 'badInput'
+  | 'sqlFailed'
+  | 'unreachable'
+  | 'environment'
+  | 'programFailed'
+  | 'ambiguous'
+  | 'serverStart'
+  | 'buildFailed'
+  | 'missingInput'
+  | 'migrationFailed'
+  | 'missingTable'
+  | 'internal'
+  | 'missingProgram'
+  | 'interrupted';
 
-
-export class DbToolError extends Error {
-  readonly exitCode: number;
+export abstract class DbToolError extends Error {
+  abstract readonly kind: ErrorKind;
   /** Optional extra lines shown after the message (a log tail, a list of entries…). */
   readonly details: string | undefined;
 
-  constructor(message: string, exitCode: number, details?: string) {
+  constructor(message: string, details?: string) {
     super(message);
     this.name = new.target.name;
-    this.exitCode = exitCode;
     this.details = details;
   }
 }
 
-/** Generic failure: bad input, SQL error, a missing file (exit 1). */
-export class UserError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.generic, details);
-  }
+/**
+ * Bad input or usage: a malformed value or name, a file or migration named that does not
+ * exist, an impossible request (`up 5` with 2 pending), a command given nothing to do.
+ */
+export class BadInputError extends DbToolError {
+  readonly kind = 'badInput';
 }
 
-/** Ambiguous arguments or state: refusing to guess (exit 2). */
-export class AmbiguousError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.ambiguous, details);
-  }
+/** The server refused SQL: a user's script, a test file, or a query of the tool. */
+export class SqlFailedError extends DbToolError {
+  readonly kind = 'sqlFailed';
 }
 
-/** The server did not start (exit 2). */
-export class ServerStartError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.ambiguous, details);
-  }
+/** A server that cannot be reached: a failed connection, or a cluster that is not running. */
+export class UnreachableError extends DbToolError {
+  readonly kind = 'unreachable';
 }
 
 /**
- * Something a comparison needs could not be built (exit 2): `database diff`'s sources
- * failed to hydrate, or the restored copy of the backup did not come up. Kept apart
- * from exit 1 so CI tells breakage from drift.
+ * The machine does not allow what was asked: a file or folder that cannot be read or
+ * written (also one the user named, like `-o FILE`), a full disk, an unusable OS user,
+ * a database other sessions will not let go.
+ */
+export class EnvironmentError extends DbToolError {
+  readonly kind = 'environment';
+}
+
+/** An external program ran and failed (pg_dump, pg_basebackup, ssh, createdb, the editor). */
+export class ProgramFailedError extends DbToolError {
+  readonly kind = 'programFailed';
+}
+
+/**
+ * Ambiguous arguments or conflicting state: refusing to guess (two commands at once, a
+ * migration history that does not match the folder, a folder holding strangers).
+ */
+export class AmbiguousError extends DbToolError {
+  readonly kind = 'ambiguous';
+}
+
+/** The server did not start. */
+export class ServerStartError extends DbToolError {
+  readonly kind = 'serverStart';
+}
+
+/**
+ * Something a comparison needs could not be built: `database diff`'s sources failed to
+ * hydrate, or the restored copy of the backup did not come up. Kept apart from a plain
+ * failure so CI tells breakage from drift.
  */
 export class BuildFailedError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.ambiguous, details);
-  }
+  readonly kind = 'buildFailed';
 }
 
-/** A required variable, argument or backup is missing (exit 3). */
+/** A required variable, argument or backup is missing. */
 export class MissingInputError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.missingArgument, details);
-  }
+  readonly kind = 'missingInput';
 }
 
-/** A migration failed and was rolled back (exit 4). */
+/** A migration failed and was rolled back. */
 export class MigrationFailedError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.migrationFailed, details);
-  }
+  readonly kind = 'migrationFailed';
 }
 
-/** A named table does not exist (exit 5). */
+/** A named table does not exist. */
 export class MissingTableError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.missingTable, details);
-  }
+  readonly kind = 'missingTable';
 }
 
-
-/** Program bug or unexpected system state (exit 13). */
+/** A program bug or unexpected system state (a bundle version conflict). */
 export class InternalError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.bug, details);
-  }
+  readonly kind = 'internal';
 }
 
-/** A required external program is missing (exit 127). */
+/** A required external program is missing (or too old for the server). */
 export class MissingProgramError extends DbToolError {
-  constructor(message: string, details?: string) {
-    super(message, ExitCode.missingProgram, details);
-  }
+  readonly kind = 'missingProgram';
 }
 
-/** A run interrupted by a signal; cleanup has happened (exit 130 / 143). */
+/** A run interrupted by a signal; cleanup has happened. */
 export class InterruptedError extends DbToolError {
+  readonly kind = 'interrupted';
+  readonly signal: NodeJS.Signals;
+
   constructor(signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`, signal === 'SIGINT' ? 130 : 143);
+    super(`interrupted by ${signal}`);
+    this.signal = signal;
   }
 }
 

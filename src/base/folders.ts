@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from './errors.js';
+import { EnvironmentError } from './errors.js';
 import { errnoCause } from './fs-faults.js';
 
 export interface MakeDirsOptions {
@@ -25,14 +25,14 @@ function missingLevels(dir: string): { existing: string; missing: string[] } {
       stat = fs.statSync(current);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new UserError(`cannot create ${dir}: ${errnoCause(error)} at ${current}`);
+      if (code !== 'ENOENT') throw new EnvironmentError(`cannot create ${dir}: ${errnoCause(error)} at ${current}`);
     }
     if (stat) {
-      if (!stat.isDirectory()) throw new UserError(`cannot create ${dir}: ${current} is not a folder`);
+      if (!stat.isDirectory()) throw new EnvironmentError(`cannot create ${dir}: ${current} is not a folder`);
       return { existing: current, missing: missing.reverse() };
     }
     const parent = path.dirname(current);
-    if (parent === current) throw new UserError(`cannot create ${dir}: no existing folder above it`);
+    if (parent === current) throw new EnvironmentError(`cannot create ${dir}: no existing folder above it`);
     missing.push(current);
     current = parent;
   }
@@ -40,7 +40,7 @@ function missingLevels(dir: string): { existing: string; missing: string[] } {
 
 /**
  * `mkdir -p` that never spins: returns the folders it made (outermost first). A path
- * that cannot be made is a UserError naming the folder and the cause.
+ * that cannot be made is an EnvironmentError naming the folder and the cause.
  */
 export function makeDirs(dir: string, options: MakeDirsOptions = {}): string[] {
   const { existing, missing } = missingLevels(dir);
@@ -58,7 +58,7 @@ export function makeDirs(dir: string, options: MakeDirsOptions = {}): string[] {
         continue;
       }
       const cause = code === 'ENOENT' ? 'folders cannot be created there' : errnoCause(error);
-      throw new UserError(`cannot create ${dir}: ${cause} (in ${parent})`);
+      throw new EnvironmentError(`cannot create ${dir}: ${cause} (in ${parent})`);
     }
     parent = level;
   }

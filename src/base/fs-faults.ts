@@ -5,7 +5,7 @@
  * same line for every file. Either way the user gets one short cause.
  */
 import path from 'node:path';
-import { UserError } from './errors.js';
+import { EnvironmentError } from './errors.js';
 import { shown } from './text.js';
 
 /** errno codes that are faults of the machine, not of the program, with their wording. */
@@ -61,12 +61,12 @@ export function fsFaultLine(error: NodeJS.ErrnoException, what?: string): string
   return `${what ? `${what}: ` : ''}${errnoCause(error)}${where}`;
 }
 
-/** Runs `work`; an fs fault it throws becomes a UserError with one short line (exit 1). */
+/** Runs `work`; an fs fault it throws becomes an EnvironmentError with one short line. */
 export function explainFsFaults<T>(what: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (isFsFault(error)) throw new UserError(fsFaultLine(error, what));
+    if (isFsFault(error)) throw new EnvironmentError(fsFaultLine(error, what));
     throw error;
   }
 }

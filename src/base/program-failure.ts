@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from './errors.js';
+import { ProgramFailedError } from './errors.js';
 import { makeDirs } from './folders.js';
 import { faultInText } from './fs-faults.js';
 import { redact } from './log.js';
@@ -68,13 +68,13 @@ function tellingLine(output: string): string | undefined {
  * (e.g. "no space left on device in …") or its most telling line, and where its full
  * output is. A page of `cp: cannot create regular file` lines never reaches the user.
  */
-export function programFailure(result: Pick<RunResult, 'code' | 'stdout' | 'stderr'>, failure: ProgramFailure): UserError {
+export function programFailure(result: Pick<RunResult, 'code' | 'stdout' | 'stderr'>, failure: ProgramFailure): ProgramFailedError {
   const output = redact([result.stderr, result.stdout].map((text) => text.trim()).filter(Boolean).join('\n'));
   const fault = faultInText(output);
   const cause = fault ? `${fault} in ${failure.folder}` : `${tellingLine(output) ?? `exit ${result.code}`} (in ${failure.folder})`;
   const suffix = failure.suffix ?? '';
-  if (output.split('\n').length <= 1 && !fault) return new UserError(`${failure.what} failed: ${cause}${suffix}`);
+  if (output.split('\n').length <= 1 && !fault) return new ProgramFailedError(`${failure.what} failed: ${cause}${suffix}`);
   const log = writeFaultLog(failure.logDirs, failure.what, output);
-  if (log) return new UserError(`${failure.what} failed: ${cause}${suffix} (full output in ${log})`);
-  return new UserError(`${failure.what} failed: ${cause}${suffix}`, output.split('\n').slice(-5).join('\n'));
+  if (log) return new ProgramFailedError(`${failure.what} failed: ${cause}${suffix} (full output in ${log})`);
+  return new ProgramFailedError(`${failure.what} failed: ${cause}${suffix}`, output.split('\n').slice(-5).join('\n'));
 }

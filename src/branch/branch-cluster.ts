@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { requireWorkingDir, type Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { UnreachableError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import { runningCluster } from '../cluster/cluster-connection.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
@@ -26,7 +26,7 @@ export interface BranchCluster {
 export async function withBranchCluster<T>(config: Config, work: (cluster: BranchCluster) => Promise<T>): Promise<T> {
   const workingDir = requireWorkingDir(config);
   const connection = runningCluster(config, workingDir);
-  if (!connection) throw new UserError(`the project cluster is not running (${workingDir}): start it with \`postgres-init\` or \`database init --reuse\``);
+  if (!connection) throw new UnreachableError(`the project cluster is not running (${workingDir}): start it with \`postgres-init\` or \`database init --reuse\``);
   const git: GitContext = { cwd: config.localDir ?? config.cwd, env: config.env };
   return withClient(connection.url, (admin) => work({ url: connection.url, database: connection.layout.database, workingDir, git, admin }), { database: 'postgres' });
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { shellQuote } from '../base/shell-quote.js';
 import { gitHooksDir } from './git.js';
@@ -43,13 +43,13 @@ function readIfThere(file: string): string | undefined {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UserError(`cannot read ${file}: ${(error as Error).message}`);
+    throw new EnvironmentError(`cannot read ${file}: ${(error as Error).message}`);
   }
 }
 
 export async function installHook(config: Config, databaseProgram: string): Promise<HookInstall> {
   const hooksDir = await gitHooksDir({ cwd: config.localDir ?? config.cwd, env: config.env });
-  if (!hooksDir) throw new UserError(`not in a git repository: ${config.localDir ?? config.cwd}`);
+  if (!hooksDir) throw new BadInputError(`not in a git repository: ${config.localDir ?? config.cwd}`);
   makeDirs(hooksDir);
   const hook = path.join(hooksDir, 'post-checkout');
   const chainedFile = `${hook}${CHAINED_SUFFIX}`;
@@ -57,7 +57,7 @@ export async function installHook(config: Config, databaseProgram: string): Prom
   if (existing?.includes(MARKER)) return { hook, outcome: 'already-installed', chained: fs.existsSync(chainedFile) ? chainedFile : undefined };
   let chained: string | undefined;
   if (existing !== undefined) {
-    if (fs.existsSync(chainedFile)) throw new UserError(`cannot chain the existing ${hook}: ${chainedFile} exists already; merge them by hand`);
+    if (fs.existsSync(chainedFile)) throw new BadInputError(`cannot chain the existing ${hook}: ${chainedFile} exists already; merge them by hand`);
     fs.renameSync(hook, chainedFile);
     chained = chainedFile;
   }

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import { quoteIdent, withClient } from '../pg/db.js';
 import { MIGRATION_NAME, readMigrations } from '../migrations/migration-files.js';
@@ -98,8 +98,8 @@ async function drop(cluster: BranchCluster, database: string): Promise<void> {
 export async function removeBranch(config: Config, log: Logger, name: string): Promise<RemovedBranch> {
   return withLockedBranchCluster(config, log, 'database branch rm', async (cluster) => {
     const branch = (await listIn(config, cluster)).find((info) => info.name === name);
-    if (!branch) throw new UserError(`no database for branch ${name} (see \`database branch list\`)`);
-    if (branch.current) throw new UserError(`branch ${name} is the current one (its database is ${cluster.database}): switch to another branch first`);
+    if (!branch) throw new BadInputError(`no database for branch ${name} (see \`database branch list\`)`);
+    if (branch.current) throw new BadInputError(`branch ${name} is the current one (its database is ${cluster.database}): switch to another branch first`);
     await drop(cluster, branch.database);
     return { name, database: branch.database, bytes: branch.bytes, why: 'asked' };
   });
@@ -114,7 +114,7 @@ export interface GcOptions {
 /** `7d`, `12h`, `30m`, `2w`, `90s` → milliseconds. */
 export function parseAge(text: string): number {
   const match = /^([0-9]+)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (!match) throw new UserError(`--older-than takes a number and a unit (s, m, h, d, w), like 7d; got '${text}'`);
+  if (!match) throw new BadInputError(`--older-than takes a number and a unit (s, m, h, d, w), like 7d; got '${text}'`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 's' | 'm' | 'h' | 'd' | 'w'];
   return Number(match[1]) * unit;
 }

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { withDatabaseFreeOfCronLauncher } from '../cluster/cron-launcher.js';
 import { quoteIdent, withClient } from '../pg/db.js';
@@ -76,7 +76,7 @@ interface Family {
 async function readFamily(cluster: BranchCluster): Promise<Family> {
   const databases = await readBranchDatabases(cluster.admin, cluster.database);
   const current = databases.find((entry) => entry.database === cluster.database);
-  if (!current) throw new UserError(`database ${cluster.database} does not exist in the project cluster (run \`database deploy\` or \`database init\`)`);
+  if (!current) throw new BadInputError(`database ${cluster.database} does not exist in the project cluster (run \`database deploy\` or \`database init\`)`);
   const others = new Map<string, { database: string; label: BranchLabel }>();
   const unlabelled: string[] = [];
   for (const entry of databases) {
@@ -136,7 +136,7 @@ async function chooseParent(cluster: BranchCluster, target: string, current: str
 /** Runs `work` with pg_cron's launcher off `database`; one line when it cannot be moved. */
 async function freeOfCron<T>(cluster: BranchCluster, database: string, work: () => Promise<T>): Promise<T> {
   const moved = await withDatabaseFreeOfCronLauncher(cluster.admin, database, work, { dataDirectory: await dataDirectoryOf(cluster.admin) });
-  if (!moved.freed) throw new UserError(`cannot switch branches: ${moved.reason}`);
+  if (!moved.freed) throw new EnvironmentError(`cannot switch branches: ${moved.reason}`);
   return moved.value;
 }
 
@@ -226,7 +226,7 @@ async function pendingHere(config: Config, cluster: BranchCluster): Promise<stri
 export async function switchBranch(config: Config, log: Logger, options: SwitchOptions): Promise<SwitchResult> {
   return withLockedBranchCluster(config, log, 'database branch switch', async (cluster) => {
     const target = options.name ?? (await currentGitBranch(cluster.git));
-    if (!target) throw new UserError('no branch to switch to: git has no branch checked out here (detached HEAD?); name one: `database branch switch NAME`');
+    if (!target) throw new BadInputError('no branch to switch to: git has no branch checked out here (detached HEAD?); name one: `database branch switch NAME`');
     let family = await readFamily(cluster);
     const recovered = family.others.has(target) ? [] : await dropUnlabelled(cluster.admin, storedName(cluster.database, target), family.unlabelled);
     const current = family.current ?? (await adoptCurrent(cluster, target));

@@ -8,7 +8,7 @@
  * walker that follows the words typed so far down the table.
  */
 import type { Argument, Command, Option } from 'commander';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import { renderBash } from './completion-bash.js';
 import { renderFish } from './completion-fish.js';
 import { renderZsh } from './completion-zsh.js';
@@ -110,6 +110,6 @@ export function renderCompletion(shell: string, nodes: readonly CompletionNode[]
     case 'fish':
       return renderFish(nodes, programs, version);
     default:
-      throw new UserError(`no completion for shell '${shell}': choose ${SHELLS.join(', ')}`);
+      throw new BadInputError(`no completion for shell '${shell}': choose ${SHELLS.join(', ')}`);
   }
 }

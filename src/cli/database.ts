@@ -1,5 +1,5 @@
 /** database: the project's database commands (SPEC §5). */
-import { ExitCode } from '../base/errors.js';
+import { ExitCode } from './exit-codes.js';
 import { buildDatabase } from './database-program.js';
 import { commandLine, runCli } from './run.js';
 

@@ -3,7 +3,7 @@
  * front, lines commander would misread refused, `--set` variables and `migrate up|down`'s
  * N parsed.
  */
-import { AmbiguousError, MissingInputError, UserError } from '../base/errors.js';
+import { AmbiguousError, MissingInputError, BadInputError } from '../base/errors.js';
 
 const TOP_COMMANDS = ['init', 'migrate', 'create', 'list', 'status', 'lint', 'rehearse', 'help'];
 const MIGRATE_COMMANDS = ['up', 'down', 'to', 'status'];
@@ -91,7 +91,7 @@ export function parseVariables(words: readonly string[]): Record<string, string>
   for (const word of words) {
     const eq = word.indexOf('=');
     const name = eq > 0 ? word.slice(0, eq) : '';
-    if (!PSQL_VARIABLE.test(name)) throw new UserError(`--set expects NAME=VALUE with NAME a psql variable name, got '${word}'`);
+    if (!PSQL_VARIABLE.test(name)) throw new BadInputError(`--set expects NAME=VALUE with NAME a psql variable name, got '${word}'`);
     vars[name] = word.slice(eq + 1);
   }
   return vars;
@@ -103,5 +103,5 @@ export function parseCount(word: string | undefined, direction: 'up' | 'down'): 
   if (word === 'all' || (direction === 'up' && (word === 'latest' || word === 'head'))) return 'all';
   if (/^[0-9]+$/.test(word) && Number(word) > 0 && Number.isSafeInteger(Number(word))) return Number(word);
   const expected = direction === 'up' ? 'a positive number, all, latest or head' : 'a positive number or all';
-  throw new UserError(`migrate ${direction}: expected ${expected}, got '${word}'`);
+  throw new BadInputError(`migrate ${direction}: expected ${expected}, got '${word}'`);
 }

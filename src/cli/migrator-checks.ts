@@ -1,6 +1,7 @@
 /** The migrator's checks of pending migrations (SPEC §17): `lint` and `rehearse`; exit 1 when one flags something. */
 import type { Command } from 'commander';
-import { ExitCode, UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
+import { ExitCode } from './exit-codes.js';
 import { json } from './output.js';
 import { settingsOf, type MigratorSources } from './migrator-settings.js';
 import { configureCommand, type CliContext } from './run.js';
@@ -16,7 +17,7 @@ export function registerLint(program: Command, ctx: CliContext, sources: Migrato
       const settings = settingsOf(command, ctx, sources);
       const format = options.json ? 'json' : options.format;
       const [{ lintCommand }, output] = await Promise.all([import('../commands/migrator-lint.js'), import('./render/lint-output.js')]);
-      if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format expects text, json or sarif, got '${format}'`);
+      if (!(output.LINT_FORMATS as readonly string[]).includes(format)) throw new BadInputError(`--format expects text, json or sarif, got '${format}'`);
       const report = await lintCommand({ migrationDir: settings.migrationDir, url: settings.url, names }, ctx.config.cwd);
       if (format === 'json') ctx.out(json(output.lintJson(report, ctx.config.cwd)));
       else if (format === 'sarif') ctx.out(json(output.lintSarif(report, ctx.config.cwd)));

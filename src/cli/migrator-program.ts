@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import type { MigrateResult } from '../migrations/migrate.js';
 import { isDbToolError } from '../base/errors.js';
+import { exitCodeFor } from './exit-codes.js';
 import type { MigrationRequest } from '../migrations/migration-plan.js';
 import { json } from './output.js';
 import { parseCount, prepareMigratorArgs } from './migrator-args.js';
@@ -93,7 +94,7 @@ function registerStatus(parent: Command, ctx: CliContext, sources: MigratorSourc
       }, settings.migrationDir());
       const { unreachable, ...listing } = report;
       if (options.json) {
-        ctx.out(json(unreachable ? { ...listing, error: { code: unreachable.exitCode, message: unreachable.message } } : listing));
+        ctx.out(json(unreachable ? { ...listing, error: { code: exitCodeFor(unreachable), message: unreachable.message } } : listing));
       } else {
         if (report.migrations.length === 0) ctx.log.info(`no migrations in ${report.migrationDir}`);
         ctx.out(formatStatusLines(report.migrations));

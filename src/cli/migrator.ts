@@ -1,6 +1,6 @@
 /** migrator: migrations up/down/to/status with drift protection, for any database (SPEC §7). */
 import { Command } from 'commander';
-import { ExitCode } from '../base/errors.js';
+import { ExitCode } from './exit-codes.js';
 import { MIGRATOR_USAGE, runMigrator } from './migrator-program.js';
 import { standaloneSources } from './migrator-settings.js';
 import { commandLine, runCli, type CliContext } from './run.js';

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../base/config.js';
 import { createLogger } from '../base/log.js';
-import { ExitCode } from '../base/errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { buildDatabase } from './database-program.js';
 import { buildMigrator } from './migrator-program.js';
 import { standaloneSources } from './migrator-settings.js';
@@ -26,6 +26,7 @@ function describingContext(): CliContext {
     stdoutIsTTY: false,
     terminal: undefined,
     exitCode: ExitCode.ok,
+    exitCodeFor,
   };
 }
 
@@ -47,11 +48,4 @@ export function describeProgram(name: ProgramName): Command {
 /** The program and every command below it, depth first, in declaration order. */
 export function commandTree(command: Command): Command[] {
   return [command, ...command.commands.flatMap((child) => commandTree(child))];
-}
-
-/** `database diff log`: the command's full name, from its program down. */
-export function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let current: Command | null = command; current; current = current.parent) names.unshift(current.name());
-  return names.join(' ');
 }

@@ -5,7 +5,8 @@
 import { CommanderError, type Command } from 'commander';
 import { loadProcessConfig, type Config } from '../base/config.js';
 import { ENV_FILE_OPTION } from './options.js';
-import { ExitCode, InterruptedError, MissingInputError, isDbToolError, UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError, InterruptedError, MissingInputError, isDbToolError } from '../base/errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { fsFaultLine, isFsFault, isPathError, pathErrorLine } from '../base/fs-faults.js';
 import { INTERRUPT_DEADLINE_MS, interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
@@ -23,6 +24,8 @@ export interface CliContext {
    * found, a failing test or check); errors map to their codes through `report`.
    */
   exitCode: number;
+  /** How an error that stops the run maps to the exit code (a command may narrow it: `diff`'s 1). */
+  exitCodeFor: (error: unknown) => number;
   /** The terminal's size when stdout is one. */
   terminal: { rows: number; columns: number } | undefined;
 }
@@ -135,11 +138,15 @@ function refuseMissingCommand(program: Command, rootName: string): void {
   });
 }
 
-/** `database deploy`, `migrator migrate up`: the words that name a command, from the root. */
-function commandPath(command: Command, rootName: string): string {
+/**
+ * `database deploy`, `migrator migrate up`: the words that name a command, from its
+ * program down; `rootName` names the program when it runs under another name.
+ */
+export function commandPath(command: Command, rootName?: string): string {
   const names: string[] = [];
-  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
-  return [rootName, ...names].join(' ');
+  let root = command;
+  for (; root.parent; root = root.parent) names.unshift(root.name());
+  return [rootName ?? root.name(), ...names].join(' ');
 }
 
 /**
@@ -155,25 +162,33 @@ export function nameErrorsBySubcommand(program: Command, rootName: string): void
   }
 }
 
-function report(error: unknown, log: ConsoleLogger | undefined, name: string): number {
-  if (error instanceof CommanderError) return commanderExitCode(error);
-  // A full disk or a forbidden folder met by our own fs calls: one line, not a stack.
-  if (isFsFault(error)) return report(new UserError(fsFaultLine(error)), log, name);
-  // A user's path that cannot be used (a symlink loop, a file where a folder should be,
-  // a name too long): one line naming it.
-  if (isPathError(error)) return report(new UserError(pathErrorLine(error)), log, name);
+/**
+ * The error as one of ours when it is an expected fault: a full disk or a forbidden
+ * folder met by our own fs calls, or a user's path that cannot be used (a symlink loop,
+ * a file where a folder should be, a name too long). Anything else is returned as it is.
+ */
+export function typedError(error: unknown): unknown {
+  if (isFsFault(error)) return new EnvironmentError(fsFaultLine(error));
+  if (isPathError(error)) return new BadInputError(pathErrorLine(error));
+  return error;
+}
+
+/** Prints the one line (and details) of the error that stopped the run; returns its exit code. */
+function report(thrown: unknown, log: ConsoleLogger | undefined, name: string, exitCodeOf: (error: unknown) => number): number {
+  if (thrown instanceof CommanderError) return commanderExitCode(thrown);
+  const error = typedError(thrown);
   if (isDbToolError(error)) {
     const write = (line: string) => (log ? log.error(line) : process.stderr.write(`${name}: ${line}\n`));
     write(messageLine(error.message));
     const details = (text: string) => (log ? log.write(text) : process.stderr.write(text));
     if (error.details) details(`${capLength(escapeControls(redact(error.details), { keepLines: true }), DETAILS_MAX)}\n`);
     if (log?.level === 'debug' || log?.level === 'trace') details(`${error.stack}\n`);
-    return error.exitCode;
+    return exitCodeOf(error);
   }
   log?.endProgress();
   const text = redact(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.stderr.write(`${name}: unexpected error: ${escapeControls(text, { keepLines: true })}\n`);
-  return ExitCode.bug;
+  return exitCodeOf(error);
 }
 
 /**
@@ -193,13 +208,14 @@ function hidePasswordsInOwnTitle(name: string, argv: readonly string[]): void {
 export async function runCli(name: string, build: (ctx: CliContext, args: readonly string[]) => Command, argv: string[]): Promise<never> {
   hidePasswordsInOwnTitle(name, argv);
   let log: ConsoleLogger | undefined;
+  let ctx: CliContext | undefined;
   let code: number;
   let signalCleanups: Promise<number> | undefined;
   const exitInterrupted = (signal: NodeJS.Signals): never => {
     log?.endProgress();
     const error = new InterruptedError(signal);
     process.stderr.write(`${name}: ${error.message}\n`);
-    process.exit(error.exitCode);
+    process.exit(exitCodeFor(error));
   };
   // On a signal the cleanups run at once (stopping private servers makes the steps
   // waiting on them fail fast). When there were any, the work then settles and runs its
@@ -229,12 +245,13 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
     trustExtraCaCerts(config.extraCaCerts);
     log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
     const logger = log;
-    const ctx: CliContext = {
+    ctx = {
       config,
       log,
       out: (text) => logger.besideProgress(() => process.stdout.write(text)),
       stdoutIsTTY: Boolean(process.stdout.isTTY),
       exitCode: ExitCode.ok,
+      exitCodeFor,
       terminal: process.stdout.isTTY && process.stdout.rows > 0 ? { rows: process.stdout.rows, columns: process.stdout.columns || 80 } : undefined,
     };
     const program = build(ctx, args);
@@ -242,7 +259,7 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
     await program.parseAsync(args, { from: 'user' });
     code = ctx.exitCode;
   } catch (error) {
-    code = interruptedBy() ? ExitCode.ok : report(error, log, name);
+    code = interruptedBy() ? ExitCode.ok : report(error, log, name, ctx?.exitCodeFor ?? exitCodeFor);
   }
   log?.endProgress();
   const signal = interruptedBy();

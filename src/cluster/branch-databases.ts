@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { EnvironmentError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import { quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
 import { initCluster } from './cluster.js';
@@ -59,7 +59,7 @@ async function endSessions(admin: pg.ClientBase, databases: readonly string[]): 
 /** Runs `work` with no session and no pg_cron launcher in `database`; refuses in one line when it cannot. */
 async function withDatabaseFree(admin: pg.ClientBase, database: string, doing: string, work: () => Promise<void>): Promise<void> {
   const freed = await withDatabaseFreeOfCronLauncher(admin, database, work, { dataDirectory: await dataDirectory(admin) });
-  if (!freed.freed) throw new UserError(`cannot ${doing}: ${freed.reason}`);
+  if (!freed.freed) throw new EnvironmentError(`cannot ${doing}: ${freed.reason}`);
 }
 
 /**

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, type ClusterLayout, type ClusterSettings } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { chownBelow, makeDirsBelow, writeBelow } from '../base/safe-files.js';
 import { removeBelow } from '../base/safe-remove.js';
@@ -58,12 +58,12 @@ function handOver(config: Pick<Config, 'euid'>, place: ServerPath, user: OsUser)
 
 function prepareWorkingDir(config: Pick<Config, 'euid'>, dir: string, user: OsUser): void {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
-  if (stat && !stat.isDirectory()) throw new UserError(`working dir is not a folder: ${dir}`);
+  if (stat && !stat.isDirectory()) throw new BadInputError(`working dir is not a folder: ${dir}`);
   makeDirs(dir);
   try {
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (error) {
-    throw new UserError(`working dir is not writable: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new EnvironmentError(`working dir is not writable: ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   handOver(config, { anchor: dir, path: dir }, user);
   explainFsFaults(`cannot prepare ${dir}`, () => {
@@ -79,7 +79,7 @@ function prepareWorkingDir(config: Pick<Config, 'euid'>, dir: string, user: OsUs
 async function checkReachable(config: Config, dir: string, user: OsUser): Promise<void> {
   if (!isRoot(config)) return;
   if (!(await userCanReach(config, dir, user, true))) {
-    throw new UserError(
+    throw new EnvironmentError(
       `PG_OS_USER '${user.name}' cannot reach ${dir}: a parent folder is not traversable by that user ` +
         '(e.g. /root is mode 0700); put the project or PG_WORKING_DIR elsewhere, or set PG_OS_USER',
     );

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { EnvironmentError } from '../base/errors.js';
 import { runProgram, type OsUser } from '../base/process.js';
 
 export function isRoot(config: Pick<Config, 'euid'>): boolean {
@@ -20,12 +20,12 @@ export function serverUser(config: Config): OsUser {
   }
   const user = lookupUser(config.osUser);
   if (!user) {
-    throw new UserError(
+    throw new EnvironmentError(
       `running as root, the cluster must run as PG_OS_USER='${config.osUser}', but that user does not exist ` +
         `(create it, e.g. 'useradd --system ${config.osUser}', or set PG_OS_USER to an unprivileged user)`,
     );
   }
-  if (user.uid === 0) throw new UserError(`PG_OS_USER='${config.osUser}' is root; PostgreSQL refuses to run as root`);
+  if (user.uid === 0) throw new EnvironmentError(`PG_OS_USER='${config.osUser}' is root; PostgreSQL refuses to run as root`);
   return user;
 }
 

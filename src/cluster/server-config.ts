@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterLayout } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { readBelow, writeBelow } from '../base/safe-files.js';
 
 const BLOCK_BEGIN = '# >>> db-tool managed block: rewritten on every start, do not edit >>>';
@@ -27,7 +27,7 @@ export const SECRET_CONF = 'hectic_secret.conf';
 export function confSetting(name: string, value: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\x00-\x1f\x7f]/.test(value)) {
-    throw new UserError(`cannot write ${name} into postgresql.conf: ${JSON.stringify(value)} holds a line break or another control character`);
+    throw new BadInputError(`cannot write ${name} into postgresql.conf: ${JSON.stringify(value)} holds a line break or another control character`);
   }
   return `${name} = '${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
@@ -65,7 +65,7 @@ export function readUserConf(confFile: string): string {
     if (!fs.statSync(confFile).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
     return fs.readFileSync(confFile, 'utf8');
   } catch (error) {
-    throw new UserError(`PG_CONF_FILE is not readable: ${confFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new EnvironmentError(`PG_CONF_FILE is not readable: ${confFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 
@@ -106,7 +106,7 @@ export function managedBlock(config: Config, layout: ClusterLayout, logPathSet =
 export function writeManagedBlock(anchor: string, file: string, block: string, serverUid: number): void {
   const owners = { owners: [serverUid] };
   const current = readBelow(anchor, file, owners);
-  if (current === undefined) throw new UserError(`the cluster has no configuration file: ${file} is missing`);
+  if (current === undefined) throw new EnvironmentError(`the cluster has no configuration file: ${file} is missing`);
   const start = current.indexOf(BLOCK_BEGIN);
   const end = current.indexOf(BLOCK_END);
   const kept = start >= 0 && end > start ? current.slice(0, start) + current.slice(end + BLOCK_END.length).replace(/^\n/, '') : current;

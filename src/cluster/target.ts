@@ -11,7 +11,7 @@ import { clusterLayout, clusterUrl } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { isLocalUrl, parseUrl } from '../pg/db.js';
 import { conflictNote, urlParts } from '../pg/target-name.js';
-import { MissingInputError, UserError } from '../base/errors.js';
+import { MissingInputError, BadInputError } from '../base/errors.js';
 import { redactUrl } from '../base/redact.js';
 import { shown } from '../base/text.js';
 import type { Logger } from '../base/log.js';
@@ -87,5 +87,5 @@ export function resolveTargetUrl(config: Config, options: TargetOptions = {}, lo
 /** Destructive commands refuse a remote database unless the user insists (SPEC §12). */
 export function assertLocalTarget(url: string, allowRemote: boolean | undefined): void {
   if (allowRemote || isLocalUrl(url)) return;
-  throw new UserError(`refusing to change a non-local database (${shown(redactUrl(url))}); pass --allow-remote if you mean it`);
+  throw new BadInputError(`refusing to change a non-local database (${shown(redactUrl(url))}); pass --allow-remote if you mean it`);
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { quoteIdent } from '../pg/db.js';
-import { UserError } from '../base/errors.js';
+import { ProgramFailedError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import type { Logger } from '../base/log.js';
 import { serverProgram } from '../pg/pg-bin.js';
@@ -86,7 +86,7 @@ async function createDatabaseOffline(config: Config, dataDir: string, user: OsUs
     { env: config.env, user, input: `CREATE DATABASE ${quoteIdent(database)};\n` },
   );
   if (result.code !== 0 || /\b(ERROR|FATAL):/.test(result.stderr)) {
-    throw new UserError(`cannot create database ${database} in ${dataDir}`, result.stderr.trim());
+    throw new ProgramFailedError(`cannot create database ${database} in ${dataDir}`, result.stderr.trim());
   }
 }
 

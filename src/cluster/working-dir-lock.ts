@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_FILE } from './cluster-layout.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { errnoCause } from '../base/fs-faults.js';
@@ -130,9 +130,9 @@ function tryLock(file: string, me: LockHolder): HeldLock | 'busy' | 'no-dir' {
     if (code === 'EEXIST') return 'busy';
     if (code === 'ENOENT') return 'no-dir';
     const dir = path.dirname(file);
-    if (code === 'ENOTDIR') throw new UserError(`working dir is not a folder: ${dir}`);
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new UserError(`working dir is not writable: ${dir} (${errnoCause(error)})`);
-    throw new UserError(`cannot lock ${dir}: ${errnoCause(error)}`);
+    if (code === 'ENOTDIR') throw new BadInputError(`working dir is not a folder: ${dir}`);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new EnvironmentError(`working dir is not writable: ${dir} (${errnoCause(error)})`);
+    throw new EnvironmentError(`cannot lock ${dir}: ${errnoCause(error)}`);
   }
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { requireLocalDir, type Config } from '../base/config.js';
 import { runDiff, type DiffOptions, type DiffRun } from '../diff/run-diff.js';
 import { latestDiffLogs as latestRunLogs } from '../diff/diff-runs.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { LogFile } from './log.js';
 
@@ -39,7 +39,7 @@ function walk(dir: string, prefix = ''): string[] {
 /** The files of the latest run's logs (`db1/…`, `db2/…`, psql output), 1-based indexes. */
 export function listDiffLogs(config: Config): { dir: string; files: LogFile[] } {
   const dir = latestDiffLogs(config);
-  if (!dir) throw new UserError('no diff logs: `database diff` has not run in this project yet');
+  if (!dir) throw new BadInputError('no diff logs: `database diff` has not run in this project yet');
   const files = walk(dir).map((name, i) => {
     const file = path.join(dir, name);
     return { index: i + 1, name, path: file, size: fs.statSync(file).size };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout } from '../cluster/cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import { readBelow } from '../base/safe-files.js';
 import { serverPath } from '../cluster/server-files.js';
 
@@ -35,7 +35,7 @@ export function listLogs(config: Config): { dir: string; files: LogFile[] } {
   }
   if (fs.lstatSync(layout.serverLog, { throwIfNoEntry: false })?.isFile() && !paths.includes(layout.serverLog)) paths.unshift(layout.serverLog);
   if (!dirExists && paths.length === 0) {
-    throw new UserError(`no log folder: ${layout.logDir} does not exist (start the cluster with \`database init --reuse\`, which keeps its data)`);
+    throw new BadInputError(`no log folder: ${layout.logDir} does not exist (start the cluster with \`database init --reuse\`, which keeps its data)`);
   }
   const owners = [fs.statSync(layout.workingDir, { throwIfNoEntry: false })?.uid ?? -1];
   const files = paths.map((file, i) => ({
@@ -49,15 +49,15 @@ export function selectLog(files: readonly LogFile[], selector: string, listComma
   const hint = `run \`${listCommand}\` to see the files`;
   if (/^[0-9]+$/.test(selector)) {
     const file = files[Number(selector) - 1];
-    if (!file) throw new UserError(`no log file with index ${selector} (there are ${files.length}); ${hint}`);
+    if (!file) throw new BadInputError(`no log file with index ${selector} (there are ${files.length}); ${hint}`);
     return file;
   }
   const exact = files.find((file) => file.name === selector);
   if (exact) return exact;
   const matches = files.filter((file) => file.name.includes(selector));
   if (matches.length === 1 && matches[0]) return matches[0];
-  if (matches.length === 0) throw new UserError(`no log file matches '${selector}'; ${hint}`);
-  throw new UserError(`'${selector}' matches ${matches.length} log files (${matches.map((f) => f.name).join(', ')}); be more specific or use an index`);
+  if (matches.length === 0) throw new BadInputError(`no log file matches '${selector}'; ${hint}`);
+  throw new BadInputError(`'${selector}' matches ${matches.length} log files (${matches.map((f) => f.name).join(', ')}); be more specific or use an index`);
 }
 
 /** A log file's text ('' when it is gone, or no longer below its anchor). */

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import { withClient } from '../pg/db.js';
 import { readKnowledge } from '../migrations/lint/schema-knowledge.js';
 import { lintMigrations, type LintReport, type LintSource } from '../migrations/lint/lint.js';
@@ -47,11 +47,11 @@ function namedSources(migrationDir: () => string, names: readonly string[], cwd:
     const asPath = path.resolve(cwd, name);
     if (fs.statSync(asPath, { throwIfNoEntry: false })?.isDirectory()) {
       const found = folderSource(asPath);
-      if (!found) throw new UserError(`${name}: not a migration folder (no up.sql or up/entrypoint.sql)`);
+      if (!found) throw new BadInputError(`${name}: not a migration folder (no up.sql or up/entrypoint.sql)`);
       return found;
     }
     const matches = onDisk().filter((migration) => migration.name === name || migration.name.startsWith(`${name}-`));
-    if (matches.length !== 1 || !matches[0]) throw new UserError(matches.length === 0 ? `unknown migration '${name}' (not a folder, nor a migration of ${migrationDir()})` : `'${name}' names ${matches.length} migrations`);
+    if (matches.length !== 1 || !matches[0]) throw new BadInputError(matches.length === 0 ? `unknown migration '${name}' (not a folder, nor a migration of ${migrationDir()})` : `'${name}' names ${matches.length} migrations`);
     return source(matches[0]);
   });
   // Knowledge from the migrations before the first named one, when they are in the folder.

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { newProjectConfig, requireLocalDir, requirePath, type Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { EnvironmentError } from '../base/errors.js';
 import { createMigration } from '../migrations/migration-create.js';
 import { MIGRATION_NAME as MIGRATION_FOLDER } from '../migrations/migration-files.js';
 import {
@@ -40,7 +40,7 @@ function writeNew(file: string, text: string): boolean {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new UserError(`cannot write ${file}: ${(error as Error).message}`);
+    throw new EnvironmentError(`cannot write ${file}: ${(error as Error).message}`);
   }
 }
 

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requirePath, type Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
+import { assertWritableFile, unwritableFile } from '../base/output-files.js';
 import type { Logger } from '../base/log.js';
 import { assertTablesExist } from '../deploy/inherits.js';
 import { junitXml } from '../sqltest/junit.js';
@@ -57,7 +58,7 @@ function writeReport(file: string, text: string): void {
     fs.writeFileSync(temp, text);
     fs.renameSync(temp, file);
   } catch (error) {
-    throw new UserError(`cannot write the JUnit report ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw unwritableFile('JUnit report', file, error);
   }
 }
 
@@ -66,10 +67,11 @@ export async function testCommand(config: Config, log: Logger, options: TestOpti
   const url = resolveTargetUrl(config, { url: options.url }, log);
   log.info(`target: ${describeTarget(url)}`);
   const jobs = options.jobs ?? os.availableParallelism();
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs must be a whole number of at least 1, not ${options.jobs}`);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new BadInputError(`--jobs must be a whole number of at least 1, not ${options.jobs}`);
+  const junitFile = options.junit ? path.resolve(config.cwd, options.junit) : undefined;
+  if (junitFile) assertWritableFile('JUnit report', junitFile, { makesFolders: true });
   await assertTablesExist(url, options.inherits ?? [], log);
   const run = await runTestFiles(config, { url, files, jobs, cwd: userSqlCwd(config), onEvent: options.onEvent });
-  const junitFile = options.junit ? path.resolve(config.cwd, options.junit) : undefined;
   if (junitFile) writeReport(junitFile, junitXml(run, (file) => projectPath(userSqlCwd(config), file)));
   return { ...run, url, junitFile };
 }

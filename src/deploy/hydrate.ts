@@ -10,7 +10,7 @@ import { applyBundle, type BundleResult } from './bundle.js';
 import { requirePath, type Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
 import { readDotenvFile, type DotenvFile } from './dotenv-file.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import { assertTablesExist } from './inherits.js';
 import type { Logger } from '../base/log.js';
 import { runPsql } from '../pg/psql.js';
@@ -74,7 +74,7 @@ export function hydrateEntrypoint(config: Config): string {
   const source = requirePath(config.databaseSource, 'DATABASE_SOURCE');
   const file = path.resolve(source, config.hydrateEntrypoint);
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
-    throw new UserError(`hydrate entrypoint not found: ${file} (check DATABASE_SOURCE and HYDRATE_ENTRYPOINT)`);
+    throw new BadInputError(`hydrate entrypoint not found: ${file} (check DATABASE_SOURCE and HYDRATE_ENTRYPOINT)`);
   }
   return file;
 }
@@ -82,10 +82,10 @@ export function hydrateEntrypoint(config: Config): string {
 const LOAD_FUNCTION = 'hectic.load_secrets_from_env(text)';
 
 /** Strips the function's own prefix so the message reads `dotenv file F: line 3: …`. */
-function dotenvFailure(file: string, error: unknown): UserError {
+function dotenvFailure(file: string, error: unknown): BadInputError {
   const pgError = error as Error & { hint?: string };
   const reason = pgError.message.replace(/^hectic\.load_secrets_from_env:\s*/, '');
-  return new UserError(`cannot load secrets from dotenv file ${file}: ${reason}; the previous secrets are kept`, pgError.hint ? `HINT: ${pgError.hint}` : undefined);
+  return new BadInputError(`cannot load secrets from dotenv file ${file}: ${reason}; the previous secrets are kept`, pgError.hint ? `HINT: ${pgError.hint}` : undefined);
 }
 
 /**

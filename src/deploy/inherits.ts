@@ -14,7 +14,7 @@
  */
 import type pg from 'pg';
 import { withClient } from '../pg/db.js';
-import { MissingTableError, UserError } from '../base/errors.js';
+import { MissingTableError, BadInputError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 
 const FIND_TABLES = `
@@ -41,14 +41,14 @@ SELECT n.ord, n.name,
 export async function missingTables(client: pg.ClientBase, tables: readonly string[]): Promise<string[]> {
   if (tables.length === 0) return [];
   for (const name of tables) {
-    if (name.trim() === '') throw new UserError('--inherits needs a table name, got an empty one');
+    if (name.trim() === '') throw new BadInputError('--inherits needs a table name, got an empty one');
   }
   let rows: Array<{ name: string; present: boolean }>;
   try {
     rows = (await client.query<{ name: string; present: boolean }>(FIND_TABLES, [tables])).rows;
   } catch (error) {
     // parse_ident rejects names that are not (schema-qualified) identifiers.
-    throw new UserError(`--inherits: not a table name: ${(error as Error).message}`);
+    throw new BadInputError(`--inherits: not a table name: ${(error as Error).message}`);
   }
   return rows.filter((row) => !row.present).map((row) => row.name);
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requirePath, type Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { EnvironmentError, ProgramFailedError } from '../base/errors.js';
 import { assertTablesExist } from './inherits.js';
 import type { Logger } from '../base/log.js';
 import { runInteractive } from '../base/process.js';
@@ -69,7 +69,7 @@ export function ensureTestDataFile(config: Config, log: Logger): { file: string;
     fs.writeFileSync(file, TEST_DATA_HEADER, { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { file, created: false };
-    throw new UserError(`cannot create ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new EnvironmentError(`cannot create ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   log.info(`created ${file} (add your test data there)`);
   return { file, created: true };
@@ -77,7 +77,7 @@ export function ensureTestDataFile(config: Config, log: Logger): { file: string;
 
 async function editFile(config: Config, file: string): Promise<void> {
   const code = await runInteractive(config.editor, [file], { env: config.env });
-  if (code !== 0) throw new UserError(`editor '${config.editor}' exited with ${code}; ${file} was not applied`);
+  if (code !== 0) throw new ProgramFailedError(`editor '${config.editor}' exited with ${code}; ${file} was not applied`);
 }
 
 /** Applies the test data to `url` (deploy and check call this on their own cluster). */

@@ -14,7 +14,7 @@ import { isProcessAlive } from '../base/pids.js';
 export const DIFF_RUN_PREFIX = 'database-diff';
 /** The entry of a run folder that outlives the run. */
 export const DIFF_LOGS = 'logs';
-/** Written into a run folder when the run came to an end; holds its exit code. */
+/** Written into a run folder when the run came to an end; holds its outcome. */
 export const DIFF_FINISHED = 'finished';
 /** Finished runs whose logs are kept (the newest ones). */
 export const KEPT_DIFF_RUNS = 5;
@@ -35,10 +35,13 @@ export interface DiffRunFolder {
 
 const RUN_NAME = new RegExp(`^${DIFF_RUN_PREFIX}-.*-([0-9]+)-[0-9a-f]+$`);
 
-/** Records that the run of `runDir` came to an end, with its exit code. */
-export function markRunFinished(runDir: string, exitCode: number): void {
+/** How a run ended: nothing left to do (identical, or a proved migration written), differences, or an error. */
+export type DiffRunOutcome = 'settled' | 'different' | 'failed';
+
+/** Records that the run of `runDir` came to an end, and how. */
+export function markRunFinished(runDir: string, outcome: DiffRunOutcome): void {
   try {
-    fs.writeFileSync(path.join(runDir, DIFF_FINISHED), `${JSON.stringify({ exitCode, finishedAt: new Date().toISOString() })}\n`);
+    fs.writeFileSync(path.join(runDir, DIFF_FINISHED), `${JSON.stringify({ outcome, finishedAt: new Date().toISOString() })}\n`);
   } catch {
     // The folder is gone (removed under us): nothing to mark.
   }

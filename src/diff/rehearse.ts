@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
@@ -39,7 +39,7 @@ export async function rehearseMigrations(config: Config, log: Logger, options: R
   const backup = options.backupPath ? path.resolve(config.cwd, options.backupPath) : defaultBackupDir(config);
   assertBackupDir(backup);
   if (!fs.statSync(options.migrationDir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UserError(`migration folder not found: ${options.migrationDir}`);
+    throw new BadInputError(`migration folder not found: ${options.migrationDir}`);
   }
   const thresholds: RehearsalThresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
   const db1 = await withRunDir(config, REHEARSE_RUN_PREFIX, async (runDir) => {

@@ -11,9 +11,10 @@
  * and always torn down — success, failure, SIGINT, SIGTERM — keeping only `logs/` for
  * `database diff log` (and, for a run that came to an end, the `finished` marker).
  *
- * Exit codes come from the errors thrown here: a side that cannot be built is a
- * BuildFailedError (2), a failing migration stays a MigrationFailedError (4), a table
- * found nowhere a MissingTableError (5); exit 1 is left to "differences found".
+ * The errors thrown here say what failed, so that the CLI can tell breakage from drift:
+ * a side that cannot be built is a BuildFailedError, a failing migration stays a
+ * MigrationFailedError, a table found nowhere a MissingTableError, and a built database
+ * that cannot be read an InternalError; none of them reads as "differences found".
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +25,17 @@ import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import { runMigrations } from '../migrations/migrate.js';
 import { installBundle } from '../migrations/migrator-init.js';
 import { requireLocalDir, type Config } from '../base/config.js';
-import { BuildFailedError, ExitCode, InternalError, isDbToolError, MissingTableError } from '../base/errors.js';
+import {
+  BadInputError,
+  BuildFailedError,
+  EnvironmentError,
+  InternalError,
+  isDbToolError,
+  MissingTableError,
+  ProgramFailedError,
+  SqlFailedError,
+  UnreachableError,
+} from '../base/errors.js';
 import { withClient } from '../pg/db.js';
 import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
@@ -40,7 +51,7 @@ import { compareSchemas, schemasDiffer, type SchemaComparison } from './compare-
 import type { ComparedAspects, DiffResult } from './diff-result.js';
 import { dumpSchema, type DumpOptions, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
-import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS } from './diff-runs.js';
+import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS, type DiffRunOutcome } from './diff-runs.js';
 import { checkMigrationRequest, writeProvedMigration } from './migration-writer/write-migration.js';
 import { readCatalogs } from './migration-writer/prove.js';
 import { diffSettled, type MigrationResult } from './migration-report.js';
@@ -160,12 +171,30 @@ export interface Comparison {
   dumps: { db1: SchemaObject[]; db2: SchemaObject[] };
 }
 
-/** An error of one side's build as exit 2, unless it has a code of its own (4, 13, 127…). */
+/**
+ * True for the failures of a step that just went wrong (bad input in the sources, an SQL
+ * error, a program or a connection that failed, a file that cannot be used); not for the
+ * errors that say something of their own (a failed migration, a missing backup, a
+ * conflict, a missing program, a bug, an interruption).
+ */
+function isStepFailure(error: unknown): error is BadInputError | SqlFailedError | ProgramFailedError | UnreachableError | EnvironmentError {
+  return (
+    error instanceof BadInputError ||
+    error instanceof SqlFailedError ||
+    error instanceof ProgramFailedError ||
+    error instanceof UnreachableError ||
+    error instanceof EnvironmentError
+  );
+}
+
+/** True for a failure to read a database: a query, pg_dump, or the connection. */
+function isReadFailure(error: unknown): error is SqlFailedError | ProgramFailedError | UnreachableError {
+  return error instanceof SqlFailedError || error instanceof ProgramFailedError || error instanceof UnreachableError;
+}
+
+/** A step failure of one side's build as "that side could not be built"; other errors as they are. */
 function asBuildFailure(error: unknown, what: string): unknown {
-  if (isDbToolError(error) && error.exitCode === ExitCode.generic) {
-    return new BuildFailedError(`${what} could not be built: ${error.message}`, error.details);
-  }
-  return error;
+  return isStepFailure(error) ? new BuildFailedError(`${what} could not be built: ${error.message}`, error.details) : error;
 }
 
 /**
@@ -332,8 +361,9 @@ export async function compareDatabases(config: Config, urls: { db1: string; db2:
       }),
     );
   } catch (error) {
-    // The databases were just built; failing to read them is not "a difference" (exit 1).
-    if (isDbToolError(error) && error.exitCode === ExitCode.generic) throw new InternalError(`comparing DB1 and DB2 failed: ${error.message}`, error.details);
+    // The databases were just built: failing to read them (a query, pg_dump, a connection)
+    // is unexpected state, not a difference. A rows file that cannot be written stays what it is.
+    if (isReadFailure(error)) throw new InternalError(`comparing DB1 and DB2 failed: ${error.message}`, error.details);
     throw error;
   }
 }
@@ -343,7 +373,7 @@ export async function runDiff(config: Config, log: Logger, options: DiffOptions 
   const plan = planDiff(config, options);
   const focusDir = path.join(requireLocalDir(config), 'focus');
   let runDir: string | undefined;
-  let exitCode: number = ExitCode.bug;
+  let outcome: DiffRunOutcome = 'failed';
   try {
     const result = await withRunDir(
       config,
@@ -356,15 +386,12 @@ export async function runDiff(config: Config, log: Logger, options: DiffOptions 
       },
       [DIFF_LOGS],
     );
-    exitCode = diffSettled(result) ? ExitCode.ok : ExitCode.generic;
+    outcome = diffSettled(result) ? 'settled' : 'different';
     return result;
-  } catch (error) {
-    exitCode = isDbToolError(error) ? error.exitCode : ExitCode.bug;
-    throw error;
   } finally {
     // Interrupted runs stay unmarked: they never push out the logs of finished ones.
     if (runDir && !interruptedBy()) {
-      markRunFinished(runDir, exitCode);
+      markRunFinished(runDir, outcome);
       pruneDiffRuns(focusDir, KEPT_DIFF_RUNS);
     }
   }

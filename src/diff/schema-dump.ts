@@ -10,7 +10,7 @@
  * so production's `app` and a fresh cluster's superuser read the same.
  */
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { ProgramFailedError } from '../base/errors.js';
 import { serverVersion, versionBoundProgram } from '../pg/client-version.js';
 import { runProgram } from '../base/process.js';
 import { ignoreColumnOrder, normalizeObjectText } from './normalize.js';
@@ -178,7 +178,7 @@ export async function dumpSchemaText(config: Config, url: string, options: Pick<
   const args = ['--schema-only', '--no-owner', ...(options.privileges ? [] : ['--no-privileges']), '--dbname', url];
   const result = await runProgram(versionBoundProgram(config, 'pg_dump', await serverVersion(url)), args, { env: config.env });
   if (result.code !== 0) {
-    throw new UserError(`pg_dump --schema-only failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, result.stderr.trim());
+    throw new ProgramFailedError(`pg_dump --schema-only failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, result.stderr.trim());
   }
   return result.stdout;
 }

@@ -3,7 +3,7 @@
  * counts beyond it, and every row in the rows file when one is asked for.
  */
 import fs from 'node:fs';
-import { InternalError } from '../base/errors.js';
+import { unwritableFile } from '../base/output-files.js';
 import { decodeLine, type Row } from './copy-text.js';
 import { RowHunks } from './row-hunks.js';
 import type { DataStatus } from './compare-data.js';
@@ -18,7 +18,7 @@ export class RowsFileWriter {
     try {
       this.fd = fs.openSync(file, 'w', 0o644);
     } catch (error) {
-      throw new InternalError(`cannot write the rows file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw unwritableFile('rows file', file, error);
     }
   }
 

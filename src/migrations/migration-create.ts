@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../base/errors.js';
+import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { MIGRATION_NAME } from './migration-files.js';
 import { makeDirs } from '../base/folders.js';
 
@@ -47,7 +47,7 @@ function parseTimestamp(stamp: string): Date {
 export function normaliseMigrationName(name: string): string {
   const normalised = name.trim().replace(/\s+/g, '-');
   if (!NAME_PATTERN.test(normalised)) {
-    throw new UserError(`invalid migration name '${name}': use letters, digits, '-', '_' and '.', starting with a letter or digit`);
+    throw new BadInputError(`invalid migration name '${name}': use letters, digits, '-', '_' and '.', starting with a letter or digit`);
   }
   return normalised;
 }
@@ -101,7 +101,7 @@ export function createMigration(migrationDir: string, options: CreateMigrationOp
   try {
     existing = fs.readdirSync(migrationDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UserError(`migration folder is not a folder: ${migrationDir}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new BadInputError(`migration folder is not a folder: ${migrationDir}`);
   }
   const fullName = `${nextTimestamp(existing, options.now ?? new Date())}-${name}`;
   const dir = path.join(migrationDir, fullName);
@@ -117,7 +117,7 @@ export function createMigration(migrationDir: string, options: CreateMigrationOp
   } catch (error) {
     // Remove only what we made: nothing half-written stays behind.
     if (madeDir) fs.rmSync(dir, { recursive: true, force: true });
-    throw new UserError(`cannot create migration ${dir}: ${(error as Error).message}`);
+    throw new EnvironmentError(`cannot create migration ${dir}: ${(error as Error).message}`);
   }
   return created;
 }

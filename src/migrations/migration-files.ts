@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AmbiguousError, UserError } from '../base/errors.js';
+import { AmbiguousError, BadInputError, EnvironmentError } from '../base/errors.js';
 import { isPathError, pathErrorLine } from '../base/fs-faults.js';
 import { shown } from '../base/text.js';
 
@@ -76,13 +76,13 @@ function findSide(dir: string, name: string, entries: readonly fs.Dirent[], side
   }
   if (nestedDir) {
     const folder = `${dir}${path.sep}${side}`;
-    if (!isKind(nestedDir, folder, 'directory')) throw new UserError(`migration ${name}: ${side} is not a folder (expected ${side}/entrypoint.sql)`);
+    if (!isKind(nestedDir, folder, 'directory')) throw new BadInputError(`migration ${name}: ${side} is not a folder (expected ${side}/entrypoint.sql)`);
     const entrypoint = `${folder}${path.sep}entrypoint.sql`;
     return { file: fs.statSync(entrypoint, { throwIfNoEntry: false })?.isFile() ? entrypoint : null, label: `${side}/entrypoint.sql` };
   }
   if (!flat) return { file: null, label: `${side}.sql` };
   const file = `${dir}${path.sep}${side}.sql`;
-  if (!isKind(flat, file, 'file')) throw new UserError(`migration ${name}: ${side}.sql is not a file`);
+  if (!isKind(flat, file, 'file')) throw new BadInputError(`migration ${name}: ${side}.sql is not a file`);
   return { file, label: `${side}.sql` };
 }
 
@@ -94,7 +94,7 @@ function isKind(entry: fs.Dirent, full: string, kind: 'file' | 'directory'): boo
       stat = fs.statSync(full, { throwIfNoEntry: false });
     } catch (error) {
       // A link that loops (ELOOP) or passes through a file (ENOTDIR): the user's folder is at fault.
-      if (isPathError(error)) throw new UserError(pathErrorLine(error, 'malformed migration folder'));
+      if (isPathError(error)) throw new BadInputError(pathErrorLine(error, 'malformed migration folder'));
       throw error;
     }
     return kind === 'file' ? Boolean(stat?.isFile()) : Boolean(stat?.isDirectory());
@@ -105,17 +105,17 @@ function isKind(entry: fs.Dirent, full: string, kind: 'file' | 'directory'): boo
 /** Checks a folder name; a bad one gets one line naming it and the expected form. */
 export function checkMigrationName(name: string): void {
   if (!MIGRATION_NAME.test(name)) {
-    throw new UserError(`malformed migration folder name '${shown(name)}': expected YYYYMMDDHHMMSS-name (14 digits, a dash, a name)`);
+    throw new BadInputError(`malformed migration folder name '${shown(name)}': expected YYYYMMDDHHMMSS-name (14 digits, a dash, a name)`);
   }
   if (CONTROL_CHARACTER.test(name)) {
-    throw new UserError(`malformed migration folder name '${shown(name)}': control characters are not allowed`);
+    throw new BadInputError(`malformed migration folder name '${shown(name)}': control characters are not allowed`);
   }
 }
 
 /**
  * Lists the migration folders of `migrationDir` in name order. Hidden entries and plain
  * files are skipped, except a file that looks like a migration (`20240101000000-x.sql`),
- * which is a mistake worth one clear line. Throws UserError (exit 1) for a missing folder
+ * which is a mistake worth one clear line. Throws BadInputError (exit 1) for a missing folder
  * or a malformed name, AmbiguousError (exit 2) for a side present in both layouts.
  */
 export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
@@ -124,10 +124,10 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
     entries = fs.readdirSync(migrationDir, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`migration folder not found: ${shown(migrationDir)} (set MIGRATION_DIR or pass -d/--migration-dir)`);
-    if (code === 'ENOTDIR') throw new UserError(`migration folder is not a folder: ${shown(migrationDir)}`);
-    if (isPathError(error)) throw new UserError(pathErrorLine(error, 'migration folder'));
-    throw new UserError(`cannot read migration folder ${shown(migrationDir)}: ${(error as Error).message}`);
+    if (code === 'ENOENT') throw new BadInputError(`migration folder not found: ${shown(migrationDir)} (set MIGRATION_DIR or pass -d/--migration-dir)`);
+    if (code === 'ENOTDIR') throw new BadInputError(`migration folder is not a folder: ${shown(migrationDir)}`);
+    if (isPathError(error)) throw new BadInputError(pathErrorLine(error, 'migration folder'));
+    throw new EnvironmentError(`cannot read migration folder ${shown(migrationDir)}: ${(error as Error).message}`);
   }
   const folders: MigrationFolder[] = [];
   const root = path.resolve(migrationDir);
@@ -137,7 +137,7 @@ export function readMigrationFolders(migrationDir: string): MigrationFolder[] {
     const dir = `${prefix}${entry.name}`;
     if (!isKind(entry, dir, 'directory')) {
       if (MIGRATION_NAME.test(entry.name)) {
-        throw new UserError(`malformed migration ${shown(entry.name)}: a migration is a folder holding up.sql and down.sql, not a file`);
+        throw new BadInputError(`malformed migration ${shown(entry.name)}: a migration is a folder holding up.sql and down.sql, not a file`);
       }
       continue;
     }
@@ -166,7 +166,7 @@ function sha256(bytes: Buffer): string {
 export function readMigrations(migrationDir: string): DiskMigration[] {
   return readMigrationFolders(migrationDir).map((folder) => {
     if (!folder.upFile) {
-      throw new UserError(`malformed migration ${folder.name}: missing ${folder.upLabel} (in ${folder.dir})`);
+      throw new BadInputError(`malformed migration ${folder.name}: missing ${folder.upLabel} (in ${folder.dir})`);
     }
     const upSql = fs.readFileSync(folder.upFile);
     return {

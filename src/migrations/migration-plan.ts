@@ -10,10 +10,10 @@
  *     applied ones) or force; `down` only reverts, so it goes ahead
  *   an applied migration whose up file changed → AmbiguousError (exit 2), unless force
  *   impossible request (up N with 0 < pending < N, down past the start, a missing down
- *   file among those to revert, unknown NAME)  → UserError (exit 1)
+ *   file among those to revert, unknown NAME)  → BadInputError (exit 1)
  * Nothing to do (already at the target, nothing pending) is a plan with no steps.
  */
-import { AmbiguousError, UserError } from '../base/errors.js';
+import { AmbiguousError, BadInputError } from '../base/errors.js';
 import { plural } from '../base/text.js';
 
 /** What the plan needs to know about a migration on disk. */
@@ -171,7 +171,7 @@ function downSteps(toRevert: readonly AppliedMigration[], disk: readonly Planned
     else steps.push({ direction: 'down', name: migration.name, file: source.downFile, hash: source.hash });
   }
   if (missing.length > 0) {
-    throw new UserError(`cannot revert: no down file for ${missing.join(', ')}; nothing was changed`);
+    throw new BadInputError(`cannot revert: no down file for ${missing.join(', ')}; nothing was changed`);
   }
   return steps;
 }
@@ -187,17 +187,17 @@ export function resolveTarget(target: string, disk: readonly PlannedMigrationSou
     const matches = disk.filter((migration) => migration.name.startsWith(`${target}-`));
     if (matches.length === 1) return matches[0] ?? null;
     if (matches.length > 1) {
-      throw new UserError(`migration timestamp ${target} matches ${matches.length} migrations: ${matches.map((m) => m.name).join(', ')}; give the full name`);
+      throw new BadInputError(`migration timestamp ${target} matches ${matches.length} migrations: ${matches.map((m) => m.name).join(', ')}; give the full name`);
     }
   }
-  throw new UserError(`unknown migration '${target}': no folder of that name in the migration folder (see \`migrator list\`)`);
+  throw new BadInputError(`unknown migration '${target}': no folder of that name in the migration folder (see \`migrator list\`)`);
 }
 
 function planUp(pending: readonly PlannedMigrationSource[], count: number | 'all', total: number): Omit<MigrationPlan, 'forced' | 'outOfOrder'> {
   if (pending.length === 0) return { steps: [], nothingToDo: `nothing to migrate: all ${plural(total, 'migration')} applied` };
   if (count === 'all') return { steps: upSteps(pending), nothingToDo: null };
   if (count > pending.length) {
-    throw new UserError(`cannot apply ${plural(count, 'migration')}: only ${pending.length} pending; nothing was changed`);
+    throw new BadInputError(`cannot apply ${plural(count, 'migration')}: only ${pending.length} pending; nothing was changed`);
   }
   return { steps: upSteps(pending.slice(0, count)), nothingToDo: null };
 }
@@ -213,7 +213,7 @@ function planDown(
     return { steps: downSteps(newestFirst, disk), nothingToDo: null };
   }
   if (count > newestFirst.length) {
-    throw new UserError(
+    throw new BadInputError(
       `cannot revert ${plural(count, 'migration')}: only ${newestFirst.length} applied (that would go past the start); nothing was changed`,
     );
   }

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { parse as ParseUrl } from 'pg-connection-string';
-import { UserError } from '../base/errors.js';
+import { BadInputError, UnreachableError } from '../base/errors.js';
 import { libpqParseOptions, redactUrl } from '../base/redact.js';
 import { shown } from '../base/text.js';
 import { withExtraCa } from './extra-ca.js';
@@ -23,7 +23,7 @@ function parse(url: string): ReturnType<typeof ParseUrl> {
 /** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
 export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw new UserError(`not a PostgreSQL URL (expected postgresql://…): ${shown(redactUrl(url))}`);
+    throw new BadInputError(`not a PostgreSQL URL (expected postgresql://…): ${shown(redactUrl(url))}`);
   }
   let params: ReturnType<typeof ParseUrl>;
   try {
@@ -31,11 +31,11 @@ export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
     const database = databaseOfUrl(url);
     if (database !== undefined) params = { ...params, database };
   } catch (error) {
-    throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: ${(error as Error).message}`);
+    throw new BadInputError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: ${(error as Error).message}`);
   }
   // Checked here, or Node's socket code says it in its words (`Port should be >= 0…`).
   if (params.port && !isPort(String(params.port))) {
-    throw new UserError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: the port must be a number from 1 to 65535, got '${shown(String(params.port))}'`);
+    throw new BadInputError(`malformed PostgreSQL URL ${shown(redactUrl(url))}: the port must be a number from 1 to 65535, got '${shown(String(params.port))}'`);
   }
   return params;
 }
@@ -130,7 +130,7 @@ export async function connect(url: string, options: { database?: string } = {}):
   try {
     await client.connect();
   } catch (error) {
-    throw new UserError(`cannot connect to ${shown(redactUrl(url))}: ${(error as Error).message}`);
+    throw new UnreachableError(`cannot connect to ${shown(redactUrl(url))}: ${(error as Error).message}`);
   }
   return client;
 }

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type pg from 'pg';
-import { UserError } from '../base/errors.js';
+import { EnvironmentError } from '../base/errors.js';
 
 let extraCaFile: string | undefined;
 
@@ -28,7 +28,7 @@ export async function withExtraCa(ssl: pg.ClientConfig['ssl'], file = extraCaFil
   try {
     extra = await fs.promises.readFile(file, 'utf8');
   } catch (error) {
-    throw new UserError(`NODE_EXTRA_CA_CERTS ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new EnvironmentError(`NODE_EXTRA_CA_CERTS ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const { rootCertificates } = await import('node:tls');
   return { ...options, ca: [...rootCertificates, extra] };

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { type DbToolError, UnreachableError } from '../base/errors.js';
 import { redactUrl } from '../base/redact.js';
 import { countNewlines, shown } from '../base/text.js';
 import { runProgram, type RunResult } from '../base/process.js';
@@ -67,9 +67,9 @@ function jsonRows(sql: string): string {
 }
 
 /** The error of a query psql did not answer: it could not connect, or the query failed. */
-function unanswered(url: string, result: RunResult): UserError {
+function unanswered(url: string, result: RunResult): DbToolError {
   const connectionFailure = /^psql: error: (.*)$/m.exec(result.stderr);
-  if (connectionFailure?.[1]) return new UserError(`cannot connect to ${shown(redactUrl(url))}: ${connectionFailure[1].trim()}`);
+  if (connectionFailure?.[1]) return new UnreachableError(`cannot connect to ${shown(redactUrl(url))}: ${connectionFailure[1].trim()}`);
   return new SqlError('a query of the tool', describePsqlFailure(result));
 }
 

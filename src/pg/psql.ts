@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { UserError } from '../base/errors.js';
+import { SqlFailedError } from '../base/errors.js';
 import { pgProgram } from './pg-bin.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { makeDirs } from '../base/folders.js';
@@ -174,7 +174,7 @@ export function describePsqlFailure(result: Pick<RunResult, 'code' | 'stderr'>, 
 }
 
 /** A failed user script: one line saying where, then the offending line and the server's context. */
-export class SqlError extends UserError {
+export class SqlError extends SqlFailedError {
   readonly location: SqlErrorLocation | undefined;
 
   constructor(what: string, failure: PsqlFailure) {

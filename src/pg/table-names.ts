@@ -3,7 +3,7 @@
  * or `schema.identifier`, each part bare or double-quoted. Anything else (patterns,
  * spaces, semicolons) is refused before it reaches a database or a remote shell.
  */
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 
 const PART = String.raw`(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"\u0000]|"")+")`;
 const TABLE_NAME = new RegExp(`^${PART}(?:\\.${PART})?$`, 'u');
@@ -37,6 +37,6 @@ export function splitTableList(text: string, separators: string): string[] {
 export function assertTableNames(names: readonly string[], source: string): void {
   const bad = names.find((name) => !isTableName(name));
   if (bad !== undefined) {
-    throw new UserError(`${source}: '${bad}' is not a table name (expected name or schema.name, optionally double-quoted)`);
+    throw new BadInputError(`${source}: '${bad}' is not a table name (expected name or schema.name, optionally double-quoted)`);
   }
 }

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../base/errors.js';
+import { BadInputError } from '../base/errors.js';
 
 /** Every `*.sql` file below `dir`, in name order (byte order of the relative paths, as `ls -R` would sort them). */
 function sqlFilesBelow(dir: string): string[] {
@@ -31,13 +31,13 @@ export function collectTestFiles(paths: readonly string[], defaultDir: string): 
   const files: string[] = [];
   for (const wantedPath of wanted) {
     const stat = fs.statSync(wantedPath, { throwIfNoEntry: false });
-    if (!stat) throw new UserError(paths.length > 0 ? `test file not found: ${wantedPath}` : `test folder not found: ${wantedPath}`);
+    if (!stat) throw new BadInputError(paths.length > 0 ? `test file not found: ${wantedPath}` : `test folder not found: ${wantedPath}`);
     if (!stat.isDirectory()) {
       files.push(wantedPath);
       continue;
     }
     const below = sqlFilesBelow(wantedPath);
-    if (below.length === 0) throw new UserError(`no test files (*.sql) in ${wantedPath}`);
+    if (below.length === 0) throw new BadInputError(`no test files (*.sql) in ${wantedPath}`);
     files.push(...below);
   }
   return [...new Set(files)];

@@ -14,7 +14,7 @@
  * connection — what makes 16 short files faster than `pg_prove -j 2` (bench/).
  */
 import type { Config } from '../base/config.js';
-import { UserError, type DbToolError } from '../base/errors.js';
+import { type DbToolError, EnvironmentError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError } from '../pg/psql.js';
@@ -148,7 +148,7 @@ async function runFile(options: TestRunOptions, file: string, supply: SlotSupply
   try {
     slot = await supply.take();
   } catch (error) {
-    const why = new UserError(`${file}: could not make its copy of the database: ${(error as Error).message}`);
+    const why = new EnvironmentError(`${file}: could not make its copy of the database: ${(error as Error).message}`);
     return { file, output: '', notices: '', tap: parseTap(''), error: why, ok: false, startedAt, durationMs: 0 };
   }
   if (interruptedBy()) {

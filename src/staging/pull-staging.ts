@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requirePath, type Config } from '../base/config.js';
-import { MissingProgramError, UserError } from '../base/errors.js';
+import { MissingProgramError, BadInputError, EnvironmentError, ProgramFailedError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { redact, type Logger } from '../base/log.js';
 import { separateConnectionPassword } from '../base/redact.js';
@@ -81,7 +81,7 @@ export async function pullStaging(config: Config, log: Logger, generator: string
   const password = urlPassword(settings.dbUrl);
   const target = path.join(profileDir, TEST_DATA_FILE);
   if (!fs.statSync(profileDir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UserError(`PROFILE_DIR is not a folder: ${profileDir}`);
+    throw new BadInputError(`PROFILE_DIR is not a folder: ${profileDir}`);
   }
   // The temp files of killed pulls (and an ssh still writing into one) go first.
   await clearDeadLeftovers(config, { tempNames: [path.join(profileDir, `.${TEST_DATA_FILE}`)], only: ['temp file'] });
@@ -107,17 +107,17 @@ export async function pullStaging(config: Config, log: Logger, generator: string
           // Writing the dump here failed (a full disk): that is the news, not ssh.
           // ("Permission denied" in ssh's words is its authentication, not our folder.)
           const local = diskFull(profileDir) ? 'no space left on device' : [faultInText(result.stderr)].find((cause) => cause && /space|quota/.test(cause));
-          if (local) throw new UserError(`pull_staging: ${local} in ${profileDir}; ${target} is unchanged`);
+          if (local) throw new EnvironmentError(`pull_staging: ${local} in ${profileDir}; ${target} is unchanged`);
           const why = result.code === 255 ? 'ssh could not connect or authenticate' : `the remote pg_dump failed (exit ${result.code})`;
-          throw new UserError(`pull_staging: ${why}; ${target} is unchanged`, scrub(lastLines(result.stderr), password) || undefined);
+          throw new ProgramFailedError(`pull_staging: ${why}; ${target} is unchanged`, scrub(lastLines(result.stderr), password) || undefined);
         }
         if (result.stderr.trim()) log.debug(scrub(result.stderr.trim(), password));
-        if (isBlank(temp, headerBytes)) throw new UserError(`pull_staging: the remote pg_dump returned an empty dump; ${target} is unchanged`);
+        if (isBlank(temp, headerBytes)) throw new ProgramFailedError(`pull_staging: the remote pg_dump returned an empty dump; ${target} is unchanged`);
         dumpBytes = fs.fstatSync(fd).size - headerBytes;
         fs.writeSync(fd, sequenceResets(settings.tables));
         fs.fsyncSync(fd);
       } catch (error) {
-        if (isFsFault(error)) throw new UserError(`pull_staging: ${errnoCause(error)} in ${profileDir}; ${target} is unchanged`);
+        if (isFsFault(error)) throw new EnvironmentError(`pull_staging: ${errnoCause(error)} in ${profileDir}; ${target} is unchanged`);
         throw error;
       } finally {
         fs.closeSync(fd);

@@ -6,7 +6,7 @@
 import type { Config } from '../base/config.js';
 import { quoteLiteral } from '../pg/db.js';
 import { assertTableNames, splitTableList } from '../pg/table-names.js';
-import { MissingInputError, UserError } from '../base/errors.js';
+import { MissingInputError, BadInputError } from '../base/errors.js';
 import { shellQuote } from '../base/shell-quote.js';
 import { separateConnectionPassword } from '../base/redact.js';
 
@@ -34,7 +34,7 @@ export function readStagingSettings(config: Config): StagingSettings {
   if (dumpFlags === undefined) throw missing('STAGING_DUMP_FLAGS');
   // ssh would read such a "host" as an option.
   if (sshHost.trim().startsWith('-') || /\s/.test(sshHost.trim())) {
-    throw new UserError(`STAGING_SSH_HOST must be an ssh destination (user@host, host, or a Host alias of ~/.ssh/config), got '${sshHost}'`);
+    throw new BadInputError(`STAGING_SSH_HOST must be an ssh destination (user@host, host, or a Host alias of ~/.ssh/config), got '${sshHost}'`);
   }
   assertTableNames(tables, 'STAGING_DUMP_TABLES');
   return { sshHost: sshHost.trim(), dbUrl: dbUrl.trim(), tables, flags: splitFlags(dumpFlags) };

@@ -3,7 +3,7 @@
  * Each action loads its command when it runs (see database-program.ts).
  */
 import type { Command } from 'commander';
-import { ExitCode } from '../../base/errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { json } from '../output.js';
 import { formatDoctor } from '../render/doctor.js';
 import { formatStatus } from '../render/status.js';

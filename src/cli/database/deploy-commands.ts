@@ -3,7 +3,7 @@
  * Each action loads its command when it runs (see database-program.ts).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ExitCode } from '../../base/errors.js';
+import { ExitCode } from '../exit-codes.js';
 import { plural } from '../../base/text.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';

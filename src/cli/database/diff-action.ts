@@ -4,10 +4,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { diffCommand, diffSettled, splitTableList, type DiffRun } from '../../commands/diff.js';
 import { formatTextReport, toJsonError, toJsonReport } from '../render/diff-report.js';
-import { AmbiguousError, ExitCode, InternalError, isDbToolError } from '../../base/errors.js';
+import { AmbiguousError, isDbToolError } from '../../base/errors.js';
+import { assertWritableFile, unwritableFile } from '../../base/output-files.js';
+import { diffExitCodeFor, ExitCode } from '../exit-codes.js';
 import { redact } from '../../base/log.js';
 import { json, page, stdoutPalette } from '../output.js';
-import type { CliContext } from '../run.js';
+import { typedError, type CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
 
 export interface DiffFlags {
@@ -27,9 +29,12 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
   if (globalsOf(command).url) ctx.log.warn('--url is ignored: diff compares the two private clusters it starts');
   const sqlToStdout = flags.sql === '-';
   if (sqlToStdout && flags.json && !flags.output) throw new AmbiguousError('--sql - and --json both want stdout: write the report elsewhere with -o FILE');
+  // 1 means differences and nothing else; a failure that would be 1 elsewhere is 2 here.
+  ctx.exitCodeFor = diffExitCodeFor;
   const emit = (text: string): void => (flags.output ? writeReport(ctx, flags.output, text) : ctx.out(text));
   let result: DiffRun;
   try {
+    checkOutputFiles(ctx, flags);
     result = await diffCommand(ctx.config, ctx.log, {
       backupPath,
       tables: flags.tables ? splitTableList(flags.tables, ',') : [],
@@ -69,18 +74,27 @@ export async function runDiffAction(ctx: CliContext, generator: string, backupPa
 }
 
 /** The `{"ok": false, …}` document of a failed diff, with the exit code the run ends with. */
-function jsonFailure(error: unknown): unknown {
-  if (isDbToolError(error)) return toJsonError(error.exitCode, redact(error.message), error.details && redact(error.details));
-  return toJsonError(ExitCode.bug, `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
+function jsonFailure(thrown: unknown): unknown {
+  const error = typedError(thrown);
+  const code = diffExitCodeFor(error);
+  if (isDbToolError(error)) return toJsonError(code, redact(error.message), error.details && redact(error.details));
+  return toJsonError(code, `unexpected error: ${redact(error instanceof Error ? error.message : String(error))}`);
 }
 
-/** Writes -o FILE; a file that cannot be written is not "differences" (exit 1) but exit 13. */
+/** The files the run will write, checked before it starts (a diff takes a while). */
+function checkOutputFiles(ctx: CliContext, flags: DiffFlags): void {
+  if (flags.output) assertWritableFile('report', path.resolve(ctx.config.cwd, flags.output));
+  if (flags.sql && flags.sql !== '-') assertWritableFile('up.sql', path.resolve(ctx.config.cwd, flags.sql));
+  if (flags.rowsFile) assertWritableFile('rows file', path.resolve(ctx.config.cwd, flags.rowsFile));
+}
+
+/** Writes -o FILE (or --sql FILE); one that cannot be written is one line naming it and why. */
 function writeReport(ctx: CliContext, file: string, text: string, what = 'report'): void {
   const target = path.resolve(ctx.config.cwd, file);
   try {
     fs.writeFileSync(target, text);
   } catch (error) {
-    throw new InternalError(`cannot write the ${what} to ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw unwritableFile(what, target, error);
   }
   ctx.log.info(`${what} written to ${target}`);
 }

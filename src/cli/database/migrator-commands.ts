@@ -1,7 +1,7 @@
 /** `database migrator ARGS…`: the migrator with this project's MIGRATION_DIR and target URL (SPEC §5). */
 import type { Command } from 'commander';
 import { requirePath } from '../../base/config.js';
-import { UserError } from '../../base/errors.js';
+import { BadInputError } from '../../base/errors.js';
 import type { MigratorSources } from '../migrator-settings.js';
 import type { CliContext } from '../run.js';
 import { globalsOf } from './globals.js';
@@ -33,7 +33,7 @@ export function registerMigratorCommands(program: Command, ctx: CliContext): voi
       const { MIGRATOR_USAGE, runMigrator } = await import('../migrator-program.js');
       if (args.length === 0) {
         process.stderr.write(MIGRATOR_USAGE.replace(/migrator/g, 'database migrator'));
-        throw new UserError('database migrator needs a command: init, migrate, status, create or list');
+        throw new BadInputError('database migrator needs a command: init, migrate, status, create or list');
       }
       await runMigrator(ctx, await projectSources(ctx, globalsOf(command).url), args);
     });

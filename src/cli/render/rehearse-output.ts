@@ -1,5 +1,5 @@
 /** `migrator rehearse`'s limits as the command line gives them, and its report as text or JSON. */
-import { UserError } from '../../base/errors.js';
+import { BadInputError } from '../../base/errors.js';
 import { rehearsalJson, rehearsalLines } from './diff-migration.js';
 import type { RehearseResult } from '../../diff/rehearse.js';
 
@@ -9,13 +9,13 @@ const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb
 export function parseSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = UNITS[(match?.[2] ?? 'x').toLowerCase()];
-  if (!match || unit === undefined) throw new UserError(`--max-rewrite-size expects a size such as 500MB, 2GB or 8192 (bytes), got '${text}'`);
+  if (!match || unit === undefined) throw new BadInputError(`--max-rewrite-size expects a size such as 500MB, 2GB or 8192 (bytes), got '${text}'`);
   return Math.round(Number(match[1]) * unit);
 }
 
 /** A non-negative number of milliseconds. */
 export function parseMs(text: string): number {
-  if (!/^\d+(?:\.\d+)?$/.test(text.trim())) throw new UserError(`--max-lock-ms expects a number of milliseconds, got '${text}'`);
+  if (!/^\d+(?:\.\d+)?$/.test(text.trim())) throw new BadInputError(`--max-lock-ms expects a number of milliseconds, got '${text}'`);
   return Number(text);
 }
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../base/config.js';
-import { UserError } from '../../base/errors.js';
+import { BadInputError, EnvironmentError } from '../../base/errors.js';
 import { createMigration, normaliseMigrationName } from '../../migrations/migration-create.js';
 import type { DumpOptions, SchemaObject } from '../schema-dump.js';
 import type { CatalogInfo } from './catalog.js';
@@ -36,7 +36,7 @@ export interface MigrationOutcome {
 export function checkMigrationRequest(request: MigrationRequest): void {
   if (request.name === undefined) return;
   normaliseMigrationName(request.name);
-  if (!request.migrationDir) throw new UserError('--write-migration needs a migration folder: set MIGRATION_DIR (or LOCAL_DIR)');
+  if (!request.migrationDir) throw new BadInputError('--write-migration needs a migration folder: set MIGRATION_DIR (or LOCAL_DIR)');
 }
 
 function writeFolder(request: Required<Pick<MigrationRequest, 'name' | 'migrationDir'>> & { now?: Date }, up: string, down: string): string {
@@ -51,7 +51,7 @@ function writeFolder(request: Required<Pick<MigrationRequest, 'name' | 'migratio
     fs.renameSync(staging, target.dir);
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
-    throw new UserError(`cannot write migration ${target.dir}: ${(error as Error).message}`);
+    throw new EnvironmentError(`cannot write migration ${target.dir}: ${(error as Error).message}`);
   }
   return target.dir;
 }

@@ -40,7 +40,7 @@ tester.run('house/cli-imports', cliImports, {
   valid: [
     { filename: inSrc('cli/migrator-program.ts'), code: "import { migrateCommand } from '../commands/migrate.js';" },
     { filename: inSrc('cli/migrator-program.ts'), code: "const m = await import('../commands/migrate.js');" },
-    { filename: inSrc('cli/migrator-program.ts'), code: "import { UserError } from '../base/errors.js';\nimport { json } from './output.js';" },
+    { filename: inSrc('cli/migrator-program.ts'), code: "import { BadInputError } from '../base/errors.js';\nimport { json } from './output.js';" },
     { filename: inSrc('cli/migrator-program.ts'), code: "import type { MigrateResult } from '../migrations/migrate.js';" },
     { filename: inSrc('cli/migrator-program.ts'), code: "import { type MigrationRequest } from '../migrations/migration-plan.js';" },
     { filename: inSrc('cli/database/patch.ts'), code: "export type { PatchResult } from '../../deploy/patch.js';" },

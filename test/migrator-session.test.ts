@@ -7,11 +7,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/base/config.js';
-import { openPsqlSession } from '../src/pg/psql-session.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
-import { baseEnv } from './helpers/env.js';
 import { MigratorWorkspace, appliedNames, tableMigration, writeMigration } from './helpers/migrator.js';
 import { waitFor } from './helpers/project.js';
 
@@ -111,12 +108,12 @@ describe('a clean session per migration', () => {
 });
 
 /**
- * The migrator asks its own questions (lock, bundle, history) through the run's psql
- * session and reads the answers from psql's output (src/pg/psql-session.ts): what the
- * migrations print must come through untouched, and a server that is not there must
- * give the same one line as before.
+ * A run has two connections (src/migrations/migration-session.ts): psql runs the
+ * migrations, reading each file with `\i`; a pg client asks the migrator's own questions
+ * (lock, bundle, history) and holds the lock. What the migrations print must come through
+ * untouched, and a server that is not there must give one line.
  */
-describe('one psql session for questions and migrations', () => {
+describe('the run\'s connections: psql for the migrations, pg for the tool\'s own questions', () => {
   it("passes the migrations' own output through as psql printed it, and nothing of ours", async () => {
     const { url } = await work.database();
     const dir = work.folder();
@@ -131,7 +128,7 @@ describe('one psql session for questions and migrations', () => {
     expect(result.stdout).toBe('first line\n answer \n--------\n     42\n(1 row)\n\nno newline at the endsecond migration\n');
   });
 
-  it('sends a migration without psql commands inline: output, messages and errors as with \\i', async () => {
+  it('gives a migration\'s output, messages and errors as psql gives them, naming its file and line', async () => {
     const { url, client } = await work.database();
     const dir = work.folder();
     writeMigration(dir, '20240101000000-dirty', {
@@ -154,22 +151,22 @@ describe('one psql session for questions and migrations', () => {
     expect(await appliedNames(client)).toEqual(['20240101000000-dirty', '20240102000000-notice']);
   });
 
-  it('asks a question only when its condition holds, without waiting for the condition', async () => {
-    const { url } = await work.database();
-    const psql = openPsqlSession(loadConfig(baseEnv()), { url, output: 'pipe' });
-    const [version, present, absent, unknown] = await Promise.all([
-      psql.variable('VERSION_NUM'),
-      psql.queryIf<{ n: number }>('true', 'SELECT 1 AS n'),
-      psql.queryIf<{ n: number }>("to_regclass('public.no_such_table') IS NOT NULL", 'SELECT n FROM public.no_such_table'),
-      psql.queryIf<{ n: number }>('NULL', 'SELECT 2 AS n'),
-    ]);
-    expect(Number(version)).toBeGreaterThanOrEqual(150000);
-    expect([present, absent, unknown]).toEqual([{ rows: [{ n: 1 }] }, undefined, undefined]);
-    // psql's variables are left as they were, and nothing of the questions is printed.
-    const result = await psql.finish("\\echo :VERSION_NUM\nSELECT 'done' AS state;\n");
+  it('holds the migrator lock on a connection of its own: a migration releasing its advisory locks cannot release it', async () => {
+    const { url, client } = await work.database();
+    const dir = work.folder();
+    const heldElsewhere = [
+      'SELECT count(*) AS held_elsewhere FROM pg_catalog.pg_locks',
+      "WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid <> pg_catalog.pg_backend_pid()",
+      '  AND classid::bigint * 4294967296 + objid::bigint = 7522528104227761511;',
+    ].join('\n');
+    writeMigration(dir, '20240101000000-unlocks', { 'up.sql': `SELECT pg_catalog.pg_advisory_unlock_all();\n${heldElsewhere}\n`, 'down.sql': '' });
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], { env: { HECTIC_LOG: 'warn' } });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe(`${version}\n state \n-------\n done\n(1 row)\n\n`);
-    expect(psql.linesSent).toBeGreaterThan(10);
+    expect(result.stdout).toContain(' held_elsewhere \n----------------\n              1\n(1 row)');
+    expect(await appliedNames(client)).toEqual(['20240101000000-unlocks']);
+    // Released once the run is over.
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    expect(rows[0].n).toBe(0);
   });
 
   it('waits for another run that holds the lock, saying so once', async () => {
@@ -196,7 +193,7 @@ describe('one psql session for questions and migrations', () => {
     const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], {});
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^error: cannot connect to postgresql:\/\/postgres@\/testdb\?host=.*: connection to server on socket .* failed/);
+    expect(result.stderr).toMatch(/^error: cannot connect to postgresql:\/\/postgres@\/testdb\?host=.*: no server socket at .*no-server\/\.s\.PGSQL\.5432 \(is the server running\?\)$/m);
   });
 });
 

@@ -7,9 +7,12 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/base/config.js';
+import { openPsqlSession } from '../src/pg/psql-session.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
-import { MigratorWorkspace, appliedNames, tableMigration, writeMigration } from './helpers/migrator.js';
+import { baseEnv } from './helpers/env.js';
+import { MigratorWorkspace, appliedNames, relationExists, tableMigration, writeMigration } from './helpers/migrator.js';
 import { waitFor } from './helpers/project.js';
 
 let cluster: TestCluster;
@@ -151,6 +154,19 @@ describe('the run\'s connections: psql for the migrations, pg for the tool\'s ow
     expect(await appliedNames(client)).toEqual(['20240101000000-dirty', '20240102000000-notice']);
   });
 
+  it('reads the marks a script prints, in order, as they come, and passes everything else on untouched', async () => {
+    const { url } = await work.database();
+    const psql = openPsqlSession(loadConfig(baseEnv()), { url, output: 'pipe' });
+    const heard: string[] = [];
+    psql.onMark((mark) => heard.push(mark));
+    const script = [`\\echo -n 'no newline, then'\n${psql.markLine('s0-1')}`, "SELECT 'between' AS seen;\n", psql.markLine('done'), "\\echo 'last words'\n"].join('');
+    const result = await psql.finish(script);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.marks).toEqual(['s0-1', 'done']);
+    expect(heard).toEqual(['s0-1', 'done']);
+    expect(result.stdout).toBe('no newline, then  seen   \n---------\n between\n(1 row)\n\nlast words\n');
+  });
+
   it('holds the migrator lock on a connection of its own: a migration releasing its advisory locks cannot release it', async () => {
     const { url, client } = await work.database();
     const dir = work.folder();
@@ -167,6 +183,26 @@ describe('the run\'s connections: psql for the migrations, pg for the tool\'s ow
     // Released once the run is over.
     const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
     expect(rows[0].n).toBe(0);
+  });
+
+  it('reports a failed migration that ended the run\'s other sessions as any failure: exit 4, file and line, nothing recorded', async () => {
+    const { url, client } = await work.database();
+    const dir = work.folder();
+    writeMigration(dir, '20240101000000-terminates', {
+      'up.sql': [
+        'CREATE TABLE t_terminates (id integer) INHERITS (hectic.created_at);',
+        "SELECT count(pg_catalog.pg_terminate_backend(pid)) >= 0 AS ended FROM pg_catalog.pg_stat_activity WHERE datname = current_database() AND pid <> pg_catalog.pg_backend_pid() AND application_name <> 'keep';",
+        'SELECT 1 / 0;',
+        '',
+      ].join('\n'),
+      'down.sql': '',
+    });
+    await client.query("SET application_name = 'keep'");
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], { env: { HECTIC_LOG: 'warn' } });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/migration 20240101000000-terminates \(up\) failed and was rolled back: .*up\.sql:3: division by zero/);
+    expect(await appliedNames(client)).toEqual([]);
+    expect(await relationExists(client, 'public.t_terminates')).toBe(false);
   });
 
   it('waits for another run that holds the lock, saying so once', async () => {

@@ -90,7 +90,7 @@ export async function migrateCommand(config: Config, log: Logger, options: Migra
     const plan = planMigrations(disk, applied, options.request, { force: options.force, allowOutOfOrder: options.allowOutOfOrder });
     reportPlan(log, plan);
     if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
-    return { plan, dryRun: false, completed: await runSteps(log, client, session, plan) };
+    return { plan, dryRun: false, completed: await runSteps(log, options.url, session, plan) };
   } finally {
     await session.close();
   }
@@ -109,14 +109,18 @@ async function askDatabase(log: Logger, session: MigrationSession): Promise<{ cl
   return { client, history: await readAppliedMigrations(client, { tableKnown: true }) };
 }
 
-/** Reads the outcome of a failed run back through the run's pg client (psql has ended). */
-function inspector(client: pg.ClientBase): RunInspector {
+/**
+ * Reads the outcome of a failed run back (psql has ended) through a connection of its
+ * own: a migration may have ended the run's other sessions (pg_terminate_backend).
+ */
+function inspector(url: string): RunInspector {
   return {
-    applied: () => readAppliedMigrations(client, { tableKnown: true }),
-    transactionStatus: async (xid) => {
-      const { rows } = await client.query<{ status: TransactionStatus }>(`SELECT txid_status(${BigInt(xid).toString()}) AS status`);
-      return rows[0]?.status ?? null;
-    },
+    applied: () => withClient(url, (client) => readAppliedMigrations(client, { tableKnown: true })),
+    transactionStatus: (xid) =>
+      withClient(url, async (client) => {
+        const { rows } = await client.query<{ status: TransactionStatus }>(`SELECT txid_status(${BigInt(xid).toString()}) AS status`);
+        return rows[0]?.status ?? null;
+      }),
   };
 }
 
@@ -156,11 +160,11 @@ function stepProgress(log: Logger, steps: readonly MigrationStep[]): StepProgres
   };
 }
 
-async function runSteps(log: Logger, client: pg.ClientBase, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
+async function runSteps(log: Logger, url: string, session: MigrationSession, plan: MigrationPlan): Promise<MigrationStep[]> {
   const started = performance.now();
   const progress = stepProgress(log, plan.steps);
   try {
-    const result = await runPlan(log, session, plan.steps, inspector(client), progress?.start);
+    const result = await runPlan(log, session, plan.steps, inspector(url), progress?.start);
     await progress?.end(true);
     logMessages(log, result.messages);
     if (!progress) logSteps(log, result.completed);

@@ -115,8 +115,8 @@ export function openPsqlSession(config: Config, options: PsqlSessionOptions): Ps
     () => (ended = true),
   );
   return {
-    markLine: (mark) => `\\echo ${text(`m-${mark}`)}\n`,
-    markText: (mark) => text(`m-${mark}`),
+    markLine: (mark) => `\\echo ${text(mark)}\n`,
+    markText: text,
     onMark(listener) {
       reader.listener = listener;
     },

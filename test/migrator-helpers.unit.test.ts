@@ -14,7 +14,6 @@ import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableNa
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
 import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-runner.js';
 import { quotePsqlArgument } from '../src/pg/psql.js';
-import { inlineSql, stdinLineMap } from '../src/pg/inline-sql.js';
 import { migrationStatuses } from '../src/migrations/migration-status.js';
 import { makeTempDir } from './helpers/env.js';
 import { writeMigration } from './helpers/migrator.js';
@@ -74,7 +73,6 @@ describe('buildMigrationScript', () => {
 
   it('wraps each step in its own read-write transaction with migration mode, a check that it is still open, and its bookkeeping row, each from a clean session', () => {
     const script = buildMigrationScript([up, down], { vars: { who: "it's" }, token: 't1' });
-    expect(script.sources).toEqual([]);
     expect(script.endedToken).toBe('db-tool t1: the migration ended its transaction');
     expect(script.text.split('\n').filter(Boolean)).toEqual([
       '\\set ON_ERROR_STOP 1',
@@ -130,24 +128,6 @@ describe('buildMigrationScript', () => {
     expect(lines.filter((line) => line === '\\echo all done')).toHaveLength(1);
     expect(lines.at(-2)).toMatch(/COMMIT;$/);
     expect(lines.at(-1)).toBe('\\echo all done');
-  });
-
-  it('joins its statements (the check first) to the last statement of an inlined step, on the line of its final ;', () => {
-    const inline = (step: { file: string }) => (step.file === up.file ? inlineSql(Buffer.from('CREATE TABLE a (id int);\nSELECT 1; -- done\n-- bye\n')) : undefined);
-    const script = buildMigrationScript([up, down], { vars: { who: 'x' }, inline, token: 't4' });
-    const lines = script.text.split('\n');
-    expect(lines.slice(2, 6)).toEqual([
-      "-- 1/2: up 20240101000000-it's",
-      'CREATE TABLE a (id int);',
-      `SELECT 1 \\; ${check('t4')} \\; ${AS_SESSION_USER} \\; INSERT INTO hectic.migration (name, hash) VALUES ('20240101000000-it''s', '${'a'.repeat(64)}') \\; COMMIT \\; BEGIN READ WRITE \\; ${SESSION_RESET} \\; ${READ_ONLY_DEFAULT} \\; SET LOCAL hectic.migration_mode = 'on' \\; SELECT pg_catalog.txid_current() AS dbtool_xact_t4 \\gset`,
-      '-- bye',
-    ]);
-    // Nothing of psql's own state to put back after it.
-    expect(lines[6]).toBe('-- 2/2: down 20240102000000-b');
-    expect(script.sources).toEqual([{ first: 4, lineCount: 3, file: up.file }]);
-    expect(stdinLineMap('psql:<stdin>:5: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n', script.sources)).toBe(
-      `psql:${up.file}:2: ERROR:  boom\npsql:<stdin>:7: NOTICE:  x\n`,
-    );
   });
 
   it('puts a --set value holding a newline back on one line, as psql reads its escapes', () => {

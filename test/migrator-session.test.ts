@@ -12,7 +12,7 @@ import { openPsqlSession } from '../src/pg/psql-session.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { baseEnv } from './helpers/env.js';
-import { MigratorWorkspace, appliedNames, tableMigration, writeMigration } from './helpers/migrator.js';
+import { MigratorWorkspace, appliedNames, relationExists, tableMigration, writeMigration } from './helpers/migrator.js';
 import { waitFor } from './helpers/project.js';
 
 let cluster: TestCluster;
@@ -111,12 +111,12 @@ describe('a clean session per migration', () => {
 });
 
 /**
- * The migrator asks its own questions (lock, bundle, history) through the run's psql
- * session and reads the answers from psql's output (src/pg/psql-session.ts): what the
- * migrations print must come through untouched, and a server that is not there must
- * give the same one line as before.
+ * A run has two connections (src/migrations/migration-session.ts): psql runs the
+ * migrations, reading each file with `\i`; a pg client asks the migrator's own questions
+ * (lock, bundle, history) and holds the lock. What the migrations print must come through
+ * untouched, and a server that is not there must give one line.
  */
-describe('one psql session for questions and migrations', () => {
+describe('the run\'s connections: psql for the migrations, pg for the tool\'s own questions', () => {
   it("passes the migrations' own output through as psql printed it, and nothing of ours", async () => {
     const { url } = await work.database();
     const dir = work.folder();
@@ -131,7 +131,7 @@ describe('one psql session for questions and migrations', () => {
     expect(result.stdout).toBe('first line\n answer \n--------\n     42\n(1 row)\n\nno newline at the endsecond migration\n');
   });
 
-  it('sends a migration without psql commands inline: output, messages and errors as with \\i', async () => {
+  it('gives a migration\'s output, messages and errors as psql gives them, naming its file and line', async () => {
     const { url, client } = await work.database();
     const dir = work.folder();
     writeMigration(dir, '20240101000000-dirty', {
@@ -154,22 +154,55 @@ describe('one psql session for questions and migrations', () => {
     expect(await appliedNames(client)).toEqual(['20240101000000-dirty', '20240102000000-notice']);
   });
 
-  it('asks a question only when its condition holds, without waiting for the condition', async () => {
+  it('reads the marks a script prints, in order, as they come, and passes everything else on untouched', async () => {
     const { url } = await work.database();
     const psql = openPsqlSession(loadConfig(baseEnv()), { url, output: 'pipe' });
-    const [version, present, absent, unknown] = await Promise.all([
-      psql.variable('VERSION_NUM'),
-      psql.queryIf<{ n: number }>('true', 'SELECT 1 AS n'),
-      psql.queryIf<{ n: number }>("to_regclass('public.no_such_table') IS NOT NULL", 'SELECT n FROM public.no_such_table'),
-      psql.queryIf<{ n: number }>('NULL', 'SELECT 2 AS n'),
-    ]);
-    expect(Number(version)).toBeGreaterThanOrEqual(150000);
-    expect([present, absent, unknown]).toEqual([{ rows: [{ n: 1 }] }, undefined, undefined]);
-    // psql's variables are left as they were, and nothing of the questions is printed.
-    const result = await psql.finish("\\echo :VERSION_NUM\nSELECT 'done' AS state;\n");
+    const heard: string[] = [];
+    psql.onMark((mark) => heard.push(mark));
+    const script = [`\\echo -n 'no newline, then'\n${psql.markLine('s0-1')}`, "SELECT 'between' AS seen;\n", psql.markLine('done'), "\\echo 'last words'\n"].join('');
+    const result = await psql.finish(script);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe(`${version}\n state \n-------\n done\n(1 row)\n\n`);
-    expect(psql.linesSent).toBeGreaterThan(10);
+    expect(result.marks).toEqual(['s0-1', 'done']);
+    expect(heard).toEqual(['s0-1', 'done']);
+    expect(result.stdout).toBe('no newline, then  seen   \n---------\n between\n(1 row)\n\nlast words\n');
+  });
+
+  it('holds the migrator lock on a connection of its own: a migration releasing its advisory locks cannot release it', async () => {
+    const { url, client } = await work.database();
+    const dir = work.folder();
+    const heldElsewhere = [
+      'SELECT count(*) AS held_elsewhere FROM pg_catalog.pg_locks',
+      "WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid <> pg_catalog.pg_backend_pid()",
+      '  AND classid::bigint * 4294967296 + objid::bigint = 7522528104227761511;',
+    ].join('\n');
+    writeMigration(dir, '20240101000000-unlocks', { 'up.sql': `SELECT pg_catalog.pg_advisory_unlock_all();\n${heldElsewhere}\n`, 'down.sql': '' });
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], { env: { HECTIC_LOG: 'warn' } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(' held_elsewhere \n----------------\n              1\n(1 row)');
+    expect(await appliedNames(client)).toEqual(['20240101000000-unlocks']);
+    // Released once the run is over.
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('reports a failed migration that ended the run\'s other sessions as any failure: exit 4, file and line, nothing recorded', async () => {
+    const { url, client } = await work.database();
+    const dir = work.folder();
+    writeMigration(dir, '20240101000000-terminates', {
+      'up.sql': [
+        'CREATE TABLE t_terminates (id integer) INHERITS (hectic.created_at);',
+        "SELECT count(pg_catalog.pg_terminate_backend(pid)) >= 0 AS ended FROM pg_catalog.pg_stat_activity WHERE datname = current_database() AND pid <> pg_catalog.pg_backend_pid() AND application_name <> 'keep';",
+        'SELECT 1 / 0;',
+        '',
+      ].join('\n'),
+      'down.sql': '',
+    });
+    await client.query("SET application_name = 'keep'");
+    const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], { env: { HECTIC_LOG: 'warn' } });
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(/migration 20240101000000-terminates \(up\) failed and was rolled back: .*up\.sql:3: division by zero/);
+    expect(await appliedNames(client)).toEqual([]);
+    expect(await relationExists(client, 'public.t_terminates')).toBe(false);
   });
 
   it('waits for another run that holds the lock, saying so once', async () => {
@@ -196,7 +229,7 @@ describe('one psql session for questions and migrations', () => {
     const result = await runBin('migrator', ['-u', url, '-d', dir, 'migrate', 'up'], {});
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^error: cannot connect to postgresql:\/\/postgres@\/testdb\?host=.*: connection to server on socket .* failed/);
+    expect(result.stderr).toMatch(/^error: cannot connect to postgresql:\/\/postgres@\/testdb\?host=.*: no server socket at .*no-server\/\.s\.PGSQL\.5432 \(is the server running\?\)$/m);
   });
 });
 

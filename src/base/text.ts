@@ -5,13 +5,6 @@ export function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
-/** How many newline characters `text` holds (a line count without building the lines). */
-export function countNewlines(text: string): number {
-  let count = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count += 1;
-  return count;
-}
-
 /** Longest echo of a user's value in a message (a URL, a folder name, an argument). */
 export const SHOWN_VALUE_MAX = 200;
 

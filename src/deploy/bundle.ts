@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientBase } from 'pg';
-import { queryIf, type SqlReader } from '../pg/db.js';
 import { DbToolError, InternalError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 
@@ -257,26 +256,21 @@ const EVENT_TRIGGERS = ['hectic_enforce_created_at_inheritance', 'hectic_attach_
  * (recorded by applyBundle), and the objects migrations rely on still there. Two quick
  * queries tell; then `migrate` (its hot path) skips the files. `migrator init` and
  * hydrate always run them (applyBundle), which also repairs an install damaged by hand
- * in ways this check does not look at. Asked through pg or a psql session (SqlReader).
+ * in ways this check does not look at.
  */
-export async function holdsCurrentBundle(client: SqlReader): Promise<boolean> {
+export async function holdsCurrentBundle(client: ClientBase): Promise<boolean> {
   const version = bundleVersion();
   const fingerprint = bundleFingerprint(version);
-  // Both asked at once (a psql session does not wait for the first answer to send the second).
-  const [objects, row] = await Promise.all([
-    client.query<{ version_table: boolean; tables: boolean; event_triggers: number }>(
-      `SELECT to_regclass('hectic.version') IS NOT NULL AS version_table,
-              to_regclass('hectic.migration') IS NOT NULL AND to_regclass('hectic.created_at') IS NOT NULL
-                AND to_regclass('hectic.updated_at') IS NOT NULL AND to_regclass('hectic.immutable') IS NOT NULL AS tables,
-              (SELECT count(*) FROM pg_event_trigger WHERE evtname IN (${EVENT_TRIGGERS.map((name) => `'${name}'`).join(', ')}))::int AS event_triggers`,
-    ),
-    queryIf<{ version: string; fingerprint: string | null }>(
-      client,
-      "to_regclass('hectic.version') IS NOT NULL",
-      "SELECT version, to_jsonb(v) ->> 'fingerprint' AS fingerprint FROM hectic.version AS v WHERE name = 'hectic'",
-    ),
-  ]);
+  const objects = await client.query<{ version_table: boolean; tables: boolean; event_triggers: number }>(
+    `SELECT to_regclass('hectic.version') IS NOT NULL AS version_table,
+            to_regclass('hectic.migration') IS NOT NULL AND to_regclass('hectic.created_at') IS NOT NULL
+              AND to_regclass('hectic.updated_at') IS NOT NULL AND to_regclass('hectic.immutable') IS NOT NULL AS tables,
+            (SELECT count(*) FROM pg_event_trigger WHERE evtname IN (${EVENT_TRIGGERS.map((name) => `'${name}'`).join(', ')}))::int AS event_triggers`,
+  );
   const found = objects.rows[0];
   if (!found?.version_table || !found.tables || found.event_triggers !== EVENT_TRIGGERS.length) return false;
-  return row?.rows[0]?.version === version && row.rows[0]?.fingerprint === fingerprint;
+  const row = await client.query<{ version: string; fingerprint: string | null }>(
+    "SELECT version, to_jsonb(v) ->> 'fingerprint' AS fingerprint FROM hectic.version AS v WHERE name = 'hectic'",
+  );
+  return row.rows[0]?.version === version && row.rows[0]?.fingerprint === fingerprint;
 }

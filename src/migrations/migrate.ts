@@ -1,9 +1,10 @@
 import { applyBundle, holdsCurrentBundle } from '../deploy/bundle.js';
 import type { Config } from '../base/config.js';
+import type pg from 'pg';
 import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
-import { planMigrations, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
+import { planMigrations, type AppliedMigration, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
 import { MigrationRunError, runPlan, type RunInspector, type TransactionStatus } from './migration-runner.js';
 import { openMigrationSession, type MigrationSession, type StepHooks } from './migration-session.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
@@ -25,8 +26,8 @@ export interface MigrateOptions {
   /** psql lines run inside each migration's transaction (diff's rehearsal). */
   hooks?: StepHooks;
   /**
-   * The run's psql session, when the caller started it early (its start then overlaps
-   * loading the migrator); opened from the options above otherwise. Ended here either way.
+   * The run's connections, when the caller opened them early (psql's start then overlaps
+   * loading the migrator); opened from the options above otherwise. Closed here either way.
    */
   session?: MigrationSession;
 }
@@ -60,14 +61,13 @@ function logMessages(log: Logger, text: string): void {
  * reads the history, plans, and runs the plan. Refusals happen before anything changes;
  * a failing migration throws MigrationRunError (exit 4).
  *
- * The run's psql session starts first and answers the migrator's questions too (lock,
- * bundle, history): its start and connection overlap the work here, the migrations
- * follow on the same connection, and it ends unused when there is nothing to run. pg is
- * loaded only to apply the bundle, for the dry run, and to read back a failed run.
+ * The run's connections open first (migration-session.ts): psql, which runs the
+ * migrations and ends unused when there is nothing to run, and a pg client, which asks
+ * the migrator's questions (lock, bundle, history) while the folder is read and hashed.
  */
 export async function runMigrations(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
   if (options.dryRun) {
-    await options.session?.finish().catch(() => undefined);
+    await options.session?.close();
     // Malformed folders are refused before we even connect.
     const disk = readMigrations(options.migrationDir);
     const plan = await withClient(options.url, async (client) =>
@@ -78,39 +78,44 @@ export async function runMigrations(config: Config, log: Logger, options: Migrat
   }
 
   const session = options.session ?? openMigrationSession(config, { url: options.url, vars: options.vars, output: options.output, hooks: options.hooks });
-  let running = false;
   try {
-    // Asked first, all at once, so psql connects and answers while the folder is read and
-    // hashed. The history comes after the lock attempt on the same session, so it was
-    // read under the lock — unless the lock had to be waited for, or the bundle was not
-    // current (applying it may upgrade hectic.migration): then it is read again.
-    const locking = takeMigratorLock(session, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
-    const checkingBundle = holdsCurrentBundle(session);
-    const reading = readAppliedMigrations(session);
-    for (const question of [locking, checkingBundle, reading]) question.catch(() => undefined); // awaited below, unless the folder is refused
+    const asking = askDatabase(log, session);
+    asking.catch(() => undefined); // awaited below, unless the folder is refused
     // Malformed folders are refused before anything changes (a lock taken is not a change).
     const disk = readMigrations(options.migrationDir);
-    const waited = await locking;
-    const bundleHeld = await checkingBundle;
-    if (bundleHeld) log.debug('hectic bundle already installed');
-    else await withClient(options.url, (client) => applyBundle(client, log));
-    // The bundle is there now, hectic.migration with it.
-    const applied = bundleHeld && !waited ? await reading : await readAppliedMigrations(session, { tableKnown: true });
+    const { client, history } = await asking;
+    // Applying the bundle creates or upgrades hectic.migration: the history is read after it.
+    if (!history) await applyBundle(client, log);
+    const applied = history ?? (await readAppliedMigrations(client, { tableKnown: true }));
     const plan = planMigrations(disk, applied, options.request, { force: options.force, allowOutOfOrder: options.allowOutOfOrder });
     reportPlan(log, plan);
     if (plan.steps.length === 0) return { plan, dryRun: false, completed: [] };
-    running = true;
     return { plan, dryRun: false, completed: await runSteps(log, options.url, session, plan) };
   } finally {
-    // Not run: psql reads the end of its input and exits having done nothing (the lock goes with it).
-    if (!running) await session.finish().catch(() => undefined);
+    await session.close();
   }
 }
 
-/** Reads the run's outcome back through a connection of its own (psql has ended). */
+/**
+ * Takes the migrator lock, then asks whether the database holds this bundle and, when it
+ * does, reads the history (under the lock); `history` is undefined when the bundle must
+ * be applied first.
+ */
+async function askDatabase(log: Logger, session: MigrationSession): Promise<{ client: pg.Client; history: AppliedMigration[] | undefined }> {
+  const client = await session.client();
+  await takeMigratorLock(client, () => log.info('another migrator run holds the lock on this database; waiting for it to finish…'));
+  if (!(await holdsCurrentBundle(client))) return { client, history: undefined };
+  log.debug('hectic bundle already installed');
+  return { client, history: await readAppliedMigrations(client, { tableKnown: true }) };
+}
+
+/**
+ * Reads the outcome of a failed run back (psql has ended) through a connection of its
+ * own: a migration may have ended the run's other sessions (pg_terminate_backend).
+ */
 function inspector(url: string): RunInspector {
   return {
-    applied: () => withClient(url, readAppliedMigrations),
+    applied: () => withClient(url, (client) => readAppliedMigrations(client, { tableKnown: true })),
     transactionStatus: (xid) =>
       withClient(url, async (client) => {
         const { rows } = await client.query<{ status: TransactionStatus }>(`SELECT txid_status(${BigInt(xid).toString()}) AS status`);

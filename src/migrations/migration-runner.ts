@@ -14,8 +14,9 @@
  *     \; COMMIT \; BEGIN READ WRITE \; RESET ALL \; … \gset
  *   \o  \set NAME 'value' …                             -- psql's own state, reset too
  *
- * A file without psql commands is sent as text instead (pg/inline-sql.ts), the tool's
- * statements joined to its last statement, on the line of its final `;`.
+ * The migration's file is never taken apart: psql reads it with `\i`, as it would with
+ * `-f` (its own lexer, `\` commands, COPY data, a last statement without `;`), and the
+ * bookkeeping row follows as statements of the tool's own, in the same transaction.
  *
  * A migration that ends the transaction it was given (its own COMMIT or ROLLBACK, SPEC
  * §17) is caught twice. The session's default is read-only (each step's transaction is
@@ -49,11 +50,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { quoteLiteral } from '../pg/db.js';
-import { inlineSql, stdinLineMap, type InlineSql, type StdinSource } from '../pg/inline-sql.js';
 import { MigrationFailedError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import type { RunResult } from '../base/process.js';
-import { countNewlines } from '../base/text.js';
 import { describePsqlFailure, messagesBeforeError, quotePsqlArgument } from '../pg/psql.js';
 import { fileRunsOutsideTransaction, runsOutsideTransaction } from './migration-directives.js';
 import { withScratchFolder } from './migration-scratch.js';
@@ -104,8 +103,6 @@ export interface MigrationScriptOptions {
   hooks?: StepHooks;
   /** A line reporting that the last step committed. */
   done?: string;
-  /** A step's SQL to send inline (pg/inline-sql.ts), or undefined to `\i` its file. */
-  inline?: (step: MigrationStep) => InlineSql | undefined;
   /** Whether a step runs outside a transaction (`-- db-tool: no-transaction`). */
   outsideTransaction?: (step: MigrationStep) => boolean;
   /** The text that reports a mark on a line of psql's stdout (the session's): each step reports its start (progress). */
@@ -122,8 +119,6 @@ export interface MigrationScriptOptions {
 
 export interface MigrationScript {
   text: string;
-  /** Where inlined files sit, in lines of the script (its first line is 1). */
-  sources: StdinSource[];
   /** Appears in psql's error when a step's migration ended the transaction it was given. */
   endedToken: string;
 }
@@ -142,13 +137,10 @@ interface StepOpening {
  * sends statements joined by `\;` as one query, so the tool's own statements cost one
  * round trip per step: the check that the step's transaction is still open, the
  * bookkeeping row, the COMMIT, the next step's BEGIN and the session reset together (an
- * error in any of them skips the rest of that query). A step sent inline saves that
- * round trip too: the tool's statements join its last statement, on the line of its
- * final `;`, so psql's messages keep the file's line numbers; and with no backslash in
- * it, it cannot change psql's own state, which needs no putting back.
+ * error in any of them skips the rest of that query).
  */
 export function buildMigrationScript(steps: readonly MigrationStep[], options: MigrationScriptOptions = {}): MigrationScript {
-  const { vars = {}, hooks = {}, done, inline, outsideTransaction = () => false, markText, stepFile, token = 'run' } = options;
+  const { vars = {}, hooks = {}, done, outsideTransaction = () => false, markText, stepFile, token = 'run' } = options;
   const markVar = `dbtool_mark_${token}`;
   const xactVar = `dbtool_xact_${token}`;
   const endedToken = `db-tool ${token}: the migration ended its transaction`;
@@ -160,13 +152,8 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
     `CLOSE ${cursor}`,
   ];
   const chunks: string[] = [];
-  const sources: StdinSource[] = [];
-  let lines = 0;
   const push = (...texts: string[]): void => {
-    for (const text of texts) {
-      chunks.push(text);
-      lines += 1 + countNewlines(text);
-    }
+    chunks.push(...texts);
   };
   // The step's line in the step file: psql's query buffer holds it while \w writes it out, then \r empties it.
   const record = (index: number, xact: string): string[] => (stepFile ? [`s${index} ${xact} \\w ${quotePsqlArgument(stepFile)} \\r`] : []);
@@ -194,36 +181,25 @@ export function buildMigrationScript(steps: readonly MigrationStep[], options: M
     if (index === 0) pushOpening(outside ? [] : [READ_ONLY_DEFAULT], opening(index, step));
     push(`-- ${index + 1}/${steps.length}: ${step.direction} ${step.name}${outside ? ' (no transaction)' : ''}`);
     if (hooks.afterBegin) push(hooks.afterBegin(index, step));
-    const sql = outside ? undefined : inline?.(step);
-    let head: string[] = [];
-    let tail = '';
-    if (sql) {
-      sources.push({ first: lines + 1, lineCount: sql.lineCount, file: step.file });
-      head = [sql.head];
-      // What follows the final `;` is whitespace and comments: its lines are kept, for the line numbers.
-      const newline = sql.rest.indexOf('\n');
-      tail = newline < 0 ? '' : sql.rest.slice(newline).replace(/\n$/, '');
-    } else {
-      // A migration must not switch ON_ERROR_STOP off for the rest of the run.
-      push(`\\i ${quotePsqlArgument(step.file)}`, '\\set ON_ERROR_STOP 1');
-      if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
-    }
+    // A migration must not switch ON_ERROR_STOP off for the rest of the run.
+    push(`\\i ${quotePsqlArgument(step.file)}`, '\\set ON_ERROR_STOP 1');
+    if (hooks.beforeCommit) push(hooks.beforeCommit(index, step));
     const closing = outside
-      ? [...head, AS_SESSION_USER, 'BEGIN READ WRITE', MIGRATION_MODE, bookkeeping(step), 'COMMIT']
-      : [...head, ...check, AS_SESSION_USER, bookkeeping(step), 'COMMIT'];
+      ? [AS_SESSION_USER, 'BEGIN READ WRITE', MIGRATION_MODE, bookkeeping(step), 'COMMIT']
+      : [...check, AS_SESSION_USER, bookkeeping(step), 'COMMIT'];
     const next = steps[index + 1];
     if (next) {
       const open = opening(index + 1, next);
       // The reset runs inside the next step's transaction, or before it when it has none.
       const reset = outsideTransaction(next) ? [SESSION_RESET] : [open.statements[0] ?? '', SESSION_RESET, READ_ONLY_DEFAULT];
       const statements = outsideTransaction(next) ? open.statements : open.statements.slice(1);
-      push(`${[...closing, ...reset, ...statements].join(' \\; ')}${open.terminator}${tail}`, ...open.after);
-    } else push(`${closing.join(' \\; ')};${tail}`);
-    if (!last && !sql) push(...psqlReset(vars));
+      push(`${[...closing, ...reset, ...statements].join(' \\; ')}${open.terminator}`, ...open.after);
+    } else push(`${closing.join(' \\; ')};`);
+    if (!last) push(...psqlReset(vars));
   });
   // Printed only once the last COMMIT went through: ON_ERROR_STOP ends psql before it otherwise.
   if (done) push(done.trimEnd());
-  return { text: `${chunks.join('\n')}\n`, sources, endedToken };
+  return { text: `${chunks.join('\n')}\n`, endedToken };
 }
 
 export interface RunPlanResult {
@@ -232,21 +208,6 @@ export interface RunPlanResult {
   /** psql's stderr (NOTICEs and warnings from the migrations). */
   messages: string;
   stdout: string;
-}
-
-/**
- * psql 15 shows the results of every statement in a query; older ones only the last,
- * which would hide a migration's own SELECT behind the statements joined to it.
- */
-const ALL_RESULTS_PSQL = 150000;
-
-/** A step's file, when psql can read it inline; unreadable files are left to psql's `\i` to report. */
-function readInline(step: MigrationStep): InlineSql | undefined {
-  try {
-    return inlineSql(step.sql ?? fs.readFileSync(step.file));
-  } catch {
-    return undefined;
-  }
 }
 
 /** How many steps, in order, the database shows as done. */
@@ -365,13 +326,11 @@ export async function runPlan(
   inspect: RunInspector,
   onStepStart?: (index: number) => void,
 ): Promise<RunPlanResult> {
-  const inline = !session.hooks?.beforeCommit && (await session.psqlVersion) >= ALL_RESULTS_PSQL ? readInline : undefined;
   const outside = new Set(steps.filter(stepRunsOutsideTransaction));
-  return withScratchFolder((scratch) => runScript(log, session, steps, inspect, { inline, outside, stepFile: path.join(scratch, 'step'), onStepStart }));
+  return withScratchFolder((scratch) => runScript(log, session, steps, inspect, { outside, stepFile: path.join(scratch, 'step'), onStepStart }));
 }
 
 interface ScriptSettings {
-  inline: ((step: MigrationStep) => InlineSql | undefined) | undefined;
   outside: ReadonlySet<MigrationStep>;
   stepFile: string;
   onStepStart: ((index: number) => void) | undefined;
@@ -382,13 +341,12 @@ async function runScript(
   session: MigrationSession,
   steps: readonly MigrationStep[],
   inspect: RunInspector,
-  { inline, outside, stepFile, onStepStart }: ScriptSettings,
+  { outside, stepFile, onStepStart }: ScriptSettings,
 ): Promise<RunPlanResult> {
   const script = buildMigrationScript(steps, {
     vars: session.vars,
     hooks: session.hooks,
     done: session.doneLine,
-    inline,
     outsideTransaction: (step) => outside.has(step),
     // Marks wake the migrator per step: only for the progress lines of a terminal.
     markText: onStepStart ? (mark) => session.markText(mark) : undefined,
@@ -402,9 +360,7 @@ async function runScript(
       if (index !== undefined) onStepStart(Number(index));
     });
   }
-  const firstLine = session.linesSent;
-  const ended = await session.finish(script.text);
-  const result = { ...ended, stderr: stdinLineMap(ended.stderr, script.sources.map((source) => ({ ...source, first: source.first + firstLine }))) };
+  const result = await session.finish(script.text);
   const reported = result.code === 0 && result.marks.includes(DONE_MARK);
   const done = reported ? steps.length : countCompleted(steps, new Set((await inspect.applied()).map((migration) => migration.name)));
   const completed = steps.slice(0, done);

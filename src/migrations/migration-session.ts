@@ -1,9 +1,10 @@
 /**
- * The one psql session of a migration run (see migration-runner.ts for what it runs):
- * apart from the runner so that a caller can start psql before the migrator loads.
+ * The connections of a migration run (see migration-runner.ts for what psql runs): apart
+ * from the runner so that a caller can open them before the migrator loads.
  */
+import type pg from 'pg';
 import type { Config } from '../base/config.js';
-import type { SqlReader } from '../pg/db.js';
+import { connect } from '../pg/db.js';
 import { openPsqlSession, type PsqlSessionResult } from '../pg/psql-session.js';
 import type { MigrationStep } from './migration-plan.js';
 
@@ -26,19 +27,17 @@ export interface MigrationSessionOptions {
 }
 
 /**
- * The one psql process of a run, started first: its start and connection overlap the
- * migrator's own work, and the migrator asks its questions (lock, bundle, history)
- * through it, so no other connection is needed before the migrations run. The lock it
- * takes is held until psql exits. `finish` without a script lets it exit having run
- * nothing.
+ * The two connections of a run, opened first so that psql's start, loading pg and
+ * connecting overlap the migrator's own work (reading and hashing the folder): psql runs
+ * the migrations (user SQL, SPEC §2); a pg client asks the migrator's own questions (lock,
+ * bundle, history; SQL of the tool) and holds the migrator lock until `close`, after
+ * psql is done.
  */
-export interface MigrationSession extends SqlReader {
+export interface MigrationSession {
   readonly vars: Readonly<Record<string, string>>;
   readonly hooks?: StepHooks;
-  /** psql's own version (VERSION_NUM; 0 when unknown), asked as the session opens. */
-  readonly psqlVersion: Promise<number>;
-  /** How many lines psql has been sent before the script. */
-  readonly linesSent: number;
+  /** The run's pg client; rejects with a one-line error when the database cannot be reached. */
+  client(): Promise<pg.Client>;
   /** A script line that reports the run as done (`marks` then hold DONE_MARK). */
   readonly doneLine: string;
   /** The text that, printed by the script on a line of its own, reports `mark`. */
@@ -46,7 +45,9 @@ export interface MigrationSession extends SqlReader {
   /** Calls `listener` with each mark as the script prints it. */
   onMark(listener: (mark: string) => void): void;
   /** Hands psql its script (once); resolves with how psql ended. */
-  finish(script?: string): Promise<PsqlSessionResult>;
+  finish(script: string): Promise<PsqlSessionResult>;
+  /** Ends both: psql, unless it has its script (it exits having run nothing), then the pg client and its lock. */
+  close(): Promise<void>;
 }
 
 /** The mark of a run whose last step committed. */
@@ -54,22 +55,21 @@ export const DONE_MARK = 'done';
 
 export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
   const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
-  const psqlVersion = psql.variable('VERSION_NUM').then(
-    (value) => (/^\d+$/.test(value) ? Number(value) : 0),
-    () => 0,
-  );
+  const client = connect(options.url);
+  client.catch(() => undefined); // seen by whoever asks for the client
+  let finished: Promise<PsqlSessionResult> | undefined;
+  const finish = (script: string): Promise<PsqlSessionResult> => (finished ??= psql.finish(script));
   return {
     vars: options.vars,
     hooks: options.hooks,
-    psqlVersion,
-    get linesSent() {
-      return psql.linesSent;
-    },
-    query: (sql) => psql.query(sql),
-    queryIf: (condition, sql) => psql.queryIf(condition, sql),
+    client: () => client,
     doneLine: psql.markLine(DONE_MARK),
     markText: (mark) => psql.markText(mark),
     onMark: (listener) => psql.onMark(listener),
-    finish: (script = '') => psql.finish(script),
+    finish,
+    async close() {
+      await finish('').catch(() => undefined);
+      await (await client.catch(() => undefined))?.end().catch(() => undefined);
+    },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Connections for SQL owned by the tool (bundle, bookkeeping, introspection) through
- * `pg`. User SQL goes through psql instead (src/psql.ts).
+ * Connections for SQL owned by the tool (bundle, bookkeeping, lock, introspection)
+ * through `pg`, the one path of the tool's own queries (SPEC §2). User SQL goes through
+ * psql instead (psql.ts).
  */
 import type pg from 'pg';
 import type { parse as ParseUrl } from 'pg-connection-string';
@@ -61,27 +62,13 @@ export function isLocalUrl(url: string): boolean {
 }
 
 /**
- * What queries without parameters need of a connection: rows. A pg client is one; so
- * is a psql session (psql-session.ts), whose rows come through JSON.
+ * The rows of `sql` when `condition` (an SQL boolean) holds, else undefined: `sql` may
+ * name a table that only the condition says is there (a query naming a missing table
+ * fails as a whole).
  */
-export interface SqlReader {
-  query<R>(sql: string): Promise<{ rows: R[] }>;
-  /**
-   * The rows of `sql` when `condition` (an SQL boolean) holds, else undefined, asked in
-   * one go: a psql session sends both without waiting for the condition's answer.
-   */
-  queryIf?<R>(condition: string, sql: string): Promise<{ rows: R[] } | undefined>;
-}
-
-/**
- * The rows of `sql` when `condition` holds, else undefined: `sql` may name a table that
- * only the condition says is there. In one go where the reader can; one query after the
- * other elsewhere (a pg client).
- */
-export async function queryIf<R>(reader: SqlReader, condition: string, sql: string): Promise<{ rows: R[] } | undefined> {
-  if (reader.queryIf) return reader.queryIf<R>(condition, sql);
-  const check = await reader.query<{ holds: boolean | null }>(`SELECT (${condition}) AS holds`);
-  return check.rows[0]?.holds ? reader.query<R>(sql) : undefined;
+export async function queryIf<R extends pg.QueryResultRow>(client: pg.ClientBase, condition: string, sql: string): Promise<{ rows: R[] } | undefined> {
+  const check = await client.query<{ holds: boolean | null }>(`SELECT (${condition}) AS holds`);
+  return check.rows[0]?.holds ? client.query<R>(sql) : undefined;
 }
 
 let driver: Promise<typeof pg> | undefined;
@@ -130,9 +117,21 @@ export async function connect(url: string, options: { database?: string } = {}):
   try {
     await client.connect();
   } catch (error) {
-    throw new UnreachableError(`cannot connect to ${shown(redactUrl(url))}: ${(error as Error).message}`);
+    throw new UnreachableError(`cannot connect to ${shown(redactUrl(url))}: ${connectFailure(error as Error)}`);
   }
   return client;
+}
+
+/**
+ * Why a connection failed, in words: Node says `connect ENOENT /run/pg/.s.PGSQL.5432`
+ * where psql says that no server listens there.
+ */
+function connectFailure(error: Error): string {
+  const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = address === undefined ? '' : shown(port === undefined ? address : `${address}:${port}`);
+  if (code === 'ENOENT' && where) return `no server socket at ${where} (is the server running?)`;
+  if (code === 'ECONNREFUSED' && where) return `connection refused at ${where} (is the server running and accepting connections?)`;
+  return error.message;
 }
 
 /** Runs `work` with a connected client and always closes it. */

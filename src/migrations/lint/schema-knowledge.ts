@@ -1,5 +1,5 @@
 /** What lint knows of a database before its pending migrations: column types and enums. */
-import type { SqlReader } from '../../pg/db.js';
+import type { ClientBase } from 'pg';
 import { parseTypeText } from '../../pg/type-coercion.js';
 import { emptyKnowledge, type SchemaKnowledge } from './walk-state.js';
 
@@ -12,7 +12,7 @@ FROM pg_catalog.pg_enum e JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid JOIN 
 WHERE ${USER_RELATIONS} GROUP BY t.typname`;
 
 /** The column types and enums of a database, as lint's starting knowledge. */
-export async function readKnowledge(client: SqlReader): Promise<SchemaKnowledge> {
+export async function readKnowledge(client: ClientBase): Promise<SchemaKnowledge> {
   const knowledge = emptyKnowledge();
   const columns = await client.query<{ table: string; column: string; type: string }>(COLUMNS);
   for (const row of columns.rows) knowledge.columns.set(`${row.table}.${row.column}`, parseTypeText(row.type));

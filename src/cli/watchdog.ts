@@ -3,6 +3,8 @@
  * its shell once the owner died, with the plan on stdin. It reports nothing (nobody is
  * listening) and always exits.
  */
+// First: the start-up shortcuts (Node's compile cache covers the modules loaded after it).
+import '../base/startup-shortcuts.js';
 import { loadConfig } from '../base/config.js';
 import { clearDeadTestDatabases, connectAdmin } from '../sqltest/test-clones.js';
 import { carryOutPlan } from '../cluster/reap.js';

@@ -122,6 +122,19 @@ describe('the launcher', () => {
     expect(sourced.stderr).toBe('postgres-init: node not found (install Node.js >= 20, or set DB_TOOL_NODE)\n');
   });
 
+  it("the git hook of `database branch install-hook` runs database through the launcher, which every install has", async () => {
+    const repo = path.join(dir, 'repo');
+    fs.mkdirSync(repo);
+    expect((await runProgram('git', ['init', '-q', repo])).code).toBe(0);
+    const installed = await runProgram(path.join(BIN, 'database'), ['branch', 'install-hook', '--json'], { cwd: repo, env: { LOCAL_DIR: repo } });
+    expect(installed.code, installed.stderr).toBe(0);
+    const hook = fs.readFileSync((JSON.parse(installed.stdout) as { hook: string }).hook, 'utf8');
+    const launcher = /^ {2}launcher='?([^'\n]+?)'?$/m.exec(hook)?.[1];
+    expect(launcher).toBe(path.join(fs.realpathSync(ROOT), 'bin', 'db-tool-launcher'));
+    expect(fs.lstatSync(launcher!).isFile()).toBe(true);
+    expect(hook).toContain('"$@" branch switch --hook');
+  });
+
   it("npm's bin entries are files npm packs (it leaves links out), and executable", () => {
     const { bin } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(Object.keys(bin).sort()).toEqual(['database', 'migrator', 'postgres-cleanup', 'postgres-init']);

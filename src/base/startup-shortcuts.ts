@@ -2,13 +2,16 @@
  * The start-up shortcuts, all in one place (SPEC §13). Each buys a measured part of a
  * run's start, and says which Node needs it, so that it can go when that Node does:
  *
- * - Node's compile cache (Node ≥ 22.1, which the Nix package ships): about 40 ms of
- *   every run's start. Importing this module turns it on for every module loaded after
- *   it, so each program's entry (src/cli/<program>.ts) imports it first.
+ * - Node's compile cache (Node ≥ 22.1, which the Nix package ships): about 4 ms of CPU
+ *   of a start that takes 65 (measured on Node 22.23). Importing this module turns it on
+ *   for every module loaded after it, so each program's entry (src/cli/<program>.ts)
+ *   imports it first.
  * - A stand-in `navigator` while pg loads (Node 20 only): see `withNodeNavigator`.
- * - NODE_EXTRA_CA_CERTS handed over by the launcher (Node 20 reads the file as it
- *   starts): bin/db-tool-launcher does the half that must happen before Node starts;
- *   `takeHandedOverCaCerts`, `trustExtraCaCerts` and `withExtraCa` the rest.
+ * - NODE_EXTRA_CA_CERTS handed over by the launcher (Node reads the file as it starts;
+ *   with OpenSSL 3 that cost up to 30 ms a start, nodejs/node#40524, though Node 20.20
+ *   and 22.23 measure no cost here): bin/db-tool-launcher does the half that must
+ *   happen before Node starts; `takeHandedOverCaCerts`, `trustExtraCaCerts` and
+ *   `withExtraCa` the rest.
  */
 import fs from 'node:fs';
 import nodeModule from 'node:module';

@@ -43,13 +43,6 @@ export default tseslint.config(
     rules: { 'house/cli-imports': 'error' },
   },
   {
-    // dist/ is CommonJS: these load on first use (pg and its URL parser cost 2-10 ms,
-    // and pg must see a stand-in navigator while it loads: src/pg/db.ts). Redaction reads
-    // passwords with the same URL parser, loaded only for a URL that may hold one.
-    files: ['src/pg/db.ts', 'src/base/redact.ts'],
-    rules: { '@typescript-eslint/no-require-imports': ['error', { allow: ['^pg$', '^pg-connection-string$'] }] },
-  },
-  {
     // Programs load a command's implementation when its action runs: loading them all
     // cost every run 60 ms of start-up (SPEC §13). Types and the light layers are fine;
     // core is reached through commands only (house/cli-imports above).

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { clusterLayout, clusterUrl, MAX_SOCKET_PATH } from '../src/cluster/cluster-layout.js';
 import { findProjectRoot, loadConfig, requireLocalDir, requireWorkingDir } from '../src/base/config.js';
 import { isLocalUrl, parseUrl } from '../src/pg/db.js';
-import { withExtraCa } from '../src/pg/extra-ca.js';
+import { withExtraCa } from '../src/base/startup-shortcuts.js';
 import { rootCertificates } from 'node:tls';
 import { ExitCode, exitCodeFor } from '../src/cli/exit-codes.js';
 import { colorEnabled, createLogger, redact } from '../src/base/log.js';

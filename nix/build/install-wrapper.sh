@@ -3,10 +3,10 @@
 #
 # Makes OUT hold one executable of the installed tree TREE (made by install-tree.sh):
 #   - postgres-init is a plain sh file (it must be sourceable from sh, dash, bash and
-#     zsh) with NODE, RUNTIME_PATH and its script filled in as absolute paths;
-#   - the others are small sh wrappers: RUNTIME_PATH first on PATH, then exec NODE with
-#     the arguments after `--` (as bin/database does: else Node takes our --env-file),
-#     and NODE_EXTRA_CA_CERTS handed over as bin/database does;
+#     zsh) with NODE, RUNTIME_PATH and the launcher filled in as absolute paths;
+#   - the others are two-line sh wrappers: RUNTIME_PATH first on PATH, NODE as
+#     DB_TOOL_NODE, then TREE's one launcher (bin/db-tool-launcher: it passes the
+#     arguments and NODE_EXTRA_CA_CERTS to Node as every db-tool program needs);
 #   - its shell completions, as links to TREE's files: every package that holds an
 #     executable links the very same zsh `_database`, so packages put side by side in
 #     one environment share that file instead of holding two versions of it.
@@ -20,7 +20,9 @@ for value in "$tree" "$node" "$runtime_path"; do
   esac
 done
 root=$tree/lib/db-tool
+launcher=$root/bin/db-tool-launcher
 [ -f "$root/dist/cli/$exe.js" ] || { echo "install-wrapper.sh: no $root/dist/cli/$exe.js" >&2; exit 2; }
+[ -x "$launcher" ] || { echo "install-wrapper.sh: no $launcher" >&2; exit 2; }
 
 # Sets `name=` (empty in the source) to VALUE, failing when the line is not there.
 fill_in() { # FILE NAME VALUE
@@ -34,15 +36,12 @@ if [ "$exe" = postgres-init ]; then
   cp "$root/bin/postgres-init" "$target"
   fill_in "$target" __pgi_path_prefix "$runtime_path"
   fill_in "$target" __pgi_node_path "$node"
-  fill_in "$target" __pgi_js_path "$root/dist/cli/postgres-init.js"
+  fill_in "$target" __pgi_launcher_path "$launcher"
 else
   cat >"$target" <<WRAPPER
 #!/bin/sh
-PATH='$runtime_path'\${PATH:+":\$PATH"}
-export PATH
-# NODE_EXTRA_CA_CERTS: see bin/database.
-DB_TOOL_EXTRA_CA_CERTS=\${NODE_EXTRA_CA_CERTS:-\${DB_TOOL_EXTRA_CA_CERTS-}} NODE_EXTRA_CA_CERTS= \\
-  exec '$node' '$root/dist/cli/$exe.js' -- "\$@"
+PATH='$runtime_path'\${PATH:+":\$PATH"} DB_TOOL_NODE='$node' \\
+  exec '$launcher' $exe "\$@"
 WRAPPER
 fi
 chmod 755 "$target"

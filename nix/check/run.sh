@@ -180,7 +180,7 @@ if grep -rIl -e "$work/tarballs" -e "$work/npm-cache" -e "$work/src" "$work/tree
 fi
 grep -qx "__pgi_node_path='$(command -v node)'" "$work/out/bin/postgres-init" &&
   grep -qx "__pgi_path_prefix='$pg_bin'" "$work/out/bin/postgres-init" &&
-  grep -qx "__pgi_js_path='$work/tree/lib/db-tool/dist/cli/postgres-init.js'" "$work/out/bin/postgres-init" ||
+  grep -qx "__pgi_launcher_path='$work/tree/lib/db-tool/bin/db-tool-launcher'" "$work/out/bin/postgres-init" ||
   fail "the installed postgres-init does not hold its absolute paths"
 version=$(env -i PATH="$base_path" "$work/out/bin/database" --version) || fail "the installed database does not run"
 # --env-file is ours, not Node's: a missing file is our exit 3, not Node's exit 9.

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseDotenv } from './dotenv.js';
 import { MissingInputError, BadInputError } from './errors.js';
 import { readSmallTextFile } from './small-file.js';
+import { takeHandedOverCaCerts } from './startup-shortcuts.js';
 import { shown } from './text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
@@ -38,8 +39,8 @@ export interface Config {
   /** The environment handed to child programs. */
   readonly env: Readonly<Record<string, string>>;
   /**
-   * `NODE_EXTRA_CA_CERTS`: more certificate authorities for TLS connections. The bin/
-   * launchers hand it over as `DB_TOOL_EXTRA_CA_CERTS` (see `handedOverCaCerts`).
+   * `NODE_EXTRA_CA_CERTS`: more certificate authorities for TLS connections. The
+   * launcher hands it over as `DB_TOOL_EXTRA_CA_CERTS` (src/base/startup-shortcuts.ts).
    */
   readonly extraCaCerts: string | undefined;
   readonly cwd: string;
@@ -162,23 +163,6 @@ function withEnvFiles(
   return { env: merged, origins };
 }
 
-/**
- * Node 20 reads and parses the file NODE_EXTRA_CA_CERTS names as it starts, before any
- * of our code runs: 30 ms on every command, most of which never open a TLS connection.
- * So the bin/ launchers start Node with it empty and pass its value as
- * `DB_TOOL_EXTRA_CA_CERTS`; our TLS connections add the certificates themselves
- * (src/pg/db.ts). Child programs get the variable back as the user set it.
- * Returns the file, and puts `env` (the children's environment) back in order.
- */
-function handedOverCaCerts(env: Record<string, string>): string | undefined {
-  const handedOver = env.DB_TOOL_EXTRA_CA_CERTS;
-  if (handedOver === undefined) return env.NODE_EXTRA_CA_CERTS || undefined;
-  delete env.DB_TOOL_EXTRA_CA_CERTS;
-  if (handedOver) env.NODE_EXTRA_CA_CERTS = handedOver;
-  else if (env.NODE_EXTRA_CA_CERTS === '') delete env.NODE_EXTRA_CA_CERTS;
-  return handedOver || env.NODE_EXTRA_CA_CERTS || undefined;
-}
-
 /** This process's configuration: its environment and working directory, plus `--env-file`s. */
 export function loadProcessConfig(options: LoadOptions = {}): Config {
   return loadConfig(process.env, process.cwd(), options);
@@ -215,7 +199,7 @@ export function loadConfig(
   const home = get('HOME') ?? os.homedir();
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
-  const extraCaCerts = handedOverCaCerts(childEnv);
+  const extraCaCerts = takeHandedOverCaCerts(childEnv);
 
   return {
     env: childEnv,

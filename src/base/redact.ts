@@ -10,7 +10,7 @@
  * `?` is hidden whole, where a pattern stopping at such characters would show its tail.
  * The decoded password is checked against pg-connection-string, the driver's parser.
  */
-import type { parse as ParseUrl } from 'pg-connection-string';
+import { parse as parseWithDriver } from 'pg-connection-string';
 import { InternalError } from './errors.js';
 
 export const HIDDEN = '***';
@@ -91,8 +91,6 @@ export function redact(text: string): string {
     .replace(PGPASSWORD, `$1${HIDDEN}`);
 }
 
-let parseWithDriver: typeof ParseUrl | undefined;
-
 /**
  * Options for pg-connection-string's parse: sslmode as libpq (and so psql, which runs the
  * same URLs) reads it — `require` encrypts without checking the certificate, `verify-full`
@@ -106,9 +104,7 @@ export function libpqParseOptions(url: string): { useLibpqCompat?: boolean } {
 /** The password pg (and psql) would use for `url`, decoded; undefined when it has none or is no URL. */
 export function urlPassword(url: string): string | undefined {
   if (!/^postgres(ql)?:\/\//i.test(url)) return undefined;
-  // Most URLs have no password: they need not load the driver's parser (2 ms) to say so.
   if (!userinfoPassword(url, url.indexOf('//') + 2) && !/password=/i.test(url)) return undefined;
-  parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
   try {
     const password = parseWithDriver(url, libpqParseOptions(url)).password;
     return password ? password : undefined;

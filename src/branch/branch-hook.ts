@@ -22,7 +22,8 @@ export interface HookInstall {
   chained: string | undefined;
 }
 
-export function hookScript(databaseProgram: string): string {
+/** The hook: `launcher` is the db-tool launcher to run `database` with (else PATH's `database`). */
+export function hookScript(launcher: string): string {
   return `#!/bin/sh
 ${MARKER} (installed by \`database branch install-hook\`).
 # A post-checkout hook that was here before runs first, as post-checkout${CHAINED_SUFFIX}.
@@ -30,9 +31,9 @@ status=0
 if [ -x "$0${CHAINED_SUFFIX}" ]; then "$0${CHAINED_SUFFIX}" "$@" || status=$?; fi
 # $3 is 1 for a checkout of a branch, 0 for a checkout of files: those change no branch.
 if [ "$3" = 1 ]; then
-  db=${shellQuote(databaseProgram)}
-  [ -x "$db" ] || db=database
-  "$db" branch switch --hook || status=$?
+  launcher=${shellQuote(launcher)}
+  if [ -x "$launcher" ]; then set -- "$launcher" database; else set -- database; fi
+  "$@" branch switch --hook || status=$?
 fi
 exit $status
 `;
@@ -47,7 +48,7 @@ function readIfThere(file: string): string | undefined {
   }
 }
 
-export async function installHook(config: Config, databaseProgram: string): Promise<HookInstall> {
+export async function installHook(config: Config, launcher: string): Promise<HookInstall> {
   const hooksDir = await gitHooksDir({ cwd: config.localDir ?? config.cwd, env: config.env });
   if (!hooksDir) throw new BadInputError(`not in a git repository: ${config.localDir ?? config.cwd}`);
   makeDirs(hooksDir);
@@ -63,7 +64,7 @@ export async function installHook(config: Config, databaseProgram: string): Prom
   }
   // Written aside and renamed: a hook is never seen half-written.
   const temporary = `${hook}.tmp-${process.pid}`;
-  fs.writeFileSync(temporary, hookScript(databaseProgram), { mode: 0o755 });
+  fs.writeFileSync(temporary, hookScript(launcher), { mode: 0o755 });
   fs.renameSync(temporary, hook);
   return { hook, outcome: 'installed', chained };
 }

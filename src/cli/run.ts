@@ -11,7 +11,7 @@ import { fsFaultLine, isFsFault, isPathError, pathErrorLine } from '../base/fs-f
 import { INTERRUPT_DEADLINE_MS, interruptedBy, markInterrupted, runInterruptCleanups } from '../base/interrupt.js';
 import { createLogger, redact, type ConsoleLogger, type Logger } from '../base/log.js';
 import { capLength, escapeControls, shown } from '../base/text.js';
-import { trustExtraCaCerts } from '../pg/extra-ca.js';
+import { trustExtraCaCerts } from '../base/startup-shortcuts.js';
 
 export interface CliContext {
   config: Config;

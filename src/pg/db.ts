@@ -4,29 +4,22 @@
  * psql instead (psql.ts).
  */
 import type pg from 'pg';
-import type { parse as ParseUrl } from 'pg-connection-string';
+import { parse as parseWithDriver } from 'pg-connection-string';
 import { BadInputError, UnreachableError } from '../base/errors.js';
 import { libpqParseOptions, redactUrl } from '../base/redact.js';
 import { shown } from '../base/text.js';
-import { withExtraCa } from './extra-ca.js';
+import { withExtraCa, withNodeNavigator } from '../base/startup-shortcuts.js';
 
-/**
- * pg-connection-string, loaded when a URL is first parsed: as the first CommonJS module
- * of a run it costs about 2 ms, which the migrator's hot path (it parses no URL) skips.
- */
-let parseWithDriver: typeof ParseUrl | undefined;
-
-function parse(url: string): ReturnType<typeof ParseUrl> {
-  parseWithDriver ??= (require('pg-connection-string') as { parse: typeof ParseUrl }).parse;
+function parse(url: string): ReturnType<typeof parseWithDriver> {
   return parseWithDriver(url, libpqParseOptions(url));
 }
 
 /** Validates a connection URL early so a typo gets one clear line, not a driver dump. */
-export function parseUrl(url: string): ReturnType<typeof ParseUrl> {
+export function parseUrl(url: string): ReturnType<typeof parseWithDriver> {
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw new BadInputError(`not a PostgreSQL URL (expected postgresql://…): ${shown(redactUrl(url))}`);
   }
-  let params: ReturnType<typeof ParseUrl>;
+  let params: ReturnType<typeof parseWithDriver>;
   try {
     params = parse(url);
     const database = databaseOfUrl(url);
@@ -79,25 +72,10 @@ let driver: Promise<typeof pg> | undefined;
  */
 export function loadDriver(): Promise<typeof pg> {
   // Loaded on the next turn, so that the caller goes on first (a start to wait for).
-  driver ??= new Promise((resolve) => setImmediate(() => resolve(requireWithNavigator())));
+  driver ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+    withNodeNavigator(async () => (await import('pg')).default),
+  );
   return driver;
-}
-
-/**
- * pg asks at load time whether it runs in a Cloudflare Worker. Where `navigator` is
- * missing (Node 20; Node 21 added it) it builds a `Response` to find out, which loads
- * Node's whole fetch implementation: 12 ms more, on the way to every first query. So
- * Node 20 gets Node 21's answer, `navigator.userAgent` = "Node.js/…", while pg loads.
- */
-function requireWithNavigator(): typeof pg {
-  const scope = globalThis as { navigator?: unknown };
-  if (scope.navigator !== undefined) return require('pg') as typeof pg;
-  scope.navigator = { userAgent: `Node.js/${process.versions.node.split('.')[0] ?? ''}` };
-  try {
-    return require('pg') as typeof pg;
-  } finally {
-    delete scope.navigator;
-  }
 }
 
 export async function connect(url: string, options: { database?: string } = {}): Promise<pg.Client> {

@@ -58,9 +58,12 @@ function formatRemoved(removed: RemovedBranch[], dryRun: boolean): string {
   return removed.map((r) => `${dryRun ? 'would remove' : 'removed'} ${r.name} (${r.database}, ${size(r.bytes)}): ${r.why}`).join('\n') + '\n';
 }
 
-/** bin/database of this installation, for the hook to call. */
-function databaseProgram(): string {
-  return path.resolve(path.dirname(process.argv[1] ?? '.'), '..', '..', 'bin', 'database');
+/**
+ * This installation's launcher, for the hook to run `database` with: every install has
+ * it (npm packs no links, so an install from the registry has no bin/database).
+ */
+function launcherOfThisInstall(): string {
+  return path.resolve(path.dirname(process.argv[1] ?? '.'), '..', '..', 'bin', 'db-tool-launcher');
 }
 
 /** `branch rm` and `branch gc`: branch databases dropped, one by name or those gone from git. */
@@ -134,7 +137,7 @@ export function registerBranchCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print one JSON document')
     .action(async (options: { json?: boolean }) => {
       const { installHook } = await import('../../commands/branch.js');
-      const result = await installHook(ctx.config, databaseProgram());
+      const result = await installHook(ctx.config, launcherOfThisInstall());
       if (asJson(options)) return ctx.out(json(result));
       ctx.log.info(result.outcome === 'installed' ? `installed ${result.hook}${result.chained ? ` (the previous hook runs first, from ${result.chained})` : ''}` : `${result.hook} switches already; nothing changed`);
     });

@@ -21,7 +21,8 @@ import { buildFromMigrations, compareWithSources, migrationsToProve, type Migrat
 import { allOrFirstError } from '../diff/run-diff.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
-/** The migrations' cluster, beside the sources' `pg/` in the run folder. */
+/** The sources' cluster and the migrations', in the run folder. */
+const SOURCES_CLUSTER = 'pg';
 const MIGRATIONS_CLUSTER = 'mig';
 
 export interface CheckOptions extends DeployFlowOptions {
@@ -68,7 +69,7 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
       discarding = discardCluster(config, path.join(runDir, MIGRATIONS_CLUSTER)).catch(() => undefined);
     };
     const sources = (async (): Promise<DeployFlowResult> => {
-      const connection = await startPrivateCluster(config, log, path.join(runDir, 'pg'));
+      const connection = await startPrivateCluster(config, log, path.join(runDir, SOURCES_CLUSTER));
       const baseline = baselineFromDisk(config.migrationDir, log);
       return runDeploySteps(config, log, connection, {
         ...options,
@@ -85,7 +86,8 @@ export async function checkCommand(config: Config, log: Logger, options: CheckOp
       await discarding; // one discard of the migrations' cluster at a time: the run folder's cleanup comes next
       throw error;
     });
-    await discarding;
+    // The sources' cluster goes while the migrations' may still be going.
+    await Promise.all([discarding, discardCluster(config, path.join(runDir, SOURCES_CLUSTER))]);
     return { runDir, hydrated: built.hydrate !== undefined, patched: built.patch !== undefined, migrations: proof, migrationsSkipped };
   });
 }

@@ -157,6 +157,24 @@ function writeMigrations(project: Project, forget: { column?: boolean; colour?: 
   fs.writeFileSync(path.join(second, 'down.sql'), 'DROP TABLE app.item;\n');
 }
 
+/**
+ * A function and an index added to the sources, and a third migration for them that
+ * changes the function's body and forgets the index.
+ */
+function addLabelWithDrift(project: Project): void {
+  const source = path.join(project.dir, 'db', 'src');
+  fs.writeFileSync(path.join(source, 'label.sql'), [
+    'CREATE FUNCTION app.item_label(item_name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(item_name) $$;',
+    'CREATE INDEX item_name_idx ON app.item (name);',
+    '',
+  ].join('\n'));
+  fs.appendFileSync(path.join(source, 'entrypoint.sql'), '\\ir label.sql\n');
+  const third = path.join(project.dir, 'db', 'migration', '20240103000000-label');
+  fs.mkdirSync(third);
+  fs.writeFileSync(path.join(third, 'up.sql'), 'CREATE FUNCTION app.item_label(item_name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(item_name) $$;\n');
+  fs.writeFileSync(path.join(third, 'down.sql'), 'DROP FUNCTION app.item_label(text);\n');
+}
+
 // The proof compares schemas with pg_dump, which must be as new as the server (pg-matrix).
 describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', () => {
   it('migrations that reproduce the sources: exit 0, said in the last line, nothing left', async () => {
@@ -181,6 +199,19 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', ()
     expect(result.stdout).toContain('+    name text NOT NULL');
     expect(result.stderr).toMatch(/^error: check failed: the 2 migrations, run from empty, do not reproduce the sources/m);
     expect(result.stderr).not.toContain('check passed');
+    expectNothingLeft(project);
+  });
+
+  it('a migration that changed a function\'s body and forgot an index: exit 1, both named in diff\'s report', async () => {
+    const project = newProject();
+    writeMigrations(project);
+    addLabelWithDrift(project);
+    const result = await check(project);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/^Only in DB2 \(sources\):\n {2}INDEX app\.item_name_idx$/m);
+    expect(result.stdout).toMatch(/^Changed:\n {2}FUNCTION app\.item_label\(.*\)$/m);
+    expect(result.stdout).toContain('upper(item_name)');
+    expect(result.stderr).toMatch(/^error: check failed: the 3 migrations, run from empty, do not reproduce the sources/m);
     expectNothingLeft(project);
   });
 

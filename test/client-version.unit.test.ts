@@ -1,6 +1,14 @@
 /** Version-bound client programs: reading versions and the one-line message (src/pg/client-version.ts). */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientTooOldMessage, majorVersion, parseVersion } from '../src/pg/client-version.js';
+import { loadConfig } from '../src/base/config.js';
+import { clientTooOldMessage, majorVersion, parseVersion, versionBoundProgram } from '../src/pg/client-version.js';
+import { debianBinDirs } from '../src/pg/pg-bin.js';
+import { makeTempDir } from './helpers/env.js';
+
+/** The newest Debian pg_dump folder on this machine (/usr/lib/postgresql/<major>/bin), if any. */
+const debianPgDump = debianBinDirs().find((dir) => fs.existsSync(path.join(dir, 'pg_dump')));
 
 describe('version parsing and the message', () => {
   it('reads versions as programs and servers print them', () => {
@@ -22,5 +30,23 @@ describe('version parsing and the message', () => {
         'and put it first on PATH or in PG_BIN_DIR',
     );
     expect(message).not.toContain('\n');
+  });
+});
+
+describe.skipIf(!debianPgDump)('behind Debian\'s pg_wrapper', () => {
+  it('runs the pg_dump of the server\'s major version itself (the wrapper cannot read a URL, and costs a Perl start)', () => {
+    const root = makeTempDir();
+    try {
+      const wrapper = path.join(root, 'share', 'postgresql-common', 'pg_wrapper');
+      fs.mkdirSync(path.dirname(wrapper), { recursive: true });
+      fs.writeFileSync(wrapper, '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.2"\n', { mode: 0o755 });
+      const bin = path.join(root, 'bin');
+      fs.mkdirSync(bin);
+      fs.symlinkSync(wrapper, path.join(bin, 'pg_dump'));
+      const major = path.basename(path.dirname(debianPgDump!));
+      expect(versionBoundProgram(loadConfig({ PATH: bin }), 'pg_dump', `${major}.1 (Debian)`)).toBe(path.join(debianPgDump!, 'pg_dump'));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

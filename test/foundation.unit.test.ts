@@ -237,8 +237,13 @@ describe('program lookup', () => {
       }
       const config = loadConfig({ PATH: usrBin });
       expect(locatePgProgram(config, 'psql', lib)).toBe(path.join(lib, '16', 'bin', 'psql'));
-      // pg_dump follows the cluster's version in pg_wrapper: left to it.
+      // pg_dump follows the cluster's version in pg_wrapper: left to it when that is unknown…
       expect(locatePgProgram(config, 'pg_dump', lib)).toBe(path.join(usrBin, 'pg_dump'));
+      // …else the server's version, or the newest where that is not installed (the wrapper cannot read a URL).
+      expect(locatePgProgram(config, 'pg_dump', lib, 15)).toBe(path.join(lib, '15', 'bin', 'pg_dump'));
+      expect(locatePgProgram(config, 'pg_dump', lib, 17)).toBe(path.join(lib, '16', 'bin', 'pg_dump'));
+      // psql is always the newest, whatever the server.
+      expect(locatePgProgram(config, 'psql', lib, 15)).toBe(path.join(lib, '16', 'bin', 'psql'));
       // No client installed behind it: the wrapper says so itself.
       expect(locatePgProgram(config, 'psql', path.join(root, 'none'))).toBe(path.join(usrBin, 'psql'));
     } finally {

@@ -13,7 +13,8 @@
 import path from 'node:path';
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
-import { discardCluster, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
+import { stopCluster } from '../cluster/cluster.js';
+import { startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
 import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult } from '../deploy/deploy.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import type { DiffResult } from './diff-result.js';
@@ -21,7 +22,8 @@ import { buildFromMigrations, compareWithSources, migrationsToProve, type Migrat
 import { allOrFirstError } from './run-diff.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
-/** The migrations' cluster, beside the sources' `pg/` in the run folder. */
+/** The sources' cluster and the migrations', in the run folder. */
+const SOURCES_CLUSTER = 'pg';
 const MIGRATIONS_CLUSTER = 'mig';
 
 export interface CheckOptions extends DeployFlowOptions {
@@ -62,14 +64,16 @@ export async function runCheck(config: Config, log: Logger, options: CheckOption
     // Both builds start at once; short subfolder names keep the sockets under the OS limit.
     const migrations = migrationDir ? buildFromMigrations(config, log, path.join(runDir, MIGRATIONS_CLUSTER), migrationDir) : undefined;
     let proof: DiffResult | undefined;
-    let discarding: Promise<void> = Promise.resolve();
+    let stopping: Promise<void> = Promise.resolve();
     const compare = async (built: Promise<MigrationsBuild>, sourcesUrl: string, entrypoint: string): Promise<void> => {
       proof = await compareWithSources(config, log, built, { url: sourcesUrl, entrypoint, mock: Boolean(options.mock) });
-      // Done with the migrations' cluster: it stops while the sources get their test data.
-      discarding = discardCluster(config, path.join(runDir, MIGRATIONS_CLUSTER)).catch(() => undefined);
+      // Done with the migrations' server: it shuts down while the sources get their test
+      // data. Its folder goes with the run folder, while the sources' server shuts down:
+      // removing it meanwhile would keep this thread from seeing the test data's end.
+      stopping = stopCluster(config, path.join(runDir, MIGRATIONS_CLUSTER)).then(() => undefined, () => undefined);
     };
     const sources = (async (): Promise<DeployFlowResult> => {
-      const connection = await startPrivateCluster(config, log, path.join(runDir, 'pg'));
+      const connection = await startPrivateCluster(config, log, path.join(runDir, SOURCES_CLUSTER));
       const baseline = baselineFromDisk(config.migrationDir, log);
       return runDeploySteps(config, log, connection, {
         ...options,
@@ -83,10 +87,10 @@ export async function runCheck(config: Config, log: Logger, options: CheckOption
     const [built] = await both.catch(async (error: unknown) => {
       // The migrations' schema dump may be under way (the sources failed): no pg_dump outlives the check.
       await (await migrations?.catch(() => undefined))?.schema.catch(() => undefined);
-      await discarding; // one discard of the migrations' cluster at a time: the run folder's cleanup comes next
+      await stopping; // one stop of the migrations' server at a time: the run folder's cleanup comes next
       throw error;
     });
-    await discarding;
+    await stopping;
     return { runDir, hydrated: built.hydrate !== undefined, patched: built.patch !== undefined, migrations: proof, migrationsSkipped };
   });
 }

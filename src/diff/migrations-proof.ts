@@ -57,12 +57,12 @@ export async function buildFromMigrations(config: Config, log: Logger, workingDi
   const result = await prefixed.step('migrate up all (from empty)', () =>
     runMigrations(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
   );
-  return { connection, applied: result.completed.map((step) => step.name), schema: dumpForProof(config, connection.url) };
+  return { connection, applied: result.completed.map((step) => step.name), schema: dumpForProof(config, prefixed, connection.url) };
 }
 
 /** The schema of a built database, dumped the way the proof compares it (rejections are left to the comparison). */
-export function dumpForProof(config: Config, url: string): Promise<SchemaObject[]> {
-  const schema = dumpSchema(config, url, schemaDumpOptions(COMPARED));
+export function dumpForProof(config: Config, log: Logger, url: string): Promise<SchemaObject[]> {
+  const schema = log.step('dump schema', () => dumpSchema(config, url, schemaDumpOptions(COMPARED)));
   schema.catch(() => undefined); // awaited by the comparison, unless the other side failed first
   return schema;
 }
@@ -80,7 +80,7 @@ export interface SourcesBuild {
  */
 export async function compareWithSources(config: Config, log: Logger, migrations: Promise<MigrationsBuild>, sources: SourcesBuild): Promise<DiffResult> {
   const compared = COMPARED;
-  const sourcesSchema = dumpForProof(config, sources.url);
+  const sourcesSchema = dumpForProof(config, log, sources.url);
   let built: MigrationsBuild;
   try {
     built = await migrations;

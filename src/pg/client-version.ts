@@ -56,9 +56,9 @@ function clientVersionOf(file: string, env: Readonly<Record<string, string>>): s
  * does not tell its version is let through: it will report for itself.
  */
 export function versionBoundProgram(config: Config, program: VersionBoundProgram, serverVersionText: string): string {
-  const file = pgProgram(config, program);
-  const clientVersion = clientVersionOf(file, config.env);
   const server = parseVersion(serverVersionText);
+  const file = pgProgram(config, program, server === undefined ? undefined : majorVersion(server));
+  const clientVersion = clientVersionOf(file, config.env);
   if (clientVersion && server) {
     const message = clientTooOldMessage(program, clientVersion, server, file);
     if (message) throw new MissingProgramError(message);

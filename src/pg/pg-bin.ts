@@ -4,7 +4,8 @@
  *
  * On Debian, PATH's psql is pg_wrapper, a Perl script that runs the newest installed
  * psql: 17 ms of Perl on every psql we start (16 files of `database test` start 16). We
- * run that newest psql ourselves.
+ * run that newest psql ourselves, and pg_dump of the server's version (else the newest)
+ * the same way (check's migrations proof and diff dump twice).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,20 +73,32 @@ function isDebianWrapper(file: string): boolean {
   }
 }
 
-/** What pg_wrapper would run for `name`, when that is simply the newest installed version. */
-function behindWrapper(name: PgProgram, debianRoot: string): string | undefined {
-  if (!NEWEST_THROUGH_WRAPPER.has(name)) return undefined;
-  return debianBinDirs(debianRoot).map((dir) => path.join(dir, name)).find(isExecutable);
+/**
+ * What pg_wrapper would run for `name`: the newest installed version for psql and
+ * pg_isready; for a program used on a server of major `serverMajor`, that version when
+ * installed (its choice for a local cluster of that version), else the newest (its
+ * choice without one). Unknown otherwise: the wrapper decides.
+ */
+function behindWrapper(name: PgProgram, debianRoot: string, serverMajor: number | undefined): string | undefined {
+  if (!NEWEST_THROUGH_WRAPPER.has(name) && serverMajor === undefined) return undefined;
+  const installed = debianBinDirs(debianRoot).filter((dir) => isExecutable(path.join(dir, name)));
+  const matching = NEWEST_THROUGH_WRAPPER.has(name) ? undefined : installed.find((dir) => path.basename(path.dirname(dir)) === String(serverMajor));
+  const chosen = matching ?? installed[0];
+  return chosen && path.join(chosen, name);
 }
 
-/** Locates a PostgreSQL program or returns undefined. */
-export function locatePgProgram(config: Config, name: PgProgram, debianRoot = DEBIAN_ROOT): string | undefined {
+/**
+ * Locates a PostgreSQL program or returns undefined. `serverMajor`: the major version of
+ * the server it will talk to, which pg_wrapper cannot learn from a URL (it would follow
+ * the machine's default cluster, not ours).
+ */
+export function locatePgProgram(config: Config, name: PgProgram, debianRoot = DEBIAN_ROOT, serverMajor?: number): string | undefined {
   if (config.pgBinDir) {
     const candidate = path.join(config.pgBinDir, name);
     if (isExecutable(candidate)) return candidate;
   }
   const onPath = searchPath(name, config.path);
-  if (onPath) return (isDebianWrapper(onPath) && behindWrapper(name, debianRoot)) || onPath;
+  if (onPath) return (isDebianWrapper(onPath) && behindWrapper(name, debianRoot, serverMajor)) || onPath;
   const fromPgConfig = pgConfigBindir(config);
   if (fromPgConfig && isExecutable(path.join(fromPgConfig, name))) return path.join(fromPgConfig, name);
   for (const dir of debianBinDirs(debianRoot)) {
@@ -94,9 +107,9 @@ export function locatePgProgram(config: Config, name: PgProgram, debianRoot = DE
   return undefined;
 }
 
-/** Locates a PostgreSQL program or throws exit 127 naming it and how to get it. */
-export function pgProgram(config: Config, name: PgProgram): string {
-  const found = locatePgProgram(config, name);
+/** Locates a PostgreSQL program (for a server of major `serverMajor`) or throws exit 127 naming it and how to get it. */
+export function pgProgram(config: Config, name: PgProgram, serverMajor?: number): string {
+  const found = locatePgProgram(config, name, DEBIAN_ROOT, serverMajor);
   if (found) return found;
   throw new MissingProgramError(`required program not found: ${name} (${INSTALL_HINT})`);
 }

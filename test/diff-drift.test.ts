@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../src/base/config.js';
 import { MissingTableError } from '../src/base/errors.js';
-import { compareDatabases, type Comparison } from '../src/diff/run-diff.js';
+import { compareDatabases, type Comparison } from '../src/diff/compare-databases.js';
 import type { ComparedAspects } from '../src/diff/diff-result.js';
 import { runBin } from './helpers/cli.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';

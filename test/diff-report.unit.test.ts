@@ -9,7 +9,7 @@ import path from 'node:path';
 import { colorize, formatTextReport, IMMUTABLE_SECTION, toJsonError, toJsonReport } from '../src/cli/render/diff-report.js';
 import type { DiffResult } from '../src/diff/diff-result.js';
 import { foldersToSkip } from '../src/backup/backup-files.js';
-import { restoredCopySettings } from '../src/diff/run-diff.js';
+import { restoredCopySettings } from '../src/diff/diff-sides.js';
 import { DIFF_FINISHED, markRunFinished, staleDiffRuns } from '../src/diff/diff-runs.js';
 import { maskOwner, splitDump, type SchemaObject } from '../src/diff/schema-dump.js';
 import { ignoreColumnOrder } from '../src/diff/normalize.js';

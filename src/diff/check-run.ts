@@ -19,7 +19,7 @@ import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResul
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import type { DiffResult } from './diff-result.js';
 import { buildFromMigrations, compareWithSources, migrationsToProve, type MigrationsBuild } from './migrations-proof.js';
-import { allOrFirstError } from './run-diff.js';
+import { allOrFirstError } from '../base/promises.js';
 
 export const CHECK_RUN_PREFIX = 'postgresql-check';
 /** The sources' cluster and the migrations', in the run folder. */

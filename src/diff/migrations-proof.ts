@@ -17,7 +17,8 @@ import { runMigrations } from '../migrations/migrate.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './diff-result.js';
-import { compareDatabases, prefixLogger, schemaDumpOptions } from './run-diff.js';
+import { compareDatabases, schemaDumpOptions } from './compare-databases.js';
+import { prefixLogger } from './diff-sides.js';
 import { dumpSchema, type SchemaObject } from './schema-dump.js';
 
 /** What the report calls the migrations' database. */

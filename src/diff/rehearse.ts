@@ -14,7 +14,7 @@ import type { Logger } from '../base/log.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
 import { withRunDir } from '../cluster/private-cluster.js';
 import { DEFAULT_THRESHOLDS, rehearsalFlags, type RehearsalThresholds, type RehearsedMigration } from './rehearsal.js';
-import { buildDb1 } from './run-diff.js';
+import { buildDb1 } from './diff-sides.js';
 
 export const REHEARSE_RUN_PREFIX = 'migrator-rehearse';
 

@@ -18,44 +18,25 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
-import type { ClusterConnection } from '../cluster/cluster-connection.js';
-import { hydrateDatabase, hydrateEntrypoint } from '../deploy/hydrate.js';
-import { baselineFromDisk } from '../migrations/migration-baseline.js';
-import { runMigrations } from '../migrations/migrate.js';
-import { installBundle } from '../migrations/migrator-init.js';
+import { hydrateEntrypoint } from '../deploy/hydrate.js';
 import { requireLocalDir, type Config } from '../base/config.js';
-import {
-  BadInputError,
-  BuildFailedError,
-  EnvironmentError,
-  InternalError,
-  isDbToolError,
-  MissingTableError,
-  ProgramFailedError,
-  SqlFailedError,
-  UnreachableError,
-} from '../base/errors.js';
-import { withClient } from '../pg/db.js';
+import { isDbToolError, MissingTableError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { serverUser } from '../cluster/os-user.js';
-import { confSetting } from '../cluster/server-config.js';
-import { serverPath } from '../cluster/server-files.js';
-import { writeBelow } from '../base/safe-files.js';
-import { makePrivateDataDir, startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
-import { assertBackupDir, defaultBackupDir, extractBackup, readBackupInfo } from '../backup/backup-files.js';
-import { describeOrigin, readMigrationHistory } from './db1-origin.js';
-import { compareData, dataDiffers, selectTables, type TableDataComparison } from './compare-data.js';
-import { compareSchemas, schemasDiffer, type SchemaComparison } from './compare-schema.js';
+import { withRunDir } from '../cluster/private-cluster.js';
+import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
+import { dataDiffers } from './compare-data.js';
+import { schemasDiffer } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './diff-result.js';
-import { dumpSchema, type DumpOptions, type SchemaObject } from './schema-dump.js';
+import { dumpSchema, type SchemaObject } from './schema-dump.js';
 import { assertTableNames } from '../pg/table-names.js';
 import { markRunFinished, pruneDiffRuns, DIFF_LOGS, DIFF_RUN_PREFIX, KEPT_DIFF_RUNS, type DiffRunOutcome } from './diff-runs.js';
 import { checkMigrationRequest, writeProvedMigration } from './migration-writer/write-migration.js';
 import { readCatalogs } from './migration-writer/prove.js';
 import { diffSettled, type MigrationResult } from './migration-report.js';
-import { readRehearsal, rehearsalHooks, type RehearsedMigration } from './rehearsal.js';
+import { allOrFirstError } from '../base/promises.js';
+import { asBuildFailure, buildDb1, buildDb2, type BuildContext, type Db1, type Db2 } from './diff-sides.js';
+import { compareDatabases, schemaDumpOptions } from './compare-databases.js';
 
 export interface DiffOptions {
   /** BACKUP_PATH; default $LOCAL_DIR/focus/postgresql-backup. */
@@ -86,44 +67,6 @@ export interface DiffRun extends DiffResult {
   logDir: string;
 }
 
-/** A logger whose lines say which database they are about (the two builds interleave). */
-export function prefixLogger(log: Logger, prefix: string): Logger {
-  const p = (message: string): string => `${prefix}: ${message}`;
-  return {
-    level: log.level,
-    color: log.color,
-    interactive: log.interactive,
-    trace: (m) => log.trace(p(m)),
-    debug: (m) => log.debug(p(m)),
-    info: (m) => log.info(p(m)),
-    notice: (m) => log.notice(p(m)),
-    warn: (m) => log.warn(p(m)),
-    error: (m) => log.error(p(m)),
-    step: (title, run) => log.step(p(title), run),
-    write: (text) => log.write(text),
-  };
-}
-
-/**
- * A restored copy of a (possibly production) cluster must stay private: no TCP, no WAL
- * archiving into the original's archive, logs in this run's folder, pg_cron pointed at
- * its own socket and not launching jobs, no autovacuum workers.
- */
-export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'sockDir'>): string {
-  return [
-    '',
-    '# db-tool diff: a throw-away copy restored from a backup',
-    "listen_addresses = ''",
-    'archive_mode = off',
-    // Short-lived, and holding only the compared database and template1 (see foldersToSkip).
-    'autovacuum = off',
-    confSetting('log_directory', layout.logDir),
-    confSetting('cron.host', layout.sockDir),
-    'cron.launch_active_jobs = off',
-    '',
-  ].join('\n');
-}
-
 /** What a run compares, settled before any cluster starts. */
 export interface DiffPlan {
   backup: string;
@@ -136,65 +79,6 @@ export interface DiffPlan {
   rowsFile?: string;
   /** --write-migration / --sql, when asked for. */
   migration?: { name?: string; generator: string };
-}
-
-/** One side's build: the run's folders and how far the run is. */
-export interface BuildContext {
-  config: Config;
-  log: Logger;
-  runDir: string;
-  runLogs: string;
-  /** Throws once the run is interrupted (called between steps). */
-  checkpoint: () => void;
-}
-
-export interface Db1 {
-  connection: ClusterConnection;
-  /** Migrations `migrate up all` applied. */
-  applied: string[];
-  /** What each of them did on the backup's data. */
-  rehearsal: RehearsedMigration[];
-  /** Where the backup's database came from (the report's provenance line). */
-  origin: string;
-}
-
-export interface Db2 {
-  connection: ClusterConnection;
-  entrypoint: string;
-}
-
-/** What the comparison of two built databases found. */
-export interface Comparison {
-  schema: SchemaComparison;
-  data: TableDataComparison[];
-  /** Both schemas in dump order (the migration writer plans from them). */
-  dumps: { db1: SchemaObject[]; db2: SchemaObject[] };
-}
-
-/**
- * True for the failures of a step that just went wrong (bad input in the sources, an SQL
- * error, a program or a connection that failed, a file that cannot be used); not for the
- * errors that say something of their own (a failed migration, a missing backup, a
- * conflict, a missing program, a bug, an interruption).
- */
-function isStepFailure(error: unknown): error is BadInputError | SqlFailedError | ProgramFailedError | UnreachableError | EnvironmentError {
-  return (
-    error instanceof BadInputError ||
-    error instanceof SqlFailedError ||
-    error instanceof ProgramFailedError ||
-    error instanceof UnreachableError ||
-    error instanceof EnvironmentError
-  );
-}
-
-/** True for a failure to read a database: a query, pg_dump, or the connection. */
-function isReadFailure(error: unknown): error is SqlFailedError | ProgramFailedError | UnreachableError {
-  return error instanceof SqlFailedError || error instanceof ProgramFailedError || error instanceof UnreachableError;
-}
-
-/** A step failure of one side's build as "that side could not be built"; other errors as they are. */
-function asBuildFailure(error: unknown, what: string): unknown {
-  return isStepFailure(error) ? new BuildFailedError(`${what} could not be built: ${error.message}`, error.details) : error;
 }
 
 /**
@@ -228,144 +112,6 @@ export function planDiff(config: Config, options: DiffOptions): DiffPlan {
     rowsFile: options.rowsFile === undefined ? undefined : path.resolve(config.cwd, options.rowsFile),
     aspects: { privileges: Boolean(options.privileges), columnOrder: !options.ignoreColumnOrder },
   };
-}
-
-/** True when there is a migration folder to run (a project without one diffs backup vs sources). */
-function hasMigrationDir(dir: string | undefined): dir is string {
-  return dir !== undefined && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
-}
-
-/** Restores the backup into a private cluster of `db1/` and starts it. */
-async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promise<ClusterConnection> {
-  const { config } = ctx;
-  const workingDir = path.join(ctx.runDir, 'db1');
-  const logDir = path.join(ctx.runLogs, 'db1');
-  const layout = clusterLayout(config, workingDir);
-  const { dataDir, sockDir } = layout;
-  try {
-    fs.mkdirSync(workingDir, { mode: 0o755 });
-    makePrivateDataDir(config, workingDir);
-    const user = serverUser(config);
-    await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
-    // The restored files are the server account's: never written through a link of theirs.
-    const conf = serverPath(layout, path.join(dataDir, 'postgresql.conf'));
-    writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }), 'append', { owners: [user.uid] });
-    ctx.checkpoint();
-    return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
-  } catch (error) {
-    throw asBuildFailure(error, 'DB1 (the restored backup)');
-  }
-}
-
-/** DB1: the backup restored, then `migrate up all` (a failing migration stays exit 4). */
-export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
-  const log = prefixLogger(ctx.log, 'db1');
-  const connection = await restoreDb1(ctx, log, backup);
-  ctx.checkpoint();
-  // Read before `migrate up all` adds to the history.
-  const history = await withClient(connection.url, readMigrationHistory).catch((error: unknown) => {
-    throw asBuildFailure(error, 'DB1 (the restored backup)');
-  });
-  const origin = describeOrigin(readBackupInfo(backup), history);
-  const migrationDir = ctx.config.migrationDir;
-  if (!hasMigrationDir(migrationDir)) {
-    log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);
-    await installBundle(log, connection.url);
-    return { connection, applied: [], rehearsal: [], origin };
-  }
-  const output = fs.openSync(path.join(ctx.runLogs, 'migrate.stdout.log'), 'a');
-  try {
-    // The rehearsal: what each pending migration locks and rewrites on the backup's data.
-    const readings = fs.mkdtempSync(path.join(ctx.runDir, 'rehearsal-'));
-    const hooks = rehearsalHooks(readings);
-    const result = await log.step('migrate up all', () =>
-      runMigrations(ctx.config, log, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output, hooks }),
-    );
-    return { connection, applied: result.completed.map((step) => step.name), rehearsal: readRehearsal(readings, result.completed), origin };
-  } catch (error) {
-    // A failing migration stays exit 4, a history mismatch 2; a malformed folder is exit 2 too.
-    throw asBuildFailure(error, 'DB1 (backup + migrations)');
-  } finally {
-    fs.closeSync(output);
-  }
-}
-
-/** DB2: a fresh cluster hydrated from the sources (their failure is exit 2), then `migrator init`. */
-export async function buildDb2(ctx: BuildContext, plan: Pick<DiffPlan, 'mock' | 'noHook'>): Promise<Db2> {
-  const log = prefixLogger(ctx.log, 'db2');
-  const logDir = path.join(ctx.runLogs, 'db2');
-  try {
-    const connection = await startPrivateCluster(ctx.config, log, path.join(ctx.runDir, 'db2'), { logDir });
-    ctx.checkpoint();
-    const { entrypoint } = await hydrateDatabase(ctx.config, log, connection.url, {
-      mock: plan.mock,
-      noHook: plan.noHook,
-      outputFile: path.join(ctx.runLogs, 'hydrate.stdout.log'),
-      baseline: baselineFromDisk(ctx.config.migrationDir, log),
-    });
-    ctx.checkpoint();
-    await log.step('migrator init', () => installBundle(log, connection.url));
-    return { connection, entrypoint };
-  } catch (error) {
-    throw asBuildFailure(error, 'DB2 (sources)');
-  }
-}
-
-/**
- * Waits for every promise, then throws the first failure in argument order: a
- * cluster still starting must not be left behind by an early rejection.
- */
-export async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
-
-export interface CompareOptions {
-  tables: readonly string[];
-  aspects: ComparedAspects;
-  /** Writes every differing row to this file (the result keeps the first DEFAULT_ROW_LIMIT per table). */
-  rowsFile?: string;
-  /** Differing rows kept per table; default DEFAULT_ROW_LIMIT. */
-  rowLimit?: number;
-  /**
-   * Schema dumps the caller started early, each as soon as its side was built (with
-   * `schemaDumpOptions(aspects)`), while the other side may still be building.
-   */
-  schemas?: { db1?: Promise<SchemaObject[]>; db2?: Promise<SchemaObject[]> };
-}
-
-/** pg_dump's options for the aspects a run compares. */
-export function schemaDumpOptions(aspects: ComparedAspects): DumpOptions {
-  return { privileges: aspects.privileges, ignoreColumnOrder: !aspects.columnOrder };
-}
-
-/**
- * Compares two built databases: the --tables are resolved first (a name found in
- * neither → exit 5, before any dump unless the dumps were started already), then
- * schema dumps and data side by side.
- */
-export async function compareDatabases(config: Config, urls: { db1: string; db2: string }, options: CompareOptions): Promise<Comparison> {
-  try {
-    return await withClient(urls.db1, (client1) =>
-      withClient(urls.db2, async (client2) => {
-        const tables = await selectTables(client1, client2, options.tables);
-        const dumpOptions = schemaDumpOptions(options.aspects);
-        const [schema1, schema2, data] = await allOrFirstError<[SchemaObject[], SchemaObject[], TableDataComparison[]]>([
-          options.schemas?.db1 ?? dumpSchema(config, urls.db1, dumpOptions),
-          options.schemas?.db2 ?? dumpSchema(config, urls.db2, dumpOptions),
-          compareData(client1, client2, tables, { rowsFile: options.rowsFile, rowLimit: options.rowLimit }),
-        ]);
-        return { schema: compareSchemas(schema1, schema2), data, dumps: { db1: schema1, db2: schema2 } };
-      }),
-    );
-  } catch (error) {
-    // The databases were just built: failing to read them (a query, pg_dump, a connection)
-    // is unexpected state, not a difference. A rows file that cannot be written stays what it is.
-    if (isReadFailure(error)) throw new InternalError(`comparing DB1 and DB2 failed: ${error.message}`, error.details);
-    throw error;
-  }
 }
 
 /** Runs `database diff` and returns what it found (the caller renders it). */

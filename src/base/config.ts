@@ -3,30 +3,16 @@
  * `Config`. Precedence everywhere: command-line flag > `--env-file` > environment
  * variable > default; flags are applied by the CLI on top of the values resolved here.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDotenv } from './dotenv.js';
 import { MissingInputError, BadInputError } from './errors.js';
-import { readSmallTextFile } from './small-file.js';
 import { takeHandedOverCaCerts } from './startup-shortcuts.js';
 import { shown } from './text.js';
+import { isShellIdentifier, withEnvFiles } from './env-files.js';
+import { findProjectRoot } from './project-root.js';
+import { DEFAULTS, parseDatabaseName, parseExcludedSchemas, parseForceColor, parseLogLevel, parsePort, parseYesNo, type LogLevel } from './config-values.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const DEFAULTS = {
-  hydrateEntrypoint: 'entrypoint.sql',
-  pgUrlVar: 'PGURL',
-  port: 5432,
-  database: 'testdb',
-  preloadLibraries: 'pg_cron',
-  editor: 'vi',
-  pager: 'less -R',
-  less: 'FRX',
-  logLevel: 'info' as LogLevel,
-  osUser: 'postgres',
-} as const;
+export { DEFAULTS, LOG_LEVELS, parseYesNo, type LogLevel } from './config-values.js';
 
 export interface StagingConfig {
   sshHost: string | undefined;
@@ -106,61 +92,12 @@ export interface Config {
   readonly branchPauseAt: string | undefined;
 }
 
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-export function isShellIdentifier(name: string): boolean {
-  return IDENTIFIER.test(name);
-}
-
 export interface LoadOptions {
   /**
    * `--env-file` paths (relative to `cwd`), applied in order: their values count as if
    * exported, above the real environment (a later file wins over an earlier one).
    */
   envFiles?: readonly string[];
-}
-
-/** The largest dotenv file we read: secrets and settings, never megabytes. */
-export const DOTENV_MAX_BYTES = 1024 * 1024;
-
-/** A variable's value and, when an `--env-file` set it, where (a dotenv line is never echoed). */
-interface EnvFileValue {
-  value: string;
-  origin: string;
-}
-
-/**
- * The variables of a dotenv file read deliberately (`--env-file`): only a regular file of
- * at most DOTENV_MAX_BYTES. Unreadable, or a line that is not `NAME=VALUE` with NAME a
- * variable name → exit 3 naming the file and line.
- */
-function readEnvFile(file: string): Map<string, EnvFileValue> {
-  const read = readSmallTextFile(file, DOTENV_MAX_BYTES);
-  if (!read.ok) throw new MissingInputError(`--env-file ${shown(file)}: cannot read it (${read.reason})`);
-  const parsed = parseDotenv(read.text);
-  if (!parsed.ok) throw new MissingInputError(`--env-file ${shown(file)}: line ${parsed.line}: ${parsed.reason}`);
-  const bad = parsed.entries.find((entry) => !isShellIdentifier(entry.key));
-  if (bad) throw new MissingInputError(`--env-file ${shown(file)}: line ${bad.line}: the name before "=" is not a variable name`);
-  return new Map(parsed.entries.map((entry) => [entry.key, { value: entry.value, origin: `--env-file ${shown(file)}, line ${entry.line}` }]));
-}
-
-/** The real environment with the `--env-file` values laid over it, and where those values came from. */
-function withEnvFiles(
-  env: Readonly<Record<string, string | undefined>>,
-  cwd: string,
-  files: readonly string[],
-): { env: Readonly<Record<string, string | undefined>>; origins: Map<string, string> } {
-  const origins = new Map<string, string>();
-  if (files.length === 0) return { env, origins };
-  const merged: Record<string, string | undefined> = { ...env };
-  for (const file of files) {
-    for (const [key, { value, origin }] of readEnvFile(path.resolve(cwd, file))) {
-      merged[key] = value;
-      origins.set(key, origin);
-    }
-  }
-  return { env: merged, origins };
 }
 
 /** This process's configuration: its environment and working directory, plus `--env-file`s. */
@@ -187,10 +124,7 @@ export function loadConfig(
   };
   const resolve = (p: string | undefined): string | undefined =>
     p === undefined ? undefined : path.resolve(cwd, p);
-
-  const localDirSet = resolve(get('LOCAL_DIR'));
-  const localDir = localDirSet ?? findProjectRoot(cwd);
-  const databaseDir = resolve(get('DATABASE_DIR')) ?? (localDir && path.join(localDir, 'db'));
+  const folders = projectFolders(get, cwd);
   const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
   if (!isShellIdentifier(pgUrlVar)) {
     throw new BadInputError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', pgUrlVar)}`);
@@ -205,15 +139,9 @@ export function loadConfig(
     env: childEnv,
     extraCaCerts,
     cwd,
-    localDir,
-    localDirFrom: localDirSet ? 'LOCAL_DIR' : localDir ? 'found' : undefined,
+    ...folders,
     dbUrl: get('DB_URL'),
-    workingDir: resolve(get('PG_WORKING_DIR')) ?? (localDir && path.join(localDir, 'focus', 'postgresql')),
-    databaseDir,
-    migrationDir: resolve(get('MIGRATION_DIR')) ?? (databaseDir && path.join(databaseDir, 'migration')),
-    databaseSource: resolve(get('DATABASE_SOURCE')) ?? (databaseDir && path.join(databaseDir, 'src')),
     hydrateEntrypoint: get('HYDRATE_ENTRYPOINT') ?? DEFAULTS.hydrateEntrypoint,
-    profileDir: resolve(get('PROFILE_DIR')) ?? localDir,
     pgUrlVar,
     pgUrlFromVar: get(pgUrlVar),
     pgUrl: get('PGURL'),
@@ -228,7 +156,7 @@ export function loadConfig(
     inheritanceExcludedSchemas: parseExcludedSchemas(get('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS')),
     dotenvFile:
       resolve(get('HECTIC_DOTENV_FILE')) ??
-      (localDir && environment ? path.join(localDir, `.env.${environment}`) : undefined),
+      (folders.localDir && environment ? path.join(folders.localDir, `.env.${environment}`) : undefined),
     environment,
     patchLog: resolve(get('PATCH_LOG')),
     hydrateLog: resolve(get('HYDRATE_LOG')),
@@ -255,87 +183,27 @@ export function loadConfig(
   };
 }
 
-/** How a message names a bad value of a variable (see loadConfig). */
-type Got = (name: string, value: string) => string;
+type ProjectFolders = Pick<Config, 'localDir' | 'localDirFrom' | 'workingDir' | 'databaseDir' | 'migrationDir' | 'databaseSource' | 'profileDir'>;
 
-const YES = ['1', 'true', 'yes', 'on', 'y'];
-const NO = ['', '0', 'false', 'no', 'off', 'n'];
-
-/**
- * A yes/no variable (PG_REUSE, PG_DISABLE_LOGGING, NO_TTY): `1`, `true`, `yes`, `on` mean
- * yes; unset, empty, `0`, `false`, `no`, `off` mean no (any case). Anything else is a
- * mistake worth one line rather than a guess.
- */
-export function parseYesNo(name: string, raw: string | undefined, got: Got = (_, value) => `got '${shown(value)}'`): boolean {
-  if (raw === undefined) return false;
-  const value = raw.trim().toLowerCase();
-  if (YES.includes(value)) return true;
-  if (NO.includes(value)) return false;
-  throw new BadInputError(`${name} must be yes or no (1, true, yes, on / 0, false, no, off, or empty), ${got(name, raw)}`);
+/** The project's folders: each variable when set (relative to `cwd`), else its place in the project found. */
+function projectFolders(get: (name: string) => string | undefined, cwd: string): ProjectFolders {
+  const resolve = (name: string): string | undefined => {
+    const value = get(name);
+    return value === undefined ? undefined : path.resolve(cwd, value);
+  };
+  const localDirSet = resolve('LOCAL_DIR');
+  const localDir = localDirSet ?? findProjectRoot(cwd);
+  const databaseDir = resolve('DATABASE_DIR') ?? (localDir && path.join(localDir, 'db'));
+  return {
+    localDir,
+    localDirFrom: localDirSet ? 'LOCAL_DIR' : localDir ? 'found' : undefined,
+    workingDir: resolve('PG_WORKING_DIR') ?? (localDir && path.join(localDir, 'focus', 'postgresql')),
+    databaseDir,
+    migrationDir: resolve('MIGRATION_DIR') ?? (databaseDir && path.join(databaseDir, 'migration')),
+    databaseSource: resolve('DATABASE_SOURCE') ?? (databaseDir && path.join(databaseDir, 'src')),
+    profileDir: resolve('PROFILE_DIR') ?? localDir,
+  };
 }
-
-/** FORCE_COLOR as Node and chalk read it: a level (1-3) or yes forces colour; 0, false, no, empty do not. */
-function parseForceColor(raw: string | undefined): boolean {
-  if (raw === undefined) return false;
-  const value = raw.trim().toLowerCase();
-  return !NO.includes(value);
-}
-
-/** What marks a project root: the folders the tool reads (`db/`) or makes (`focus/`). */
-const PROJECT_MARKERS = ['db', 'focus'];
-
-/**
- * The nearest folder at or above `start` that holds `db/` or `focus/`, found the way git
- * finds `.git`; undefined when none up to the root does.
- */
-export function findProjectRoot(start: string): string | undefined {
-  let dir = path.resolve(start);
-  for (;;) {
-    if (PROJECT_MARKERS.some((marker) => fs.statSync(path.join(dir, marker), { throwIfNoEntry: false })?.isDirectory())) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
-function parsePort(raw: string | undefined, got: Got): number {
-  if (raw === undefined) return DEFAULTS.port;
-  const port = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || port < 1 || port > 65535) {
-    throw new BadInputError(`PG_PORT must be a port number (1-65535), ${got('PG_PORT', raw)}`);
-  }
-  return port;
-}
-
-/**
- * Any name PostgreSQL keeps as given works end to end (quoted in SQL, percent-encoded in
- * URLs); refused before anything starts: the empty name, one longer than PostgreSQL's
- * 63 bytes (it would be cut short), and control characters (no config line holds them).
- */
-function parseDatabaseName(raw: string | undefined, got: Got): string {
-  const name = raw ?? DEFAULTS.database;
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  if (name === '' || Buffer.byteLength(name) > 63 || /[\x00-\x1f\x7f]/.test(name)) {
-    throw new BadInputError(`PG_DATABASE is not a valid database name (1 to 63 bytes, no control characters), ${got('PG_DATABASE', name)}`);
-  }
-  return name;
-}
-
-/** A comma list of schema names, or `*`; it goes into postgresql.conf, so one line of text. */
-function parseExcludedSchemas(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  if (/[\x00-\x1f\x7f]/.test(raw)) throw new BadInputError('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS must be one line: a comma list of schemas, or *');
-  return raw;
-}
-
-function parseLogLevel(raw: string | undefined, got: Got): LogLevel {
-  if (raw === undefined) return DEFAULTS.logLevel;
-  const level = raw.toLowerCase();
-  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new BadInputError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, ${got('HECTIC_LOG', raw)}`);
-}
-
 
 /** Why there is no project, and what to do: the end of every "not set" message. */
 const NO_PROJECT_HINT = 'cd into the project (a folder holding db/ or focus/, or below one), or export LOCAL_DIR=$PWD';

@@ -4,7 +4,8 @@
  * bundle); here we only decide which file and read it. Its content is never logged.
  */
 import path from 'node:path';
-import { DOTENV_MAX_BYTES, type Config } from '../base/config.js';
+import type { Config } from '../base/config.js';
+import { DOTENV_MAX_BYTES } from '../base/env-files.js';
 import { readSmallTextFile } from '../base/small-file.js';
 
 export interface DotenvFile {

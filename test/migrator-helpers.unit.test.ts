@@ -12,7 +12,7 @@ import { formatList, formatStatusLines } from '../src/cli/render/migrator.js';
 import { AmbiguousError, MissingInputError, BadInputError } from '../src/base/errors.js';
 import { formatTimestamp, nextTimestamp, normaliseMigrationName, pronounceableName } from '../src/migrations/migration-create.js';
 import { readMigrationFolders, readMigrations } from '../src/migrations/migration-files.js';
-import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-runner.js';
+import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-script.js';
 import { quotePsqlArgument } from '../src/pg/psql.js';
 import { migrationStatuses } from '../src/migrations/migration-status.js';
 import { makeTempDir } from './helpers/env.js';

@@ -4,6 +4,7 @@
  * the value, or the `--env-file` line that set it).
  */
 import { BadInputError } from './errors.js';
+import { isShellIdentifier } from './env-files.js';
 import { shown } from './text.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error'] as const;
@@ -86,3 +87,9 @@ export function parseLogLevel(raw: string | undefined, got: Got): LogLevel {
   throw new BadInputError(`HECTIC_LOG must be one of ${LOG_LEVELS.join(', ')}, ${got('HECTIC_LOG', raw)}`);
 }
 
+/** The variable `postgres-init --env` exports the URL as: a shell identifier. */
+export function parsePgUrlVar(raw: string | undefined, got: Got): string {
+  const name = raw ?? DEFAULTS.pgUrlVar;
+  if (!isShellIdentifier(name)) throw new BadInputError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', name)}`);
+  return name;
+}

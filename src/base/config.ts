@@ -5,12 +5,12 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { MissingInputError, BadInputError } from './errors.js';
+import { MissingInputError } from './errors.js';
 import { takeHandedOverCaCerts } from './startup-shortcuts.js';
 import { shown } from './text.js';
-import { isShellIdentifier, withEnvFiles } from './env-files.js';
+import { withEnvFiles } from './env-files.js';
 import { findProjectRoot } from './project-root.js';
-import { DEFAULTS, parseDatabaseName, parseExcludedSchemas, parseForceColor, parseLogLevel, parsePort, parseYesNo, type LogLevel } from './config-values.js';
+import { DEFAULTS, parseDatabaseName, parseExcludedSchemas, parseForceColor, parseLogLevel, parsePgUrlVar, parsePort, parseYesNo, type Got, type LogLevel } from './config-values.js';
 
 export { DEFAULTS, LOG_LEVELS, parseYesNo, type LogLevel } from './config-values.js';
 
@@ -105,6 +105,24 @@ export function loadProcessConfig(options: LoadOptions = {}): Config {
   return loadConfig(process.env, process.cwd(), options);
 }
 
+/** The variables that have a value: the environment the tool's programs get. */
+function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const defined: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) defined[key] = value;
+  return defined;
+}
+
+/**
+ * What a message says of a bad value: the value from the environment; from a dotenv
+ * file, where it is (its line is never echoed: it may hold a secret).
+ */
+function gotFrom(origins: ReadonlyMap<string, string>): Got {
+  return (name, value) => {
+    const origin = origins.get(name);
+    return origin ? `(set in ${origin})` : `got '${shown(value)}'`;
+  };
+}
+
 /** Build the configuration from an environment (default: this process's). */
 export function loadConfig(
   realEnv: Readonly<Record<string, string | undefined>> = process.env,
@@ -112,12 +130,7 @@ export function loadConfig(
   options: LoadOptions = {},
 ): Config {
   const { env, origins } = withEnvFiles(realEnv, cwd, options.envFiles ?? []);
-  // What a message says of a bad value: the value from the environment; from a dotenv
-  // file, where it is (its line is never echoed: it may hold a secret).
-  const got = (name: string, value: string): string => {
-    const origin = origins.get(name);
-    return origin ? `(set in ${origin})` : `got '${shown(value)}'`;
-  };
+  const got = gotFrom(origins);
   const get = (name: string): string | undefined => {
     const value = env[name];
     return value === undefined || value === '' ? undefined : value;
@@ -125,14 +138,10 @@ export function loadConfig(
   const resolve = (p: string | undefined): string | undefined =>
     p === undefined ? undefined : path.resolve(cwd, p);
   const folders = projectFolders(get, cwd);
-  const pgUrlVar = get('PG_URL_VAR') ?? DEFAULTS.pgUrlVar;
-  if (!isShellIdentifier(pgUrlVar)) {
-    throw new BadInputError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', pgUrlVar)}`);
-  }
+  const pgUrlVar = parsePgUrlVar(get('PG_URL_VAR'), got);
   const environment = get('ENVIRONMENT');
   const home = get('HOME') ?? os.homedir();
-  const childEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  const childEnv = definedOnly(env);
   const extraCaCerts = takeHandedOverCaCerts(childEnv);
 
   return {
@@ -161,25 +170,30 @@ export function loadConfig(
     patchLog: resolve(get('PATCH_LOG')),
     hydrateLog: resolve(get('HYDRATE_LOG')),
     noTty: parseYesNo('NO_TTY', env.NO_TTY, got),
-    staging: {
-      sshHost: get('STAGING_SSH_HOST'),
-      dbUrl: get('STAGING_DB_URL'),
-      dumpTables: get('STAGING_DUMP_TABLES'),
-      dumpFlags: env.STAGING_DUMP_FLAGS,
-    },
-    editor: get('EDITOR') ?? DEFAULTS.editor,
-    pager: get('PAGER') ?? DEFAULTS.pager,
-    pagerEnv: env.LESS === undefined ? { ...childEnv, LESS: DEFAULTS.less } : childEnv,
-    logLevel: parseLogLevel(get('HECTIC_LOG'), got),
+    staging: { sshHost: get('STAGING_SSH_HOST'), dbUrl: get('STAGING_DB_URL'), dumpTables: get('STAGING_DUMP_TABLES'), dumpFlags: env.STAGING_DUMP_FLAGS },
+    ...terminalSettings(env, childEnv, got),
     pgBinDir: resolve(get('PG_BIN_DIR')),
     osUser: get('PG_OS_USER') ?? DEFAULTS.osUser,
-    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
-    forceColor: parseForceColor(env.FORCE_COLOR),
     cacheDir: path.join(resolve(get('XDG_CACHE_HOME')) ?? path.join(home, '.cache'), 'db-tool'),
     tmpDir: resolve(get('TMPDIR')) ?? '/tmp',
     euid: typeof process.geteuid === 'function' ? process.geteuid() : 1000,
     path: get('PATH') ?? '/usr/local/bin:/usr/bin:/bin',
     branchPauseAt: get('DB_TOOL_BRANCH_PAUSE'),
+  };
+}
+
+type TerminalSettings = Pick<Config, 'editor' | 'pager' | 'pagerEnv' | 'logLevel' | 'noColor' | 'forceColor'>;
+
+/** What the tool shows and opens in a terminal: the editor, the pager, log level and colours. */
+function terminalSettings(env: Readonly<Record<string, string | undefined>>, childEnv: Record<string, string>, got: Got): TerminalSettings {
+  const get = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  return {
+    editor: get('EDITOR') ?? DEFAULTS.editor,
+    pager: get('PAGER') ?? DEFAULTS.pager,
+    pagerEnv: env.LESS === undefined ? { ...childEnv, LESS: DEFAULTS.less } : childEnv,
+    logLevel: parseLogLevel(get('HECTIC_LOG'), got),
+    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
+    forceColor: parseForceColor(env.FORCE_COLOR),
   };
 }
 

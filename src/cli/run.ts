@@ -202,6 +202,31 @@ function hidePasswordsInOwnTitle(name: string, argv: readonly string[]): void {
 }
 
 /**
+ * A reader that went away (`database diff | head`, a closed terminal) must not crash us
+ * before private clusters are torn down: further output is dropped instead.
+ */
+function dropOutputOnceReaderGone(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => {
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
+}
+
+/** What every action gets: the configuration, the log, stdout and the terminal's size. */
+function cliContext(config: Config, log: ConsoleLogger): CliContext {
+  return {
+    config,
+    log,
+    out: (text) => log.besideProgress(() => process.stdout.write(text)),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    exitCode: ExitCode.ok,
+    exitCodeFor,
+    terminal: process.stdout.isTTY && process.stdout.rows > 0 ? { rows: process.stdout.rows, columns: process.stdout.columns || 80 } : undefined,
+  };
+}
+
+/**
  * Runs a program built by `build` and exits with the right code. SIGINT/SIGTERM run the
  * registered cleanups first, then exit 130/143.
  */
@@ -232,28 +257,13 @@ export async function runCli(name: string, build: (ctx: CliContext, args: readon
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // A reader that went away (`database diff | head`, a closed terminal) must not crash
-  // us before private clusters are torn down: drop further output instead.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', () => {
-      stream.write = (() => true) as typeof stream.write;
-    });
-  }
+  dropOutputOnceReaderGone();
   try {
     const { envFiles, args } = takeEnvFiles(argv);
     const config = loadProcessConfig({ envFiles });
     trustExtraCaCerts(config.extraCaCerts);
     log = createLogger({ level: config.logLevel, noColor: config.noColor, forceColor: config.forceColor });
-    const logger = log;
-    ctx = {
-      config,
-      log,
-      out: (text) => logger.besideProgress(() => process.stdout.write(text)),
-      stdoutIsTTY: Boolean(process.stdout.isTTY),
-      exitCode: ExitCode.ok,
-      exitCodeFor,
-      terminal: process.stdout.isTTY && process.stdout.rows > 0 ? { rows: process.stdout.rows, columns: process.stdout.columns || 80 } : undefined,
-    };
+    ctx = cliContext(config, log);
     const program = build(ctx, args);
     nameErrorsBySubcommand(program, name);
     await program.parseAsync(args, { from: 'user' });

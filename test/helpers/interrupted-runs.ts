@@ -1,8 +1,9 @@
 /**
  * Runs of `database` cut short on purpose (a signal while pg_basebackup streams, a test
- * file stuck in pg_sleep), shared by faults-interrupt.test.ts (SIGINT/SIGTERM) and
- * faults-killed-owner.test.ts (SIGKILL, then `database doctor`). Everything made here is
- * undone by the test file's `cleanups`, run after each test, also when it fails.
+ * file stuck in pg_sleep), shared by the fault tests: faults-interrupt (SIGINT/SIGTERM),
+ * faults-killed-owner (SIGKILL, then `database doctor`) and faults-signals. Everything
+ * made here is undone by the test file's `cleanups`, run after each test, also when it
+ * fails.
  */
 import fs from 'node:fs';
 import path from 'node:path';

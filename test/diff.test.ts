@@ -9,9 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ramDirsOf } from '../src/cluster/ram-storage.js';
 import { runBin } from './helpers/cli.js';
-import { diffRunFolders, makeDiffProject, serversBelow, sharedMemoryOf, type DiffProject } from './helpers/diff-project.js';
+import { diffRunFolders, makeDiffProject, sharedMemoryOf, type DiffProject } from './helpers/diff-project.js';
 import { BIN, baseEnv } from './helpers/env.js';
-import { waitFor } from './helpers/project.js';
+import { serversBelow, waitFor } from './helpers/project.js';
 
 interface JsonReport {
   ok: boolean;

@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './helpers/cli.js';
-import { makeDiffProject, serversBelow, type DiffProject } from './helpers/diff-project.js';
+import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
+import { serversBelow } from './helpers/project.js';
 import { ROOT } from './helpers/env.js';
 
 let project: DiffProject;

@@ -9,8 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ramDirsOf } from '../src/cluster/ram-storage.js';
 import { runBin } from './helpers/cli.js';
-import { diffRunFolders, makeDiffProject, serversBelow, sharedMemoryOf, type DiffProject } from './helpers/diff-project.js';
+import { diffRunFolders, makeDiffProject, sharedMemoryOf, type DiffProject } from './helpers/diff-project.js';
 import { BIN, baseEnv } from './helpers/env.js';
+import { serversBelow, waitFor } from './helpers/project.js';
 
 interface JsonReport {
   ok: boolean;
@@ -67,7 +68,6 @@ function withoutTimings(text: string): string {
   return text.replace(/^( {2}[0-9]{14}-\S+ .*?)[0-9.]+ m?s$/gm, '$1<time>');
 }
 
-/** Polls `done` (for up to a minute) while something happens in the background. */
 /**
  * `spares()`, after moving the spare copies in progress (`.spare-tmp-PID`, each its own
  * process group) from the idle I/O class to the normal one.
@@ -79,13 +79,6 @@ function hurried(spares: () => string[]): string[] {
     if (pid) spawnSync('ionice', ['-c', '2', '-n', '4', '-P', pid], { stdio: 'ignore' });
   }
   return spares();
-}
-
-async function waitUntil(done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  for (let waited = 0; !done(); waited += 200) {
-    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 /** The run folders of earlier diffs, after one run of our own when there are none yet (each test runs alone too). */
@@ -121,14 +114,14 @@ describe('database diff: identical', () => {
     try {
       // Spares are copied at idle I/O priority, which a machine busy with other tests'
       // I/O can starve: hurried stands in for a quiet machine.
-      await waitUntil(() => hurried(spares).length === 2, 'postgres-init to prepare its spares', 150_000);
+      await waitFor(() => hurried(spares).length === 2, 150_000, 'postgres-init to prepare its spares');
     } finally {
       expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
     }
     const result = await diff([], { HECTIC_LOG: 'debug' });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/db2: data folder \S+ made by spare/);
-    await waitUntil(() => hurried(spares).length === 2, 'the spare DB2 took to be refilled', 150_000);
+    await waitFor(() => hurried(spares).length === 2, 150_000, 'the spare DB2 took to be refilled');
     expectNothingLeft();
   });
 

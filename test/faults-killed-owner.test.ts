@@ -10,17 +10,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseExports, runBin } from './helpers/cli.js';
+import { runBin } from './helpers/cli.js';
 import { makeTempDir } from './helpers/env.js';
 import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
-import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, slowPgProgram, watchdogsWith, type Gate } from './helpers/faults.js';
+import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, watchdogsWith, type Gate } from './helpers/faults.js';
+import { basebackups, expectNoStreamerLeft, interruptedRuns, partialBackups, ramFolders, runCleanups, startCluster, walsenders, type Cleanups } from './helpers/interrupted-runs.js';
 import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, spawnDatabase, urlFor, waitFor, withDb, type Project } from './helpers/project.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Cleanups = [];
+const { clusterProject, slowBasebackup, signalWhen, stuckTestRun } = interruptedRuns(cleanups);
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(() => runCleanups(cleanups));
 
 function newProject(): Project {
   const project = copyProject('deploy-project');
@@ -43,15 +43,7 @@ function gate(program: string, real: string): Gate {
 
 /** Starts `database ARGS`, waits for `ready`, kills it with SIGKILL, returns when it is gone. */
 async function killWhen(args: string[], env: Record<string, string>, ready: () => boolean, what: string): Promise<void> {
-  const { child, done } = spawnDatabase(args, env);
-  try {
-    await waitFor(ready, 30_000, what);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; stderr: ${(await done).stderr}`);
-  }
-  child.kill('SIGKILL');
-  const result = await done;
+  const result = await signalWhen(args, env, ready, 'SIGKILL', what);
   expect(result.signal).toBe('SIGKILL');
 }
 
@@ -154,14 +146,8 @@ describe('database deploy --cleanup killed with SIGKILL', () => {
 
 describe('test copies of a killed run', () => {
   it('are dropped by the watchdog; doctor --fix drops those of dead runs, never a live one', async () => {
-    const project = newProject();
-    const env = projectEnv(project);
-    const init = await runBin('postgres-init', ['--env'], { env });
-    expect(init.code, init.stderr).toBe(0);
-    cleanups.push(async () => {
-      await runBin('postgres-cleanup', [], { env });
-    });
-    const url = parseExports(init.stdout).PGURL!;
+    const { project, env } = clusterProject();
+    const url = await startCluster(env);
     const tests = path.join(project.dir, 'db', 'test');
     fs.writeFileSync(path.join(tests, 'a-sleeps.sql'), "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
     fs.writeFileSync(path.join(tests, 'b-quick.sql'), "SELECT 'ok 1';\n");
@@ -279,70 +265,9 @@ describe('crash leftovers without a watchdog', () => {
  * that keep a dead run around must not run beside each other.)
  */
 
-/** A project whose cluster postgres-init starts (stopped and removed afterwards). */
-function leftoverProject(): { project: Project; env: Record<string, string> } {
-  const project = copyProject('deploy-project');
-  const env = { LOCAL_DIR: project.dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
-  cleanups.push(async () => {
-    await runBin('postgres-cleanup', [], { env });
-    killEverythingBelow(project.dir);
-    project.remove();
-  });
-  return { project, env };
-}
-
-async function startCluster(env: Record<string, string>): Promise<string> {
-  const init = await runBin('postgres-init', ['--env'], { env });
-  expect(init.code, init.stderr).toBe(0);
-  return parseExports(init.stdout).PGURL!;
-}
-
-/** A pg_basebackup that streams at 32 kB/s: it is still copying when the signal comes. */
-function slowBasebackup(): string {
-  const slow = slowPgProgram('pg_basebackup', ['--max-rate=32k']);
-  cleanups.push(() => slow.remove());
-  return slow.pgBinDir;
-}
-
-/** Walsenders on the server: pg_basebackup's base backup and its WAL streamer each hold one. */
-async function walsenders(url: string): Promise<number> {
-  return Number(await queryValue(url, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"));
-}
-
-/** pg_basebackup processes (the program and its WAL-streaming child) writing a partial backup of `project`. */
-function basebackups(project: Project): number[] {
-  return processesMentioning(path.join(project.dir, 'focus', 'postgresql-backup.partial-'));
-}
-
-function partialBackups(project: Project): string[] {
-  return focusEntries(project.dir).filter((name) => name.includes('.partial-'));
-}
-
-async function expectNoStreamerLeft(url: string, project: Project): Promise<void> {
-  await waitFor(async () => basebackups(project).length === 0 && (await walsenders(url)) === 0, 90_000, 'pg_basebackup to end').catch(() => undefined);
-  expect(basebackups(project)).toEqual([]);
-  expect(await walsenders(url)).toBe(0);
-}
-
-/** Starts `database ARGS`, waits for `ready`, sends `signal`; returns how it ended. */
-async function signalWhen(args: string[], env: Record<string, string>, ready: () => boolean | Promise<boolean>, signal: NodeJS.Signals, what: string) {
-  const run = spawnDatabase(args, env);
-  cleanups.push(() => {
-    run.child.kill('SIGKILL');
-  });
-  try {
-    await waitFor(ready, 30_000, what);
-  } catch (error) {
-    run.child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; stderr: ${(await run.done).stderr}`);
-  }
-  run.child.kill(signal);
-  return run.done;
-}
-
 describe('database backup killed with SIGKILL', () => {
   it('SIGKILL while streaming: pg_basebackup ends with it; doctor reports the partial backup, --fix and the next backup clear it', async () => {
-    const { project, env } = leftoverProject();
+    const { project, env } = clusterProject();
     const url = await startCluster(env);
     const slow = { ...env, PG_BIN_DIR: slowBasebackup() };
     const streaming = async () => (await walsenders(url)) >= 2;
@@ -369,7 +294,7 @@ describe('database backup killed with SIGKILL', () => {
   });
 
   it('SIGKILL of the run and of its reaper: doctor --fix still ends the orphaned pg_basebackup and its walsenders', async () => {
-    const { project, env } = leftoverProject();
+    const { project, env } = clusterProject();
     const url = await startCluster(env);
     const marked = { ...env, PG_BIN_DIR: slowBasebackup(), DB_TOOL_TEST_MARK: 'orphan-backup' };
     const run = spawnDatabase(['backup'], marked);
@@ -395,7 +320,7 @@ describe('database backup killed with SIGKILL', () => {
 
 describe('leftovers of killed restore and pull_staging runs', () => {
   it('restore killed while unpacking: doctor lists its scratch folder; the next restore and --fix clear it', async () => {
-    const { project, env } = leftoverProject();
+    const { project, env } = clusterProject();
     const url = await startCluster(env);
     await queryValue(url, 'CREATE TABLE precious AS SELECT 42 AS id');
     expect((await runBin('database', ['backup'], { env })).code).toBe(0);
@@ -493,23 +418,9 @@ function isServer(pid: number): boolean {
 
 describe('RAM folder of a killed test run', () => {
   it('doctor reports it and --fix removes it; a live run’s folder stays', async () => {
-    const { project, env } = leftoverProject();
+    const { project, env } = clusterProject();
     const url = await startCluster(env);
-    const file = path.join(project.dir, 'db', 'test', 'slow.sql');
-    fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
-    const ramFolders = () => fs.readdirSync('/dev/shm').filter((name) => name.startsWith('db-tool-test-'));
-    const before = ramFolders();
-    const run = spawnDatabase(['test', file], { ...env, PGURL: url, DB_TOOL_TEST_MARK: 'ram-doctor' });
-    cleanups.push(() => {
-      run.child.kill('SIGKILL');
-    });
-    // Watched from another database: a session on the target would keep the run out of copies.
-    const sleeping = async () => Number(await queryValue(urlFor(url, 'postgres'), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"));
-    await waitFor(async () => (await sleeping()) > 0, 90_000, 'the test file to run');
-    const made = ramFolders().filter((name) => !before.includes(name));
-    cleanups.push(() => {
-      for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
-    });
+    const { run, made } = await stuckTestRun(project, { ...env, DB_TOOL_TEST_MARK: 'ram-doctor' }, url);
     // The machine has a roomy /dev/shm (the suite needs one): the copies are in RAM.
     expect(made).toHaveLength(1);
     // Killed with its watchdog: nothing clears up after it. (Any other test run on this

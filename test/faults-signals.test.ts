@@ -8,19 +8,19 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseExports, runBin } from './helpers/cli.js';
+import { runBin } from './helpers/cli.js';
 import { BIN, baseEnv, makeTempDir } from './helpers/env.js';
-import { gatePgProgram, gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, type Gate } from './helpers/faults.js';
-import { copyProject, focusEntries, processesMentioning, queryValue, serversBelow, waitFor, type Project } from './helpers/project.js';
+import { gatePgProgram, gateProgram, leftoversBelow, NOTHING_LEFT, type Gate } from './helpers/faults.js';
+import { interruptedRuns, runCleanups, startCluster, type Cleanups } from './helpers/interrupted-runs.js';
+import { focusEntries, processesMentioning, queryValue, serversBelow, waitFor } from './helpers/project.js';
 
 /** The contract is 5 s; a little slack for a loaded machine. */
 const ANSWER_WITHIN_MS = 8_000;
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Cleanups = [];
+const { clusterProject: newProject } = interruptedRuns(cleanups);
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(() => runCleanups(cleanups));
 
 interface Running {
   child: ChildProcess;
@@ -72,22 +72,9 @@ function withGate(env: Record<string, string>, ...gates: Gate[]): Record<string,
   return { ...env, PATH: `${gates.map((g) => g.binDir).join(':')}:${process.env.PATH ?? ''}` };
 }
 
-function newProject(): { project: Project; env: Record<string, string> } {
-  const project = copyProject('deploy-project');
-  const env = { LOCAL_DIR: project.dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
-  cleanups.push(async () => {
-    await runBin('postgres-cleanup', [], { env });
-    killEverythingBelow(project.dir);
-    project.remove();
-  });
-  return { project, env };
-}
-
 /** Starts the project cluster with a table in it; returns its URL. */
 async function clusterWithTable(env: Record<string, string>): Promise<string> {
-  const init = await runBin('postgres-init', ['--env'], { env });
-  expect(init.code, init.stderr).toBe(0);
-  const url = parseExports(init.stdout).PGURL!;
+  const url = await startCluster(env);
   await queryValue(url, 'CREATE TABLE precious (id int)');
   await queryValue(url, 'INSERT INTO precious VALUES (42)');
   return url;

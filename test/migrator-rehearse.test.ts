@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin } from './helpers/cli.js';
-import { makeDiffProject, serversBelow, type DiffProject } from './helpers/diff-project.js';
+import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
+import { serversBelow } from './helpers/project.js';
 import { analyzeFile } from '../src/migrations/lint/lint.js';
 import { emptyKnowledge, type StatementClaims } from '../src/migrations/lint/walk-state.js';
 

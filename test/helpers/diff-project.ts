@@ -68,26 +68,6 @@ export async function makeDiffProject(fixture: string, backupAfter: number, extr
   return { dir, env, variant, remove };
 }
 
-/** Pids of postgres servers (postmasters) whose data folder is below `dir`. */
-export function serversBelow(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    const args = cmdline.split('\0');
-    const data = args[args.indexOf('-D') + 1];
-    if (args[0]?.endsWith('postgres') && args.includes('-D') && data?.startsWith(dir)) pids.push(Number(entry));
-  }
-  // A backend just forked still shows its postmaster's command line until it sets its
-  // own title: count postmasters only, not children of one of them.
-  return pids.filter((pid) => !pids.includes(parentPid(pid) ?? -1));
-}
-
 /**
  * The dynamic shared memory segments (/dev/shm/PostgreSQL.N) these servers have mapped.
  * A postmaster frees them when it shuts down (fast or immediate), not when it is killed.
@@ -104,15 +84,6 @@ export function sharedMemoryOf(pids: readonly number[]): string[] {
     for (const match of maps.matchAll(/(\/dev\/shm\/PostgreSQL\.\d+)/g)) segments.add(match[1] as string);
   }
   return [...segments];
-}
-
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The `database-diff-*` run folders of a project and what each still holds. */

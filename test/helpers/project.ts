@@ -72,42 +72,49 @@ export async function queryValue<T = unknown>(url: string, sql: string, params: 
   });
 }
 
-/** Pids of live processes whose command line mentions `fragment` (postgres -D <dir>…). */
-export function processesMentioning(fragment: string): number[] {
-  const pids: number[] = [];
+interface LiveProcess {
+  pid: number;
+  parent: number;
+  commandLine: string;
+}
+
+/**
+ * The live processes (not zombies) but this one, each read once: command line and parent
+ * pid together, so a child that ends during the scan cannot lose its parent.
+ */
+function liveProcesses(): LiveProcess[] {
+  const found: LiveProcess[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const commandLine = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state !== 'Z' && cmdline.includes(fragment)) pids.push(Number(entry));
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state !== 'Z') found.push({ pid: Number(entry), parent: Number(parent), commandLine });
     } catch {
       // the process ended while we looked
     }
   }
-  return pids;
+  return found;
 }
 
-/** The parent pid of a live process; undefined when it has ended. */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
+/** Pids of live processes whose command line mentions `fragment` (postgres -D <dir>…). */
+export function processesMentioning(fragment: string): number[] {
+  return liveProcesses().filter((live) => live.commandLine.includes(fragment)).map((live) => live.pid);
 }
 
 /**
- * Postgres servers (postmasters) whose data folder lies below `dir`. A child the server
- * has just forked (a backend for a new connection, an autovacuum worker) shows the
- * server's own command line until it sets its title, so a process whose parent also
- * matches is that server's child, not another server.
+ * Postgres servers (postmasters) whose data folder lies below `dir` (or starts with it).
+ * A child the server has just forked (a backend for a new connection, an autovacuum
+ * worker) shows the server's own command line until it sets its title, so a process
+ * whose parent also matches is that server's child, not another server. The parent is
+ * read with the command line: read afterwards, a child that had ended meanwhile counted
+ * as a second server.
  */
 export function serversBelow(dir: string): number[] {
-  const matching = processesMentioning(`-D ${dir}`);
-  return matching.filter((pid) => !matching.includes(parentOf(pid) ?? -1));
+  const matching = liveProcesses().filter((live) => live.commandLine.includes(`-D ${dir}`));
+  const pids = new Set(matching.map((live) => live.pid));
+  return matching.filter((live) => !pids.has(live.parent)).map((live) => live.pid);
 }
 
 /** Entries of `$dir/focus/` (run folders of check/diff); [] when focus/ does not exist. */

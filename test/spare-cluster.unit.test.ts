@@ -65,4 +65,24 @@ describe('spare clusters', () => {
       expect(fs.existsSync(path.join(spare, 'data'))).toBe(false);
     }
   });
+
+  it('makes a spare again when a start takes it while the other is being copied: the pool is full at the end', async () => {
+    // A cp that, on its second call (the second spare), first takes the first spare away, as a start would.
+    const realCp = onPath('cp');
+    const calls = path.join(root, 'cp-calls');
+    const first = path.join(workingDir, `${SPARE_PREFIX}k1-1`);
+    fs.writeFileSync(
+      path.join(stubs, 'cp'),
+      `#!/bin/sh\necho call >> '${calls}'\nif [ "$(wc -l < '${calls}')" -eq 2 ]; then mv '${first}' '${root}/taken'; fi\nexec ${realCp} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` } }, workingDir, 'k1', template);
+
+    const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
+    await waitFor(() => !preparing(), 60_000, 'the spare preparation to end');
+    expect(fs.existsSync(path.join(root, 'taken', 'PG_VERSION'))).toBe(true);
+    expect(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
+    for (const n of [1, 2]) expect(fs.existsSync(path.join(workingDir, `${SPARE_PREFIX}k1-${n}`, 'PG_VERSION'))).toBe(true);
+  });
 });

@@ -16,7 +16,8 @@ const SPARE_TMP_PREFIX = '.spare-tmp-';
 
 /**
  * For each missing spare in turn: copy, then rename, so a spare exists only once it is
- * complete. The copies go through `.spare-tmp-<$$>-<key>` (the detached shell, leader of
+ * complete; then again, until a pass finds every spare there (one taken by a start while
+ * we copied another is made again). The copies go through `.spare-tmp-<$$>-<key>` (the detached shell, leader of
  * its own process group), which exists for the whole run — we make it as soon as the
  * shell starts, before returning — so a cleanup always finds and stops the preparation.
  */
@@ -27,12 +28,16 @@ const PREPARE_SCRIPT = [
   // The working dir is the server account's: copy from inside the folder we made,
   // pinned as our working folder, never through a link planted in its place.
   'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
-  'for spare in "$@"; do',
-  '  [ -e "$spare" ] && continue',
-  '  cp -a "$template" data || break',
+  'while :; do',
+  '  made=',
+  '  for spare in "$@"; do',
+  '    [ -e "$spare" ] && continue',
   // POSIX mv has no -T (GNU's "never into an existing folder"): the name is checked free
   // again right before, and only this preparation makes spares of this key (prepareSpare).
-  '  [ ! -e "$spare" ] && mv data "$spare" || break',
+  '    cp -a "$template" data && [ ! -e "$spare" ] && mv data "$spare" || break 2',
+  '    made=1',
+  '  done',
+  '  [ -n "$made" ] || break',
   'done',
   'cd / && rm -rf -- "$tmp"',
 ].join('\n');
@@ -108,10 +113,10 @@ export function takeSpare(config: Pick<Config, 'env'>, dir: string, key: string,
   return taken;
 }
 
-/** Starts copying `template` into a spare in `dir`, unless one exists or is on its way. */
+/** Starts filling the spares of `key` in `dir` with copies of `template`, unless they exist or are on their way. */
 export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: string, template: string): void {
-  const missing = spareNames(key).map((name) => path.join(dir, name)).filter((spare) => !fs.existsSync(spare));
-  if (!fs.existsSync(path.join(template, 'PG_VERSION')) || missing.length === 0) return;
+  const spares = spareNames(key).map((name) => path.join(dir, name));
+  if (!fs.existsSync(path.join(template, 'PG_VERSION')) || spares.every((spare) => fs.existsSync(spare))) return;
   for (const preparation of preparations(dir)) {
     if (preparation.key === key && isProcessAlive(preparation.pid)) return;
     // Left by a copy that was killed (a CI job ending under it), which never completes,
@@ -123,7 +128,7 @@ export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: stri
   // At low priority: it must not slow down a start that copies beside it. Not the
   // lowest (nice 19): on a machine kept busy (a build, a test suite) the spare would
   // then never be ready when it is wanted.
-  const pid = spawnDetachedScript(config, `renice -n 10 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, key, template, ...missing]);
+  const pid = spawnDetachedScript(config, `renice -n 10 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, key, template, ...spares]);
   try {
     if (pid !== undefined) fs.mkdirSync(path.join(dir, `${SPARE_TMP_PREFIX}${pid}-${key}`));
   } catch {

@@ -125,10 +125,8 @@ export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: stri
     else removeInBackground(config, preparation.folder);
   }
   if (!roomForSpare(dir)) return;
-  // At low priority: it must not slow down a start that copies beside it. Not the
-  // lowest (nice 19): on a machine kept busy (a build, a test suite) the spare would
-  // then never be ready when it is wanted.
-  const pid = spawnDetachedScript(config, `renice -n 10 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, key, template, ...spares]);
+  // At the lowest priority: it must not slow down a start that copies beside it.
+  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, key, template, ...spares]);
   try {
     if (pid !== undefined) fs.mkdirSync(path.join(dir, `${SPARE_TMP_PREFIX}${pid}-${key}`));
   } catch {

@@ -22,7 +22,8 @@ export const RANKS = {
   cli: 7,
 };
 
-function folderOf(file) {
+/** The folder of src/ that `file` lies in (undefined outside a folder of src/). */
+export function folderOf(file) {
   const parts = path.relative(path.resolve('src'), file).split(path.sep);
   return parts.length > 1 && !parts[0].startsWith('..') ? parts[0] : undefined;
 }
@@ -50,19 +51,29 @@ export default {
         },
       };
     }
-    const check = (node, source) => {
-      if (typeof source !== 'string' || !source.startsWith('.')) return;
-      const to = folderOf(path.resolve(path.dirname(file), source));
+    return importVisitors(file, (node, to) => {
       if (to === undefined || to === from) return;
       if (!(to in RANKS) || RANKS[to] >= RANKS[from]) {
         context.report({ node, message: `src/${from}/ may not import src/${to}/ (imports point down: ${Object.keys(RANKS).join(' < ')})` });
       }
-    };
-    return {
-      ImportDeclaration(node) { check(node, node.source.value); },
-      ExportNamedDeclaration(node) { if (node.source) check(node, node.source.value); },
-      ExportAllDeclaration(node) { check(node, node.source.value); },
-      ImportExpression(node) { if (node.source.type === 'Literal') check(node, node.source.value); },
-    };
+    });
   },
 };
+
+/**
+ * Visitors calling `check(node, folder, typeOnly)` for every relative import, re-export
+ * and dynamic `import()` of `file`, with the src/ folder it reaches.
+ */
+export function importVisitors(file, check) {
+  const visit = (node, source, typeOnly) => {
+    if (typeof source !== 'string' || !source.startsWith('.')) return;
+    check(node, folderOf(path.resolve(path.dirname(file), source)), typeOnly);
+  };
+  const allTypes = (node) => node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((specifier) => specifier.importKind === 'type'));
+  return {
+    ImportDeclaration(node) { visit(node, node.source.value, allTypes(node)); },
+    ExportNamedDeclaration(node) { if (node.source) visit(node, node.source.value, node.exportKind === 'type'); },
+    ExportAllDeclaration(node) { visit(node, node.source.value, node.exportKind === 'type'); },
+    ImportExpression(node) { if (node.source.type === 'Literal') visit(node, node.source.value, false); },
+  };
+}

@@ -85,4 +85,20 @@ describe('spare clusters', () => {
     expect(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
     for (const n of [1, 2]) expect(fs.existsSync(path.join(workingDir, `${SPARE_PREFIX}k1-${n}`, 'PG_VERSION'))).toBe(true);
   });
+
+  it("never moves a copy into a folder a link planted at a spare's name points to", async () => {
+    // An mv that, just before it moves, plants a link where the first spare goes (the working dir is the server account's).
+    const realMv = onPath('mv');
+    const outside = path.join(root, 'outside');
+    fs.mkdirSync(outside);
+    const first = path.join(workingDir, `${SPARE_PREFIX}k1-1`);
+    fs.writeFileSync(path.join(stubs, 'mv'), `#!/bin/sh\n[ -L '${first}' ] || ln -s '${outside}' '${first}'\nexec ${realMv} "$@"\n`, { mode: 0o755 });
+    const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` } }, workingDir, 'k1', template);
+
+    const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
+    await waitFor(() => !preparing(), 60_000, 'the spare preparation to end');
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.lstatSync(first).isSymbolicLink()).toBe(true);
+  });
 });

@@ -32,9 +32,11 @@ const PREPARE_SCRIPT = [
   '  made=',
   '  for spare in "$@"; do',
   '    [ -e "$spare" ] && continue',
-  // POSIX mv has no -T (GNU's "never into an existing folder"): the name is checked free
-  // again right before, and only this preparation makes spares of this key (prepareSpare).
-  '    cp -a "$template" data && [ ! -e "$spare" ] && mv data "$spare" || break 2',
+  '    cp -a "$template" data || break 2',
+  // GNU's -T never moves into an existing folder, even one a link planted in the
+  // working dir (the server account's) points to. A POSIX mv (BSD, macOS) has no -T:
+  // there the name is checked free, and no link, right before.
+  '    mv -T data "$spare" 2>/dev/null || { [ -d data ] && [ ! -e "$spare" ] && [ ! -L "$spare" ] && mv data "$spare"; } || break 2',
   '    made=1',
   '  done',
   '  [ -n "$made" ] || break',

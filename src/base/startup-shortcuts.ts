@@ -2,10 +2,6 @@
  * The start-up shortcuts, all in one place (SPEC §13). Each buys a measured part of a
  * run's start, and says which Node needs it, so that it can go when that Node does:
  *
- * - Node's compile cache (Node ≥ 22.1, which the Nix package ships): about 4 ms of CPU
- *   of a start that takes 65 (measured on Node 22.23). Importing this module turns it on
- *   for every module loaded after it, so each program's entry (src/cli/<program>.ts)
- *   imports it first.
  * - A stand-in `navigator` while pg loads (Node 20 only): see `withNodeNavigator`.
  * - NODE_EXTRA_CA_CERTS handed over by the launcher (Node reads the file as it starts;
  *   with OpenSSL 3 that cost up to 30 ms a start, nodejs/node#40524, though Node 20.20
@@ -14,21 +10,8 @@
  *   `withExtraCa` the rest.
  */
 import fs from 'node:fs';
-import nodeModule from 'node:module';
 import type pg from 'pg';
 import { EnvironmentError } from './errors.js';
-
-/**
- * Node's compile cache keeps the compiled code of our modules and their dependencies
- * (in Node's default place, below the temp folder) for the next run. Missing before
- * Node 22.1; a cache that cannot be written only costs the time it would have saved.
- */
-function enableCompileCache(): void {
-  const { enableCompileCache: enable } = nodeModule as { enableCompileCache?: () => unknown };
-  enable?.();
-}
-
-enableCompileCache();
 
 /**
  * pg asks at load time whether it runs in a Cloudflare Worker. Where `navigator` is

@@ -1,6 +1,4 @@
 /** database: the project's database commands (SPEC §5). */
-// First: the start-up shortcuts (Node's compile cache covers the modules loaded after it).
-import '../base/startup-shortcuts.js';
 import { ExitCode } from './exit-codes.js';
 import { buildDatabase } from './database-program.js';
 import { commandLine, runCli } from './run.js';

@@ -1,6 +1,4 @@
 /** migrator: migrations up/down/to/status with drift protection, for any database (SPEC §7). */
-// First: the start-up shortcuts (Node's compile cache covers the modules loaded after it).
-import '../base/startup-shortcuts.js';
 import { Command } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { MIGRATOR_USAGE, runMigrator } from './migrator-program.js';

@@ -1,6 +1,4 @@
 /** postgres-init: see postgres-init-program.ts. bin/postgres-init launches this file (through bin/db-tool-launcher). */
-// First: the start-up shortcuts (Node's compile cache covers the modules loaded after it).
-import '../base/startup-shortcuts.js';
 import { buildPostgresInit } from './postgres-init-program.js';
 import { commandLine, runCli } from './run.js';
 

@@ -3,8 +3,6 @@
  * watchdog's shell once the owner died, with the plan on stdin. It reports nothing
  * (nobody is listening) and always exits.
  */
-// First: the start-up shortcuts (Node's compile cache covers the modules loaded after it).
-import '../base/startup-shortcuts.js';
 import { loadConfig } from '../base/config.js';
 import { carryOutPlan } from './reap.js';
 import { parsePlan, readPlanText } from './watchdog.js';

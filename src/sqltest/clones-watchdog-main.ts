@@ -3,8 +3,6 @@
  * the run died, with the plan on stdin: the next run's clearing, done now. It reports
  * nothing (nobody is listening) and always exits.
  */
-// First: the start-up shortcuts (Node's compile cache covers the modules loaded after it).
-import '../base/startup-shortcuts.js';
 import { readPlanText } from '../cluster/watchdog.js';
 import { parseClonesPlan } from './clones-watchdog.js';
 import { clearDeadTestDatabases, connectAdmin } from './test-clones.js';

@@ -25,7 +25,19 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export DB_TOOL_NIXPKGS_LIB=${DB_TOOL_NIXPKGS_LIB:-$(cd "$root/.." && pwd)/shared/nixpkgs-lib/lib}
+# The nixpkgs lib sits in ../shared beside the checkout; a clone made elsewhere (say in
+# /tmp) finds it beside the local repository it was cloned from.
+nixpkgs_lib_beside() { # FOLDER → the lib in FOLDER/../shared, when there is one
+  local lib
+  lib=$(cd "$1/.." 2>/dev/null && pwd)/shared/nixpkgs-lib/lib
+  [ -f "$lib/default.nix" ] && echo "$lib"
+}
+if [ -z "${DB_TOOL_NIXPKGS_LIB:-}" ]; then
+  origin=$(git -C "$root" remote get-url origin 2>/dev/null || true)
+  DB_TOOL_NIXPKGS_LIB=$(nixpkgs_lib_beside "$root" || { [ -d "$origin" ] && nixpkgs_lib_beside "$origin"; } ||
+    echo "$(cd "$root/.." && pwd)/shared/nixpkgs-lib/lib")
+fi
+export DB_TOOL_NIXPKGS_LIB
 
 base_path=${DB_TOOL_NIX_CHECK_PATH:-/usr/bin:/bin}
 started=$SECONDS
@@ -34,7 +46,7 @@ fail() { echo "nix check: FAILED: $*" >&2; exit 1; }
 
 command -v nix-instantiate >/dev/null || fail "nix-instantiate not found (Debian: apt-get install nix-bin)"
 [ -f "$DB_TOOL_NIXPKGS_LIB/default.nix" ] ||
-  fail "nixpkgs lib not found at $DB_TOOL_NIXPKGS_LIB (expected ../shared/nixpkgs-lib/lib beside the clone; or set DB_TOOL_NIXPKGS_LIB)"
+  fail "nixpkgs lib not found at $DB_TOOL_NIXPKGS_LIB (expected ../shared/nixpkgs-lib/lib beside the clone or the repository it was cloned from; or set DB_TOOL_NIXPKGS_LIB)"
 
 evaluate() { # EXPRESSION → JSON on stdout; nothing is written to the store
   nix-instantiate --eval --strict --json --readonly-mode -E "$1"

@@ -222,18 +222,27 @@ function projectFolders(get: (name: string) => string | undefined, cwd: string):
 /** Why there is no project, and what to do: the end of every "not set" message. */
 const NO_PROJECT_HINT = 'cd into the project (a folder holding db/ or focus/, or below one), or export LOCAL_DIR=$PWD';
 
-function noProjectHint(config: Config): string {
+/** Where the tool was started: what a "no project" message names. */
+type StartFolder = Pick<Config, 'cwd'>;
+
+/** The settings that give the cluster folder (PG_WORKING_DIR, else found from `cwd`). */
+export type WorkingDirSetting = StartFolder & Pick<Config, 'workingDir'>;
+
+/** The settings that give the project root (LOCAL_DIR, else found from `cwd`). */
+export type LocalDirSetting = StartFolder & Pick<Config, 'localDir'>;
+
+function noProjectHint(config: StartFolder): string {
   return `no project found at or above ${config.cwd}: ${NO_PROJECT_HINT}`;
 }
 
 /** The cluster folder, or exit 3 naming the variables that give it. */
-export function requireWorkingDir(config: Config): string {
+export function requireWorkingDir(config: WorkingDirSetting): string {
   if (config.workingDir) return config.workingDir;
   throw new MissingInputError(`PG_WORKING_DIR is not set and ${noProjectHint(config)} (or set PG_WORKING_DIR)`);
 }
 
 /** The project root, or exit 3. */
-export function requireLocalDir(config: Config): string {
+export function requireLocalDir(config: LocalDirSetting): string {
   if (config.localDir) return config.localDir;
   throw new MissingInputError(`LOCAL_DIR is not set and ${noProjectHint(config)}`);
 }

@@ -10,8 +10,14 @@ import { faultInText } from './fs-faults.js';
 import { redact } from './log.js';
 import { RunResult } from './process.js';
 
+/** The settings that say where fault logs go (a narrow part of `Config`). */
+export interface FaultLogSettings {
+  readonly cacheDir: string;
+  readonly tmpDir: string;
+}
+
 /** Where full outputs of failed programs go: the cache's logs/, else the temp folder. */
-export function faultLogDirs(config: { cacheDir: string; tmpDir: string }): string[] {
+export function faultLogDirs(config: FaultLogSettings): string[] {
   return [path.join(config.cacheDir, 'logs'), config.tmpDir];
 }
 

@@ -218,8 +218,8 @@ export async function examineEnvironment(config: Config, options: DoctorOptions 
   checks.push(await preloadCheck(config));
   checks.push({
     name: 'program ssh',
-    status: locateProgram(config, 'ssh') ? 'ok' : 'warn',
-    detail: locateProgram(config, 'ssh') ?? 'not found (only pull_staging needs it)',
+    status: locateProgram(config.path, 'ssh') ? 'ok' : 'warn',
+    detail: locateProgram(config.path, 'ssh') ?? 'not found (only pull_staging needs it)',
   });
   checks.push(...variableChecks(config), ...folderChecks(config), await serverAccountCheck(config));
   checks.push(...(await leftoverChecks(config, Boolean(options.fix))));

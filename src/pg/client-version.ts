@@ -4,11 +4,10 @@
  * They are checked before they run, so a too-old one gives one line naming both
  * versions and how to get a matching program, instead of its own error after work began.
  */
-import type { Config } from '../base/config.js';
 import { MissingProgramError } from '../base/errors.js';
 import { readProgramOutput } from '../base/process.js';
 import { withClient } from './db.js';
-import { pgProgram } from './pg-bin.js';
+import { pgProgram, type PgPrograms } from './pg-bin.js';
 
 export type VersionBoundProgram = 'pg_dump' | 'pg_basebackup';
 
@@ -55,7 +54,7 @@ function clientVersionOf(file: string, env: Readonly<Record<string, string>>): s
  * `serverVersionText` (exit 127 naming both versions when it is older). A program that
  * does not tell its version is let through: it will report for itself.
  */
-export function versionBoundProgram(config: Config, program: VersionBoundProgram, serverVersionText: string): string {
+export function versionBoundProgram(config: PgPrograms, program: VersionBoundProgram, serverVersionText: string): string {
   const server = parseVersion(serverVersionText);
   const file = pgProgram(config, program, server === undefined ? undefined : majorVersion(server));
   const clientVersion = clientVersionOf(file, config.env);

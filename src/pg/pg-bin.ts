@@ -10,6 +10,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
+
+/**
+ * The settings that find PostgreSQL's programs and run them: PG_BIN_DIR, PATH, and the
+ * environment they get (a narrow part of `Config`).
+ */
+export type PgPrograms = Pick<Config, 'env' | 'path' | 'pgBinDir'>;
 import { MissingProgramError } from '../base/errors.js';
 import { readProgramOutput } from '../base/process.js';
 
@@ -56,7 +62,7 @@ export function debianBinDirs(root = DEBIAN_ROOT): string[] {
 
 const bindirFromPgConfig = new Map<string, string | undefined>();
 
-function pgConfigBindir(config: Config): string | undefined {
+function pgConfigBindir(config: Pick<PgPrograms, 'env' | 'path'>): string | undefined {
   if (!bindirFromPgConfig.has(config.path)) {
     const pgConfig = searchPath('pg_config', config.path);
     bindirFromPgConfig.set(config.path, pgConfig ? readProgramOutput(pgConfig, ['--bindir'], config.env) : undefined);
@@ -92,7 +98,7 @@ function behindWrapper(name: PgProgram, debianRoot: string, serverMajor: number 
  * the server it will talk to, which pg_wrapper cannot learn from a URL (it would follow
  * the machine's default cluster, not ours).
  */
-export function locatePgProgram(config: Config, name: PgProgram, debianRoot = DEBIAN_ROOT, serverMajor?: number): string | undefined {
+export function locatePgProgram(config: PgPrograms, name: PgProgram, debianRoot = DEBIAN_ROOT, serverMajor?: number): string | undefined {
   if (config.pgBinDir) {
     const candidate = path.join(config.pgBinDir, name);
     if (isExecutable(candidate)) return candidate;
@@ -108,7 +114,7 @@ export function locatePgProgram(config: Config, name: PgProgram, debianRoot = DE
 }
 
 /** Locates a PostgreSQL program (for a server of major `serverMajor`) or throws exit 127 naming it and how to get it. */
-export function pgProgram(config: Config, name: PgProgram, serverMajor?: number): string {
+export function pgProgram(config: PgPrograms, name: PgProgram, serverMajor?: number): string {
   const found = locatePgProgram(config, name, DEBIAN_ROOT, serverMajor);
   if (found) return found;
   throw new MissingProgramError(`required program not found: ${name} (${INSTALL_HINT})`);
@@ -118,14 +124,14 @@ export function pgProgram(config: Config, name: PgProgram, serverMajor?: number)
  * The server's programs (initdb, postgres, pg_ctl) must come from one installation:
  * prefer the folder the `postgres` binary lives in for its siblings.
  */
-export function serverProgram(config: Config, name: 'initdb' | 'postgres' | 'pg_ctl' | 'pg_basebackup'): string {
+export function serverProgram(config: PgPrograms, name: 'initdb' | 'postgres' | 'pg_ctl' | 'pg_basebackup'): string {
   const postgres = pgProgram(config, 'postgres');
   if (name === 'postgres') return postgres;
   const sibling = path.join(path.dirname(fs.realpathSync(postgres)), name);
   return isExecutable(sibling) ? sibling : pgProgram(config, name);
 }
 
-/** Finds a non-PostgreSQL program on PATH (ssh, less…), or undefined. */
-export function locateProgram(config: Config, name: string): string | undefined {
-  return searchPath(name, config.path);
+/** Finds a non-PostgreSQL program (ssh, less…) on `pathValue` (a PATH), or undefined. */
+export function locateProgram(pathValue: string, name: string): string | undefined {
+  return searchPath(name, pathValue);
 }

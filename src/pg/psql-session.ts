@@ -8,9 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type { Config } from '../base/config.js';
 import { runProgram, type RunResult } from '../base/process.js';
-import { pgProgram } from './pg-bin.js';
+import { pgProgram, type PgPrograms } from './pg-bin.js';
 import { PSQL_STOP_SIGNAL, psqlArgs, PsqlInput, quotePsqlArgument, type PsqlOptions } from './psql.js';
 
 export interface PsqlSessionOptions extends Pick<PsqlOptions, 'url' | 'vars' | 'args' | 'cwd' | 'onStderr' | 'signal'> {
@@ -88,7 +87,7 @@ function outputWriter(output: PsqlSessionOptions['output']): { write(text: strin
   return { write, collected: () => collected };
 }
 
-export function openPsqlSession(config: Config, options: PsqlSessionOptions): PsqlSession {
+export function openPsqlSession(config: PgPrograms, options: PsqlSessionOptions): PsqlSession {
   const nonce = randomBytes(6).toString('hex');
   const text = (mark: string): string => `__dbtool_${nonce}_${mark}__`;
   const output = outputWriter(options.output);
@@ -152,7 +151,7 @@ export interface StartedPsql {
  * as `-f FILE` does: errors name FILE and line, `\ir` resolves against FILE's folder,
  * ON_ERROR_STOP ends psql with exit code 3. `\c` keeps psql's variables and settings.
  */
-export function startPsql(config: Config, options: Omit<PsqlSessionOptions, 'output'>): StartedPsql {
+export function startPsql(config: PgPrograms, options: Omit<PsqlSessionOptions, 'output'>): StartedPsql {
   const psql = openPsqlSession(config, { ...options, output: 'pipe' });
   return {
     switchTo: (url) => psql.write(`\\c ${quotePsqlArgument(url)}\n`),

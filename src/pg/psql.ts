@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../base/config.js';
 import { SqlFailedError } from '../base/errors.js';
-import { pgProgram } from './pg-bin.js';
+import { pgProgram, type PgPrograms } from './pg-bin.js';
 import { runProgram, type RunResult } from '../base/process.js';
 import { makeDirs } from '../base/folders.js';
 import { shown } from '../base/text.js';
@@ -204,7 +203,7 @@ export function psqlArgs(options: PsqlOptions): string[] {
 }
 
 /** Runs a psql script and returns how it went; never throws for a failing script. */
-export async function execPsql(config: Config, options: PsqlOptions): Promise<RunResult> {
+export async function execPsql(config: PgPrograms, options: PsqlOptions): Promise<RunResult> {
   const { target, close } = outputTarget(options.output);
   try {
     return await runProgram(pgProgram(config, 'psql'), psqlArgs(options), {
@@ -222,7 +221,7 @@ export async function execPsql(config: Config, options: PsqlOptions): Promise<Ru
 }
 
 /** Runs a psql script; throws SqlError (exit 1) when psql fails. */
-export async function runPsql(config: Config, what: string, options: PsqlOptions): Promise<RunResult> {
+export async function runPsql(config: PgPrograms, what: string, options: PsqlOptions): Promise<RunResult> {
   const result = await execPsql(config, options);
   if (result.code !== 0) throw new SqlError(what, describePsqlFailure(result, undefined, options.file ? { file: options.file, cwd: options.cwd } : undefined));
   return result;

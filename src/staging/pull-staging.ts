@@ -76,7 +76,7 @@ function diskFull(dir: string): boolean {
 export async function pullStaging(config: Config, log: Logger, generator: string): Promise<PullStagingResult> {
   const settings = readStagingSettings(config);
   const profileDir = requirePath(config.profileDir, 'PROFILE_DIR');
-  const ssh = locateProgram(config, 'ssh');
+  const ssh = locateProgram(config.path, 'ssh');
   if (!ssh) throw new MissingProgramError('required program not found: ssh (install OpenSSH: apt-get install openssh-client; Nix: openssh)');
   const password = urlPassword(settings.dbUrl);
   const target = path.join(profileDir, TEST_DATA_FILE);

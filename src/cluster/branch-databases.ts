@@ -8,12 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import type { Config } from '../base/config.js';
+import { requireWorkingDir } from '../base/config.js';
 import { EnvironmentError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
 import { quoteIdent, quoteLiteral, withClient } from '../pg/db.js';
-import { initCluster } from './cluster.js';
-import { runningCluster, type ClusterConnection } from './cluster-connection.js';
+import { initCluster, type ClusterSetup } from './cluster.js';
+import { runningCluster, type ClusterConnection, type ProjectCluster } from './cluster-connection.js';
 import { clusterLayout } from './cluster-layout.js';
 import { withDatabaseFreeOfCronLauncher } from './cron-launcher.js';
 import { BRANCH_LABEL_PREFIX } from './branch-label.js';
@@ -98,8 +98,8 @@ async function recreateDatabase(admin: pg.ClientBase, database: string): Promise
  * the kept database and PG_DATABASE in one transaction (three renames), so the one it
  * replaces becomes the previous in turn. Undefined when the running cluster keeps none.
  */
-export async function swapPreviousDatabase(config: Config, workingDir: string): Promise<{ connection: ClusterConnection; replacedTo: string } | undefined> {
-  const running = runningCluster(config, workingDir);
+export async function swapPreviousDatabase(config: ProjectCluster): Promise<{ connection: ClusterConnection; replacedTo: string } | undefined> {
+  const running = runningCluster(config);
   if (!running) return undefined;
   const database = running.layout.database;
   const previous = previousDatabaseName(database);
@@ -143,7 +143,8 @@ function mayHoldBranches(dataDir: string): boolean {
  * Undefined when there is nothing to keep (no running cluster, no other branch): the
  * caller makes a fresh cluster as usual.
  */
-export async function freshDatabaseKeepingBranches(config: Config, log: Logger, workingDir: string): Promise<ClusterConnection | undefined> {
+export async function freshDatabaseKeepingBranches(config: ClusterSetup, log: Logger): Promise<ClusterConnection | undefined> {
+  const workingDir = requireWorkingDir(config);
   let running = runningCluster(config, workingDir);
   if (!running && mayHoldBranches(clusterLayout(config, workingDir).dataDir)) {
     // Stopped (a reboot): started as it is to look; a fresh start replaces it if nothing is to be kept.

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import type { Config } from '../base/config.js';
-import { clusterLayout, clusterUrl, type ClusterLayout } from './cluster-layout.js';
-import { lookupUid, serverUser } from './os-user.js';
+import { clusterLayout, clusterUrl, type ClusterLayout, type LayoutSettings } from './cluster-layout.js';
+import { lookupUid, serverUser, type ServerAccount } from './os-user.js';
 import { runningServer } from './server-process.js';
 import { readToolJson, writeToolFile } from './tool-files.js';
 
@@ -18,7 +18,7 @@ export interface ClusterConnection {
   exports: Array<[string, string]>;
 }
 
-export function connectionFor(config: Config, layout: ClusterLayout, user = serverUser(config).name, urlVar = config.pgUrlVar): ClusterConnection {
+export function connectionFor(config: ServerAccount & Pick<Config, 'pgUrlVar'>, layout: ClusterLayout, user = serverUser(config).name, urlVar = config.pgUrlVar): ClusterConnection {
   const url = clusterUrl(user, layout);
   return {
     layout,
@@ -57,13 +57,16 @@ export interface RunningCluster extends ClusterConnection {
   disagreements: string[];
 }
 
+/** The settings that find the project's cluster and the account that runs it. */
+export type ProjectCluster = LayoutSettings & ServerAccount;
+
 /**
  * The running cluster of the working dir, if any, as its own files say how to reach it
  * (SPEC §4, turn 4): port and socket folder from postmaster.pid, the database from the
  * record its start left. A cluster started with `--env-file` (another PG_PORT) is found
  * by later commands without it.
  */
-export function runningCluster(config: Config, workingDir?: string): RunningCluster | undefined {
+export function runningCluster(config: ProjectCluster, workingDir?: string): RunningCluster | undefined {
   const dir = workingDir ?? config.workingDir;
   if (!dir) return undefined;
   const configured = clusterLayout(config, dir);
@@ -89,7 +92,7 @@ export function disagreementNote(cluster: RunningCluster): string | undefined {
 }
 
 /** The superuser of a cluster is the account that made it (owner of the data folder). */
-function dataDirOwner(config: Config, dataDir: string): string {
+function dataDirOwner(config: ServerAccount, dataDir: string): string {
   const uid = fs.statSync(dataDir).uid;
   const me = serverUser(config);
   if (me.uid === uid) return me.name;

@@ -3,7 +3,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { requireWorkingDir, type Config } from '../base/config.js';
+import { requireWorkingDir, type Config, type WorkingDirSetting } from '../base/config.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 
 /** sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
@@ -92,11 +92,17 @@ export interface ClusterSettings {
 }
 
 /** The project cluster's settings: PG_LOG_PATH and PG_URL_VAR. */
-export function projectSettings(config: Config): ClusterSettings {
+export function projectSettings(config: Pick<Config, 'logPath' | 'pgUrlVar'>): ClusterSettings {
   return { logPath: config.logPath, urlVar: config.pgUrlVar };
 }
 
-export function clusterLayout(config: Config, workingDir: string = requireWorkingDir(config), settings: ClusterSettings = projectSettings(config)): ClusterLayout {
+/**
+ * The settings that place a cluster's folders, socket and database: the working dir
+ * (unless given), PG_PORT, PG_DATABASE, TMPDIR (a short socket folder), PG_LOG_PATH.
+ */
+export type LayoutSettings = WorkingDirSetting & Pick<Config, 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar'>;
+
+export function clusterLayout(config: LayoutSettings, workingDir: string = requireWorkingDir(config), settings: ClusterSettings = projectSettings(config)): ClusterLayout {
   const dataDir = path.join(workingDir, 'data');
   let sockDir = path.join(workingDir, 'sock');
   let sockDirRelocated = false;

@@ -1,11 +1,11 @@
 /** `database status`'s view of the project's cluster: running or not, where, which version, how big. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireWorkingDir, type Config } from '../base/config.js';
+import { requireWorkingDir } from '../base/config.js';
 import { readPlainFile } from '../base/safe-files.js';
 import { withClient } from '../pg/db.js';
 import { clusterLayout } from './cluster-layout.js';
-import { disagreementNote, runningCluster } from './cluster-connection.js';
+import { disagreementNote, runningCluster, type ProjectCluster } from './cluster-connection.js';
 import { hasPreviousCluster } from './previous-cluster.js';
 import { runningServer } from './server-process.js';
 
@@ -44,7 +44,7 @@ function folderSize(dir: string): number {
 }
 
 /** Reads the state of the project's cluster; changes nothing. */
-export async function readClusterStatus(config: Config): Promise<ClusterStatus> {
+export async function readClusterStatus(config: ProjectCluster): Promise<ClusterStatus> {
   const layout = clusterLayout(config, requireWorkingDir(config));
   const server = runningServer(layout.dataDir);
   const connection = server ? runningCluster(config) : undefined;

@@ -17,7 +17,7 @@ import { liveSockets, stopServer } from './server-process.js';
 import { ramTablespaceDirs, removeRamDir } from './ram-storage.js';
 import { holdsUserRelations } from './user-data.js';
 import { BUILDING, builtState, readUserRows } from './user-rows.js';
-import { runningCluster } from './cluster-connection.js';
+import { runningCluster, type ProjectCluster } from './cluster-connection.js';
 
 /**
  * Moves the old data out of the way and clears the socket folder. Data that holds rows
@@ -87,7 +87,7 @@ interface WipeLoss {
  * differ from what the last deploy built: yes. A stopped one cannot be asked without
  * starting it, so its tables count as worth keeping.
  */
-async function wipeLoss(config: Config, layout: ClusterLayout): Promise<WipeLoss> {
+async function wipeLoss(config: ProjectCluster, layout: ClusterLayout): Promise<WipeLoss> {
   if (!fs.existsSync(path.join(layout.dataDir, 'PG_VERSION')) || !holdsUserRelations(layout.dataDir)) return { keep: false };
   const built = builtState(layout.workingDir, layout.dataDir);
   if (built === BUILDING) return { keep: false };
@@ -107,7 +107,7 @@ async function wipeLoss(config: Config, layout: ClusterLayout): Promise<WipeLoss
  * Stops the old server, and says in one line when the wipe that follows replaces rows a
  * user made — kept aside, and the command that brings them back.
  */
-export async function stopForWipe(config: Config, layout: ClusterLayout, log: Logger): Promise<WipeLoss> {
+export async function stopForWipe(config: ProjectCluster, layout: ClusterLayout, log: Logger): Promise<WipeLoss> {
   const loss = await wipeLoss(config, layout);
   await stopServer(layout.dataDir);
   if (loss.keep) {

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, type ClusterLayout, type ClusterSettings } from './cluster-layout.js';
+import { clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, type ClusterLayout, type ClusterSettings, type LayoutSettings } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
 import { BadInputError, EnvironmentError } from '../base/errors.js';
@@ -21,8 +21,8 @@ import { runningServer, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
 import { hasSpare, prepareSpare, stopSparePreparation } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
-import { connectionFor, recordServer, type ClusterConnection } from './cluster-connection.js';
-import { resolvePreloadLibraries } from './preload-libraries.js';
+import { connectionFor, recordServer, type ClusterConnection, type ProjectCluster } from './cluster-connection.js';
+import { resolvePreloadLibraries, type PreloadSettings } from './preload-libraries.js';
 import { removeAbandonedTrash, stopForWipe, wipeCluster } from './cluster-wipe.js';
 
 export interface InitOptions {
@@ -76,9 +76,9 @@ function prepareWorkingDir(config: Pick<Config, 'euid'>, dir: string, user: OsUs
 }
 
 /** As root, the server account must be able to reach and write the folder. */
-async function checkReachable(config: Config, dir: string, user: OsUser): Promise<void> {
+async function checkReachable(config: Pick<Config, 'env' | 'euid'>, dir: string, user: OsUser): Promise<void> {
   if (!isRoot(config)) return;
-  if (!(await userCanReach(config, dir, user, true))) {
+  if (!(await userCanReach(config.env, dir, user, true))) {
     throw new EnvironmentError(
       `PG_OS_USER '${user.name}' cannot reach ${dir}: a parent folder is not traversable by that user ` +
         '(e.g. /root is mode 0700); put the project or PG_WORKING_DIR elsewhere, or set PG_OS_USER',
@@ -94,10 +94,16 @@ function makeOwnedDir(config: Pick<Config, 'euid'>, layout: ClusterLayout, dir: 
   handOver(config, place, user);
 }
 
+/**
+ * The settings that make, configure and start the project's cluster (or a private one):
+ * where it lives, who runs it, which PostgreSQL, its configuration, the template cache.
+ */
+export type ClusterSetup = ProjectCluster & PreloadSettings & Pick<Config, 'confFile' | 'disableLogging' | 'inheritanceExcludedSchemas' | 'cacheDir' | 'noTty'>;
+
 type FreshConf = Parameters<typeof installConf>[2];
 
 /** The configuration of a fresh cluster, settled before anything is stopped or wiped. */
-async function freshConf(config: Config, layout: ClusterLayout, log: Logger): Promise<FreshConf> {
+async function freshConf(config: PreloadSettings & Pick<Config, 'confFile' | 'disableLogging'>, layout: ClusterLayout, log: Logger): Promise<FreshConf> {
   return config.confFile
     ? { replace: readUserConf(config.confFile) }
     : { append: generatedSettings(config, layout, await resolvePreloadLibraries(config, log)) };
@@ -112,7 +118,7 @@ interface FreshOptions {
 export type DataSource = Awaited<ReturnType<typeof createDataDir>>;
 
 /** Fills `target` (which must not exist) with a fresh, configured cluster. */
-async function makeFreshData(config: Config, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spareDir: string | undefined): Promise<DataSource> {
+async function makeFreshData(config: ClusterSetup, layout: ClusterLayout, target: string, user: OsUser, conf: FreshConf, log: Logger, spareDir: string | undefined): Promise<DataSource> {
   const source = await createDataDir(config, target, user, layout.database, log, spareDir);
   log.debug(`data folder ${layout.dataDir} made by ${source}`);
   // `target` is new data in the working dir, or in a RAM folder of the server account.
@@ -131,7 +137,7 @@ async function makeFreshData(config: Config, layout: ClusterLayout, target: stri
  * was, still running. A private cluster has nothing to replace: its data goes straight
  * into RAM when there is room.
  */
-async function freshCluster(config: Config, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<DataSource> {
+async function freshCluster(config: ClusterSetup, layout: ClusterLayout, user: OsUser, conf: FreshConf, log: Logger, options: FreshOptions): Promise<DataSource> {
   if (options.ramData) {
     // A private cluster: nothing of it is kept.
     await stopServer(layout.dataDir);
@@ -197,7 +203,7 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
  * Returns its pid; undefined when it is not running, or must restart (then it says why,
  * in one line).
  */
-async function keptRunning(config: Config, layout: ClusterLayout, user: OsUser, block: string, log: Logger): Promise<number | undefined> {
+async function keptRunning(layout: ClusterLayout, user: OsUser, block: string, log: Logger): Promise<number | undefined> {
   const server = runningServer(layout.dataDir);
   if (!server) return undefined;
   const changes: string[] = [];
@@ -228,7 +234,7 @@ async function keptRunning(config: Config, layout: ClusterLayout, user: OsUser, 
  * postgres-init (SPEC §4): stop a leftover server, keep (reuse) or recreate the
  * cluster, force port and socket dir, start, create the database, return how to reach it.
  */
-export async function initCluster(config: Config, log: Logger, options: InitOptions): Promise<ClusterConnection> {
+export async function initCluster(config: ClusterSetup, log: Logger, options: InitOptions): Promise<ClusterConnection> {
   const settings = options.settings ?? projectSettings(config);
   const layout = clusterLayout(config, options.workingDir, settings);
   const user = serverUser(config);
@@ -252,7 +258,7 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
   let source: DataSource | undefined;
   let kept: number | undefined;
   if (conf) source = await log.step('create cluster', () => freshCluster(config, layout, user, conf, log, { spareDir, ramData: options.ramData ?? false }));
-  else if ((kept = await keptRunning(config, layout, user, block, log)) === undefined) await stopServer(layout.dataDir);
+  else if ((kept = await keptRunning(layout, user, block, log)) === undefined) await stopServer(layout.dataDir);
   explainFsFaults(`cannot prepare the cluster in ${layout.workingDir}`, () => {
     makeOwnedDir(config, layout, layout.sockDir, user);
     makeOwnedDir(config, layout, layout.logDir, user);
@@ -282,7 +288,7 @@ export async function initCluster(config: Config, log: Logger, options: InitOpti
 }
 
 /** postgres-cleanup: stop the cluster of the working dir; nothing configured is fine. */
-export async function stopCluster(config: Config, workingDir?: string): Promise<'stopped' | 'not-running'> {
+export async function stopCluster(config: LayoutSettings, workingDir?: string): Promise<'stopped' | 'not-running'> {
   const dir = workingDir ?? config.workingDir;
   if (!dir) return 'not-running';
   stopSparePreparation(dir);

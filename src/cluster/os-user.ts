@@ -12,8 +12,11 @@ export function isRoot(config: Pick<Config, 'euid'>): boolean {
   return config.euid === 0;
 }
 
+/** The settings that name the account running the server: PG_OS_USER, and whether we are root. */
+export type ServerAccount = Pick<Config, 'osUser' | 'euid'>;
+
 /** The account that owns and runs the cluster. */
-export function serverUser(config: Config): OsUser {
+export function serverUser(config: ServerAccount): OsUser {
   if (!isRoot(config)) {
     const info = os.userInfo();
     return { name: info.username, uid: info.uid, gid: info.gid, home: info.homedir };
@@ -59,8 +62,8 @@ export function lookupUid(uid: number): OsUser | undefined {
  * True when `user` can enter `dir` (every parent traversable) and, with `write`, write
  * in it: asked of the account itself, so modes, groups and ACLs all count.
  */
-export async function userCanReach(config: Config, dir: string, user: OsUser, write: boolean): Promise<boolean> {
+export async function userCanReach(env: Config['env'], dir: string, user: OsUser, write: boolean): Promise<boolean> {
   const test = write ? 'cd "$1" && test -w "$1"' : 'cd "$1"';
-  const probe = await runProgram('/bin/sh', ['-c', test, 'sh', dir], { env: config.env, user, timeoutMs: 5_000 });
+  const probe = await runProgram('/bin/sh', ['-c', test, 'sh', dir], { env, user, timeoutMs: 5_000 });
   return probe.code === 0;
 }

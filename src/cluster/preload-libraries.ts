@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { MissingProgramError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { locatePgProgram } from '../pg/pg-bin.js';
+import { locatePgProgram, type PgPrograms } from '../pg/pg-bin.js';
 import { runProgram } from '../base/process.js';
 
 /** The usual places of `shared_preload_libraries` next to the server's bin/ folder. */
@@ -45,11 +45,14 @@ function libraryIn(dirs: readonly string[], lib: string): boolean {
   return dirs.some((dir) => fs.existsSync(path.join(dir, `${file}.so`)) || fs.existsSync(path.join(dir, file)));
 }
 
+/** The settings that choose and find shared_preload_libraries (PG_SHARED_PRELOAD_LIBRARIES). */
+export type PreloadSettings = PgPrograms & Pick<Config, 'preloadLibraries' | 'preloadLibrariesExplicit'>;
+
 /**
  * shared_preload_libraries for a fresh cluster. The default pg_cron is dropped with a
  * warning when this PostgreSQL lacks it; a library the user asked for must exist.
  */
-export async function resolvePreloadLibraries(config: Config, log: Logger): Promise<string[]> {
+export async function resolvePreloadLibraries(config: PreloadSettings, log: Logger): Promise<string[]> {
   const wanted = config.preloadLibraries.split(',').map((s) => s.trim()).filter(Boolean);
   if (wanted.length === 0) return [];
   const postgres = locatePgProgram(config, 'postgres');

@@ -6,13 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../base/config.js';
+import { requireWorkingDir } from '../base/config.js';
 import { MissingInputError } from '../base/errors.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clusterLayout, scratchName, type ClusterLayout } from './cluster-layout.js';
 import type { ClusterConnection } from './cluster-connection.js';
-import { initCluster } from './cluster.js';
+import { initCluster, type ClusterSetup } from './cluster.js';
 import { swapPreviousDatabase } from './branch-databases.js';
 import { runningServer, stopServer } from './server-process.js';
 import { withWorkingDirLock } from './working-dir-lock.js';
@@ -43,10 +43,12 @@ function swapData(layout: ClusterLayout): boolean {
   return hadData;
 }
 
-export async function restorePreviousCluster(config: Config, log: Logger, workingDir: string): Promise<PreviousRestoreResult> {
+/** `database restore --previous`: brings back the data the last fresh start or deploy replaced. */
+export async function restorePreviousCluster(config: ClusterSetup, log: Logger): Promise<PreviousRestoreResult> {
+  const workingDir = requireWorkingDir(config);
   return withWorkingDirLock(workingDir, { command: 'database restore --previous', log }, async () => {
     // A cluster holding other branches' databases keeps the replaced database in it.
-    const swapped = await swapPreviousDatabase(config, workingDir);
+    const swapped = await swapPreviousDatabase(config);
     if (swapped) return swapped;
     const layout = clusterLayout(config, workingDir);
     if (!hasPreviousCluster(layout)) {

@@ -40,7 +40,7 @@ export function privateSettings(logDir?: string): ClusterSettings {
  * run dir). A fresh one is a spare of the project's working dir when postgres-init left
  * one ready (renamed in: nothing to copy while we wait), else a copy in RAM.
  */
-export function startPrivateCluster(config: Config, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
+export function startPrivateCluster(config: Parameters<typeof initCluster>[0], log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
   const spareFrom = existing ? undefined : config.workingDir;
   return initCluster(config, log, {
@@ -63,7 +63,7 @@ const sparesTaken = new Set<string>();
  * Makes the (empty) data folder of a private cluster that is filled by other means (a
  * backup being unpacked): in RAM when possible, linked from `<workingDir>/data`.
  */
-export function makePrivateDataDir(config: Config, workingDir: string): void {
+export function makePrivateDataDir(config: Pick<Config, 'osUser' | 'euid' | 'cwd' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'logPath' | 'pgUrlVar'>, workingDir: string): void {
   const user = serverUser(config);
   const target = linkRamDataDir(clusterLayout(config, workingDir).dataDir, user, isRoot(config));
   if (!target) return;
@@ -73,7 +73,7 @@ export function makePrivateDataDir(config: Config, workingDir: string): void {
 }
 
 /** Clears what killed runs of this project left (their watchdog normally has already). */
-async function clearProjectLeftovers(config: Config): Promise<void> {
+async function clearProjectLeftovers(config: Pick<Config, 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar'>): Promise<void> {
   const leftovers = findLeftovers({ focusDirs: [focusDirOf(config)] });
   if (leftovers.length > 0) await clearLeftovers(config, leftovers);
 }
@@ -83,7 +83,7 @@ async function clearProjectLeftovers(config: Config): Promise<void> {
  * the entries named in `keep` (e.g. logs kept for `diff log`). A watchdog removes it
  * too if this process is killed.
  */
-export async function withRunDir<T>(config: Config, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
+export async function withRunDir<T>(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar'>, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
   await clearProjectLeftovers(config);
   const runDir = createRunDir(config, prefix, keep);
   const watchdog = startWatchdog(config, { kind: 'run', runDir, keep: [...keep] });
@@ -99,7 +99,7 @@ export async function withRunDir<T>(config: Config, prefix: string, work: (runDi
  * Refills the spares private clusters took, once the run is over: copying beside the
  * run would slow it down.
  */
-function refillSparesTaken(config: Config): void {
+function refillSparesTaken(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'euid' | 'database'>): void {
   const template = templateFor(config, serverUser(config), config.database);
   for (const dir of sparesTaken) prepareSpare(config, dir, template.key, template.dataDir);
   sparesTaken.clear();

@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clusterLayout } from './cluster-layout.js';
-import { requireLocalDir, type Config } from '../base/config.js';
+import { clusterLayout, type LayoutSettings } from './cluster-layout.js';
+import { requireLocalDir, type LocalDirSetting } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { uniqueSuffix } from '../base/unique-name.js';
@@ -25,12 +25,12 @@ const OWNER_TAG = 'db-tool-run ';
 /** `<prefix>-<stamp>-<pid>-<hex>`, as createRunDir names them. */
 const RUN_NAME = /^[a-z][a-z-]*-[0-9]{8}T[0-9]{6}-[0-9]+-[0-9a-f]{6}$/;
 
-export function focusDirOf(config: Config): string {
+export function focusDirOf(config: LocalDirSetting): string {
   return path.join(requireLocalDir(config), 'focus');
 }
 
 /** Makes `$LOCAL_DIR/focus/<prefix>-<unique>/`, readable by the server account, owned by this process. */
-export function createRunDir(config: Config, prefix: string, keep: readonly string[] = []): string {
+export function createRunDir(config: LocalDirSetting, prefix: string, keep: readonly string[] = []): string {
   const focus = focusDirOf(config);
   makeDirs(focus);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
@@ -104,7 +104,7 @@ async function removeFolder(dir: string, retry: boolean): Promise<void> {
 }
 
 /** Stops the cluster of `workingDir` and removes the folder; tolerant of half-made clusters. */
-export async function discardCluster(config: Config, workingDir: string, options: DiscardOptions = {}): Promise<void> {
+export async function discardCluster(config: LayoutSettings, workingDir: string, options: DiscardOptions = {}): Promise<void> {
   const layout = clusterLayout(config, workingDir);
   const ramDir = ramDirOf(layout.dataDir);
   // A fast shutdown, costing little with fsync off (and data in RAM). A throw-away
@@ -131,7 +131,7 @@ export async function discardCluster(config: Config, workingDir: string, options
  * Stops the run's clusters and removes the run folder, except the entries in `keep`
  * (the folder itself stays while it holds them).
  */
-export async function clearRunDir(config: Config, runDir: string, keep: readonly string[], options: DiscardOptions = {}): Promise<void> {
+export async function clearRunDir(config: LayoutSettings, runDir: string, keep: readonly string[], options: DiscardOptions = {}): Promise<void> {
   await Promise.all(clusterDirsIn(runDir).filter((dir) => !keep.includes(path.basename(dir))).map((dir) => discardCluster(config, dir, options)));
   let entries: string[];
   try {

@@ -42,7 +42,7 @@ export function confListElement(value: string): string {
 }
 
 /** Settings written once, on a fresh cluster, when PG_CONF_FILE is not set. */
-export function generatedSettings(config: Config, layout: ClusterLayout, preload: readonly string[]): string {
+export function generatedSettings(config: Pick<Config, 'disableLogging'>, layout: ClusterLayout, preload: readonly string[]): string {
   const lines = [
     '',
     '# db-tool: generated settings (fresh cluster)',
@@ -86,7 +86,7 @@ export function installConf(anchor: string, dataDir: string, conf: { replace: st
  * folder of their own (PG_LOG_PATH, or a private cluster's log folder). Pure, so that a
  * value the file cannot hold is refused before anything is stopped or started.
  */
-export function managedBlock(config: Config, layout: ClusterLayout, logPathSet = config.logPath !== undefined): string {
+export function managedBlock(config: Pick<Config, 'confFile' | 'inheritanceExcludedSchemas' | 'logPath'>, layout: ClusterLayout, logPathSet = config.logPath !== undefined): string {
   const lines = [
     BLOCK_BEGIN,
     `port = ${layout.port}`,

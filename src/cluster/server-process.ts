@@ -10,9 +10,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interruptedBy } from '../base/interrupt.js';
 import type { ClusterLayout } from './cluster-layout.js';
-import type { Config } from '../base/config.js';
 import { InternalError, InterruptedError, ServerStartError } from '../base/errors.js';
-import { serverProgram } from '../pg/pg-bin.js';
+import { serverProgram, type PgPrograms } from '../pg/pg-bin.js';
 import { isProcessAlive } from '../base/pids.js';
 import { spawnDaemon, type OsUser } from '../base/process.js';
 import { openBelow, readBelow, readPlainFile } from '../base/safe-files.js';
@@ -192,7 +191,7 @@ export interface StartOptions {
  * Starts the postmaster with its output on `options.output`, which we open (as root, in
  * a folder of the server account): never through a link planted there.
  */
-function spawnPostmaster(config: Config, layout: ClusterLayout, args: readonly string[], options: StartOptions): ReturnType<typeof spawnDaemon> {
+function spawnPostmaster(config: PgPrograms, layout: ClusterLayout, args: readonly string[], options: StartOptions): ReturnType<typeof spawnDaemon> {
   const output = openBelow(options.output.anchor, options.output.path, 'append', { owners: [options.user.uid] });
   try {
     return spawnDaemon(serverProgram(config, 'postgres'), args, { env: config.env, user: options.user, output, cwd: layout.dataDir });
@@ -212,7 +211,7 @@ function orphanedQueryCheck(dataDir: string): string[] {
 }
 
 /** Starts the postmaster of `layout.dataDir` and waits until it accepts connections. */
-export async function startServer(config: Config, layout: ClusterLayout, options: StartOptions): Promise<number> {
+export async function startServer(config: PgPrograms, layout: ClusterLayout, options: StartOptions): Promise<number> {
   removeStaleLocks(layout);
   const args = ['-D', layout.dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...orphanedQueryCheck(layout.dataDir)];
   const child = spawnPostmaster(config, layout, args, options);

@@ -6,8 +6,8 @@
  * every disagreement is said in one line.
  */
 import path from 'node:path';
-import { disagreementNote, runningCluster, type RunningCluster } from './cluster-connection.js';
-import { clusterLayout, clusterUrl } from './cluster-layout.js';
+import { disagreementNote, runningCluster, type ProjectCluster, type RunningCluster } from './cluster-connection.js';
+import { clusterLayout, clusterUrl, type LayoutSettings } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { isLocalUrl, parseUrl } from '../pg/db.js';
 import { conflictNote, urlParts } from '../pg/target-name.js';
@@ -34,7 +34,7 @@ export interface Target {
  * cluster, keeping the URL's database and user. Aimed at it while it is stopped: one
  * line saying how to start it without losing its data.
  */
-function aimAtRunningCluster(config: Config, name: string, url: string, running: RunningCluster | undefined): Target {
+function aimAtRunningCluster(config: LayoutSettings, name: string, url: string, running: RunningCluster | undefined): Target {
   const parts = urlParts(url);
   const workingDir = config.workingDir;
   const target: Target = { url, source: name, notes: [] };
@@ -51,7 +51,10 @@ function aimAtRunningCluster(config: Config, name: string, url: string, running:
   return target;
 }
 
-export function resolveTarget(config: Config, options: TargetOptions = {}): Target {
+/** The settings that name the target: PG_URL_VAR and its value, DB_URL, and the project cluster. */
+export type TargetSettings = ProjectCluster & Pick<Config, 'pgUrlVar' | 'pgUrlFromVar' | 'dbUrl'>;
+
+export function resolveTarget(config: TargetSettings, options: TargetOptions = {}): Target {
   if (options.url) {
     parseUrl(options.url);
     return { url: options.url, source: '--url', notes: [] };
@@ -78,7 +81,7 @@ export function resolveTarget(config: Config, options: TargetOptions = {}): Targ
 }
 
 /** The target's URL; its notes go to `log` (one line each). */
-export function resolveTargetUrl(config: Config, options: TargetOptions = {}, log?: Pick<Logger, 'warn'>): string {
+export function resolveTargetUrl(config: TargetSettings, options: TargetOptions = {}, log?: Pick<Logger, 'warn'>): string {
   const target = resolveTarget(config, options);
   for (const note of target.notes) log?.warn(note);
   return target.url;

@@ -36,7 +36,7 @@ export function initdbArgs(dataDir: string, user: OsUser): string[] {
  * The server build is identified by its binaries' paths, sizes and mtimes: as good as
  * `postgres --version` for telling builds apart, without spawning anything.
  */
-function cacheKey(config: Config, user: OsUser, database: string): string {
+function cacheKey(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, user: OsUser, database: string): string {
   const binaries = (['initdb', 'postgres'] as const).map((name) => {
     const file = fs.realpathSync(serverProgram(config, name));
     const stat = fs.statSync(file);
@@ -46,7 +46,7 @@ function cacheKey(config: Config, user: OsUser, database: string): string {
   return crypto.createHash('sha256').update(material).digest('hex').slice(0, 16);
 }
 
-async function copyTree(config: Config, from: string, to: string): Promise<void> {
+async function copyTree(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>, from: string, to: string): Promise<void> {
   // cp -a keeps owners and modes (root copies a tree owned by PG_OS_USER) and is much
   // faster than a JavaScript walk for a few thousand small files.
   const result = await runProgram('cp', ['-a', from, to], { env: config.env });
@@ -61,7 +61,7 @@ async function copyTree(config: Config, from: string, to: string): Promise<void>
  * in a root-owned folder we made and pinned as its working folder, so nothing the
  * server account renames or links in the meantime redirects what root writes.
  */
-export async function copyTemplate(config: Config, from: string, dataDir: string, anchor: string): Promise<void> {
+export async function copyTemplate(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>, from: string, dataDir: string, anchor: string): Promise<void> {
   makeDirsBelow(anchor, dataDir, 0o700);
   const script = 'test "$(stat -c %d:%i .)" = "$1" || { echo "folder replaced while copying" >&2; exit 1; }; exec cp -a -- "$2"/. .';
   const result = await runProgram('/bin/sh', ['-c', script, 'sh', folderIdentity(anchor, dataDir), from], { env: config.env, cwd: dataDir });
@@ -71,7 +71,7 @@ export async function copyTemplate(config: Config, from: string, dataDir: string
   }
 }
 
-async function runInitdb(config: Config, dataDir: string, user: OsUser): Promise<void> {
+async function runInitdb(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'tmpDir'>, dataDir: string, user: OsUser): Promise<void> {
   const result = await runProgram(serverProgram(config, 'initdb'), initdbArgs(dataDir, user), { env: config.env, user });
   if (result.code !== 0) {
     throw programFailure(result, { what: 'initdb', folder: path.dirname(dataDir), logDirs: faultLogDirs(config) });
@@ -79,7 +79,7 @@ async function runInitdb(config: Config, dataDir: string, user: OsUser): Promise
 }
 
 /** Creates the database in single-user mode: no server to start, no socket needed. */
-async function createDatabaseOffline(config: Config, dataDir: string, user: OsUser, database: string): Promise<void> {
+async function createDatabaseOffline(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, dataDir: string, user: OsUser, database: string): Promise<void> {
   const result = await runProgram(
     serverProgram(config, 'postgres'),
     ['--single', '-D', dataDir, '-c', 'fsync=off', '-j', 'template1'],
@@ -91,7 +91,7 @@ async function createDatabaseOffline(config: Config, dataDir: string, user: OsUs
 }
 
 /** The cached template for this server build, account and database. */
-export function templateFor(config: Config, user: OsUser, database: string): { key: string; dataDir: string } {
+export function templateFor(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir'>, user: OsUser, database: string): { key: string; dataDir: string } {
   const key = cacheKey(config, user, database);
   return { key, dataDir: path.join(config.cacheDir, key, 'data') };
 }
@@ -102,7 +102,7 @@ export function templateFor(config: Config, user: OsUser, database: string): { k
  * a copy of the template cache, else initdb (which fills the cache).
  */
 export async function createDataDir(
-  config: Config,
+  config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar'>,
   dataDir: string,
   user: OsUser,
   database: string,
@@ -121,7 +121,7 @@ export async function createDataDir(
   return 'initdb';
 }
 
-async function storeInCache(config: Config, dataDir: string, entry: string, log: Logger): Promise<void> {
+async function storeInCache(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar'>, dataDir: string, entry: string, log: Logger): Promise<void> {
   // Copies a killed run left half-made (never renamed into place) go first.
   await clearDeadLeftovers(config, { tempDirs: [path.dirname(entry)], only: ['temp file'] });
   const staging = `${entry}.tmp-${uniqueSuffix()}`;

@@ -47,7 +47,7 @@ export function startReaperWatchdog(env: Readonly<Record<string, string>>, reape
 }
 
 /** Starts a watchdog for one of the cluster's plans; it acts only if this process dies before `release()`. */
-export function startWatchdog(config: Config, plan: WatchdogPlan): Watchdog {
+export function startWatchdog(config: Pick<Config, 'env'>, plan: WatchdogPlan): Watchdog {
   return startReaperWatchdog(config.env, path.join(__dirname, 'watchdog-main.js'), plan);
 }
 

@@ -20,6 +20,6 @@ export async function initCommand(config: Config, log: Logger, options: InitComm
   const reuse = options.reuse ?? config.reuse;
   return withWorkingDirLock(workingDir, { command: options.command ?? 'postgres-init', log }, async () =>
     // Other git branches' databases are kept: a fresh start then makes PG_DATABASE alone anew.
-    (reuse ? undefined : await freshDatabaseKeepingBranches(config, log, workingDir)) ?? initCluster(config, log, { reuse, workingDir }),
+    (reuse ? undefined : await freshDatabaseKeepingBranches(config, log)) ?? initCluster(config, log, { reuse, workingDir }),
   );
 }

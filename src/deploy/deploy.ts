@@ -105,7 +105,7 @@ export async function deployProject(config: Config, log: Logger, options: Deploy
   if (!reuse) preflight(config, options);
   const deploy = async (): Promise<DeployFlowResult> => {
     // Other git branches' databases are kept: a fresh deploy then makes PG_DATABASE alone anew.
-    const connection = (reuse ? undefined : await freshDatabaseKeepingBranches(config, log, workingDir)) ?? (await initCluster(config, log, { reuse, workingDir }));
+    const connection = (reuse ? undefined : await freshDatabaseKeepingBranches(config, log)) ?? (await initCluster(config, log, { reuse, workingDir }));
     if (reuse) {
       await assertTablesExist(connection.url, options.inherits ?? [], log);
       return { connection, hydrate: undefined, patch: undefined };

@@ -116,7 +116,7 @@ async function serverAccountCheck(config: Config): Promise<DoctorCheck> {
   const folders = [...new Set([config.workingDir, config.localDir && path.join(config.localDir, 'focus')].filter((dir): dir is string => Boolean(dir)))];
   for (const folder of folders) {
     const existing = nearestExisting(folder);
-    if (!(await userCanReach(config, existing, user, false))) {
+    if (!(await userCanReach(config.env, existing, user, false))) {
       return {
         name,
         status: 'fail',

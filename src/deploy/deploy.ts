@@ -7,18 +7,22 @@
  */
 import fs from 'node:fs';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
-import { initCluster, stopCluster } from '../cluster/cluster.js';
+import { initCluster, stopCluster, type ClusterSetup } from '../cluster/cluster.js';
 import { BUILDING, readUserRows, recordBuilt } from '../cluster/user-rows.js';
 import { freshDatabaseKeepingBranches } from '../cluster/branch-databases.js';
 import { startWatchdog } from '../cluster/watchdog.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { processIdentity } from '../base/pids.js';
-import { requireWorkingDir, type Config } from '../base/config.js';
+import { requireWorkingDir } from '../base/config.js';
+import type { LayoutSettings } from '../cluster/cluster-layout.js';
 import { assertTablesExist } from './inherits.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { hydrateDatabase, hydrateEntrypoint, type BaselineMigration, type HydrateResult } from './hydrate.js';
-import { patchDatabase, testDataFile, type PatchResult } from './patch.js';
+import { hydrateDatabase, hydrateEntrypoint, type BaselineMigration, type EntrypointSettings, type HydrateResult, type HydrateSettings } from './hydrate.js';
+import { patchDatabase, testDataFile, type PatchResult, type PatchSettings, type TestDataSetting } from './patch.js';
+
+/** The settings the steps after init run with: hydrate's and patch's. */
+export type DeployStepSettings = HydrateSettings & PatchSettings;
 
 export interface DeployFlowOptions {
   /** -P/--no-patch */
@@ -61,7 +65,7 @@ export interface DeployResult extends DeployFlowResult {
  * The steps after init, shared by deploy and check: hydrate and patch the started
  * cluster, then check --inherits. Stops between steps once the run is interrupted.
  */
-export async function runDeploySteps(config: Config, log: Logger, connection: ClusterConnection, options: DeployFlowOptions): Promise<DeployFlowResult> {
+export async function runDeploySteps(config: DeployStepSettings, log: Logger, connection: ClusterConnection, options: DeployFlowOptions): Promise<DeployFlowResult> {
   throwIfInterrupted();
   const hydrate = options.noHydrate
     ? undefined
@@ -84,13 +88,13 @@ export async function runDeploySteps(config: Config, log: Logger, connection: Cl
  * Fails fast, before a cluster is (re)made, on what the steps will need: the hydrate
  * entrypoint (exit 3 / 1) and the folder of test-data.sql (exit 3).
  */
-export function preflight(config: Config, options: DeployFlowOptions): void {
+export function preflight(config: EntrypointSettings & TestDataSetting, options: DeployFlowOptions): void {
   if (!options.noHydrate) hydrateEntrypoint(config);
   if (!options.noPatch) testDataFile(config);
 }
 
 /** Stops the cluster; a failure to stop is reported but never hides the step's error. */
-async function stopQuietly(config: Config, log: Logger, workingDir: string): Promise<void> {
+async function stopQuietly(config: LayoutSettings, log: Logger, workingDir: string): Promise<void> {
   try {
     const state = await stopCluster(config, workingDir);
     log.info(state === 'stopped' ? `cluster stopped (${workingDir})` : `cluster was not running (${workingDir})`);
@@ -99,7 +103,7 @@ async function stopQuietly(config: Config, log: Logger, workingDir: string): Pro
   }
 }
 
-export async function deployProject(config: Config, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
+export async function deployProject(config: DeployStepSettings & ClusterSetup, log: Logger, options: DeployOptions = {}): Promise<DeployResult> {
   const workingDir = requireWorkingDir(config);
   const reuse = Boolean(options.reuse);
   if (!reuse) preflight(config, options);

@@ -19,13 +19,16 @@ export type DotenvLookup =
   | { kind: 'found'; file: DotenvFile };
 
 /** True when the path came from HECTIC_DOTENV_FILE rather than `$LOCAL_DIR/.env.$ENVIRONMENT`. */
-function isExplicit(config: Config, file: string): boolean {
+function isExplicit(config: Pick<Config, 'localDir' | 'environment'>, file: string): boolean {
   if (!config.localDir || !config.environment) return true;
   return file !== path.join(config.localDir, `.env.${config.environment}`);
 }
 
+/** The settings that name the dotenv file: HECTIC_DOTENV_FILE, else LOCAL_DIR and ENVIRONMENT. */
+export type DotenvSettings = Pick<Config, 'dotenvFile' | 'localDir' | 'environment'>;
+
 /** The dotenv file of this configuration: none configured, unreadable, or its text. */
-export function readDotenvFile(config: Config): DotenvLookup {
+export function readDotenvFile(config: DotenvSettings): DotenvLookup {
   const file = config.dotenvFile;
   if (!file) return { kind: 'none' };
   // A FIFO or /dev/zero named here must fail at once, not hang or fill the memory.

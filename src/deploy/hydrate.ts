@@ -9,14 +9,14 @@ import type pg from 'pg';
 import { applyBundle, type BundleResult } from './bundle.js';
 import { requirePath, type Config } from '../base/config.js';
 import { withClient } from '../pg/db.js';
-import { readDotenvFile, type DotenvFile } from './dotenv-file.js';
+import { readDotenvFile, type DotenvFile, type DotenvSettings } from './dotenv-file.js';
 import { BadInputError } from '../base/errors.js';
 import { assertTablesExist } from './inherits.js';
 import type { Logger } from '../base/log.js';
 import { runPsql } from '../pg/psql.js';
 import { plural } from '../base/text.js';
-import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
-import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
+import { assertLocalTarget, resolveTargetUrl, type TargetSettings } from '../cluster/target.js';
+import { relayNotices, stepOutputFile, userSqlCwd, type UserSqlSettings } from './user-sql.js';
 
 /** A migration on disk that a database built from the sources already stands for. */
 export interface BaselineMigration {
@@ -69,8 +69,14 @@ export interface HydrateResult {
   baselineRecorded: string[];
 }
 
+/** The settings that name the hydrate entrypoint: DATABASE_SOURCE and HYDRATE_ENTRYPOINT. */
+export type EntrypointSettings = Pick<Config, 'databaseSource' | 'hydrateEntrypoint'>;
+
+/** The settings hydrate runs with: the entrypoint, the dotenv file, and how user SQL runs. */
+export type HydrateSettings = EntrypointSettings & DotenvSettings & UserSqlSettings;
+
 /** `$DATABASE_SOURCE/$HYDRATE_ENTRYPOINT`: exit 3 when unconfigured, 1 when absent. */
-export function hydrateEntrypoint(config: Config): string {
+export function hydrateEntrypoint(config: EntrypointSettings): string {
   const source = requirePath(config.databaseSource, 'DATABASE_SOURCE');
   const file = path.resolve(source, config.hydrateEntrypoint);
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
@@ -113,7 +119,7 @@ async function loadSecrets(client: pg.ClientBase, dotenv: DotenvFile, log: Logge
 }
 
 /** The dotenv file to load, after saying why there is none when that is worth saying. */
-function dotenvToLoad(config: Config, log: Logger): DotenvFile | undefined {
+function dotenvToLoad(config: DotenvSettings, log: Logger): DotenvFile | undefined {
   const lookup = readDotenvFile(config);
   if (lookup.kind === 'found') return lookup.file;
   if (lookup.kind === 'unreadable') {
@@ -156,7 +162,7 @@ export async function recordBaseline(client: pg.ClientBase, baseline: readonly B
  * Hydrates the database at `url` (no target resolution, no remote check: deploy and
  * check call this on the cluster they started).
  */
-export async function hydrateDatabase(config: Config, log: Logger, url: string, options: HydrateStepOptions = {}): Promise<HydrateResult> {
+export async function hydrateDatabase(config: HydrateSettings, log: Logger, url: string, options: HydrateStepOptions = {}): Promise<HydrateResult> {
   const entrypoint = hydrateEntrypoint(config);
   const dotenv = dotenvToLoad(config, log);
   let bundle: BundleResult | undefined;
@@ -185,7 +191,7 @@ export async function hydrateDatabase(config: Config, log: Logger, url: string, 
 }
 
 /** Hydrates the target per SPEC §5 (`database hydrate`), refused when remote unless allowed. */
-export async function hydrateTarget(config: Config, log: Logger, options: HydrateOptions = {}): Promise<HydrateResult> {
+export async function hydrateTarget(config: HydrateSettings & TargetSettings, log: Logger, options: HydrateOptions = {}): Promise<HydrateResult> {
   const url = resolveTargetUrl(config, { url: options.url }, log);
   assertLocalTarget(url, options.allowRemote);
   const result = await hydrateDatabase(config, log, url, options);

@@ -10,8 +10,8 @@ import { assertTablesExist } from './inherits.js';
 import type { Logger } from '../base/log.js';
 import { runInteractive } from '../base/process.js';
 import { runPsql } from '../pg/psql.js';
-import { assertLocalTarget, resolveTargetUrl } from '../cluster/target.js';
-import { relayNotices, stepOutputFile, userSqlCwd } from './user-sql.js';
+import { assertLocalTarget, resolveTargetUrl, type TargetSettings } from '../cluster/target.js';
+import { relayNotices, stepOutputFile, userSqlCwd, type UserSqlSettings } from './user-sql.js';
 import { makeDirs } from '../base/folders.js';
 
 export const TEST_DATA_FILE = 'test-data.sql';
@@ -54,13 +54,19 @@ export interface PatchResult {
   outputFile: string | undefined;
 }
 
+/** The setting that places test-data.sql: PROFILE_DIR (else LOCAL_DIR). */
+export type TestDataSetting = Pick<Config, 'profileDir'>;
+
+/** The settings patch runs with: test-data.sql, the editor of --edit, and how user SQL runs. */
+export type PatchSettings = TestDataSetting & Pick<Config, 'editor'> & UserSqlSettings;
+
 /** `$PROFILE_DIR/test-data.sql` (exit 3 when neither PROFILE_DIR nor LOCAL_DIR is set). */
-export function testDataFile(config: Config): string {
+export function testDataFile(config: TestDataSetting): string {
   return path.join(requirePath(config.profileDir, 'PROFILE_DIR'), TEST_DATA_FILE);
 }
 
 /** `$PROFILE_DIR/test-data.sql`, created with a comment header when missing. */
-export function ensureTestDataFile(config: Config, log: Logger): { file: string; created: boolean } {
+export function ensureTestDataFile(config: TestDataSetting, log: Logger): { file: string; created: boolean } {
   const file = testDataFile(config);
   const dir = path.dirname(file);
   if (fs.existsSync(file)) return { file, created: false };
@@ -75,13 +81,13 @@ export function ensureTestDataFile(config: Config, log: Logger): { file: string;
   return { file, created: true };
 }
 
-async function editFile(config: Config, file: string): Promise<void> {
+async function editFile(config: Pick<Config, 'editor' | 'env'>, file: string): Promise<void> {
   const code = await runInteractive(config.editor, [file], { env: config.env });
   if (code !== 0) throw new ProgramFailedError(`editor '${config.editor}' exited with ${code}; ${file} was not applied`);
 }
 
 /** Applies the test data to `url` (deploy and check call this on their own cluster). */
-export async function patchDatabase(config: Config, log: Logger, url: string, options: PatchStepOptions = {}): Promise<PatchResult> {
+export async function patchDatabase(config: PatchSettings, log: Logger, url: string, options: PatchStepOptions = {}): Promise<PatchResult> {
   const { file, created } = ensureTestDataFile(config, log);
   if (options.edit) await editFile(config, file);
   const outputFile = stepOutputFile(config, 'patch');
@@ -94,7 +100,7 @@ export async function patchDatabase(config: Config, log: Logger, url: string, op
 }
 
 /** Patches the target of SPEC §5 (`database patch`), refused when remote unless allowed. */
-export async function patchTarget(config: Config, log: Logger, options: PatchOptions = {}): Promise<PatchResult> {
+export async function patchTarget(config: PatchSettings & TargetSettings, log: Logger, options: PatchOptions = {}): Promise<PatchResult> {
   const url = resolveTargetUrl(config, { url: options.url }, log);
   assertLocalTarget(url, options.allowRemote);
   await assertTablesExist(url, options.inherits ?? [], log);

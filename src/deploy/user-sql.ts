@@ -6,12 +6,19 @@
  * set, else our stdout (undefined: the child inherits it).
  */
 import path from 'node:path';
-import type { Config } from '../base/config.js';
+import type { Config, LocalDirSetting } from '../base/config.js';
 import type { Logger } from '../base/log.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 
 export type StepName = 'hydrate' | 'patch';
 
-export function stepOutputFile(config: Config, step: StepName): string | undefined {
+/** The settings that say where a step's psql output goes: HYDRATE_LOG, PATCH_LOG, PG_LOG_PATH. */
+export type StepOutputSettings = Pick<Config, 'hydrateLog' | 'patchLog' | 'logPath'>;
+
+/** The settings a user SQL step runs psql with: which psql, from where, its output where. */
+export type UserSqlSettings = PgPrograms & LocalDirSetting & StepOutputSettings;
+
+export function stepOutputFile(config: StepOutputSettings, step: StepName): string | undefined {
   const explicit = step === 'hydrate' ? config.hydrateLog : config.patchLog;
   if (explicit) return explicit;
   return config.logPath ? path.join(config.logPath, `${step}.stdout.log`) : undefined;
@@ -23,7 +30,7 @@ export function stepOutputFile(config: Config, step: StepName): string | undefin
  * relative to the project root wherever the command is run from, as they were when the
  * shell tool ran from a dev shell at the root.
  */
-export function userSqlCwd(config: Config): string {
+export function userSqlCwd(config: LocalDirSetting): string {
   return config.localDir ?? config.cwd;
 }
 

@@ -16,8 +16,9 @@ export interface ClonesPlan {
   ownerPid: number;
 }
 
-export function startClonesWatchdog(config: Config, plan: Omit<ClonesPlan, 'kind'>): Watchdog {
-  return startReaperWatchdog(config.env, path.join(__dirname, 'clones-watchdog-main.js'), { kind: 'clones', ...plan });
+/** Starts the watchdog of a test run; `env` is the environment it runs in. */
+export function startClonesWatchdog(env: Config['env'], plan: Omit<ClonesPlan, 'kind'>): Watchdog {
+  return startReaperWatchdog(env, path.join(__dirname, 'clones-watchdog-main.js'), { kind: 'clones', ...plan });
 }
 
 /** Reads a plan sent by `startClonesWatchdog`; undefined when the text is not one. */

@@ -4,7 +4,7 @@
  * scheduler moved aside, or by pg_dump — or saying why it cannot be copied at all.
  */
 import type pg from 'pg';
-import type { Config } from '../base/config.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 import { parseUrl, quoteIdent, withClient } from '../pg/db.js';
 import { CRON_LAUNCHER } from '../cluster/cron-launcher.js';
 import { describeWorkers, isResidentWorker, type ConnectedSession } from './test-snapshot-dump.js';
@@ -30,7 +30,7 @@ export interface OpenCopiesOptions {
   ownerPid?: number;
   onCleared?: (cleared: Cleared) => void;
   /** Finds pg_dump and psql for a target that only a dump can copy. */
-  config: Config;
+  config: PgPrograms;
   /** Aborting it ends a pg_dump under way. */
   signal?: AbortSignal;
 }

@@ -3,7 +3,7 @@
  * why): made on demand from the target or the run's snapshot of it, dropped when done.
  */
 import type pg from 'pg';
-import type { Config } from '../base/config.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 import { quoteIdent } from '../pg/db.js';
 import { withDatabaseFreeOfCronLauncher, type FreedResult } from '../cluster/cron-launcher.js';
 import { createEmptyDatabaseSql, describeWorkers, dumpInto, type ConnectedSession } from './test-snapshot-dump.js';
@@ -134,7 +134,7 @@ export class TestCopies {
    * background workers stay connected to it — and makes it the source of every copy.
    * Returns why not, when it could not (the half-made snapshot is dropped).
    */
-  async dumpSnapshot(config: Config, survey: TargetSurvey, workers: readonly ConnectedSession[], signal?: AbortSignal, notMoved?: string): Promise<string | undefined> {
+  async dumpSnapshot(config: PgPrograms, survey: TargetSurvey, workers: readonly ConnectedSession[], signal?: AbortSignal, notMoved?: string): Promise<string | undefined> {
     const started = performance.now();
     const name = cloneName(this.ownerPid, 0);
     this.live.add(name);

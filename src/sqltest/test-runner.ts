@@ -13,7 +13,7 @@
  * round a lane goes from one file to the next without waiting for a copy or a
  * connection — what makes 16 short files faster than `pg_prove -j 2` (bench/).
  */
-import type { Config } from '../base/config.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 import { type DbToolError, EnvironmentError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { loadDriver } from '../pg/db.js';
@@ -198,7 +198,7 @@ function slotsAhead(lanes: number, copies: TestCopies | undefined): number {
 }
 
 /** Opens the run's copies, telling what crashed runs left and was cleared. */
-function openCopiesForRun(config: Config, options: TestRunOptions, lanes: number, signal: AbortSignal): Promise<OpenedCopies> {
+function openCopiesForRun(config: PgPrograms, options: TestRunOptions, lanes: number, signal: AbortSignal): Promise<OpenedCopies> {
   return openTestCopies({
     url: options.url,
     copies: options.files.length,
@@ -218,7 +218,7 @@ function isolationOf(opened: OpenedCopies, lanes: number): Isolation {
     : { kind: 'target', reason: opened.reason };
 }
 
-export async function runTestFiles(config: Config, options: TestRunOptions): Promise<TestRunResult> {
+export async function runTestFiles(config: PgPrograms, options: TestRunOptions): Promise<TestRunResult> {
   const started = performance.now();
   const lanes = Math.max(1, Math.min(options.jobs, options.files.length));
   let copies: TestCopies | undefined;
@@ -228,7 +228,7 @@ export async function runTestFiles(config: Config, options: TestRunOptions): Pro
   const abort = new AbortController();
   // Killed outright (SIGKILL, the OOM killer), we leave copies behind: a watchdog drops
   // them, their RAM tablespace and folder (clones-watchdog.ts).
-  const watchdog = startClonesWatchdog(config, { url: options.url, ownerPid: process.pid });
+  const watchdog = startClonesWatchdog(config.env, { url: options.url, ownerPid: process.pid });
   const cleanup = async (): Promise<void> => {
     abort.abort();
     await opening.catch(() => undefined);

@@ -15,12 +15,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../base/config.js';
 import { MissingProgramError } from '../base/errors.js';
 import { runPipe } from '../base/process.js';
 import { versionBoundProgram } from '../pg/client-version.js';
 import { quoteIdent, quoteLiteral } from '../pg/db.js';
-import { pgProgram } from '../pg/pg-bin.js';
+import { pgProgram, type PgPrograms } from '../pg/pg-bin.js';
 
 /** A session in the target: `kind` is pg_stat_activity.backend_type. */
 export interface ConnectedSession {
@@ -112,7 +111,7 @@ function firstError(stderr: string): string {
  * else why not in one line (pg_dump missing or older than the server, or its or psql's
  * first error).
  */
-export async function dumpInto(config: Config, options: DumpInto): Promise<string | undefined> {
+export async function dumpInto(config: PgPrograms, options: DumpInto): Promise<string | undefined> {
   let pgDump: string;
   try {
     pgDump = versionBoundProgram(config, 'pg_dump', options.serverVersion);

@@ -1,12 +1,11 @@
 import { applyBundle, holdsCurrentBundle } from '../deploy/bundle.js';
-import type { Config } from '../base/config.js';
 import type pg from 'pg';
 import { withClient } from '../pg/db.js';
 import { formatDuration, type Logger } from '../base/log.js';
 import { readMigrations } from './migration-files.js';
 import { planMigrations, type AppliedMigration, type MigrationPlan, type MigrationRequest, type MigrationStep } from './migration-plan.js';
 import { MigrationRunError, runPlan, type RunInspector, type TransactionStatus } from './migration-runner.js';
-import { openMigrationSession, type MigrationSession, type StepHooks } from './migration-session.js';
+import { openMigrationSession, type MigrationSession, type MigrationSessionSettings, type StepHooks } from './migration-session.js';
 import { readAppliedMigrations, takeMigratorLock } from './migration-state.js';
 
 export interface MigrateOptions {
@@ -65,7 +64,7 @@ function logMessages(log: Logger, text: string): void {
  * migrations and ends unused when there is nothing to run, and a pg client, which asks
  * the migrator's questions (lock, bundle, history) while the folder is read and hashed.
  */
-export async function runMigrations(config: Config, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
+export async function runMigrations(config: MigrationSessionSettings, log: Logger, options: MigrateOptions): Promise<MigrateResult> {
   if (options.dryRun) {
     await options.session?.close();
     // Malformed folders are refused before we even connect.

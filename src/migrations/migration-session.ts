@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import type { Config } from '../base/config.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 import { connect } from '../pg/db.js';
 import { openPsqlSession, type PsqlSessionResult } from '../pg/psql-session.js';
 import type { MigrationStep } from './migration-plan.js';
@@ -53,7 +54,10 @@ export interface MigrationSession {
 /** The mark of a run whose last step committed. */
 export const DONE_MARK = 'done';
 
-export function openMigrationSession(config: Config, options: MigrationSessionOptions): MigrationSession {
+/** The settings a migration session runs psql with: which psql, and the folder it starts in. */
+export type MigrationSessionSettings = PgPrograms & Pick<Config, 'cwd'>;
+
+export function openMigrationSession(config: MigrationSessionSettings, options: MigrationSessionOptions): MigrationSession {
   const psql = openPsqlSession(config, { url: options.url, vars: options.vars, output: options.output ?? 'inherit', cwd: config.cwd });
   const client = connect(options.url);
   client.catch(() => undefined); // seen by whoever asks for the client

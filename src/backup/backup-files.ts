@@ -49,7 +49,7 @@ export function foldersToSkip(info: BackupInfo | undefined, database: string): s
 }
 
 /** `$LOCAL_DIR/focus/postgresql-backup`. */
-export function defaultBackupDir(config: Config): string {
+export function defaultBackupDir(config: Pick<Config, 'localDir' | 'cwd'>): string {
   return path.join(requireLocalDir(config), 'focus', 'postgresql-backup');
 }
 
@@ -64,7 +64,7 @@ export function assertBackupDir(dir: string): void {
   throw new MissingInputError(`no backup found: ${why} (make one with \`database backup\`)`);
 }
 
-async function chownTree(config: Config, dir: string, user: OsUser): Promise<void> {
+async function chownTree(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>, dir: string, user: OsUser): Promise<void> {
   // -h -P: a link in the tree (the server account may have put one there) is changed
   // itself, never followed.
   const result = await runProgram('chown', ['-R', '-h', '-P', `${user.uid}:${user.gid}`, dir], { env: config.env });
@@ -76,7 +76,7 @@ async function chownTree(config: Config, dir: string, user: OsUser): Promise<voi
  * PostgreSQL wants); an existing empty one (a data folder in RAM) is fine. Both are
  * made and handed over from their anchor (server-files.ts), never through a link.
  */
-function makeServerDataDirs(config: Config, dataDir: string, user: OsUser): void {
+function makeServerDataDirs(config: Pick<Config, 'euid'>, dataDir: string, user: OsUser): void {
   if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) throw new EnvironmentError(`${dataDir} already exists and is not empty`);
   const place = serverFolder(dataDir);
   const wal = path.join(place.path, 'pg_wal');
@@ -92,7 +92,7 @@ function makeServerDataDirs(config: Config, dataDir: string, user: OsUser): void
  * us (as root it may be unreadable to that account) and fed on stdin, so every file
  * comes out owned by the account that will run the server.
  */
-async function extractAs(config: Config, archive: string, dir: string, user: OsUser, skip: readonly string[] = []): Promise<void> {
+async function extractAs(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>, archive: string, dir: string, user: OsUser, skip: readonly string[] = []): Promise<void> {
   const fd = fs.openSync(archive, 'r');
   try {
     const excludes = skip.length > 0 ? ['--anchored', ...skip.map((folder) => `--exclude=${folder}`)] : [];
@@ -113,7 +113,7 @@ export interface ExtractOptions {
  * base.tar.gz, with pg_wal.tar.gz in its pg_wal/. Started, the server replays the WAL
  * from the backup_label and is then consistent.
  */
-export async function extractBackup(config: Config, backupDir: string, dataDir: string, user: OsUser, options: ExtractOptions = {}): Promise<void> {
+export async function extractBackup(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir' | 'euid'>, backupDir: string, dataDir: string, user: OsUser, options: ExtractOptions = {}): Promise<void> {
   assertBackupDir(backupDir);
   makeServerDataDirs(config, dataDir, user);
   const walDir = path.join(dataDir, 'pg_wal');
@@ -144,7 +144,7 @@ export function findBackupIn(dir: string): string | undefined {
 }
 
 /** Extracts a `.tar.gz` of a backup folder into `into` (made here) and returns the backup folder in it. */
-export async function unpackBackupArchive(config: Config, archive: string, into: string): Promise<string> {
+export async function unpackBackupArchive(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>, archive: string, into: string): Promise<string> {
   // `into` may be in the working dir, which the server account can write: tar runs
   // pinned in the folder we made (checked by dev:ino), never through a link put there.
   const anchor = path.dirname(into);

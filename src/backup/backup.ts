@@ -55,7 +55,7 @@ function swapIn(staging: string, target: string): boolean {
 }
 
 /** Backs the running `cluster` up into `target`, replacing a previous backup only once the new one is complete. */
-export async function backupCluster(config: Config, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
+export async function backupCluster(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar'>, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
   makeDirs(path.dirname(target));
   // What a killed backup left (its partial copy, a pg_basebackup still streaming into
   // it, the previous backup moved aside) goes first; the previous backup comes back.

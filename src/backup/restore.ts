@@ -46,7 +46,7 @@ function scratchDir(workingDir: string, tag: string): string {
 /** What to restore from, checked once before anything changes: a backup folder or an archive of one. */
 type RestoreSource = { kind: 'folder'; path: string } | { kind: 'archive'; path: string };
 
-function restoreSource(config: Config, options: RestoreOptions): RestoreSource {
+function restoreSource(config: Pick<Config, 'localDir' | 'cwd'>, options: RestoreOptions): RestoreSource {
   if (!options.archive) {
     const dir = options.path ? path.resolve(config.cwd, options.path) : defaultBackupDir(config);
     assertBackupDir(dir);
@@ -61,12 +61,12 @@ function restoreSource(config: Config, options: RestoreOptions): RestoreSource {
 }
 
 /** The backup folder, unpacking an archive into `scratch` first. */
-async function locateBackup(config: Config, source: RestoreSource, scratch: string, log: Logger): Promise<string> {
+async function locateBackup(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>, source: RestoreSource, scratch: string, log: Logger): Promise<string> {
   if (source.kind === 'folder') return source.path;
   return log.step(`unpack ${source.path}`, () => unpackBackupArchive(config, source.path, scratch));
 }
 
-export async function restoreBackup(config: Config, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restoreBackup(config: Parameters<typeof initCluster>[0] & Pick<Config, 'localDir'>, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
   const source = restoreSource(config, options);
   // One run at a time per working dir (the lock makes a missing one): a postgres-init
@@ -74,7 +74,7 @@ export async function restoreBackup(config: Config, log: Logger, options: Restor
   return withWorkingDirLock(workingDir, { command: 'database restore', log }, () => restoreInto(config, log, workingDir, source));
 }
 
-async function restoreInto(config: Config, log: Logger, workingDir: string, source: RestoreSource): Promise<RestoreResult> {
+async function restoreInto(config: Parameters<typeof initCluster>[0], log: Logger, workingDir: string, source: RestoreSource): Promise<RestoreResult> {
   const layout = clusterLayout(config, workingDir);
   const user = serverUser(config);
   // What a killed restore left (unpacked data, the data it moved aside) goes first; data

@@ -20,6 +20,7 @@ import { describeCommand } from '../base/shell-quote.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { TEST_DATA_FILE } from '../deploy/patch.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
+import type { LayoutSettings } from '../cluster/cluster-layout.js';
 import { fileHeader, readStagingSettings, remoteDumpCommand, sequenceResets, sshArguments } from './staging-dump.js';
 
 
@@ -73,7 +74,13 @@ function diskFull(dir: string): boolean {
   }
 }
 
-export async function pullStaging(config: Config, log: Logger, generator: string): Promise<PullStagingResult> {
+/**
+ * The settings a pull runs with: the STAGING_* variables, PROFILE_DIR, the PATH that
+ * finds ssh, and the cluster settings that clear a killed pull's temp files.
+ */
+export type PullStagingSettings = Pick<Config, 'staging' | 'profileDir' | 'path' | 'env'> & LayoutSettings;
+
+export async function pullStaging(config: PullStagingSettings, log: Logger, generator: string): Promise<PullStagingResult> {
   const settings = readStagingSettings(config);
   const profileDir = requirePath(config.profileDir, 'PROFILE_DIR');
   const ssh = locateProgram(config.path, 'ssh');

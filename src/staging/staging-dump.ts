@@ -23,7 +23,7 @@ export interface StagingSettings {
  * naming it), then the table names (exit 1 naming the bad one). STAGING_DUMP_FLAGS may
  * be empty but must be set; STAGING_DUMP_TABLES must name at least one table.
  */
-export function readStagingSettings(config: Config): StagingSettings {
+export function readStagingSettings(config: Pick<Config, 'staging'>): StagingSettings {
   const { sshHost, dbUrl, dumpTables, dumpFlags } = config.staging;
   const missing = (name: string, what = 'is not set'): MissingInputError =>
     new MissingInputError(`${name} ${what} (pull_staging needs all four STAGING_* variables; see README)`);

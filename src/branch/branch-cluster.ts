@@ -4,13 +4,13 @@
  * and the working dir whose lock serialises switches.
  */
 import type pg from 'pg';
-import { requireWorkingDir, type Config } from '../base/config.js';
+import { requireWorkingDir } from '../base/config.js';
 import { UnreachableError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { runningCluster } from '../cluster/cluster-connection.js';
+import { runningCluster, type ProjectCluster } from '../cluster/cluster-connection.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 import { withClient } from '../pg/db.js';
-import type { GitContext } from './git.js';
+import { gitContext, type GitContext, type GitSettings } from './git.js';
 
 export interface BranchCluster {
   /** The exported URL (its database is PG_DATABASE: the current branch's). */
@@ -22,17 +22,20 @@ export interface BranchCluster {
   admin: pg.Client;
 }
 
+/** The settings that find the running project cluster and the git work tree beside it. */
+export type BranchClusterSettings = ProjectCluster & GitSettings;
+
 /** Runs `work` with the project cluster, which must be running. */
-export async function withBranchCluster<T>(config: Config, work: (cluster: BranchCluster) => Promise<T>): Promise<T> {
+export async function withBranchCluster<T>(config: BranchClusterSettings, work: (cluster: BranchCluster) => Promise<T>): Promise<T> {
   const workingDir = requireWorkingDir(config);
   const connection = runningCluster(config, workingDir);
   if (!connection) throw new UnreachableError(`the project cluster is not running (${workingDir}): start it with \`postgres-init\` or \`database init --reuse\``);
-  const git: GitContext = { cwd: config.localDir ?? config.cwd, env: config.env };
+  const git = gitContext(config);
   return withClient(connection.url, (admin) => work({ url: connection.url, database: connection.layout.database, workingDir, git, admin }), { database: 'postgres' });
 }
 
 /** Same, holding the working dir's lock: two switches (or a switch and a deploy) never interleave. */
-export function withLockedBranchCluster<T>(config: Config, log: Logger, command: string, work: (cluster: BranchCluster) => Promise<T>): Promise<T> {
+export function withLockedBranchCluster<T>(config: BranchClusterSettings, log: Logger, command: string, work: (cluster: BranchCluster) => Promise<T>): Promise<T> {
   return withWorkingDirLock(requireWorkingDir(config), { command, log, create: false }, () => withBranchCluster(config, work));
 }
 

@@ -6,11 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../base/config.js';
 import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { shellQuote } from '../base/shell-quote.js';
-import { gitHooksDir } from './git.js';
+import { gitContext, gitHooksDir, type GitSettings } from './git.js';
 
 const MARKER = '# db-tool: database branch hook';
 export const CHAINED_SUFFIX = '.pre-db-tool';
@@ -48,9 +47,10 @@ function readIfThere(file: string): string | undefined {
   }
 }
 
-export async function installHook(config: Config, launcher: string): Promise<HookInstall> {
-  const hooksDir = await gitHooksDir({ cwd: config.localDir ?? config.cwd, env: config.env });
-  if (!hooksDir) throw new BadInputError(`not in a git repository: ${config.localDir ?? config.cwd}`);
+export async function installHook(config: GitSettings, launcher: string): Promise<HookInstall> {
+  const git = gitContext(config);
+  const hooksDir = await gitHooksDir(git);
+  if (!hooksDir) throw new BadInputError(`not in a git repository: ${git.cwd}`);
   makeDirs(hooksDir);
   const hook = path.join(hooksDir, 'post-checkout');
   const chainedFile = `${hook}${CHAINED_SUFFIX}`;

@@ -9,7 +9,7 @@ import type { Logger } from '../base/log.js';
 import { quoteIdent, withClient } from '../pg/db.js';
 import { MIGRATION_NAME, readMigrations } from '../migrations/migration-files.js';
 import { readAppliedMigrations } from '../migrations/migration-state.js';
-import { withBranchCluster, withLockedBranchCluster, type BranchCluster } from './branch-cluster.js';
+import { withBranchCluster, withLockedBranchCluster, type BranchCluster, type BranchClusterSettings } from './branch-cluster.js';
 import { readBranchDatabases } from './branch-store.js';
 import { currentGitBranch, entriesInBranch, gitBranches } from './git.js';
 
@@ -35,7 +35,7 @@ export interface CurrentBranch {
   matchesGit: boolean | null;
 }
 
-export async function currentBranch(config: Config): Promise<CurrentBranch> {
+export async function currentBranch(config: BranchClusterSettings): Promise<CurrentBranch> {
   return withBranchCluster(config, async (cluster) => {
     const databases = await readBranchDatabases(cluster.admin, cluster.database);
     const branch = databases.find((entry) => entry.database === cluster.database)?.label?.branch ?? null;
@@ -48,7 +48,7 @@ function migrationName(entry: string): string {
   return entry.replace(/(\.(up|down))?\.sql$/, '');
 }
 
-async function pendingOf(config: Config, cluster: BranchCluster, branch: string, database: string, current: boolean): Promise<string[] | null> {
+async function pendingOf(config: Pick<Config, 'migrationDir'>, cluster: BranchCluster, branch: string, database: string, current: boolean): Promise<string[] | null> {
   const dir = config.migrationDir;
   if (!dir) return null;
   let onBranch: string[] | undefined;
@@ -59,7 +59,7 @@ async function pendingOf(config: Config, cluster: BranchCluster, branch: string,
   return [...new Set(onBranch)].filter((name) => !applied.has(name)).sort();
 }
 
-async function listIn(config: Config, cluster: BranchCluster): Promise<BranchInfo[]> {
+async function listIn(config: Pick<Config, 'migrationDir'>, cluster: BranchCluster): Promise<BranchInfo[]> {
   const git = await gitBranches(cluster.git);
   const databases = await readBranchDatabases(cluster.admin, cluster.database);
   const infos: BranchInfo[] = [];
@@ -80,7 +80,10 @@ async function listIn(config: Config, cluster: BranchCluster): Promise<BranchInf
   return infos.sort((a, b) => (a.current !== b.current ? (a.current ? -1 : 1) : a.name.localeCompare(b.name)));
 }
 
-export function listBranches(config: Config): Promise<BranchInfo[]> {
+/** The settings that list branches: the running cluster, git, and MIGRATION_DIR (pending migrations). */
+export type BranchListSettings = BranchClusterSettings & Pick<Config, 'migrationDir'>;
+
+export function listBranches(config: BranchListSettings): Promise<BranchInfo[]> {
   return withBranchCluster(config, (cluster) => listIn(config, cluster));
 }
 
@@ -95,7 +98,7 @@ async function drop(cluster: BranchCluster, database: string): Promise<void> {
   await cluster.admin.query(`DROP DATABASE ${quoteIdent(database)} WITH (FORCE)`);
 }
 
-export async function removeBranch(config: Config, log: Logger, name: string): Promise<RemovedBranch> {
+export async function removeBranch(config: BranchListSettings, log: Logger, name: string): Promise<RemovedBranch> {
   return withLockedBranchCluster(config, log, 'database branch rm', async (cluster) => {
     const branch = (await listIn(config, cluster)).find((info) => info.name === name);
     if (!branch) throw new BadInputError(`no database for branch ${name} (see \`database branch list\`)`);
@@ -125,7 +128,7 @@ function describeAge(ms: number): string {
   return `${Math.max(0, Math.floor(ms / 60_000))} min`;
 }
 
-export async function gcBranches(config: Config, log: Logger, options: GcOptions): Promise<RemovedBranch[]> {
+export async function gcBranches(config: BranchListSettings, log: Logger, options: GcOptions): Promise<RemovedBranch[]> {
   return withLockedBranchCluster(config, log, 'database branch gc', async (cluster) => {
     const removed: RemovedBranch[] = [];
     for (const branch of await listIn(config, cluster)) {

@@ -22,8 +22,9 @@ import { withDatabaseFreeOfCronLauncher } from '../cluster/cron-launcher.js';
 import { quoteIdent, withClient } from '../pg/db.js';
 import { runMigrations } from '../migrations/migrate.js';
 import { readMigrations } from '../migrations/migration-files.js';
+import type { MigrationSessionSettings } from '../migrations/migration-session.js';
 import { readAppliedMigrations } from '../migrations/migration-state.js';
-import { addSessions, dataDirectoryOf, endSessions, NO_SESSIONS, withLockedBranchCluster, type BranchCluster, type EndedSessions } from './branch-cluster.js';
+import { addSessions, dataDirectoryOf, endSessions, NO_SESSIONS, withLockedBranchCluster, type BranchCluster, type BranchClusterSettings, type EndedSessions } from './branch-cluster.js';
 import { labelSql, readBranchDatabases, storedName, writeLabel, type BranchLabel } from './branch-store.js';
 import { commitsSinceMergeBase, currentGitBranch, gitBranchExists, previousGitBranch } from './git.js';
 
@@ -61,7 +62,7 @@ function now(): string {
   return new Date().toISOString();
 }
 
-async function pauseAt(config: Config, log: Logger, step: (typeof PAUSE_STEPS)[number]): Promise<void> {
+async function pauseAt(config: Pick<Config, 'branchPauseAt'>, log: Logger, step: (typeof PAUSE_STEPS)[number]): Promise<void> {
   if (config.branchPauseAt !== step) return;
   log.warn(`database branch switch: paused ${step} (DB_TOOL_BRANCH_PAUSE)`);
   await new Promise(() => setInterval(() => undefined, 1 << 30));
@@ -159,7 +160,7 @@ interface Swap {
 }
 
 /** The renames and labels of a switch, in one transaction. */
-async function swap(config: Config, log: Logger, cluster: BranchCluster, plan: Swap): Promise<EndedSessions> {
+async function swap(config: Pick<Config, 'branchPauseAt'>, log: Logger, cluster: BranchCluster, plan: Swap): Promise<EndedSessions> {
   const { admin, database } = cluster;
   const leavingName = storedName(database, plan.leaving.branch);
   const stamp = now();
@@ -185,7 +186,7 @@ async function swap(config: Config, log: Logger, cluster: BranchCluster, plan: S
 }
 
 /** Applies the branch's pending migrations to its new database; names those it lacks on disk. */
-async function finishFirstVisit(config: Config, log: Logger, cluster: BranchCluster, label: BranchLabel): Promise<Pick<FirstVisit, 'applied' | 'foreign'>> {
+async function finishFirstVisit(config: MigrationSessionSettings & Pick<Config, 'migrationDir'>, log: Logger, cluster: BranchCluster, label: BranchLabel): Promise<Pick<FirstVisit, 'applied' | 'foreign'>> {
   let applied: string[] = [];
   let foreign: string[] = [];
   const dir = config.migrationDir;
@@ -215,7 +216,7 @@ async function finishFirstVisit(config: Config, log: Logger, cluster: BranchClus
 }
 
 /** The checked-out migrations the current database has not applied. */
-async function pendingHere(config: Config, cluster: BranchCluster): Promise<string[]> {
+async function pendingHere(config: Pick<Config, 'migrationDir'>, cluster: BranchCluster): Promise<string[]> {
   const dir = config.migrationDir;
   if (!dir || !fs.existsSync(dir)) return [];
   const disk = readMigrations(dir).map((migration) => migration.name);
@@ -223,7 +224,10 @@ async function pendingHere(config: Config, cluster: BranchCluster): Promise<stri
   return disk.filter((name) => !applied.has(name));
 }
 
-export async function switchBranch(config: Config, log: Logger, options: SwitchOptions): Promise<SwitchResult> {
+/** The settings a switch runs with: the cluster and git, the migrations a first visit applies, the fault-test pause. */
+export type SwitchSettings = BranchClusterSettings & MigrationSessionSettings & Pick<Config, 'migrationDir' | 'branchPauseAt'>;
+
+export async function switchBranch(config: SwitchSettings, log: Logger, options: SwitchOptions): Promise<SwitchResult> {
   return withLockedBranchCluster(config, log, 'database branch switch', async (cluster) => {
     const target = options.name ?? (await currentGitBranch(cluster.git));
     if (!target) throw new BadInputError('no branch to switch to: git has no branch checked out here (detached HEAD?); name one: `database branch switch NAME`');

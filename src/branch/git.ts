@@ -3,12 +3,21 @@
  * a branch is from another's merge-base, the migrations a branch holds. Read-only.
  */
 import path from 'node:path';
+import type { Config, LocalDirSetting } from '../base/config.js';
 import { runProgram } from '../base/process.js';
 
 export interface GitContext {
   /** A folder inside the work tree. */
   cwd: string;
   env: Readonly<Record<string, string>>;
+}
+
+/** The settings that say where git runs: the project root (else the current folder), and its environment. */
+export type GitSettings = LocalDirSetting & Pick<Config, 'env'>;
+
+/** Where git runs for the project: its root, else the current folder. */
+export function gitContext(config: GitSettings): GitContext {
+  return { cwd: config.localDir ?? config.cwd, env: config.env };
 }
 
 async function git(ctx: GitContext, args: readonly string[]): Promise<string | undefined> {

@@ -5,7 +5,7 @@ import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import { runningCluster } from '../cluster/cluster-connection.js';
 import { switchBranch, type SwitchResult } from '../branch/branch-switch.js';
-import { currentGitBranch } from '../branch/git.js';
+import { currentGitBranch, gitContext } from '../branch/git.js';
 
 export { currentBranch, gcBranches, listBranches, parseAge, removeBranch, type BranchInfo, type CurrentBranch, type RemovedBranch } from '../branch/branch-housekeeping.js';
 export { installHook, type HookInstall } from '../branch/branch-hook.js';
@@ -21,7 +21,7 @@ export type HookSwitch = { skipped: string } | SwitchResult;
 export async function switchCommand(config: Config, log: Logger, options: { name?: string; hook?: boolean }): Promise<HookSwitch> {
   if (options.hook) {
     if (!runningCluster(config)) return { skipped: 'the project cluster is not running; `database branch switch` once it is' };
-    if (!(await currentGitBranch({ cwd: config.localDir ?? config.cwd, env: config.env }))) return { skipped: 'no branch checked out (detached HEAD)' };
+    if (!(await currentGitBranch(gitContext(config)))) return { skipped: 'no branch checked out (detached HEAD)' };
   }
   return switchBranch(config, log, { name: options.name });
 }

@@ -53,7 +53,7 @@ function whyNoProof(options: CheckOptions, migrationDir: string | undefined): st
 }
 
 /** Runs `database check` (see above); its result says whether the migrations reproduce the sources. */
-export async function runCheck(config: Config, log: Logger, options: CheckOptions = {}): Promise<CheckResult> {
+export async function runCheck(config: Parameters<typeof withRunDir>[0] & Parameters<typeof startPrivateCluster>[0] & Parameters<typeof runDeploySteps>[0] & Pick<Config, 'migrationDir'>, log: Logger, options: CheckOptions = {}): Promise<CheckResult> {
   preflight(config, options);
   const found = migrationsToProve(config.migrationDir);
   const migrationsSkipped = whyNoProof(options, found);

@@ -3,7 +3,7 @@
  * and the reference-data tables asked for, read at once. A database that cannot be read
  * is an InternalError: it never reads as "differences found".
  */
-import type { Config } from '../base/config.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 import { InternalError, ProgramFailedError, SqlFailedError, UnreachableError } from '../base/errors.js';
 import { withClient } from '../pg/db.js';
 import { compareData, selectTables, type TableDataComparison } from './compare-data.js';
@@ -49,7 +49,7 @@ export function schemaDumpOptions(aspects: ComparedAspects): DumpOptions {
  * neither → exit 5, before any dump unless the dumps were started already), then
  * schema dumps and data side by side.
  */
-export async function compareDatabases(config: Config, urls: { db1: string; db2: string }, options: CompareOptions): Promise<Comparison> {
+export async function compareDatabases(config: PgPrograms, urls: { db1: string; db2: string }, options: CompareOptions): Promise<Comparison> {
   try {
     return await withClient(urls.db1, (client1) =>
       withClient(urls.db2, async (client2) => {

@@ -67,7 +67,7 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 
 /** One side's build: the run's folders and how far the run is. */
 export interface BuildContext {
-  config: Config;
+  config: Parameters<typeof startPrivateCluster>[0] & Parameters<typeof hydrateDatabase>[0] & Pick<Config, 'migrationDir'>;
   log: Logger;
   runDir: string;
   runLogs: string;

@@ -8,9 +8,10 @@
  * data of the tables inheriting hectic.immutable); the result is diff's report.
  */
 import fs from 'node:fs';
-import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
+import type { ClusterSetup } from '../cluster/cluster.js';
+import type { PgPrograms } from '../pg/pg-bin.js';
 import { startPrivateCluster } from '../cluster/private-cluster.js';
 import { MIGRATION_NAME } from '../migrations/migration-files.js';
 import { runMigrations } from '../migrations/migrate.js';
@@ -52,7 +53,7 @@ const COMPARED: ComparedAspects = { privileges: false, columnOrder: true };
  * database (`migrate up all`, which applies the hectic bundle first). A failing
  * migration keeps its own error (exit 4); the migrations' output is kept out of ours.
  */
-export async function buildFromMigrations(config: Config, log: Logger, workingDir: string, migrationDir: string): Promise<MigrationsBuild> {
+export async function buildFromMigrations(config: ClusterSetup, log: Logger, workingDir: string, migrationDir: string): Promise<MigrationsBuild> {
   const prefixed = prefixLogger(log, 'migrations');
   const connection = await startPrivateCluster(config, prefixed, workingDir);
   const result = await prefixed.step('migrate up all (from empty)', () =>
@@ -62,7 +63,7 @@ export async function buildFromMigrations(config: Config, log: Logger, workingDi
 }
 
 /** The schema of a built database, dumped the way the proof compares it (rejections are left to the comparison). */
-export function dumpForProof(config: Config, log: Logger, url: string): Promise<SchemaObject[]> {
+export function dumpForProof(config: PgPrograms, log: Logger, url: string): Promise<SchemaObject[]> {
   const schema = log.step('dump schema', () => dumpSchema(config, url, schemaDumpOptions(COMPARED)));
   schema.catch(() => undefined); // awaited by the comparison, unless the other side failed first
   return schema;
@@ -79,7 +80,7 @@ export interface SourcesBuild {
  * diff` compares its two: same objects, same reference data, same report. The sources'
  * schema is dumped at once, while the migrations may still be running.
  */
-export async function compareWithSources(config: Config, log: Logger, migrations: Promise<MigrationsBuild>, sources: SourcesBuild): Promise<DiffResult> {
+export async function compareWithSources(config: PgPrograms, log: Logger, migrations: Promise<MigrationsBuild>, sources: SourcesBuild): Promise<DiffResult> {
   const compared = COMPARED;
   const sourcesSchema = dumpForProof(config, log, sources.url);
   let built: MigrationsBuild;

@@ -7,14 +7,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../base/config.js';
 import { BadInputError } from '../base/errors.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
 import { withRunDir } from '../cluster/private-cluster.js';
 import { DEFAULT_THRESHOLDS, rehearsalFlags, type RehearsalThresholds, type RehearsedMigration } from './rehearsal.js';
-import { buildDb1 } from './diff-sides.js';
+import { buildDb1, type BuildContext } from './diff-sides.js';
 
 export const REHEARSE_RUN_PREFIX = 'migrator-rehearse';
 
@@ -34,8 +33,11 @@ export interface RehearseResult {
   exceeded: boolean;
 }
 
+/** The settings a rehearsal runs with: diff's DB1 build (the migration folder comes from the options) in a run dir. */
+export type RehearseSettings = Omit<BuildContext['config'], 'migrationDir'> & Parameters<typeof withRunDir>[0];
+
 /** Restores the backup, runs `migrate up all` on it with the rehearsal's readings, and discards the copy. */
-export async function rehearseMigrations(config: Config, log: Logger, options: RehearseOptions): Promise<RehearseResult> {
+export async function rehearseMigrations(config: RehearseSettings, log: Logger, options: RehearseOptions): Promise<RehearseResult> {
   const backup = options.backupPath ? path.resolve(config.cwd, options.backupPath) : defaultBackupDir(config);
   assertBackupDir(backup);
   if (!fs.statSync(options.migrationDir, { throwIfNoEntry: false })?.isDirectory()) {

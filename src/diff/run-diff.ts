@@ -85,7 +85,7 @@ export interface DiffPlan {
  * Everything that can be checked without a cluster, checked before one starts:
  * --tables spelling (5), the backup (3), the hydrate entrypoint (2: the sources cannot build).
  */
-export function planDiff(config: Config, options: DiffOptions): DiffPlan {
+export function planDiff(config: Pick<Config, 'cwd' | 'localDir' | 'databaseSource' | 'hydrateEntrypoint' | 'migrationDir'>, options: DiffOptions): DiffPlan {
   const tables = [...(options.tables ?? [])];
   try {
     assertTableNames(tables, '--tables');
@@ -115,7 +115,7 @@ export function planDiff(config: Config, options: DiffOptions): DiffPlan {
 }
 
 /** Runs `database diff` and returns what it found (the caller renders it). */
-export async function runDiff(config: Config, log: Logger, options: DiffOptions = {}): Promise<DiffRun> {
+export async function runDiff(config: Parameters<typeof withRunDir>[0] & BuildContext['config'], log: Logger, options: DiffOptions = {}): Promise<DiffRun> {
   const plan = planDiff(config, options);
   const focusDir = path.join(requireLocalDir(config), 'focus');
   let runDir: string | undefined;
@@ -143,7 +143,7 @@ export async function runDiff(config: Config, log: Logger, options: DiffOptions 
   }
 }
 
-async function diffInRunDir(config: Config, log: Logger, plan: DiffPlan, runDir: string, runLogs: string): Promise<DiffRun> {
+async function diffInRunDir(config: BuildContext['config'], log: Logger, plan: DiffPlan, runDir: string, runLogs: string): Promise<DiffRun> {
   // A signal runs the run dir's cleanup at once; work still in flight (tar, a template
   // copy) settles and stops at the next checkpoint, and the cleanup runs again once
   // everything has settled.

@@ -174,7 +174,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
 }
 
 /** Runs pg_dump (schema only, no owner; no privileges unless asked for) on `url` and returns its output. */
-export async function dumpSchemaText(config: Config, url: string, options: Pick<DumpOptions, 'privileges'> = {}): Promise<string> {
+export async function dumpSchemaText(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, url: string, options: Pick<DumpOptions, 'privileges'> = {}): Promise<string> {
   const args = ['--schema-only', '--no-owner', ...(options.privileges ? [] : ['--no-privileges']), '--dbname', url];
   const result = await runProgram(versionBoundProgram(config, 'pg_dump', await serverVersion(url)), args, { env: config.env });
   if (result.code !== 0) {
@@ -184,6 +184,6 @@ export async function dumpSchemaText(config: Config, url: string, options: Pick<
 }
 
 /** The schema of the database at `url`, as keyed objects. */
-export async function dumpSchema(config: Config, url: string, options: DumpOptions = {}): Promise<SchemaObject[]> {
+export async function dumpSchema(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, url: string, options: DumpOptions = {}): Promise<SchemaObject[]> {
   return splitDump(await dumpSchemaText(config, url, options), options);
 }

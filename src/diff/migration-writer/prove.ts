@@ -5,7 +5,7 @@
  * schema comparison with DB2 is repeated; then down.sql is applied and the comparison
  * with DB1's original schema must come out identical too.
  */
-import type { Config } from '../../base/config.js';
+import type { PgPrograms } from '../../pg/pg-bin.js';
 import { withClient } from '../../pg/db.js';
 import { runPsql, SqlError } from '../../pg/psql.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from '../compare-schema.js';
@@ -63,7 +63,7 @@ export async function generateMigration(
 }
 
 /** Applies a migration file the way migrator does: one psql session, inside BEGIN … COMMIT unless it runs outside a transaction. */
-export async function applyMigrationSql(config: Config, url: string, sql: string, what: string): Promise<string | undefined> {
+export async function applyMigrationSql(config: PgPrograms, url: string, sql: string, what: string): Promise<string | undefined> {
   try {
     await runPsql(config, what, { url, sql: runsOutsideTransaction(sql) ? sql : `BEGIN;\n${sql}\nCOMMIT;\n`, output: 'pipe', args: ['-v', 'VERBOSITY=terse'] });
     return undefined;
@@ -73,7 +73,7 @@ export async function applyMigrationSql(config: Config, url: string, sql: string
   }
 }
 
-async function proveStep(config: Config, url: string, sql: string, expected: readonly SchemaObject[], what: string, dumpOptions: DumpOptions): Promise<ProofStep> {
+async function proveStep(config: PgPrograms, url: string, sql: string, expected: readonly SchemaObject[], what: string, dumpOptions: DumpOptions): Promise<ProofStep> {
   const error = await applyMigrationSql(config, url, sql, what);
   if (error !== undefined) return { converged: false, error };
   const remaining = compareSchemas(await dumpSchema(config, url, dumpOptions), expected);
@@ -87,7 +87,7 @@ async function proveStep(config: Config, url: string, sql: string, expected: rea
  * it is not applied, and the report says so.
  */
 export async function proveMigration(
-  config: Config,
+  config: PgPrograms,
   db1Url: string,
   schema1: readonly SchemaObject[],
   schema2: readonly SchemaObject[],

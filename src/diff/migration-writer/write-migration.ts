@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../base/config.js';
+import type { PgPrograms } from '../../pg/pg-bin.js';
 import { BadInputError, EnvironmentError } from '../../base/errors.js';
 import { createMigration, normaliseMigrationName } from '../../migrations/migration-create.js';
 import type { DumpOptions, SchemaObject } from '../schema-dump.js';
@@ -62,7 +62,7 @@ function writeFolder(request: Required<Pick<MigrationRequest, 'name' | 'migratio
  * proves and `request.name` is set.
  */
 export async function writeProvedMigration(
-  config: Config,
+  config: PgPrograms,
   db1: { url: string; schema: readonly SchemaObject[] },
   db2: { url: string; schema: readonly SchemaObject[] },
   request: MigrationRequest,

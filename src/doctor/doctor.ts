@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, MAX_SOCKET_PATH, socketFile } from '../cluster/cluster-layout.js';
-import { resolvePreloadLibraries } from '../cluster/preload-libraries.js';
+import { clusterLayout, MAX_SOCKET_PATH, socketFile, type LayoutSettings } from '../cluster/cluster-layout.js';
+import { resolvePreloadLibraries, type PreloadSettings } from '../cluster/preload-libraries.js';
 import type { Config } from '../base/config.js';
 import { silentLogger } from '../base/log.js';
-import { isRoot, lookupUser, userCanReach } from '../cluster/os-user.js';
+import { isRoot, lookupUser, userCanReach, type ServerAccount } from '../cluster/os-user.js';
 import { clearLeftovers, describeLeftover, findLeftovers, isClusterLeftover, type Leftover } from '../cluster/leftovers.js';
 import { clearDeadTestDatabases, connectAdmin, ownerOf } from '../sqltest/test-clones.js';
 import { TEST_DATA_FILE } from '../deploy/patch.js';
 import { isLocalUrl } from '../pg/db.js';
 import { isProcessAlive } from '../base/pids.js';
-import { resolveTargetUrl } from '../cluster/target.js';
-import { locatePgProgram, locateProgram, type PgProgram } from '../pg/pg-bin.js';
+import { resolveTargetUrl, type TargetSettings } from '../cluster/target.js';
+import { locatePgProgram, locateProgram, type PgProgram, type PgPrograms } from '../pg/pg-bin.js';
 import { runProgram } from '../base/process.js';
 import { redactUrl } from '../base/redact.js';
 
@@ -36,7 +36,7 @@ export interface DoctorOptions {
 const REQUIRED: PgProgram[] = ['initdb', 'postgres', 'psql'];
 const OPTIONAL: PgProgram[] = ['pg_dump', 'pg_basebackup'];
 
-async function programCheck(config: Config, name: PgProgram, required: boolean): Promise<DoctorCheck> {
+async function programCheck(config: PgPrograms, name: PgProgram, required: boolean): Promise<DoctorCheck> {
   const found = locatePgProgram(config, name);
   if (!found) {
     return { name: `program ${name}`, status: required ? 'fail' : 'warn', detail: 'not found (install PostgreSQL or set PG_BIN_DIR)' };
@@ -45,7 +45,7 @@ async function programCheck(config: Config, name: PgProgram, required: boolean):
   return { name: `program ${name}`, status: 'ok', detail: `${found} (${version?.stdout.trim() || 'version unknown'})` };
 }
 
-async function preloadCheck(config: Config): Promise<DoctorCheck> {
+async function preloadCheck(config: PreloadSettings & Pick<Config, 'confFile'>): Promise<DoctorCheck> {
   if (config.confFile) return { name: 'preload libraries', status: 'ok', detail: 'PG_CONF_FILE is set; its settings apply' };
   if (!config.preloadLibraries.trim()) return { name: 'preload libraries', status: 'ok', detail: 'none requested' };
   try {
@@ -57,7 +57,7 @@ async function preloadCheck(config: Config): Promise<DoctorCheck> {
   }
 }
 
-function variableChecks(config: Config): DoctorCheck[] {
+function variableChecks(config: Pick<Config, 'localDir' | 'workingDir' | 'dbUrl' | 'pgUrlVar' | 'pgUrlFromVar'>): DoctorCheck[] {
   return [
     config.localDir
       ? { name: 'LOCAL_DIR', status: 'ok', detail: config.localDir }
@@ -79,7 +79,7 @@ function nearestExisting(dir: string): string {
   return current;
 }
 
-function folderChecks(config: Config): DoctorCheck[] {
+function folderChecks(config: LayoutSettings): DoctorCheck[] {
   if (!config.workingDir) return [];
   const checks: DoctorCheck[] = [];
   const stat = fs.statSync(config.workingDir, { throwIfNoEntry: false });
@@ -108,7 +108,7 @@ function folderChecks(config: Config): DoctorCheck[] {
  * As root the cluster runs as PG_OS_USER, which must exist and reach the working dir
  * (and, for check and diff, $LOCAL_DIR/focus): a project under /root (mode 0700) fails.
  */
-async function serverAccountCheck(config: Config): Promise<DoctorCheck> {
+async function serverAccountCheck(config: ServerAccount & Pick<Config, 'env' | 'workingDir' | 'localDir'>): Promise<DoctorCheck> {
   const name = 'server account';
   if (!isRoot(config)) return { name, status: 'ok', detail: 'not root: the cluster runs as you' };
   const user = lookupUser(config.osUser);
@@ -129,7 +129,7 @@ async function serverAccountCheck(config: Config): Promise<DoctorCheck> {
 }
 
 /** The database the commands would work on, when it is on this machine and answers. */
-function localTarget(config: Config): string | undefined {
+function localTarget(config: TargetSettings): string | undefined {
   try {
     return resolveTargetUrl(config);
   } catch {
@@ -138,7 +138,7 @@ function localTarget(config: Config): string | undefined {
 }
 
 /** Everything crashes left on this machine that doctor knows of (see cluster/leftovers.ts). */
-function findAllLeftovers(config: Config): Leftover[] {
+function findAllLeftovers(config: Pick<Config, 'localDir' | 'workingDir' | 'cacheDir' | 'profileDir'>): Leftover[] {
   return findLeftovers({
     focusDirs: config.localDir ? [path.join(config.localDir, 'focus')] : [],
     scanServers: true,
@@ -150,7 +150,7 @@ function findAllLeftovers(config: Config): Leftover[] {
 }
 
 /** One line on `found`; with `fix`, they are cleared first. */
-async function leftoverCheck(config: Config, name: string, found: readonly Leftover[], fix: boolean): Promise<DoctorCheck> {
+async function leftoverCheck(config: LayoutSettings, name: string, found: readonly Leftover[], fix: boolean): Promise<DoctorCheck> {
   if (found.length === 0) return { name, status: 'ok', detail: 'none' };
   if (!fix) {
     return { name, status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
@@ -168,7 +168,7 @@ async function leftoverCheck(config: Config, name: string, found: readonly Lefto
  * RAM folders of test runs); with `fix`, cleared. Test clones go first: dropping a dead
  * run's RAM tablespace on the server is cleaner than removing its folder under it.
  */
-async function leftoverChecks(config: Config, fix: boolean): Promise<DoctorCheck[]> {
+async function leftoverChecks(config: TargetSettings & Pick<Config, 'localDir' | 'cacheDir' | 'profileDir'>, fix: boolean): Promise<DoctorCheck[]> {
   const clones = await testCloneCheck(config, fix);
   const found = findAllLeftovers(config);
   return [
@@ -191,7 +191,7 @@ async function deadTestDatabases(admin: Awaited<ReturnType<typeof connectAdmin>>
 }
 
 /** Copies of `database test` whose run died (`dbtool_test_<pid>_<n>`); with `fix`, dropped. */
-async function testCloneCheck(config: Config, fix: boolean): Promise<DoctorCheck> {
+async function testCloneCheck(config: TargetSettings, fix: boolean): Promise<DoctorCheck> {
   const url = localTarget(config);
   // On another machine's server a pid says nothing: those are left to their runs.
   if (!url || !isLocalUrl(url)) return { name: 'test clones', status: 'ok', detail: 'no database on this machine to look at' };
@@ -210,8 +210,11 @@ async function testCloneCheck(config: Config, fix: boolean): Promise<DoctorCheck
   }
 }
 
+/** The settings doctor looks at: the programs, preload libraries, folders, server account and target. */
+export type DoctorSettings = PreloadSettings & TargetSettings & Pick<Config, 'confFile' | 'localDir' | 'cacheDir' | 'profileDir'>;
+
 /** Inspects the environment (`database doctor`); changes nothing unless `fix`. */
-export async function examineEnvironment(config: Config, options: DoctorOptions = {}): Promise<DoctorReport> {
+export async function examineEnvironment(config: DoctorSettings, options: DoctorOptions = {}): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   for (const name of REQUIRED) checks.push(await programCheck(config, name, true));
   for (const name of OPTIONAL) checks.push(await programCheck(config, name, false));

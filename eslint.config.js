@@ -3,6 +3,7 @@ import tseslint from 'typescript-eslint';
 import layers from './eslint/layers.js';
 import commandEntries from './eslint/command-entries.js';
 import cliImports from './eslint/cli-imports.js';
+import narrowConfig from './eslint/narrow-config.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'examples/**/focus/', 'focus/'] },
@@ -30,11 +31,17 @@ export default tseslint.config(
   {
     // The house of SPEC §15: imports point down only.
     files: ['src/**/*.ts'],
-    plugins: { house: { rules: { layers, 'command-entries': commandEntries, 'cli-imports': cliImports } } },
+    plugins: { house: { rules: { layers, 'command-entries': commandEntries, 'cli-imports': cliImports, 'narrow-config': narrowConfig } } },
     rules: {
       'house/layers': 'error',
       // configureCommand, register*Command: commander's Command; describeCommand, remoteDumpCommand: a command line.
       'house/command-entries': ['error', { allow: ['^configureCommand$', '^register\\w*Command$', '^describeCommand$', '^remoteDumpCommand$'] }],
+      // Core takes the narrow settings it uses; src/commands/ and src/cli/ keep the whole Config.
+      'house/narrow-config': ['error', {
+        allow: [
+          { function: 'newProjectConfig', reason: 'derives the whole configuration of a new project from the whole configuration (flags applied on top are kept)' },
+        ],
+      }],
     },
   },
   {

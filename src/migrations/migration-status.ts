@@ -9,7 +9,8 @@
  * (it never ran) is marked baseline.
  */
 import fs from 'node:fs';
-import { withClient } from '../pg/db.js';
+import { isDbToolError, type DbToolError } from '../base/errors.js';
+import { connect, withClient } from '../pg/db.js';
 import { readMigrations } from './migration-files.js';
 import { findOutOfOrder, type AppliedMigration } from './migration-plan.js';
 import { readAppliedMigrations } from './migration-state.js';
@@ -96,4 +97,40 @@ export async function readMigrationSummary(url: string, migrationDir: string | u
     pending: disk.filter((migration) => !appliedNames.has(migration.name)).map((migration) => migration.name),
     ...(baseline.length > 0 ? { baseline } : {}),
   };
+}
+
+/** A migration on disk whose state is unknown: the database could not be reached. */
+export interface UnknownMigrationStatus extends Omit<MigrationStatus, 'state'> {
+  state: 'unknown';
+}
+
+export interface MigrationStatusReport {
+  migrationDir: string;
+  migrations: Array<MigrationStatus | UnknownMigrationStatus>;
+  /**
+   * Why the database could not be reached (no URL, no running cluster, connection
+   * refused). The migrations are then those on disk, in state `unknown`.
+   */
+  unreachable?: DbToolError;
+}
+
+/**
+ * Every migration's state; reads only (the bundle is not applied). A database that
+ * cannot be reached still gets the listing of the disk, in state `unknown`.
+ */
+export async function readMigrationStatusReport(url: () => string, migrationDir: string): Promise<MigrationStatusReport> {
+  const disk = readMigrations(migrationDir);
+  let client;
+  try {
+    client = await connect(url());
+  } catch (error) {
+    if (!isDbToolError(error)) throw error;
+    const migrations = disk.map((source): UnknownMigrationStatus => ({ name: source.name, state: 'unknown', appliedAt: null, hash: source.hash, appliedHash: null }));
+    return { migrationDir, migrations, unreachable: error };
+  }
+  try {
+    return { migrationDir, migrations: migrationStatuses(disk, await readAppliedMigrations(client)) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

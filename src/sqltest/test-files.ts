@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { requirePath, type Config } from '../base/config.js';
 import { BadInputError } from '../base/errors.js';
 
 /** Every `*.sql` file below `dir`, in name order (byte order of the relative paths, as `ls -R` would sort them). */
@@ -41,4 +42,10 @@ export function collectTestFiles(paths: readonly string[], defaultDir: string): 
     files.push(...below);
   }
   return [...new Set(files)];
+}
+
+/** The files a run would test, in the order it tests them: PATHs (relative to `cwd`), else `$DATABASE_DIR/test/`. */
+export function projectTestFiles(config: Pick<Config, 'databaseDir' | 'cwd'>, paths: readonly string[] = []): string[] {
+  const defaultDir = paths.length > 0 ? '' : path.join(requirePath(config.databaseDir, 'DATABASE_DIR'), 'test');
+  return collectTestFiles(paths.map((given) => path.resolve(config.cwd, given)), defaultDir);
 }

@@ -13,8 +13,9 @@
  * round a lane goes from one file to the next without waiting for a copy or a
  * connection — what makes 16 short files faster than `pg_prove -j 2` (bench/).
  */
+import os from 'node:os';
 import type { PgPrograms } from '../pg/pg-bin.js';
-import { type DbToolError, EnvironmentError } from '../base/errors.js';
+import { BadInputError, type DbToolError, EnvironmentError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import { loadDriver } from '../pg/db.js';
 import { describePsqlFailure, SqlError } from '../pg/psql.js';
@@ -85,6 +86,13 @@ export interface TestRunOptions {
   /** psql's working directory (`\i` paths). */
   cwd: string;
   onEvent?: (event: TestRunEvent) => void;
+}
+
+/** Files run at once: `jobs` (a whole number of at least 1), else the number of CPUs. */
+export function testJobs(jobs: number | undefined): number {
+  const chosen = jobs ?? os.availableParallelism();
+  if (!Number.isInteger(chosen) || chosen < 1) throw new BadInputError(`--jobs must be a whole number of at least 1, not ${jobs}`);
+  return chosen;
 }
 
 export function totalsOf(files: readonly TestFileResult[]): TestTotals {

@@ -18,6 +18,7 @@ export const RANKS = {
   doctor: 4,
   diff: 5,
   branch: 5,
+  scaffold: 5,
   commands: 6,
   cli: 7,
 };

@@ -20,7 +20,7 @@ import {
   MIGRATION_UP_SQL,
   TEST_DATA_SQL,
   TEST_SQL,
-} from './scaffold-templates.js';
+} from '../scaffold/scaffold-templates.js';
 
 export interface ScaffoldResult {
   localDir: string;

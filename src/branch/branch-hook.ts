@@ -1,6 +1,6 @@
 /**
  * `database branch install-hook`: a git `post-checkout` hook that switches the database
- * when a branch is checked out. A hook already there is kept: moved aside to
+ * when a branch is checked out (`database branch switch --hook`). A hook already there is kept: moved aside to
  * `post-checkout.pre-db-tool` and run first by ours, with its exit status kept. Running
  * the install again changes nothing. The hooks folder is git's (core.hooksPath respected).
  */
@@ -9,7 +9,10 @@ import path from 'node:path';
 import { BadInputError, EnvironmentError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { shellQuote } from '../base/shell-quote.js';
-import { gitContext, gitHooksDir, type GitSettings } from './git.js';
+import type { Logger } from '../base/log.js';
+import { runningCluster } from '../cluster/cluster-connection.js';
+import { switchBranch, type SwitchResult, type SwitchSettings } from './branch-switch.js';
+import { currentGitBranch, gitContext, gitHooksDir, type GitSettings } from './git.js';
 
 const MARKER = '# db-tool: database branch hook';
 export const CHAINED_SUFFIX = '.pre-db-tool';
@@ -67,4 +70,18 @@ export async function installHook(config: GitSettings, launcher: string): Promis
   fs.writeFileSync(temporary, hookScript(launcher), { mode: 0o755 });
   fs.renameSync(temporary, hook);
   return { hook, outcome: 'installed', chained };
+}
+
+/** A switch from the hook: done, or skipped with the reason. */
+export type HookSwitch = { skipped: string } | SwitchResult;
+
+/**
+ * `switch --hook` (from the post-checkout hook): a checkout with no branch (a rebase's
+ * detached HEAD) or with the cluster stopped switches nothing and says why, never fails
+ * the checkout.
+ */
+export async function switchFromHook(config: SwitchSettings, log: Logger, name?: string): Promise<HookSwitch> {
+  if (!runningCluster(config)) return { skipped: 'the project cluster is not running; `database branch switch` once it is' };
+  if (!(await currentGitBranch(gitContext(config)))) return { skipped: 'no branch checked out (detached HEAD)' };
+  return switchBranch(config, log, { name });
 }

@@ -3,25 +3,14 @@
  */
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
-import { runningCluster } from '../cluster/cluster-connection.js';
-import { switchBranch, type SwitchResult } from '../branch/branch-switch.js';
-import { currentGitBranch, gitContext } from '../branch/git.js';
+import { switchFromHook, type HookSwitch } from '../branch/branch-hook.js';
+import { switchBranch } from '../branch/branch-switch.js';
 
 export { currentBranch, gcBranches, listBranches, parseAge, removeBranch, type BranchInfo, type CurrentBranch, type RemovedBranch } from '../branch/branch-housekeeping.js';
-export { installHook, type HookInstall } from '../branch/branch-hook.js';
+export { installHook, type HookInstall, type HookSwitch } from '../branch/branch-hook.js';
 export type { SwitchResult } from '../branch/branch-switch.js';
 
-export type HookSwitch = { skipped: string } | SwitchResult;
-
-/**
- * `switch --hook` (from the post-checkout hook): a checkout with no branch (a rebase's
- * detached HEAD) or with the cluster stopped switches nothing and says why, never fails
- * the checkout.
- */
-export async function switchCommand(config: Config, log: Logger, options: { name?: string; hook?: boolean }): Promise<HookSwitch> {
-  if (options.hook) {
-    if (!runningCluster(config)) return { skipped: 'the project cluster is not running; `database branch switch` once it is' };
-    if (!(await currentGitBranch(gitContext(config)))) return { skipped: 'no branch checked out (detached HEAD)' };
-  }
-  return switchBranch(config, log, { name: options.name });
+/** `database branch switch [NAME] [--hook]`: `--hook` skips (and says why) where a checkout must not fail. */
+export function switchCommand(config: Config, log: Logger, options: { name?: string; hook?: boolean }): Promise<HookSwitch> {
+  return options.hook ? switchFromHook(config, log, options.name) : switchBranch(config, log, { name: options.name });
 }

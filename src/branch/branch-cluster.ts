@@ -28,7 +28,7 @@ export type BranchClusterSettings = ProjectCluster & GitSettings;
 /** Runs `work` with the project cluster, which must be running. */
 export async function withBranchCluster<T>(config: BranchClusterSettings, work: (cluster: BranchCluster) => Promise<T>): Promise<T> {
   const workingDir = requireWorkingDir(config);
-  const connection = runningCluster(config, workingDir);
+  const connection = runningCluster(config);
   if (!connection) throw new UnreachableError(`the project cluster is not running (${workingDir}): start it with \`postgres-init\` or \`database init --reuse\``);
   const git = gitContext(config);
   return withClient(connection.url, (admin) => work({ url: connection.url, database: connection.layout.database, workingDir, git, admin }), { database: 'postgres' });

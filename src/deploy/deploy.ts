@@ -94,9 +94,10 @@ export function preflight(config: EntrypointSettings & TestDataSetting, options:
 }
 
 /** Stops the cluster; a failure to stop is reported but never hides the step's error. */
-async function stopQuietly(config: LayoutSettings, log: Logger, workingDir: string): Promise<void> {
+async function stopQuietly(config: LayoutSettings, log: Logger): Promise<void> {
+  const workingDir = requireWorkingDir(config);
   try {
-    const state = await stopCluster(config, workingDir);
+    const state = await stopCluster(config);
     log.info(state === 'stopped' ? `cluster stopped (${workingDir})` : `cluster was not running (${workingDir})`);
   } catch (error) {
     log.error(`could not stop the cluster of ${workingDir}: ${(error as Error).message}`);
@@ -132,7 +133,7 @@ export async function deployProject(config: DeployStepSettings & ClusterSetup, l
     // watchdog stops it (and removes nothing).
     const watchdog = startWatchdog(config, { kind: 'stop', workingDir, owner: processIdentity() });
     try {
-      const result = await withCleanup(() => stopQuietly(config, log, workingDir), deploy);
+      const result = await withCleanup(() => stopQuietly(config, log), deploy);
       return { ...result, stopped: true };
     } finally {
       watchdog.release();

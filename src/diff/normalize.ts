@@ -18,50 +18,78 @@ const VOLATILE_LINES: readonly RegExp[] = [
 /** Session settings pg_dump emits before and between objects. */
 const SESSION_SETTING = /^(?:SET [A-Za-z_.]+ = .*;|SELECT pg_catalog\.set_config\(.*\);)$/;
 
+/** Every volatile line starts with `\` or `-`: the patterns run on few lines of a dump. */
+function mayBeVolatile(firstCode: number): boolean {
+  return firstCode === 0x5c || firstCode === 0x2d;
+}
+
 export function isVolatileLine(line: string): boolean {
-  // Every volatile line starts with `\` or `-`: the patterns run on few lines of a dump.
-  const first = line.charCodeAt(0);
-  if (first !== 0x5c && first !== 0x2d) return false;
-  return VOLATILE_LINES.some((pattern) => pattern.test(line));
+  return mayBeVolatile(line.charCodeAt(0)) && VOLATILE_LINES.some((pattern) => pattern.test(line));
 }
 
 export function isSessionSetting(line: string): boolean {
   return SESSION_SETTING.test(line);
 }
 
-function endsInSpace(line: string): boolean {
-  const last = line.charCodeAt(line.length - 1);
-  return last === 0x20 || last === 0x09 || last === 0x0d;
-}
-
-/** Removes trailing whitespace from every line and collapses runs of blank lines into one. */
-export function tidyLines(lines: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const raw of lines) {
-    const line = endsInSpace(raw) ? raw.replace(/[ \t\r]+$/, '') : raw;
-    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
-    out.push(line);
-  }
-  while (out.length > 0 && out[out.length - 1] === '') out.pop();
-  return out;
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d;
 }
 
 /**
- * The text of one dump object without noise: volatile lines dropped, and the `SET`
- * lines pg_dump puts *between* objects (they trail the previous object) removed. A
+ * The text of one dump object, `text` from `start` to `end`, without noise: volatile
+ * lines dropped, trailing whitespace removed from every line, runs of blank lines
+ * collapsed into one (leading ones dropped), and the `SET` lines pg_dump puts *between*
+ * objects (they trail the previous object) removed with the blank lines around them. A
  * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
+ *
+ * Lines are kept as offsets into `text`, and lines kept whole one after another are cut
+ * out as one piece: an object that needs no change inside (most do not) comes back as a
+ * slice of the dump, which shares its memory. Copying every object's lines made garbage
+ * collection grow faster than the dump (issue 22 §3).
  */
-export function normalizeObjectText(lines: readonly string[]): string {
-  const kept: string[] = [];
-  for (const line of lines) if (!isVolatileLine(line)) kept.push(line);
-  const tidy = tidyLines(kept);
+export function normalizeObjectText(text: string, start = 0, end = text.length): string {
+  /** Kept lines as pairs of offsets: from, to (exclusive, trailing whitespace cut). */
+  const kept: number[] = [];
+  for (let from = start; from <= end; ) {
+    const newline = text.indexOf('\n', from);
+    const lineEnd = newline < 0 || newline > end ? end : newline;
+    let to = lineEnd;
+    while (to > from && isSpace(text.charCodeAt(to - 1))) to -= 1;
+    const blank = to === from;
+    const afterBlank = kept.length === 0 || kept[kept.length - 1] === kept[kept.length - 2];
+    const noise = mayBeVolatile(text.charCodeAt(from)) && isVolatileLine(text.slice(from, lineEnd));
+    if (!(blank && afterBlank) && !noise) kept.push(from, to);
+    from = lineEnd + 1;
+  }
   // Popping blank lines too: those directly before the trailing SETs may now end the text.
-  while (tidy.length > 0) {
-    const last = tidy[tidy.length - 1] ?? '';
-    if (last === '' || isSessionSetting(last)) tidy.pop();
+  while (kept.length > 0) {
+    const from = kept[kept.length - 2] ?? 0;
+    const to = kept[kept.length - 1] ?? 0;
+    if (from === to || isSessionSetting(text.slice(from, to))) kept.length -= 2;
     else break;
   }
-  return tidy.join('\n');
+  return joinLines(text, kept);
+}
+
+/** The kept lines joined by newlines, each run of whole adjacent lines as one slice of `text`. */
+function joinLines(text: string, kept: readonly number[]): string {
+  const pieces: string[] = [];
+  let runFrom = -1;
+  let runTo = -1;
+  for (let index = 0; index < kept.length; index += 2) {
+    const from = kept[index] ?? 0;
+    const to = kept[index + 1] ?? 0;
+    // The line right after a kept whole line: only the newline lies between them.
+    if (from === runTo + 1 && text.charCodeAt(runTo) === 0x0a) {
+      runTo = to;
+      continue;
+    }
+    if (runFrom >= 0) pieces.push(text.slice(runFrom, runTo));
+    runFrom = from;
+    runTo = to;
+  }
+  if (runFrom >= 0) pieces.push(text.slice(runFrom, runTo));
+  return pieces.length === 1 ? (pieces[0] ?? '') : pieces.join('\n');
 }
 
 const TABLE_OPEN = /^CREATE (?:UNLOGGED )?TABLE .* \($/;

@@ -63,21 +63,31 @@ export function maskOwner(sql: string, owner: string): string {
 
 const GRANT_TYPES = new Set(['ACL', 'DEFAULT ACL']);
 
+/** Where the line starting at `from` ends: its newline, or the end of the text. */
+function lineEnd(text: string, from: number): number {
+  const newline = text.indexOf('\n', from);
+  return newline < 0 ? text.length : newline;
+}
+
 /**
- * A header block: `--`, comment lines (`-- TOC entry …`, `-- Dependencies: …` in
- * verbose dumps) including one `-- Name: …` line, `--`. Returns its last line's index.
+ * The header block at the `--` line at offset `at`: `--`, comment lines (`-- TOC entry
+ * …`, `-- Dependencies: …` in verbose dumps) including one `-- Name: …` line, `--`.
+ * Returns its header and where the object's body starts (after the closing `--` line).
  */
-function headerAt(lines: readonly string[], index: number): { header: Header; end: number } | undefined {
-  if (lines[index] !== '--') return undefined;
+function headerAt(text: string, at: number): { header: Header; bodyStart: number } | undefined {
   let header: Header | undefined;
-  for (let j = index + 1; j <= index + 5 && j < lines.length; j += 1) {
-    const line = lines[j] ?? '';
-    if (line === '--') return header && { header, end: j };
+  let from = lineEnd(text, at) + 1;
+  // At most four comment lines before the closing `--`.
+  for (let count = 0; count < 5 && from <= text.length; count += 1) {
+    const end = lineEnd(text, from);
+    const line = text.slice(from, end);
+    if (line === '--') return header && { header, bodyStart: end + 1 };
     if (!line.startsWith('-- ')) return undefined;
     const match = HEADER.exec(line);
     if (match && match[1] !== undefined && match[2] !== undefined && match[3] !== undefined) {
       header = { name: match[1], type: match[2], schema: match[3] === '-' ? null : match[3], owner: match[4] ?? '' };
     }
+    from = end + 1;
   }
   return undefined;
 }
@@ -95,19 +105,6 @@ export function objectKey(header: Pick<Header, 'type' | 'schema' | 'name'>): str
   return `${header.type} ${header.schema}.${header.name}`;
 }
 
-/** Up to `count` lines of `text` from offset `start`, with where the last one ends. */
-function linesAt(text: string, start: number, count: number): string[] {
-  const lines: string[] = [];
-  let from = start;
-  while (lines.length < count && from <= text.length) {
-    const end = text.indexOf('\n', from);
-    lines.push(text.slice(from, end < 0 ? text.length : end));
-    if (end < 0) break;
-    from = end + 1;
-  }
-  return lines;
-}
-
 /** Offset of the first `--` line starting at or after `from`, else -1. */
 function nextDashLine(text: string, from: number): number {
   if (from === 0 && text.startsWith('--\n')) return 0;
@@ -120,9 +117,10 @@ function nextDashLine(text: string, from: number): number {
  * preamble) and the closing footer are not objects. Two entries with one key (rare:
  * pg_dump does not promise unique names) are merged in a stable order.
  *
- * The dump is walked from one `--` line to the next, and only an object's own text is
- * cut into lines: a dump of 5,000 tables as one array of lines cost more in garbage
- * collection than the splitting itself, and grew faster than the dump.
+ * The dump is walked from one `--` line to the next by offsets, and each object is
+ * normalised where it lies in the dump: cutting the dump (or each object) into arrays of
+ * lines cost more in garbage collection than the splitting itself, and grew faster than
+ * the dump (issue 22 §3).
  */
 export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumnOrder'> = {}): SchemaObject[] {
   const objects = new Map<string, SchemaObject>();
@@ -132,8 +130,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
   const close = (bodyEnd: number): void => {
     if (!current) return;
     const { type, schema, name, owner } = current.header;
-    const body = bodyEnd > current.bodyStart ? text.slice(current.bodyStart, bodyEnd).split('\n') : [];
-    let sql = normalizeObjectText(body);
+    let sql = normalizeObjectText(text, current.bodyStart, Math.max(current.bodyStart, bodyEnd));
     if (GRANT_TYPES.has(type)) sql = maskOwner(sql, owner);
     if (options.ignoreColumnOrder && type === 'TABLE') sql = ignoreColumnOrder(sql);
     const key = objectKey(current.header);
@@ -152,22 +149,19 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
   let at = nextDashLine(text, 0);
   let end = text.length;
   while (at >= 0) {
-    // A header block is at most 7 lines: `--`, up to 5 comment lines, `--`.
-    const lines = linesAt(text, at, 7);
-    if (FOOTER.test(lines[1] ?? '')) {
+    if (FOOTER.test(text.slice(at + 3, lineEnd(text, at + 3)))) {
       end = at;
       break;
     }
-    const block = headerAt(lines, 0);
+    const block = headerAt(text, at);
     if (!block) {
       at = nextDashLine(text, at + 2);
       continue;
     }
     // The body ends with the newline before this header's first line.
     close(at - 1);
-    const bodyStart = at + lines.slice(0, block.end + 1).reduce((length, line) => length + line.length + 1, 0);
-    current = { header: block.header, bodyStart };
-    at = nextDashLine(text, bodyStart);
+    current = block;
+    at = nextDashLine(text, block.bodyStart);
   }
   close(end === text.length ? end : end - 1);
   return [...objects.values()];

@@ -36,60 +36,79 @@ function isSpace(code: number): boolean {
 }
 
 /**
+ * The lines of one object that stay, kept as runs of whole adjacent lines of the dump and
+ * cut out as slices, which share the dump's memory: an object that needs no change inside
+ * (most do not) is one slice of the dump. Copying every object's lines (arrays of lines,
+ * then their joined text) made garbage collection grow faster than the dump (issue 22 §3).
+ */
+class KeptLines {
+  /** Finished runs (a line dropped or trimmed ends a run). */
+  private readonly pieces: string[] = [];
+  private runFrom = -1;
+  private runTo = -1;
+  /** Where the text ends: after the last line that is neither blank nor a session setting. */
+  private endPieces = 0;
+  private endFrom = -1;
+  private endTo = -1;
+  /** Whether the last kept line is blank; true before the first, so leading blanks go. */
+  lastBlank = true;
+
+  constructor(private readonly text: string) {}
+
+  /**
+   * Keeps the line `from`–`to` (trailing whitespace cut off). Content (a line neither
+   * blank nor a session setting) moves the end of the text past it.
+   */
+  add(from: number, to: number, isContent: boolean): void {
+    // Only the previous line's newline lies between them: the run goes on.
+    if (from === this.runTo + 1 && this.text.charCodeAt(this.runTo) === 0x0a) {
+      this.runTo = to;
+    } else {
+      if (this.runFrom >= 0) this.pieces.push(this.text.slice(this.runFrom, this.runTo));
+      this.runFrom = from;
+      this.runTo = to;
+    }
+    this.lastBlank = from === to;
+    if (isContent) {
+      this.endPieces = this.pieces.length;
+      this.endFrom = this.runFrom;
+      this.endTo = this.runTo;
+    }
+  }
+
+  toString(): string {
+    if (this.endFrom < 0) return '';
+    const last = this.text.slice(this.endFrom, this.endTo);
+    return this.endPieces === 0 ? last : [...this.pieces.slice(0, this.endPieces), last].join('\n');
+  }
+}
+
+/**
  * The text of one dump object, `text` from `start` to `end`, without noise: volatile
  * lines dropped, trailing whitespace removed from every line, runs of blank lines
  * collapsed into one (leading ones dropped), and the `SET` lines pg_dump puts *between*
  * objects (they trail the previous object) removed with the blank lines around them. A
  * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
- *
- * Lines are kept as offsets into `text`, and lines kept whole one after another are cut
- * out as one piece: an object that needs no change inside (most do not) comes back as a
- * slice of the dump, which shares its memory. Copying every object's lines made garbage
- * collection grow faster than the dump (issue 22 §3).
+ * Walked by offsets: only lines that may be noise or a setting are cut out to be checked.
  */
 export function normalizeObjectText(text: string, start = 0, end = text.length): string {
-  /** Kept lines as pairs of offsets: from, to (exclusive, trailing whitespace cut). */
-  const kept: number[] = [];
+  const kept = new KeptLines(text);
   for (let from = start; from <= end; ) {
     const newline = text.indexOf('\n', from);
     const lineEnd = newline < 0 || newline > end ? end : newline;
     let to = lineEnd;
     while (to > from && isSpace(text.charCodeAt(to - 1))) to -= 1;
     const blank = to === from;
-    const afterBlank = kept.length === 0 || kept[kept.length - 1] === kept[kept.length - 2];
     const noise = mayBeVolatile(text.charCodeAt(from)) && isVolatileLine(text.slice(from, lineEnd));
-    if (!(blank && afterBlank) && !noise) kept.push(from, to);
+    if (!noise && !(blank && kept.lastBlank)) kept.add(from, to, !blank && !isSessionSettingAt(text, from, to));
     from = lineEnd + 1;
   }
-  // Popping blank lines too: those directly before the trailing SETs may now end the text.
-  while (kept.length > 0) {
-    const from = kept[kept.length - 2] ?? 0;
-    const to = kept[kept.length - 1] ?? 0;
-    if (from === to || isSessionSetting(text.slice(from, to))) kept.length -= 2;
-    else break;
-  }
-  return joinLines(text, kept);
+  return kept.toString();
 }
 
-/** The kept lines joined by newlines, each run of whole adjacent lines as one slice of `text`. */
-function joinLines(text: string, kept: readonly number[]): string {
-  const pieces: string[] = [];
-  let runFrom = -1;
-  let runTo = -1;
-  for (let index = 0; index < kept.length; index += 2) {
-    const from = kept[index] ?? 0;
-    const to = kept[index + 1] ?? 0;
-    // The line right after a kept whole line: only the newline lies between them.
-    if (from === runTo + 1 && text.charCodeAt(runTo) === 0x0a) {
-      runTo = to;
-      continue;
-    }
-    if (runFrom >= 0) pieces.push(text.slice(runFrom, runTo));
-    runFrom = from;
-    runTo = to;
-  }
-  if (runFrom >= 0) pieces.push(text.slice(runFrom, runTo));
-  return pieces.length === 1 ? (pieces[0] ?? '') : pieces.join('\n');
+/** Whether the line `from`–`to` is a session setting (every one starts with `S`). */
+function isSessionSettingAt(text: string, from: number, to: number): boolean {
+  return text.charCodeAt(from) === 0x53 && isSessionSetting(text.slice(from, to));
 }
 
 const TABLE_OPEN = /^CREATE (?:UNLOGGED )?TABLE .* \($/;

@@ -29,6 +29,7 @@ export interface SchemaObject {
 }
 
 const HEADER = /^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (.*?)(?:; Tablespace: .*)?$/;
+const FOOTER_START = '-- PostgreSQL database dump complete';
 const FOOTER = /^-- PostgreSQL database dump complete\s*$/;
 
 interface Header {
@@ -80,10 +81,9 @@ function headerAt(text: string, at: number): { header: Header; bodyStart: number
   // At most four comment lines before the closing `--`.
   for (let count = 0; count < 5 && from <= text.length; count += 1) {
     const end = lineEnd(text, from);
-    const line = text.slice(from, end);
-    if (line === '--') return header && { header, bodyStart: end + 1 };
-    if (!line.startsWith('-- ')) return undefined;
-    const match = HEADER.exec(line);
+    if (end - from === 2 && text.startsWith('--', from)) return header && { header, bodyStart: end + 1 };
+    if (!text.startsWith('-- ', from)) return undefined;
+    const match = HEADER.exec(text.slice(from, end));
     if (match && match[1] !== undefined && match[2] !== undefined && match[3] !== undefined) {
       header = { name: match[1], type: match[2], schema: match[3] === '-' ? null : match[3], owner: match[4] ?? '' };
     }
@@ -103,6 +103,11 @@ export function objectKey(header: Pick<Header, 'type' | 'schema' | 'name'>): str
     if (space > 0) return `${header.type} ${header.name.slice(0, space)} ${header.schema}.${header.name.slice(space + 1)}`;
   }
   return `${header.type} ${header.schema}.${header.name}`;
+}
+
+/** Whether the line at `from` is pg_dump's closing comment. */
+function isFooterAt(text: string, from: number): boolean {
+  return text.startsWith(FOOTER_START, from) && FOOTER.test(text.slice(from, lineEnd(text, from)));
 }
 
 /** Offset of the first `--` line starting at or after `from`, else -1. */
@@ -149,7 +154,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
   let at = nextDashLine(text, 0);
   let end = text.length;
   while (at >= 0) {
-    if (FOOTER.test(text.slice(at + 3, lineEnd(text, at + 3)))) {
+    if (isFooterAt(text, at + 3)) {
       end = at;
       break;
     }

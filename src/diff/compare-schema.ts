@@ -32,8 +32,11 @@ export function compareObjects(a: Pick<SchemaObject, 'schema' | 'name' | 'type'>
 }
 
 export function compareSchemas(db1: readonly SchemaObject[], db2: readonly SchemaObject[]): SchemaComparison {
-  const second = new Map(db2.map((object) => [object.key, object]));
-  const firstKeys = new Set(db1.map((object) => object.key));
+  // Filled by loops: no array of key pairs to build (and collect) first.
+  const second = new Map<string, SchemaObject>();
+  for (const object of db2) second.set(object.key, object);
+  const firstKeys = new Set<string>();
+  for (const object of db1) firstKeys.add(object.key);
   const result: SchemaComparison = { onlyInDb1: [], onlyInDb2: [], changed: [], identical: 0 };
   for (const object of db1) {
     const other = second.get(object.key);

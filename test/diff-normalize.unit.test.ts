@@ -207,4 +207,14 @@ describe('compareSchemas', () => {
     expect(comparison.changed.map((object) => object.key)).toEqual(['FUNCTION public.f(integer)', 'TABLE public.t']);
     expect(comparison.changed[0]?.db2).toContain('a+2');
   });
+
+  it('reports what only DB2 has, sorted by schema, name and type, whatever the dump order', () => {
+    const object = (type: string, schema: string | null, name: string): SchemaObject => ({ key: objectKey({ type, schema, name }), type, schema, name, sql: `-- ${name}` });
+    const shared = object('TABLE', 'public', 't');
+    const extra = [object('VIEW', 'public', 'b'), object('EXTENSION', null, 'pgcrypto'), object('TABLE', 'app', 'z'), object('INDEX', 'public', 'a'), object('TABLE', 'public', 'a')];
+    const comparison = compareSchemas([shared], [...extra, shared]);
+    expect(comparison.onlyInDb2.map((o) => o.key)).toEqual(['EXTENSION pgcrypto', 'TABLE app.z', 'INDEX public.a', 'TABLE public.a', 'VIEW public.b']);
+    expect(comparison.onlyInDb1).toEqual([]);
+    expect(comparison.identical).toBe(1);
+  });
 });

@@ -173,7 +173,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
   let at = nextDashLine(text, 0);
   let end = text.length;
   while (at >= 0) {
-    if (isFooterAt(text, at + 3)) {
+    if (isFooterAt(text, at + 3 /* the line after `--` */)) {
       end = at;
       break;
     }

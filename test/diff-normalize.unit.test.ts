@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareSchemas, schemasDiffer } from '../src/diff/compare-schema.js';
-import { isSessionSetting, isVolatileLine, normalizeObjectText, tidyLines } from '../src/diff/normalize.js';
+import { isSessionSetting, isVolatileLine, normalizeObjectText } from '../src/diff/normalize.js';
 import { objectKey, splitDump, type SchemaObject } from '../src/diff/schema-dump.js';
 import { ROOT } from './helpers/env.js';
 
@@ -56,23 +56,89 @@ describe('normalize', () => {
   });
 
   it('trims trailing whitespace and collapses blank-line runs', () => {
-    expect(tidyLines(['', 'a  ', '', '', 'b\t', '', ''])).toEqual(['a', '', 'b']);
+    expect(normalizeObjectText('\na  \n\n\nb\t\n\n')).toBe('a\n\nb');
   });
 
   it('drops SET lines trailing an object but keeps those inside a body', () => {
-    const text = normalizeObjectText([
-      'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$',
-      'BEGIN',
-      "SET x = 'y';",
-      'END $$;',
-      '',
-      '',
-      "SET default_tablespace = '';",
-      '',
-      'SET default_table_access_method = heap;',
-      '',
-    ]);
+    const text = normalizeObjectText(
+      [
+        'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$',
+        'BEGIN',
+        "SET x = 'y';",
+        'END $$;',
+        '',
+        '',
+        "SET default_tablespace = '';",
+        '',
+        'SET default_table_access_method = heap;',
+        '',
+      ].join('\n'),
+    );
     expect(text).toBe("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\nSET x = 'y';\nEND $$;");
+  });
+});
+
+/** The normaliser's rules applied line by line, plainly: the oracle for the offset-based one. */
+function normalizeByLines(text: string): string {
+  const lines: string[] = [];
+  for (const raw of text.split('\n')) {
+    if (isVolatileLine(raw)) continue;
+    const line = raw.replace(/[ \t\r]+$/, '');
+    if (line === '' && (lines.length === 0 || lines[lines.length - 1] === '')) continue;
+    lines.push(line);
+  }
+  while (lines.length > 0 && (lines[lines.length - 1] === '' || isSessionSetting(lines[lines.length - 1] ?? ''))) lines.pop();
+  return lines.join('\n');
+}
+
+/** A small deterministic generator (mulberry32), so a failure can be replayed. */
+function randomIntegers(seed: number): (below: number) => number {
+  let state = seed;
+  return (below) => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % below;
+  };
+}
+
+describe('normalizeObjectText on a part of a dump', () => {
+  const LINES = [
+    '',
+    '',
+    '  ',
+    '\t',
+    'CREATE TABLE public.t (',
+    '    id integer,  ',
+    '    b text\r',
+    ');',
+    "SET default_tablespace = '';",
+    "SET x = 'y';  ",
+    "SELECT pg_catalog.set_config('search_path', '', false);",
+    '\\restrict abc',
+    '-- TOC entry 12 (class 1259 OID 16386)',
+    '-- a comment that stays',
+    '-',
+    '$$;',
+  ];
+
+  it('reads only its part of the text', () => {
+    const text = 'SET a = 1;\n\nCREATE TABLE t ();\n\n\nSET b = 2;\nnext object';
+    const start = text.indexOf('\n') + 1;
+    expect(normalizeObjectText(text, start, text.lastIndexOf('\n'))).toBe('CREATE TABLE t ();');
+    expect(normalizeObjectText(text, start, start)).toBe('');
+  });
+
+  it('gives what the rules give line by line, on generated texts', () => {
+    const random = randomIntegers(22);
+    for (let round = 0; round < 3000; round += 1) {
+      const lines = Array.from({ length: random(14) }, () => LINES[random(LINES.length)] ?? '');
+      const body = lines.join(random(4) === 0 ? '\r\n' : '\n');
+      const before = random(2) === 0 ? '' : 'before\n';
+      const after = random(2) === 0 ? '' : '\nafter';
+      const text = before + body + after;
+      expect(normalizeObjectText(text, before.length, before.length + body.length), JSON.stringify(body)).toBe(normalizeByLines(body));
+    }
   });
 });
 
@@ -140,5 +206,15 @@ describe('compareSchemas', () => {
     expect(comparison.onlyInDb2).toEqual([]);
     expect(comparison.changed.map((object) => object.key)).toEqual(['FUNCTION public.f(integer)', 'TABLE public.t']);
     expect(comparison.changed[0]?.db2).toContain('a+2');
+  });
+
+  it('reports what only DB2 has, sorted by schema, name and type, whatever the dump order', () => {
+    const object = (type: string, schema: string | null, name: string): SchemaObject => ({ key: objectKey({ type, schema, name }), type, schema, name, sql: `-- ${name}` });
+    const shared = object('TABLE', 'public', 't');
+    const extra = [object('VIEW', 'public', 'b'), object('EXTENSION', null, 'pgcrypto'), object('TABLE', 'app', 'z'), object('INDEX', 'public', 'a'), object('TABLE', 'public', 'a')];
+    const comparison = compareSchemas([shared], [...extra, shared]);
+    expect(comparison.onlyInDb2.map((o) => o.key)).toEqual(['EXTENSION pgcrypto', 'TABLE app.z', 'INDEX public.a', 'TABLE public.a', 'VIEW public.b']);
+    expect(comparison.onlyInDb1).toEqual([]);
+    expect(comparison.identical).toBe(1);
   });
 });

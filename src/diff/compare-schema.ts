@@ -31,17 +31,26 @@ export function compareObjects(a: Pick<SchemaObject, 'schema' | 'name' | 'type'>
   return 0;
 }
 
+/**
+ * Compares two schemas as splitDump gives them: each key at most once per side. DB2's
+ * objects are taken out of one map as DB1's find them, so what is left is only in DB2 —
+ * one hash table for the comparison instead of one per side.
+ */
 export function compareSchemas(db1: readonly SchemaObject[], db2: readonly SchemaObject[]): SchemaComparison {
-  const second = new Map(db2.map((object) => [object.key, object]));
-  const firstKeys = new Set(db1.map((object) => object.key));
+  const unmatched = new Map<string, SchemaObject>();
+  for (const object of db2) unmatched.set(object.key, object);
   const result: SchemaComparison = { onlyInDb1: [], onlyInDb2: [], changed: [], identical: 0 };
   for (const object of db1) {
-    const other = second.get(object.key);
-    if (!other) result.onlyInDb1.push(object);
-    else if (other.sql === object.sql) result.identical += 1;
+    const other = unmatched.get(object.key);
+    if (!other) {
+      result.onlyInDb1.push(object);
+      continue;
+    }
+    unmatched.delete(object.key);
+    if (other.sql === object.sql) result.identical += 1;
     else result.changed.push({ key: object.key, type: object.type, schema: object.schema, name: object.name, db1: object.sql, db2: other.sql });
   }
-  for (const object of db2) if (!firstKeys.has(object.key)) result.onlyInDb2.push(object);
+  for (const object of unmatched.values()) result.onlyInDb2.push(object);
   result.onlyInDb1.sort(compareObjects);
   result.onlyInDb2.sort(compareObjects);
   result.changed.sort(compareObjects);

@@ -18,50 +18,97 @@ const VOLATILE_LINES: readonly RegExp[] = [
 /** Session settings pg_dump emits before and between objects. */
 const SESSION_SETTING = /^(?:SET [A-Za-z_.]+ = .*;|SELECT pg_catalog\.set_config\(.*\);)$/;
 
+/** Every volatile line starts with `\` or `-`: the patterns run on few lines of a dump. */
+function mayBeVolatile(firstCode: number): boolean {
+  return firstCode === 0x5c || firstCode === 0x2d;
+}
+
 export function isVolatileLine(line: string): boolean {
-  // Every volatile line starts with `\` or `-`: the patterns run on few lines of a dump.
-  const first = line.charCodeAt(0);
-  if (first !== 0x5c && first !== 0x2d) return false;
-  return VOLATILE_LINES.some((pattern) => pattern.test(line));
+  return mayBeVolatile(line.charCodeAt(0)) && VOLATILE_LINES.some((pattern) => pattern.test(line));
 }
 
 export function isSessionSetting(line: string): boolean {
   return SESSION_SETTING.test(line);
 }
 
-function endsInSpace(line: string): boolean {
-  const last = line.charCodeAt(line.length - 1);
-  return last === 0x20 || last === 0x09 || last === 0x0d;
-}
-
-/** Removes trailing whitespace from every line and collapses runs of blank lines into one. */
-export function tidyLines(lines: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const raw of lines) {
-    const line = endsInSpace(raw) ? raw.replace(/[ \t\r]+$/, '') : raw;
-    if (line === '' && (out.length === 0 || out[out.length - 1] === '')) continue;
-    out.push(line);
-  }
-  while (out.length > 0 && out[out.length - 1] === '') out.pop();
-  return out;
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d;
 }
 
 /**
- * The text of one dump object without noise: volatile lines dropped, and the `SET`
- * lines pg_dump puts *between* objects (they trail the previous object) removed. A
- * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
+ * The lines of one object that stay, kept as runs of whole adjacent lines of the dump and
+ * cut out as slices, which share the dump's memory: an object that needs no change inside
+ * (most do not) is one slice of the dump. Copying every object's lines (arrays of lines,
+ * then their joined text) made garbage collection grow faster than the dump (issue 22 §3).
  */
-export function normalizeObjectText(lines: readonly string[]): string {
-  const kept: string[] = [];
-  for (const line of lines) if (!isVolatileLine(line)) kept.push(line);
-  const tidy = tidyLines(kept);
-  // Popping blank lines too: those directly before the trailing SETs may now end the text.
-  while (tidy.length > 0) {
-    const last = tidy[tidy.length - 1] ?? '';
-    if (last === '' || isSessionSetting(last)) tidy.pop();
-    else break;
+class KeptLines {
+  /** Finished runs (a line dropped or trimmed ends a run). */
+  private readonly pieces: string[] = [];
+  private runFrom = -1;
+  private runTo = -1;
+  /** Where the text ends: after the last line that is neither blank nor a session setting. */
+  private endPieces = 0;
+  private endFrom = -1;
+  private endTo = -1;
+  /** Whether the last kept line is blank; true before the first, so leading blanks go. */
+  lastBlank = true;
+
+  constructor(private readonly text: string) {}
+
+  /**
+   * Keeps the line `from`–`to` (trailing whitespace cut off). Content (a line neither
+   * blank nor a session setting) moves the end of the text past it.
+   */
+  add(from: number, to: number, isContent: boolean): void {
+    // Only the previous line's newline lies between them: the run goes on.
+    if (from === this.runTo + 1 && this.text.charCodeAt(this.runTo) === 0x0a) {
+      this.runTo = to;
+    } else {
+      if (this.runFrom >= 0) this.pieces.push(this.text.slice(this.runFrom, this.runTo));
+      this.runFrom = from;
+      this.runTo = to;
+    }
+    this.lastBlank = from === to;
+    if (isContent) {
+      this.endPieces = this.pieces.length;
+      this.endFrom = this.runFrom;
+      this.endTo = this.runTo;
+    }
   }
-  return tidy.join('\n');
+
+  toString(): string {
+    if (this.endFrom < 0) return '';
+    const last = this.text.slice(this.endFrom, this.endTo);
+    return this.endPieces === 0 ? last : [...this.pieces.slice(0, this.endPieces), last].join('\n');
+  }
+}
+
+/**
+ * The text of one dump object, `text` from `start` to `end`, without noise: volatile
+ * lines dropped, trailing whitespace removed from every line, runs of blank lines
+ * collapsed into one (leading ones dropped), and the `SET` lines pg_dump puts *between*
+ * objects (they trail the previous object) removed with the blank lines around them. A
+ * `SET` inside a function body is never trailing: the body ends with its `$$;` line.
+ * Walked by offsets: only lines that may be noise or a setting are cut out to be checked.
+ */
+export function normalizeObjectText(text: string, start = 0, end = text.length): string {
+  const kept = new KeptLines(text);
+  for (let from = start; from <= end; ) {
+    const newline = text.indexOf('\n', from);
+    const lineEnd = newline < 0 || newline > end ? end : newline;
+    let to = lineEnd;
+    while (to > from && isSpace(text.charCodeAt(to - 1))) to -= 1;
+    const blank = to === from;
+    const noise = mayBeVolatile(text.charCodeAt(from)) && isVolatileLine(text.slice(from, lineEnd));
+    if (!noise && !(blank && kept.lastBlank)) kept.add(from, to, !blank && !isSessionSettingAt(text, from, to));
+    from = lineEnd + 1;
+  }
+  return kept.toString();
+}
+
+/** Whether the line `from`–`to` is a session setting (every one starts with `S`). */
+function isSessionSettingAt(text: string, from: number, to: number): boolean {
+  return text.charCodeAt(from) === 0x53 && isSessionSetting(text.slice(from, to));
 }
 
 const TABLE_OPEN = /^CREATE (?:UNLOGGED )?TABLE .* \($/;

@@ -13,6 +13,10 @@ import { isProcessAlive } from '../base/pids.js';
 import { removeInBackground, spawnDetachedScript } from '../base/process.js';
 
 const SPARE_TMP_PREFIX = '.spare-tmp-';
+/** Restored copies of a backup kept ready for diff's DB1 (src/backup/restored-spare.ts); not templates. */
+export const RESTORED_SPARE_PREFIX = `${SPARE_PREFIX}restored-`;
+/** A restored copy in preparation: `.spare-restored-tmp-<pid>` (the shell that extracts). */
+export const RESTORED_TMP_PREFIX = `${RESTORED_SPARE_PREFIX}tmp-`;
 
 /**
  * For each missing spare in turn: copy, then rename, so a spare exists only once it is
@@ -56,8 +60,10 @@ const MIN_FREE_FOR_SPARE = 512 * 1024 * 1024;
 
 /** `.spare-tmp-<pid>-<key>` (`-<key>` missing in folders of older versions). */
 const PREPARATION_NAME = /^\.spare-tmp-([0-9]+)(?:-([0-9a-z]+))?$/;
+/** `.spare-restored-tmp-<pid>-<key>`. */
+const RESTORED_PREPARATION_NAME = /^\.spare-restored-tmp-([0-9]+)-([0-9a-z]+)$/;
 
-interface Preparation {
+export interface Preparation {
   folder: string;
   /** Its shell, leader of the process group that copies. */
   pid: number;
@@ -65,8 +71,9 @@ interface Preparation {
   key: string | undefined;
 }
 
-/** Spare copies in progress in `dir`. */
-function preparations(dir: string): Preparation[] {
+/** Spare copies in progress in `dir`: of the template, or (`restored`) restored copies of a backup. */
+export function preparations(dir: string, kind: 'template' | 'restored' = 'template'): Preparation[] {
+  const name = kind === 'template' ? PREPARATION_NAME : RESTORED_PREPARATION_NAME;
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
@@ -74,7 +81,7 @@ function preparations(dir: string): Preparation[] {
     return [];
   }
   return entries.flatMap((entry) => {
-    const match = PREPARATION_NAME.exec(entry);
+    const match = name.exec(entry);
     return match ? [{ folder: path.join(dir, entry), pid: Number(match[1]), key: match[2] }] : [];
   });
 }
@@ -98,7 +105,8 @@ export function takeSpare(config: Pick<Config, 'env'>, dir: string, key: string,
     return false;
   }
   for (const entry of entries) {
-    if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX)) continue;
+    // Restored copies of a backup are another pool's (restored-spare.ts).
+    if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX) || entry.startsWith(RESTORED_SPARE_PREFIX)) continue;
     const spare = path.join(dir, entry);
     const ours = spareNames(key).includes(entry);
     if (ours && !taken) {
@@ -136,21 +144,22 @@ export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: stri
   }
 }
 
-function roomForSpare(dir: string): boolean {
+/** True when `dir`'s disk keeps MIN_FREE_FOR_SPARE free after `bytes` more. */
+export function roomForSpare(dir: string, bytes = 0): boolean {
   try {
     const stat = fs.statfsSync(dir);
-    return stat.bavail * stat.bsize >= MIN_FREE_FOR_SPARE;
+    return stat.bavail * stat.bsize >= MIN_FREE_FOR_SPARE + bytes;
   } catch {
     return false;
   }
 }
 
-/** Stops spare copies in progress in `dir` and removes what they wrote. */
+/** Stops spare copies in progress in `dir` (templates and restored backups) and removes what they wrote. */
 export function stopSparePreparation(dir: string): void {
-  for (const preparation of preparations(dir)) stopPreparation(preparation);
+  for (const preparation of [...preparations(dir), ...preparations(dir, 'restored')]) stopPreparation(preparation);
 }
 
-function stopPreparation({ folder, pid }: Preparation): void {
+export function stopPreparation({ folder, pid }: Preparation): void {
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {

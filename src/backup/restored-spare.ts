@@ -20,7 +20,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { isProcessAlive } from '../base/pids.js';
 import { removeInBackground, spawnDetachedScript, type OsUser } from '../base/process.js';
 import { isRoot, serverUser } from '../cluster/os-user.js';
 import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, stopPreparation } from '../cluster/spare-cluster.js';
@@ -168,9 +167,9 @@ export function prepareRestoredSpare(config: Config, backupDir: string, database
   const spares = spareNames(key).map((name) => path.join(home, name));
   if (spares.every((spare) => fs.existsSync(spare))) return;
   for (const preparation of preparations(home, 'restored')) {
-    if (preparation.key === key && isProcessAlive(preparation.pid)) return;
+    if (preparation.key === key && preparation.running) return;
     // Another backup's (replaced meanwhile), or killed half-way: it never completes.
-    if (isProcessAlive(preparation.pid)) stopPreparation(preparation);
+    if (preparation.running) stopPreparation(preparation);
     else removeInBackground(config, preparation.folder);
   }
   if (!roomForSpare(home, roomNeeded(backupDir))) return;

@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SPARE_PREFIX } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { isProcessAlive } from '../base/pids.js';
 import { removeInBackground, spawnDetachedScript } from '../base/process.js';
 
 const SPARE_TMP_PREFIX = '.spare-tmp-';
@@ -69,6 +68,28 @@ export interface Preparation {
   pid: number;
   /** The template it copies. */
   key: string | undefined;
+  /** True when its shell still runs (checked: see isPreparationShell). */
+  running: boolean;
+}
+
+/**
+ * True when `pid` is the shell of a preparation in `dir` and leads its process group.
+ * The pid comes from a folder name in the working dir, which the server account can
+ * write: signalling the group of whatever pid it names would reach any process (and
+ * group -1 is every process root may signal). Told through /proc (Linux); where there
+ * is none, nothing is signalled and only the folder goes.
+ */
+function isPreparationShell(pid: number, dir: string): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // spawnDetachedScript: /bin/sh -c SCRIPT db-tool DIR KEY …
+    return group === pid && args[0] === '/bin/sh' && args[3] === 'db-tool' && path.resolve(args[4] ?? '') === path.resolve(dir);
+  } catch {
+    return false;
+  }
 }
 
 /** Spare copies in progress in `dir`: of the template, or (`restored`) restored copies of a backup. */
@@ -82,7 +103,9 @@ export function preparations(dir: string, kind: 'template' | 'restored' = 'templ
   }
   return entries.flatMap((entry) => {
     const match = name.exec(entry);
-    return match ? [{ folder: path.join(dir, entry), pid: Number(match[1]), key: match[2] }] : [];
+    if (!match) return [];
+    const pid = Number(match[1]);
+    return [{ folder: path.join(dir, entry), pid, key: match[2], running: isPreparationShell(pid, dir) }];
   });
 }
 
@@ -128,10 +151,10 @@ export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: stri
   const spares = spareNames(key).map((name) => path.join(dir, name));
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || spares.every((spare) => fs.existsSync(spare))) return;
   for (const preparation of preparations(dir)) {
-    if (preparation.key === key && isProcessAlive(preparation.pid)) return;
+    if (preparation.key === key && preparation.running) return;
     // Left by a copy that was killed (a CI job ending under it), which never completes,
     // or copying a template we no longer use: its spares would be dropped at the next start.
-    if (isProcessAlive(preparation.pid)) stopPreparation(preparation);
+    if (preparation.running) stopPreparation(preparation);
     else removeInBackground(config, preparation.folder);
   }
   if (!roomForSpare(dir)) return;
@@ -159,11 +182,14 @@ export function stopSparePreparation(dir: string): void {
   for (const preparation of [...preparations(dir), ...preparations(dir, 'restored')]) stopPreparation(preparation);
 }
 
-export function stopPreparation({ folder, pid }: Preparation): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already finished
+/** Ends a preparation's process group (only a checked one: see isPreparationShell) and removes its folder. */
+export function stopPreparation({ folder, pid, running }: Preparation): void {
+  if (running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already finished
+    }
   }
   fs.rmSync(folder, { recursive: true, force: true });
 }

@@ -275,8 +275,10 @@ describe('postgres-init spare clusters', () => {
     const { dir, env } = project();
     const workingDir = path.join(dir, 'pg');
     fs.mkdirSync(workingDir, { recursive: true });
-    // A copy of a template no longer used (another PG_SHARED_PRELOAD_LIBRARIES, say), still running.
-    const other = spawn('/bin/sh', ['-c', 'sleep 600'], { detached: true, stdio: 'ignore' });
+    // A copy of a template no longer used (another PG_SHARED_PRELOAD_LIBRARIES, say), still
+    // running: a shell shaped like a preparation's (spawnDetachedScript: `db-tool DIR …`),
+    // since only such a group is ever signalled (restored-spare.unit.test.ts).
+    const other = spawn('/bin/sh', ['-c', 'sleep 600; :', 'db-tool', workingDir, '0123456789abcdef'], { detached: true, stdio: 'ignore' });
     const otherCopy = path.join(workingDir, `.spare-tmp-${other.pid}-0123456789abcdef`);
     fs.mkdirSync(path.join(otherCopy, 'data'), { recursive: true });
     const ended = new Promise((resolve) => other.on('exit', resolve));

@@ -11,6 +11,7 @@ import type { Config } from '../base/config.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { withClient } from '../pg/db.js';
 import { BACKUP_INFO, BASE_ARCHIVE, WAL_ARCHIVE, type BackupInfo } from './backup-files.js';
+import { prepareRestoredSpare } from './restored-spare.js';
 import { ProgramFailedError } from '../base/errors.js';
 import { throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
@@ -55,7 +56,7 @@ function swapIn(staging: string, target: string): boolean {
 }
 
 /** Backs the running `cluster` up into `target`, replacing a previous backup only once the new one is complete. */
-export async function backupCluster(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar'>, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
+export async function backupCluster(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar' | 'osUser'>, log: Logger, cluster: ClusterConnection, target: string, generator: string): Promise<BackupResult> {
   makeDirs(path.dirname(target));
   // What a killed backup left (its partial copy, a pg_basebackup still streaming into
   // it, the previous backup moved aside) goes first; the previous backup comes back.
@@ -100,6 +101,8 @@ export async function backupCluster(config: Pick<Config, 'env' | 'path' | 'pgBin
       const bytes = archiveSize(staging, BASE_ARCHIVE) + archiveSize(staging, WAL_ARCHIVE);
       throwIfInterrupted();
       const replaced = swapIn(staging, target);
+      // Diffs of the old backup had a restored copy kept ready: the new one gets its own.
+      prepareRestoredSpare(config, target, cluster.layout.database, path.dirname(target), { onlyReplacing: true });
       return { path: target, bytes, replaced, info };
     },
   );

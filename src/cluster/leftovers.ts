@@ -17,11 +17,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LayoutSettings } from './cluster-layout.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isIdentityAlive, processesMentioning } from '../base/pids.js';
 import { allRamDirs, removeRamDir } from './ram-storage.js';
-import { clearRunDir, readRunOwner } from './run-dir.js';
+import { clearRunDir, readRunOwner, type RunDirSettings } from './run-dir.js';
 import { stopServer } from './server-process.js';
 import { isStale, lockFile, readLockHolder } from './working-dir-lock.js';
 import { backupLeftovers, deadRunFolder, runFoldersIn, serverDataDirs, SUFFIX, tempLeftovers, testRamLeftovers, workingDirLeftovers } from './leftover-places.js';
@@ -148,7 +147,7 @@ function putBack(leftover: Leftover): boolean {
   return true;
 }
 
-async function clearOne(config: LayoutSettings, leftover: Leftover): Promise<void> {
+async function clearOne(config: RunDirSettings, leftover: Leftover): Promise<void> {
   switch (leftover.kind) {
     case 'run folder':
       await clearRunDir(config, leftover.path, readRunOwner(leftover.path)?.keep ?? [], { orphaned: true });
@@ -170,7 +169,7 @@ async function clearOne(config: LayoutSettings, leftover: Leftover): Promise<voi
 }
 
 /** Clears leftovers (each one re-checked as it goes); returns the ones cleared. */
-export async function clearLeftovers(config: LayoutSettings, leftovers: readonly Leftover[]): Promise<Leftover[]> {
+export async function clearLeftovers(config: RunDirSettings, leftovers: readonly Leftover[]): Promise<Leftover[]> {
   const cleared: Leftover[] = [];
   for (const leftover of leftovers) {
     await clearOne(config, leftover);
@@ -188,6 +187,6 @@ export function describeLeftover(leftover: Leftover): string {
 }
 
 /** Clears the leftovers of `kinds` that dead runs left (a command clearing its own before it starts). */
-export async function clearDeadLeftovers(config: LayoutSettings, options: FindOptions): Promise<Leftover[]> {
+export async function clearDeadLeftovers(config: RunDirSettings, options: FindOptions): Promise<Leftover[]> {
   return clearLeftovers(config, findLeftovers(options));
 }

@@ -73,7 +73,7 @@ export function makePrivateDataDir(config: Pick<Config, 'osUser' | 'euid' | 'cwd
 }
 
 /** Clears what killed runs of this project left (their watchdog normally has already). */
-async function clearProjectLeftovers(config: Pick<Config, 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar'>): Promise<void> {
+async function clearProjectLeftovers(config: Pick<Config, 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar' | 'env'>): Promise<void> {
   const leftovers = findLeftovers({ focusDirs: [focusDirOf(config)] });
   if (leftovers.length > 0) await clearLeftovers(config, leftovers);
 }

@@ -2,15 +2,15 @@
  * What a watchdog does once its owner is dead (see watchdog.ts): the same cleanup the
  * owner would have done, plus killing the programs it left working on its folders.
  */
-import { clusterLayout, type LayoutSettings } from './cluster-layout.js';
-import { clearRunDir } from './run-dir.js';
+import { clusterLayout } from './cluster-layout.js';
+import { clearRunDir, type RunDirSettings } from './run-dir.js';
 import { stopServer } from './server-process.js';
 import { stopSparePreparation } from './spare-cluster.js';
 import type { WatchdogPlan } from './watchdog.js';
 import { takeOverLockOf } from './working-dir-lock.js';
 
 /** Carries out a run's or a deploy's plan (a test run's copies: src/sqltest/clones-watchdog-main.ts). */
-export async function carryOutPlan(config: LayoutSettings, plan: WatchdogPlan): Promise<void> {
+export async function carryOutPlan(config: RunDirSettings, plan: WatchdogPlan): Promise<void> {
   switch (plan.kind) {
     case 'run':
       await clearRunDir(config, plan.runDir, plan.keep, { orphaned: true });

@@ -10,9 +10,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clusterLayout, type LayoutSettings } from './cluster-layout.js';
-import { requireLocalDir, type LocalDirSetting } from '../base/config.js';
+import { clusterLayout, scratchName, type LayoutSettings } from './cluster-layout.js';
+import { requireLocalDir, type Config, type LocalDirSetting } from '../base/config.js';
 import { makeDirs } from '../base/folders.js';
+import { removeInBackground } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { formatIdentity, parseIdentity, processesMentioning, processIdentity, type ProcessIdentity } from '../base/pids.js';
@@ -103,14 +104,36 @@ async function removeFolder(dir: string, retry: boolean): Promise<void> {
   }
 }
 
+/** A run folder's clusters are found by their layout; their folders are removed by a spawned rm. */
+export type RunDirSettings = LayoutSettings & Pick<Config, 'env'>;
+
+/**
+ * Hands a stopped cluster's folder to a detached `rm` (removeInBackground), so the run
+ * does not wait for thousands of files to go: renamed into the project's working dir as
+ * `.trash-discarded-*` (where abandoned trash is cleared, should that rm be killed).
+ * Only on the working dir's disk (a rename); returns false when it cannot.
+ */
+function discardInBackground(config: Pick<Config, 'env' | 'workingDir'>, clusterDir: string): boolean {
+  const home = config.workingDir;
+  const homeStat = home ? fs.statSync(home, { throwIfNoEntry: false }) : undefined;
+  if (!home || !homeStat?.isDirectory() || homeStat.dev !== fs.statSync(clusterDir, { throwIfNoEntry: false })?.dev) return false;
+  const trash = path.join(home, scratchName('discarded'));
+  try {
+    fs.renameSync(clusterDir, trash);
+  } catch {
+    return false;
+  }
+  removeInBackground(config, trash);
+  return true;
+}
+
 /** Stops the cluster of `workingDir` and removes the folder; tolerant of half-made clusters. */
-export async function discardCluster(config: LayoutSettings, workingDir: string, options: DiscardOptions = {}): Promise<void> {
+export async function discardCluster(config: RunDirSettings, workingDir: string, options: DiscardOptions = {}): Promise<void> {
   const layout = clusterLayout(config, workingDir);
   const ramDir = ramDirOf(layout.dataDir);
-  // A fast shutdown, costing little with fsync off (and data in RAM). A throw-away
-  // server that takes longer is not worth waiting for (a run must answer a signal
-  // within seconds): then immediate, which also frees its shared memory in /dev/shm.
-  await stopServer(layout.dataDir, { timeoutMs: 2_000 }).catch(() => undefined);
+  // Immediate: the data goes next, so a shutdown checkpoint would write it for nothing
+  // (on disk, for a restored copy kept ready). It frees the shared memory in /dev/shm too.
+  await stopServer(layout.dataDir, { immediate: true }).catch(() => undefined);
   if (options.orphaned) {
     for (const pid of processesMentioning([workingDir, ...(ramDir ? [ramDir] : [])])) {
       try {
@@ -121,7 +144,8 @@ export async function discardCluster(config: LayoutSettings, workingDir: string,
     }
   }
   if (ramDir) removeRamDir(ramDir);
-  await removeFolder(workingDir, Boolean(options.orphaned));
+  // A killed run's leftovers are removed while we wait: nothing of theirs may linger.
+  if (options.orphaned || !discardInBackground(config, workingDir)) await removeFolder(workingDir, Boolean(options.orphaned));
   if (ramDir && options.orphaned) removeRamDir(ramDir);
   // In /tmp, and the server account's: removed without following a link it put there.
   if (layout.sockDirRelocated) removeBelow(path.dirname(layout.sockDir), layout.sockDir);
@@ -131,7 +155,7 @@ export async function discardCluster(config: LayoutSettings, workingDir: string,
  * Stops the run's clusters and removes the run folder, except the entries in `keep`
  * (the folder itself stays while it holds them).
  */
-export async function clearRunDir(config: LayoutSettings, runDir: string, keep: readonly string[], options: DiscardOptions = {}): Promise<void> {
+export async function clearRunDir(config: RunDirSettings, runDir: string, keep: readonly string[], options: DiscardOptions = {}): Promise<void> {
   await Promise.all(clusterDirsIn(runDir).filter((dir) => !keep.includes(path.basename(dir))).map((dir) => discardCluster(config, dir, options)));
   let entries: string[];
   try {

@@ -9,10 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SPARE_PREFIX } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
-import { isProcessAlive } from '../base/pids.js';
 import { removeInBackground, spawnDetachedScript } from '../base/process.js';
 
 const SPARE_TMP_PREFIX = '.spare-tmp-';
+/** Restored copies of a backup kept ready for diff's DB1 (src/backup/restored-spare.ts); not templates. */
+export const RESTORED_SPARE_PREFIX = `${SPARE_PREFIX}restored-`;
+/** A restored copy in preparation: `.spare-restored-tmp-<pid>` (the shell that extracts). */
+export const RESTORED_TMP_PREFIX = `${RESTORED_SPARE_PREFIX}tmp-`;
 
 /**
  * For each missing spare in turn: copy, then rename, so a spare exists only once it is
@@ -56,17 +59,42 @@ const MIN_FREE_FOR_SPARE = 512 * 1024 * 1024;
 
 /** `.spare-tmp-<pid>-<key>` (`-<key>` missing in folders of older versions). */
 const PREPARATION_NAME = /^\.spare-tmp-([0-9]+)(?:-([0-9a-z]+))?$/;
+/** `.spare-restored-tmp-<pid>-<key>`. */
+const RESTORED_PREPARATION_NAME = /^\.spare-restored-tmp-([0-9]+)-([0-9a-z]+)$/;
 
-interface Preparation {
+export interface Preparation {
   folder: string;
   /** Its shell, leader of the process group that copies. */
   pid: number;
   /** The template it copies. */
   key: string | undefined;
+  /** True when its shell still runs (checked: see isPreparationShell). */
+  running: boolean;
 }
 
-/** Spare copies in progress in `dir`. */
-function preparations(dir: string): Preparation[] {
+/**
+ * True when `pid` is the shell of a preparation in `dir` and leads its process group.
+ * The pid comes from a folder name in the working dir, which the server account can
+ * write: signalling the group of whatever pid it names would reach any process (and
+ * group -1 is every process root may signal). Told through /proc (Linux); where there
+ * is none, nothing is signalled and only the folder goes.
+ */
+function isPreparationShell(pid: number, dir: string): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // spawnDetachedScript: /bin/sh -c SCRIPT db-tool DIR KEY …
+    return group === pid && args[0] === '/bin/sh' && args[3] === 'db-tool' && path.resolve(args[4] ?? '') === path.resolve(dir);
+  } catch {
+    return false;
+  }
+}
+
+/** Spare copies in progress in `dir`: of the template, or (`restored`) restored copies of a backup. */
+export function preparations(dir: string, kind: 'template' | 'restored' = 'template'): Preparation[] {
+  const name = kind === 'template' ? PREPARATION_NAME : RESTORED_PREPARATION_NAME;
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
@@ -74,8 +102,10 @@ function preparations(dir: string): Preparation[] {
     return [];
   }
   return entries.flatMap((entry) => {
-    const match = PREPARATION_NAME.exec(entry);
-    return match ? [{ folder: path.join(dir, entry), pid: Number(match[1]), key: match[2] }] : [];
+    const match = name.exec(entry);
+    if (!match) return [];
+    const pid = Number(match[1]);
+    return [{ folder: path.join(dir, entry), pid, key: match[2], running: isPreparationShell(pid, dir) }];
   });
 }
 
@@ -98,7 +128,8 @@ export function takeSpare(config: Pick<Config, 'env'>, dir: string, key: string,
     return false;
   }
   for (const entry of entries) {
-    if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX)) continue;
+    // Restored copies of a backup are another pool's (restored-spare.ts).
+    if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX) || entry.startsWith(RESTORED_SPARE_PREFIX)) continue;
     const spare = path.join(dir, entry);
     const ours = spareNames(key).includes(entry);
     if (ours && !taken) {
@@ -120,10 +151,10 @@ export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: stri
   const spares = spareNames(key).map((name) => path.join(dir, name));
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || spares.every((spare) => fs.existsSync(spare))) return;
   for (const preparation of preparations(dir)) {
-    if (preparation.key === key && isProcessAlive(preparation.pid)) return;
+    if (preparation.key === key && preparation.running) return;
     // Left by a copy that was killed (a CI job ending under it), which never completes,
     // or copying a template we no longer use: its spares would be dropped at the next start.
-    if (isProcessAlive(preparation.pid)) stopPreparation(preparation);
+    if (preparation.running) stopPreparation(preparation);
     else removeInBackground(config, preparation.folder);
   }
   if (!roomForSpare(dir)) return;
@@ -136,25 +167,29 @@ export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: stri
   }
 }
 
-function roomForSpare(dir: string): boolean {
+/** True when `dir`'s disk keeps MIN_FREE_FOR_SPARE free after `bytes` more. */
+export function roomForSpare(dir: string, bytes = 0): boolean {
   try {
     const stat = fs.statfsSync(dir);
-    return stat.bavail * stat.bsize >= MIN_FREE_FOR_SPARE;
+    return stat.bavail * stat.bsize >= MIN_FREE_FOR_SPARE + bytes;
   } catch {
     return false;
   }
 }
 
-/** Stops spare copies in progress in `dir` and removes what they wrote. */
+/** Stops spare copies in progress in `dir` (templates and restored backups) and removes what they wrote. */
 export function stopSparePreparation(dir: string): void {
-  for (const preparation of preparations(dir)) stopPreparation(preparation);
+  for (const preparation of [...preparations(dir), ...preparations(dir, 'restored')]) stopPreparation(preparation);
 }
 
-function stopPreparation({ folder, pid }: Preparation): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already finished
+/** Ends a preparation's process group (only a checked one: see isPreparationShell) and removes its folder. */
+export function stopPreparation({ folder, pid, running }: Preparation): void {
+  if (running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already finished
+    }
   }
   fs.rmSync(folder, { recursive: true, force: true });
 }

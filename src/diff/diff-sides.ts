@@ -23,6 +23,7 @@ import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
 import { extractBackup, readBackupInfo } from '../backup/backup-files.js';
+import { takeRestoredSpare } from '../backup/restored-spare.js';
 import { describeOrigin, readMigrationHistory } from './db1-origin.js';
 import { readRehearsal, rehearsalHooks, type RehearsedMigration } from './rehearsal.js';
 import type { DiffPlan } from './run-diff.js';
@@ -125,9 +126,14 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
   const { dataDir, sockDir } = layout;
   try {
     fs.mkdirSync(workingDir, { mode: 0o755 });
-    makePrivateDataDir(config, workingDir);
     const user = serverUser(config);
-    await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
+    // A copy a background preparation unpacked after the last diff (restored-spare.ts), else unpacked now.
+    if (takeRestoredSpare(config, backup, config.database, dataDir, path.join(workingDir, 'rejected-copy'))) {
+      log.debug(`restore ${backup}: a restored copy kept ready, renamed in`);
+    } else {
+      makePrivateDataDir(config, workingDir);
+      await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
+    }
     // The restored files are the server account's: never written through a link of theirs.
     const conf = serverPath(layout, path.join(dataDir, 'postgresql.conf'));
     writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }), 'append', { owners: [user.uid] });

@@ -25,6 +25,7 @@ import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { withRunDir } from '../cluster/private-cluster.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
+import { prepareRestoredSpare } from '../backup/restored-spare.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
 import type { ComparedAspects, DiffResult } from './diff-result.js';
@@ -139,6 +140,8 @@ export async function runDiff(config: Parameters<typeof withRunDir>[0] & BuildCo
     if (runDir && !interruptedBy()) {
       markRunFinished(runDir, outcome);
       pruneDiffRuns(focusDir, KEPT_DIFF_RUNS);
+      // The next diff of this backup takes a copy unpacked meanwhile (restored-spare.ts).
+      prepareRestoredSpare(config, plan.backup, config.database, focusDir);
     }
   }
 }

@@ -6,6 +6,7 @@ import type { Config } from '../base/config.js';
 import { silentLogger } from '../base/log.js';
 import { isRoot, lookupUser, userCanReach, type ServerAccount } from '../cluster/os-user.js';
 import { clearLeftovers, describeLeftover, findLeftovers, isClusterLeftover, type Leftover } from '../cluster/leftovers.js';
+import type { RunDirSettings } from '../cluster/run-dir.js';
 import { clearDeadTestDatabases, connectAdmin, ownerOf } from '../sqltest/test-clones.js';
 import { TEST_DATA_FILE } from '../deploy/patch.js';
 import { isLocalUrl } from '../pg/db.js';
@@ -150,7 +151,7 @@ function findAllLeftovers(config: Pick<Config, 'localDir' | 'workingDir' | 'cach
 }
 
 /** One line on `found`; with `fix`, they are cleared first. */
-async function leftoverCheck(config: LayoutSettings, name: string, found: readonly Leftover[], fix: boolean): Promise<DoctorCheck> {
+async function leftoverCheck(config: RunDirSettings, name: string, found: readonly Leftover[], fix: boolean): Promise<DoctorCheck> {
   if (found.length === 0) return { name, status: 'ok', detail: 'none' };
   if (!fix) {
     return { name, status: 'warn', detail: `${found.map(describeLeftover).join('; ')} — \`database doctor --fix\` clears them` };
@@ -168,7 +169,7 @@ async function leftoverCheck(config: LayoutSettings, name: string, found: readon
  * RAM folders of test runs); with `fix`, cleared. Test clones go first: dropping a dead
  * run's RAM tablespace on the server is cleaner than removing its folder under it.
  */
-async function leftoverChecks(config: TargetSettings & Pick<Config, 'localDir' | 'cacheDir' | 'profileDir'>, fix: boolean): Promise<DoctorCheck[]> {
+async function leftoverChecks(config: TargetSettings & Pick<Config, 'localDir' | 'cacheDir' | 'profileDir' | 'env'>, fix: boolean): Promise<DoctorCheck[]> {
   const clones = await testCloneCheck(config, fix);
   const found = findAllLeftovers(config);
   return [
@@ -211,7 +212,7 @@ async function testCloneCheck(config: TargetSettings, fix: boolean): Promise<Doc
 }
 
 /** The settings doctor looks at: the programs, preload libraries, folders, server account and target. */
-export type DoctorSettings = PreloadSettings & TargetSettings & Pick<Config, 'confFile' | 'localDir' | 'cacheDir' | 'profileDir'>;
+export type DoctorSettings = PreloadSettings & TargetSettings & Pick<Config, 'confFile' | 'localDir' | 'cacheDir' | 'profileDir' | 'env'>;
 
 /** Inspects the environment (`database doctor`); changes nothing unless `fix`. */
 export async function examineEnvironment(config: DoctorSettings, options: DoctorOptions = {}): Promise<DoctorReport> {

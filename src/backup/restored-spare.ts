@@ -1,0 +1,198 @@
+/**
+ * Restored copies of a backup kept ready for `database diff` (DB1), as postgres-init
+ * keeps fresh clusters ready (spare-cluster.ts): after a diff, and after a backup that
+ * replaced one a diff had used, the backup is extracted in the background into
+ * `$PG_WORKING_DIR/.spare-restored-<key>-1` and `-2`, so the next diff only renames one
+ * into its run folder instead of unpacking the archives while you wait.
+ *
+ * The key is the backup's identity: its folder, its archives' and info file's size,
+ * mtime, ctime and inode, the database the copy serves (which folders it leaves out),
+ * the server build and the server account. A new `database backup` makes new files, so
+ * a new key: a copy of the old backup is never taken for it. Copies of other keys are
+ * removed. A copy exists under its name only once complete (extracted in
+ * `.spare-restored-tmp-<pid>-<key>`, then renamed): a killed preparation leaves only
+ * that folder, which nothing takes and the next preparation removes. One preparation at
+ * a time per working dir. The copy is never started before it is taken: the run writes
+ * `restoredCopySettings` (no archiving, no TCP) into it before its first start, as for
+ * a copy extracted on the spot.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../base/config.js';
+import { removeInBackground, spawnDetachedScript, type OsUser } from '../base/process.js';
+import { isRoot, serverUser, type ServerAccount } from '../cluster/os-user.js';
+import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, stopPreparation } from '../cluster/spare-cluster.js';
+import { templateFor } from '../cluster/template-cache.js';
+import { BACKUP_INFO, BASE_ARCHIVE, foldersToSkip, isBackupDir, readBackupInfo, WAL_ARCHIVE } from './backup-files.js';
+
+const KEY_FORMAT = 'r1';
+/** Copies kept ready: two, so that diffs one after the other find one while the other is refilled. */
+const POOL = 2;
+/** A restored cluster takes a few times its gzipped archives on disk. */
+const EXPANSION = 4;
+
+/**
+ * Extracts the backup into `data` inside a folder we made and pinned as our working
+ * folder (the working dir is the server account's: nothing it links or renames there
+ * redirects us), then renames it to each missing spare name in turn; again until a pass
+ * finds them all there. As root, tar runs as the server account (setpriv), reading the
+ * archive we opened: the files come out the account's, and no link in the archive
+ * leads root anywhere.
+ */
+const PREPARE_SCRIPT = [
+  'dir=$1; key=$2; base=$3; wal=$4; uid=$5; gid=$6; skip=$7; shift 7',
+  `tmp="$dir/${RESTORED_TMP_PREFIX}$$-$key"`,
+  'mkdir -p "$tmp" || exit 1',
+  'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
+  'as_server() { if [ -n "$uid" ]; then setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; else "$@"; fi; }',
+  'set -f',
+  'while :; do',
+  '  made=',
+  '  for spare in "$@"; do',
+  '    [ -e "$spare" ] && continue',
+  '    mkdir -m 700 data && mkdir -m 700 data/pg_wal || break 2',
+  '    if [ -n "$uid" ]; then chown "$uid:$gid" data data/pg_wal || break 2; fi',
+  '    as_server tar -xzf - -C data $skip < "$base" || break 2',
+  '    if [ -n "$wal" ]; then as_server tar -xzf - -C data/pg_wal < "$wal" || break 2; fi',
+  '    [ -f data/PG_VERSION ] || break 2',
+  '    mv -T data "$spare" 2>/dev/null || { [ -d data ] && [ ! -e "$spare" ] && [ ! -L "$spare" ] && mv data "$spare"; } || break 2',
+  '    made=1',
+  '  done',
+  '  [ -n "$made" ] || break',
+  'done',
+  'cd / && rm -rf -- "$tmp"',
+].join('\n');
+
+/** size:mtime:ctime:inode of a file of the backup, or `-` when it is missing. */
+function fileIdentity(file: string): string {
+  const stat = fs.statSync(file, { throwIfNoEntry: false, bigint: true });
+  return stat ? `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}` : '-';
+}
+
+/** What taking and preparing a restored copy read of the configuration. */
+export type RestoredSpareSettings = Parameters<typeof templateFor>[0] & ServerAccount & Pick<Config, 'workingDir' | 'euid'>;
+
+/** The key of a restored copy of `backupDir` serving `database` (see above). */
+export function restoredSpareKey(config: Parameters<typeof templateFor>[0], backupDir: string, user: OsUser, database: string): string {
+  const folder = fs.realpathSync(backupDir);
+  const files = [BASE_ARCHIVE, WAL_ARCHIVE, BACKUP_INFO].map((name) => `${name}=${fileIdentity(path.join(folder, name))}`);
+  const material = [KEY_FORMAT, folder, ...files, database, templateFor(config, user, database).key, user.uid, user.gid].join('\n');
+  return crypto.createHash('sha256').update(material).digest('hex').slice(0, 16);
+}
+
+function spareNames(key: string): string[] {
+  return Array.from({ length: POOL }, (_, index) => `${RESTORED_SPARE_PREFIX}${key}-${index + 1}`);
+}
+
+/** True for a complete restored copy's name (not a preparation's). */
+function isRestoredSpare(entry: string): boolean {
+  return entry.startsWith(RESTORED_SPARE_PREFIX) && !entry.startsWith(RESTORED_TMP_PREFIX);
+}
+
+/**
+ * The working dir that keeps the copies for this project: PG_WORKING_DIR when it exists
+ * and lies on the disk of the run folders (a copy is taken by a rename).
+ */
+function spareHome(config: Pick<Config, 'workingDir'>, runsDir: string): string | undefined {
+  const dir = config.workingDir;
+  if (!dir) return undefined;
+  const home = fs.statSync(dir, { throwIfNoEntry: false });
+  const runs = fs.statSync(runsDir, { throwIfNoEntry: false });
+  return home?.isDirectory() && runs && home.dev === runs.dev ? dir : undefined;
+}
+
+/** Removes the complete copies in `dir` that are not `key`'s. */
+function dropOtherSpares(config: Pick<Config, 'env'>, dir: string, key: string): void {
+  const ours = spareNames(key);
+  for (const entry of fs.readdirSync(dir)) {
+    if (isRestoredSpare(entry) && !ours.includes(entry)) removeInBackground(config, path.join(dir, entry));
+  }
+}
+
+/** True when `dir` holds a data folder of the server account, no link, ready to start. */
+function isUsableCopy(config: Pick<Config, 'euid'>, dir: string, user: OsUser): boolean {
+  const stat = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!stat?.isDirectory() || (isRoot(config) && stat.uid !== user.uid)) return false;
+  return fs.lstatSync(path.join(dir, 'PG_VERSION'), { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/**
+ * Moves a complete restored copy of `backupDir` to `dataDir` (which must not exist; on
+ * the disk of the working dir) and returns true; false when none is ready. A copy still
+ * being extracted is not waited for. What is renamed in but not a usable data folder
+ * (something the server account put there) is moved aside to `rejected` for the run's
+ * cleanup, and false is returned.
+ */
+export function takeRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, dataDir: string, rejected: string): boolean {
+  const home = spareHome(config, path.dirname(path.dirname(dataDir)));
+  if (!home) return false;
+  const user = serverUser(config);
+  const key = restoredSpareKey(config, backupDir, user, database);
+  dropOtherSpares(config, home, key);
+  for (const name of spareNames(key)) {
+    try {
+      fs.renameSync(path.join(home, name), dataDir);
+    } catch {
+      continue; // not ready, or another run took it first
+    }
+    if (isUsableCopy(config, dataDir, user)) return true;
+    fs.renameSync(dataDir, rejected);
+    return false;
+  }
+  return false;
+}
+
+/** Bytes the copies of `backupDir` may take. */
+function roomNeeded(backupDir: string): number {
+  const size = (name: string): number => fs.statSync(path.join(backupDir, name), { throwIfNoEntry: false })?.size ?? 0;
+  return POOL * EXPANSION * (size(BASE_ARCHIVE) + size(WAL_ARCHIVE));
+}
+
+export interface PrepareRestoredOptions {
+  /** Prepare only when the working dir already holds copies of another backup (`database backup` replacing one a diff used). */
+  onlyReplacing?: boolean;
+}
+
+/**
+ * Starts filling the restored copies of `backupDir` in the background, at the lowest
+ * priority, unless they are there or on their way. `runsDir` is where the runs that
+ * take them live (the copies must be on its disk).
+ */
+export function prepareRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, runsDir: string, options: PrepareRestoredOptions = {}): void {
+  const home = spareHome(config, runsDir);
+  if (!home || !isBackupDir(backupDir)) return;
+  const user = serverUser(config);
+  const key = restoredSpareKey(config, backupDir, user, database);
+  const entries = fs.readdirSync(home);
+  if (options.onlyReplacing && !entries.some((entry) => isRestoredSpare(entry) || entry.startsWith(RESTORED_TMP_PREFIX))) return;
+  dropOtherSpares(config, home, key);
+  const spares = spareNames(key).map((name) => path.join(home, name));
+  if (spares.every((spare) => fs.existsSync(spare))) return;
+  for (const preparation of preparations(home, 'restored')) {
+    if (preparation.key === key && preparation.running) return;
+    // Another backup's (replaced meanwhile), or killed half-way: it never completes.
+    if (preparation.running) stopPreparation(preparation);
+    else removeInBackground(config, preparation.folder);
+  }
+  if (!roomForSpare(home, roomNeeded(backupDir))) return;
+  const wal = path.join(backupDir, WAL_ARCHIVE);
+  const skip = foldersToSkip(readBackupInfo(backupDir), database);
+  const skipArgs = skip.length > 0 ? ['--anchored', ...skip.map((folder) => `--exclude=${folder}`)].join(' ') : '';
+  const owner = isRoot(config) ? [String(user.uid), String(user.gid)] : ['', ''];
+  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [
+    home,
+    key,
+    path.join(backupDir, BASE_ARCHIVE),
+    fs.existsSync(wal) ? wal : '',
+    ...owner,
+    skipArgs,
+    ...spares,
+  ]);
+  try {
+    // Made at once, so that a cleanup right after us finds (and stops) the preparation.
+    if (pid !== undefined) fs.mkdirSync(path.join(home, `${RESTORED_TMP_PREFIX}${pid}-${key}`));
+  } catch {
+    // the shell was quicker (or cannot start)
+  }
+}

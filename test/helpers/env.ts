@@ -22,6 +22,10 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
     XDG_CACHE_HOME: TEST_CACHE,
     LANG: 'C.UTF-8',
     NO_COLOR: '1',
+    // No spare clusters copied in the background after every start: the suite starts
+    // hundreds of clusters in fresh folders and takes almost none of their spares. The
+    // tests of spares set PG_SPARES themselves.
+    PG_SPARES: '0',
   };
   if (process.env.PG_BIN_DIR) env.PG_BIN_DIR = process.env.PG_BIN_DIR;
   for (const [key, value] of Object.entries(extra)) {

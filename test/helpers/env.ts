@@ -38,30 +38,43 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
 /** Room the suite's folders need in RAM: a few dozen clusters of about 60 MB at once, with margin. */
 const RAM_ROOM_NEEDED = 2 * 1024 ** 3;
 
+/**
+ * The suite's folder in RAM, shared like /tmp (sticky, writable by all: the suite runs as
+ * root and as ordinary users). `/dev/shm/dbt/` plus a name without its `db-tool-` is as
+ * long as `/tmp/` plus the full name: a socket path a test builds below it fits in
+ * sun_path's 107 bytes as it does in /tmp.
+ */
+const RAM_FOLDERS = '/dev/shm/dbt';
+const RAM_DROPS = 'db-tool-';
+
 let testFoldersRoot: string | undefined;
 
 /**
- * Where the tests' folders go: a folder of the suite's own in RAM (/dev/shm) when it has
- * room, else the temp folder. Each cluster start copies the template (about 35 MB in
- * 1,300 files), and the server writes its files beside it: on an ext4 disk the copy alone
- * costs about 1 s of kernel time, in RAM about 0.1 s, and the suite starts hundreds. A
- * machine whose /tmp is a tmpfs (Fedora, Arch) runs the tool the same way. A small
- * /dev/shm (64 MB in a default Docker container) keeps the temp folder.
+ * Where the tests' folders go: RAM (/dev/shm) when it has room, else the temp folder.
+ * Each cluster start copies the template (about 35 MB in 1,300 files) and the server
+ * writes its files beside it: on an ext4 disk the copy alone costs about 1 s of kernel
+ * time, in RAM about 0.1 s, and the suite starts hundreds. A machine whose /tmp is a
+ * tmpfs (Fedora, Arch) runs the tool the same way. A small /dev/shm (64 MB in a default
+ * Docker container) keeps the temp folder.
  */
 function testFolders(): string {
   if (testFoldersRoot) return testFoldersRoot;
   testFoldersRoot = os.tmpdir();
   try {
     const room = fs.statfsSync('/dev/shm');
-    if (room.bavail * room.bsize >= RAM_ROOM_NEEDED) {
-      const ours = path.join('/dev/shm', `db-tool-suite-${process.getuid?.() ?? 0}`);
-      fs.mkdirSync(ours, { recursive: true, mode: 0o755 });
-      // Ours alone (/dev/shm is everyone's): a folder another account made there is not used.
-      const stat = fs.lstatSync(ours);
-      if (stat.isDirectory() && stat.uid === (process.getuid?.() ?? 0) && (stat.mode & 0o022) === 0) testFoldersRoot = ours;
+    if (room.bavail * room.bsize < RAM_ROOM_NEEDED) return testFoldersRoot;
+    try {
+      fs.mkdirSync(RAM_FOLDERS, { mode: 0o1777 });
+      fs.chmodSync(RAM_FOLDERS, 0o1777);
+    } catch {
+      // made by an earlier run (or another account's): checked below
     }
+    // Used only as /tmp would be: a real folder, sticky and writable by all, of root's or ours.
+    const stat = fs.lstatSync(RAM_FOLDERS);
+    const owner = stat.uid === 0 || stat.uid === process.getuid?.();
+    if (stat.isDirectory() && (stat.mode & 0o1777) === 0o1777 && owner) testFoldersRoot = RAM_FOLDERS;
   } catch {
-    // no /dev/shm (not Linux), or not ours to use: the temp folder
+    // no /dev/shm (not Linux): the temp folder
   }
   return testFoldersRoot;
 }
@@ -71,7 +84,9 @@ function testFolders(): string {
  * PG_OS_USER, which cannot enter a 0700 folder of root's).
  */
 export function makeTempDir(prefix = 'db-tool-test-'): string {
-  const dir = fs.mkdtempSync(path.join(testFolders(), prefix));
+  const root = testFolders();
+  const name = root === RAM_FOLDERS && prefix.startsWith(RAM_DROPS) ? prefix.slice(RAM_DROPS.length) : prefix;
+  const dir = fs.mkdtempSync(path.join(root, name));
   fs.chmodSync(dir, 0o755);
   return dir;
 }

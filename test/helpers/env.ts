@@ -55,11 +55,14 @@ let testFoldersRoot: string | undefined;
  * writes its files beside it: on an ext4 disk the copy alone costs about 1 s of kernel
  * time, in RAM about 0.1 s, and the suite starts hundreds. A machine whose /tmp is a
  * tmpfs (Fedora, Arch) runs the tool the same way. A small /dev/shm (64 MB in a default
- * Docker container) keeps the temp folder.
+ * Docker container) keeps the temp folder. `DB_TOOL_TEST_TMPDIR` names another place.
  */
 function testFolders(): string {
   if (testFoldersRoot) return testFoldersRoot;
   testFoldersRoot = os.tmpdir();
+  // Another place chosen for them (a roomier tmpfs; the disk, to compare).
+  const chosen = process.env.DB_TOOL_TEST_TMPDIR;
+  if (chosen) return (testFoldersRoot = path.resolve(chosen));
   try {
     const room = fs.statfsSync('/dev/shm');
     if (room.bavail * room.bsize < RAM_ROOM_NEEDED) return testFoldersRoot;

@@ -110,7 +110,9 @@ describe('database diff: identical', () => {
   it("builds DB2 from a spare postgres-init left ready (renamed in, not copied), and refills it", async () => {
     const workingDir = path.join(project.dir, 'focus', 'postgresql');
     const spares = (): string[] => fs.readdirSync(workingDir).filter((entry) => /^\.spare-[0-9a-f]+-[12]$/.test(entry));
-    expect((await runBin('postgres-init', [], { env: project.env })).code).toBe(0);
+    // Spares are off in the test env (helpers/env.ts): this test keeps the default pool of two.
+    const withSpares = { PG_SPARES: '2' };
+    expect((await runBin('postgres-init', [], { env: { ...project.env, ...withSpares } })).code).toBe(0);
     try {
       // Spares are copied at idle I/O priority, which a machine busy with other tests'
       // I/O can starve: hurried stands in for a quiet machine.
@@ -118,7 +120,7 @@ describe('database diff: identical', () => {
     } finally {
       expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
     }
-    const result = await diff([], { HECTIC_LOG: 'debug' });
+    const result = await diff([], { HECTIC_LOG: 'debug', ...withSpares });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/db2: data folder \S+ made by spare/);
     await waitFor(() => hurried(spares).length === 2, 150_000, 'the spare DB2 took to be refilled');

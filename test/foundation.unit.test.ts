@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       preloadLibrariesExplicit: false,
       disableLogging: false,
       reuse: false,
+      spares: 2,
       noTty: false,
       logLevel: 'info',
       osUser: 'postgres',
@@ -47,12 +48,12 @@ describe('loadConfig', () => {
       LOCAL_DIR: '/p', PG_WORKING_DIR: '/w', DATABASE_DIR: '/d', MIGRATION_DIR: '/m', DATABASE_SOURCE: '/s',
       PROFILE_DIR: '/prof', PG_URL_VAR: 'MY_URL', MY_URL: 'postgresql://x@/y', PG_PORT: '6000', PG_DATABASE: 'app',
       PG_SHARED_PRELOAD_LIBRARIES: '', PG_DISABLE_LOGGING: '1', PG_REUSE: 'yes', NO_TTY: '1', HECTIC_LOG: 'DEBUG',
-      ENVIRONMENT: 'dev', PG_OS_USER: 'pgrunner', XDG_CACHE_HOME: '/c',
+      PG_SPARES: '0', ENVIRONMENT: 'dev', PG_OS_USER: 'pgrunner', XDG_CACHE_HOME: '/c',
     }, '/');
     expect(config).toMatchObject({
       workingDir: '/w', databaseDir: '/d', migrationDir: '/m', databaseSource: '/s', profileDir: '/prof',
       pgUrlVar: 'MY_URL', pgUrlFromVar: 'postgresql://x@/y', port: 6000, database: 'app',
-      preloadLibraries: '', preloadLibrariesExplicit: true, disableLogging: true, reuse: true, noTty: true,
+      preloadLibraries: '', preloadLibrariesExplicit: true, disableLogging: true, reuse: true, spares: 0, noTty: true,
       logLevel: 'debug', dotenvFile: '/p/.env.dev', osUser: 'pgrunner', cacheDir: '/c/db-tool',
     });
     expect(loadConfig({ HECTIC_DOTENV_FILE: 'secrets.env', LOCAL_DIR: '/p', ENVIRONMENT: 'x' }, '/q').dotenvFile).toBe('/q/secrets.env');
@@ -62,6 +63,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PG_URL_VAR: 'not valid' })).toThrow(/PG_URL_VAR must be a shell identifier/);
     expect(() => loadConfig({ PG_PORT: '99999' })).toThrow(/PG_PORT/);
     expect(() => loadConfig({ HECTIC_LOG: 'loud' })).toThrow(/HECTIC_LOG/);
+    for (const spares of ['-1', '10', 'two', '1.5']) {
+      expect(() => loadConfig({ PG_SPARES: spares })).toThrow(new RegExp(`^PG_SPARES must be a number of spare clusters from 0 to 9, got '${spares}'$`));
+    }
   });
 
   it('reads every yes/no variable alike: 0, false, no, off and empty mean no', () => {

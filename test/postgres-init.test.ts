@@ -10,12 +10,13 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseExports, runBin, runProgram } from './helpers/cli.js';
 import { IS_ROOT, makeTempDir } from './helpers/env.js';
+import { waitFor } from './helpers/project.js';
 
 const dirs: string[] = [];
 const envs: Array<Record<string, string>> = [];
 
 /** A fresh project folder; everything started in it is stopped after each test. */
-function project(extra: Record<string, string> = {}): { dir: string; env: Record<string, string> } {
+function projectOf(extra: Record<string, string> = {}): { dir: string; env: Record<string, string> } {
   const dir = makeTempDir();
   dirs.push(dir);
   const env = { PG_WORKING_DIR: path.join(dir, 'pg'), PG_SHARED_PRELOAD_LIBRARIES: '', ...extra };
@@ -42,6 +43,8 @@ async function init(env: Record<string, string>, args: string[] = ['--env']) {
   const result = await runBin('postgres-init', args, { env });
   return { ...result, vars: parseExports(result.stdout) };
 }
+
+const project = projectOf;
 
 describe('postgres-init', () => {
   it('starts a fresh cluster and exports how to reach it', async () => {
@@ -224,6 +227,9 @@ describe('postgres-init', () => {
 });
 
 describe('postgres-init spare clusters', () => {
+  // Spares are off in the test env (helpers/env.ts): these tests keep the default pool of two.
+  const project = (extra: Record<string, string> = {}) => projectOf({ PG_SPARES: '2', ...extra });
+
   async function waitForSpare(workingDir: string): Promise<string[]> {
     const deadline = Date.now() + 90_000;
     let spares: string[] = [];
@@ -294,13 +300,44 @@ describe('postgres-init spare clusters', () => {
 
   it('database cleanup removes the spare with the cluster', async () => {
     const { dir } = project();
-    const env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
+    const env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '', PG_SPARES: '2' };
     envs.push(env);
     expect((await init(env)).code).toBe(0);
     await waitForSpare(path.join(dir, 'focus', 'postgresql'));
     const cleanup = await runBin('database', ['cleanup'], { env });
     expect(cleanup.code, cleanup.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'focus', 'postgresql'))).toBe(false);
+  });
+});
+
+describe('postgres-init spare clusters: PG_SPARES', () => {
+  const spareEntries = (workingDir: string): string[] => fs.readdirSync(workingDir).filter((entry) => entry.startsWith('.spare-')).sort();
+
+  it('0: no spare is made, nor a copy started; the next fresh start copies the template', async () => {
+    const { dir, env } = project({ PG_SPARES: '0' });
+    expect((await init(env)).code).toBe(0);
+    // A copy starts (its folder made) before postgres-init returns, when there is one.
+    expect(spareEntries(path.join(dir, 'pg'))).toEqual([]);
+    const again = await init({ ...env, HECTIC_LOG: 'debug' });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/made by spare/);
+    expect(spareEntries(path.join(dir, 'pg'))).toEqual([]);
+  });
+
+  it('1: exactly one spare is kept ready', async () => {
+    const { dir, env } = project({ PG_SPARES: '1' });
+    const workingDir = path.join(dir, 'pg');
+    expect((await init(env)).code).toBe(0);
+    await waitFor(() => !spareEntries(workingDir).some((entry) => entry.startsWith('.spare-tmp-')), 90_000, 'the spare copy');
+    expect(spareEntries(workingDir)).toEqual([expect.stringMatching(/^\.spare-[0-9a-z]+-1$/)]);
+  });
+
+  it('a bad value: one line naming the variable, exit 1, nothing started', async () => {
+    const { dir, env } = project({ PG_SPARES: 'many' });
+    const result = await init(env);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe("postgres-init: PG_SPARES must be a number of spare clusters from 0 to 9, got 'many'");
+    expect(fs.existsSync(path.join(dir, 'pg'))).toBe(false);
   });
 });
 

@@ -50,7 +50,7 @@ describe('spare clusters', () => {
       { mode: 0o755 },
     );
     const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` } }, workingDir, 'k1', template);
+    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` }, spares: 2 }, workingDir, 'k1', template);
 
     const spares = [1, 2].map((n) => path.join(workingDir, `${SPARE_PREFIX}k1-${n}`));
     const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
@@ -77,7 +77,7 @@ describe('spare clusters', () => {
       { mode: 0o755 },
     );
     const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` } }, workingDir, 'k1', template);
+    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` }, spares: 2 }, workingDir, 'k1', template);
 
     const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
     await waitFor(() => !preparing(), 60_000, 'the spare preparation to end');
@@ -94,11 +94,30 @@ describe('spare clusters', () => {
     const first = path.join(workingDir, `${SPARE_PREFIX}k1-1`);
     fs.writeFileSync(path.join(stubs, 'mv'), `#!/bin/sh\n[ -L '${first}' ] || ln -s '${outside}' '${first}'\nexec ${realMv} "$@"\n`, { mode: 0o755 });
     const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` } }, workingDir, 'k1', template);
+    prepareSpare({ env: { ...env, PATH: `${stubs}:${env.PATH ?? ''}` }, spares: 2 }, workingDir, 'k1', template);
 
     const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
     await waitFor(() => !preparing(), 60_000, 'the spare preparation to end');
     expect(fs.readdirSync(outside)).toEqual([]);
     expect(fs.lstatSync(first).isSymbolicLink()).toBe(true);
+  });
+
+  it('keeps as many spares ready as PG_SPARES says: 1 makes one, 0 starts no copy', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    prepareSpare({ env, spares: 0 }, workingDir, 'k1', template);
+    expect(fs.readdirSync(workingDir)).toEqual([]);
+
+    prepareSpare({ env, spares: 1 }, workingDir, 'k1', template);
+    const preparing = () => fs.readdirSync(workingDir).some((entry) => entry.startsWith('.spare-tmp-'));
+    await waitFor(() => !preparing(), 60_000, 'the spare preparation to end');
+    expect(fs.readdirSync(workingDir)).toEqual([`${SPARE_PREFIX}k1-1`]);
+  });
+
+  it('uses a spare made under a larger PG_SPARES, and sees none of another template', () => {
+    fs.mkdirSync(path.join(workingDir, `${SPARE_PREFIX}k1-5`));
+    fs.mkdirSync(path.join(workingDir, `${SPARE_PREFIX}k2-1`));
+    expect(hasSpare(workingDir, 'k1')).toBe(true);
+    fs.rmSync(path.join(workingDir, `${SPARE_PREFIX}k1-5`), { recursive: true });
+    expect(hasSpare(workingDir, 'k1')).toBe(false);
   });
 });

@@ -21,6 +21,7 @@ export const DEFAULTS = {
   less: 'FRX',
   logLevel: 'info' as LogLevel,
   osUser: 'postgres',
+  spares: 2,
 } as const;
 
 /** How a message names a bad value of a variable (see loadConfig). */
@@ -92,4 +93,12 @@ export function parsePgUrlVar(raw: string | undefined, got: Got): string {
   const name = raw ?? DEFAULTS.pgUrlVar;
   if (!isShellIdentifier(name)) throw new BadInputError(`PG_URL_VAR must be a shell identifier, ${got('PG_URL_VAR', name)}`);
   return name;
+}
+
+/** `PG_SPARES`: how many fresh clusters `postgres-init` keeps ready, 0 to 9 (each a copy of the template); 0 keeps none. */
+export function parseSpares(raw: string | undefined, got: Got): number {
+  if (raw === undefined) return DEFAULTS.spares;
+  const value = raw.trim();
+  if (!/^[0-9]$/.test(value)) throw new BadInputError(`PG_SPARES must be a number of spare clusters from 0 to 9, ${got('PG_SPARES', raw)}`);
+  return Number(value);
 }

@@ -10,7 +10,7 @@ import { takeHandedOverCaCerts } from './startup-shortcuts.js';
 import { shown } from './text.js';
 import { withEnvFiles } from './env-files.js';
 import { findProjectRoot } from './project-root.js';
-import { DEFAULTS, parseDatabaseName, parseExcludedSchemas, parseForceColor, parseLogLevel, parsePgUrlVar, parsePort, parseYesNo, type Got, type LogLevel } from './config-values.js';
+import { DEFAULTS, parseDatabaseName, parseExcludedSchemas, parseForceColor, parseLogLevel, parsePgUrlVar, parsePort, parseSpares, parseYesNo, type Got, type LogLevel } from './config-values.js';
 
 export { DEFAULTS, LOG_LEVELS, parseYesNo, type LogLevel } from './config-values.js';
 
@@ -59,6 +59,8 @@ export interface Config {
   readonly preloadLibrariesExplicit: boolean;
   readonly disableLogging: boolean;
   readonly reuse: boolean;
+  /** `PG_SPARES`: fresh clusters kept ready in the background after a start (0: none). */
+  readonly spares: number;
   /**
    * `HECTIC_INHERITANCE_EXCLUDED_SCHEMAS`: written as `hectic.inheritance_extra_excluded_schemas`
    * into every cluster the tool makes or restores (`*`: every schema, enforcement off).
@@ -162,6 +164,7 @@ export function loadConfig(
     preloadLibrariesExplicit: env.PG_SHARED_PRELOAD_LIBRARIES !== undefined,
     disableLogging: parseYesNo('PG_DISABLE_LOGGING', env.PG_DISABLE_LOGGING, got),
     reuse: parseYesNo('PG_REUSE', env.PG_REUSE, got),
+    spares: parseSpares(get('PG_SPARES'), got),
     inheritanceExcludedSchemas: parseExcludedSchemas(get('HECTIC_INHERITANCE_EXCLUDED_SCHEMAS')),
     dotenvFile:
       resolve(get('HECTIC_DOTENV_FILE')) ??

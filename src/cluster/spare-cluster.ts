@@ -47,11 +47,14 @@ const PREPARE_SCRIPT = [
   'cd / && rm -rf -- "$tmp"',
 ].join('\n');
 
-/** Spares kept ready per working dir. */
-const POOL = 2;
+/** The spares to keep ready for `key`: `PG_SPARES` of them (0: none). */
+function spareNames(key: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `${SPARE_PREFIX}${key}-${index + 1}`);
+}
 
-function spareNames(key: string): string[] {
-  return Array.from({ length: POOL }, (_, index) => `${SPARE_PREFIX}${key}-${index + 1}`);
+/** A complete spare of `key`, whatever `PG_SPARES` was when it was made: ready spares are always used. */
+function isSpareOf(entry: string, key: string): boolean {
+  return entry.startsWith(`${SPARE_PREFIX}${key}-`) && /^[0-9]+$/.test(entry.slice(SPARE_PREFIX.length + key.length + 1));
 }
 
 /** No spare on a disk with less room than this: it must never fill the disk under a running server. */
@@ -111,7 +114,11 @@ export function preparations(dir: string, kind: 'template' | 'restored' = 'templ
 
 /** True when a complete spare for `key` is ready in `dir`. */
 export function hasSpare(dir: string, key: string): boolean {
-  return spareNames(key).some((name) => fs.existsSync(path.join(dir, name)));
+  try {
+    return fs.readdirSync(dir).some((entry) => isSpareOf(entry, key));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -131,7 +138,7 @@ export function takeSpare(config: Pick<Config, 'env'>, dir: string, key: string,
     // Restored copies of a backup are another pool's (restored-spare.ts).
     if (!entry.startsWith(SPARE_PREFIX) || entry.startsWith(SPARE_TMP_PREFIX) || entry.startsWith(RESTORED_SPARE_PREFIX)) continue;
     const spare = path.join(dir, entry);
-    const ours = spareNames(key).includes(entry);
+    const ours = isSpareOf(entry, key);
     if (ours && !taken) {
       try {
         fs.renameSync(spare, target);
@@ -147,8 +154,8 @@ export function takeSpare(config: Pick<Config, 'env'>, dir: string, key: string,
 }
 
 /** Starts filling the spares of `key` in `dir` with copies of `template`, unless they exist or are on their way. */
-export function prepareSpare(config: Pick<Config, 'env'>, dir: string, key: string, template: string): void {
-  const spares = spareNames(key).map((name) => path.join(dir, name));
+export function prepareSpare(config: Pick<Config, 'env' | 'spares'>, dir: string, key: string, template: string): void {
+  const spares = spareNames(key, config.spares).map((name) => path.join(dir, name));
   if (!fs.existsSync(path.join(template, 'PG_VERSION')) || spares.every((spare) => fs.existsSync(spare))) return;
   for (const preparation of preparations(dir)) {
     if (preparation.key === key && preparation.running) return;

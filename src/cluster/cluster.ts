@@ -98,7 +98,7 @@ function makeOwnedDir(config: Pick<Config, 'euid'>, layout: ClusterLayout, dir: 
  * The settings that make, configure and start the project's cluster (or a private one):
  * where it lives, who runs it, which PostgreSQL, its configuration, the template cache.
  */
-export type ClusterSetup = ProjectCluster & PreloadSettings & Pick<Config, 'confFile' | 'disableLogging' | 'inheritanceExcludedSchemas' | 'cacheDir' | 'noTty'>;
+export type ClusterSetup = ProjectCluster & PreloadSettings & Pick<Config, 'confFile' | 'disableLogging' | 'inheritanceExcludedSchemas' | 'cacheDir' | 'noTty' | 'spares'>;
 
 type FreshConf = Parameters<typeof installConf>[2];
 

@@ -83,7 +83,7 @@ async function clearProjectLeftovers(config: Pick<Config, 'cwd' | 'localDir' | '
  * the entries named in `keep` (e.g. logs kept for `diff log`). A watchdog removes it
  * too if this process is killed.
  */
-export async function withRunDir<T>(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar'>, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
+export async function withRunDir<T>(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar' | 'spares'>, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
   await clearProjectLeftovers(config);
   const runDir = createRunDir(config, prefix, keep);
   const watchdog = startWatchdog(config, { kind: 'run', runDir, keep: [...keep] });
@@ -99,7 +99,7 @@ export async function withRunDir<T>(config: Pick<Config, 'env' | 'path' | 'pgBin
  * Refills the spares private clusters took, once the run is over: copying beside the
  * run would slow it down.
  */
-function refillSparesTaken(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'euid' | 'database'>): void {
+function refillSparesTaken(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'euid' | 'database' | 'spares'>): void {
   const template = templateFor(config, serverUser(config), config.database);
   for (const dir of sparesTaken) prepareSpare(config, dir, template.key, template.dataDir);
   sparesTaken.clear();

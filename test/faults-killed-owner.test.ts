@@ -47,6 +47,11 @@ async function killWhen(args: string[], env: Record<string, string>, ready: () =
   expect(result.signal).toBe('SIGKILL');
 }
 
+/** The migrator's scratch folders in /dev/shm (migration-scratch.ts). */
+function migrationScratch(): string[] {
+  return fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm').filter((name) => name.startsWith('db-tool-migrate-')) : [];
+}
+
 /** Waits until nothing of the runs below `dir` is left (the watchdog acts within seconds). */
 async function expectClearedBelow(dir: string): Promise<void> {
   await waitFor(() => JSON.stringify(leftoversBelow(dir)) === JSON.stringify(NOTHING_LEFT), 90_000, `nothing left below ${dir}`).catch(() => undefined);
@@ -120,6 +125,12 @@ describe('database diff killed with SIGKILL', () => {
     fs.chmodSync(diff.dir, 0o777);
     const migration = path.join(diff.dir, 'db', 'migration', '20240201000000-prices', 'up.sql');
     fs.appendFileSync(migration, `\nCOPY (SELECT 1) TO '${marker}';\nSELECT pg_sleep(60);\n`);
+    // The killed run's migration scratch folder (in /dev/shm) is the next run's to clear
+    // (migration-scratch.ts); no next run comes here, so the test removes it.
+    const scratchBefore = migrationScratch();
+    cleanups.push(() => {
+      for (const name of migrationScratch().filter((entry) => !scratchBefore.includes(entry))) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
+    });
     await killWhen(['diff'], diff.env, () => fs.existsSync(marker), 'DB1 migrating');
     await expectClearedBelow(diff.dir);
     await waitFor(() => runFolderContents(diff.dir).every((entries) => entries.join() === 'logs'), 90_000, 'the run folder to go').catch(() => undefined);

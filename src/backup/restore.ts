@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, scratchName } from '../cluster/cluster-layout.js';
-import { initCluster } from '../cluster/cluster.js';
+import { initCluster, type ClusterSetup } from '../cluster/cluster.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
 import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from './backup-files.js';
@@ -66,15 +66,16 @@ async function locateBackup(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir'>,
   return log.step(`unpack ${source.path}`, () => unpackBackupArchive(config, source.path, scratch));
 }
 
-export async function restoreBackup(config: Parameters<typeof initCluster>[0] & Pick<Config, 'localDir'>, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDir'>, log: Logger, options: RestoreOptions = {}): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
   const source = restoreSource(config, options);
   // One run at a time per working dir (the lock makes a missing one): a postgres-init
   // or deploy in another terminal waits for us.
-  return withWorkingDirLock(workingDir, { command: 'database restore', log }, () => restoreInto(config, log, workingDir, source));
+  return withWorkingDirLock(workingDir, { command: 'database restore', log }, () => restoreInto(config, log, source));
 }
 
-async function restoreInto(config: Parameters<typeof initCluster>[0], log: Logger, workingDir: string, source: RestoreSource): Promise<RestoreResult> {
+async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSource): Promise<RestoreResult> {
+  const workingDir = requireWorkingDir(config);
   const layout = clusterLayout(config, workingDir);
   const user = serverUser(config);
   // What a killed restore left (unpacked data, the data it moved aside) goes first; data

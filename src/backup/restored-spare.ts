@@ -23,7 +23,7 @@ import type { Config } from '../base/config.js';
 import { removeInBackground, spawnDetachedScript, type OsUser } from '../base/process.js';
 import { isRoot, serverUser, type ServerAccount } from '../cluster/os-user.js';
 import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, stopPreparation } from '../cluster/spare-cluster.js';
-import { templateFor } from '../cluster/template-cache.js';
+import { templateFor, type TemplateSettings } from '../cluster/template-cache.js';
 import { BACKUP_INFO, BASE_ARCHIVE, foldersToSkip, isBackupDir, readBackupInfo, WAL_ARCHIVE } from './backup-files.js';
 
 const KEY_FORMAT = 'r1';
@@ -71,10 +71,10 @@ function fileIdentity(file: string): string {
 }
 
 /** What taking and preparing a restored copy read of the configuration. */
-export type RestoredSpareSettings = Parameters<typeof templateFor>[0] & ServerAccount & Pick<Config, 'workingDir' | 'euid'>;
+export type RestoredSpareSettings = TemplateSettings & ServerAccount & Pick<Config, 'workingDir' | 'euid'>;
 
 /** The key of a restored copy of `backupDir` serving `database` (see above). */
-export function restoredSpareKey(config: Parameters<typeof templateFor>[0], backupDir: string, user: OsUser, database: string): string {
+export function restoredSpareKey(config: TemplateSettings, backupDir: string, user: OsUser, database: string): string {
   const folder = fs.realpathSync(backupDir);
   const files = [BASE_ARCHIVE, WAL_ARCHIVE, BACKUP_INFO].map((name) => `${name}=${fileIdentity(path.join(folder, name))}`);
   const material = [KEY_FORMAT, folder, ...files, database, templateFor(config, user, database).key, user.uid, user.gid].join('\n');

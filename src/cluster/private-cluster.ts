@@ -3,19 +3,19 @@
  * $LOCAL_DIR/focus/, never PG_WORKING_DIR, and always stopped and removed — on success,
  * failure, SIGINT and SIGTERM, and (through a watchdog) when the run is killed outright.
  */
-import { initCluster } from './cluster.js';
+import { initCluster, type ClusterSetup } from './cluster.js';
 import { prepareSpare } from './spare-cluster.js';
-import { templateFor } from './template-cache.js';
+import { templateFor, type TemplateSettings } from './template-cache.js';
 import type { ClusterConnection } from './cluster-connection.js';
-import type { Config } from '../base/config.js';
+import type { Config, LocalDirSetting } from '../base/config.js';
 import { interruptedBy, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { clusterLayout, type ClusterSettings } from './cluster-layout.js';
+import { clusterLayout, type ClusterSettings, type LayoutSettings } from './cluster-layout.js';
 import { clearLeftovers, findLeftovers } from './leftovers.js';
-import { isRoot, serverUser } from './os-user.js';
+import { isRoot, serverUser, type ServerAccount } from './os-user.js';
 import { linkRamDataDir, SHM } from './ram-storage.js';
 import { chownBelow, makeDirsBelow } from '../base/safe-files.js';
-import { clearRunDir, createRunDir, focusDirOf } from './run-dir.js';
+import { clearRunDir, createRunDir, focusDirOf, type RunDirSettings } from './run-dir.js';
 import { startWatchdog } from './watchdog.js';
 
 export { createRunDir, discardCluster } from './run-dir.js';
@@ -40,7 +40,7 @@ export function privateSettings(logDir?: string): ClusterSettings {
  * run dir). A fresh one is a spare of the project's working dir when postgres-init left
  * one ready (renamed in: nothing to copy while we wait), else a copy in RAM.
  */
-export function startPrivateCluster(config: Parameters<typeof initCluster>[0], log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
+export function startPrivateCluster(config: ClusterSetup, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
   const spareFrom = existing ? undefined : config.workingDir;
   return initCluster(config, log, {
@@ -63,7 +63,7 @@ const sparesTaken = new Set<string>();
  * Makes the (empty) data folder of a private cluster that is filled by other means (a
  * backup being unpacked): in RAM when possible, linked from `<workingDir>/data`.
  */
-export function makePrivateDataDir(config: Pick<Config, 'osUser' | 'euid' | 'cwd' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'logPath' | 'pgUrlVar'>, workingDir: string): void {
+export function makePrivateDataDir(config: ServerAccount & LayoutSettings, workingDir: string): void {
   const user = serverUser(config);
   const target = linkRamDataDir(clusterLayout(config, workingDir).dataDir, user, isRoot(config));
   if (!target) return;
@@ -73,17 +73,20 @@ export function makePrivateDataDir(config: Pick<Config, 'osUser' | 'euid' | 'cwd
 }
 
 /** Clears what killed runs of this project left (their watchdog normally has already). */
-async function clearProjectLeftovers(config: Pick<Config, 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar' | 'env'>): Promise<void> {
+async function clearProjectLeftovers(config: RunDirSettings & LocalDirSetting): Promise<void> {
   const leftovers = findLeftovers({ focusDirs: [focusDirOf(config)] });
   if (leftovers.length > 0) await clearLeftovers(config, leftovers);
 }
+
+/** What a run folder needs: its place, the leftovers of killed runs cleared, the spares its clusters took refilled. */
+export type RunDirSetup = RunDirSettings & LocalDirSetting & TemplateSettings & ServerAccount & Pick<Config, 'spares'>;
 
 /**
  * Runs `work` with a run dir that is removed afterwards whatever happens, except for
  * the entries named in `keep` (e.g. logs kept for `diff log`). A watchdog removes it
  * too if this process is killed.
  */
-export async function withRunDir<T>(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'cwd' | 'localDir' | 'workingDir' | 'port' | 'database' | 'tmpDir' | 'euid' | 'logPath' | 'pgUrlVar' | 'spares'>, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
+export async function withRunDir<T>(config: RunDirSetup, prefix: string, work: (runDir: string) => Promise<T>, keep: readonly string[] = []): Promise<T> {
   await clearProjectLeftovers(config);
   const runDir = createRunDir(config, prefix, keep);
   const watchdog = startWatchdog(config, { kind: 'run', runDir, keep: [...keep] });
@@ -99,7 +102,7 @@ export async function withRunDir<T>(config: Pick<Config, 'env' | 'path' | 'pgBin
  * Refills the spares private clusters took, once the run is over: copying beside the
  * run would slow it down.
  */
-function refillSparesTaken(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'osUser' | 'euid' | 'database' | 'spares'>): void {
+function refillSparesTaken(config: TemplateSettings & ServerAccount & Pick<Config, 'database' | 'spares'>): void {
   const template = templateFor(config, serverUser(config), config.database);
   for (const dir of sparesTaken) prepareSpare(config, dir, template.key, template.dataDir);
   sparesTaken.clear();

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
+import type { RunDirSettings } from './run-dir.js';
 import { quoteIdent } from '../pg/db.js';
 import { ProgramFailedError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
@@ -90,8 +91,11 @@ async function createDatabaseOffline(config: Pick<Config, 'env' | 'path' | 'pgBi
   }
 }
 
+/** Where the template cache is and which server builds it. */
+export type TemplateSettings = Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir'>;
+
 /** The cached template for this server build, account and database. */
-export function templateFor(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir'>, user: OsUser, database: string): { key: string; dataDir: string } {
+export function templateFor(config: TemplateSettings, user: OsUser, database: string): { key: string; dataDir: string } {
   const key = cacheKey(config, user, database);
   return { key, dataDir: path.join(config.cacheDir, key, 'data') };
 }
@@ -102,7 +106,7 @@ export function templateFor(config: Pick<Config, 'env' | 'path' | 'pgBinDir' | '
  * a copy of the template cache, else initdb (which fills the cache).
  */
 export async function createDataDir(
-  config: Pick<Config, 'env' | 'path' | 'pgBinDir' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar'>,
+  config: TemplateSettings & RunDirSettings,
   dataDir: string,
   user: OsUser,
   database: string,
@@ -121,7 +125,7 @@ export async function createDataDir(
   return 'initdb';
 }
 
-async function storeInCache(config: Pick<Config, 'env' | 'cacheDir' | 'tmpDir' | 'cwd' | 'workingDir' | 'port' | 'database' | 'euid' | 'logPath' | 'pgUrlVar'>, dataDir: string, entry: string, log: Logger): Promise<void> {
+async function storeInCache(config: RunDirSettings & Pick<Config, 'cacheDir'>, dataDir: string, entry: string, log: Logger): Promise<void> {
   // Copies a killed run left half-made (never renamed into place) go first.
   await clearDeadLeftovers(config, { tempDirs: [path.dirname(entry)], only: ['temp file'] });
   const staging = `${entry}.tmp-${uniqueSuffix()}`;

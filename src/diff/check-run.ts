@@ -14,8 +14,9 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import type { Logger } from '../base/log.js';
 import { stopCluster } from '../cluster/cluster.js';
-import { startPrivateCluster, withRunDir } from '../cluster/private-cluster.js';
-import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult } from '../deploy/deploy.js';
+import { startPrivateCluster, withRunDir, type RunDirSetup } from '../cluster/private-cluster.js';
+import type { ClusterSetup } from '../cluster/cluster.js';
+import { preflight, runDeploySteps, type DeployFlowOptions, type DeployFlowResult, type DeployStepSettings } from '../deploy/deploy.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import type { DiffResult } from './diff-result.js';
 import { buildFromMigrations, compareWithSources, migrationsToProve, type MigrationsBuild } from './migrations-proof.js';
@@ -53,7 +54,7 @@ function whyNoProof(options: CheckOptions, migrationDir: string | undefined): st
 }
 
 /** Runs `database check` (see above); its result says whether the migrations reproduce the sources. */
-export async function runCheck(config: Parameters<typeof withRunDir>[0] & Parameters<typeof startPrivateCluster>[0] & Parameters<typeof runDeploySteps>[0] & Pick<Config, 'migrationDir'>, log: Logger, options: CheckOptions = {}): Promise<CheckResult> {
+export async function runCheck(config: RunDirSetup & ClusterSetup & DeployStepSettings & Pick<Config, 'migrationDir'>, log: Logger, options: CheckOptions = {}): Promise<CheckResult> {
   preflight(config, options);
   const found = migrationsToProve(config.migrationDir);
   const migrationsSkipped = whyNoProof(options, found);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
-import { hydrateDatabase } from '../deploy/hydrate.js';
+import { hydrateDatabase, type HydrateSettings } from '../deploy/hydrate.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import { runMigrations } from '../migrations/migrate.js';
 import { installBundle } from '../migrations/migrator-init.js';
@@ -22,6 +22,7 @@ import { confSetting } from '../cluster/server-config.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
+import type { ClusterSetup } from '../cluster/cluster.js';
 import { extractBackup, readBackupInfo } from '../backup/backup-files.js';
 import { takeRestoredSpare } from '../backup/restored-spare.js';
 import { describeOrigin, readMigrationHistory } from './db1-origin.js';
@@ -68,7 +69,7 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 
 /** One side's build: the run's folders and how far the run is. */
 export interface BuildContext {
-  config: Parameters<typeof startPrivateCluster>[0] & Parameters<typeof hydrateDatabase>[0] & Pick<Config, 'migrationDir'>;
+  config: ClusterSetup & HydrateSettings & Pick<Config, 'migrationDir'>;
   log: Logger;
   runDir: string;
   runLogs: string;

@@ -11,7 +11,7 @@ import { BadInputError } from '../base/errors.js';
 import { throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
-import { withRunDir } from '../cluster/private-cluster.js';
+import { withRunDir, type RunDirSetup } from '../cluster/private-cluster.js';
 import { DEFAULT_THRESHOLDS, rehearsalFlags, type RehearsalThresholds, type RehearsedMigration } from './rehearsal.js';
 import { buildDb1, type BuildContext } from './diff-sides.js';
 
@@ -34,7 +34,7 @@ export interface RehearseResult {
 }
 
 /** The settings a rehearsal runs with: diff's DB1 build (the migration folder comes from the options) in a run dir. */
-export type RehearseSettings = Omit<BuildContext['config'], 'migrationDir'> & Parameters<typeof withRunDir>[0];
+export type RehearseSettings = Omit<BuildContext['config'], 'migrationDir'> & RunDirSetup;
 
 /** Restores the backup, runs `migrate up all` on it with the rehearsal's readings, and discards the copy. */
 export async function rehearseMigrations(config: RehearseSettings, log: Logger, options: RehearseOptions): Promise<RehearseResult> {

@@ -23,7 +23,7 @@ import { requireLocalDir, type Config } from '../base/config.js';
 import { isDbToolError, MissingTableError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
-import { withRunDir } from '../cluster/private-cluster.js';
+import { withRunDir, type RunDirSetup } from '../cluster/private-cluster.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
 import { prepareRestoredSpare } from '../backup/restored-spare.js';
 import { dataDiffers } from './compare-data.js';
@@ -116,7 +116,7 @@ export function planDiff(config: Pick<Config, 'cwd' | 'localDir' | 'databaseSour
 }
 
 /** Runs `database diff` and returns what it found (the caller renders it). */
-export async function runDiff(config: Parameters<typeof withRunDir>[0] & BuildContext['config'], log: Logger, options: DiffOptions = {}): Promise<DiffRun> {
+export async function runDiff(config: RunDirSetup & BuildContext['config'], log: Logger, options: DiffOptions = {}): Promise<DiffRun> {
   const plan = planDiff(config, options);
   const focusDir = path.join(requireLocalDir(config), 'focus');
   let runDir: string | undefined;

@@ -433,25 +433,37 @@ describe('RAM folder of a killed test run', () => {
   it('doctor reports it and --fix removes it; a live run’s folder stays', async () => {
     const { project, env } = clusterProject();
     const url = await startCluster(env);
-    const { run, made } = await stuckTestRun(project, { ...env, DB_TOOL_TEST_MARK: 'ram-doctor' }, url);
-    // The machine has a roomy /dev/shm (the suite needs one): the copies are in RAM.
-    expect(made).toHaveLength(1);
-    // Killed with its watchdog: nothing clears up after it. (Any other test run on this
-    // machine would: look at once.)
-    for (const pid of watchdogsWith('DB_TOOL_TEST_MARK=ram-doctor')) process.kill(pid, 'SIGKILL');
-    run.child.kill('SIGKILL');
-    await run.done;
     // A live run's folder (ours: this process lives) must never go.
     const live = fs.mkdtempSync(path.join('/dev/shm', `db-tool-test-${process.pid}-`));
     cleanups.push(() => fs.rmSync(live, { recursive: true, force: true }));
-    const report = await runBin('database', ['doctor'], { env });
-    expect(report.stdout).toMatch(/warn\s+leftover files\s+.*RAM folder \/dev\/shm\/db-tool-test-/);
-    expect(report.stdout).toContain(made[0]);
-    expect(report.stdout).not.toContain(path.basename(live));
-    const fixed = await runBin('database', ['doctor', '--fix'], { env });
-    expect(fixed.code, fixed.stderr).toBe(0);
-    expect(ramFolders()).not.toContain(made[0]);
-    expect(fs.existsSync(live)).toBe(true);
+
+    /** Kills a test run with its watchdog (nothing of its own clears up after it); returns its RAM folder. */
+    const killedRun = async (attempt: number): Promise<string> => {
+      const { run, made } = await stuckTestRun(project, { ...env, DB_TOOL_TEST_MARK: `ram-doctor-${attempt}` }, url);
+      // The machine has a roomy /dev/shm (the suite needs one): the copies are in RAM.
+      expect(made).toHaveLength(1);
+      for (const pid of watchdogsWith(`DB_TOOL_TEST_MARK=ram-doctor-${attempt}`)) process.kill(pid, 'SIGKILL');
+      run.child.kill('SIGKILL');
+      await run.done;
+      return made[0] ?? '';
+    };
+
+    // Any other `database test` of this account (another test file on the other worker)
+    // clears a dead run's folder too, as it should: then the doctor had nothing to find,
+    // and the run is repeated. A folder still there that the doctor missed fails at once.
+    for (let attempt = 1; ; attempt += 1) {
+      const dead = await killedRun(attempt);
+      const report = await runBin('database', ['doctor'], { env });
+      if (!report.stdout.includes(dead) && !ramFolders().includes(dead) && attempt < 5) continue;
+      expect(report.stdout).toMatch(/warn\s+leftover files\s+.*RAM folder \/dev\/shm\/db-tool-test-/);
+      expect(report.stdout).toContain(dead);
+      expect(report.stdout).not.toContain(path.basename(live));
+      const fixed = await runBin('database', ['doctor', '--fix'], { env });
+      expect(fixed.code, fixed.stderr).toBe(0);
+      expect(ramFolders()).not.toContain(dead);
+      expect(fs.existsSync(live)).toBe(true);
+      return;
+    }
   });
 });
 

@@ -50,7 +50,8 @@ export function prefixLogger(log: Logger, prefix: string): Logger {
 /**
  * A restored copy of a (possibly production) cluster must stay private: no TCP, no WAL
  * archiving into the original's archive, logs in this run's folder, pg_cron pointed at
- * its own socket and not launching jobs, no autovacuum workers.
+ * its own socket and not launching jobs, no autovacuum workers; whatever the original
+ * set with ALTER SYSTEM (these go last in its postgresql.auto.conf).
  */
 export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'sockDir'>): string {
   return [
@@ -135,8 +136,10 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
       makePrivateDataDir(config, workingDir);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }
+    // Added to postgresql.auto.conf, which the server reads last: the backup's ALTER SYSTEM
+    // settings (archive_mode, archive_command, listen_addresses…) must not win over these.
     // The restored files are the server account's: never written through a link of theirs.
-    const conf = serverPath(layout, path.join(dataDir, 'postgresql.conf'));
+    const conf = serverPath(layout, path.join(dataDir, 'postgresql.auto.conf'));
     writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }), 'append', { owners: [user.uid] });
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });

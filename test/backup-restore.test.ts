@@ -140,6 +140,23 @@ describe('database restore', () => {
     }
   });
 
+  it("never archives WAL, whatever the backup's ALTER SYSTEM settings say (archive_mode on)", async () => {
+    // A backup of a cluster that archives, as production does.
+    await psql("ALTER SYSTEM SET archive_mode = 'on'");
+    await psql("ALTER SYSTEM SET archive_command = 'false'");
+    try {
+      await backUpOneNote();
+    } finally {
+      await psql('ALTER SYSTEM RESET archive_mode');
+      await psql('ALTER SYSTEM RESET archive_command');
+    }
+    const result = await runBin('database', ['restore'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    url = readyUrl(result.stderr);
+    expect(await psql('SHOW archive_mode')).toBe('off');
+    expect(await psql('SELECT count(*) FROM note')).toBe('1');
+  });
+
   it('starts a stopped cluster from an archived backup (--archive)', async () => {
     await backUpOneNote();
     const archive = path.join(dir, 'backup.tar.gz');

@@ -19,6 +19,7 @@ import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
+import { writeBelow } from '../base/safe-files.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
 import { withWorkingDirLock } from '../cluster/working-dir-lock.js';
 
@@ -74,6 +75,17 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
   return withWorkingDirLock(workingDir, { command: 'database restore', log }, () => restoreInto(config, log, source));
 }
 
+/**
+ * A restored cluster never archives WAL into the archive of the cluster it was backed
+ * up from (production's archive_command, in its postgresql.conf or set with ALTER
+ * SYSTEM): `archive_mode = off` goes last in postgresql.auto.conf, which the server
+ * reads last. The tool never sets up archiving for the clusters it runs.
+ */
+function stopArchiving(workingDir: string, dataDir: string, serverUid: number): void {
+  const setting = "\n# db-tool restore: never archive into the original's WAL archive\narchive_mode = off\n";
+  writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), setting, 'append', { owners: [serverUid] });
+}
+
 async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSource): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
   const layout = clusterLayout(config, workingDir);
@@ -116,6 +128,7 @@ async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSou
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
+      stopArchiving(workingDir, incoming, user.uid);
       removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));

@@ -252,8 +252,6 @@ export async function initCluster(config: ClusterSetup, log: Logger, options: In
   const reuse = options.reuse && fs.existsSync(path.join(layout.dataDir, 'PG_VERSION'));
   // Bad input (PG_CONF_FILE, preload libraries) fails here, before anything is stopped.
   const conf = reuse ? undefined : await freshConf(config, layout, log);
-  // A fast shutdown even for data about to be wiped: an immediate one would leave the
-  // server's dynamic shared memory behind in /dev/shm.
   const spareDir = spare ? layout.workingDir : options.spareFrom;
   let source: DataSource | undefined;
   let kept: number | undefined;

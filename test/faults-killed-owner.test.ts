@@ -431,28 +431,28 @@ function isServer(pid: number): boolean {
 
 describe('RAM folder of a killed test run', () => {
   it('doctor reports it and --fix removes it; a live run’s folder stays', async () => {
-    const { project, env } = clusterProject();
-    const url = await startCluster(env);
     // A live run's folder (ours: this process lives) must never go.
     const live = fs.mkdtempSync(path.join('/dev/shm', `db-tool-test-${process.pid}-`));
     cleanups.push(() => fs.rmSync(live, { recursive: true, force: true }));
 
-    /** Kills a test run with its watchdog (nothing of its own clears up after it); returns its RAM folder. */
-    const killedRun = async (attempt: number): Promise<string> => {
+    /** A test run killed with its watchdog (nothing of its own clears up after it), on a cluster of its own. */
+    const killedRun = async (attempt: number) => {
+      const { project, env } = clusterProject();
+      const url = await startCluster(env);
       const { run, made } = await stuckTestRun(project, { ...env, DB_TOOL_TEST_MARK: `ram-doctor-${attempt}` }, url);
       // The machine has a roomy /dev/shm (the suite needs one): the copies are in RAM.
       expect(made).toHaveLength(1);
       for (const pid of watchdogsWith(`DB_TOOL_TEST_MARK=ram-doctor-${attempt}`)) process.kill(pid, 'SIGKILL');
       run.child.kill('SIGKILL');
       await run.done;
-      return made[0] ?? '';
+      return { env, dead: made[0] ?? '' };
     };
 
     // Any other `database test` of this account (another test file on the other worker)
     // clears a dead run's folder too, as it should: then the doctor had nothing to find,
-    // and the run is repeated. A folder still there that the doctor missed fails at once.
+    // and the scenario is repeated. A folder still there that the doctor missed fails.
     for (let attempt = 1; ; attempt += 1) {
-      const dead = await killedRun(attempt);
+      const { env, dead } = await killedRun(attempt);
       const report = await runBin('database', ['doctor'], { env });
       if (!report.stdout.includes(dead) && !ramFolders().includes(dead) && attempt < 5) continue;
       expect(report.stdout).toMatch(/warn\s+leftover files\s+.*RAM folder \/dev\/shm\/db-tool-test-/);

@@ -435,7 +435,12 @@ describe('RAM folder of a killed test run', () => {
     const live = fs.mkdtempSync(path.join('/dev/shm', `db-tool-test-${process.pid}-`));
     cleanups.push(() => fs.rmSync(live, { recursive: true, force: true }));
 
-    /** A test run killed with its watchdog (nothing of its own clears up after it), on a cluster of its own. */
+    /**
+     * A test run killed with its watchdog (nothing of its own clears up after it), on a
+     * cluster of its own: on the last attempt's cluster, the killed run's `pg_sleep` goes on
+     * for up to a second (client_connection_check_interval), and the wait for a sleeping
+     * session would return before this run had made its RAM folder.
+     */
     const killedRun = async (attempt: number) => {
       const { project, env } = clusterProject();
       const url = await startCluster(env);

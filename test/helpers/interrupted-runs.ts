@@ -103,14 +103,14 @@ export function interruptedRuns(cleanups: Cleanups) {
   async function stuckTestRun(project: Project, env: Record<string, string>, url: string) {
     const file = path.join(project.dir, 'db', 'test', 'slow.sql');
     fs.writeFileSync(file, "SELECT pg_sleep(60);\nSELECT 'ok 1';\n");
-    const before = ramFolders();
     const run = spawnDatabase(['test', file], { ...env, PGURL: url });
     cleanups.push(() => {
       run.child.kill('SIGKILL');
     });
     // Watched from another database: a session on the target would keep the run out of copies.
     await waitFor(async () => (await sleepingSessions(url)) > 0, 90_000, 'the test file to run');
-    const made = ramFolders().filter((name) => !before.includes(name));
+    // Its own folder, named after its pid: other test files' runs make theirs meanwhile.
+    const made = ramFolders().filter((name) => name.startsWith(`db-tool-test-${run.child.pid}-`));
     cleanups.push(() => {
       for (const name of made) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
     });

@@ -47,9 +47,21 @@ async function killWhen(args: string[], env: Record<string, string>, ready: () =
   expect(result.signal).toBe('SIGKILL');
 }
 
-/** The migrator's scratch folders in /dev/shm (migration-scratch.ts). */
-function migrationScratch(): string[] {
-  return fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm').filter((name) => name.startsWith('db-tool-migrate-')) : [];
+/** The migrator's scratch folders in /dev/shm of runs that are gone (migration-scratch.ts names them by pid). */
+function deadMigrationScratch(): string[] {
+  const gone = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  };
+  const entries = fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm') : [];
+  return entries.filter((name) => {
+    const pid = Number(/^db-tool-migrate-(\d+)-/.exec(name)?.[1]);
+    return pid > 0 && gone(pid);
+  });
 }
 
 /** Waits until nothing of the runs below `dir` is left (the watchdog acts within seconds). */
@@ -126,10 +138,10 @@ describe('database diff killed with SIGKILL', () => {
     const migration = path.join(diff.dir, 'db', 'migration', '20240201000000-prices', 'up.sql');
     fs.appendFileSync(migration, `\nCOPY (SELECT 1) TO '${marker}';\nSELECT pg_sleep(60);\n`);
     // The killed run's migration scratch folder (in /dev/shm) is the next run's to clear
-    // (migration-scratch.ts); no next run comes here, so the test removes it.
-    const scratchBefore = migrationScratch();
+    // (migration-scratch.ts); no next run comes here, so the test removes it. Only the
+    // folders of runs that are gone: other test files' live runs keep theirs.
     cleanups.push(() => {
-      for (const name of migrationScratch().filter((entry) => !scratchBefore.includes(entry))) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
+      for (const name of deadMigrationScratch()) fs.rmSync(path.join('/dev/shm', name), { recursive: true, force: true });
     });
     await killWhen(['diff'], diff.env, () => fs.existsSync(marker), 'DB1 migrating');
     await expectClearedBelow(diff.dir);

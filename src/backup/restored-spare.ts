@@ -20,9 +20,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../base/config.js';
-import { removeInBackground, spawnDetachedScript, type OsUser } from '../base/process.js';
+import { removeInBackground, type OsUser } from '../base/process.js';
 import { isRoot, serverUser, type ServerAccount } from '../cluster/os-user.js';
-import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, stopPreparation } from '../cluster/spare-cluster.js';
+import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, startPreparation, stopPreparation, type PreparationSteps } from '../cluster/spare-cluster.js';
 import { templateFor, type TemplateSettings } from '../cluster/template-cache.js';
 import { BACKUP_INFO, BASE_ARCHIVE, foldersToSkip, isBackupDir, readBackupInfo, WAL_ARCHIVE } from './backup-files.js';
 
@@ -33,36 +33,22 @@ const POOL = 2;
 const EXPANSION = 4;
 
 /**
- * Extracts the backup into `data` inside a folder we made and pinned as our working
- * folder (the working dir is the server account's: nothing it links or renames there
- * redirects us), then renames it to each missing spare name in turn; again until a pass
- * finds them all there. As root, tar runs as the server account (setpriv), reading the
- * archive we opened: the files come out the account's, and no link in the archive
- * leads root anywhere.
+ * A restored copy's part of its preparation (the pinned folder, the loop and the move
+ * into place are preparationScript's): the backup extracted into `data`. As root, tar
+ * runs as the server account (setpriv), reading the archive we opened: the files come
+ * out the account's, and no link in the archive leads root anywhere.
  */
-const PREPARE_SCRIPT = [
-  'dir=$1; key=$2; base=$3; wal=$4; uid=$5; gid=$6; skip=$7; shift 7',
-  `tmp="$dir/${RESTORED_TMP_PREFIX}$$-$key"`,
-  'mkdir -p "$tmp" || exit 1',
-  'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
-  'as_server() { if [ -n "$uid" ]; then setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; else "$@"; fi; }',
-  'set -f',
-  'while :; do',
-  '  made=',
-  '  for spare in "$@"; do',
-  '    [ -e "$spare" ] && continue',
-  '    mkdir -m 700 data && mkdir -m 700 data/pg_wal || break 2',
-  '    if [ -n "$uid" ]; then chown "$uid:$gid" data data/pg_wal || break 2; fi',
-  '    as_server tar -xzf - -C data $skip < "$base" || break 2',
-  '    if [ -n "$wal" ]; then as_server tar -xzf - -C data/pg_wal < "$wal" || break 2; fi',
-  '    [ -f data/PG_VERSION ] || break 2',
-  '    mv -T data "$spare" 2>/dev/null || { [ -d data ] && [ ! -e "$spare" ] && [ ! -L "$spare" ] && mv data "$spare"; } || break 2',
-  '    made=1',
-  '  done',
-  '  [ -n "$made" ] || break',
-  'done',
-  'cd / && rm -rf -- "$tmp"',
-].join('\n');
+const RESTORED_COPY: PreparationSteps = {
+  params: ['base', 'wal', 'uid', 'gid', 'skip'],
+  setup: ['as_server() { if [ -n "$uid" ]; then setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; else "$@"; fi; }', 'set -f'],
+  copy: [
+    '    mkdir -m 700 data && mkdir -m 700 data/pg_wal || break 2',
+    '    if [ -n "$uid" ]; then chown "$uid:$gid" data data/pg_wal || break 2; fi',
+    '    as_server tar -xzf - -C data $skip < "$base" || break 2',
+    '    if [ -n "$wal" ]; then as_server tar -xzf - -C data/pg_wal < "$wal" || break 2; fi',
+    '    [ -f data/PG_VERSION ] || break 2',
+  ],
+};
 
 /** size:mtime:ctime:inode of a file of the backup, or `-` when it is missing. */
 function fileIdentity(file: string): string {
@@ -180,19 +166,5 @@ export function prepareRestoredSpare(config: RestoredSpareSettings, backupDir: s
   const skip = foldersToSkip(readBackupInfo(backupDir), database);
   const skipArgs = skip.length > 0 ? ['--anchored', ...skip.map((folder) => `--exclude=${folder}`)].join(' ') : '';
   const owner = isRoot(config) ? [String(user.uid), String(user.gid)] : ['', ''];
-  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [
-    home,
-    key,
-    path.join(backupDir, BASE_ARCHIVE),
-    fs.existsSync(wal) ? wal : '',
-    ...owner,
-    skipArgs,
-    ...spares,
-  ]);
-  try {
-    // Made at once, so that a cleanup right after us finds (and stops) the preparation.
-    if (pid !== undefined) fs.mkdirSync(path.join(home, `${RESTORED_TMP_PREFIX}${pid}-${key}`));
-  } catch {
-    // the shell was quicker (or cannot start)
-  }
+  startPreparation(config, RESTORED_TMP_PREFIX, home, key, RESTORED_COPY, [path.join(backupDir, BASE_ARCHIVE), fs.existsSync(wal) ? wal : '', ...owner, skipArgs], spares);
 }

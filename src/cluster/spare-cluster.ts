@@ -17,35 +17,66 @@ export const RESTORED_SPARE_PREFIX = `${SPARE_PREFIX}restored-`;
 /** A restored copy in preparation: `.spare-restored-tmp-<pid>` (the shell that extracts). */
 export const RESTORED_TMP_PREFIX = `${RESTORED_SPARE_PREFIX}tmp-`;
 
+/** A kind of spare's own part of its preparation script (see preparationScript). */
+export interface PreparationSteps {
+  /** Names of its arguments after `$1` (the working dir) and `$2` (the key). */
+  params: readonly string[];
+  /** Lines run once, before the loop. */
+  setup?: readonly string[];
+  /** Lines that make a complete `data` folder in the current folder (`break 2` on failure). */
+  copy: readonly string[];
+}
+
 /**
- * For each missing spare in turn: copy, then rename, so a spare exists only once it is
- * complete; then again, until a pass finds every spare there (one taken by a start while
- * we copied another is made again). The copies go through `.spare-tmp-<$$>-<key>` (the detached shell, leader of
- * its own process group), which exists for the whole run — we make it as soon as the
- * shell starts, before returning — so a cleanup always finds and stops the preparation.
+ * For each missing spare in turn: make `data` (the kind's `copy`), then rename it, so a
+ * spare exists only once it is complete; then again, until a pass finds every spare
+ * there (one taken by a start while we copied another is made again). The copies go
+ * through `<tmpPrefix><$$>-<key>` (the detached shell, leader of its own process group),
+ * which exists for the whole run — startPreparation makes it as soon as the shell starts,
+ * before returning — so a cleanup always finds and stops the preparation. At the lowest
+ * priority: it must not slow down a start or a run beside it.
  */
-const PREPARE_SCRIPT = [
-  'dir=$1; key=$2; template=$3; shift 3',
-  `tmp="$dir/${SPARE_TMP_PREFIX}$$-$key"`,
-  'mkdir -p "$tmp" || exit 1',
-  // The working dir is the server account's: copy from inside the folder we made,
-  // pinned as our working folder, never through a link planted in its place.
-  'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
-  'while :; do',
-  '  made=',
-  '  for spare in "$@"; do',
-  '    [ -e "$spare" ] && continue',
-  '    cp -a "$template" data || break 2',
-  // GNU's -T never moves into an existing folder, even one a link planted in the
-  // working dir (the server account's) points to. A POSIX mv (BSD, macOS) has no -T:
-  // there the name is checked free, and no link, right before.
-  '    mv -T data "$spare" 2>/dev/null || { [ -d data ] && [ ! -e "$spare" ] && [ ! -L "$spare" ] && mv data "$spare"; } || break 2',
-  '    made=1',
-  '  done',
-  '  [ -n "$made" ] || break',
-  'done',
-  'cd / && rm -rf -- "$tmp"',
-].join('\n');
+function preparationScript(tmpPrefix: string, steps: PreparationSteps): string {
+  const params = steps.params.map((name, index) => `${name}=\${${index + 3}}`);
+  return [
+    'renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1',
+    `dir=$1; key=$2; ${params.join('; ')}; shift ${steps.params.length + 2}`,
+    `tmp="$dir/${tmpPrefix}$$-$key"`,
+    'mkdir -p "$tmp" || exit 1',
+    // The working dir is the server account's: work from inside the folder we made,
+    // pinned as our working folder, never through a link planted in its place.
+    'real=$(cd -P -- "$dir" && pwd -P) && cd -P -- "$tmp" && [ "$(pwd -P)" = "$real/${tmp##*/}" ] || exit 1',
+    ...(steps.setup ?? []),
+    'while :; do',
+    '  made=',
+    '  for spare in "$@"; do',
+    '    [ -e "$spare" ] && continue',
+    ...steps.copy,
+    // GNU's -T never moves into an existing folder, even one a link planted in the
+    // working dir (the server account's) points to. A POSIX mv (BSD, macOS) has no -T:
+    // there the name is checked free, and no link, right before.
+    '    mv -T data "$spare" 2>/dev/null || { [ -d data ] && [ ! -e "$spare" ] && [ ! -L "$spare" ] && mv data "$spare"; } || break 2',
+    '    made=1',
+    '  done',
+    '  [ -n "$made" ] || break',
+    'done',
+    'cd / && rm -rf -- "$tmp"',
+  ].join('\n');
+}
+
+/** Starts a preparation of `spares` in `dir` in the background (see preparationScript). */
+export function startPreparation(config: Pick<Config, 'env'>, tmpPrefix: string, dir: string, key: string, steps: PreparationSteps, values: readonly string[], spares: readonly string[]): void {
+  const pid = spawnDetachedScript(config, preparationScript(tmpPrefix, steps), [dir, key, ...values, ...spares]);
+  try {
+    // Made at once, so that a cleanup right after us finds (and stops) the preparation.
+    if (pid !== undefined) fs.mkdirSync(path.join(dir, `${tmpPrefix}${pid}-${key}`));
+  } catch {
+    // the shell was quicker (or cannot start): either way nothing to add
+  }
+}
+
+/** A template spare: a copy of the template cache's cluster. */
+const TEMPLATE_COPY: PreparationSteps = { params: ['template'], copy: ['    cp -a "$template" data || break 2'] };
 
 /** The spares to keep ready for `key`: `PG_SPARES` of them (0: none). */
 function spareNames(key: string, count: number): string[] {
@@ -165,13 +196,7 @@ export function prepareSpare(config: Pick<Config, 'env' | 'spares'>, dir: string
     else removeInBackground(config, preparation.folder);
   }
   if (!roomForSpare(dir)) return;
-  // At the lowest priority: it must not slow down a start that copies beside it.
-  const pid = spawnDetachedScript(config, `renice -n 19 $$ >/dev/null 2>&1; ionice -c 3 -p $$ >/dev/null 2>&1; ${PREPARE_SCRIPT}`, [dir, key, template, ...spares]);
-  try {
-    if (pid !== undefined) fs.mkdirSync(path.join(dir, `${SPARE_TMP_PREFIX}${pid}-${key}`));
-  } catch {
-    // the shell was quicker (or cannot start): either way nothing to add
-  }
+  startPreparation(config, SPARE_TMP_PREFIX, dir, key, TEMPLATE_COPY, [template], spares);
 }
 
 /** True when `dir`'s disk keeps MIN_FREE_FOR_SPARE free after `bytes` more. */

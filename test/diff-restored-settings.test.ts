@@ -2,7 +2,10 @@
  * DB1, the backup restored for a diff, runs with the tool's private settings even when
  * the backed-up cluster had others set with ALTER SYSTEM (postgresql.auto.conf, which the
  * backup carries and the server reads last): no WAL archiving into the original's
- * archive, no TCP. The pending migration reports the settings DB1 runs with.
+ * archive, no TCP. And it starts here whatever production's size: shared memory that
+ * would not fit this machine, huge pages, certificates that are not here, preload
+ * libraries this PostgreSQL lacks. The pending migration reports the settings DB1 runs
+ * with.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +25,13 @@ beforeAll(async () => {
   await queryValue(url, "ALTER SYSTEM SET archive_mode = 'on'");
   await queryValue(url, "ALTER SYSTEM SET archive_command = 'false'");
   await queryValue(url, "ALTER SYSTEM SET listen_addresses = '127.0.0.1'");
+  // Production's size and extensions: none of these would start here.
+  await queryValue(url, "ALTER SYSTEM SET shared_buffers = '1TB'");
+  await queryValue(url, 'ALTER SYSTEM SET huge_pages = on');
+  await queryValue(url, 'ALTER SYSTEM SET ssl = on');
+  await queryValue(url, "ALTER SYSTEM SET ssl_cert_file = '/nonexistent/db-tool-test/server.crt'");
+  // plpgsql is a library every PostgreSQL has.
+  await queryValue(url, "ALTER SYSTEM SET shared_preload_libraries = 'plpgsql', 'db_tool_no_such_library'");
   const backup = await runBin('database', ['backup'], { env: project.env });
   expect(backup.code, backup.stderr).toBe(0);
   expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
@@ -31,13 +41,31 @@ afterAll(async () => {
   await project?.remove();
 });
 
-it("DB1 runs without archiving and without TCP, whatever the backup's ALTER SYSTEM settings say", async () => {
-  const seen = path.join(project.dir, 'seen');
+/** Runs a diff whose pending migration writes the values of `settings` (one line) into a file, and returns them with the diff's stderr. */
+async function settingsSeenByDb1(settings: readonly string[]): Promise<{ seen: string; stderr: string }> {
+  const seen = path.join(project.dir, `seen-${settings.join('-')}`);
   // The server account writes the file (as root the cluster runs as PG_OS_USER).
   fs.chmodSync(project.dir, 0o777);
   const migration = path.join(project.dir, 'db', 'migration', '20240201000000-prices', 'up.sql');
-  fs.appendFileSync(migration, `\nCOPY (SELECT current_setting('archive_mode') || ' [' || current_setting('listen_addresses') || ']') TO '${seen}';\n`);
-  const diff = await runBin('database', ['diff'], { env: project.env, timeoutMs: 90_000 });
-  expect(diff.code, diff.stderr).toBeLessThanOrEqual(1);
-  expect(fs.readFileSync(seen, 'utf8').trim()).toBe('off []');
+  const values = settings.map((name) => `current_setting('${name}')`).join(" || ' ' || ");
+  const original = fs.readFileSync(migration, 'utf8');
+  fs.appendFileSync(migration, `\nCOPY (SELECT ${values}) TO '${seen}';\n`);
+  try {
+    const diff = await runBin('database', ['diff'], { env: project.env, timeoutMs: 90_000 });
+    expect(diff.code, diff.stderr).toBeLessThanOrEqual(1);
+    return { seen: fs.readFileSync(seen, 'utf8').trim(), stderr: diff.stderr };
+  } finally {
+    fs.writeFileSync(migration, original);
+  }
+}
+
+it("DB1 runs without archiving and without TCP, whatever the backup's ALTER SYSTEM settings say", async () => {
+  const { seen } = await settingsSeenByDb1(['archive_mode', 'listen_addresses', 'ssl']);
+  expect(seen).toBe('off  off');
+});
+
+it("DB1 starts with this machine's shared memory and the preload libraries it has, naming those it lacks", async () => {
+  const { seen, stderr } = await settingsSeenByDb1(['shared_buffers', 'huge_pages', 'shared_preload_libraries']);
+  expect(seen).toBe('128MB off plpgsql');
+  expect(stderr).toMatch(/preloads db_tool_no_such_library, not installed for this PostgreSQL: DB1 starts without it/);
 });

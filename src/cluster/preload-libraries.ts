@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { MissingProgramError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { locatePgProgram, type PgPrograms } from '../pg/pg-bin.js';
-import { runProgram } from '../base/process.js';
+import { locatePgProgram, serverProgram, type PgPrograms } from '../pg/pg-bin.js';
+import { runProgram, type OsUser } from '../base/process.js';
 
 /** The usual places of `shared_preload_libraries` next to the server's bin/ folder. */
 function nearbyLibDirs(binDir: string): string[] {
@@ -45,6 +45,19 @@ function libraryIn(dirs: readonly string[], lib: string): boolean {
   return dirs.some((dir) => fs.existsSync(path.join(dir, `${file}.so`)) || fs.existsSync(path.join(dir, file)));
 }
 
+/** Which of `libraries` this PostgreSQL lacks, and the library folders looked in. */
+async function missingLibraries(config: PgPrograms, libraries: readonly string[]): Promise<{ missing: string[]; dirs: string[] }> {
+  const postgres = locatePgProgram(config, 'postgres');
+  const binDir = postgres ? path.dirname(fs.realpathSync(postgres)) : undefined;
+  let dirs = binDir ? nearbyLibDirs(binDir) : [];
+  let missing = libraries.filter((lib) => !libraryIn(dirs, lib));
+  if (missing.length > 0 && binDir) {
+    dirs = uniqueDirs([...dirs, ...(await pgConfigLibDir(config.env, binDir))]);
+    missing = libraries.filter((lib) => !libraryIn(dirs, lib));
+  }
+  return { missing, dirs };
+}
+
 /** The settings that choose and find shared_preload_libraries (PG_SHARED_PRELOAD_LIBRARIES). */
 export type PreloadSettings = PgPrograms & Pick<Config, 'preloadLibraries' | 'preloadLibrariesExplicit'>;
 
@@ -55,14 +68,7 @@ export type PreloadSettings = PgPrograms & Pick<Config, 'preloadLibraries' | 'pr
 export async function resolvePreloadLibraries(config: PreloadSettings, log: Logger): Promise<string[]> {
   const wanted = config.preloadLibraries.split(',').map((s) => s.trim()).filter(Boolean);
   if (wanted.length === 0) return [];
-  const postgres = locatePgProgram(config, 'postgres');
-  const binDir = postgres ? path.dirname(fs.realpathSync(postgres)) : undefined;
-  let dirs = binDir ? nearbyLibDirs(binDir) : [];
-  let missing = wanted.filter((lib) => !libraryIn(dirs, lib));
-  if (missing.length > 0 && binDir) {
-    dirs = uniqueDirs([...dirs, ...(await pgConfigLibDir(config.env, binDir))]);
-    missing = wanted.filter((lib) => !libraryIn(dirs, lib));
-  }
+  const { missing, dirs } = await missingLibraries(config, wanted);
   if (missing.length === 0) return wanted;
   if (config.preloadLibrariesExplicit) {
     throw new MissingProgramError(
@@ -71,4 +77,34 @@ export async function resolvePreloadLibraries(config: PreloadSettings, log: Logg
   }
   log.warn(`${missing.join(', ')} is not installed for this PostgreSQL; starting without it (install postgresql-<major>-cron, or set PG_SHARED_PRELOAD_LIBRARIES='')`);
   return wanted.filter((lib) => !missing.includes(lib));
+}
+
+/**
+ * A list setting as PostgreSQL splits it (SplitDirectoriesString): elements separated by
+ * commas, spaces around them dropped, an element in double quotes taken whole (`""` is
+ * a quote).
+ */
+export function splitListSetting(value: string): string[] {
+  const elements: string[] = [];
+  const element = /\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)/gy;
+  for (let match = element.exec(value); match && match.index < value.length; match = element.exec(value)) {
+    const text = match[1] !== undefined ? match[1].replace(/""/g, '"') : (match[2] ?? '');
+    if (text !== '') elements.push(text);
+    if (match[0] === '') break;
+  }
+  return elements;
+}
+
+/**
+ * The preload libraries of an existing data folder (a restored copy of another machine's
+ * cluster) that this PostgreSQL has, and those it lacks: the folder's own configuration
+ * files say which, as its server reads them (`postgres -C`). Undefined when the server
+ * cannot read them: starting it will then say why.
+ */
+export async function installedPreloadLibraries(config: PgPrograms, dataDir: string, user: OsUser): Promise<{ installed: string[]; missing: string[] } | undefined> {
+  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', 'shared_preload_libraries', '-D', dataDir], { env: config.env, user, timeoutMs: 30_000 });
+  if (result.code !== 0) return undefined;
+  const configured = splitListSetting(result.stdout.trim());
+  const { missing } = configured.length > 0 ? await missingLibraries(config, configured) : { missing: [] as string[] };
+  return { installed: configured.filter((lib) => !missing.includes(lib)), missing };
 }

@@ -18,7 +18,9 @@ import { BadInputError, BuildFailedError, EnvironmentError, ProgramFailedError, 
 import { withClient } from '../pg/db.js';
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
-import { confSetting } from '../cluster/server-config.js';
+import type { OsUser } from '../base/process.js';
+import { confListElement, confSetting } from '../cluster/server-config.js';
+import { installedPreloadLibraries } from '../cluster/preload-libraries.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
@@ -50,22 +52,42 @@ export function prefixLogger(log: Logger, prefix: string): Logger {
 /**
  * A restored copy of a (possibly production) cluster must stay private: no TCP, no WAL
  * archiving into the original's archive, logs in this run's folder, pg_cron pointed at
- * its own socket and not launching jobs, no autovacuum workers; whatever the original
- * set with ALTER SYSTEM (these go last in its postgresql.auto.conf).
+ * its own socket and not launching jobs, no autovacuum workers. And it must start on
+ * this machine: production's shared memory (shared_buffers, huge pages) may not fit
+ * here, its certificates may not be here (no TCP, so no SSL), and only the preload
+ * libraries this PostgreSQL has are loaded (`preload`; undefined: as the copy's files
+ * say). Whatever the original set with ALTER SYSTEM: these go last in its
+ * postgresql.auto.conf.
  */
-export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'sockDir'>): string {
+export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'sockDir'>, preload?: readonly string[]): string {
   return [
     '',
     '# db-tool diff: a throw-away copy restored from a backup',
     "listen_addresses = ''",
+    'ssl = off',
     'archive_mode = off',
     // Short-lived, and holding only the compared database and template1 (see foldersToSkip).
     'autovacuum = off',
+    "shared_buffers = '128MB'",
+    'huge_pages = off',
+    ...(preload ? [confSetting('shared_preload_libraries', preload.map(confListElement).join(','))] : []),
     confSetting('log_directory', layout.logDir),
     confSetting('cron.host', layout.sockDir),
     'cron.launch_active_jobs = off',
     '',
   ].join('\n');
+}
+
+/**
+ * The preload libraries of the restored copy in `dataDir` that this PostgreSQL has:
+ * production's extensions may not be installed here. Those it lacks are named in a
+ * warning; undefined when none is missing (the copy's own setting stands).
+ */
+async function localPreload(config: ClusterSetup, log: Logger, dataDir: string, user: OsUser): Promise<string[] | undefined> {
+  const libraries = await installedPreloadLibraries(config, dataDir, user);
+  if (!libraries || libraries.missing.length === 0) return undefined;
+  log.warn(`the backup's cluster preloads ${libraries.missing.join(', ')}, not installed for this PostgreSQL: DB1 starts without ${libraries.missing.length === 1 ? 'it' : 'them'}`);
+  return libraries.installed;
 }
 
 /** One side's build: the run's folders and how far the run is. */
@@ -139,8 +161,9 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
     // Added to postgresql.auto.conf, which the server reads last: the backup's ALTER SYSTEM
     // settings (archive_mode, archive_command, listen_addresses…) must not win over these.
     // The restored files are the server account's: never written through a link of theirs.
+    const preload = await localPreload(config, log, dataDir, user);
     const conf = serverPath(layout, path.join(dataDir, 'postgresql.auto.conf'));
-    writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }), 'append', { owners: [user.uid] });
+    writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }, preload), 'append', { owners: [user.uid] });
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
   } catch (error) {

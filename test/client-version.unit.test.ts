@@ -34,7 +34,7 @@ describe('version parsing and the message', () => {
 });
 
 describe.skipIf(!debianPgDump)('behind Debian\'s pg_wrapper', () => {
-  it('runs the pg_dump of the server\'s major version itself (the wrapper cannot read a URL, and costs a Perl start)', () => {
+  it('runs the pg_dump of the server\'s major version itself (the wrapper cannot read a URL, and costs a Perl start)', async () => {
     const root = makeTempDir();
     try {
       const wrapper = path.join(root, 'share', 'postgresql-common', 'pg_wrapper');
@@ -44,7 +44,7 @@ describe.skipIf(!debianPgDump)('behind Debian\'s pg_wrapper', () => {
       fs.mkdirSync(bin);
       fs.symlinkSync(wrapper, path.join(bin, 'pg_dump'));
       const major = path.basename(path.dirname(debianPgDump!));
-      expect(versionBoundProgram(loadConfig({ PATH: bin }), 'pg_dump', `${major}.1 (Debian)`)).toBe(path.join(debianPgDump!, 'pg_dump'));
+      await expect(versionBoundProgram(loadConfig({ PATH: bin }), 'pg_dump', `${major}.1 (Debian)`)).resolves.toBe(path.join(debianPgDump!, 'pg_dump'));
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

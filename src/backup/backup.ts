@@ -70,7 +70,7 @@ export async function backupCluster(config: Pick<Config, 'env' | 'path' | 'pgBin
       databases: Object.fromEntries(rows.rows.map((row) => [row.datname, row.oid])),
     };
   });
-  const pgBasebackup = versionBoundProgram(config, 'pg_basebackup', serverVersion);
+  const pgBasebackup = await versionBoundProgram(config, 'pg_basebackup', serverVersion);
   return withCleanup(
     async () => fs.rmSync(staging, { recursive: true, force: true }),
     async () => {

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterLayout, type ClusterLayout } from '../cluster/cluster-layout.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
-import { hydrateDatabase, type HydrateSettings } from '../deploy/hydrate.js';
+import { hydrateDatabase, recordBaseline, type HydrateSettings } from '../deploy/hydrate.js';
+import { applyBundle } from '../deploy/bundle.js';
 import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import { runMigrations } from '../migrations/migrate.js';
 import { installBundle } from '../migrations/migrator-init.js';
@@ -215,10 +216,14 @@ export async function buildDb2(ctx: BuildContext, plan: Pick<DiffPlan, 'mock' | 
       mock: plan.mock,
       noHook: plan.noHook,
       outputFile: path.join(ctx.runLogs, 'hydrate.stdout.log'),
-      baseline: baselineFromDisk(ctx.config.migrationDir, log),
     });
     ctx.checkpoint();
-    await log.step('migrator init', () => installBundle(log, connection.url));
+    // As hydrate records it, then `migrator init`, in one session: a connection to a new
+    // server costs as much as either step.
+    await withClient(connection.url, async (client) => {
+      await recordBaseline(client, baselineFromDisk(ctx.config.migrationDir, log), log);
+      await log.step('migrator init', () => applyBundle(client, log));
+    });
     return { connection, entrypoint };
   } catch (error) {
     throw asBuildFailure(error, 'DB2 (sources)');

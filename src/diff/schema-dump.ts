@@ -194,7 +194,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
 /** Runs pg_dump (schema only, no owner; no privileges unless asked for) on `url` and returns its output. */
 export async function dumpSchemaText(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, url: string, options: Pick<DumpOptions, 'privileges'> = {}): Promise<string> {
   const args = ['--schema-only', '--no-owner', ...(options.privileges ? [] : ['--no-privileges']), '--dbname', url];
-  const result = await runProgram(versionBoundProgram(config, 'pg_dump', await serverVersion(url)), args, { env: config.env });
+  const result = await runProgram(await versionBoundProgram(config, 'pg_dump', await serverVersion(url)), args, { env: config.env });
   if (result.code !== 0) {
     throw new ProgramFailedError(`pg_dump --schema-only failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, result.stderr.trim());
   }

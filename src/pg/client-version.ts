@@ -5,7 +5,7 @@
  * versions and how to get a matching program, instead of its own error after work began.
  */
 import { MissingProgramError } from '../base/errors.js';
-import { readProgramOutput } from '../base/process.js';
+import { runProgram } from '../base/process.js';
 import { withClient } from './db.js';
 import { pgProgram, type PgPrograms } from './pg-bin.js';
 
@@ -41,12 +41,23 @@ export async function serverVersion(url: string): Promise<string> {
   });
 }
 
-/** `--version` of each program file asked this run: it does not change while we run (diff and check dump twice). */
-const clientVersions = new Map<string, string | undefined>();
+/**
+ * `--version` of each program file asked this run: it does not change while we run (diff
+ * and check dump twice, at the same time). Asked without blocking: the other side of a
+ * diff is still being built meanwhile.
+ */
+const clientVersions = new Map<string, Promise<string | undefined>>();
 
-function clientVersionOf(file: string, env: Readonly<Record<string, string>>): string | undefined {
-  if (!clientVersions.has(file)) clientVersions.set(file, parseVersion(readProgramOutput(file, ['--version'], env) ?? ''));
-  return clientVersions.get(file);
+function clientVersionOf(file: string, env: Readonly<Record<string, string>>): Promise<string | undefined> {
+  let version = clientVersions.get(file);
+  if (!version) {
+    version = runProgram(file, ['--version'], { env, timeoutMs: 10_000 }).then(
+      (result) => (result.code === 0 ? parseVersion(result.stdout) : undefined),
+      () => undefined,
+    );
+    clientVersions.set(file, version);
+  }
+  return version;
 }
 
 /**
@@ -54,10 +65,10 @@ function clientVersionOf(file: string, env: Readonly<Record<string, string>>): s
  * `serverVersionText` (exit 127 naming both versions when it is older). A program that
  * does not tell its version is let through: it will report for itself.
  */
-export function versionBoundProgram(config: PgPrograms, program: VersionBoundProgram, serverVersionText: string): string {
+export async function versionBoundProgram(config: PgPrograms, program: VersionBoundProgram, serverVersionText: string): Promise<string> {
   const server = parseVersion(serverVersionText);
   const file = pgProgram(config, program, server === undefined ? undefined : majorVersion(server));
-  const clientVersion = clientVersionOf(file, config.env);
+  const clientVersion = await clientVersionOf(file, config.env);
   if (clientVersion && server) {
     const message = clientTooOldMessage(program, clientVersion, server, file);
     if (message) throw new MissingProgramError(message);

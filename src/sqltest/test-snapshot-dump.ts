@@ -114,7 +114,7 @@ function firstError(stderr: string): string {
 export async function dumpInto(config: PgPrograms, options: DumpInto): Promise<string | undefined> {
   let pgDump: string;
   try {
-    pgDump = versionBoundProgram(config, 'pg_dump', options.serverVersion);
+    pgDump = await versionBoundProgram(config, 'pg_dump', options.serverVersion);
   } catch (error) {
     if (error instanceof MissingProgramError) return error.message;
     throw error;

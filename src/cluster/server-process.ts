@@ -173,7 +173,9 @@ function startFailureLog(layout: ClusterLayout, output: ServerPath, owner: numbe
   const parts = [tailOfFile(output, owner)];
   try {
     const newest = fs.readdirSync(layout.logDir).filter((f) => f.endsWith('.log')).sort().pop();
-    if (newest) parts.push(tailOfFile(serverPath(layout, path.join(layout.logDir, newest)), owner));
+    const collectorLog = newest && path.join(layout.logDir, newest);
+    // A private cluster's server.log lies in its log folder: its lines once, not twice.
+    if (collectorLog && path.resolve(collectorLog) !== path.resolve(output.path)) parts.push(tailOfFile(serverPath(layout, collectorLog), owner));
   } catch {
     // no collector logs yet
   }

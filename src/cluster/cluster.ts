@@ -174,7 +174,7 @@ function serverOutputFile(config: Pick<Config, 'noTty'>, layout: ClusterLayout, 
   return file;
 }
 
-/** The database usually exists already (it is part of the template); create it if not. */
+/** The database of a cluster kept from before (restored, or made for another PG_DATABASE): created when missing. */
 async function ensureDatabase(url: string, database: string): Promise<void> {
   try {
     await withClient(url, (client) => client.query('SELECT 1'));
@@ -269,7 +269,8 @@ export async function initCluster(config: ClusterSetup, log: Logger, options: In
   recordServer(layout.workingDir, pid, layout.database);
   const connection = connectionFor(config, layout, user.name, settings.urlVar);
   try {
-    await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+    // Fresh data (a spare, the template cache, initdb) holds the database already.
+    if (!source) await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
   } catch (error) {
     // A run that fails never leaves the server it started behind (SPEC §17); one it found
     // running and kept stays as it was.

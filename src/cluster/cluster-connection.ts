@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Config } from '../base/config.js';
 import { clusterLayout, clusterUrl, type ClusterLayout, type LayoutSettings } from './cluster-layout.js';
 import { lookupUid, serverUser, type ServerAccount } from './os-user.js';
-import { runningServer } from './server-process.js';
+import { dataVersion, runningServer } from './server-process.js';
 import { readToolJson, writeToolFile } from './tool-files.js';
 
 export interface ClusterConnection {
@@ -32,6 +32,11 @@ export function connectionFor(config: ServerAccount & Pick<Config, 'pgUrlVar'>, 
       [urlVar, url],
     ],
   };
+}
+
+/** The major version of a cluster of ours, from its data (no connection needed), if it tells. */
+export function clusterVersion(connection: Pick<ClusterConnection, 'layout'>): string | undefined {
+  return dataVersion(connection.layout.dataDir);
 }
 
 /** How the project cluster was started: the database it was made for, by server pid. */

@@ -214,8 +214,13 @@ function spawnPostmaster(config: PgPrograms, layout: ClusterLayout, args: readon
  * otherwise leave its statement running: a pg_sleep, a lock held for a minute.
  */
 function orphanedQueryCheck(dataDir: string): string[] {
-  const major = Number(readPlainFile(path.join(dataDir, 'PG_VERSION'))?.trim());
-  return major >= 14 ? ['-c', 'client_connection_check_interval=1s'] : [];
+  return Number(dataVersion(dataDir)) >= 14 ? ['-c', 'client_connection_check_interval=1s'] : [];
+}
+
+/** The major version of the data in `dataDir` as its PG_VERSION says ("15", "9.6"), if it says. */
+export function dataVersion(dataDir: string): string | undefined {
+  const text = readPlainFile(path.join(dataDir, 'PG_VERSION'))?.trim();
+  return text !== undefined && /^\d+(?:\.\d+)?$/.test(text) ? text : undefined;
 }
 
 /** Starts the postmaster of `layout.dataDir` and waits until it accepts connections. */

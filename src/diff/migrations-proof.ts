@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import type { Logger } from '../base/log.js';
-import type { ClusterConnection } from '../cluster/cluster-connection.js';
+import { clusterVersion, type ClusterConnection } from '../cluster/cluster-connection.js';
 import type { ClusterSetup } from '../cluster/cluster.js';
 import type { PgPrograms } from '../pg/pg-bin.js';
 import { startPrivateCluster } from '../cluster/private-cluster.js';
@@ -59,12 +59,12 @@ export async function buildFromMigrations(config: ClusterSetup, log: Logger, wor
   const result = await prefixed.step('migrate up all (from empty)', () =>
     runMigrations(config, prefixed, { url: connection.url, migrationDir, request: { kind: 'up', count: 'all' }, vars: {}, force: false, dryRun: false, output: 'pipe' }),
   );
-  return { connection, applied: result.completed.map((step) => step.name), schema: dumpForProof(config, prefixed, connection.url) };
+  return { connection, applied: result.completed.map((step) => step.name), schema: dumpForProof(config, prefixed, connection.url, clusterVersion(connection)) };
 }
 
 /** The schema of a built database, dumped the way the proof compares it (rejections are left to the comparison). */
-export function dumpForProof(config: PgPrograms, log: Logger, url: string): Promise<SchemaObject[]> {
-  const schema = log.step('dump schema', () => dumpSchema(config, url, schemaDumpOptions(COMPARED)));
+export function dumpForProof(config: PgPrograms, log: Logger, url: string, serverVersion?: string): Promise<SchemaObject[]> {
+  const schema = log.step('dump schema', () => dumpSchema(config, url, { ...schemaDumpOptions(COMPARED), serverVersion }));
   schema.catch(() => undefined); // awaited by the comparison, unless the other side failed first
   return schema;
 }

@@ -24,6 +24,7 @@ import { isDbToolError, MissingTableError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { withRunDir, type RunDirSetup } from '../cluster/private-cluster.js';
+import { clusterVersion } from '../cluster/cluster-connection.js';
 import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
 import { prepareRestoredSpare } from '../backup/restored-spare.js';
 import { dataDiffers } from './compare-data.js';
@@ -156,7 +157,9 @@ async function diffInRunDir(config: BuildContext['config'], log: Logger, plan: D
   const building2 = buildDb2(ctx, plan);
   // Each schema is dumped as soon as its side is built, while the other may still build.
   const dump = (side: 'db1' | 'db2', built: Promise<Db1 | Db2>): Promise<SchemaObject[]> =>
-    built.then((db) => log.step(`${side}: dump schema`, () => dumpSchema(config, db.connection.url, schemaDumpOptions(plan.aspects))));
+    built.then((db) =>
+      log.step(`${side}: dump schema`, () => dumpSchema(config, db.connection.url, { ...schemaDumpOptions(plan.aspects), serverVersion: clusterVersion(db.connection) })),
+    );
   const schemas = { db1: dump('db1', building1), db2: dump('db2', building2) };
   // Seen by the comparison (or dropped with a failed build): not an unhandled rejection meanwhile.
   for (const schema of Object.values(schemas)) schema.catch(() => undefined);

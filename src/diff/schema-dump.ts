@@ -45,6 +45,11 @@ export interface DumpOptions {
   privileges?: boolean;
   /** Compare a table's columns whatever their position. */
   ignoreColumnOrder?: boolean;
+  /**
+   * The server's (major) version when known already: a cluster of ours says it in its
+   * data's PG_VERSION. Else it is asked, on one more connection.
+   */
+  serverVersion?: string;
 }
 
 /** Placeholder for the owning role in grants. */
@@ -192,9 +197,10 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
 }
 
 /** Runs pg_dump (schema only, no owner; no privileges unless asked for) on `url` and returns its output. */
-export async function dumpSchemaText(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, url: string, options: Pick<DumpOptions, 'privileges'> = {}): Promise<string> {
+export async function dumpSchemaText(config: Pick<Config, 'env' | 'path' | 'pgBinDir'>, url: string, options: Pick<DumpOptions, 'privileges' | 'serverVersion'> = {}): Promise<string> {
   const args = ['--schema-only', '--no-owner', ...(options.privileges ? [] : ['--no-privileges']), '--dbname', url];
-  const result = await runProgram(await versionBoundProgram(config, 'pg_dump', await serverVersion(url)), args, { env: config.env });
+  const pgDump = await versionBoundProgram(config, 'pg_dump', options.serverVersion ?? (await serverVersion(url)));
+  const result = await runProgram(pgDump, args, { env: config.env });
   if (result.code !== 0) {
     throw new ProgramFailedError(`pg_dump --schema-only failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, result.stderr.trim());
   }

@@ -16,8 +16,9 @@ import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
+import { overrideLines, restoredCopyOverrides, trustToolConnections } from '../cluster/restored-copy.js';
 import { serverUser } from '../cluster/os-user.js';
-import { removeInBackground } from '../base/process.js';
+import { removeInBackground, type OsUser } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { writeBelow } from '../base/safe-files.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
@@ -76,15 +77,25 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
 }
 
 /**
- * A restored cluster never archives WAL into the archive of the cluster it was backed
- * up from (production's archive_command, in its postgresql.conf or set with ALTER
- * SYSTEM): `archive_mode = off` goes last in postgresql.auto.conf, which the server
- * reads last. The tool never sets up archiving for the clusters it runs.
+ * Makes the restored copy of (possibly) another machine's cluster start here and stay a
+ * dev copy: production's settings that cannot work here (restored-copy.ts) or must not
+ * (TCP, WAL archiving into the original's archive) are overridden last in
+ * postgresql.auto.conf, which the server reads last, so even settings made with ALTER
+ * SYSTEM give way; the tool's socket `trust` lines go first in pg_hba.conf. One warning
+ * line per change; everything else stays as production had it.
  */
-function stopArchiving(workingDir: string, dataDir: string, serverUid: number): void {
-  const setting = "\n# db-tool restore: never archive into the original's WAL archive\narchive_mode = off\n";
-  writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), setting, 'append', { owners: [serverUid] });
+async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, user: OsUser, log: Logger): Promise<void> {
+  const overrides = await restoredCopyOverrides(config, dataDir, user);
+  const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(overrides), ''].join('\n');
+  writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
+  const hba = trustToolConnections(config, { anchor: workingDir, path: path.join(dataDir, 'pg_hba.conf') }, user);
+  for (const because of [...overrides.map((override) => override.because), hba]) {
+    if (because) log.warn(because(SUBJECT));
+  }
 }
+
+/** How the warnings name the cluster being restored. */
+const SUBJECT = 'the restored cluster';
 
 async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSource): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
@@ -128,7 +139,7 @@ async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSou
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
-      stopArchiving(workingDir, incoming, user.uid);
+      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, user, log));
       removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));

@@ -1,0 +1,208 @@
+/**
+ * A copy of another machine's cluster started here: a backup of production restored by
+ * `database restore`, or diff's DB1. Its configuration files (postgresql.conf, the
+ * ALTER SYSTEM settings of postgresql.auto.conf, pg_hba.conf) travel in the base backup
+ * and were written for that machine. This module says which of its settings cannot
+ * work here, or must not: each is overridden last in postgresql.auto.conf (the server
+ * reads it last), with one line saying what and why; the others stay as they were.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { isRoot } from './os-user.js';
+import { confListElement, confSetting } from './server-config.js';
+import { missingLibraries, splitListSetting } from './preload-libraries.js';
+import type { ServerPath } from './server-files.js';
+import type { Config } from '../base/config.js';
+import { runProgram, type OsUser } from '../base/process.js';
+import { chownBelow, readBelow, writeBelow } from '../base/safe-files.js';
+import { serverProgram, type PgPrograms } from '../pg/pg-bin.js';
+
+/**
+ * A setting of the copy replaced here. `start`: what cannot work on this machine (a
+ * library not installed, memory, huge pages). `private`: what must not, for a copy of
+ * production (the network, the original's WAL archive).
+ */
+export interface CopyOverride {
+  name: string;
+  value: string;
+  kind: 'start' | 'private';
+  /** Why, in one line naming the copy (`subject`); undefined when the copy already had this value. */
+  because?: (subject: string) => string;
+}
+
+/** PostgreSQL's own default: what a copy whose shared memory does not fit here gets. */
+const FALLBACK_SHARED_BUFFERS = '128MB';
+
+/** The settings read from the copy to decide. */
+const READ = ['shared_preload_libraries', 'shared_buffers', 'block_size', 'huge_pages', 'listen_addresses', 'ssl', 'archive_mode'] as const;
+export type CopyValues = Partial<Record<(typeof READ)[number], string>>;
+
+/**
+ * The copy's value of `name` as its own configuration files set it, read by this
+ * PostgreSQL the way it will start (`postgres -C`, includes and the auto file
+ * applied); undefined when the server cannot read them (starting it then says why).
+ */
+async function copySetting(config: PgPrograms, dataDir: string, user: OsUser, name: string): Promise<string | undefined> {
+  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', name, '-D', dataDir], { env: config.env, user, timeoutMs: 30_000 });
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+async function readCopyValues(config: PgPrograms, dataDir: string, user: OsUser): Promise<CopyValues> {
+  const values = await Promise.all(READ.map((name) => copySetting(config, dataDir, user, name)));
+  return Object.fromEntries(READ.map((name, i) => [name, values[i]]));
+}
+
+/** 1073741824 as 1GB, 1610612736 as 1.5GB: the units of postgresql.conf. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let unit = 0;
+  let value = bytes;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)}${units[unit]}`;
+}
+
+/**
+ * Production's shared_buffers, sized for its memory, may not fit here: more than a
+ * quarter of this machine's memory (the usual ceiling for a dedicated server) gets
+ * PostgreSQL's default. A dev backup's own setting (1GB on a 16GB laptop) stays.
+ */
+function sharedBuffersOverride(values: CopyValues, memoryBytes: number): CopyOverride | undefined {
+  const blocks = Number(values.shared_buffers);
+  const blockSize = Number(values.block_size ?? 8192);
+  if (!Number.isFinite(blocks) || !Number.isFinite(blockSize)) return undefined;
+  const bytes = blocks * blockSize;
+  if (bytes <= memoryBytes / 4) return undefined;
+  return {
+    name: 'shared_buffers',
+    value: FALLBACK_SHARED_BUFFERS,
+    kind: 'start',
+    because: (subject) =>
+      `the backup's cluster has shared_buffers = ${formatBytes(bytes)}, more than a quarter of this machine's memory (${formatBytes(memoryBytes)}): ${subject} starts with ${FALLBACK_SHARED_BUFFERS}`,
+  };
+}
+
+/** Only the preload libraries this PostgreSQL has: a missing one stops the server at start. */
+async function preloadOverride(config: PgPrograms, values: CopyValues): Promise<CopyOverride | undefined> {
+  const configured = splitListSetting(values.shared_preload_libraries ?? '');
+  if (configured.length === 0) return undefined;
+  const { missing } = await missingLibraries(config, configured);
+  if (missing.length === 0) return undefined;
+  return {
+    name: 'shared_preload_libraries',
+    value: configured.filter((lib) => !missing.includes(lib)).map(confListElement).join(','),
+    kind: 'start',
+    because: (subject) =>
+      `the backup's cluster preloads ${missing.join(', ')}, not installed for this PostgreSQL: ${subject} starts without ${missing.length === 1 ? 'it' : 'them'}`,
+  };
+}
+
+/** huge_pages = on stops the server where no huge pages are set aside; `try` uses them when they are. */
+function hugePagesOverride(values: CopyValues): CopyOverride | undefined {
+  if (values.huge_pages !== 'on') return undefined;
+  return {
+    name: 'huge_pages',
+    value: 'try',
+    kind: 'start',
+    because: (subject) => `the backup's cluster has huge_pages = on, which fails where no huge pages are set aside: ${subject} starts with huge_pages = try`,
+  };
+}
+
+/**
+ * Always written, whatever the copy says (the tool's clusters are socket-only and never
+ * archive): only a change from the copy's `values` is explained.
+ */
+export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
+  const changed = (value: string | undefined, wanted: string): boolean => value !== undefined && value !== wanted;
+  return [
+    {
+      name: 'listen_addresses',
+      value: '',
+      kind: 'private',
+      because: changed(values.listen_addresses, '')
+        ? (subject) => `the backup's cluster listens on '${values.listen_addresses}': ${subject} takes socket connections only (listen_addresses = ''), so production's pg_hba.conf host rules never open it to the network`
+        : undefined,
+    },
+    {
+      name: 'ssl',
+      value: 'off',
+      kind: 'private',
+      because: changed(values.ssl, 'off')
+        ? (subject) => `the backup's cluster has ssl = on: ${subject} starts with ssl = off (SSL serves TCP only, and production's certificates need not be here)`
+        : undefined,
+    },
+    {
+      name: 'archive_mode',
+      value: 'off',
+      kind: 'private',
+      because: changed(values.archive_mode, 'off')
+        ? (subject) => `the backup's cluster archives its WAL (archive_mode = ${values.archive_mode}): ${subject} does not, so it never writes into the original's archive`
+        : undefined,
+    },
+  ];
+}
+
+/**
+ * What the copy in `dataDir` (the server account's) needs to start here and to stay
+ * private, decided from its own configuration files. `memoryBytes`: this machine's.
+ */
+export async function restoredCopyOverrides(config: PgPrograms, dataDir: string, user: OsUser, memoryBytes = os.totalmem()): Promise<CopyOverride[]> {
+  const values = await readCopyValues(config, dataDir, user);
+  const start = [await preloadOverride(config, values), sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values)];
+  return [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)];
+}
+
+/** The overrides as postgresql.auto.conf lines, under a comment saying who wrote them. */
+export function overrideLines(overrides: readonly CopyOverride[]): string[] {
+  return overrides.map((override) => confSetting(override.name, override.value));
+}
+
+/**
+ * The lines our fresh clusters have first (initdb --auth-local=trust): the tool connects
+ * through the socket as the server account, without a password, for its own work and
+ * for `database backup` (a replication connection).
+ */
+const TOOL_HBA_LINES = ['local all all trust', 'local replication all trust'];
+
+/** The `local` lines of a pg_hba.conf, comments and spacing dropped. */
+function localRules(hba: string): string[][] {
+  return hba
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim().split(/\s+/))
+    .filter((fields) => fields[0] === 'local');
+}
+
+/**
+ * True when the tool's connections meet `trust` first: the first `local` rule for
+ * ordinary databases is `local all all trust`, the first for replication `local
+ * replication all trust` (`all` does not match replication connections).
+ */
+export function trustsToolConnections(hba: string): boolean {
+  const rules = localRules(hba);
+  const first = (replication: boolean): string | undefined => rules.find((fields) => (fields[1] === 'replication') === replication)?.join(' ');
+  return first(false) === TOOL_HBA_LINES[0] && first(true) === TOOL_HBA_LINES[1];
+}
+
+/**
+ * Puts the tool's `trust` lines first in the copy's pg_hba.conf (`place`) when its own
+ * rules would refuse the tool (production's `scram-sha-256` or `peer` for local
+ * connections); production's rules follow unchanged. Makes the file when the backup has
+ * none (production kept it elsewhere, as Debian does). Returns why, in one line naming
+ * the copy, or undefined when nothing changed.
+ */
+export function trustToolConnections(config: Pick<Config, 'euid'>, place: ServerPath, user: OsUser): ((subject: string) => string) | undefined {
+  const owners = { owners: [user.uid] };
+  const hba = readBelow(place.anchor, place.path, owners);
+  if (hba !== undefined && trustsToolConnections(hba)) return undefined;
+  const header = `# db-tool: the tool connects through the socket as in its fresh clusters (see \`database restore\`)\n${TOOL_HBA_LINES.join('\n')}\n`;
+  if (hba === undefined) {
+    writeBelow(place.anchor, place.path, header, 'create', { mode: 0o600 });
+    if (isRoot(config)) chownBelow(place.anchor, place.path, user.uid, user.gid);
+    return (subject) => `the backup has no ${path.basename(place.path)}: ${subject} gets the tool's (${TOOL_HBA_LINES.join(', ')})`;
+  }
+  writeBelow(place.anchor, place.path, `${header}# the backup's own rules:\n${hba}`, 'rewrite', owners);
+  return (subject) =>
+    `the backup's pg_hba.conf does not trust the tool's local connections: ${subject} has ${TOOL_HBA_LINES.map((line) => `\`${line}\``).join(' and ')} first, as the tool's fresh clusters, then the backup's own rules`;
+}

@@ -1,0 +1,151 @@
+/**
+ * `database restore` of a backup made on another machine (production): its
+ * configuration travels in the base backup (postgresql.auto.conf from ALTER SYSTEM,
+ * pg_hba.conf) and would not start here, or would open the copy to the network, or
+ * lock the tool out. The restore overrides only what cannot work here or must not, one
+ * warning line each, and keeps the rest.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runBin, runProgram } from './helpers/cli.js';
+import { makeTempDir } from './helpers/env.js';
+
+let dir: string;
+let env: Record<string, string>;
+let prodBackup: string;
+let devBackup: string;
+
+/** Production's local rule: a password for everyone, as the tool never has one. */
+const PRODUCTION_HBA = 'local all all scram-sha-256\nhost all all 0.0.0.0/0 scram-sha-256\n';
+
+async function psql(url: string, sql: string): Promise<string> {
+  const result = await runProgram('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql]);
+  if (result.code !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** `name=value` of each setting, as the running server has it, in the order given. */
+async function settings(url: string, names: readonly string[]): Promise<string> {
+  const list = names.map((name) => `'${name}'`).join(', ');
+  return psql(url, `SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY ord) FROM unnest(ARRAY[${list}]) WITH ORDINALITY AS s(name, ord)`);
+}
+
+function readyUrl(stderr: string): string {
+  const match = /PostgreSQL ready: (\S+)/.exec(stderr);
+  if (!match?.[1]) throw new Error(`no URL in: ${stderr}`);
+  return match[1];
+}
+
+async function runningUrl(): Promise<string> {
+  const init = await runBin('database', ['init', '--reuse'], { env });
+  if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  return readyUrl(init.stderr);
+}
+
+/** Backs the cluster up with `settings` set by ALTER SYSTEM, into `target` (then resets them). */
+async function backUpWith(url: string, settings: readonly string[], target: string): Promise<void> {
+  for (const setting of settings) await psql(url, `ALTER SYSTEM SET ${setting}`);
+  try {
+    const backup = await runBin('database', ['backup'], { env });
+    if (backup.code !== 0) throw new Error(`backup failed: ${backup.stderr}`);
+    fs.cpSync(path.join(dir, 'focus', 'postgresql-backup'), target, { recursive: true });
+  } finally {
+    await psql(url, 'ALTER SYSTEM RESET ALL');
+  }
+}
+
+/** Replaces the pg_hba.conf inside `backup`'s base.tar.gz, as production's own travels there. */
+async function setBackupHba(backup: string, hba: string): Promise<void> {
+  const unpacked = fs.mkdtempSync(path.join(dir, 'base-'));
+  try {
+    const archive = path.join(backup, 'base.tar.gz');
+    expect((await runProgram('tar', ['-xzf', archive, '-C', unpacked])).code).toBe(0);
+    fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), hba);
+    fs.chmodSync(unpacked, 0o700);
+    expect((await runProgram('tar', ['-czf', archive, '-C', unpacked, '.'])).code).toBe(0);
+  } finally {
+    fs.rmSync(unpacked, { recursive: true, force: true });
+  }
+}
+
+/** The lines of `stderr` that are warnings. */
+function warnings(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('warn: '));
+}
+
+beforeAll(async () => {
+  dir = makeTempDir('db-tool-restore-prod-');
+  env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
+  prodBackup = path.join(dir, 'production-backup');
+  devBackup = path.join(dir, 'dev-backup');
+  const url = await runningUrl();
+  await psql(url, "CREATE TABLE note (id serial PRIMARY KEY, body text); INSERT INTO note (body) VALUES ('from the backup')");
+  // Production's size, certificates, extensions, network and archive: none of it is here.
+  await backUpWith(url, [
+    "shared_buffers = '1TB'",
+    'huge_pages = on',
+    'ssl = on',
+    "ssl_cert_file = '/nonexistent/db-tool-test/server.crt'",
+    // plpgsql is a library every PostgreSQL has.
+    "shared_preload_libraries = 'plpgsql', 'db_tool_no_such_library'",
+    "listen_addresses = '*'",
+    'archive_mode = on',
+    "archive_command = 'false'",
+    "work_mem = '64MB'",
+  ], prodBackup);
+  await setBackupHba(prodBackup, PRODUCTION_HBA);
+  // A developer's own backup: settings that fit this machine.
+  await backUpWith(url, ["shared_buffers = '256MB'", 'huge_pages = try', "shared_preload_libraries = 'plpgsql'", "work_mem = '32MB'"], devBackup);
+  await setBackupHba(devBackup, 'local all all peer\n');
+}, 180_000);
+
+afterAll(async () => {
+  await runBin('postgres-cleanup', [], { env });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+it('restores a production backup that cannot start here as it is, and the tool uses the restored cluster', async () => {
+  const restore = await runBin('database', ['restore', prodBackup], { env });
+  expect(restore.code, restore.stderr).toBe(0);
+  const url = readyUrl(restore.stderr);
+  expect(await psql(url, 'SELECT body FROM note')).toBe('from the backup');
+  // The tool's own connections: a restart of the kept cluster, and a backup (replication).
+  expect((await runBin('database', ['init', '--reuse'], { env })).code).toBe(0);
+  const backup = await runBin('database', ['backup'], { env });
+  expect(backup.code, backup.stderr).toBe(0);
+});
+
+it("overrides each setting that cannot work here or must not, one warning line each, and keeps production's others", async () => {
+  const restore = await runBin('database', ['restore', prodBackup], { env });
+  expect(restore.code, restore.stderr).toBe(0);
+  const url = readyUrl(restore.stderr);
+  expect(await settings(url, ['archive_mode', 'huge_pages', 'listen_addresses', 'shared_buffers', 'shared_preload_libraries', 'ssl', 'work_mem'])).toBe(
+    'archive_mode=off huge_pages=try listen_addresses= shared_buffers=128MB shared_preload_libraries=plpgsql ssl=off work_mem=64MB',
+  );
+  const lines = warnings(restore.stderr);
+  const expected = [
+    /listens on '\*': the restored cluster takes socket connections only \(listen_addresses = ''\)/,
+    /ssl = on: the restored cluster starts with ssl = off/,
+    /archive_mode = on\): the restored cluster does not, so it never writes into the original's archive/,
+    /preloads db_tool_no_such_library, not installed for this PostgreSQL: the restored cluster starts without it/,
+    /shared_buffers = 1TB, more than a quarter of this machine's memory \([\d.]+[GT]B\): the restored cluster starts with 128MB/,
+    /huge_pages = on, .*: the restored cluster starts with huge_pages = try/,
+    /pg_hba.conf does not trust the tool's local connections: .*`local all all trust` and `local replication all trust` first/,
+  ];
+  for (const pattern of expected) expect(lines.filter((line) => pattern.test(line)), restore.stderr).toHaveLength(1);
+  expect(lines).toHaveLength(expected.length);
+  // Production's rules stay after the tool's lines.
+  const hba = fs.readFileSync(path.join(dir, 'focus', 'postgresql', 'data', 'pg_hba.conf'), 'utf8');
+  expect(hba.indexOf('local all all trust')).toBeLessThan(hba.indexOf(PRODUCTION_HBA));
+});
+
+it("keeps a developer's backup's own settings that fit this machine, warning only about its pg_hba.conf", async () => {
+  const restore = await runBin('database', ['restore', devBackup], { env });
+  expect(restore.code, restore.stderr).toBe(0);
+  const url = readyUrl(restore.stderr);
+  expect(await settings(url, ['huge_pages', 'shared_buffers', 'shared_preload_libraries', 'work_mem'])).toBe('huge_pages=try shared_buffers=256MB shared_preload_libraries=plpgsql work_mem=32MB');
+  const lines = warnings(restore.stderr);
+  expect(lines, restore.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/pg_hba.conf does not trust the tool's local connections/);
+});

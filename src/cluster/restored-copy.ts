@@ -154,9 +154,9 @@ export async function restoredCopyOverrides(config: PgPrograms, dataDir: string,
   return [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)];
 }
 
-/** The overrides as postgresql.auto.conf lines, under a comment saying who wrote them. */
+/** The overrides as postgresql.auto.conf lines (a keyword such as `off` bare, as PostgreSQL writes it). */
 export function overrideLines(overrides: readonly CopyOverride[]): string[] {
-  return overrides.map((override) => confSetting(override.name, override.value));
+  return overrides.map((override) => (/^[a-z]+$/.test(override.value) ? `${override.name} = ${override.value}` : confSetting(override.name, override.value)));
 }
 
 /**

@@ -85,7 +85,7 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * line per change; everything else stays as production had it.
  */
 async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, user: OsUser, log: Logger): Promise<void> {
-  const overrides = await restoredCopyOverrides(config, dataDir, user);
+  const overrides = await restoredCopyOverrides(config, dataDir, user, { explainPrivate: true });
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
   const hba = trustToolConnections(config, { anchor: workingDir, path: path.join(dataDir, 'pg_hba.conf') }, user);

@@ -18,14 +18,13 @@ import { chownBelow, readBelow, writeBelow } from '../base/safe-files.js';
 import { serverProgram, type PgPrograms } from '../pg/pg-bin.js';
 
 /**
- * A setting of the copy replaced here. `start`: what cannot work on this machine (a
- * library not installed, memory, huge pages). `private`: what must not, for a copy of
- * production (the network, the original's WAL archive).
+ * A setting of the copy replaced here: what cannot work on this machine (a library not
+ * installed, memory, huge pages), or must not, for a copy of production (the network,
+ * the original's WAL archive).
  */
 export interface CopyOverride {
   name: string;
   value: string;
-  kind: 'start' | 'private';
   /** Why, in one line naming the copy (`subject`); undefined when the copy already had this value. */
   because?: (subject: string) => string;
 }
@@ -33,9 +32,11 @@ export interface CopyOverride {
 /** PostgreSQL's own default: what a copy whose shared memory does not fit here gets. */
 const FALLBACK_SHARED_BUFFERS = '128MB';
 
-/** The settings read from the copy to decide. */
-const READ = ['shared_preload_libraries', 'shared_buffers', 'block_size', 'huge_pages', 'listen_addresses', 'ssl', 'archive_mode'] as const;
-export type CopyValues = Partial<Record<(typeof READ)[number], string>>;
+/** The settings read from the copy to decide what cannot work here… */
+const START_SETTINGS = ['shared_preload_libraries', 'shared_buffers', 'block_size', 'huge_pages'] as const;
+/** …and, to explain a change, what must not. */
+const PRIVATE_SETTINGS = ['listen_addresses', 'ssl', 'archive_mode'] as const;
+export type CopyValues = Partial<Record<(typeof START_SETTINGS)[number] | (typeof PRIVATE_SETTINGS)[number], string>>;
 
 /**
  * The copy's value of `name` as its own configuration files set it, read by this
@@ -47,9 +48,10 @@ async function copySetting(config: PgPrograms, dataDir: string, user: OsUser, na
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
-async function readCopyValues(config: PgPrograms, dataDir: string, user: OsUser): Promise<CopyValues> {
-  const values = await Promise.all(READ.map((name) => copySetting(config, dataDir, user, name)));
-  return Object.fromEntries(READ.map((name, i) => [name, values[i]]));
+/** The copy's values of `names`, read at once (one short `postgres -C` each). */
+async function readCopyValues(config: PgPrograms, dataDir: string, user: OsUser, names: readonly string[]): Promise<CopyValues> {
+  const values = await Promise.all(names.map((name) => copySetting(config, dataDir, user, name)));
+  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
 
 /** 1073741824 as 1GB, 1610612736 as 1.5GB: the units of postgresql.conf. */
@@ -78,7 +80,6 @@ function sharedBuffersOverride(values: CopyValues, memoryBytes: number): CopyOve
   return {
     name: 'shared_buffers',
     value: FALLBACK_SHARED_BUFFERS,
-    kind: 'start',
     because: (subject) =>
       `the backup's cluster has shared_buffers = ${formatBytes(bytes)}, more than a quarter of this machine's memory (${formatBytes(memoryBytes)}): ${subject} starts with ${FALLBACK_SHARED_BUFFERS}`,
   };
@@ -93,7 +94,6 @@ async function preloadOverride(config: PgPrograms, values: CopyValues): Promise<
   return {
     name: 'shared_preload_libraries',
     value: configured.filter((lib) => !missing.includes(lib)).map(confListElement).join(','),
-    kind: 'start',
     because: (subject) =>
       `the backup's cluster preloads ${missing.join(', ')}, not installed for this PostgreSQL: ${subject} starts without ${missing.length === 1 ? 'it' : 'them'}`,
   };
@@ -105,7 +105,6 @@ function hugePagesOverride(values: CopyValues): CopyOverride | undefined {
   return {
     name: 'huge_pages',
     value: 'try',
-    kind: 'start',
     because: (subject) => `the backup's cluster has huge_pages = on, which fails where no huge pages are set aside: ${subject} starts with huge_pages = try`,
   };
 }
@@ -120,7 +119,6 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
     {
       name: 'listen_addresses',
       value: '',
-      kind: 'private',
       because: changed(values.listen_addresses, '')
         ? (subject) => `the backup's cluster listens on '${values.listen_addresses}': ${subject} takes socket connections only (listen_addresses = ''), so production's pg_hba.conf host rules never open it to the network`
         : undefined,
@@ -128,7 +126,6 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
     {
       name: 'ssl',
       value: 'off',
-      kind: 'private',
       because: changed(values.ssl, 'off')
         ? (subject) => `the backup's cluster has ssl = on: ${subject} starts with ssl = off (SSL serves TCP only, and production's certificates need not be here)`
         : undefined,
@@ -136,7 +133,6 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
     {
       name: 'archive_mode',
       value: 'off',
-      kind: 'private',
       because: changed(values.archive_mode, 'off')
         ? (subject) => `the backup's cluster archives its WAL (archive_mode = ${values.archive_mode}): ${subject} does not, so it never writes into the original's archive`
         : undefined,
@@ -144,12 +140,20 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
   ];
 }
 
+export interface OverrideOptions {
+  /** Say why each privacy setting changed (else they are written unexplained, and not read). */
+  explainPrivate: boolean;
+  /** This machine's memory. */
+  memoryBytes?: number;
+}
+
 /**
  * What the copy in `dataDir` (the server account's) needs to start here and to stay
- * private, decided from its own configuration files. `memoryBytes`: this machine's.
+ * private, decided from its own configuration files.
  */
-export async function restoredCopyOverrides(config: PgPrograms, dataDir: string, user: OsUser, memoryBytes = os.totalmem()): Promise<CopyOverride[]> {
-  const values = await readCopyValues(config, dataDir, user);
+export async function restoredCopyOverrides(config: PgPrograms, dataDir: string, user: OsUser, options: OverrideOptions): Promise<CopyOverride[]> {
+  const { explainPrivate, memoryBytes = os.totalmem() } = options;
+  const values = await readCopyValues(config, dataDir, user, explainPrivate ? [...START_SETTINGS, ...PRIVATE_SETTINGS] : START_SETTINGS);
   const start = [await preloadOverride(config, values), sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values)];
   return [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)];
 }

@@ -78,10 +78,8 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
  * lines go first in its pg_hba.conf, so that the run can connect.
  */
 async function localOverrides(config: ClusterSetup, log: Logger, layout: ClusterLayout, user: OsUser): Promise<CopyOverride[]> {
-  const overrides = await restoredCopyOverrides(config, layout.dataDir, user);
-  for (const override of overrides) {
-    if (override.kind === 'start' && override.because) log.warn(override.because('DB1'));
-  }
+  const overrides = await restoredCopyOverrides(config, layout.dataDir, user, { explainPrivate: false });
+  for (const override of overrides) if (override.because) log.warn(override.because('DB1'));
   trustToolConnections(config, serverPath(layout, path.join(layout.dataDir, 'pg_hba.conf')), user);
   return overrides;
 }

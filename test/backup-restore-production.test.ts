@@ -15,6 +15,7 @@ let dir: string;
 let env: Record<string, string>;
 let prodBackup: string;
 let devBackup: string;
+let debianBackup: string;
 
 /** Production's local rule: a password for everyone, as the tool never has one. */
 const PRODUCTION_HBA = 'local all all scram-sha-256\nhost all all 0.0.0.0/0 scram-sha-256\n';
@@ -55,13 +56,13 @@ async function backUpWith(url: string, settings: readonly string[], target: stri
   }
 }
 
-/** Replaces the pg_hba.conf inside `backup`'s base.tar.gz, as production's own travels there. */
-async function setBackupHba(backup: string, hba: string): Promise<void> {
+/** Changes the files inside `backup`'s base.tar.gz, where production's configuration travels. */
+async function editBackup(backup: string, edit: (unpacked: string) => void): Promise<void> {
   const unpacked = fs.mkdtempSync(path.join(dir, 'base-'));
   try {
     const archive = path.join(backup, 'base.tar.gz');
     expect((await runProgram('tar', ['-xzf', archive, '-C', unpacked])).code).toBe(0);
-    fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), hba);
+    edit(unpacked);
     fs.chmodSync(unpacked, 0o700);
     expect((await runProgram('tar', ['-czf', archive, '-C', unpacked, '.'])).code).toBe(0);
   } finally {
@@ -79,6 +80,7 @@ beforeAll(async () => {
   env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '' };
   prodBackup = path.join(dir, 'production-backup');
   devBackup = path.join(dir, 'dev-backup');
+  debianBackup = path.join(dir, 'debian-backup');
   const url = await runningUrl();
   await psql(url, "CREATE TABLE note (id serial PRIMARY KEY, body text); INSERT INTO note (body) VALUES ('from the backup')");
   // Production's size, certificates, extensions, network and archive: none of it is here.
@@ -94,10 +96,15 @@ beforeAll(async () => {
     "archive_command = 'false'",
     "work_mem = '64MB'",
   ], prodBackup);
-  await setBackupHba(prodBackup, PRODUCTION_HBA);
+  await editBackup(prodBackup, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), PRODUCTION_HBA));
+  // Debian's clusters keep their configuration files in /etc/postgresql, out of the data folder.
+  fs.cpSync(prodBackup, debianBackup, { recursive: true });
+  await editBackup(debianBackup, (unpacked) => {
+    for (const file of ['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf']) fs.rmSync(path.join(unpacked, file));
+  });
   // A developer's own backup: settings that fit this machine.
   await backUpWith(url, ["shared_buffers = '256MB'", 'huge_pages = try', "shared_preload_libraries = 'plpgsql'", "work_mem = '32MB'"], devBackup);
-  await setBackupHba(devBackup, 'local all all peer\n');
+  await editBackup(devBackup, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all peer\n'));
 }, 180_000);
 
 afterAll(async () => {
@@ -148,4 +155,17 @@ it("keeps a developer's backup's own settings that fit this machine, warning onl
   const lines = warnings(restore.stderr);
   expect(lines, restore.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/pg_hba.conf does not trust the tool's local connections/);
+});
+
+it('restores a backup without postgresql.conf and pg_hba.conf (kept in /etc by Debian), saying so', async () => {
+  const restore = await runBin('database', ['restore', debianBackup], { env });
+  expect(restore.code, restore.stderr).toBe(0);
+  const url = readyUrl(restore.stderr);
+  expect(await psql(url, 'SELECT body FROM note')).toBe('from the backup');
+  // The backup's ALTER SYSTEM settings still apply, with the same overrides.
+  expect(await settings(url, ['listen_addresses', 'shared_buffers', 'work_mem'])).toBe('listen_addresses= shared_buffers=128MB work_mem=64MB');
+  const lines = warnings(restore.stderr);
+  expect(lines.filter((line) => /the backup has no postgresql.conf .*: the restored cluster starts with PostgreSQL's defaults/.test(line))).toHaveLength(1);
+  expect(lines.filter((line) => /the backup has no pg_hba.conf .*: the restored cluster gets one with `local all all trust`/.test(line))).toHaveLength(1);
+  expect((await runBin('database', ['init', '--reuse'], { env })).code).toBe(0);
 });

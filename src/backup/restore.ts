@@ -16,7 +16,7 @@ import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
-import { overrideLines, restoredCopyOverrides, trustToolConnections } from '../cluster/restored-copy.js';
+import { overrideLines, prepareCopyFiles, restoredCopyOverrides } from '../cluster/restored-copy.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground, type OsUser } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
@@ -85,11 +85,11 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * line per change; everything else stays as production had it.
  */
 async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, user: OsUser, log: Logger): Promise<void> {
+  const fileChanges = prepareCopyFiles(config, workingDir, dataDir, user);
   const overrides = await restoredCopyOverrides(config, dataDir, user, { explainPrivate: true });
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
-  const hba = trustToolConnections(config, { anchor: workingDir, path: path.join(dataDir, 'pg_hba.conf') }, user);
-  for (const because of [...overrides.map((override) => override.because), hba]) {
+  for (const because of [...fileChanges, ...overrides.map((override) => override.because)]) {
     if (because) log.warn(because(SUBJECT));
   }
 }

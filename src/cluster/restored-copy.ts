@@ -11,7 +11,6 @@ import path from 'node:path';
 import { isRoot } from './os-user.js';
 import { confListElement, confSetting } from './server-config.js';
 import { missingLibraries, splitListSetting } from './preload-libraries.js';
-import type { ServerPath } from './server-files.js';
 import type { Config } from '../base/config.js';
 import { runProgram, type OsUser } from '../base/process.js';
 import { chownBelow, readBelow, writeBelow } from '../base/safe-files.js';
@@ -189,24 +188,52 @@ export function trustsToolConnections(hba: string): boolean {
   return first(false) === TOOL_HBA_LINES[0] && first(true) === TOOL_HBA_LINES[1];
 }
 
+/** Makes `file` (missing) below `anchor` with `text`, the server account's. */
+function createServerFile(config: Pick<Config, 'euid'>, anchor: string, file: string, text: string, user: OsUser): void {
+  writeBelow(anchor, file, text, 'create', { mode: 0o600 });
+  if (isRoot(config)) chownBelow(anchor, file, user.uid, user.gid);
+}
+
 /**
- * Puts the tool's `trust` lines first in the copy's pg_hba.conf (`place`) when its own
- * rules would refuse the tool (production's `scram-sha-256` or `peer` for local
- * connections); production's rules follow unchanged. Makes the file when the backup has
- * none (production kept it elsewhere, as Debian does). Returns why, in one line naming
- * the copy, or undefined when nothing changed.
+ * Puts the tool's `trust` lines first in the copy's pg_hba.conf when its own rules
+ * would refuse the tool (production's `scram-sha-256` or `peer` for local connections);
+ * production's rules follow unchanged. Makes the file when the backup has none.
  */
-export function trustToolConnections(config: Pick<Config, 'euid'>, place: ServerPath, user: OsUser): ((subject: string) => string) | undefined {
+function trustToolConnections(config: Pick<Config, 'euid'>, anchor: string, dataDir: string, user: OsUser): ((subject: string) => string) | undefined {
+  const file = path.join(dataDir, 'pg_hba.conf');
   const owners = { owners: [user.uid] };
-  const hba = readBelow(place.anchor, place.path, owners);
+  const hba = readBelow(anchor, file, owners);
   if (hba !== undefined && trustsToolConnections(hba)) return undefined;
   const header = `# db-tool: the tool connects through the socket as in its fresh clusters (see \`database restore\`)\n${TOOL_HBA_LINES.join('\n')}\n`;
+  const lines = TOOL_HBA_LINES.map((line) => `\`${line}\``).join(' and ');
   if (hba === undefined) {
-    writeBelow(place.anchor, place.path, header, 'create', { mode: 0o600 });
-    if (isRoot(config)) chownBelow(place.anchor, place.path, user.uid, user.gid);
-    return (subject) => `the backup has no ${path.basename(place.path)}: ${subject} gets the tool's (${TOOL_HBA_LINES.join(', ')})`;
+    createServerFile(config, anchor, file, header, user);
+    return (subject) => `the backup has no pg_hba.conf (production keeps it elsewhere): ${subject} gets one with ${lines}`;
   }
-  writeBelow(place.anchor, place.path, `${header}# the backup's own rules:\n${hba}`, 'rewrite', owners);
-  return (subject) =>
-    `the backup's pg_hba.conf does not trust the tool's local connections: ${subject} has ${TOOL_HBA_LINES.map((line) => `\`${line}\``).join(' and ')} first, as the tool's fresh clusters, then the backup's own rules`;
+  writeBelow(anchor, file, `${header}# the backup's own rules:\n${hba}`, 'rewrite', owners);
+  return (subject) => `the backup's pg_hba.conf does not trust the tool's local connections: ${subject} has ${lines} first, as the tool's fresh clusters, then the backup's own rules`;
+}
+
+/**
+ * A backup of a cluster whose postgresql.conf lives elsewhere (Debian keeps it in
+ * /etc/postgresql) has none: the server will not start without one, and the tool adds
+ * its managed block to it. An empty one leaves PostgreSQL's defaults and the backup's
+ * ALTER SYSTEM settings.
+ */
+function ensureServerConf(config: Pick<Config, 'euid'>, anchor: string, dataDir: string, user: OsUser): ((subject: string) => string) | undefined {
+  const file = path.join(dataDir, 'postgresql.conf');
+  if (readBelow(anchor, file, { owners: [user.uid] }) !== undefined) return undefined;
+  createServerFile(config, anchor, file, "# db-tool: the backup had no postgresql.conf (see `database restore`)\n", user);
+  return (subject) => `the backup has no postgresql.conf (production keeps it elsewhere): ${subject} starts with PostgreSQL's defaults and the backup's ALTER SYSTEM settings`;
+}
+
+/**
+ * The configuration files of the copy in `dataDir` (below `anchor`, the server
+ * account's) made usable by the tool here, before its settings are read: a
+ * postgresql.conf when the backup has none, and the tool's `trust` lines first in
+ * pg_hba.conf. Returns why each change was made, in one line naming the copy.
+ */
+export function prepareCopyFiles(config: Pick<Config, 'euid'>, anchor: string, dataDir: string, user: OsUser): Array<(subject: string) => string> {
+  const changes = [ensureServerConf(config, anchor, dataDir, user), trustToolConnections(config, anchor, dataDir, user)];
+  return changes.filter((change): change is (subject: string) => string => change !== undefined);
 }

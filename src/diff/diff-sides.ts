@@ -20,7 +20,7 @@ import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import type { OsUser } from '../base/process.js';
 import { confSetting } from '../cluster/server-config.js';
-import { overrideLines, privateOverrides, restoredCopyOverrides, trustToolConnections, type CopyOverride } from '../cluster/restored-copy.js';
+import { overrideLines, prepareCopyFiles, privateOverrides, restoredCopyOverrides, type CopyOverride } from '../cluster/restored-copy.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
@@ -74,13 +74,15 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 /**
  * What the restored copy in `layout.dataDir` needs to start here (restored-copy.ts),
  * with a warning for each setting of production that cannot work here (the privacy
- * settings are DB1's by design: not worth a line on every diff). The tool's `trust`
- * lines go first in its pg_hba.conf, so that the run can connect.
+ * settings are DB1's by design: not worth a line on every diff). Its configuration
+ * files are made usable first (a postgresql.conf when the backup has none, the tool's
+ * `trust` lines first in pg_hba.conf, so that the run can connect), without a word.
  */
 async function localOverrides(config: ClusterSetup, log: Logger, layout: ClusterLayout, user: OsUser): Promise<CopyOverride[]> {
+  const data = serverPath(layout, layout.dataDir);
+  prepareCopyFiles(config, data.anchor, data.path, user);
   const overrides = await restoredCopyOverrides(config, layout.dataDir, user, { explainPrivate: false });
   for (const override of overrides) if (override.because) log.warn(override.because('DB1'));
-  trustToolConnections(config, serverPath(layout, path.join(layout.dataDir, 'pg_hba.conf')), user);
   return overrides;
 }
 

@@ -95,8 +95,14 @@ beforeAll(async () => {
     'archive_mode = on',
     "archive_command = 'false'",
     "work_mem = '64MB'",
+    // Set by the tool at every start, which its server must not lose.
+    'port = 6543',
+    "unix_socket_directories = '/nonexistent/db-tool-test/sock'",
   ], prodBackup);
-  await editBackup(prodBackup, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), PRODUCTION_HBA));
+  await editBackup(prodBackup, (unpacked) => {
+    fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), PRODUCTION_HBA);
+    fs.appendFileSync(path.join(unpacked, 'postgresql.conf'), "\nlog_directory = '/nonexistent/db-tool-test/logs'\n");
+  });
   // Debian's clusters keep their configuration files in /etc/postgresql, out of the data folder.
   fs.cpSync(prodBackup, debianBackup, { recursive: true });
   await editBackup(debianBackup, (unpacked) => {
@@ -127,9 +133,11 @@ it("overrides each setting that cannot work here or must not, one warning line e
   const restore = await runBin('database', ['restore', prodBackup], { env });
   expect(restore.code, restore.stderr).toBe(0);
   const url = readyUrl(restore.stderr);
-  expect(await settings(url, ['archive_mode', 'huge_pages', 'listen_addresses', 'shared_buffers', 'shared_preload_libraries', 'ssl', 'work_mem'])).toBe(
-    'archive_mode=off huge_pages=try listen_addresses= shared_buffers=128MB shared_preload_libraries=plpgsql ssl=off work_mem=64MB',
+  expect(await settings(url, ['archive_mode', 'huge_pages', 'listen_addresses', 'shared_buffers', 'shared_preload_libraries', 'ssl', 'work_mem', 'log_directory'])).toBe(
+    'archive_mode=off huge_pages=try listen_addresses= shared_buffers=128MB shared_preload_libraries=plpgsql ssl=off work_mem=64MB log_directory=log',
   );
+  // The tool's port and socket folder: the URL it printed reached the server.
+  expect(await psql(url, 'SHOW port')).not.toBe('6543');
   const lines = warnings(restore.stderr);
   const expected = [
     /listens on '\*': the restored cluster takes socket connections only \(listen_addresses = ''\)/,
@@ -139,6 +147,9 @@ it("overrides each setting that cannot work here or must not, one warning line e
     /shared_buffers = 1TB, more than a quarter of this machine's memory \([\d.]+[GT]B\): the restored cluster starts with 128MB/,
     /huge_pages = on, .*: the restored cluster starts with huge_pages = try/,
     /pg_hba.conf does not trust the tool's local connections: .*`local all all trust` and `local replication all trust` first/,
+    /sets port = '6543' with ALTER SYSTEM: dropped, as the restored cluster gets its port, socket folder and log folder from the tool/,
+    /sets unix_socket_directories = '"\/nonexistent\/db-tool-test\/sock"' with ALTER SYSTEM: dropped/,
+    /logs into \/nonexistent\/db-tool-test\/logs: the restored cluster logs into its data folder's log\/ instead/,
   ];
   for (const pattern of expected) expect(lines.filter((line) => pattern.test(line)), restore.stderr).toHaveLength(1);
   expect(lines).toHaveLength(expected.length);

@@ -16,7 +16,7 @@ import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
-import { overrideLines, prepareCopyFiles, restoredCopyOverrides } from '../cluster/restored-copy.js';
+import { keepLogsInDataDir, overrideLines, prepareCopyFiles, restoredCopyOverrides } from '../cluster/restored-copy.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground, type OsUser } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
@@ -78,14 +78,16 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
 
 /**
  * Makes the restored copy of (possibly) another machine's cluster start here and stay a
- * dev copy: production's settings that cannot work here (restored-copy.ts) or must not
- * (TCP, WAL archiving into the original's archive) are overridden last in
+ * dev copy (restored-copy.ts): its configuration files made usable by the tool (a
+ * postgresql.conf and a pg_hba.conf that lets the tool in, the port, socket and log
+ * folders the tool's own), then production's settings that cannot work here or must not
+ * (TCP, WAL archiving into the original's archive) overridden last in
  * postgresql.auto.conf, which the server reads last, so even settings made with ALTER
- * SYSTEM give way; the tool's socket `trust` lines go first in pg_hba.conf. One warning
- * line per change; everything else stays as production had it.
+ * SYSTEM give way. One warning line per change; everything else stays as production had
+ * it. `finalDataDir`: where the copy will start.
  */
-async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, user: OsUser, log: Logger): Promise<void> {
-  const fileChanges = prepareCopyFiles(config, workingDir, dataDir, user);
+async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, finalDataDir: string, user: OsUser, log: Logger): Promise<void> {
+  const fileChanges = [...prepareCopyFiles(config, workingDir, dataDir, user), await keepLogsInDataDir(config, workingDir, dataDir, finalDataDir, user)];
   const overrides = await restoredCopyOverrides(config, dataDir, user, { explainPrivate: true });
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
@@ -139,7 +141,7 @@ async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSou
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
-      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, user, log));
+      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, layout.dataDir, user, log));
       removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));

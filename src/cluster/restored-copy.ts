@@ -228,12 +228,56 @@ function ensureServerConf(config: Pick<Config, 'euid'>, anchor: string, dataDir:
 }
 
 /**
+ * The settings the tool gives its clusters itself, in the managed block at the end of
+ * postgresql.conf (server-config.ts): the port, the socket folder, the log folder.
+ * postgresql.auto.conf is read after it, so production's ALTER SYSTEM values would win
+ * there, and the tool would not find its server.
+ */
+const TOOL_MANAGED = ['port', 'unix_socket_directories', 'log_directory'];
+
+/** Comments out the copy's ALTER SYSTEM lines of the settings the tool manages. */
+function dropManagedAlterSystem(anchor: string, dataDir: string, user: OsUser): Array<(subject: string) => string> {
+  const file = path.join(dataDir, 'postgresql.auto.conf');
+  const owners = { owners: [user.uid] };
+  const text = readBelow(anchor, file, owners);
+  if (text === undefined) return [];
+  const dropped: string[] = [];
+  const lines = text.split('\n').map((line) => {
+    const name = /^\s*([A-Za-z_][\w.]*)\s*(=|\s)/.exec(line)?.[1]?.toLowerCase();
+    if (name === undefined || !TOOL_MANAGED.includes(name)) return line;
+    dropped.push(line.trim());
+    return `# db-tool: the tool sets this itself (see \`database restore\`): ${line}`;
+  });
+  if (dropped.length === 0) return [];
+  writeBelow(anchor, file, lines.join('\n'), 'rewrite', owners);
+  return dropped.map((line) => (subject) => `the backup's cluster sets ${line} with ALTER SYSTEM: dropped, as ${subject} gets its port, socket folder and log folder from the tool`);
+}
+
+/**
  * The configuration files of the copy in `dataDir` (below `anchor`, the server
  * account's) made usable by the tool here, before its settings are read: a
- * postgresql.conf when the backup has none, and the tool's `trust` lines first in
- * pg_hba.conf. Returns why each change was made, in one line naming the copy.
+ * postgresql.conf when the backup has none, production's ALTER SYSTEM values of the
+ * settings the tool manages dropped, and the tool's `trust` lines first in pg_hba.conf.
+ * Returns why each change was made, in one line naming the copy.
  */
 export function prepareCopyFiles(config: Pick<Config, 'euid'>, anchor: string, dataDir: string, user: OsUser): Array<(subject: string) => string> {
-  const changes = [ensureServerConf(config, anchor, dataDir, user), trustToolConnections(config, anchor, dataDir, user)];
+  const changes = [ensureServerConf(config, anchor, dataDir, user), ...dropManagedAlterSystem(anchor, dataDir, user), trustToolConnections(config, anchor, dataDir, user)];
   return changes.filter((change): change is (subject: string) => string => change !== undefined);
+}
+
+/**
+ * A copy whose postgresql.conf logs outside its data folder (production's
+ * /var/log/postgresql, which may not exist here, or be the system's) logs into the
+ * data folder's `log/`, where the tool reads a project cluster's logs. Added to
+ * postgresql.conf, before the managed block that the tool writes next and that sets
+ * PG_LOG_PATH's folder when there is one. `finalDataDir`: where the copy will start.
+ */
+export async function keepLogsInDataDir(config: PgPrograms, anchor: string, dataDir: string, finalDataDir: string, user: OsUser): Promise<((subject: string) => string) | undefined> {
+  const value = await copySetting(config, dataDir, user, 'log_directory');
+  if (value === undefined) return undefined;
+  const relative = path.relative(finalDataDir, path.resolve(finalDataDir, value));
+  if (!relative.startsWith('..') && !path.isAbsolute(relative)) return undefined;
+  const line = "\n# db-tool restore: logs in the data folder (see `database restore`)\nlog_directory = 'log'\n";
+  writeBelow(anchor, path.join(dataDir, 'postgresql.conf'), line, 'append', { owners: [user.uid] });
+  return (subject) => `the backup's cluster logs into ${value}: ${subject} logs into its data folder's log/ instead`;
 }

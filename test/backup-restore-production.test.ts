@@ -101,7 +101,9 @@ beforeAll(async () => {
   ], prodBackup);
   await editBackup(prodBackup, (unpacked) => {
     fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), PRODUCTION_HBA);
-    fs.appendFileSync(path.join(unpacked, 'postgresql.conf'), "\nlog_directory = '/nonexistent/db-tool-test/logs'\n");
+    // A log folder, a locale and a time zone of production's machine.
+    const productionConf = "log_directory = '/nonexistent/db-tool-test/logs'\nlc_time = 'xx_YY.UTF-8'\ntimezone = 'Mars/Olympus'\n";
+    fs.appendFileSync(path.join(unpacked, 'postgresql.conf'), `\n${productionConf}`);
   });
   // Debian's clusters keep their configuration files in /etc/postgresql, out of the data folder.
   fs.cpSync(prodBackup, debianBackup, { recursive: true });
@@ -133,8 +135,8 @@ it("overrides each setting that cannot work here or must not, one warning line e
   const restore = await runBin('database', ['restore', prodBackup], { env });
   expect(restore.code, restore.stderr).toBe(0);
   const url = readyUrl(restore.stderr);
-  expect(await settings(url, ['archive_mode', 'huge_pages', 'listen_addresses', 'shared_buffers', 'shared_preload_libraries', 'ssl', 'work_mem', 'log_directory'])).toBe(
-    'archive_mode=off huge_pages=try listen_addresses= shared_buffers=128MB shared_preload_libraries=plpgsql ssl=off work_mem=64MB log_directory=log',
+  expect(await settings(url, ['archive_mode', 'huge_pages', 'listen_addresses', 'shared_buffers', 'shared_preload_libraries', 'ssl', 'work_mem', 'log_directory', 'lc_time', 'timezone'])).toBe(
+    'archive_mode=off huge_pages=try listen_addresses= shared_buffers=128MB shared_preload_libraries=plpgsql ssl=off work_mem=64MB log_directory=log lc_time=C timezone=UTC',
   );
   // The tool's port and socket folder: the URL it printed reached the server.
   expect(await psql(url, 'SHOW port')).not.toBe('6543');
@@ -150,6 +152,8 @@ it("overrides each setting that cannot work here or must not, one warning line e
     /sets port = '6543' with ALTER SYSTEM: dropped, as the restored cluster gets its port, socket folder and log folder from the tool/,
     /sets unix_socket_directories = '"\/nonexistent\/db-tool-test\/sock"' with ALTER SYSTEM: dropped/,
     /logs into \/nonexistent\/db-tool-test\/logs: the restored cluster logs into its data folder's log\/ instead/,
+    /lc_time = 'xx_YY.UTF-8', a locale this machine lacks: the restored cluster uses C/,
+    /timezone = 'Mars\/Olympus', a time zone this machine lacks: the restored cluster uses UTC/,
   ];
   for (const pattern of expected) expect(lines.filter((line) => pattern.test(line)), restore.stderr).toHaveLength(1);
   expect(lines).toHaveLength(expected.length);

@@ -16,7 +16,7 @@ import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
-import { keepLogsInDataDir, overrideLines, prepareCopyFiles, restoredCopyOverrides } from '../cluster/restored-copy.js';
+import { keepLogsInDataDir, overrideLines, prepareCopyFiles, replaceValuesThisMachineLacks, restoredCopyOverrides } from '../cluster/restored-copy.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground, type OsUser } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
@@ -87,7 +87,11 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * it. `finalDataDir`: where the copy will start.
  */
 async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, finalDataDir: string, user: OsUser, log: Logger): Promise<void> {
-  const fileChanges = [...prepareCopyFiles(config, workingDir, dataDir, user), await keepLogsInDataDir(config, workingDir, dataDir, finalDataDir, user)];
+  const fileChanges = [
+    ...prepareCopyFiles(config, workingDir, dataDir, user),
+    ...(await replaceValuesThisMachineLacks(config, workingDir, dataDir, user)),
+    await keepLogsInDataDir(config, workingDir, dataDir, finalDataDir, user),
+  ];
   const overrides = await restoredCopyOverrides(config, dataDir, user, { explainPrivate: true });
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });

@@ -254,6 +254,39 @@ function dropManagedAlterSystem(anchor: string, dataDir: string, user: OsUser): 
 }
 
 /**
+ * Settings whose value names something of the machine: a locale or a time zone this
+ * machine may lack (Debian's initdb writes production's locale into postgresql.conf).
+ * PostgreSQL refuses to start with a value it cannot use; these are what it gets then.
+ */
+const MACHINE_VALUES: Record<string, string> = { lc_messages: 'C', lc_monetary: 'C', lc_numeric: 'C', lc_time: 'C', timezone: 'UTC', log_timezone: 'UTC' };
+
+/**
+ * Replaces, last in postgresql.auto.conf, the copy's values of MACHINE_VALUES that this
+ * machine lacks (after prepareCopyFiles: a missing postgresql.conf is an error of
+ * another kind). Returns why, one line each naming the copy. The server says which when it reads the files (`postgres -C`, in
+ * English whatever the user's locale); a file with another error is left for the start
+ * to report.
+ */
+export async function replaceValuesThisMachineLacks(config: PgPrograms, anchor: string, dataDir: string, user: OsUser): Promise<Array<(subject: string) => string>> {
+  const env = { ...config.env, LC_ALL: 'C' };
+  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', 'block_size', '-D', dataDir], { env, user, timeoutMs: 30_000 });
+  if (result.code === 0) return [];
+  const lacking = new Map<string, string>();
+  for (const match of result.stderr.matchAll(/invalid value for parameter "([^"]+)": "([^\n]*)"/g)) {
+    const name = (match[1] ?? '').toLowerCase();
+    if (name in MACHINE_VALUES) lacking.set(name, match[2] ?? '');
+  }
+  if (lacking.size === 0) return [];
+  const lines = [...lacking.keys()].map((name) => confSetting(name, MACHINE_VALUES[name] ?? ''));
+  const block = `\n# db-tool: values this machine lacks (see \`database restore\`)\n${lines.join('\n')}\n`;
+  writeBelow(anchor, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
+  return [...lacking].map(([name, value]) => (subject) => {
+    const what = name.startsWith('lc_') ? 'a locale' : 'a time zone';
+    return `the backup's cluster has ${name} = '${value}', ${what} this machine lacks: ${subject} uses ${MACHINE_VALUES[name]} (install it to keep the original)`;
+  });
+}
+
+/**
  * The configuration files of the copy in `dataDir` (below `anchor`, the server
  * account's) made usable by the tool here, before its settings are read: a
  * postgresql.conf when the backup has none, production's ALTER SYSTEM values of the

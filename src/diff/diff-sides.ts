@@ -20,7 +20,7 @@ import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import type { OsUser } from '../base/process.js';
 import { confSetting } from '../cluster/server-config.js';
-import { overrideLines, prepareCopyFiles, privateOverrides, restoredCopyOverrides, type CopyOverride } from '../cluster/restored-copy.js';
+import { overrideLines, prepareCopyFiles, privateOverrides, replaceValuesThisMachineLacks, restoredCopyOverrides, type CopyOverride } from '../cluster/restored-copy.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
@@ -73,16 +73,18 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 
 /**
  * What the restored copy in `layout.dataDir` needs to start here (restored-copy.ts),
- * with a warning for each setting of production that cannot work here (the privacy
- * settings are DB1's by design: not worth a line on every diff). Its configuration
- * files are made usable first (a postgresql.conf when the backup has none, the tool's
- * `trust` lines first in pg_hba.conf, so that the run can connect), without a word.
+ * with a warning for each setting of production that cannot work here (a locale or
+ * time zone this machine lacks among them); the privacy settings are DB1's by design,
+ * not worth a line on every diff. Its configuration files are made usable first,
+ * without a word: a postgresql.conf when the backup has none, the run's port and
+ * socket, the tool's `trust` lines first in pg_hba.conf so that the run can connect.
  */
 async function localOverrides(config: ClusterSetup, log: Logger, layout: ClusterLayout, user: OsUser): Promise<CopyOverride[]> {
   const data = serverPath(layout, layout.dataDir);
   prepareCopyFiles(config, data.anchor, data.path, user);
+  const lacking = await replaceValuesThisMachineLacks(config, data.anchor, data.path, user);
   const overrides = await restoredCopyOverrides(config, layout.dataDir, user, { explainPrivate: false });
-  for (const override of overrides) if (override.because) log.warn(override.because('DB1'));
+  for (const because of [...lacking, ...overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
   return overrides;
 }
 

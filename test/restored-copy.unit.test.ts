@@ -3,7 +3,8 @@
  * the tool in through the socket, and how its memory is named in a warning.
  */
 import { describe, expect, it } from 'vitest';
-import { formatBytes, privateOverrides, trustsToolConnections } from '../src/cluster/restored-copy.js';
+import { formatBytes, privateOverrides } from '../src/cluster/restored-copy.js';
+import { trustsToolConnections } from '../src/cluster/restored-copy-files.js';
 
 /** initdb's file for our fresh clusters (--auth-local=trust --auth-host=scram-sha-256). */
 const FRESH_CLUSTER_HBA = `

@@ -35,17 +35,21 @@ beforeAll(async () => {
   const backup = await runBin('database', ['backup'], { env: project.env });
   expect(backup.code, backup.stderr).toBe(0);
   expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
-  // Production's pg_hba.conf travels in the base backup: a password for every local connection.
-  await setBackupHba(path.join(project.dir, 'focus', 'postgresql-backup'), 'local all all scram-sha-256\n');
+  // Production's pg_hba.conf travels in the base backup (a password for every local
+  // connection), and its postgresql.conf names a locale of its machine.
+  await editBackup(path.join(project.dir, 'focus', 'postgresql-backup'), (unpacked) => {
+    fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all scram-sha-256\n');
+    fs.appendFileSync(path.join(unpacked, 'postgresql.conf'), "\nlc_time = 'xx_YY.UTF-8'\n");
+  });
 }, 180_000);
 
-/** Replaces the pg_hba.conf inside the base.tar.gz of `backup`. */
-async function setBackupHba(backup: string, hba: string): Promise<void> {
+/** Changes the files inside the base.tar.gz of `backup`. */
+async function editBackup(backup: string, edit: (unpacked: string) => void): Promise<void> {
   const unpacked = fs.mkdtempSync(path.join(project.dir, 'base-'));
   try {
     const archive = path.join(backup, 'base.tar.gz');
     expect((await runProgram('tar', ['-xzf', archive, '-C', unpacked])).code).toBe(0);
-    fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), hba);
+    edit(unpacked);
     fs.chmodSync(unpacked, 0o700);
     expect((await runProgram('tar', ['-czf', archive, '-C', unpacked, '.'])).code).toBe(0);
   } finally {
@@ -80,9 +84,10 @@ it("DB1 runs without archiving and without TCP, whatever the backup's ALTER SYST
   expect(seen).toBe('off  off');
 });
 
-it("DB1 starts with this machine's shared memory and the preload libraries it has, naming those it lacks", async () => {
-  const { seen, stderr } = await settingsSeenByDb1(['shared_buffers', 'huge_pages', 'shared_preload_libraries']);
-  expect(seen).toBe('128MB try plpgsql');
+it("DB1 starts with this machine's shared memory, locales and the preload libraries it has, naming those it lacks", async () => {
+  const { seen, stderr } = await settingsSeenByDb1(['shared_buffers', 'huge_pages', 'shared_preload_libraries', 'lc_time']);
+  expect(seen).toBe('128MB try plpgsql C');
+  expect(stderr).toMatch(/lc_time = 'xx_YY.UTF-8', a locale this machine lacks: DB1 uses C/);
   expect(stderr).toMatch(/preloads db_tool_no_such_library, not installed for this PostgreSQL: DB1 starts without it/);
   expect(stderr).toMatch(/shared_buffers = 1TB, more than a quarter of this machine's memory \([\d.]+[GT]B\): DB1 starts with 128MB/);
   expect(stderr).toMatch(/huge_pages = on, .*: DB1 starts with huge_pages = try/);

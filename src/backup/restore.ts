@@ -16,7 +16,7 @@ import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
-import { overrideLines, replaceValuesThisMachineLacks, restoredCopyOverrides } from '../cluster/restored-copy.js';
+import { overrideLines, readRestoredCopy } from '../cluster/restored-copy.js';
 import { keepLogsInDataDir, prepareCopyFiles } from '../cluster/restored-copy-files.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground, type OsUser } from '../base/process.js';
@@ -88,15 +88,12 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * it. `finalDataDir`: where the copy will start.
  */
 async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, finalDataDir: string, user: OsUser, log: Logger): Promise<void> {
-  const fileChanges = [
-    ...prepareCopyFiles(config, workingDir, dataDir, user),
-    ...(await replaceValuesThisMachineLacks(config, workingDir, dataDir, user)),
-    await keepLogsInDataDir(config, workingDir, dataDir, finalDataDir, user),
-  ];
-  const overrides = await restoredCopyOverrides(config, dataDir, user, { explainPrivate: true });
-  const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(overrides), ''].join('\n');
+  const files = prepareCopyFiles(config, workingDir, dataDir, user);
+  const copy = await readRestoredCopy(config, workingDir, dataDir, user, { explainPrivate: true, alsoRead: ['log_directory'] });
+  const logs = keepLogsInDataDir(workingDir, dataDir, finalDataDir, user, copy.values.log_directory);
+  const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(copy.overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
-  for (const because of [...fileChanges, ...overrides.map((override) => override.because)]) {
+  for (const because of [...files, ...copy.replaced, logs, ...copy.overrides.map((override) => override.because)]) {
     if (because) log.warn(because(SUBJECT));
   }
 }

@@ -7,11 +7,10 @@
  */
 import path from 'node:path';
 import { isRoot } from './os-user.js';
-import { copySetting, type Because } from './restored-copy.js';
+import type { Because } from './restored-copy.js';
 import type { Config } from '../base/config.js';
 import type { OsUser } from '../base/process.js';
 import { chownBelow, readBelow, writeBelow } from '../base/safe-files.js';
-import type { PgPrograms } from '../pg/pg-bin.js';
 
 /**
  * The lines our fresh clusters have first (initdb --auth-local=trust): the tool connects
@@ -117,18 +116,17 @@ export function prepareCopyFiles(config: Pick<Config, 'euid'>, anchor: string, d
 }
 
 /**
- * A copy whose postgresql.conf logs outside its data folder (production's
- * /var/log/postgresql, which may not exist here, or be the system's) logs into the
- * data folder's `log/`, where the tool reads a project cluster's logs. Added to
+ * A copy whose postgresql.conf logs outside its data folder (`logDirectory`:
+ * production's /var/log/postgresql, which may not exist here, or be the system's) logs
+ * into the data folder's `log/`, where the tool reads a project cluster's logs. Added to
  * postgresql.conf, before the managed block that the tool writes next and that sets
  * PG_LOG_PATH's folder when there is one. `finalDataDir`: where the copy will start.
  */
-export async function keepLogsInDataDir(config: PgPrograms, anchor: string, dataDir: string, finalDataDir: string, user: OsUser): Promise<Because | undefined> {
-  const value = await copySetting(config, dataDir, user, 'log_directory');
-  if (value === undefined) return undefined;
-  const relative = path.relative(finalDataDir, path.resolve(finalDataDir, value));
+export function keepLogsInDataDir(anchor: string, dataDir: string, finalDataDir: string, user: OsUser, logDirectory: string | undefined): Because | undefined {
+  if (logDirectory === undefined) return undefined;
+  const relative = path.relative(finalDataDir, path.resolve(finalDataDir, logDirectory));
   if (!relative.startsWith('..') && !path.isAbsolute(relative)) return undefined;
   const line = "\n# db-tool restore: logs in the data folder (see `database restore`)\nlog_directory = 'log'\n";
   writeBelow(anchor, path.join(dataDir, 'postgresql.conf'), line, 'append', { owners: [user.uid] });
-  return (subject) => `the backup's cluster logs into ${value}: ${subject} logs into its data folder's log/ instead`;
+  return (subject) => `the backup's cluster logs into ${logDirectory}: ${subject} logs into its data folder's log/ instead`;
 }

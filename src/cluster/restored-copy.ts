@@ -37,22 +37,32 @@ const FALLBACK_SHARED_BUFFERS = '128MB';
 const START_SETTINGS = ['shared_preload_libraries', 'shared_buffers', 'block_size', 'huge_pages'] as const;
 /** …and, to explain a change, what must not. */
 const PRIVATE_SETTINGS = ['listen_addresses', 'ssl', 'archive_mode'] as const;
-export type CopyValues = Partial<Record<(typeof START_SETTINGS)[number] | (typeof PRIVATE_SETTINGS)[number], string>>;
+export type CopyValues = Partial<Record<(typeof START_SETTINGS)[number] | (typeof PRIVATE_SETTINGS)[number], string>> & Record<string, string | undefined>;
+
+/** What `postgres -C NAME` said of the copy: the value, or why it could not read the files. */
+type Reading = { value: string } | { failure: string };
 
 /**
  * The copy's value of `name` as its own configuration files set it, read by this
  * PostgreSQL the way it will start (`postgres -C`, includes and the auto file
- * applied); undefined when the server cannot read them (starting it then says why).
+ * applied). In English whatever the user's locale: a failure is read for what this
+ * machine lacks.
  */
-export async function copySetting(config: PgPrograms, dataDir: string, user: OsUser, name: string): Promise<string | undefined> {
-  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', name, '-D', dataDir], { env: config.env, user, timeoutMs: 30_000 });
-  return result.code === 0 ? result.stdout.trim() : undefined;
+async function readSetting(config: PgPrograms, dataDir: string, user: OsUser, name: string): Promise<Reading> {
+  const env = { ...config.env, LC_ALL: 'C' };
+  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', name, '-D', dataDir], { env, user, timeoutMs: 30_000 });
+  return result.code === 0 ? { value: result.stdout.trim() } : { failure: result.stderr };
 }
 
-/** The copy's values of `names`, read at once (one short `postgres -C` each). */
-async function readCopyValues(config: PgPrograms, dataDir: string, user: OsUser, names: readonly string[]): Promise<CopyValues> {
-  const values = await Promise.all(names.map((name) => copySetting(config, dataDir, user, name)));
-  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
+/** The copy's values of `names`, read at once (one short `postgres -C` each), and a failure's words, if any. */
+async function readCopyValues(config: PgPrograms, dataDir: string, user: OsUser, names: readonly string[]): Promise<{ values: CopyValues; failure?: string }> {
+  const readings = await Promise.all(names.map((name) => readSetting(config, dataDir, user, name)));
+  const values = Object.fromEntries(names.map((name, i) => {
+    const reading = readings[i];
+    return [name, reading && 'value' in reading ? reading.value : undefined];
+  }));
+  const failed = readings.find((reading) => 'failure' in reading);
+  return { values, failure: failed && 'failure' in failed ? failed.failure : undefined };
 }
 
 /** 1073741824 as 1GB, 1610612736 as 1.5GB: the units of postgresql.conf. */
@@ -141,22 +151,37 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
   ];
 }
 
-export interface OverrideOptions {
+export interface CopyOptions {
   /** Say why each privacy setting changed (else they are written unexplained, and not read). */
   explainPrivate: boolean;
+  /** More settings to read, returned in `values`. */
+  alsoRead?: readonly string[];
   /** This machine's memory. */
   memoryBytes?: number;
 }
 
+/** What the copy needs here, and what was already done for it. */
+export interface CopyReading {
+  /** To be written last in its postgresql.auto.conf. */
+  overrides: CopyOverride[];
+  /** Values this machine lacks, replaced at once in postgresql.auto.conf: the server could not read the others before. */
+  replaced: Because[];
+  values: CopyValues;
+}
+
 /**
- * What the copy in `dataDir` (the server account's) needs to start here and to stay
- * private, decided from its own configuration files.
+ * What the copy in `dataDir` (below `anchor`, the server account's) needs to start here
+ * and to stay private, decided from its own configuration files.
  */
-export async function restoredCopyOverrides(config: PgPrograms, dataDir: string, user: OsUser, options: OverrideOptions): Promise<CopyOverride[]> {
-  const { explainPrivate, memoryBytes = os.totalmem() } = options;
-  const values = await readCopyValues(config, dataDir, user, explainPrivate ? [...START_SETTINGS, ...PRIVATE_SETTINGS] : START_SETTINGS);
+export async function readRestoredCopy(config: PgPrograms, anchor: string, dataDir: string, user: OsUser, options: CopyOptions): Promise<CopyReading> {
+  const { explainPrivate, alsoRead = [], memoryBytes = os.totalmem() } = options;
+  const names = [...START_SETTINGS, ...(explainPrivate ? PRIVATE_SETTINGS : []), ...alsoRead];
+  let read = await readCopyValues(config, dataDir, user, names);
+  const replaced = read.failure === undefined ? [] : replaceValuesThisMachineLacks(anchor, dataDir, user, read.failure);
+  if (replaced.length > 0) read = await readCopyValues(config, dataDir, user, names);
+  const { values } = read;
   const start = [await preloadOverride(config, values), sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values)];
-  return [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)];
+  return { overrides: [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)], replaced, values };
 }
 
 /** The overrides as postgresql.auto.conf lines (a keyword such as `off` bare, as PostgreSQL writes it). */
@@ -173,17 +198,12 @@ const MACHINE_VALUES: Record<string, string> = { lc_messages: 'C', lc_monetary: 
 
 /**
  * Replaces, last in postgresql.auto.conf, the copy's values of MACHINE_VALUES that this
- * machine lacks (after prepareCopyFiles: a missing postgresql.conf is an error of
- * another kind). The server says which when it reads the files (`postgres -C`, in
- * English whatever the user's locale); a file with another error is left for the start
- * to report.
+ * machine lacks, as the server named them when it could not read the files
+ * (`failure`). A file with another error is left for the start to report.
  */
-export async function replaceValuesThisMachineLacks(config: PgPrograms, anchor: string, dataDir: string, user: OsUser): Promise<Because[]> {
-  const env = { ...config.env, LC_ALL: 'C' };
-  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', 'block_size', '-D', dataDir], { env, user, timeoutMs: 30_000 });
-  if (result.code === 0) return [];
+function replaceValuesThisMachineLacks(anchor: string, dataDir: string, user: OsUser, failure: string): Because[] {
   const lacking = new Map<string, string>();
-  for (const match of result.stderr.matchAll(/invalid value for parameter "([^"]+)": "([^\n]*)"/g)) {
+  for (const match of failure.matchAll(/invalid value for parameter "([^"]+)": "([^\n]*)"/g)) {
     const name = (match[1] ?? '').toLowerCase();
     if (name in MACHINE_VALUES) lacking.set(name, match[2] ?? '');
   }

@@ -20,7 +20,7 @@ import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import type { OsUser } from '../base/process.js';
 import { confSetting } from '../cluster/server-config.js';
-import { overrideLines, privateOverrides, replaceValuesThisMachineLacks, restoredCopyOverrides, type CopyOverride } from '../cluster/restored-copy.js';
+import { overrideLines, privateOverrides, readRestoredCopy, type CopyOverride } from '../cluster/restored-copy.js';
 import { prepareCopyFiles } from '../cluster/restored-copy-files.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
@@ -83,10 +83,9 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 async function localOverrides(config: ClusterSetup, log: Logger, layout: ClusterLayout, user: OsUser): Promise<CopyOverride[]> {
   const data = serverPath(layout, layout.dataDir);
   prepareCopyFiles(config, data.anchor, data.path, user);
-  const lacking = await replaceValuesThisMachineLacks(config, data.anchor, data.path, user);
-  const overrides = await restoredCopyOverrides(config, layout.dataDir, user, { explainPrivate: false });
-  for (const because of [...lacking, ...overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
-  return overrides;
+  const copy = await readRestoredCopy(config, data.anchor, data.path, user, { explainPrivate: false });
+  for (const because of [...copy.replaced, ...copy.overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
+  return copy.overrides;
 }
 
 /** One side's build: the run's folders and how far the run is. */

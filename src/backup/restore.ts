@@ -1,7 +1,9 @@
 /**
  * `database restore [--archive] [PATH]` (SPEC §5): replaces the project cluster's data
- * with a backup and starts it. The backup is unpacked next to the data folder first;
- * only then is the server stopped, the old data moved aside and the new data moved in.
+ * with a backup and starts it. The backup is unpacked next to the data folder first, and
+ * what a backup of another machine (production) needs to start here is settled in it
+ * (startHere); only then is the server stopped, the old data moved aside and the new
+ * data moved in.
  * If anything fails (or the user presses Ctrl-C), the previous data goes back in place
  * and, if the cluster was running, it is started again.
  */

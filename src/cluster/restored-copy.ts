@@ -15,14 +15,14 @@ import { runProgram, type OsUser } from '../base/process.js';
 import { writeBelow } from '../base/safe-files.js';
 import { serverProgram, type PgPrograms } from '../pg/pg-bin.js';
 
+/** Why the copy's setting or file was changed, in one line naming the copy (`subject`). */
+export type Because = (subject: string) => string;
+
 /**
  * A setting of the copy replaced here: what cannot work on this machine (a library not
  * installed, memory, huge pages), or must not, for a copy of production (the network,
  * the original's WAL archive).
  */
-/** Why the copy's setting or file was changed, in one line naming the copy (`subject`). */
-export type Because = (subject: string) => string;
-
 export interface CopyOverride {
   name: string;
   value: string;

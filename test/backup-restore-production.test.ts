@@ -11,11 +11,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runBin, runProgram } from './helpers/cli.js';
 import { makeTempDir } from './helpers/env.js';
 
+/** pg_cron for this PostgreSQL, as `pg_config` says where its libraries are. */
+async function pgCronInstalled(): Promise<boolean> {
+  const libDir = await runProgram('pg_config', ['--pkglibdir']);
+  return libDir.code === 0 && fs.existsSync(path.join(libDir.stdout.trim(), 'pg_cron.so'));
+}
+
 let dir: string;
 let env: Record<string, string>;
 let prodBackup: string;
 let devBackup: string;
 let debianBackup: string;
+let cronBackup: string;
 
 /** Production's local rule: a password for everyone, as the tool never has one. */
 const PRODUCTION_HBA = 'local all all scram-sha-256\nhost all all 0.0.0.0/0 scram-sha-256\n';
@@ -81,6 +88,7 @@ beforeAll(async () => {
   prodBackup = path.join(dir, 'production-backup');
   devBackup = path.join(dir, 'dev-backup');
   debianBackup = path.join(dir, 'debian-backup');
+  cronBackup = path.join(dir, 'cron-backup');
   const url = await runningUrl();
   await psql(url, "CREATE TABLE note (id serial PRIMARY KEY, body text); INSERT INTO note (body) VALUES ('from the backup')");
   // Production's size, certificates, extensions, network and archive: none of it is here.
@@ -113,6 +121,8 @@ beforeAll(async () => {
   // A developer's own backup: settings that fit this machine.
   await backUpWith(url, ["shared_buffers = '256MB'", 'huge_pages = try', "shared_preload_libraries = 'plpgsql'", "work_mem = '32MB'"], devBackup);
   await editBackup(devBackup, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all peer\n'));
+  // pg_cron with its defaults, as production runs it: jobs connect to localhost (TCP).
+  await backUpWith(url, ["shared_preload_libraries = 'pg_cron'"], cronBackup);
 }, 180_000);
 
 afterAll(async () => {
@@ -183,4 +193,17 @@ it('restores a backup without postgresql.conf and pg_hba.conf (kept in /etc by D
   expect(lines.filter((line) => /the backup has no postgresql.conf .*: the restored cluster starts with PostgreSQL's defaults/.test(line))).toHaveLength(1);
   expect(lines.filter((line) => /the backup has no pg_hba.conf .*: the restored cluster gets one with `local all all trust`/.test(line))).toHaveLength(1);
   expect((await runBin('database', ['init', '--reuse'], { env })).code).toBe(0);
+});
+
+it("points pg_cron's jobs at the restored cluster's socket, where production's went through TCP", async () => {
+  const restore = await runBin('database', ['restore', cronBackup], { env });
+  expect(restore.code, restore.stderr).toBe(0);
+  const url = readyUrl(restore.stderr);
+  if (await pgCronInstalled()) {
+    const socketDir = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('host');
+    expect(await psql(url, 'SHOW cron.host')).toBe(socketDir);
+    expect(warnings(restore.stderr).filter((line) => /pg_cron connects its jobs to localhost: the restored cluster's jobs connect through its own socket folder/.test(line))).toHaveLength(1);
+  } else {
+    expect(warnings(restore.stderr).filter((line) => /preloads pg_cron, not installed for this PostgreSQL/.test(line))).toHaveLength(1);
+  }
 });

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, scratchName } from '../cluster/cluster-layout.js';
+import { clusterLayout, scratchName, type ClusterLayout } from '../cluster/cluster-layout.js';
 import { initCluster, type ClusterSetup } from '../cluster/cluster.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
@@ -87,12 +87,12 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * (TCP, WAL archiving into the original's archive) overridden last in
  * postgresql.auto.conf, which the server reads last, so even settings made with ALTER
  * SYSTEM give way. One warning line per change; everything else stays as production had
- * it. `finalDataDir`: where the copy will start.
+ * it. `final`: where the copy will start, and its socket folder.
  */
-async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, finalDataDir: string, user: OsUser, log: Logger): Promise<void> {
+async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, final: Pick<ClusterLayout, 'dataDir' | 'sockDir'>, user: OsUser, log: Logger): Promise<void> {
   const files = prepareCopyFiles(config, workingDir, dataDir, user);
-  const copy = await readRestoredCopy(config, workingDir, dataDir, user, { explainPrivate: true, alsoRead: ['log_directory'] });
-  const logs = keepLogsInDataDir(workingDir, dataDir, finalDataDir, user, copy.values.log_directory);
+  const copy = await readRestoredCopy(config, workingDir, dataDir, user, { explainPrivate: true, socketDir: final.sockDir, alsoRead: ['log_directory'] });
+  const logs = keepLogsInDataDir(workingDir, dataDir, final.dataDir, user, copy.values.log_directory);
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(copy.overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
   for (const because of [...files, ...copy.replaced, logs, ...copy.overrides.map((override) => override.because)]) {
@@ -145,7 +145,7 @@ async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSou
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
-      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, layout.dataDir, user, log));
+      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, layout, user, log));
       removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));

@@ -54,15 +54,15 @@ async function readSetting(config: PgPrograms, dataDir: string, user: OsUser, na
   return result.code === 0 ? { value: result.stdout.trim() } : { failure: result.stderr };
 }
 
-/** The copy's values of `names`, read at once (one short `postgres -C` each), and a failure's words, if any. */
+/** The copy's values of `names`, read at once (one short `postgres -C` each), and the failures' words, if any. */
 async function readCopyValues(config: PgPrograms, dataDir: string, user: OsUser, names: readonly string[]): Promise<{ values: CopyValues; failure?: string }> {
   const readings = await Promise.all(names.map((name) => readSetting(config, dataDir, user, name)));
   const values = Object.fromEntries(names.map((name, i) => {
     const reading = readings[i];
     return [name, reading && 'value' in reading ? reading.value : undefined];
   }));
-  const failed = readings.find((reading) => 'failure' in reading);
-  return { values, failure: failed && 'failure' in failed ? failed.failure : undefined };
+  const failures = readings.flatMap((reading) => ('failure' in reading ? [reading.failure] : []));
+  return { values, failure: failures.length > 0 ? failures.join('\n') : undefined };
 }
 
 /** 1073741824 as 1GB, 1610612736 as 1.5GB: the units of postgresql.conf. */
@@ -96,17 +96,38 @@ function sharedBuffersOverride(values: CopyValues, memoryBytes: number): CopyOve
   };
 }
 
-/** Only the preload libraries this PostgreSQL has: a missing one stops the server at start. */
-async function preloadOverride(config: PgPrograms, values: CopyValues): Promise<CopyOverride | undefined> {
+/** The copy's preload libraries, and those of them this PostgreSQL lacks. */
+async function copyPreload(config: PgPrograms, values: CopyValues): Promise<{ configured: string[]; missing: string[] }> {
   const configured = splitListSetting(values.shared_preload_libraries ?? '');
-  if (configured.length === 0) return undefined;
-  const { missing } = await missingLibraries(config, configured);
+  return { configured, missing: configured.length > 0 ? (await missingLibraries(config, configured)).missing : [] };
+}
+
+/** Only the preload libraries this PostgreSQL has: a missing one stops the server at start. */
+function preloadOverride(configured: readonly string[], missing: readonly string[]): CopyOverride | undefined {
   if (missing.length === 0) return undefined;
   return {
     name: 'shared_preload_libraries',
     value: configured.filter((lib) => !missing.includes(lib)).map(confListElement).join(','),
     because: (subject) =>
       `the backup's cluster preloads ${missing.join(', ')}, not installed for this PostgreSQL: ${subject} starts without ${missing.length === 1 ? 'it' : 'them'}`,
+  };
+}
+
+/**
+ * pg_cron runs its jobs through a connection to `cron.host`: its default `localhost`
+ * needs TCP, which the copy does not listen on, and another cluster's socket folder (a
+ * backup of the tool's cluster of another project) reaches that cluster. The copy's
+ * jobs connect through its own `socketDir`, as in the tool's fresh clusters.
+ */
+function cronHostOverride(values: CopyValues, preloaded: readonly string[], socketDir: string | undefined): CopyOverride | undefined {
+  if (socketDir === undefined || !preloaded.includes('pg_cron')) return undefined;
+  // Unset, the setting is not known to `postgres -C` (pg_cron is not loaded to read it).
+  const host = values['cron.host'] ?? 'localhost';
+  if (host === socketDir) return undefined;
+  return {
+    name: 'cron.host',
+    value: socketDir,
+    because: (subject) => `the backup's pg_cron connects its jobs to ${host}: ${subject}'s jobs connect through its own socket folder (and run against this copy)`,
   };
 }
 
@@ -154,6 +175,8 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
 export interface CopyOptions {
   /** Say why each privacy setting changed (else they are written unexplained, and not read). */
   explainPrivate: boolean;
+  /** The copy's socket folder, for pg_cron's jobs (else cron.host is the caller's). */
+  socketDir?: string;
   /** More settings to read, returned in `values`. */
   alsoRead?: readonly string[];
   /** This machine's memory. */
@@ -174,13 +197,15 @@ export interface CopyReading {
  * and to stay private, decided from its own configuration files.
  */
 export async function readRestoredCopy(config: PgPrograms, anchor: string, dataDir: string, user: OsUser, options: CopyOptions): Promise<CopyReading> {
-  const { explainPrivate, alsoRead = [], memoryBytes = os.totalmem() } = options;
-  const names = [...START_SETTINGS, ...(explainPrivate ? PRIVATE_SETTINGS : []), ...alsoRead];
+  const { explainPrivate, socketDir, alsoRead = [], memoryBytes = os.totalmem() } = options;
+  const names = [...START_SETTINGS, ...(explainPrivate ? PRIVATE_SETTINGS : []), ...(socketDir === undefined ? [] : ['cron.host']), ...alsoRead];
   let read = await readCopyValues(config, dataDir, user, names);
   const replaced = read.failure === undefined ? [] : replaceValuesThisMachineLacks(anchor, dataDir, user, read.failure);
   if (replaced.length > 0) read = await readCopyValues(config, dataDir, user, names);
   const { values } = read;
-  const start = [await preloadOverride(config, values), sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values)];
+  const { configured, missing } = await copyPreload(config, values);
+  const preloaded = configured.filter((lib) => !missing.includes(lib));
+  const start = [preloadOverride(configured, missing), sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values), cronHostOverride(values, preloaded, socketDir)];
   return { overrides: [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)], replaced, values };
 }
 

@@ -23,6 +23,7 @@ let prodBackup: string;
 let devBackup: string;
 let debianBackup: string;
 let cronBackup: string;
+let rolelessBackup: string;
 
 /** Production's local rule: a password for everyone, as the tool never has one. */
 const PRODUCTION_HBA = 'local all all scram-sha-256\nhost all all 0.0.0.0/0 scram-sha-256\n';
@@ -77,6 +78,28 @@ async function editBackup(backup: string, edit: (unpacked: string) => void): Pro
   }
 }
 
+/**
+ * A backup of a cluster whose superuser is not named as the tool's role (production's
+ * `postgres` restored by a developer whose clusters' superuser is named after them, or
+ * the other way round): made by pg_basebackup as another superuser while the tool's
+ * role is renamed, then renamed back.
+ */
+async function backUpWithoutToolRole(url: string, target: string): Promise<void> {
+  const toolRole = await psql(url, 'SELECT current_user');
+  await psql(url, 'CREATE ROLE prod_admin SUPERUSER LOGIN REPLICATION');
+  const admin = url.replace(/^postgresql:\/\/[^@]*@/, 'postgresql://prod_admin@');
+  const socket = new URLSearchParams(url.slice(url.indexOf('?') + 1));
+  await psql(admin, `ALTER ROLE "${toolRole}" RENAME TO former_admin`);
+  try {
+    const args = ['-h', socket.get('host') ?? '', '-p', socket.get('port') ?? '', '-U', 'prod_admin', '-D', target, '-Ft', '-z', '-Xstream', '-c', 'fast'];
+    const backup = await runProgram('pg_basebackup', args);
+    if (backup.code !== 0) throw new Error(`pg_basebackup failed: ${backup.stderr}`);
+  } finally {
+    await psql(admin, `ALTER ROLE former_admin RENAME TO "${toolRole}"`);
+    await psql(url, 'DROP ROLE prod_admin');
+  }
+}
+
 /** The lines of `stderr` that are warnings. */
 function warnings(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line.startsWith('warn: '));
@@ -89,6 +112,7 @@ beforeAll(async () => {
   devBackup = path.join(dir, 'dev-backup');
   debianBackup = path.join(dir, 'debian-backup');
   cronBackup = path.join(dir, 'cron-backup');
+  rolelessBackup = path.join(dir, 'roleless-backup');
   const url = await runningUrl();
   await psql(url, "CREATE TABLE note (id serial PRIMARY KEY, body text); INSERT INTO note (body) VALUES ('from the backup')");
   // Production's size, certificates, extensions, network and archive: none of it is here.
@@ -123,6 +147,7 @@ beforeAll(async () => {
   await editBackup(devBackup, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all peer\n'));
   // pg_cron with its defaults, as production runs it: jobs connect to localhost (TCP).
   await backUpWith(url, ["shared_preload_libraries = 'pg_cron'"], cronBackup);
+  await backUpWithoutToolRole(url, rolelessBackup);
 }, 180_000);
 
 afterAll(async () => {
@@ -206,4 +231,15 @@ it("points pg_cron's jobs at the restored cluster's socket, where production's w
   } else {
     expect(warnings(restore.stderr).filter((line) => /preloads pg_cron, not installed for this PostgreSQL/.test(line))).toHaveLength(1);
   }
+});
+
+it("gives a backup without the tool's role that role, as a superuser, so the tool can connect", async () => {
+  const restore = await runBin('database', ['restore', rolelessBackup], { env });
+  expect(restore.code, restore.stderr).toBe(0);
+  const url = readyUrl(restore.stderr);
+  expect(await psql(url, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).toBe('t');
+  // Production's own roles stay.
+  expect(await psql(url, "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('prod_admin', 'former_admin')")).toBe('former_admin,prod_admin');
+  expect(warnings(restore.stderr).filter((line) => /the backup's cluster has no role \S+, the one the tool connects as: the restored cluster gets it, as a superuser/.test(line))).toHaveLength(1);
+  expect(await psql(url, 'SELECT body FROM note')).toBe('from the backup');
 });

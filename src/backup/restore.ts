@@ -20,6 +20,7 @@ import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
 import { overrideLines, readRestoredCopy } from '../cluster/restored-copy.js';
 import { keepLogsInDataDir, prepareCopyFiles } from '../cluster/restored-copy-files.js';
+import { ensureToolRole } from '../cluster/restored-copy-role.js';
 import { serverUser } from '../cluster/os-user.js';
 import { removeInBackground, type OsUser } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
@@ -86,8 +87,8 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * folders the tool's own), then production's settings that cannot work here or must not
  * (TCP, WAL archiving into the original's archive) overridden last in
  * postgresql.auto.conf, which the server reads last, so even settings made with ALTER
- * SYSTEM give way. One warning line per change; everything else stays as production had
- * it. `final`: where the copy will start, and its socket folder.
+ * SYSTEM give way; and the role the tool connects as made when the copy lacks it. One
+ * warning line per change; everything else stays as production had it. `final`: where the copy will start, and its socket folder.
  */
 async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, final: Pick<ClusterLayout, 'dataDir' | 'sockDir'>, user: OsUser, log: Logger): Promise<void> {
   const files = prepareCopyFiles(config, workingDir, dataDir, user);
@@ -95,7 +96,8 @@ async function startHere(config: ClusterSetup, workingDir: string, dataDir: stri
   const logs = keepLogsInDataDir(workingDir, dataDir, final.dataDir, user, copy.values.log_directory);
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(copy.overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
-  for (const because of [...files, ...copy.replaced, logs, ...copy.overrides.map((override) => override.because)]) {
+  const role = await ensureToolRole(config, dataDir, user);
+  for (const because of [...files, ...copy.replaced, logs, ...copy.overrides.map((override) => override.because), role]) {
     if (because) log.warn(because(SUBJECT));
   }
 }

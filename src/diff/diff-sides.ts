@@ -22,6 +22,7 @@ import type { OsUser } from '../base/process.js';
 import { confSetting } from '../cluster/server-config.js';
 import { overrideLines, privateOverrides, readRestoredCopy, type CopyOverride } from '../cluster/restored-copy.js';
 import { prepareCopyFiles } from '../cluster/restored-copy-files.js';
+import { ensureToolRole } from '../cluster/restored-copy-role.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
@@ -73,19 +74,24 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 }
 
 /**
- * What the restored copy in `layout.dataDir` needs to start here (restored-copy.ts),
- * with a warning for each setting of production that cannot work here (a locale or
- * time zone this machine lacks among them); the privacy settings are DB1's by design,
- * not worth a line on every diff. Its configuration files are made usable first,
- * without a word: a postgresql.conf when the backup has none, the run's port and
- * socket, the tool's `trust` lines first in pg_hba.conf so that the run can connect.
+ * Makes the restored copy in `layout.dataDir` start here (restored-copy.ts) and stay
+ * private, its logs in `logDir`: its configuration files made usable first (a postgresql.conf when the backup
+ * has none, the run's port and socket, the tool's `trust` lines first in pg_hba.conf),
+ * then restoredCopySettings added to postgresql.auto.conf, which the server reads last:
+ * the backup's ALTER SYSTEM settings (archive_mode, archive_command, listen_addresses…)
+ * must not win over these. Then the role the run connects as, when the copy lacks it.
+ * One warning for each setting of production that cannot work here; the privacy
+ * settings and the files are DB1's by design, not worth a line on every diff. The
+ * restored files are the server account's: never written through a link of theirs.
  */
-async function localOverrides(config: ClusterSetup, log: Logger, layout: ClusterLayout, user: OsUser): Promise<CopyOverride[]> {
+async function configureDb1(config: ClusterSetup, log: Logger, layout: ClusterLayout, logDir: string, user: OsUser): Promise<void> {
   const data = serverPath(layout, layout.dataDir);
   prepareCopyFiles(config, data.anchor, data.path, user);
   const copy = await readRestoredCopy(config, data.anchor, data.path, user, { explainPrivate: false });
   for (const because of [...copy.replaced, ...copy.overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
-  return copy.overrides;
+  const conf = path.join(data.path, 'postgresql.auto.conf');
+  writeBelow(data.anchor, conf, restoredCopySettings({ logDir, sockDir: layout.sockDir }, copy.overrides), 'append', { owners: [user.uid] });
+  await ensureToolRole(config, data.path, user);
 }
 
 /** One side's build: the run's folders and how far the run is. */
@@ -145,7 +151,7 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
   const workingDir = path.join(ctx.runDir, 'db1');
   const logDir = path.join(ctx.runLogs, 'db1');
   const layout = clusterLayout(config, workingDir);
-  const { dataDir, sockDir } = layout;
+  const { dataDir } = layout;
   try {
     fs.mkdirSync(workingDir, { mode: 0o755 });
     const user = serverUser(config);
@@ -156,12 +162,7 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
       makePrivateDataDir(config, workingDir);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }
-    // Added to postgresql.auto.conf, which the server reads last: the backup's ALTER SYSTEM
-    // settings (archive_mode, archive_command, listen_addresses…) must not win over these.
-    // The restored files are the server account's: never written through a link of theirs.
-    const overrides = await localOverrides(config, log, layout, user);
-    const conf = serverPath(layout, path.join(dataDir, 'postgresql.auto.conf'));
-    writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }, overrides), 'append', { owners: [user.uid] });
+    await configureDb1(config, log, layout, logDir, user);
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
   } catch (error) {

@@ -4,13 +4,13 @@
  * backup carries and the server reads last): no WAL archiving into the original's
  * archive, no TCP. And it starts here whatever production's size: shared memory that
  * would not fit this machine, huge pages, certificates that are not here, preload
- * libraries this PostgreSQL lacks. The pending migration reports the settings DB1 runs
- * with.
+ * libraries this PostgreSQL lacks, a pg_hba.conf that asks the tool for a password. The
+ * pending migration reports the settings DB1 runs with.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseExports, runBin } from './helpers/cli.js';
+import { parseExports, runBin, runProgram } from './helpers/cli.js';
 import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
 import { queryValue } from './helpers/project.js';
 
@@ -35,7 +35,27 @@ beforeAll(async () => {
   const backup = await runBin('database', ['backup'], { env: project.env });
   expect(backup.code, backup.stderr).toBe(0);
   expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
+  // Production's pg_hba.conf travels in the base backup (a password for every local
+  // connection), and its postgresql.conf names a locale of its machine.
+  await editBackup(path.join(project.dir, 'focus', 'postgresql-backup'), (unpacked) => {
+    fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all scram-sha-256\n');
+    fs.appendFileSync(path.join(unpacked, 'postgresql.conf'), "\nlc_time = 'xx_YY.UTF-8'\n");
+  });
 }, 180_000);
+
+/** Changes the files inside the base.tar.gz of `backup`. */
+async function editBackup(backup: string, edit: (unpacked: string) => void): Promise<void> {
+  const unpacked = fs.mkdtempSync(path.join(project.dir, 'base-'));
+  try {
+    const archive = path.join(backup, 'base.tar.gz');
+    expect((await runProgram('tar', ['-xzf', archive, '-C', unpacked])).code).toBe(0);
+    edit(unpacked);
+    fs.chmodSync(unpacked, 0o700);
+    expect((await runProgram('tar', ['-czf', archive, '-C', unpacked, '.'])).code).toBe(0);
+  } finally {
+    fs.rmSync(unpacked, { recursive: true, force: true });
+  }
+}
 
 afterAll(async () => {
   await project?.remove();
@@ -64,8 +84,13 @@ it("DB1 runs without archiving and without TCP, whatever the backup's ALTER SYST
   expect(seen).toBe('off  off');
 });
 
-it("DB1 starts with this machine's shared memory and the preload libraries it has, naming those it lacks", async () => {
-  const { seen, stderr } = await settingsSeenByDb1(['shared_buffers', 'huge_pages', 'shared_preload_libraries']);
-  expect(seen).toBe('128MB off plpgsql');
+it("DB1 starts with this machine's shared memory, locales and the preload libraries it has, naming those it lacks", async () => {
+  const { seen, stderr } = await settingsSeenByDb1(['shared_buffers', 'huge_pages', 'shared_preload_libraries', 'lc_time']);
+  expect(seen).toBe('128MB try plpgsql C');
+  expect(stderr).toMatch(/lc_time = 'xx_YY.UTF-8', a locale this machine lacks: DB1 uses C/);
   expect(stderr).toMatch(/preloads db_tool_no_such_library, not installed for this PostgreSQL: DB1 starts without it/);
+  expect(stderr).toMatch(/shared_buffers = 1TB, more than a quarter of this machine's memory \([\d.]+[GT]B\): DB1 starts with 128MB/);
+  expect(stderr).toMatch(/huge_pages = on, .*: DB1 starts with huge_pages = try/);
+  // Its privacy settings are DB1's by design: no line about them on every diff.
+  expect(stderr).not.toMatch(/listen_addresses|archive_mode = on|ssl = on|pg_hba/);
 });

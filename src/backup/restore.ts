@@ -1,13 +1,15 @@
 /**
  * `database restore [--archive] [PATH]` (SPEC §5): replaces the project cluster's data
- * with a backup and starts it. The backup is unpacked next to the data folder first;
- * only then is the server stopped, the old data moved aside and the new data moved in.
+ * with a backup and starts it. The backup is unpacked next to the data folder first, and
+ * what a backup of another machine (production) needs to start here is settled in it
+ * (startHere); only then is the server stopped, the old data moved aside and the new
+ * data moved in.
  * If anything fails (or the user presses Ctrl-C), the previous data goes back in place
  * and, if the cluster was running, it is started again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterLayout, scratchName } from '../cluster/cluster-layout.js';
+import { clusterLayout, scratchName, type ClusterLayout } from '../cluster/cluster-layout.js';
 import { initCluster, type ClusterSetup } from '../cluster/cluster.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
@@ -16,8 +18,11 @@ import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { clearDeadLeftovers } from '../cluster/leftovers.js';
+import { overrideLines, readRestoredCopy } from '../cluster/restored-copy.js';
+import { keepLogsInDataDir, prepareCopyFiles } from '../cluster/restored-copy-files.js';
+import { ensureToolRole } from '../cluster/restored-copy-role.js';
 import { serverUser } from '../cluster/os-user.js';
-import { removeInBackground } from '../base/process.js';
+import { removeInBackground, type OsUser } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { writeBelow } from '../base/safe-files.js';
 import { runningServer, stopServer } from '../cluster/server-process.js';
@@ -76,15 +81,29 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
 }
 
 /**
- * A restored cluster never archives WAL into the archive of the cluster it was backed
- * up from (production's archive_command, in its postgresql.conf or set with ALTER
- * SYSTEM): `archive_mode = off` goes last in postgresql.auto.conf, which the server
- * reads last. The tool never sets up archiving for the clusters it runs.
+ * Makes the restored copy of (possibly) another machine's cluster start here and stay a
+ * dev copy (restored-copy.ts): its configuration files made usable by the tool (a
+ * postgresql.conf and a pg_hba.conf that lets the tool in, the port, socket and log
+ * folders the tool's own), then production's settings that cannot work here or must not
+ * (TCP, WAL archiving into the original's archive) overridden last in
+ * postgresql.auto.conf, which the server reads last, so even settings made with ALTER
+ * SYSTEM give way; and the role the tool connects as made when the copy lacks it. One
+ * warning line per change; everything else stays as production had it. `final`: where the copy will start, and its socket folder.
  */
-function stopArchiving(workingDir: string, dataDir: string, serverUid: number): void {
-  const setting = "\n# db-tool restore: never archive into the original's WAL archive\narchive_mode = off\n";
-  writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), setting, 'append', { owners: [serverUid] });
+async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, final: Pick<ClusterLayout, 'dataDir' | 'sockDir'>, user: OsUser, log: Logger): Promise<void> {
+  const files = prepareCopyFiles(config, workingDir, dataDir, user);
+  const copy = await readRestoredCopy(config, workingDir, dataDir, user, { explainPrivate: true, socketDir: final.sockDir, alsoRead: ['log_directory'] });
+  const logs = keepLogsInDataDir(workingDir, dataDir, final.dataDir, user, copy.values.log_directory);
+  const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(copy.overrides), ''].join('\n');
+  writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
+  const role = await ensureToolRole(config, dataDir, user);
+  for (const because of [...files, ...copy.replaced, logs, ...copy.overrides.map((override) => override.because), role]) {
+    if (because) log.warn(because(SUBJECT));
+  }
 }
+
+/** How the warnings name the cluster being restored. */
+const SUBJECT = 'the restored cluster';
 
 async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSource): Promise<RestoreResult> {
   const workingDir = requireWorkingDir(config);
@@ -128,7 +147,7 @@ async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSou
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
-      stopArchiving(workingDir, incoming, user.uid);
+      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, layout, user, log));
       removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { MissingProgramError } from '../base/errors.js';
 import type { Logger } from '../base/log.js';
-import { locatePgProgram, serverProgram, type PgPrograms } from '../pg/pg-bin.js';
-import { runProgram, type OsUser } from '../base/process.js';
+import { locatePgProgram, type PgPrograms } from '../pg/pg-bin.js';
+import { runProgram } from '../base/process.js';
 
 /** The usual places of `shared_preload_libraries` next to the server's bin/ folder. */
 function nearbyLibDirs(binDir: string): string[] {
@@ -46,7 +46,7 @@ function libraryIn(dirs: readonly string[], lib: string): boolean {
 }
 
 /** Which of `libraries` this PostgreSQL lacks, and the library folders looked in. */
-async function missingLibraries(config: PgPrograms, libraries: readonly string[]): Promise<{ missing: string[]; dirs: string[] }> {
+export async function missingLibraries(config: PgPrograms, libraries: readonly string[]): Promise<{ missing: string[]; dirs: string[] }> {
   const postgres = locatePgProgram(config, 'postgres');
   const binDir = postgres ? path.dirname(fs.realpathSync(postgres)) : undefined;
   let dirs = binDir ? nearbyLibDirs(binDir) : [];
@@ -93,18 +93,4 @@ export function splitListSetting(value: string): string[] {
     if (match[0] === '') break;
   }
   return elements;
-}
-
-/**
- * The preload libraries of an existing data folder (a restored copy of another machine's
- * cluster) that this PostgreSQL has, and those it lacks: the folder's own configuration
- * files say which, as its server reads them (`postgres -C`). Undefined when the server
- * cannot read them: starting it will then say why.
- */
-export async function installedPreloadLibraries(config: PgPrograms, dataDir: string, user: OsUser): Promise<{ installed: string[]; missing: string[] } | undefined> {
-  const result = await runProgram(serverProgram(config, 'postgres'), ['-C', 'shared_preload_libraries', '-D', dataDir], { env: config.env, user, timeoutMs: 30_000 });
-  if (result.code !== 0) return undefined;
-  const configured = splitListSetting(result.stdout.trim());
-  const { missing } = configured.length > 0 ? await missingLibraries(config, configured) : { missing: [] as string[] };
-  return { installed: configured.filter((lib) => !missing.includes(lib)), missing };
 }

@@ -20,8 +20,10 @@ import { withClient } from '../pg/db.js';
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
 import type { OsUser } from '../base/process.js';
-import { confListElement, confSetting } from '../cluster/server-config.js';
-import { installedPreloadLibraries } from '../cluster/preload-libraries.js';
+import { confSetting } from '../cluster/server-config.js';
+import { overrideLines, privateOverrides, readRestoredCopy, type CopyOverride } from '../cluster/restored-copy.js';
+import { prepareCopyFiles } from '../cluster/restored-copy-files.js';
+import { ensureToolRole } from '../cluster/restored-copy-role.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
@@ -51,27 +53,20 @@ export function prefixLogger(log: Logger, prefix: string): Logger {
 }
 
 /**
- * A restored copy of a (possibly production) cluster must stay private: no TCP, no WAL
- * archiving into the original's archive, logs in this run's folder, pg_cron pointed at
- * its own socket and not launching jobs, no autovacuum workers. And it must start on
- * this machine: production's shared memory (shared_buffers, huge pages) may not fit
- * here, its certificates may not be here (no TCP, so no SSL), and only the preload
- * libraries this PostgreSQL has are loaded (`preload`; undefined: as the copy's files
- * say). Whatever the original set with ALTER SYSTEM: these go last in its
- * postgresql.auto.conf.
+ * A restored copy of a (possibly production) cluster must start here and stay private:
+ * `overrides` (restored-copy.ts: no TCP, no SSL, no WAL archiving into the original's
+ * archive, and production's memory, huge pages and preload libraries made to fit this
+ * machine); on top of them DB1's own: logs in this run's folder, pg_cron pointed at its
+ * own socket and not launching jobs, no autovacuum workers. Whatever the original set
+ * with ALTER SYSTEM: these go last in its postgresql.auto.conf.
  */
-export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'sockDir'>, preload?: readonly string[]): string {
+export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'sockDir'>, overrides: readonly CopyOverride[] = privateOverrides()): string {
   return [
     '',
     '# db-tool diff: a throw-away copy restored from a backup',
-    "listen_addresses = ''",
-    'ssl = off',
-    'archive_mode = off',
+    ...overrideLines(overrides),
     // Short-lived, and holding only the compared database and template1 (see foldersToSkip).
     'autovacuum = off',
-    "shared_buffers = '128MB'",
-    'huge_pages = off',
-    ...(preload ? [confSetting('shared_preload_libraries', preload.map(confListElement).join(','))] : []),
     confSetting('log_directory', layout.logDir),
     confSetting('cron.host', layout.sockDir),
     'cron.launch_active_jobs = off',
@@ -80,15 +75,24 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 }
 
 /**
- * The preload libraries of the restored copy in `dataDir` that this PostgreSQL has:
- * production's extensions may not be installed here. Those it lacks are named in a
- * warning; undefined when none is missing (the copy's own setting stands).
+ * Makes the restored copy in `layout.dataDir` start here (restored-copy.ts) and stay
+ * private, its logs in `logDir`: its configuration files made usable first (a postgresql.conf when the backup
+ * has none, the run's port and socket, the tool's `trust` lines first in pg_hba.conf),
+ * then restoredCopySettings added to postgresql.auto.conf, which the server reads last:
+ * the backup's ALTER SYSTEM settings (archive_mode, archive_command, listen_addresses…)
+ * must not win over these. Then the role the run connects as, when the copy lacks it.
+ * One warning for each setting of production that cannot work here; the privacy
+ * settings and the files are DB1's by design, not worth a line on every diff. The
+ * restored files are the server account's: never written through a link of theirs.
  */
-async function localPreload(config: ClusterSetup, log: Logger, dataDir: string, user: OsUser): Promise<string[] | undefined> {
-  const libraries = await installedPreloadLibraries(config, dataDir, user);
-  if (!libraries || libraries.missing.length === 0) return undefined;
-  log.warn(`the backup's cluster preloads ${libraries.missing.join(', ')}, not installed for this PostgreSQL: DB1 starts without ${libraries.missing.length === 1 ? 'it' : 'them'}`);
-  return libraries.installed;
+async function configureDb1(config: ClusterSetup, log: Logger, layout: ClusterLayout, logDir: string, user: OsUser): Promise<void> {
+  const data = serverPath(layout, layout.dataDir);
+  prepareCopyFiles(config, data.anchor, data.path, user);
+  const copy = await readRestoredCopy(config, data.anchor, data.path, user, { explainPrivate: false });
+  for (const because of [...copy.replaced, ...copy.overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
+  const conf = path.join(data.path, 'postgresql.auto.conf');
+  writeBelow(data.anchor, conf, restoredCopySettings({ logDir, sockDir: layout.sockDir }, copy.overrides), 'append', { owners: [user.uid] });
+  await ensureToolRole(config, data.path, user);
 }
 
 /** One side's build: the run's folders and how far the run is. */
@@ -148,7 +152,7 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
   const workingDir = path.join(ctx.runDir, 'db1');
   const logDir = path.join(ctx.runLogs, 'db1');
   const layout = clusterLayout(config, workingDir);
-  const { dataDir, sockDir } = layout;
+  const { dataDir } = layout;
   try {
     fs.mkdirSync(workingDir, { mode: 0o755 });
     const user = serverUser(config);
@@ -159,12 +163,7 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
       makePrivateDataDir(config, workingDir);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }
-    // Added to postgresql.auto.conf, which the server reads last: the backup's ALTER SYSTEM
-    // settings (archive_mode, archive_command, listen_addresses…) must not win over these.
-    // The restored files are the server account's: never written through a link of theirs.
-    const preload = await localPreload(config, log, dataDir, user);
-    const conf = serverPath(layout, path.join(dataDir, 'postgresql.auto.conf'));
-    writeBelow(conf.anchor, conf.path, restoredCopySettings({ logDir, sockDir }, preload), 'append', { owners: [user.uid] });
+    await configureDb1(config, log, layout, logDir, user);
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
   } catch (error) {

@@ -1,5 +1,6 @@
 /** `database backup` and `database restore` against a real cluster (SPEC §5). */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runBin, runProgram } from './helpers/cli.js';
@@ -76,6 +77,8 @@ describe('database backup', () => {
     const info = JSON.parse(fs.readFileSync(path.join(backupDir, 'db-tool-backup.json'), 'utf8')) as Record<string, string>;
     expect(info.database).toBe('testdb');
     expect(info.generator).toMatch(/^db-tool /);
+    // The superuser it was taken as: a restore for that role need not make it.
+    expect(info.role).toBe(IS_ROOT ? (process.env.PG_OS_USER ?? 'postgres') : os.userInfo().username);
     expect(focusEntries()).toEqual(['postgresql', 'postgresql-backup']);
   });
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, privateOverrides } from '../src/cluster/restored-copy.js';
 import { trustsToolConnections } from '../src/cluster/restored-copy-files.js';
+import { mayLackRole } from '../src/backup/backup-files.js';
 
 /** initdb's file for our fresh clusters (--auth-local=trust --auth-host=scram-sha-256). */
 const FRESH_CLUSTER_HBA = `
@@ -61,3 +62,15 @@ describe('privateOverrides', () => {
     ]);
   });
 });
+
+describe('mayLackRole', () => {
+  it('trusts a backup that says it was taken as the role the tool will connect as, and no other', () => {
+    expect(mayLackRole({ ...BACKUP_INFO, role: 'postgres' }, 'postgres')).toBe(false);
+    expect(mayLackRole({ ...BACKUP_INFO, role: 'postgres' }, 'alice')).toBe(true);
+    // Backups of earlier versions, and of other tools, do not say.
+    expect(mayLackRole(BACKUP_INFO, 'postgres')).toBe(true);
+    expect(mayLackRole(undefined, 'postgres')).toBe(true);
+  });
+});
+
+const BACKUP_INFO = { createdAt: '2026-12-07T00:00:00Z', sourceDataDir: '/x', database: 'app', serverVersion: '15.14', generator: 'db-tool 0.2.0' };

@@ -27,6 +27,16 @@ export interface BackupInfo {
   generator: string;
   /** Every database of the cluster by name → OID (the folder base/<oid>). */
   databases?: Record<string, number>;
+  /**
+   * The role the tool took the backup as: that cluster's superuser. A copy restored for
+   * the same role has it (restored-copy-role.ts need not look).
+   */
+  role?: string;
+}
+
+/** Whether a copy of the backup of `info` may lack `role`, the one the tool will connect as. */
+export function mayLackRole(info: BackupInfo | undefined, role: string): boolean {
+  return info?.role !== role;
 }
 
 /** OID of template1, the template CREATE DATABASE copies: always kept. */

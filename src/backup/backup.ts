@@ -94,6 +94,7 @@ export async function backupCluster(config: Pick<Config, 'env' | 'path' | 'pgBin
         serverVersion,
         generator,
         databases,
+        role: cluster.user,
       };
       explainFsFaults(`cannot write the backup into ${path.dirname(target)} (the previous backup is kept)`, () =>
         fs.writeFileSync(path.join(staging, BACKUP_INFO), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 }),

@@ -13,7 +13,7 @@ import { clusterLayout, scratchName, type ClusterLayout } from '../cluster/clust
 import { initCluster, type ClusterSetup } from '../cluster/cluster.js';
 import type { ClusterConnection } from '../cluster/cluster-connection.js';
 import { requireWorkingDir, type Config } from '../base/config.js';
-import { assertBackupDir, defaultBackupDir, extractBackup, unpackBackupArchive } from './backup-files.js';
+import { assertBackupDir, defaultBackupDir, extractBackup, mayLackRole, readBackupInfo, unpackBackupArchive, type BackupInfo } from './backup-files.js';
 import { MissingInputError } from '../base/errors.js';
 import { interruptedBy, throwIfInterrupted, withCleanup } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
@@ -90,13 +90,13 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
  * SYSTEM give way; and the role the tool connects as made when the copy lacks it. One
  * warning line per change; everything else stays as production had it. `final`: where the copy will start, and its socket folder.
  */
-async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, final: Pick<ClusterLayout, 'dataDir' | 'sockDir'>, user: OsUser, log: Logger): Promise<void> {
+async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, final: Pick<ClusterLayout, 'dataDir' | 'sockDir'>, user: OsUser, log: Logger, info: BackupInfo | undefined): Promise<void> {
   const files = prepareCopyFiles(config, workingDir, dataDir, user);
   const copy = await readRestoredCopy(config, workingDir, dataDir, user, { explainPrivate: true, socketDir: final.sockDir, alsoRead: ['log_directory'] });
   const logs = keepLogsInDataDir(workingDir, dataDir, final.dataDir, user, copy.values.log_directory);
   const block = ['', '# db-tool restore: a copy of another cluster, made to start here (see `database restore`)', ...overrideLines(copy.overrides), ''].join('\n');
   writeBelow(workingDir, path.join(dataDir, 'postgresql.auto.conf'), block, 'append', { owners: [user.uid] });
-  const role = await ensureToolRole(config, dataDir, user);
+  const role = mayLackRole(info, user.name) ? await ensureToolRole(config, dataDir, user) : undefined;
   for (const because of [...files, ...copy.replaced, logs, ...copy.overrides.map((override) => override.because), role]) {
     if (because) log.warn(because(SUBJECT));
   }
@@ -147,7 +147,7 @@ async function restoreInto(config: ClusterSetup, log: Logger, source: RestoreSou
     try {
       const backup = await locateBackup(config, source, unpacked, log);
       await log.step(`unpack ${backup}`, () => extractBackup(config, backup, incoming, user));
-      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, layout, user, log));
+      await log.step('settings for this machine', () => startHere(config, workingDir, incoming, layout, user, log, readBackupInfo(backup)));
       removeBelow(workingDir, unpacked);
       throwIfInterrupted();
       if (wasRunning) await log.step('stop the cluster', () => stopServer(layout.dataDir));

@@ -28,7 +28,7 @@ import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
 import type { ClusterSetup } from '../cluster/cluster.js';
-import { extractBackup, readBackupInfo } from '../backup/backup-files.js';
+import { extractBackup, mayLackRole, readBackupInfo, type BackupInfo } from '../backup/backup-files.js';
 import { takeRestoredSpare } from '../backup/restored-spare.js';
 import { describeOrigin, readMigrationHistory } from './db1-origin.js';
 import { readRehearsal, rehearsalHooks, type RehearsedMigration } from './rehearsal.js';
@@ -85,14 +85,14 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
  * settings and the files are DB1's by design, not worth a line on every diff. The
  * restored files are the server account's: never written through a link of theirs.
  */
-async function configureDb1(config: ClusterSetup, log: Logger, layout: ClusterLayout, logDir: string, user: OsUser): Promise<void> {
+async function configureDb1(config: ClusterSetup, log: Logger, layout: ClusterLayout, logDir: string, user: OsUser, info: BackupInfo | undefined): Promise<void> {
   const data = serverPath(layout, layout.dataDir);
   prepareCopyFiles(config, data.anchor, data.path, user);
   const copy = await readRestoredCopy(config, data.anchor, data.path, user, { explainPrivate: false });
   for (const because of [...copy.replaced, ...copy.overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
   const conf = path.join(data.path, 'postgresql.auto.conf');
   writeBelow(data.anchor, conf, restoredCopySettings({ logDir, sockDir: layout.sockDir }, copy.overrides), 'append', { owners: [user.uid] });
-  await ensureToolRole(config, data.path, user);
+  if (mayLackRole(info, user.name)) await ensureToolRole(config, data.path, user);
 }
 
 /** One side's build: the run's folders and how far the run is. */
@@ -163,7 +163,7 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
       makePrivateDataDir(config, workingDir);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }
-    await configureDb1(config, log, layout, logDir, user);
+    await configureDb1(config, log, layout, logDir, user, readBackupInfo(backup));
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
   } catch (error) {

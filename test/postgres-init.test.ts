@@ -189,6 +189,18 @@ describe('postgres-init', () => {
     expect(result.stderr).toMatch(/shared_buffers/);
   });
 
+  it("names this start's reason, not an earlier failed start's still in the log", async () => {
+    const { dir, env } = project();
+    const conf = path.join(dir, 'bad.conf');
+    for (const library of ['db_tool_missing_first', 'db_tool_missing_second']) {
+      fs.writeFileSync(conf, `shared_preload_libraries = '${library}'\n`);
+      const result = await init({ ...env, PG_CONF_FILE: conf });
+      expect(result.code).toBe(2);
+      const error = result.stderr.split('\n').find((line) => line.startsWith('error: ')) ?? '';
+      expect(error).toMatch(new RegExp(`failed to start.*could not access file "${library}"`));
+    }
+  });
+
   it('rejects a working dir that is a regular file', async () => {
     const { dir } = project();
     const file = path.join(dir, 'not-a-dir');

@@ -182,9 +182,12 @@ function startFailureLog(layout: ClusterLayout, output: ServerPath, owner: numbe
   return parts.filter(Boolean).join('\n');
 }
 
-/** The reason for a failed start, from PostgreSQL's own words in the log. */
+/**
+ * The reason for a failed start, from PostgreSQL's own words in the log: its last fatal
+ * line, since server.log keeps what earlier failed starts said.
+ */
 function startFailureReason(log: string): string {
-  const fatal = log.split('\n').find((line) => /\b(FATAL|PANIC):/.test(line));
+  const fatal = log.split('\n').reverse().find((line) => /\b(FATAL|PANIC):/.test(line));
   return fatal ? fatal.replace(/^.*?\b(FATAL|PANIC):\s*/, '') : 'see the log below';
 }
 

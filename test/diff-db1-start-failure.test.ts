@@ -5,23 +5,15 @@
  * lies in its own log folder, and was shown twice.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseExports, runBin } from './helpers/cli.js';
-import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
-import { queryValue } from './helpers/project.js';
+import { runBin } from './helpers/cli.js';
+import { backupAfterStatements, makeDiffProject, type DiffProject } from './helpers/diff-project.js';
 
 let project: DiffProject;
 
 beforeAll(async () => {
   project = await makeDiffProject('shop', 1);
-  const started = await runBin('postgres-init', ['--env'], { env: { ...project.env, PG_REUSE: '1' } });
-  expect(started.code, started.stderr).toBe(0);
-  const url = Object.values(parseExports(started.stdout)).find((value) => value.startsWith('postgresql://')) as string;
   // Accepted now, refused at the next start: WAL senders need wal_level replica.
-  await queryValue(url, 'ALTER SYSTEM SET wal_level = minimal');
-  await queryValue(url, 'ALTER SYSTEM SET max_wal_senders = 5');
-  const backup = await runBin('database', ['backup'], { env: project.env });
-  expect(backup.code, backup.stderr).toBe(0);
-  expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
+  await backupAfterStatements(project, ['ALTER SYSTEM SET wal_level = minimal', 'ALTER SYSTEM SET max_wal_senders = 5']);
 }, 180_000);
 
 afterAll(async () => {

@@ -10,31 +10,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseExports, runBin, runProgram } from './helpers/cli.js';
-import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
-import { queryValue } from './helpers/project.js';
+import { runBin, runProgram } from './helpers/cli.js';
+import { backupAfterStatements, makeDiffProject, type DiffProject } from './helpers/diff-project.js';
 
 let project: DiffProject;
 
 beforeAll(async () => {
   project = await makeDiffProject('shop', 1);
-  // The backed-up cluster archives its WAL and listens on TCP, as production does.
-  const started = await runBin('postgres-init', ['--env'], { env: { ...project.env, PG_REUSE: '1' } });
-  expect(started.code, started.stderr).toBe(0);
-  const url = Object.values(parseExports(started.stdout)).find((value) => value.startsWith('postgresql://')) as string;
-  await queryValue(url, "ALTER SYSTEM SET archive_mode = 'on'");
-  await queryValue(url, "ALTER SYSTEM SET archive_command = 'false'");
-  await queryValue(url, "ALTER SYSTEM SET listen_addresses = '127.0.0.1'");
-  // Production's size and extensions: none of these would start here.
-  await queryValue(url, "ALTER SYSTEM SET shared_buffers = '1TB'");
-  await queryValue(url, 'ALTER SYSTEM SET huge_pages = on');
-  await queryValue(url, 'ALTER SYSTEM SET ssl = on');
-  await queryValue(url, "ALTER SYSTEM SET ssl_cert_file = '/nonexistent/db-tool-test/server.crt'");
-  // plpgsql is a library every PostgreSQL has.
-  await queryValue(url, "ALTER SYSTEM SET shared_preload_libraries = 'plpgsql', 'db_tool_no_such_library'");
-  const backup = await runBin('database', ['backup'], { env: project.env });
-  expect(backup.code, backup.stderr).toBe(0);
-  expect((await runBin('postgres-cleanup', [], { env: project.env })).code).toBe(0);
+  await backupAfterStatements(project, [
+    // The backed-up cluster archives its WAL and listens on TCP, as production does.
+    "ALTER SYSTEM SET archive_mode = 'on'",
+    "ALTER SYSTEM SET archive_command = 'false'",
+    "ALTER SYSTEM SET listen_addresses = '127.0.0.1'",
+    // Production's size and extensions: none of these would start here.
+    "ALTER SYSTEM SET shared_buffers = '1TB'",
+    'ALTER SYSTEM SET huge_pages = on',
+    'ALTER SYSTEM SET ssl = on',
+    "ALTER SYSTEM SET ssl_cert_file = '/nonexistent/db-tool-test/server.crt'",
+    // plpgsql is a library every PostgreSQL has.
+    "ALTER SYSTEM SET shared_preload_libraries = 'plpgsql', 'db_tool_no_such_library'",
+  ]);
   // Production's pg_hba.conf travels in the base backup (a password for every local
   // connection), and its postgresql.conf names a locale of its machine.
   await editBackup(path.join(project.dir, 'focus', 'postgresql-backup'), (unpacked) => {

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runBin, type CliResult } from './cli.js';
+import { parseExports, runBin, type CliResult } from './cli.js';
+import { queryValue } from './project.js';
 import { makeTempDir, ROOT } from './env.js';
 
 export interface DiffProject {
@@ -66,6 +67,20 @@ export async function makeDiffProject(fixture: string, backupAfter: number, extr
     return target;
   };
   return { dir, env, variant, remove };
+}
+
+/**
+ * Backs the project's cluster up again after `statements` (ALTER SYSTEM… as production
+ * has them: they travel in the backup's postgresql.auto.conf), then stops it.
+ */
+export async function backupAfterStatements(project: Pick<DiffProject, 'env'>, statements: readonly string[]): Promise<void> {
+  const started = await runBin('postgres-init', ['--env'], { env: { ...project.env, PG_REUSE: '1' } });
+  if (started.code !== 0) throw new Error(`postgres-init failed (${started.code}): ${started.stderr}`);
+  const url = Object.values(parseExports(started.stdout)).find((value) => value.startsWith('postgresql://'));
+  if (!url) throw new Error(`postgres-init exported no URL: ${started.stdout}`);
+  for (const statement of statements) await queryValue(url, statement);
+  await must(runBin('database', ['backup'], { env: project.env }), 'database backup');
+  await must(runBin('postgres-cleanup', [], { env: project.env }), 'postgres-cleanup');
 }
 
 /**

@@ -35,6 +35,8 @@ const FALLBACK_SHARED_BUFFERS = '128MB';
 
 /** The settings read from the copy to decide what cannot work here… */
 const START_SETTINGS = ['shared_preload_libraries', 'shared_buffers', 'block_size', 'huge_pages'] as const;
+/** …of which a throw-away copy reads one: its memory is PostgreSQL's default whatever the copy says. */
+const THROW_AWAY_START_SETTINGS = ['shared_preload_libraries'] as const;
 /** …and, to explain a change, what must not. */
 const PRIVATE_SETTINGS = ['listen_addresses', 'ssl', 'archive_mode'] as const;
 export type CopyValues = Partial<Record<(typeof START_SETTINGS)[number] | (typeof PRIVATE_SETTINGS)[number], string>> & Record<string, string | undefined>;
@@ -131,6 +133,12 @@ function cronHostOverride(values: CopyValues, preloaded: readonly string[], sock
   };
 }
 
+/** A throw-away copy's memory, whatever the copy says (not read, so not explained). */
+const THROW_AWAY_MEMORY: CopyOverride[] = [
+  { name: 'shared_buffers', value: FALLBACK_SHARED_BUFFERS },
+  { name: 'huge_pages', value: 'off' },
+];
+
 /** huge_pages = on stops the server where no huge pages are set aside; `try` uses them when they are. */
 function hugePagesOverride(values: CopyValues): CopyOverride | undefined {
   if (values.huge_pages !== 'on') return undefined;
@@ -175,6 +183,12 @@ export function privateOverrides(values: CopyValues = {}): CopyOverride[] {
 export interface CopyOptions {
   /** Say why each privacy setting changed (else they are written unexplained, and not read). */
   explainPrivate: boolean;
+  /**
+   * A throw-away copy (diff's DB1): PostgreSQL's default shared memory and no huge pages,
+   * unread and unexplained, like its privacy settings. Each `postgres -C` is a process
+   * started while the run's other side is being built.
+   */
+  throwAway?: boolean;
   /** The copy's socket folder, for pg_cron's jobs (else cron.host is the caller's). */
   socketDir?: string;
   /** More settings to read, returned in `values`. */
@@ -197,16 +211,18 @@ export interface CopyReading {
  * and to stay private, decided from its own configuration files.
  */
 export async function readRestoredCopy(config: PgPrograms, anchor: string, dataDir: string, user: OsUser, options: CopyOptions): Promise<CopyReading> {
-  const { explainPrivate, socketDir, alsoRead = [], memoryBytes = os.totalmem() } = options;
-  const names = [...START_SETTINGS, ...(explainPrivate ? PRIVATE_SETTINGS : []), ...(socketDir === undefined ? [] : ['cron.host']), ...alsoRead];
+  const { explainPrivate, throwAway = false, socketDir, alsoRead = [], memoryBytes = os.totalmem() } = options;
+  const start = throwAway ? THROW_AWAY_START_SETTINGS : START_SETTINGS;
+  const names = [...start, ...(explainPrivate ? PRIVATE_SETTINGS : []), ...(socketDir === undefined ? [] : ['cron.host']), ...alsoRead];
   let read = await readCopyValues(config, dataDir, user, names);
   const replaced = read.failure === undefined ? [] : replaceValuesThisMachineLacks(anchor, dataDir, user, read.failure);
   if (replaced.length > 0) read = await readCopyValues(config, dataDir, user, names);
   const { values } = read;
   const { configured, missing } = await copyPreload(config, values);
   const preloaded = configured.filter((lib) => !missing.includes(lib));
-  const start = [preloadOverride(configured, missing), sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values), cronHostOverride(values, preloaded, socketDir)];
-  return { overrides: [...privateOverrides(values), ...start.filter((override): override is CopyOverride => override !== undefined)], replaced, values };
+  const memory = throwAway ? THROW_AWAY_MEMORY : [sharedBuffersOverride(values, memoryBytes), hugePagesOverride(values)];
+  const fits = [preloadOverride(configured, missing), ...memory, cronHostOverride(values, preloaded, socketDir)];
+  return { overrides: [...privateOverrides(values), ...fits.filter((override): override is CopyOverride => override !== undefined)], replaced, values };
 }
 
 /** The overrides as postgresql.auto.conf lines (a keyword such as `off` bare, as PostgreSQL writes it). */

@@ -88,7 +88,7 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 async function configureDb1(config: ClusterSetup, log: Logger, layout: ClusterLayout, logDir: string, user: OsUser, info: BackupInfo | undefined): Promise<void> {
   const data = serverPath(layout, layout.dataDir);
   prepareCopyFiles(config, data.anchor, data.path, user);
-  const copy = await readRestoredCopy(config, data.anchor, data.path, user, { explainPrivate: false });
+  const copy = await readRestoredCopy(config, data.anchor, data.path, user, { explainPrivate: false, throwAway: true });
   for (const because of [...copy.replaced, ...copy.overrides.map((override) => override.because)]) if (because) log.warn(because('DB1'));
   const conf = path.join(data.path, 'postgresql.auto.conf');
   writeBelow(data.anchor, conf, restoredCopySettings({ logDir, sockDir: layout.sockDir }, copy.overrides), 'append', { owners: [user.uid] });

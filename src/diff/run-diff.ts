@@ -156,10 +156,9 @@ async function diffInRunDir(config: BuildContext['config'], log: Logger, plan: D
   const building1 = buildDb1(ctx, plan.backup);
   const building2 = buildDb2(ctx, plan);
   // Each schema is dumped as soon as its side is built, while the other may still build.
+  const dumpOptions = schemaDumpOptions(plan.aspects);
   const dump = (side: 'db1' | 'db2', built: Promise<Db1 | Db2>): Promise<SchemaObject[]> =>
-    built.then((db) =>
-      log.step(`${side}: dump schema`, () => dumpSchema(config, db.connection.url, { ...schemaDumpOptions(plan.aspects), serverVersion: clusterVersion(db.connection) })),
-    );
+    built.then(({ connection }) => log.step(`${side}: dump schema`, () => dumpSchema(config, connection.url, { ...dumpOptions, serverVersion: clusterVersion(connection) })));
   const schemas = { db1: dump('db1', building1), db2: dump('db2', building2) };
   // Seen by the comparison (or dropped with a failed build): not an unhandled rejection meanwhile.
   for (const schema of Object.values(schemas)) schema.catch(() => undefined);

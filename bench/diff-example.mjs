@@ -94,7 +94,8 @@ export function diffExampleCase({ name, targetSeconds, runs = 5, onlyWhenNamed =
       stopListening = onInterrupt(teardown);
       try {
         state.place = disk ? await disk.create() : undefined;
-        state.dir = tempDir('db-tool-bench-diff-', state.place?.root);
+        // On another disk a shorter name: the mount's own name makes the path longer.
+        state.dir = state.place ? tempDir('diff-', state.place.root) : tempDir('db-tool-bench-diff-');
         copyExample(state.dir);
         state.env = { LOCAL_DIR: state.dir, ENVIRONMENT: 'example', PG_SHARED_PRELOAD_LIBRARIES: '', HECTIC_LOG: 'debug', ...state.place?.env };
         const migrations = fs.readdirSync(path.join(state.dir, 'db', 'migration')).filter((entry) => /^[0-9]{14}-/.test(entry));

@@ -4,7 +4,8 @@
 // the by-hand script's folder all live on it.
 //
 // "Slow disk" here: a loop device throttled as a whole to 30 MB/s and 150 IOPS each way
-// (a laptop's hard disk, a small cloud volume), ext4, the page cache of that file system
+// (a laptop's hard disk, a small cloud volume), ext4 without inode table readahead (the
+// throttle would count its one-block bios one by one), the page cache of that file system
 // dropped (sync + remount, untimed) before each timing of either side: cold reads, no
 // dirty data of the previous run left to flush (bench/slow-disk.mjs).
 //

@@ -14,12 +14,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isRoot, ROOT, run, tempDir } from './lib.mjs';
 
+// The PostgreSQL programs' folder, as the floor (00-floor) finds it.
+const BINDIR = `
+bindir=$(dirname "$(readlink -f "$(command -v initdb || echo /usr/lib/postgresql/15/bin/initdb)")")
+[ -x "$bindir/initdb" ] || bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+`;
+
 const SCRIPT = `
 set -e
 w=$1; backup=$2; migration=$3; entrypoint=$4; bundle=$5; user=$6; db=$7
-bindir=$(dirname "$(readlink -f "$(command -v initdb || echo /usr/lib/postgresql/15/bin/initdb)")")
-[ -x "$bindir/initdb" ] || bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-opts="-c listen_addresses='' -c fsync=off -c logging_collector=off -c shared_preload_libraries=''"
+${BINDIR}opts="-c listen_addresses='' -c fsync=off -c logging_collector=off -c shared_preload_libraries=''"
 psql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 mkdir -m 700 "$w/s1" "$w/s2"
 (
@@ -49,6 +53,9 @@ diff -u "$w/db1.sql" "$w/db2.sql" > "$w/dumps.diff" || true
 exit $ok
 `;
 
+const SERVER_STOP = `${BINDIR}"$bindir/pg_ctl" -D "$1" -m immediate stop >/dev/null 2>&1
+`;
+
 function serverAccount() {
   const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${process.env.PG_OS_USER ?? 'postgres'}:`));
   const [name, , uid, gid] = line.split(':');
@@ -66,8 +73,8 @@ function pendingUpFile(migrationDir) {
  * What the script needs, made once (not timed): a readable copy of the backup (as root
  * the backup is root's, 0600) and the bundle as one file, owned by whoever runs it.
  */
-export function prepareByHand(projectDir) {
-  const dir = tempDir('db-tool-bench-by-hand-');
+export function prepareByHand(projectDir, parent) {
+  const dir = tempDir('db-tool-bench-by-hand-', parent);
   const backup = path.join(dir, 'backup');
   fs.cpSync(path.join(projectDir, 'focus', 'postgresql-backup'), backup, { recursive: true });
   const info = JSON.parse(fs.readFileSync(path.join(backup, 'db-tool-backup.json'), 'utf8'));
@@ -91,19 +98,27 @@ function currentUser() {
   return process.env.USER ?? fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(process.getuid())).split(':')[0];
 }
 
-/** One timed run of the script, in a fresh folder below the prepared one. */
+/**
+ * One run of the script, in a fresh folder below the prepared one: its seconds. The
+ * folder is removed after the timing (diff, too, leaves its data to a background rm).
+ */
 export async function runByHand(prepared) {
   const work = fs.mkdtempSync(path.join(prepared.dir, 'run-'));
   fs.chmodSync(work, 0o755);
+  const asOwner = (program, args) => (prepared.owner ? run('runuser', ['-u', prepared.owner.name, '--', program, ...args]) : run(program, args));
   try {
-    if (prepared.owner) {
-      fs.chownSync(work, prepared.owner.uid, prepared.owner.gid);
-      await run('runuser', ['-u', prepared.owner.name, '--', 'sh', '-c', SCRIPT, 'sh', work, ...prepared.args]);
-    } else {
-      await run('sh', ['-c', SCRIPT, 'sh', work, ...prepared.args]);
-    }
+    if (prepared.owner) fs.chownSync(work, prepared.owner.uid, prepared.owner.gid);
+    const started = performance.now();
+    await asOwner('sh', ['-c', SCRIPT, 'sh', work, ...prepared.args]);
+    const seconds = (performance.now() - started) / 1000;
     if (!fs.existsSync(path.join(work, 'db1.sql')) || !fs.existsSync(path.join(work, 'db2.sql'))) throw new Error(`by hand: no dumps in ${work}`);
+    return seconds;
   } finally {
+    // A failed or interrupted script may leave its servers running (pg_ctl starts them
+    // in a session of their own): stop them before their folders go.
+    for (const data of ['db1', 'db2'].map((name) => path.join(work, name))) {
+      if (fs.existsSync(path.join(data, 'postmaster.pid'))) await asOwner('sh', ['-c', SERVER_STOP, 'sh', data]).catch(() => {});
+    }
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

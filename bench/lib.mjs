@@ -42,13 +42,32 @@ export function bin(name) {
   return path.join(ROOT, 'bin', name);
 }
 
-export function tempDir(prefix = 'db-tool-bench-') {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+export function tempDir(prefix = 'db-tool-bench-', parent = os.tmpdir()) {
+  const dir = fs.mkdtempSync(path.join(parent, prefix));
   fs.chmodSync(dir, 0o755);
   return dir;
 }
 
 export const isRoot = process.getuid?.() === 0;
+
+/**
+ * Runs `cleanup` on Ctrl-C or SIGTERM, then exits 130/143: a case that changes the
+ * machine (a mounted disk, a throttle) must undo it also when interrupted. Returns the
+ * function that stops listening.
+ */
+export function onInterrupt(cleanup) {
+  const handlers = Object.fromEntries(['SIGINT', 'SIGTERM'].map((signal) => [signal, () => {
+    process.stderr.write(`bench: ${signal}, cleaning up …\n`);
+    Promise.resolve()
+      .then(cleanup)
+      .catch((error) => process.stderr.write(`bench: cleanup failed: ${error.message}\n`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  }]));
+  for (const [signal, handler] of Object.entries(handlers)) process.once(signal, handler);
+  return () => {
+    for (const [signal, handler] of Object.entries(handlers)) process.removeListener(signal, handler);
+  };
+}
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);

@@ -7,7 +7,8 @@
  * A case timed next to a peer tool also has { peerName, peerTimes }: the peer's row is
  * printed after its own, with the ratio. `notes()` returns lines printed after the table
  * (a peak memory…); `onlyWhenNamed: true` keeps a slow case out of the default run
- * (`npm run bench -- NAME` runs it).
+ * (`npm run bench -- NAME` runs it); `skipped: 'why'` names why a case cannot run here
+ * (one note line instead of a row).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,6 +41,10 @@ for (const file of files) {
   const benchCase = (await import(path.join(dir, file))).default;
   const named = only.some((name) => file.includes(name) || benchCase.name.includes(name));
   if (only.length ? !named : benchCase.onlyWhenNamed) continue;
+  if (benchCase.skipped) {
+    notes.push(`${benchCase.name}: skipped, ${benchCase.skipped}`);
+    continue;
+  }
   process.stderr.write(`bench: ${benchCase.name} …\n`);
   const times = await measure(benchCase);
   const row = { name: benchCase.name, median: median(times), min: Math.min(...times), target: benchCase.targetSeconds ?? null, runs: times.length };

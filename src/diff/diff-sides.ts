@@ -76,12 +76,13 @@ export function restoredCopySettings(layout: Pick<ClusterLayout, 'logDir' | 'soc
 
 /**
  * Makes the restored copy in `layout.dataDir` start here (restored-copy.ts) and stay
- * private, its logs in `logDir`: its configuration files made usable first (a postgresql.conf when the backup
- * has none, the run's port and socket, the tool's `trust` lines first in pg_hba.conf),
- * then restoredCopySettings added to postgresql.auto.conf, which the server reads last:
- * the backup's ALTER SYSTEM settings (archive_mode, archive_command, listen_addresses…)
- * must not win over these. Then the role the run connects as, when the copy lacks it.
- * One warning for each setting of production that cannot work here; the privacy
+ * private, its logs in `logDir`. Its configuration files are made usable first (a
+ * postgresql.conf when the backup has none, the run's port and socket, the tool's
+ * `trust` lines first in pg_hba.conf); then restoredCopySettings go last in
+ * postgresql.auto.conf, which the server reads last, so the backup's ALTER SYSTEM
+ * settings (archive_mode, archive_command, listen_addresses…) cannot win over them; then
+ * the role the run connects as, when the backup does not say the copy has it. One
+ * warning for each setting of production that cannot work here; the memory, the privacy
  * settings and the files are DB1's by design, not worth a line on every diff. The
  * restored files are the server account's: never written through a link of theirs.
  */

@@ -317,3 +317,26 @@ describe('database diff: output and exit codes', () => {
     expect(segments.filter((segment) => fs.existsSync(segment))).toEqual([]);
   });
 });
+
+describe("the backup's database", () => {
+  it("is DB1 whatever PG_DATABASE says (production's is often named otherwise)", async () => {
+    const { code, report, stderr } = await diffJson([], { PG_DATABASE: 'otherdb' });
+    expect(code, stderr).toBeLessThanOrEqual(1);
+    // The backup holds the first migration: only the second runs on it. An empty
+    // database made in its place ran both, and compared as production.
+    expect(report.db1.migrationsApplied).toEqual(['20240201000000-prices']);
+  });
+
+  it('must be in the copy when the backup does not say which it holds: exit 3, never an empty one in its place', async () => {
+    const backup = path.join(project.dir, 'backup-without-info');
+    fs.cpSync(path.join(project.dir, 'focus', 'postgresql-backup'), backup, { recursive: true });
+    fs.rmSync(path.join(backup, 'db-tool-backup.json'));
+    try {
+      const result = await diff([backup], { PG_DATABASE: 'otherdb' });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(/holds no database otherdb/);
+    } finally {
+      fs.rmSync(backup, { recursive: true, force: true });
+    }
+  });
+});

@@ -34,6 +34,15 @@ export interface BackupInfo {
   role?: string;
 }
 
+/**
+ * The database of a backup that a copy of it is compared as: the one it was taken of,
+ * when it says (production's database is often named otherwise than PG_DATABASE), else
+ * `configured`.
+ */
+export function backedUpDatabase(info: BackupInfo | undefined, configured: string): string {
+  return info?.database || configured;
+}
+
 /** Whether a copy of the backup of `info` may lack `role`, the one the tool will connect as. */
 export function mayLackRole(info: BackupInfo | undefined, role: string): boolean {
   return info?.role !== role;

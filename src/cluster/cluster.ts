@@ -7,7 +7,7 @@ import path from 'node:path';
 import { clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, socketDirProblem, socketFile, type ClusterLayout, type ClusterSettings, type LayoutSettings } from './cluster-layout.js';
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
-import { BadInputError, EnvironmentError } from '../base/errors.js';
+import { BadInputError, EnvironmentError, MissingInputError } from '../base/errors.js';
 import { makeDirs } from '../base/folders.js';
 import { chownBelow, makeDirsBelow, writeBelow } from '../base/safe-files.js';
 import { removeBelow } from '../base/safe-remove.js';
@@ -44,6 +44,8 @@ export interface InitOptions {
   spareFrom?: string;
   /** Told where a fresh cluster's data came from (a spare, the template cache, initdb). */
   onDataSource?: (source: DataSource) => void;
+  /** Create the database when kept data lacks it (default true; a restored copy's must be there). */
+  createDatabase?: boolean;
   /** Log folder and URL variable; default the project's (PG_LOG_PATH, PG_URL_VAR). */
   settings?: ClusterSettings;
 }
@@ -174,13 +176,19 @@ function serverOutputFile(config: Pick<Config, 'noTty'>, layout: ClusterLayout, 
   return file;
 }
 
-/** The database of a cluster kept from before (restored, or made for another PG_DATABASE): created when missing. */
-async function ensureDatabase(url: string, database: string): Promise<void> {
+/**
+ * The database of a cluster kept from before (restored, or made for another
+ * PG_DATABASE): created when missing, unless `create` is false (a restored copy must
+ * hold the database it is read as: an empty one made in its place would be read as if
+ * it were the backup's).
+ */
+async function ensureDatabase(url: string, database: string, create: boolean): Promise<void> {
   try {
     await withClient(url, (client) => client.query('SELECT 1'));
     return;
   } catch (error) {
     if (!/does not exist/.test((error as Error).message)) throw error;
+    if (!create) throw new MissingInputError(`the cluster holds no database ${database}`);
   }
   await withClient(url, async (client) => {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -270,7 +278,7 @@ export async function initCluster(config: ClusterSetup, log: Logger, options: In
   const connection = connectionFor(config, layout, user.name, settings.urlVar);
   try {
     // Fresh data (a spare, the template cache, initdb) holds the database already.
-    if (!source) await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database));
+    if (!source) await log.step(`database ${layout.database}`, () => ensureDatabase(connection.url, layout.database, options.createDatabase ?? true));
   } catch (error) {
     // A run that fails never leaves the server it started behind (SPEC §17); one it found
     // running and kept stays as it was.

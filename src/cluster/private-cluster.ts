@@ -45,6 +45,8 @@ export function startPrivateCluster(config: ClusterSetup, log: Logger, workingDi
   const spareFrom = existing ? undefined : config.workingDir;
   return initCluster(config, log, {
     reuse: existing,
+    // Data put there by other means (a restored backup) must hold the database.
+    createDatabase: !existing,
     workingDir,
     spare: false,
     ramData: !existing,

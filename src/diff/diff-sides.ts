@@ -15,7 +15,7 @@ import { baselineFromDisk } from '../migrations/migration-baseline.js';
 import { runMigrations } from '../migrations/migrate.js';
 import { installBundle } from '../migrations/migrator-init.js';
 import type { Config } from '../base/config.js';
-import { BadInputError, BuildFailedError, EnvironmentError, ProgramFailedError, SqlFailedError, UnreachableError } from '../base/errors.js';
+import { BadInputError, BuildFailedError, EnvironmentError, MissingInputError, ProgramFailedError, SqlFailedError, UnreachableError } from '../base/errors.js';
 import { withClient } from '../pg/db.js';
 import type { Logger } from '../base/log.js';
 import { serverUser } from '../cluster/os-user.js';
@@ -28,7 +28,7 @@ import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
 import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
 import type { ClusterSetup } from '../cluster/cluster.js';
-import { extractBackup, mayLackRole, readBackupInfo, type BackupInfo } from '../backup/backup-files.js';
+import { backedUpDatabase, extractBackup, mayLackRole, readBackupInfo, type BackupInfo } from '../backup/backup-files.js';
 import { takeRestoredSpare } from '../backup/restored-spare.js';
 import { describeOrigin, readMigrationHistory } from './db1-origin.js';
 import { readRehearsal, rehearsalHooks, type RehearsedMigration } from './rehearsal.js';
@@ -147,9 +147,14 @@ function hasMigrationDir(dir: string | undefined): dir is string {
   return dir !== undefined && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
-/** Restores the backup into a private cluster of `db1/` and starts it. */
+/**
+ * Restores the backup into a private cluster of `db1/` and starts it. DB1 is the
+ * database the backup was taken of (PG_DATABASE when the backup does not say), which the
+ * copy must hold: an empty one made in its place would be compared as production.
+ */
 async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promise<ClusterConnection> {
-  const { config } = ctx;
+  const info = readBackupInfo(backup);
+  const config = { ...ctx.config, database: backedUpDatabase(info, ctx.config.database) };
   const workingDir = path.join(ctx.runDir, 'db1');
   const logDir = path.join(ctx.runLogs, 'db1');
   const layout = clusterLayout(config, workingDir);
@@ -164,10 +169,13 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
       makePrivateDataDir(config, workingDir);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }
-    await configureDb1(config, log, layout, logDir, user, readBackupInfo(backup));
+    await configureDb1(config, log, layout, logDir, user, info);
     ctx.checkpoint();
     return await startPrivateCluster(config, log, workingDir, { logDir, existingData: true });
   } catch (error) {
+    if (error instanceof MissingInputError) {
+      throw new MissingInputError(`the backup ${backup} holds no database ${config.database}${info ? '' : ' (it does not say which it holds: set PG_DATABASE to that one)'}`);
+    }
     throw asBuildFailure(error, 'DB1 (the restored backup)');
   }
 }

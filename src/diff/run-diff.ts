@@ -25,7 +25,7 @@ import { interruptedBy, throwIfInterrupted } from '../base/interrupt.js';
 import type { Logger } from '../base/log.js';
 import { withRunDir, type RunDirSetup } from '../cluster/private-cluster.js';
 import { clusterVersion } from '../cluster/cluster-connection.js';
-import { assertBackupDir, defaultBackupDir } from '../backup/backup-files.js';
+import { assertBackupDir, backedUpDatabase, defaultBackupDir, readBackupInfo } from '../backup/backup-files.js';
 import { prepareRestoredSpare } from '../backup/restored-spare.js';
 import { dataDiffers } from './compare-data.js';
 import { schemasDiffer } from './compare-schema.js';
@@ -142,7 +142,7 @@ export async function runDiff(config: RunDirSetup & BuildContext['config'], log:
       markRunFinished(runDir, outcome);
       pruneDiffRuns(focusDir, KEPT_DIFF_RUNS);
       // The next diff of this backup takes a copy unpacked meanwhile (restored-spare.ts).
-      prepareRestoredSpare(config, plan.backup, config.database, focusDir);
+      prepareRestoredSpare(config, plan.backup, backedUpDatabase(readBackupInfo(plan.backup), config.database), focusDir);
     }
   }
 }

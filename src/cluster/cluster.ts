@@ -176,12 +176,7 @@ function serverOutputFile(config: Pick<Config, 'noTty'>, layout: ClusterLayout, 
   return file;
 }
 
-/**
- * The database of a cluster kept from before (restored, or made for another
- * PG_DATABASE): created when missing, unless `create` is false (a restored copy must
- * hold the database it is read as: an empty one made in its place would be read as if
- * it were the backup's).
- */
+/** The database of kept data: created when missing, unless `create` is false (a restored copy read as the backup's must hold it). */
 async function ensureDatabase(url: string, database: string, create: boolean): Promise<void> {
   try {
     await withClient(url, (client) => client.query('SELECT 1'));

@@ -82,13 +82,14 @@ export async function restoreBackup(config: ClusterSetup & Pick<Config, 'localDi
 
 /**
  * Makes the restored copy of (possibly) another machine's cluster start here and stay a
- * dev copy (restored-copy.ts): its configuration files made usable by the tool (a
- * postgresql.conf and a pg_hba.conf that lets the tool in, the port, socket and log
- * folders the tool's own), then production's settings that cannot work here or must not
- * (TCP, WAL archiving into the original's archive) overridden last in
- * postgresql.auto.conf, which the server reads last, so even settings made with ALTER
- * SYSTEM give way; and the role the tool connects as made when the copy lacks it. One
- * warning line per change; everything else stays as production had it. `final`: where the copy will start, and its socket folder.
+ * dev copy (restored-copy.ts). Its configuration files are made usable by the tool (a
+ * postgresql.conf and a pg_hba.conf that let the tool in; the port, socket and log
+ * folders the tool's own). Production's settings that cannot work here, or must not
+ * (TCP, WAL archiving into the original's archive), are overridden last in
+ * postgresql.auto.conf, which the server reads last, so even ALTER SYSTEM gives way.
+ * The role the tool connects as is made when the copy may lack it. One warning line per
+ * change; everything else stays as production had it. `final`: where the copy will
+ * start, and its socket folder.
  */
 async function startHere(config: ClusterSetup, workingDir: string, dataDir: string, final: Pick<ClusterLayout, 'dataDir' | 'sockDir'>, user: OsUser, log: Logger, info: BackupInfo | undefined): Promise<void> {
   const files = prepareCopyFiles(config, workingDir, dataDir, user);

@@ -3,8 +3,10 @@
  * background child it left behind goes when it exits, when its timeout passes and when
  * its AbortSignal aborts — as pg_basebackup's WAL streamer must.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { REAPED_BY, REAPER_SCRIPT } from '../src/base/child-group.js';
 import { runProgram } from '../src/base/process.js';
 
 const env = { PATH: '/usr/bin:/bin' };
@@ -56,5 +58,49 @@ describe('child process groups', () => {
     });
     await expect(run).rejects.toThrow(/abort/i);
     expect(await gone(sleeper)).toBe(true);
+  });
+});
+
+describe("the reaper's sweep", () => {
+  /**
+   * The reaper script on its own, with `mark`; a marked `sleep` it was never told of (a
+   * child started in the instant before its run died) and an unmarked one, each in a
+   * session of its own. Returns them and the reaper's stdin.
+   */
+  function reaperWithStrays(mark: string) {
+    const reaper = spawn('/bin/sh', ['-c', REAPER_SCRIPT, 'db-tool-watchdog', mark], { env, stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const [name, value] = mark.split('=') as [string, string];
+    const stray = spawn('/bin/sleep', ['300'], { env: { ...env, [name]: value }, stdio: 'ignore', detached: true });
+    const bystander = spawn('/bin/sleep', ['300'], { env: { ...env, [name]: `${value}-other` }, stdio: 'ignore', detached: true });
+    const children = [reaper, stray, bystander];
+    const end = () => children.forEach((child) => child.kill('SIGKILL'));
+    return { reaper, stray: stray.pid as number, bystander: bystander.pid as number, end };
+  }
+
+  it('ends what carries its run\'s mark when the run dies, and nothing else', async () => {
+    const run = reaperWithStrays(`${REAPED_BY}=${process.pid}-sweep-${Date.now()}`);
+    try {
+      run.reaper.stdin?.end(); // the run died: no `release`
+      expect(await gone(run.stray)).toBe(true);
+      expect(alive(run.bystander)).toBe(true);
+    } finally {
+      run.end();
+    }
+  });
+
+  it('leaves everything when the run ended as planned (`release`)', async () => {
+    const run = reaperWithStrays(`${REAPED_BY}=${process.pid}-release-${Date.now()}`);
+    try {
+      run.reaper.stdin?.end('release\n');
+      expect(await gone(run.reaper.pid as number)).toBe(true);
+      expect(alive(run.stray)).toBe(true);
+    } finally {
+      run.end();
+    }
+  });
+
+  it('marks the programs it runs', async () => {
+    const result = await runProgram('/bin/sh', ['-c', `printf %s "$${REAPED_BY}"`], { env });
+    expect(result.stdout).toMatch(new RegExp(`^${process.pid}-[0-9a-f]{12}$`));
   });
 });

@@ -13,20 +13,41 @@ interface GroupLeader {
 }
 
 /**
+ * The variable that marks every program we run (and what it starts): `NAME=<our pid>-<random>`,
+ * the reaper's `$1`.
+ */
+export const REAPED_BY = 'DB_TOOL_REAPED_BY';
+
+/**
  * Ends the process groups of the programs we run when we die, however we die (SIGKILL,
  * the OOM killer), through the end of its stdin (see spawnWatchdog): `+PGID:SIG` adds a
- * group, `-PGID` drops it (its leader exited). At end-of-file it sends each group left
- * its stop signal, then SIGTERM, then SIGKILL: a pg_basebackup and its WAL streamer, a
- * tar still unpacking, a psql still running a script end with us.
+ * group, `-PGID` drops it (its leader exited), `release` says we ended as planned. At
+ * end-of-file it sends each group left its stop signal, then SIGTERM, then SIGKILL: a
+ * pg_basebackup and its WAL streamer, a tar still unpacking, a psql still running a
+ * script end with us.
+ *
+ * A program started in the instant before we died may not be in the list yet (we tell
+ * the reaper right after the spawn, and may be descheduled in between): without
+ * `release`, every process whose environment carries our mark (`$1`) ends too, its
+ * group found through /proc. Never group 0 or 1.
  */
 export const REAPER_SCRIPT = [
-  'groups=',
+  'mark=$1; groups=; released=',
   'while IFS= read -r line; do',
   '  case $line in',
   '    +*) groups="$groups ${line#+}" ;;',
   '    -*) kept=; for g in $groups; do [ "${g%:*}" = "${line#-}" ] || kept="$kept $g"; done; groups=$kept ;;',
+  '    release) released=1 ;;',
   '  esac',
   'done',
+  'if [ -z "$released" ] && [ -n "$mark" ] && [ -d /proc/self ]; then',
+  '  for d in /proc/[0-9]*; do',
+  "    tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null | grep -qxF \"$mark\" || continue",
+  '    stat=$(cat "$d/stat" 2>/dev/null) || continue',
+  '    set -- ${stat##*) }',
+  '    [ "${3:-0}" -gt 1 ] 2>/dev/null && groups="$groups $3:TERM"',
+  '  done',
+  'fi',
   '[ -n "$groups" ] || exit 0',
   'for g in $groups; do kill -s "${g#*:}" -- "-${g%:*}" 2>/dev/null; done',
   'sleep 5',

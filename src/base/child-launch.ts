@@ -3,6 +3,8 @@
  * account's environment, passwords moved off its command line, and the error a failed
  * start becomes.
  */
+import { randomBytes } from 'node:crypto';
+import { REAPED_BY } from './child-group.js';
 import { MissingProgramError, EnvironmentError } from './errors.js';
 import { passwordsOutOfArgs } from './redact.js';
 import type { OsUser, RunOptions, StdioTarget } from './process.js';
@@ -18,13 +20,17 @@ export function identity(user: OsUser | undefined): { uid?: number; gid?: number
   return { uid: user.uid, gid: user.gid };
 }
 
+/** This process's mark on the programs it runs and the reaper ends (REAPER_SCRIPT): `<pid>-<random>`. */
+export const REAPED_MARK = `${process.pid}-${randomBytes(6).toString('hex')}`;
+
 /**
  * What a child is started with: the arguments, with connection passwords moved into its
- * environment (never on a command line, where `ps` shows them), and that environment.
+ * environment (never on a command line, where `ps` shows them), and that environment;
+ * with our mark when it is `reaped` (not a daemon meant to outlive us).
  */
-export function childLaunch(args: readonly string[], options: RunOptions): { args: string[]; env: NodeJS.ProcessEnv } {
+export function childLaunch(args: readonly string[], options: RunOptions, { reaped = false } = {}): { args: string[]; env: NodeJS.ProcessEnv } {
   const launch = passwordsOutOfArgs(args, childEnv(options));
-  return { args: launch.args, env: launch.env };
+  return { args: launch.args, env: reaped ? { ...launch.env, [REAPED_BY]: REAPED_MARK } : launch.env };
 }
 
 function childEnv(options: RunOptions): NodeJS.ProcessEnv {

@@ -7,9 +7,8 @@
  * in child-group.ts, a failure said in one line in program-failure.ts; none of them spawns.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { ChildGroup, REAPED_BY, REAPER_SCRIPT } from './child-group.js';
-import { childLaunch, identity, spawnError, stdio, writeAll } from './child-launch.js';
+import { childLaunch, identity, REAPED_MARK, spawnError, stdio, writeAll } from './child-launch.js';
 import { shellQuote } from './shell-quote.js';
 
 /** An OS account a child runs as. */
@@ -59,9 +58,6 @@ export interface RunResult {
 
 let groupReaper: WatchdogProcess | undefined;
 
-/** This process's mark on the programs it runs (see REAPER_SCRIPT). */
-const reapedBy = `${process.pid}-${randomBytes(6).toString('hex')}`;
-
 /**
  * Starts the reaper of this process's child groups, before the first of them: a child
  * is only safe from outliving us once the reaper knows it, so nothing slow may come
@@ -70,17 +66,11 @@ const reapedBy = `${process.pid}-${randomBytes(6).toString('hex')}`;
  */
 function startReaper(env: Readonly<Record<string, string>>): WatchdogProcess {
   if (!groupReaper) {
-    const reaper = spawnWatchdog(env, REAPER_SCRIPT, [`${REAPED_BY}=${reapedBy}`]);
+    const reaper = spawnWatchdog(env, REAPER_SCRIPT, [`${REAPED_BY}=${REAPED_MARK}`]);
     process.once('exit', () => reaper.release());
     groupReaper = reaper;
   }
   return groupReaper;
-}
-
-/** A reaped child's launch: childLaunch's, with our mark in its environment. */
-function reapedLaunch(args: readonly string[], options: RunOptions): ReturnType<typeof childLaunch> {
-  const launch = childLaunch(args, options);
-  return { args: launch.args, env: { ...launch.env, [REAPED_BY]: reapedBy } };
 }
 
 /** Runs a program to completion and collects its output. Never throws for a non-zero exit. */
@@ -89,7 +79,7 @@ export function runProgram(program: string, args: readonly string[], options: Ru
     let child: ChildProcess;
     try {
       startReaper(options.env);
-      const launch = reapedLaunch(args, options);
+      const launch = childLaunch(args, options, { reaped: true });
       child = spawn(program, launch.args, {
         cwd: options.cwd,
         env: launch.env,
@@ -160,7 +150,7 @@ export async function runPipe(from: PipeStage, to: PipeStage, options: Pick<RunO
   const start = (stage: PipeStage, stdin: 'ignore' | NodeJS.ReadableStream): { child: ChildProcess; group: ChildGroup } => {
     try {
       startReaper(options.env);
-      const launch = reapedLaunch(stage.args, options);
+      const launch = childLaunch(stage.args, options, { reaped: true });
       const child = spawn(stage.program, launch.args, { cwd: options.cwd, env: launch.env, stdio: [stdin as 'ignore', 'pipe', 'pipe'], signal: options.signal, detached: true, ...identity(options.user) });
       return { child, group: new ChildGroup(child, startReaper(options.env), 'SIGTERM', options.signal) };
     } catch (error) {

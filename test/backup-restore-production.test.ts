@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runBin, runProgram } from './helpers/cli.js';
 import { makeTempDir } from './helpers/env.js';
+import { editBackupBase } from './helpers/backup-archive.js';
 
 /** pg_cron for this PostgreSQL, as `pg_config` says where its libraries are. */
 async function pgCronInstalled(): Promise<boolean> {
@@ -61,20 +62,6 @@ async function backUpWith(url: string, settings: readonly string[], target: stri
     fs.cpSync(path.join(dir, 'focus', 'postgresql-backup'), target, { recursive: true });
   } finally {
     await psql(url, 'ALTER SYSTEM RESET ALL');
-  }
-}
-
-/** Changes the files inside `backup`'s base.tar.gz, where production's configuration travels. */
-async function editBackup(backup: string, edit: (unpacked: string) => void): Promise<void> {
-  const unpacked = fs.mkdtempSync(path.join(dir, 'base-'));
-  try {
-    const archive = path.join(backup, 'base.tar.gz');
-    expect((await runProgram('tar', ['-xzf', archive, '-C', unpacked])).code).toBe(0);
-    edit(unpacked);
-    fs.chmodSync(unpacked, 0o700);
-    expect((await runProgram('tar', ['-czf', archive, '-C', unpacked, '.'])).code).toBe(0);
-  } finally {
-    fs.rmSync(unpacked, { recursive: true, force: true });
   }
 }
 
@@ -131,7 +118,7 @@ beforeAll(async () => {
     'port = 6543',
     "unix_socket_directories = '/nonexistent/db-tool-test/sock'",
   ], prodBackup);
-  await editBackup(prodBackup, (unpacked) => {
+  await editBackupBase(prodBackup, dir, (unpacked) => {
     fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), PRODUCTION_HBA);
     // A log folder, a locale and a time zone of production's machine.
     const productionConf = "log_directory = '/nonexistent/db-tool-test/logs'\nlc_time = 'xx_YY.UTF-8'\ntimezone = 'Mars/Olympus'\n";
@@ -139,12 +126,12 @@ beforeAll(async () => {
   });
   // Debian's clusters keep their configuration files in /etc/postgresql, out of the data folder.
   fs.cpSync(prodBackup, debianBackup, { recursive: true });
-  await editBackup(debianBackup, (unpacked) => {
+  await editBackupBase(debianBackup, dir, (unpacked) => {
     for (const file of ['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf']) fs.rmSync(path.join(unpacked, file));
   });
   // A developer's own backup: settings that fit this machine.
   await backUpWith(url, ["shared_buffers = '256MB'", 'huge_pages = try', "shared_preload_libraries = 'plpgsql'", "work_mem = '32MB'"], devBackup);
-  await editBackup(devBackup, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all peer\n'));
+  await editBackupBase(devBackup, dir, (unpacked) => fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all peer\n'));
   // pg_cron with its defaults, as production runs it: jobs connect to localhost (TCP).
   await backUpWith(url, ["shared_preload_libraries = 'pg_cron'"], cronBackup);
   await backUpWithoutToolRole(url, rolelessBackup);

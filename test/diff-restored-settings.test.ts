@@ -10,8 +10,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runBin, runProgram } from './helpers/cli.js';
+import { runBin } from './helpers/cli.js';
 import { backupAfterStatements, makeDiffProject, type DiffProject } from './helpers/diff-project.js';
+import { editBackupBase } from './helpers/backup-archive.js';
 
 let project: DiffProject;
 
@@ -32,25 +33,11 @@ beforeAll(async () => {
   ]);
   // Production's pg_hba.conf travels in the base backup (a password for every local
   // connection), and its postgresql.conf names a locale of its machine.
-  await editBackup(path.join(project.dir, 'focus', 'postgresql-backup'), (unpacked) => {
+  await editBackupBase(path.join(project.dir, 'focus', 'postgresql-backup'), project.dir, (unpacked) => {
     fs.writeFileSync(path.join(unpacked, 'pg_hba.conf'), 'local all all scram-sha-256\n');
     fs.appendFileSync(path.join(unpacked, 'postgresql.conf'), "\nlc_time = 'xx_YY.UTF-8'\n");
   });
 }, 180_000);
-
-/** Changes the files inside the base.tar.gz of `backup`. */
-async function editBackup(backup: string, edit: (unpacked: string) => void): Promise<void> {
-  const unpacked = fs.mkdtempSync(path.join(project.dir, 'base-'));
-  try {
-    const archive = path.join(backup, 'base.tar.gz');
-    expect((await runProgram('tar', ['-xzf', archive, '-C', unpacked])).code).toBe(0);
-    edit(unpacked);
-    fs.chmodSync(unpacked, 0o700);
-    expect((await runProgram('tar', ['-czf', archive, '-C', unpacked, '.'])).code).toBe(0);
-  } finally {
-    fs.rmSync(unpacked, { recursive: true, force: true });
-  }
-}
 
 afterAll(async () => {
   await project?.remove();

@@ -152,8 +152,7 @@ function hasMigrationDir(dir: string | undefined): dir is string {
  * database the backup was taken of (PG_DATABASE when the backup does not say), which the
  * copy must hold: an empty one made in its place would be compared as production.
  */
-async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promise<ClusterConnection> {
-  const info = readBackupInfo(backup);
+async function restoreDb1(ctx: BuildContext, log: Logger, backup: string, info: BackupInfo | undefined): Promise<ClusterConnection> {
   const config = { ...ctx.config, database: backedUpDatabase(info, ctx.config.database) };
   const workingDir = path.join(ctx.runDir, 'db1');
   const logDir = path.join(ctx.runLogs, 'db1');
@@ -183,13 +182,14 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string): Promi
 /** DB1: the backup restored, then `migrate up all` (a failing migration stays exit 4). */
 export async function buildDb1(ctx: BuildContext, backup: string): Promise<Db1> {
   const log = prefixLogger(ctx.log, 'db1');
-  const connection = await restoreDb1(ctx, log, backup);
+  const info = readBackupInfo(backup);
+  const connection = await restoreDb1(ctx, log, backup, info);
   ctx.checkpoint();
   // Read before `migrate up all` adds to the history.
   const history = await withClient(connection.url, readMigrationHistory).catch((error: unknown) => {
     throw asBuildFailure(error, 'DB1 (the restored backup)');
   });
-  const origin = describeOrigin(readBackupInfo(backup), history);
+  const origin = describeOrigin(info, history);
   const migrationDir = ctx.config.migrationDir;
   if (!hasMigrationDir(migrationDir)) {
     log.warn(`no migration folder${migrationDir ? ` at ${migrationDir}` : ''}: DB1 is the backup as it is (plus migrator init)`);

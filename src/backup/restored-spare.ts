@@ -2,8 +2,9 @@
  * Restored copies of a backup kept ready for `database diff` (DB1), as postgres-init
  * keeps fresh clusters ready (spare-cluster.ts): after a diff, and after a backup that
  * replaced one a diff had used, the backup is extracted in the background into
- * `$PG_WORKING_DIR/.spare-restored-<key>-1` and `-2`, so the next diff only renames one
- * into its run folder instead of unpacking the archives while you wait.
+ * `.spare-restored-<key>-1` and `-2` of the working dir's RAM folder of spares
+ * (ram-spares.ts; of `$PG_WORKING_DIR` when RAM is short), so the next diff only
+ * renames one into place instead of unpacking the archives while you wait.
  *
  * The key is the backup's identity: its folder, its archives' and info file's size,
  * mtime, ctime and inode, the database the copy serves (which folders it leaves out),
@@ -22,6 +23,9 @@ import path from 'node:path';
 import type { Config } from '../base/config.js';
 import { removeInBackground, type OsUser } from '../base/process.js';
 import { isRoot, serverUser, type ServerAccount } from '../cluster/os-user.js';
+import { sameFileSystem } from '../base/folders.js';
+import { SHM, tmpfsHasRoom } from '../cluster/ram-storage.js';
+import { throwAwaySpareHome } from '../cluster/ram-spares.js';
 import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, startPreparation, stopPreparation, type PreparationSteps } from '../cluster/spare-cluster.js';
 import { templateFor, type TemplateSettings } from '../cluster/template-cache.js';
 import { BACKUP_INFO, BASE_ARCHIVE, foldersToSkip, isBackupDir, readBackupInfo, WAL_ARCHIVE } from './backup-files.js';
@@ -77,15 +81,15 @@ function isRestoredSpare(entry: string): boolean {
 }
 
 /**
- * The working dir that keeps the copies for this project: PG_WORKING_DIR when it exists
- * and lies on the disk of the run folders (a copy is taken by a rename).
+ * The folder that keeps the copies for this project, on the file system of `dataDirs`
+ * (a copy is taken by a rename): the working dir's RAM folder of spares
+ * (ram-spares.ts), made when `create`, or PG_WORKING_DIR itself.
  */
-function spareHome(config: Pick<Config, 'workingDir'>, runsDir: string): string | undefined {
+function spareHome(config: RestoredSpareSettings, dataDirs: string, create: boolean): string | undefined {
   const dir = config.workingDir;
-  if (!dir) return undefined;
-  const home = fs.statSync(dir, { throwIfNoEntry: false });
-  const runs = fs.statSync(runsDir, { throwIfNoEntry: false });
-  return home?.isDirectory() && runs && home.dev === runs.dev ? dir : undefined;
+  if (!dir || !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  const ram = throwAwaySpareHome(dir, serverUser(config), { create, asRoot: isRoot(config) });
+  return [ram, dir].find((home) => home !== undefined && sameFileSystem(home, dataDirs));
 }
 
 /** Removes the complete copies in `dir` that are not `key`'s. */
@@ -104,15 +108,16 @@ function isUsableCopy(config: Pick<Config, 'euid'>, dir: string, user: OsUser): 
 }
 
 /**
- * Moves a complete restored copy of `backupDir` to `dataDir` (which must not exist; on
- * the disk of the working dir) and returns true; false when none is ready. A copy still
- * being extracted is not waited for. What is renamed in but not a usable data folder
- * (something the server account put there) is moved aside to `rejected` for the run's
- * cleanup, and false is returned.
+ * Moves a complete restored copy of `backupDir` to `dataDir` (which must not exist) and
+ * returns true; false when none is ready. A copy still being extracted is not waited
+ * for. What is renamed in but not a usable data folder (something the server account
+ * put there) is moved aside beside it, to `rejected-copy`, for the run's cleanup, and
+ * false is returned.
  */
-export function takeRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, dataDir: string, rejected: string): boolean {
-  const home = spareHome(config, path.dirname(path.dirname(dataDir)));
+export function takeRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, dataDir: string): boolean {
+  const home = spareHome(config, path.dirname(dataDir), false);
   if (!home) return false;
+  const rejected = path.join(path.dirname(dataDir), 'rejected-copy');
   const user = serverUser(config);
   const key = restoredSpareKey(config, backupDir, user, database);
   dropOtherSpares(config, home, key);
@@ -143,10 +148,11 @@ export interface PrepareRestoredOptions {
 /**
  * Starts filling the restored copies of `backupDir` in the background, at the lowest
  * priority, unless they are there or on their way. `runsDir` is where the runs that
- * take them live (the copies must be on its disk).
+ * take them live: the copies go where those runs put DB1's data, in RAM when there is
+ * room (ram-storage.ts), else on `runsDir`'s disk.
  */
 export function prepareRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, runsDir: string, options: PrepareRestoredOptions = {}): void {
-  const home = spareHome(config, runsDir);
+  const home = spareHome(config, tmpfsHasRoom() ? SHM : runsDir, !options.onlyReplacing);
   if (!home || !isBackupDir(backupDir)) return;
   const user = serverUser(config);
   const key = restoredSpareKey(config, backupDir, user, database);

@@ -64,3 +64,9 @@ export function makeDirs(dir: string, options: MakeDirsOptions = {}): string[] {
   }
   return made;
 }
+
+/** True when `a` and `b` both exist on one file system: a rename between them works. */
+export function sameFileSystem(a: string, b: string): boolean {
+  const device = fs.statSync(a, { throwIfNoEntry: false })?.dev;
+  return device !== undefined && device === fs.statSync(b, { throwIfNoEntry: false })?.dev;
+}

@@ -8,7 +8,7 @@ import { clusterLayout, clusterUrl, MARKER_FILE, projectSettings, scratchName, s
 import type { Config } from '../base/config.js';
 import { loadDriver, quoteIdent, withClient } from '../pg/db.js';
 import { BadInputError, EnvironmentError, MissingInputError } from '../base/errors.js';
-import { makeDirs } from '../base/folders.js';
+import { makeDirs, sameFileSystem } from '../base/folders.js';
 import { chownBelow, makeDirsBelow, writeBelow } from '../base/safe-files.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { serverFolderAnchor, serverPath, type ServerPath } from './server-files.js';
@@ -19,7 +19,8 @@ import type { OsUser } from '../base/process.js';
 import { generatedSettings, installConf, managedBlock, readUserConf, SECRET_CONF, writeManagedBlock, writeSecretKey } from './server-config.js';
 import { runningServer, startServer, stopServer } from './server-process.js';
 import { linkRamDataDir } from './ram-storage.js';
-import { hasSpare, prepareSpare, stopSparePreparation } from './spare-cluster.js';
+import { stopSparePreparations } from './ram-spares.js';
+import { hasSpare, prepareSpare } from './spare-cluster.js';
 import { createDataDir, templateFor } from './template-cache.js';
 import { connectionFor, recordServer, type ClusterConnection, type ProjectCluster } from './cluster-connection.js';
 import { resolvePreloadLibraries, type PreloadSettings } from './preload-libraries.js';
@@ -30,10 +31,7 @@ export interface InitOptions {
   reuse: boolean;
   /** Another working dir than the configured one (private clusters of check/diff). */
   workingDir?: string;
-  /**
-   * Keep a spare fresh cluster in the working dir for the next fresh start (default
-   * true; throw-away clusters have no next start).
-   */
+  /** Keep spare fresh clusters in the working dir for the next start (default true; not for throw-away ones). */
   spare?: boolean;
   /** Put a fresh cluster's data folder in RAM when possible (throw-away clusters). */
   ramData?: boolean;
@@ -144,13 +142,14 @@ async function freshCluster(config: ClusterSetup, layout: ClusterLayout, user: O
     // A private cluster: nothing of it is kept.
     await stopServer(layout.dataDir);
     await wipeCluster(config, layout, false);
-    // A spare renamed in costs nothing, where a copy into RAM costs the template's size.
+    // A spare renamed in costs nothing, where a copy into RAM costs the template's size;
+    // a spare in RAM (ram-spares.ts) is renamed into a RAM folder.
     const { spareDir } = options;
-    if (spareDir && hasSpare(spareDir, templateFor(config, user, layout.database).key)) {
+    if (spareDir && sameFileSystem(spareDir, layout.workingDir) && hasSpare(spareDir, templateFor(config, user, layout.database).key)) {
       return makeFreshData(config, layout, layout.dataDir, user, conf, log, spareDir);
     }
     const target = linkRamDataDir(layout.dataDir, user, isRoot(config)) ?? layout.dataDir;
-    return makeFreshData(config, layout, target, user, conf, log, undefined);
+    return makeFreshData(config, layout, target, user, conf, log, spareDir);
   }
   const staging = path.join(layout.workingDir, scratchName('fresh'));
   try {
@@ -293,7 +292,7 @@ export async function initCluster(config: ClusterSetup, log: Logger, options: In
 export async function stopCluster(config: LayoutSettings, workingDir?: string): Promise<'stopped' | 'not-running'> {
   const dir = workingDir ?? config.workingDir;
   if (!dir) return 'not-running';
-  stopSparePreparation(dir);
+  stopSparePreparations(dir);
   return stopServer(clusterLayout(config, dir).dataDir);
 }
 

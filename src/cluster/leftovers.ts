@@ -5,7 +5,8 @@
  * (`<backup>.partial-*`, `<backup>.old-*`), scratch folders of a working dir
  * (`.trash-*`: a restore's unpacked data, a fresh cluster being made), spare copies
  * in progress (`.spare-tmp-*`), temp files (`.test-data.sql.tmp-*`, a template being
- * cached), and the RAM folders of `database test` runs (`/dev/shm/db-tool-test-*`).
+ * cached), the RAM folders of `database test` runs (`/dev/shm/db-tool-test-*`), and
+ * RAM folders of spares whose working dir is gone (ram-spares.ts).
  * `database doctor` reports them; the next run of the command that makes them and
  * `database doctor --fix` clear them, ending the programs the dead owner left working
  * on them (an orphaned pg_basebackup holding walsenders).
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isIdentityAlive, processesMentioning } from '../base/pids.js';
 import { allRamDirs, removeRamDir } from './ram-storage.js';
+import { orphanedSpareHomes, removeOrphanedSpareHome } from './ram-spares.js';
 import { clearRunDir, readRunOwner, type RunDirSettings } from './run-dir.js';
 import { stopServer } from './server-process.js';
 import { isStale, lockFile, readLockHolder } from './working-dir-lock.js';
@@ -34,7 +36,8 @@ export type LeftoverKind =
   | 'scratch folder'
   | 'spare copy'
   | 'temp file'
-  | 'RAM folder';
+  | 'RAM folder'
+  | 'RAM spares';
 
 /** Kinds that are (parts of) private clusters; the others are files of killed commands. */
 const CLUSTER_KINDS: readonly LeftoverKind[] = ['run folder', 'RAM data', 'lock'];
@@ -46,8 +49,10 @@ export function isClusterLeftover(leftover: Leftover): boolean {
 export interface Leftover {
   kind: LeftoverKind;
   path: string;
-  /** Pid of the process that made it and is gone. */
+  /** Pid of the process that made it and is gone (0: see `why`). */
   ownerPid: number;
+  /** What makes it a leftover when no dead owner does. */
+  why?: string;
   /** Live programs the dead owner left working on it (ended when it is cleared). */
   users?: number[];
 }
@@ -94,6 +99,7 @@ export function findLeftovers(options: FindOptions): Leftover[] {
     if (ram.link && runs.some((run) => ram.link!.startsWith(`${run}/`))) continue;
     add({ kind: 'RAM data', path: ram.dir, ownerPid: ram.owner.pid });
   }
+  for (const { home, workingDir } of orphanedSpareHomes()) add({ kind: 'RAM spares', path: home, ownerPid: 0, why: `its working dir ${workingDir} is gone` });
   for (const workingDir of options.workingDirs ?? []) {
     const holder = readLockHolder(lockFile(workingDir));
     if (holder && isStale(holder)) add({ kind: 'lock', path: lockFile(workingDir), ownerPid: holder.identity.pid });
@@ -156,6 +162,9 @@ async function clearOne(config: RunDirSettings, leftover: Leftover): Promise<voi
       await stopServer(path.join(leftover.path, 'data'), { timeoutMs: 3_000 }).catch(() => undefined);
       removeRamDir(leftover.path);
       return;
+    case 'RAM spares':
+      removeOrphanedSpareHome(leftover.path);
+      return;
     case 'lock': {
       // Only if still the same dead holder's.
       const holder = readLockHolder(leftover.path);
@@ -183,7 +192,7 @@ export async function clearLeftovers(config: RunDirSettings, leftovers: readonly
 /** Describes a leftover in a few words, for doctor. */
 export function describeLeftover(leftover: Leftover): string {
   const users = leftover.users?.length ? `; still used by pid ${leftover.users.join(', ')}` : '';
-  return `${leftover.kind} ${leftover.path} (pid ${leftover.ownerPid} is gone${users})`;
+  return `${leftover.kind} ${leftover.path} (${leftover.why ?? `pid ${leftover.ownerPid} is gone`}${users})`;
 }
 
 /** Clears the leftovers of `kinds` that dead runs left (a command clearing its own before it starts). */

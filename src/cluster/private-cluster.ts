@@ -3,6 +3,7 @@
  * $LOCAL_DIR/focus/, never PG_WORKING_DIR, and always stopped and removed — on success,
  * failure, SIGINT and SIGTERM, and (through a watchdog) when the run is killed outright.
  */
+import fs from 'node:fs';
 import { initCluster, type ClusterSetup } from './cluster.js';
 import { prepareSpare } from './spare-cluster.js';
 import { templateFor, type TemplateSettings } from './template-cache.js';
@@ -14,6 +15,7 @@ import { clusterLayout, type ClusterSettings, type LayoutSettings } from './clus
 import { clearLeftovers, findLeftovers } from './leftovers.js';
 import { isRoot, serverUser, type ServerAccount } from './os-user.js';
 import { linkRamDataDir, SHM } from './ram-storage.js';
+import { throwAwaySpareHome } from './ram-spares.js';
 import { chownBelow, makeDirsBelow } from '../base/safe-files.js';
 import { clearRunDir, createRunDir, focusDirOf, type RunDirSettings } from './run-dir.js';
 import { startWatchdog } from './watchdog.js';
@@ -36,13 +38,22 @@ export function privateSettings(logDir?: string): ClusterSettings {
 }
 
 /**
+ * Where the spares of the project's throw-away clusters are kept: in RAM beside their
+ * data (ram-spares.ts), else the project's working dir (postgres-init's spares).
+ */
+function privateSpareHome(config: ServerAccount & Pick<Config, 'workingDir'>, create: boolean): string | undefined {
+  if (!config.workingDir || !fs.existsSync(config.workingDir)) return undefined;
+  return throwAwaySpareHome(config.workingDir, serverUser(config), { create, asRoot: isRoot(config) }) ?? config.workingDir;
+}
+
+/**
  * Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a
- * run dir). A fresh one is a spare of the project's working dir when postgres-init left
- * one ready (renamed in: nothing to copy while we wait), else a copy in RAM.
+ * run dir). A fresh one is a spare kept ready (renamed in: nothing to copy while we
+ * wait), else a copy in RAM; once the run is over, its spares are refilled.
  */
 export function startPrivateCluster(config: ClusterSetup, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
-  const spareFrom = existing ? undefined : config.workingDir;
+  const spareFrom = existing ? undefined : privateSpareHome(config, config.spares > 0);
   return initCluster(config, log, {
     reuse: existing,
     // Data put there by other means (a restored backup) must hold the database.
@@ -51,24 +62,28 @@ export function startPrivateCluster(config: ClusterSetup, log: Logger, workingDi
     spare: false,
     ramData: !existing,
     spareFrom,
-    onDataSource: (source) => {
-      if (source === 'spare' && spareFrom) sparesTaken.add(spareFrom);
+    onDataSource: () => {
+      if (spareFrom) sparesTaken.add(spareFrom);
     },
     settings: privateSettings(options.logDir),
   });
 }
 
-/** Working dirs whose spares private clusters of this process took, refilled once the run is over. */
+/** Where private clusters of this process took their spares from (or found none), refilled once the run is over. */
 const sparesTaken = new Set<string>();
 
 /**
- * Makes the (empty) data folder of a private cluster that is filled by other means (a
- * backup being unpacked): in RAM when possible, linked from `<workingDir>/data`.
+ * Links `<workingDir>/data` of a private cluster that is filled by other means (a backup
+ * unpacked, a restored copy renamed in) to a new folder in RAM, and returns that folder
+ * (not made yet); undefined when the data stays on disk.
  */
-export function makePrivateDataDir(config: ServerAccount & LayoutSettings, workingDir: string): void {
+export function linkPrivateRamData(config: ServerAccount & LayoutSettings, workingDir: string): string | undefined {
+  return linkRamDataDir(clusterLayout(config, workingDir).dataDir, serverUser(config), isRoot(config));
+}
+
+/** Makes the RAM folder linkPrivateRamData returned, the server account's. */
+export function makePrivateRamData(config: ServerAccount, target: string): void {
   const user = serverUser(config);
-  const target = linkRamDataDir(clusterLayout(config, workingDir).dataDir, user, isRoot(config));
-  if (!target) return;
   // Its parent is the server account's already: made and handed over without following a link.
   makeDirsBelow(SHM, target, 0o700);
   if (isRoot(config)) chownBelow(SHM, target, user.uid, user.gid);

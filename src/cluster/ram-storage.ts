@@ -21,6 +21,15 @@ const TMPFS_MAGIC = 0x01021994;
 const MIN_FREE_BYTES = 1024 * 1024 * 1024;
 const PREFIX = 'db-tool-';
 
+/** True when `dir` lies on a tmpfs (in RAM). */
+export function isTmpfs(dir: string): boolean {
+  try {
+    return fs.statfsSync(dir).type === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 export function tmpfsHasRoom(): boolean {
   try {
     const stat = fs.statfsSync(SHM);

@@ -5,7 +5,7 @@
 import { clusterLayout } from './cluster-layout.js';
 import { clearRunDir, type RunDirSettings } from './run-dir.js';
 import { stopServer } from './server-process.js';
-import { stopSparePreparation } from './spare-cluster.js';
+import { stopSparePreparations } from './ram-spares.js';
 import type { WatchdogPlan } from './watchdog.js';
 import { takeOverLockOf } from './working-dir-lock.js';
 
@@ -21,7 +21,7 @@ export async function carryOutPlan(config: RunDirSettings, plan: WatchdogPlan): 
       const lock = takeOverLockOf(plan.workingDir, plan.owner, 'watchdog of database deploy --cleanup');
       if (!lock) return;
       try {
-        stopSparePreparation(plan.workingDir);
+        stopSparePreparations(plan.workingDir);
         await stopServer(clusterLayout(config, plan.workingDir).dataDir, { timeoutMs: 5_000 });
       } finally {
         lock.release();

@@ -13,6 +13,7 @@ import { removeBelow } from '../base/safe-remove.js';
 import { clusterLayout, isToolEntry, type LayoutSettings } from './cluster-layout.js';
 import { stopCluster } from './cluster.js';
 import { ramTablespaceDirs, removeRamDir } from './ram-storage.js';
+import { removeThrowAwaySpares } from './ram-spares.js';
 import { withWorkingDirLock } from './working-dir-lock.js';
 
 export interface WorkingDirRemoval {
@@ -44,6 +45,7 @@ async function removeUnlocked(config: RemovalSettings, workingDir: string): Prom
     );
   }
   await stopCluster(config, workingDir);
+  removeThrowAwaySpares(workingDir);
   // RAM tablespaces of the cluster (a `database test` run's) go with it.
   for (const dir of ramTablespaceDirs(layout.dataDir)) removeRamDir(dir);
   // Asynchronous: a big cluster takes a while to delete, and a signal must get through.

@@ -26,7 +26,7 @@ import { prepareCopyFiles } from '../cluster/restored-copy-files.js';
 import { ensureToolRole } from '../cluster/restored-copy-role.js';
 import { serverPath } from '../cluster/server-files.js';
 import { writeBelow } from '../base/safe-files.js';
-import { makePrivateDataDir, startPrivateCluster } from '../cluster/private-cluster.js';
+import { linkPrivateRamData, makePrivateRamData, startPrivateCluster } from '../cluster/private-cluster.js';
 import type { ClusterSetup } from '../cluster/cluster.js';
 import { backedUpDatabase, extractBackup, mayLackRole, readBackupInfo, type BackupInfo } from '../backup/backup-files.js';
 import { takeRestoredSpare } from '../backup/restored-spare.js';
@@ -162,10 +162,11 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string, info: 
     fs.mkdirSync(workingDir, { mode: 0o755 });
     const user = serverUser(config);
     // A copy a background preparation unpacked after the last diff (restored-spare.ts), else unpacked now.
-    if (takeRestoredSpare(config, backup, config.database, dataDir, path.join(workingDir, 'rejected-copy'))) {
+    const ramData = linkPrivateRamData(config, workingDir);
+    if (takeRestoredSpare(config, backup, config.database, ramData ?? dataDir)) {
       log.debug(`restore ${backup}: a restored copy kept ready, renamed in`);
     } else {
-      makePrivateDataDir(config, workingDir);
+      if (ramData) makePrivateRamData(config, ramData);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }
     await configureDb1(config, log, layout, logDir, user, info);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseExports, runBin, type CliResult } from './cli.js';
 import { queryValue } from './project.js';
-import { makeTempDir, ROOT } from './env.js';
+import { makeDiskTempDir, makeTempDir, ROOT } from './env.js';
 
 export interface DiffProject {
   dir: string;
@@ -31,12 +31,15 @@ async function must(result: Promise<CliResult>, what: string): Promise<void> {
   if (done.code !== 0) throw new Error(`${what} failed (${done.code}): ${done.stderr}`);
 }
 
-export async function makeDiffProject(fixture: string, backupAfter: number, extraEnv: Record<string, string> = {}): Promise<DiffProject> {
-  const dir = makeTempDir('db-tool-diff-');
+/** `onDisk`: the project on a disk, not in the suite's RAM folder (makeDiskTempDir). */
+export async function makeDiffProject(fixture: string, backupAfter: number, extraEnv: Record<string, string> = {}, options: { onDisk?: boolean } = {}): Promise<DiffProject> {
+  const dir = options.onDisk ? makeDiskTempDir('db-tool-diff-') : makeTempDir('db-tool-diff-');
   copyTree(path.isAbsolute(fixture) ? fixture : path.join(ROOT, 'test', 'fixtures', 'diff', fixture), dir);
   const env = { LOCAL_DIR: dir, PG_SHARED_PRELOAD_LIBRARIES: '', ...extraEnv };
   const remove = async (): Promise<void> => {
-    await runBin('postgres-cleanup', [], { env });
+    // The working dir goes with its spares in RAM; a test that put something of its own
+    // there only gets its cluster stopped.
+    if ((await runBin('database', ['cleanup'], { env })).code !== 0) await runBin('postgres-cleanup', [], { env });
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {

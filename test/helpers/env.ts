@@ -83,6 +83,20 @@ function testFolders(): string {
 }
 
 /**
+ * A temp folder on a disk (not in RAM), for what the tool does differently there (its
+ * spares in RAM: src/cluster/ram-spares.ts). The server account can traverse it.
+ */
+export function makeDiskTempDir(prefix = 'db-tool-test-'): string {
+  const TMPFS = 0x01021994;
+  const onDisk = (dir: string): boolean => fs.existsSync(dir) && fs.statfsSync(dir).type !== TMPFS;
+  const root = [os.tmpdir(), '/var/tmp'].find(onDisk);
+  if (!root) throw new Error(`no temp folder on a disk: ${os.tmpdir()} and /var/tmp are in RAM`);
+  const dir = fs.mkdtempSync(path.join(root, prefix));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
  * A temp folder the server account can traverse (as root the cluster runs as
  * PG_OS_USER, which cannot enter a 0700 folder of root's).
  */

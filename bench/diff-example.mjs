@@ -29,8 +29,10 @@ function copyExample(target) {
  * other's aftermath: the peer would otherwise run beside it.
  */
 async function settled(dir) {
-  const workingDir = path.join(dir, 'focus', 'postgresql');
-  const busy = () => (fs.existsSync(workingDir) ? fs.readdirSync(workingDir) : []).some((entry) => /^\.(spare-(restored-)?tmp-|trash-)/.test(entry));
+  // The working dir, and the RAM folders of spares (src/cluster/ram-spares.ts).
+  const homes = () => [path.join(dir, 'focus', 'postgresql'), ...fs.readdirSync('/dev/shm').filter((entry) => entry.startsWith('db-tool-spares-')).map((entry) => path.join('/dev/shm', entry))];
+  const entries = (home) => (fs.existsSync(home) ? fs.readdirSync(home) : []);
+  const busy = () => homes().some((home) => entries(home).some((entry) => /^\.(spare-(restored-)?tmp-|trash-)/.test(entry)));
   for (const deadline = Date.now() + 300_000; busy() && Date.now() < deadline; ) await sleep(50);
 }
 
@@ -62,8 +64,9 @@ export function diffExampleCase({ name, targetSeconds, runs = 5, onlyWhenNamed =
     stopListening();
     if (state?.byHand) removeByHand(state.byHand);
     if (state?.dir) {
-      await run(bin('postgres-cleanup'), [], state.env, { allowFailure: true });
       await settled(state.dir);
+      // Stops the cluster and removes the working dir with its spares in RAM.
+      await run(bin('database'), ['cleanup'], state.env, { allowFailure: true });
       fs.rmSync(state.dir, { recursive: true, force: true });
     }
     if (state?.place) await disk.remove();

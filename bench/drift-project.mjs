@@ -33,6 +33,6 @@ export function removeWrittenMigrations(state) {
 }
 
 export async function teardownDriftProject(state) {
-  await run(bin('postgres-cleanup'), [], state.env, { allowFailure: true });
+  await run(bin('database'), ['cleanup'], state.env, { allowFailure: true }); // the spares in RAM too
   fs.rmSync(state.dir, { recursive: true, force: true });
 }

@@ -76,7 +76,7 @@ export function rowsCase({ name, rows, runs, onlyWhenNamed = false }) {
     },
     async teardown() {
       if (!state.dir) return;
-      await run(path.join(ROOT, 'bin', 'postgres-cleanup'), [], state.env, { allowFailure: true });
+      await run(path.join(ROOT, 'bin', 'database'), ['cleanup'], state.env, { allowFailure: true }); // the spares in RAM too
       fs.rmSync(state.dir, { recursive: true, force: true });
     },
   };

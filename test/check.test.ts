@@ -37,9 +37,10 @@ function check(project: Project, args: string[] = []) {
 }
 
 /** Nothing of a check is left: no run folder, no data in RAM, no server, no psql, no PG_WORKING_DIR. */
-function expectNothingLeft(project: Project): void {
+async function expectNothingLeft(project: Project): Promise<void> {
   expect(focusEntries(project.dir)).toEqual([]);
-  expect(ramDirsOf(path.join(project.dir, 'focus'))).toEqual([]);
+  // The data in RAM goes in a detached rm (ram-storage.ts), right after the run.
+  await waitFor(() => ramDirsOf(path.join(project.dir, 'focus')).length === 0, 30_000, 'the RAM data removed');
   expect(serversBelow(project.dir)).toEqual([]);
   expect(processesMentioning(project.dir)).toEqual([]);
 }
@@ -52,7 +53,7 @@ describe('database check', () => {
     expect(result.stdout).toContain('hydrate-output-marker');
     expect(result.stdout).toContain('patch-output-marker');
     expect(result.stderr).toContain('check passed');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
     expect(fs.existsSync(path.join(project.dir, 'focus', 'postgresql'))).toBe(false);
   });
 
@@ -65,7 +66,7 @@ describe('database check', () => {
     const skipped = await check(project, ['--no-hydrate', '-P']);
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(skipped.stdout).not.toContain('hydrate-output-marker');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   it('a failing step → its exit code, and nothing is left', async () => {
@@ -74,7 +75,7 @@ describe('database check', () => {
     const result = await check(project);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('must inherit hectic.created_at');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   it('-i/--inherits is checked in the private cluster: missing → exit 5, nothing left', async () => {
@@ -84,7 +85,7 @@ describe('database check', () => {
     const missing = await runBin('database', ['-i', 'app.colour', '-i', 'app.unicorn', 'check'], { env: env(project) });
     expect(missing.code).toBe(5);
     expect(missing.stderr).toContain('app.unicorn');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   it('two concurrent checks of one project both succeed', async () => {
@@ -92,7 +93,7 @@ describe('database check', () => {
     const [first, second] = await Promise.all([check(project), check(project)]);
     expect(first?.code, first?.stderr).toBe(0);
     expect(second?.code, second?.stderr).toBe(0);
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
@@ -108,7 +109,7 @@ describe('database check', () => {
         child.kill(signal);
         const result = await done;
         expect(result.code, result.stderr).toBe(code);
-        expectNothingLeft(project);
+        await expectNothingLeft(project);
       } finally {
         child.kill('SIGKILL');
       }
@@ -125,7 +126,7 @@ describe('database check', () => {
       expect(result.code, result.stderr).toBe(130);
       // A server started by a step still in flight must not survive either.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expectNothingLeft(project);
+      await expectNothingLeft(project);
     } finally {
       child.kill('SIGKILL');
     }
@@ -185,7 +186,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', ()
     expect(result.stderr).toContain('migrations: applied 2 migrations');
     expect(result.stderr).toContain('check passed: the database builds from scratch and its 2 migrations reproduce it from empty');
     expect(result.stdout).not.toContain('differences found');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   it('a migration that forgot a column the sources declare: exit 1 with diff\'s report naming the table, nothing left', async () => {
@@ -199,7 +200,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', ()
     expect(result.stdout).toContain('+    name text NOT NULL');
     expect(result.stderr).toMatch(/^error: check failed: the 2 migrations, run from empty, do not reproduce the sources/m);
     expect(result.stderr).not.toContain('check passed');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   it('a migration that changed a function\'s body and forgot an index: exit 1, both named in diff\'s report', async () => {
@@ -212,7 +213,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', ()
     expect(result.stdout).toMatch(/^Changed:\n {2}FUNCTION app\.item_label\(.*\)$/m);
     expect(result.stdout).toContain('upper(item_name)');
     expect(result.stderr).toMatch(/^error: check failed: the 3 migrations, run from empty, do not reproduce the sources/m);
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 
   it('reference data the migrations forgot (a table inheriting hectic.immutable) is a difference too', async () => {
@@ -235,7 +236,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', ()
       child.kill('SIGTERM');
       const result = await done;
       expect(result.code, result.stderr).toBe(143);
-      expectNothingLeft(project);
+      await expectNothingLeft(project);
     } finally {
       child.kill('SIGKILL');
     }
@@ -253,7 +254,7 @@ describe.skipIf(!PG_DUMP_FITS_SERVER)('database check proves the migrations', ()
     expect(skipped.stderr).toContain('migrations not proved (--no-migrations)');
     expect(skipped.stderr).not.toContain('migrations: applied');
     expect(skipped.stdout).not.toContain('differences found');
-    expectNothingLeft(project);
+    await expectNothingLeft(project);
   });
 });
 

@@ -56,9 +56,10 @@ async function diffJson(args: string[], env: Record<string, string> = {}): Promi
   return { code: result.code, report: JSON.parse(result.stdout) as JsonReport, stderr: result.stderr };
 }
 
-function expectNothingLeft(): void {
+async function expectNothingLeft(): Promise<void> {
   expect(serversBelow(project.dir)).toEqual([]);
-  expect(ramDirsOf(path.join(project.dir, 'focus'))).toEqual([]);
+  // The data in RAM goes in a detached rm (ram-storage.ts), right after the run.
+  await waitFor(() => ramDirsOf(path.join(project.dir, 'focus')).length === 0, 30_000, 'the RAM data removed');
   // A run that came to an end also leaves its `finished` marker; nothing else stays.
   for (const [run, entries] of Object.entries(diffRunFolders(project.dir))) expect({ run, entries: entries.filter((entry) => entry !== 'finished') }).toEqual({ run, entries: ['logs'] });
 }
@@ -104,7 +105,7 @@ describe('database diff: identical', () => {
     const second = await diff([]);
     expect(second.code).toBe(0);
     expect(withoutTimings(second.stdout)).toBe(withoutTimings(first.stdout));
-    expectNothingLeft();
+    await expectNothingLeft();
   });
 
   it("builds DB2 from a spare postgres-init left ready (renamed in, not copied), and refills it", async () => {
@@ -124,7 +125,7 @@ describe('database diff: identical', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/db2: data folder \S+ made by spare/);
     await waitFor(() => hurried(spares).length === 2, 150_000, 'the spare DB2 took to be refilled');
-    expectNothingLeft();
+    await expectNothingLeft();
   });
 
   it('compares immutable reference data and ignores inherited created_at/updated_at', async () => {
@@ -196,7 +197,7 @@ describe('database diff: drift', () => {
     expect(unknown.stdout).toBe('');
     const bad = await diff(['--tables', 'category;drop']);
     expect(bad.code).toBe(5);
-    expectNothingLeft();
+    await expectNothingLeft();
   });
 
   it('hydrates DB2 with USE_MOCK=1 under -m', async () => {
@@ -241,7 +242,7 @@ describe('database diff: output and exit codes', () => {
     expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code: 3, message: expect.stringContaining(missing) as string } });
     // Earlier runs' logs are kept, and no run was started.
     expect(Object.keys(diffRunFolders(project.dir)).sort()).toEqual(earlier);
-    expectNothingLeft();
+    await expectNothingLeft();
   });
 
   it('exits 4 when a migration fails, leaving no server and no data behind', async () => {
@@ -256,7 +257,7 @@ describe('database diff: output and exit codes', () => {
     const json = await diff(['--json'], { MIGRATION_DIR: migrations });
     expect(json.code).toBe(4);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 4, message: expect.stringContaining('20240301000000-broken') as string } });
-    expectNothingLeft();
+    await expectNothingLeft();
   });
 
   it('exits 2, not 1, when the sources fail to build (or are missing), with a JSON document under --json', async () => {
@@ -275,7 +276,7 @@ describe('database diff: output and exit codes', () => {
     const noUp = await diff([], { MIGRATION_DIR: malformed });
     expect(noUp.code).toBe(2);
     expect(noUp.stderr).toContain('20240301000000-no-up');
-    expectNothingLeft();
+    await expectNothingLeft();
   });
 
   it('shows the server logs of the last run with `diff log`', async () => {
@@ -312,7 +313,7 @@ describe('database diff: output and exit codes', () => {
     child.kill(signal);
     expect(await exited).toBe(exitCode);
     expect(stderr).toContain('interrupted');
-    expectNothingLeft();
+    await expectNothingLeft();
     // Shut down, not killed: a killed postmaster leaves its shared memory in /dev/shm.
     expect(segments.filter((segment) => fs.existsSync(segment))).toEqual([]);
   });

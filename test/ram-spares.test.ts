@@ -90,17 +90,38 @@ describe('spares of throw-away clusters in RAM, the working dir on a disk', () =
   }, 400_000);
 });
 
+/** A RAM folder of spares for `workingDir`, as a run leaves it (one spare, the `working-dir` file). */
+function spareHomeFor(workingDir: string): string {
+  const folder = spareHomeOf(workingDir);
+  fs.mkdirSync(path.join(folder, '.spare-0123456789abcdef-1'), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(folder, 'working-dir'), `${workingDir}\n`);
+  return folder;
+}
+
 describe('a RAM folder of spares whose working dir is gone', () => {
+  it("is removed by the project's next diff; another project's is not", async () => {
+    const ours = spareHomeFor(path.join(project.dir, 'focus', 'old-postgresql'));
+    const elsewhere = path.join(makeDiskTempDir('db-tool-gone-'), 'postgresql');
+    const theirs = spareHomeFor(elsewhere);
+    try {
+      fs.rmSync(path.dirname(elsewhere), { recursive: true, force: true });
+      const run = await diff();
+      expect(run.code, run.stderr).toBe(0);
+      expect(fs.existsSync(ours)).toBe(false);
+      expect(fs.existsSync(theirs)).toBe(true);
+    } finally {
+      for (const folder of [ours, theirs]) fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('is reported by doctor and removed by doctor --fix; one whose working dir exists stays', async () => {
     const gone = path.join(makeDiskTempDir('db-tool-gone-'), 'postgresql');
     const kept = makeDiskTempDir('db-tool-kept-');
     const orphan = spareHomeOf(gone);
     const live = spareHomeOf(kept);
     try {
-      for (const [folder, dir] of [[orphan, gone], [live, kept]] as const) {
-        fs.mkdirSync(path.join(folder, '.spare-0123456789abcdef-1'), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(path.join(folder, 'working-dir'), `${dir}\n`);
-      }
+      spareHomeFor(gone);
+      spareHomeFor(kept);
       fs.rmSync(path.dirname(gone), { recursive: true, force: true });
 
       const report = await runBin('database', ['doctor'], { env: project.env });

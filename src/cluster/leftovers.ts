@@ -60,7 +60,7 @@ export interface Leftover {
 export interface FindOptions {
   /** Folders holding run folders (`$LOCAL_DIR/focus` of the projects to look at). */
   focusDirs?: readonly string[];
-  /** Also find servers of dead runs anywhere on the machine (doctor: other projects too). */
+  /** Also find servers of dead runs, and RAM folders of spares, anywhere on the machine (doctor: other projects too). */
   scanServers?: boolean;
   /** Working dirs whose lock, scratch folders (`.trash-*`) and spare copies to look at. */
   workingDirs?: readonly string[];
@@ -99,7 +99,11 @@ export function findLeftovers(options: FindOptions): Leftover[] {
     if (ram.link && runs.some((run) => ram.link!.startsWith(`${run}/`))) continue;
     add({ kind: 'RAM data', path: ram.dir, ownerPid: ram.owner.pid });
   }
-  for (const { home, workingDir } of orphanedSpareHomes()) add({ kind: 'RAM spares', path: home, ownerPid: 0, why: `its working dir ${workingDir} is gone` });
+  // Another project's only in a machine-wide look (doctor).
+  const ours = [...(options.focusDirs ?? []), ...(options.workingDirs ?? [])];
+  for (const { home, workingDir } of orphanedSpareHomes()) {
+    if (options.scanServers || ours.some((dir) => workingDir === dir || workingDir.startsWith(`${dir}/`))) add({ kind: 'RAM spares', path: home, ownerPid: 0, why: `its working dir ${workingDir} is gone` });
+  }
   for (const workingDir of options.workingDirs ?? []) {
     const holder = readLockHolder(lockFile(workingDir));
     if (holder && isStale(holder)) add({ kind: 'lock', path: lockFile(workingDir), ownerPid: holder.identity.pid });

@@ -114,6 +114,18 @@ describe('a RAM folder of spares whose working dir is gone', () => {
     }
   }, 120_000);
 
+  it('is removed by database cleanup of that working dir', async () => {
+    const workingDir = path.join(project.dir, 'focus', 'deleted-by-hand');
+    const folder = spareHomeFor(workingDir);
+    try {
+      const cleanup = await runBin('database', ['cleanup'], { env: { ...project.env, PG_WORKING_DIR: workingDir } });
+      expect(cleanup.code, cleanup.stderr).toBe(0);
+      expect(fs.existsSync(folder)).toBe(false);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('is reported by doctor and removed by doctor --fix; one whose working dir exists stays', async () => {
     const gone = path.join(makeDiskTempDir('db-tool-gone-'), 'postgresql');
     const kept = makeDiskTempDir('db-tool-kept-');

@@ -36,7 +36,10 @@ export async function removeWorkingDir(config: RemovalSettings, log: Pick<Logger
 
 async function removeUnlocked(config: RemovalSettings, workingDir: string): Promise<WorkingDirRemoval> {
   const layout = clusterLayout(config, workingDir);
-  if (!fs.existsSync(workingDir)) return { workingDir, outcome: 'missing' };
+  if (!fs.existsSync(workingDir)) {
+    removeThrowAwaySpares(workingDir); // left behind by a working dir deleted by hand
+    return { workingDir, outcome: 'missing' };
+  }
   const foreign = fs.readdirSync(workingDir).filter((entry) => !isToolEntry(entry));
   if (foreign.length > 0) {
     throw new AmbiguousError(

@@ -5,13 +5,16 @@
  * server stopped and its data in place; test clones of a killed run are dropped. What a
  * crash leaves when even the watchdog is gone is reported by `database doctor` and
  * cleared by `--fix` (or the next run) — never a live run's cluster, nor the project
- * cluster of postgres-init.
+ * cluster of postgres-init. So are RAM spares whose working dir was deleted by hand.
+ * (`doctor --fix` clears what any run on the machine left: all its tests are here, one
+ * after the other, so that none clears another's leftovers before it looks.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spareHomeOf } from '../src/cluster/ram-spares.js';
 import { runBin } from './helpers/cli.js';
-import { makeTempDir } from './helpers/env.js';
+import { makeDiskTempDir, makeTempDir } from './helpers/env.js';
 import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
 import { gateProgram, killEverythingBelow, leftoversBelow, NOTHING_LEFT, watchdogsWith, type Gate } from './helpers/faults.js';
 import { basebackups, expectNoStreamerLeft, interruptedRuns, partialBackups, ramFolders, runCleanups, startCluster, walsenders, type Cleanups } from './helpers/interrupted-runs.js';
@@ -485,3 +488,54 @@ describe('RAM folder of a killed test run', () => {
   });
 });
 
+describe('RAM spares whose working dir is gone (deleted by hand)', () => {
+  /** A RAM folder of spares for `workingDir`, as a check or diff leaves it (src/cluster/ram-spares.ts). */
+  function spareHomeFor(workingDir: string): string {
+    const folder = spareHomeOf(workingDir);
+    fs.mkdirSync(path.join(folder, '.spare-0123456789abcdef-1'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(folder, 'working-dir'), `${workingDir}\n`);
+    cleanups.push(() => fs.rmSync(folder, { recursive: true, force: true }));
+    return folder;
+  }
+
+  /** A working dir path of another project, which no longer exists. */
+  function goneElsewhere(): string {
+    const dir = makeDiskTempDir('db-tool-gone-');
+    fs.rmSync(dir, { recursive: true, force: true });
+    return path.join(dir, 'postgresql');
+  }
+
+  it('doctor reports them, --fix clears them; one whose working dir exists stays', async () => {
+    const project = newProject();
+    const gone = goneElsewhere();
+    const orphan = spareHomeFor(gone);
+    const live = spareHomeFor(project.dir);
+    const report = await runBin('database', ['doctor'], { env: projectEnv(project) });
+    expect(report.stdout).toMatch(/warn\s+leftover files\s+.*RAM spares /);
+    expect(report.stdout).toContain(`RAM spares ${orphan} (its working dir ${gone} is gone)`);
+    expect(report.stdout).not.toContain(live);
+    const fixed = await runBin('database', ['doctor', '--fix'], { env: projectEnv(project) });
+    expect(fixed.stdout).toContain(`cleared RAM spares ${orphan}`);
+    expect(fs.existsSync(orphan)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+  });
+
+  it("the project's next run clears its own; another project's stays", async () => {
+    const project = newProject();
+    const ours = spareHomeFor(path.join(project.dir, 'focus', 'old-postgresql'));
+    const theirs = spareHomeFor(goneElsewhere());
+    const next = await runBin('database', ['check', '--no-hydrate', '-P'], { env: projectEnv(project) });
+    expect(next.code, next.stderr).toBe(0);
+    expect(fs.existsSync(ours)).toBe(false);
+    expect(fs.existsSync(theirs)).toBe(true);
+  });
+
+  it('database cleanup of that working dir removes them', async () => {
+    const project = newProject();
+    const workingDir = path.join(project.dir, 'focus', 'deleted-by-hand');
+    const folder = spareHomeFor(workingDir);
+    const cleanup = await runBin('database', ['cleanup'], { env: projectEnv(project, { PG_WORKING_DIR: workingDir }) });
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(fs.existsSync(folder)).toBe(false);
+  });
+});

@@ -2,8 +2,8 @@
  * The spares of throw-away clusters in RAM (src/cluster/ram-spares.ts): with the working
  * dir on a disk, diff's template copies and restored copies of the backup are kept in
  * `/dev/shm/db-tool-spares-<hash>`, taken from there by the next diff, and removed with
- * the working dir; one whose working dir is gone is a leftover. Real clusters, a real
- * project on a disk, real background preparations.
+ * the working dir (one whose working dir is gone is a leftover: faults-killed-owner).
+ * Real clusters, a real project on a disk, real background preparations.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spareHomeOf } from '../src/cluster/ram-spares.js';
 import { runBin } from './helpers/cli.js';
 import { makeDiffProject, type DiffProject } from './helpers/diff-project.js';
-import { makeDiskTempDir } from './helpers/env.js';
 import { waitFor } from './helpers/project.js';
 
 const TEMPLATE_SPARE = /^\.spare-[0-9a-f]{16}-1$/;
@@ -88,66 +87,4 @@ describe('spares of throw-away clusters in RAM, the working dir on a disk', () =
     expect(fs.existsSync(home)).toBe(false);
     expect(fs.existsSync(workingDir)).toBe(false);
   }, 400_000);
-});
-
-/** A RAM folder of spares for `workingDir`, as a run leaves it (one spare, the `working-dir` file). */
-function spareHomeFor(workingDir: string): string {
-  const folder = spareHomeOf(workingDir);
-  fs.mkdirSync(path.join(folder, '.spare-0123456789abcdef-1'), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(folder, 'working-dir'), `${workingDir}\n`);
-  return folder;
-}
-
-describe('a RAM folder of spares whose working dir is gone', () => {
-  it("is removed by the project's next diff; another project's is not", async () => {
-    const ours = spareHomeFor(path.join(project.dir, 'focus', 'old-postgresql'));
-    const elsewhere = path.join(makeDiskTempDir('db-tool-gone-'), 'postgresql');
-    const theirs = spareHomeFor(elsewhere);
-    try {
-      fs.rmSync(path.dirname(elsewhere), { recursive: true, force: true });
-      const run = await diff();
-      expect(run.code, run.stderr).toBe(0);
-      expect(fs.existsSync(ours)).toBe(false);
-      expect(fs.existsSync(theirs)).toBe(true);
-    } finally {
-      for (const folder of [ours, theirs]) fs.rmSync(folder, { recursive: true, force: true });
-    }
-  }, 120_000);
-
-  it('is removed by database cleanup of that working dir', async () => {
-    const workingDir = path.join(project.dir, 'focus', 'deleted-by-hand');
-    const folder = spareHomeFor(workingDir);
-    try {
-      const cleanup = await runBin('database', ['cleanup'], { env: { ...project.env, PG_WORKING_DIR: workingDir } });
-      expect(cleanup.code, cleanup.stderr).toBe(0);
-      expect(fs.existsSync(folder)).toBe(false);
-    } finally {
-      fs.rmSync(folder, { recursive: true, force: true });
-    }
-  });
-
-  it('is reported by doctor and removed by doctor --fix; one whose working dir exists stays', async () => {
-    const gone = path.join(makeDiskTempDir('db-tool-gone-'), 'postgresql');
-    const kept = makeDiskTempDir('db-tool-kept-');
-    const orphan = spareHomeOf(gone);
-    const live = spareHomeOf(kept);
-    try {
-      spareHomeFor(gone);
-      spareHomeFor(kept);
-      fs.rmSync(path.dirname(gone), { recursive: true, force: true });
-
-      const report = await runBin('database', ['doctor'], { env: project.env });
-      expect(report.stdout + report.stderr).toContain(`RAM spares ${orphan} (its working dir ${gone} is gone)`);
-      expect(report.stdout + report.stderr).not.toContain(live);
-
-      const fixed = await runBin('database', ['doctor', '--fix'], { env: project.env });
-      expect(fixed.stdout + fixed.stderr).toContain(`cleared RAM spares ${orphan}`);
-      expect(fs.existsSync(orphan)).toBe(false);
-      expect(fs.existsSync(live)).toBe(true);
-    } finally {
-      for (const folder of [orphan, live]) fs.rmSync(folder, { recursive: true, force: true });
-      fs.rmSync(kept, { recursive: true, force: true });
-      fs.rmSync(path.dirname(gone), { recursive: true, force: true });
-    }
-  }, 120_000);
 });

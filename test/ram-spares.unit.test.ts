@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { orphanedSpareHomes, removeThrowAwaySpares, spareHomeOf, throwAwaySpareHome } from '../src/cluster/ram-spares.js';
+import { prepareRestoredSpare } from '../src/backup/restored-spare.js';
+import { loadConfig } from '../src/base/config.js';
+import { orphanedSpareHomes, removeThrowAwaySpares, spareHomeOf, stopSparePreparations, throwAwaySpareHome } from '../src/cluster/ram-spares.js';
 import { makeDiskTempDir } from './helpers/env.js';
 
 const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -64,5 +66,34 @@ describe('throwAwaySpareHome', () => {
     fs.symlinkSync(elsewhere, spareHomeOf(linked));
     expect(throwAwaySpareHome(linked, me, { create: true, asRoot: false })).toBeUndefined();
     expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+});
+
+describe('restored copies of a backup', () => {
+  /** A backup folder whose base archive has `bytes` bytes (a sparse file: only its size counts here). */
+  function backupOf(bytes: number): string {
+    const dir = makeDiskTempDir('db-tool-unit-backup-');
+    made.push(dir);
+    fs.writeFileSync(path.join(dir, 'base.tar.gz'), '');
+    fs.truncateSync(path.join(dir, 'base.tar.gz'), bytes);
+    return dir;
+  }
+
+  it('are kept in RAM while small; a big backup keeps them in the working dir', () => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' };
+    const big = diskWorkingDir();
+    try {
+      prepareRestoredSpare(loadConfig({ ...env, PG_WORKING_DIR: big }), backupOf(100 * 1024 * 1024), 'testdb', path.dirname(big));
+      expect(fs.existsSync(spareHomeOf(big))).toBe(false);
+    } finally {
+      stopSparePreparations(big);
+    }
+    const small = diskWorkingDir();
+    try {
+      prepareRestoredSpare(loadConfig({ ...env, PG_WORKING_DIR: small }), backupOf(1024 * 1024), 'testdb', path.dirname(small));
+      expect(fs.existsSync(spareHomeOf(small))).toBe(true);
+    } finally {
+      stopSparePreparations(small);
+    }
   });
 });

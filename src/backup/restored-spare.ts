@@ -80,16 +80,18 @@ function isRestoredSpare(entry: string): boolean {
   return entry.startsWith(RESTORED_SPARE_PREFIX) && !entry.startsWith(RESTORED_TMP_PREFIX);
 }
 
+/** Copies of a backup are kept in RAM only while this small (all copies): they hold that RAM between diffs. */
+const MAX_IN_RAM = 512 * 1024 * 1024;
+
 /**
- * The folder that keeps the copies for this project, on the file system of `dataDirs`
- * (a copy is taken by a rename): the working dir's RAM folder of spares
- * (ram-spares.ts), made when `create`, or PG_WORKING_DIR itself.
+ * The folders that may keep the copies: the working dir's RAM folder of spares
+ * (ram-spares.ts; made when `create`), and PG_WORKING_DIR itself.
  */
-function spareHome(config: RestoredSpareSettings, dataDirs: string, create: boolean): string | undefined {
+function spareHomes(config: RestoredSpareSettings, create: boolean): string[] {
   const dir = config.workingDir;
-  if (!dir || !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  if (!dir || !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
   const ram = throwAwaySpareHome(dir, serverUser(config), { create, asRoot: isRoot(config) });
-  return [ram, dir].find((home) => home !== undefined && sameFileSystem(home, dataDirs));
+  return ram && ram !== dir ? [ram, dir] : [dir];
 }
 
 /** Removes the complete copies in `dir` that are not `key`'s. */
@@ -108,28 +110,32 @@ function isUsableCopy(config: Pick<Config, 'euid'>, dir: string, user: OsUser): 
 }
 
 /**
- * Moves a complete restored copy of `backupDir` to `dataDir` (which must not exist) and
- * returns true; false when none is ready. A copy still being extracted is not waited
- * for. What is renamed in but not a usable data folder (something the server account
- * put there) is moved aside beside it, to `rejected-copy`, for the run's cleanup, and
- * false is returned.
+ * Moves a complete restored copy of `backupDir` into place as the cluster's `dataDir`
+ * (which must not exist) and returns true; false when none is ready. A copy on the
+ * disk of `dataDir` is renamed to it; one in RAM into the RAM folder `linkRam` links
+ * `dataDir` to. A copy still being extracted is not waited for. What is renamed in but
+ * not a usable data folder (something the server account put there) is moved aside,
+ * to `rejected-copy` beside it, for the run's cleanup, and false is returned.
  */
-export function takeRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, dataDir: string): boolean {
-  const home = spareHome(config, path.dirname(dataDir), false);
-  if (!home) return false;
-  const rejected = path.join(path.dirname(dataDir), 'rejected-copy');
+export function takeRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, dataDir: string, linkRam: () => string | undefined): boolean {
   const user = serverUser(config);
   const key = restoredSpareKey(config, backupDir, user, database);
-  dropOtherSpares(config, home, key);
-  for (const name of spareNames(key)) {
-    try {
-      fs.renameSync(path.join(home, name), dataDir);
-    } catch {
-      continue; // not ready, or another run took it first
+  for (const home of spareHomes(config, false)) {
+    dropOtherSpares(config, home, key);
+    const ready = spareNames(key).map((name) => path.join(home, name)).filter((copy) => fs.existsSync(copy));
+    if (ready.length === 0) continue;
+    const target = sameFileSystem(home, path.dirname(dataDir)) ? dataDir : linkRam();
+    if (!target) continue;
+    for (const copy of ready) {
+      try {
+        fs.renameSync(copy, target);
+      } catch {
+        continue; // another run took it first, or another file system after all
+      }
+      if (isUsableCopy(config, target, user)) return true;
+      fs.renameSync(target, path.join(path.dirname(target), 'rejected-copy'));
+      return false;
     }
-    if (isUsableCopy(config, dataDir, user)) return true;
-    fs.renameSync(dataDir, rejected);
-    return false;
   }
   return false;
 }
@@ -148,12 +154,14 @@ export interface PrepareRestoredOptions {
 /**
  * Starts filling the restored copies of `backupDir` in the background, at the lowest
  * priority, unless they are there or on their way. `runsDir` is where the runs that
- * take them live: the copies go where those runs put DB1's data, in RAM when there is
- * room (ram-storage.ts), else on `runsDir`'s disk.
+ * take them live: the copies go in RAM when they are small and there is room
+ * (ram-storage.ts), else on `runsDir`'s disk.
  */
 export function prepareRestoredSpare(config: RestoredSpareSettings, backupDir: string, database: string, runsDir: string, options: PrepareRestoredOptions = {}): void {
-  const home = spareHome(config, tmpfsHasRoom() ? SHM : runsDir, !options.onlyReplacing);
-  if (!home || !isBackupDir(backupDir)) return;
+  if (!isBackupDir(backupDir)) return;
+  const inRam = tmpfsHasRoom() && roomNeeded(backupDir) <= MAX_IN_RAM;
+  const home = spareHomes(config, inRam && !options.onlyReplacing).find((dir) => sameFileSystem(dir, inRam ? SHM : runsDir));
+  if (!home) return;
   const user = serverUser(config);
   const key = restoredSpareKey(config, backupDir, user, database);
   const entries = fs.readdirSync(home);

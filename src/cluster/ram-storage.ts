@@ -63,9 +63,11 @@ export function ramDirsOf(focusDir: string): string[] {
  * Points `link` (a cluster's `data`, below a run folder) at a new, not yet existing
  * data folder in RAM, inside a private parent folder of its own, and returns that
  * path; undefined when there is no suitable tmpfs (the data then stays on disk).
- * The link exists before anything is put in RAM, so a cleanup always finds it.
+ * The link exists before anything is put in RAM, so a cleanup always finds it. A link
+ * made already (an earlier attempt to fill it) gives its folder again.
  */
 export function linkRamDataDir(link: string, owner: { uid: number; gid: number }, asRoot: boolean): string | undefined {
+  if (ramDirOf(link)) return fs.readlinkSync(link);
   if (!tmpfsHasRoom()) return undefined;
   let parent: string;
   try {

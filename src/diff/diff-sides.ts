@@ -162,10 +162,11 @@ async function restoreDb1(ctx: BuildContext, log: Logger, backup: string, info: 
     fs.mkdirSync(workingDir, { mode: 0o755 });
     const user = serverUser(config);
     // A copy a background preparation unpacked after the last diff (restored-spare.ts), else unpacked now.
-    const ramData = linkPrivateRamData(config, workingDir);
-    if (takeRestoredSpare(config, backup, config.database, ramData ?? dataDir)) {
+    const linkRam = (): string | undefined => linkPrivateRamData(config, workingDir);
+    if (takeRestoredSpare(config, backup, config.database, dataDir, linkRam)) {
       log.debug(`restore ${backup}: a restored copy kept ready, renamed in`);
     } else {
+      const ramData = linkRam();
       if (ramData) makePrivateRamData(config, ramData);
       await log.step(`restore ${backup}`, () => extractBackup(config, backup, dataDir, user, { onlyDatabase: config.database }));
     }

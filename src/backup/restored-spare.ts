@@ -3,8 +3,8 @@
  * keeps fresh clusters ready (spare-cluster.ts): after a diff, and after a backup that
  * replaced one a diff had used, the backup is extracted in the background into
  * `.spare-restored-<key>-1` and `-2` of the working dir's RAM folder of spares
- * (ram-spares.ts; of `$PG_WORKING_DIR` when RAM is short), so the next diff only
- * renames one into place instead of unpacking the archives while you wait.
+ * (ram-spares.ts; of `$PG_WORKING_DIR` for a big backup or when RAM is short), so the
+ * next diff only renames one into place instead of unpacking the archives while you wait.
  *
  * The key is the backup's identity: its folder, its archives' and info file's size,
  * mtime, ctime and inode, the database the copy serves (which folders it leaves out),

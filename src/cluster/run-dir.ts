@@ -17,7 +17,7 @@ import { removeInBackground } from '../base/process.js';
 import { removeBelow } from '../base/safe-remove.js';
 import { uniqueSuffix } from '../base/unique-name.js';
 import { formatIdentity, parseIdentity, processesMentioning, processIdentity, type ProcessIdentity } from '../base/pids.js';
-import { ramDirOf, removeRamDir, removeRamDirInBackground } from './ram-storage.js';
+import { ramDirOf, removeRamDirInBackground } from './ram-storage.js';
 import { stopServer } from './server-process.js';
 
 /** In each run folder: line 1 `db-tool-run <owner>`, line 2 the entries kept after the run (comma list). */
@@ -143,12 +143,14 @@ export async function discardCluster(config: RunDirSettings, workingDir: string,
       }
     }
   }
-  if (ramDir && options.orphaned) removeRamDir(ramDir);
+  // A killed run's leftovers are removed while we wait: nothing of theirs may linger.
+  // Its programs may still write there (a template copy works in the folder, naming it
+  // nowhere in its arguments) until its reaper ends them: retried meanwhile.
+  if (ramDir && options.orphaned) await removeFolder(ramDir, true);
   else if (ramDir) removeRamDirInBackground(config, ramDir);
-  // A killed run's leftovers are removed while we wait: nothing of theirs may linger. So
-  // is what data in RAM leaves here (a few files): quicker than starting an rm.
+  // What data in RAM leaves here (a few files) goes at once: quicker than starting an rm.
   if (options.orphaned || ramDir || !discardInBackground(config, workingDir)) await removeFolder(workingDir, Boolean(options.orphaned));
-  if (ramDir && options.orphaned) removeRamDir(ramDir);
+  if (ramDir && options.orphaned) await removeFolder(ramDir, true);
   // In /tmp, and the server account's: removed without following a link it put there.
   if (layout.sockDirRelocated) removeBelow(path.dirname(layout.sockDir), layout.sockDir);
 }

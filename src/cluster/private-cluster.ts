@@ -63,14 +63,14 @@ export function startPrivateCluster(config: ClusterSetup, log: Logger, workingDi
     ramData: !existing,
     spareFrom,
     onDataSource: () => {
-      if (spareFrom) sparesTaken.add(spareFrom);
+      if (spareFrom) spareHomesUsed.add(spareFrom);
     },
     settings: privateSettings(options.logDir),
   });
 }
 
-/** Where private clusters of this process took their spares from (or found none), refilled once the run is over. */
-const sparesTaken = new Set<string>();
+/** Where private clusters of this process looked for a spare (taken or not): refilled once the run is over. */
+const spareHomesUsed = new Set<string>();
 
 /**
  * Links `<workingDir>/data` of a private cluster that is filled by other means (a backup
@@ -111,7 +111,7 @@ export async function withRunDir<T>(config: RunDirSetup, prefix: string, work: (
     return await withCleanup(() => clearRunDir(config, runDir, keep), () => work(runDir));
   } finally {
     watchdog.release();
-    if (!interruptedBy()) refillSparesTaken(config);
+    if (!interruptedBy()) refillSpareHomes(config);
   }
 }
 
@@ -119,8 +119,8 @@ export async function withRunDir<T>(config: RunDirSetup, prefix: string, work: (
  * Refills the spares private clusters took, once the run is over: copying beside the
  * run would slow it down.
  */
-function refillSparesTaken(config: TemplateSettings & ServerAccount & Pick<Config, 'database' | 'spares'>): void {
+function refillSpareHomes(config: TemplateSettings & ServerAccount & Pick<Config, 'database' | 'spares'>): void {
   const template = templateFor(config, serverUser(config), config.database);
-  for (const dir of sparesTaken) prepareSpare(config, dir, template.key, template.dataDir);
-  sparesTaken.clear();
+  for (const dir of spareHomesUsed) prepareSpare(config, dir, template.key, template.dataDir);
+  spareHomesUsed.clear();
 }

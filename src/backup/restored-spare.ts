@@ -25,7 +25,7 @@ import { removeInBackground, type OsUser } from '../base/process.js';
 import { isRoot, serverUser, type ServerAccount } from '../cluster/os-user.js';
 import { sameFileSystem } from '../base/folders.js';
 import { SHM, tmpfsHasRoom } from '../cluster/ram-storage.js';
-import { throwAwaySpareHome } from '../cluster/ram-spares.js';
+import { throwAwaySpareHomes } from '../cluster/ram-spares.js';
 import { preparations, RESTORED_SPARE_PREFIX, RESTORED_TMP_PREFIX, roomForSpare, startPreparation, stopPreparation, type PreparationSteps } from '../cluster/spare-cluster.js';
 import { templateFor, type TemplateSettings } from '../cluster/template-cache.js';
 import { BACKUP_INFO, BASE_ARCHIVE, foldersToSkip, isBackupDir, readBackupInfo, WAL_ARCHIVE } from './backup-files.js';
@@ -83,15 +83,9 @@ function isRestoredSpare(entry: string): boolean {
 /** Copies of a backup are kept in RAM only while this small (all copies): they hold that RAM between diffs. */
 const MAX_IN_RAM = 512 * 1024 * 1024;
 
-/**
- * The folders that may keep the copies: the working dir's RAM folder of spares
- * (ram-spares.ts; made when `create`), and PG_WORKING_DIR itself.
- */
+/** The folders that may keep the copies (ram-spares.ts): the working dir's RAM folder of spares (made when `create`), and the working dir. */
 function spareHomes(config: RestoredSpareSettings, create: boolean): string[] {
-  const dir = config.workingDir;
-  if (!dir || !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
-  const ram = throwAwaySpareHome(dir, serverUser(config), { create, asRoot: isRoot(config) });
-  return ram && ram !== dir ? [ram, dir] : [dir];
+  return throwAwaySpareHomes(config.workingDir, serverUser(config), { create, asRoot: isRoot(config) });
 }
 
 /** Removes the complete copies in `dir` that are not `key`'s. */

@@ -3,7 +3,6 @@
  * $LOCAL_DIR/focus/, never PG_WORKING_DIR, and always stopped and removed — on success,
  * failure, SIGINT and SIGTERM, and (through a watchdog) when the run is killed outright.
  */
-import fs from 'node:fs';
 import { initCluster, type ClusterSetup } from './cluster.js';
 import { prepareSpare } from './spare-cluster.js';
 import { templateFor, type TemplateSettings } from './template-cache.js';
@@ -15,7 +14,7 @@ import { clusterLayout, type ClusterSettings, type LayoutSettings } from './clus
 import { clearLeftovers, findLeftovers } from './leftovers.js';
 import { isRoot, serverUser, type ServerAccount } from './os-user.js';
 import { linkRamDataDir, SHM } from './ram-storage.js';
-import { throwAwaySpareHome } from './ram-spares.js';
+import { throwAwaySpareHomes } from './ram-spares.js';
 import { chownBelow, makeDirsBelow } from '../base/safe-files.js';
 import { clearRunDir, createRunDir, focusDirOf, type RunDirSettings } from './run-dir.js';
 import { startWatchdog } from './watchdog.js';
@@ -38,22 +37,14 @@ export function privateSettings(logDir?: string): ClusterSettings {
 }
 
 /**
- * Where the spares of the project's throw-away clusters are kept: in RAM beside their
- * data (ram-spares.ts), else the project's working dir (postgres-init's spares).
- */
-function privateSpareHome(config: ServerAccount & Pick<Config, 'workingDir'>, create: boolean): string | undefined {
-  if (!config.workingDir || !fs.existsSync(config.workingDir)) return undefined;
-  return throwAwaySpareHome(config.workingDir, serverUser(config), { create, asRoot: isRoot(config) }) ?? config.workingDir;
-}
-
-/**
  * Starts a fresh cluster (or the data already there) in `workingDir` (a folder below a
  * run dir). A fresh one is a spare kept ready (renamed in: nothing to copy while we
  * wait), else a copy in RAM; once the run is over, its spares are refilled.
  */
 export function startPrivateCluster(config: ClusterSetup, log: Logger, workingDir: string, options: PrivateClusterOptions = {}): Promise<ClusterConnection> {
   const existing = Boolean(options.existingData);
-  const spareFrom = existing ? undefined : privateSpareHome(config, config.spares > 0);
+  // In RAM beside their data (ram-spares.ts), else the working dir (postgres-init's spares).
+  const [spareFrom] = existing ? [] : throwAwaySpareHomes(config.workingDir, serverUser(config), { create: config.spares > 0, asRoot: isRoot(config) });
   return initCluster(config, log, {
     reuse: existing,
     // Data put there by other means (a restored backup) must hold the database.

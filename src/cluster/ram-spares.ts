@@ -11,7 +11,7 @@
  * `working-dir` file. postgres-init's own spares stay in the working dir: its cluster
  * must be on disk. A working dir already in RAM keeps them itself. The folder goes
  * with the working dir (`database cleanup`); one whose working dir is gone is a
- * leftover that the next run, or `database doctor --fix`, removes.
+ * leftover that the project's next run, or `database doctor --fix`, removes.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -58,6 +58,17 @@ export function throwAwaySpareHome(workingDir: string, owner: { uid: number; gid
     fs.chownSync(home, owner.uid, owner.gid);
   }
   return home;
+}
+
+/**
+ * Where the spares of `workingDir`'s throw-away clusters may be, preferred first: its
+ * RAM folder (throwAwaySpareHome), then the working dir itself; none when it does not
+ * exist.
+ */
+export function throwAwaySpareHomes(workingDir: string | undefined, owner: { uid: number; gid: number }, options: { create: boolean; asRoot: boolean }): string[] {
+  if (!workingDir || !fs.statSync(workingDir, { throwIfNoEntry: false })?.isDirectory()) return [];
+  const ram = throwAwaySpareHome(workingDir, owner, options);
+  return ram && ram !== workingDir ? [ram, workingDir] : [workingDir];
 }
 
 /** Stops the spare copies in progress of `workingDir`: in it, and in its RAM folder of spares. */

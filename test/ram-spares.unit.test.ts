@@ -2,6 +2,7 @@
  * Where the spares of throw-away clusters are kept (src/cluster/ram-spares.ts): which
  * folder, and which folders of that name are never used.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,24 @@ describe('throwAwaySpareHome', () => {
     fs.symlinkSync(elsewhere, spareHomeOf(linked));
     expect(throwAwaySpareHome(linked, me, { create: true, asRoot: false })).toBeUndefined();
     expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+});
+
+describe('orphanedSpareHomes', () => {
+  it('reads a FIFO or a link put in place of the working-dir file as nothing, without blocking', () => {
+    for (const plant of ['fifo', 'link'] as const) {
+      const gone = path.join(diskWorkingDir(), 'gone');
+      const home = spareHomeOf(gone);
+      fs.mkdirSync(home, { mode: 0o700 });
+      const file = path.join(home, 'working-dir');
+      if (plant === 'fifo') expect(spawnSync('mkfifo', [file]).status).toBe(0);
+      else {
+        const target = path.join(path.dirname(gone), 'target');
+        fs.writeFileSync(target, `${gone}\n`);
+        fs.symlinkSync(target, file);
+      }
+      expect(orphanedSpareHomes().map((orphan) => orphan.home)).not.toContain(home);
+    }
   });
 });
 

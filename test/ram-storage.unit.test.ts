@@ -3,6 +3,7 @@
  * background when its run is over: handed over to a detached rm, which the leftover
  * scan leaves alone while it runs.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,5 +53,14 @@ describe('removeRamDirInBackground', () => {
     removeRamDirInBackground({ env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, elsewhere);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(fs.readdirSync(elsewhere)).toEqual(['owner']);
+  });
+});
+
+describe('allRamDirs', () => {
+  it('a FIFO put in place of the owner record reads as no owner, without blocking', () => {
+    const { ramDir } = clusterInRam(0);
+    fs.rmSync(path.join(ramDir, 'owner'));
+    expect(spawnSync('mkfifo', [path.join(ramDir, 'owner')]).status).toBe(0);
+    expect(allRamDirs().find((dir) => dir.dir === ramDir)).toEqual({ dir: ramDir, owner: undefined, link: undefined });
   });
 });

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isTmpfs, removeRamDir, SHM, tmpfsHasRoom } from './ram-storage.js';
 import { stopSparePreparation } from './spare-cluster.js';
+import { readPlainFile } from '../base/safe-files.js';
 
 const HOME_PREFIX = 'db-tool-spares-';
 const WORKING_DIR_FILE = 'working-dir';
@@ -99,12 +100,8 @@ export function orphanedSpareHomes(): { home: string; workingDir: string }[] {
   }
   return entries.flatMap((entry) => {
     const home = path.join(SHM, entry);
-    let workingDir: string;
-    try {
-      workingDir = fs.readFileSync(path.join(home, WORKING_DIR_FILE), 'utf8').trim();
-    } catch {
-      return []; // being made, or not ours to read
-    }
+    // The server account's folder: a link or FIFO in the file's place reads as nothing.
+    const workingDir = readPlainFile(path.join(home, WORKING_DIR_FILE))?.trim();
     return workingDir && spareHomeOf(workingDir) === home && !fs.existsSync(workingDir) ? [{ home, workingDir }] : [];
   });
 }

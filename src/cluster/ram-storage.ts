@@ -7,9 +7,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatIdentity, processIdentity, readIdentityFile, type ProcessIdentity } from '../base/pids.js';
+import { formatIdentity, parseIdentity, processIdentity, type ProcessIdentity } from '../base/pids.js';
 import { spawnDetachedScript } from '../base/process.js';
-import { readBelow, writeBelow } from '../base/safe-files.js';
+import { readBelow, readPlainFile, writeBelow } from '../base/safe-files.js';
 import { removeBelow } from '../base/safe-remove.js';
 
 export const SHM = '/dev/shm';
@@ -109,14 +109,9 @@ export function allRamDirs(): RamDir[] {
   }
   return entries.map((entry) => {
     const dir = path.join(SHM, entry);
-    const ownerFile = path.join(dir, OWNER_FILE);
-    let link: string | undefined;
-    try {
-      link = fs.readFileSync(ownerFile, 'utf8').split('\n')[1] || undefined;
-    } catch {
-      link = undefined;
-    }
-    return { dir, owner: readIdentityFile(ownerFile), link };
+    // The server account's folder: a link or FIFO in the record's place reads as nothing.
+    const record = readPlainFile(path.join(dir, OWNER_FILE))?.split('\n');
+    return { dir, owner: parseIdentity(record?.[0]), link: record?.[1] || undefined };
   });
 }
 

@@ -87,15 +87,6 @@ export function parseIdentity(line: string | undefined): ProcessIdentity | undef
   return { pid: Number(match[1]), started: known(match[2]), namespace: known(match[3]) };
 }
 
-/** The identity on the first line of a file, undefined when the file is missing or holds none. */
-export function readIdentityFile(file: string): ProcessIdentity | undefined {
-  try {
-    return parseIdentity(fs.readFileSync(file, 'utf8').split('\n')[0]);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Each process of this machine with its command line split into arguments (Linux /proc). */
 export function processCommandLines(): Array<{ pid: number; args: string[] }> {
   let entries: string[];

@@ -75,6 +75,7 @@ describe('orphanedSpareHomes', () => {
     for (const plant of ['fifo', 'link'] as const) {
       const gone = path.join(diskWorkingDir(), 'gone');
       const home = spareHomeOf(gone);
+      made.push(home);
       fs.mkdirSync(home, { mode: 0o700 });
       const file = path.join(home, 'working-dir');
       if (plant === 'fifo') expect(spawnSync('mkfifo', [file]).status).toBe(0);

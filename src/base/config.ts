@@ -125,6 +125,21 @@ function gotFrom(origins: ReadonlyMap<string, string>): Got {
   };
 }
 
+/** `${XDG_CACHE_HOME:-$HOME/.cache}/db-tool`: the template cache and the tool's own logs. */
+function toolCacheDir(xdgCacheHome: string | undefined, home: string): string {
+  return path.join(xdgCacheHome ?? path.join(home, '.cache'), 'db-tool');
+}
+
+/**
+ * The tool's cache folder as this process's environment names it, read before anything
+ * else is loaded (src/cli/compile-cache.ts): an --env-file is not read yet.
+ */
+export function startupCacheDir(): string {
+  const value = (name: string): string | undefined => process.env[name] || undefined;
+  const xdgCacheHome = value('XDG_CACHE_HOME');
+  return toolCacheDir(xdgCacheHome === undefined ? undefined : path.resolve(xdgCacheHome), value('HOME') ?? os.homedir());
+}
+
 /** Build the configuration from an environment (default: this process's). */
 export function loadConfig(
   realEnv: Readonly<Record<string, string | undefined>> = process.env,
@@ -177,7 +192,7 @@ export function loadConfig(
     ...terminalSettings(env, childEnv, got),
     pgBinDir: resolve(get('PG_BIN_DIR')),
     osUser: get('PG_OS_USER') ?? DEFAULTS.osUser,
-    cacheDir: path.join(resolve(get('XDG_CACHE_HOME')) ?? path.join(home, '.cache'), 'db-tool'),
+    cacheDir: toolCacheDir(resolve(get('XDG_CACHE_HOME')), home),
     tmpDir: resolve(get('TMPDIR')) ?? '/tmp',
     euid: typeof process.geteuid === 'function' ? process.geteuid() : 1000,
     path: get('PATH') ?? '/usr/local/bin:/usr/bin:/bin',

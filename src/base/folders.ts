@@ -70,3 +70,28 @@ export function sameFileSystem(a: string, b: string): boolean {
   const device = fs.statSync(a, { throwIfNoEntry: false })?.dev;
   return device !== undefined && device === fs.statSync(b, { throwIfNoEntry: false })?.dev;
 }
+
+/**
+ * True when no account but `uid` and root can change what `dir` holds: it and every
+ * folder above it (links resolved) belong to `uid` or root, and no one else may write
+ * in them, except in a sticky folder above it (/tmp), where others cannot rename or
+ * remove what is not theirs.
+ */
+export function onlyChangeableBy(dir: string, uid: number): boolean {
+  let current: string;
+  try {
+    current = fs.realpathSync(dir);
+  } catch {
+    return false;
+  }
+  for (let level = 0; ; level += 1) {
+    const stat = fs.statSync(current, { throwIfNoEntry: false });
+    if (!stat?.isDirectory() || (stat.uid !== uid && stat.uid !== 0)) return false;
+    const othersMayWrite = (stat.mode & 0o022) !== 0;
+    const sticky = (stat.mode & 0o1000) !== 0;
+    if (othersMayWrite && (level === 0 || !sticky)) return false;
+    const parent = path.dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}

@@ -8,10 +8,15 @@
  *   and 22.23 measure no cost here): bin/db-tool-launcher does the half that must
  *   happen before Node starts; `takeHandedOverCaCerts`, `trustExtraCaCerts` and
  *   `withExtraCa` the rest.
+ * - Node's module compile cache (Node 22.1 and later): `keepCompiledCode`, which every
+ *   program calls before it loads the rest (src/cli/compile-cache.ts).
  */
 import fs from 'node:fs';
+import module from 'node:module';
+import path from 'node:path';
 import type pg from 'pg';
 import { EnvironmentError } from './errors.js';
+import { makeDirs, onlyChangeableBy } from './folders.js';
 
 /**
  * pg asks at load time whether it runs in a Cloudflare Worker. Where `navigator` is
@@ -68,4 +73,32 @@ export async function withExtraCa(ssl: pg.ClientConfig['ssl'], file = extraCaFil
   }
   const { rootCertificates } = await import('node:tls');
   return { ...options, ca: [...rootCertificates, extra] };
+}
+
+type EnableCompileCache = (directory: string) => unknown;
+
+/**
+ * Lets Node keep the code it compiles of the tool's modules between runs (its module
+ * compile cache, V8's code cache on disk, Node 22.1 and later; on Node 20 nothing
+ * happens). Compiling them is most of a command's start after Node's own: on Node 22
+ * `postgres-init` of a running cluster and `database status` take about 10 % less, a
+ * diff starts its clusters about 15 ms sooner.
+ *
+ * Compiled code runs as it is found, so it is kept only where no other account can
+ * change it: `node-compile-cache/` in the tool's cache folder, when that folder and every
+ * folder above it are this account's or root's and no one else may write there (a
+ * `sudo -E` run with another user's HOME compiles as before). Node never fails a run
+ * for its cache (a full disk, a read-only HOME); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ */
+export function keepCompiledCode(toolCacheDir: string): void {
+  const enable = (module as { enableCompileCache?: EnableCompileCache }).enableCompileCache;
+  if (!enable || typeof process.geteuid !== 'function') return;
+  try {
+    const dir = path.join(toolCacheDir, 'node-compile-cache');
+    makeDirs(dir, { mode: 0o700 });
+    const real = fs.realpathSync(dir);
+    if (onlyChangeableBy(real, process.geteuid())) enable(real);
+  } catch {
+    // No folder for it (a read-only HOME, a file in the way): compiled as without the cache.
+  }
 }

@@ -1,4 +1,5 @@
 /** database: the project's database commands (SPEC §5). */
+import './compile-cache.js'; // first: the modules below load with the cache on
 import { ExitCode } from './exit-codes.js';
 import { buildDatabase } from './database-program.js';
 import { commandLine, runCli } from './run.js';

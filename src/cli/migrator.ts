@@ -1,4 +1,5 @@
 /** migrator: migrations up/down/to/status with drift protection, for any database (SPEC §7). */
+import './compile-cache.js'; // first: the modules below load with the cache on
 import { Command } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { MIGRATOR_USAGE, runMigrator } from './migrator-program.js';

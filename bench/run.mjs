@@ -10,6 +10,7 @@
  * (`npm run bench -- NAME` runs it); `skipped: 'why'` names why a case cannot run here
  * (one note line instead of a row).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { median, ROOT } from './lib.mjs';
@@ -68,3 +69,6 @@ for (const row of rows) {
 }
 for (const ratio of ratios) console.log(ratio);
 for (const note of notes) console.log(note);
+// The Node the tool ran on (DB_TOOL_NODE, else node on PATH): Node 22.1+ keeps its compiled code (src/base/startup-shortcuts.ts).
+const toolNode = process.env.DB_TOOL_NODE ?? 'node';
+console.log(`the tool ran on Node ${execFileSync(toolNode, ['--version'], { encoding: 'utf8' }).trim().replace(/^v/, '')} (${toolNode})`);

@@ -16,7 +16,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isTmpfs, removeRamDir, SHM, tmpfsHasRoom } from './ram-storage.js';
+import { isTmpfs, removeRamDir, SHM, shmFolders, tmpfsHasRoom } from './ram-storage.js';
 import { stopSparePreparation } from './spare-cluster.js';
 import { readPlainFile } from '../base/safe-files.js';
 
@@ -92,14 +92,7 @@ function removeSpareHome(home: string): void {
 
 /** RAM folders of spares whose working dir is gone. */
 export function orphanedSpareHomes(): { home: string; workingDir: string }[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(SHM).filter((entry) => entry.startsWith(HOME_PREFIX));
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
-    const home = path.join(SHM, entry);
+  return shmFolders(HOME_PREFIX).flatMap((home) => {
     // The server account's folder: a link or FIFO in the file's place reads as nothing.
     const workingDir = readPlainFile(path.join(home, WORKING_DIR_FILE))?.trim();
     return workingDir && spareHomeOf(workingDir) === home && !fs.existsSync(workingDir) ? [{ home, workingDir }] : [];

@@ -49,14 +49,19 @@ export function ramTag(focusDir: string): string {
   return crypto.createHash('sha256').update(focusDir).digest('hex').slice(0, 12);
 }
 
-/** RAM folders of the private clusters of one `$LOCAL_DIR/focus`. */
-export function ramDirsOf(focusDir: string): string[] {
-  const tag = ramTag(focusDir);
+/** The folders in /dev/shm whose names start with `prefix`; none when it cannot be read. */
+export function shmFolders(prefix: string): string[] {
   try {
-    return fs.readdirSync(SHM).filter((entry) => entry.startsWith(PREFIX) && entry.includes(`-${tag}-`)).map((entry) => path.join(SHM, entry));
+    return fs.readdirSync(SHM).filter((entry) => entry.startsWith(prefix)).map((entry) => path.join(SHM, entry));
   } catch {
     return [];
   }
+}
+
+/** RAM folders of the private clusters of one `$LOCAL_DIR/focus`. */
+export function ramDirsOf(focusDir: string): string[] {
+  const tag = ramTag(focusDir);
+  return shmFolders(PREFIX).filter((dir) => path.basename(dir).includes(`-${tag}-`));
 }
 
 /**
@@ -101,14 +106,7 @@ export interface RamDir {
 
 /** Every RAM folder of db-tool's private clusters on this machine (that we may read). */
 export function allRamDirs(): RamDir[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(SHM).filter((entry) => entry.startsWith(PREFIX));
-  } catch {
-    return [];
-  }
-  return entries.map((entry) => {
-    const dir = path.join(SHM, entry);
+  return shmFolders(PREFIX).map((dir) => {
     // The server account's folder: a link or FIFO in the record's place reads as nothing.
     const record = readPlainFile(path.join(dir, OWNER_FILE))?.split('\n');
     return { dir, owner: parseIdentity(record?.[0]), link: record?.[1] || undefined };

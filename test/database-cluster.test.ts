@@ -183,6 +183,8 @@ describe('database status and doctor', () => {
     const text = await runBin('database', ['status'], { env });
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^cluster: +not running$/m);
+    // Stopped, the version is the data folder's major version (its PG_VERSION).
+    expect(text.stdout).toMatch(new RegExp(`^postgres: +${json.postgresVersion.split('.')[0]}$`, 'm'));
   });
 
   it('passes on a working machine and fails (exit 1) on a missing requested library', async () => {

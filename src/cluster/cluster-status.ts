@@ -2,12 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireWorkingDir } from '../base/config.js';
-import { readPlainFile } from '../base/safe-files.js';
 import { withClient } from '../pg/db.js';
 import { clusterLayout } from './cluster-layout.js';
 import { disagreementNote, runningCluster, type ProjectCluster } from './cluster-connection.js';
 import { hasPreviousCluster } from './previous-cluster.js';
-import { runningServer } from './server-process.js';
+import { dataVersion, runningServer } from './server-process.js';
 
 export interface ClusterStatus {
   workingDir: string;
@@ -49,8 +48,7 @@ export async function readClusterStatus(config: ProjectCluster): Promise<Cluster
   const server = runningServer(layout.dataDir);
   const connection = server ? runningCluster(config) : undefined;
   const note = connection && disagreementNote(connection);
-  // The server account's file: a link or FIFO put there reads as nothing (never hangs).
-  let version: string | null = readPlainFile(path.join(layout.dataDir, 'PG_VERSION'))?.trim() ?? null;
+  let version: string | null = dataVersion(layout.dataDir) ?? null;
   if (connection) {
     version = await withClient(connection.url, async (client) => (await client.query('SHOW server_version')).rows[0].server_version as string, { database: 'postgres' }).catch(() => version);
   }

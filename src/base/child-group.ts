@@ -83,8 +83,15 @@ export class ChildGroup {
     if (child.pid !== undefined) reaper.send(`+${child.pid}:${stopSignal.replace(/^SIG/, '')}`);
     // On SIGINT/SIGTERM our children stop with us: a psql, tar or ssh left running would
     // hold the run up (or outlive it) when the signal was sent to us alone.
-    this.forget = onInterrupt(async () => this.stop(this.stopSignal));
-    signal?.addEventListener('abort', () => this.stop(this.stopSignal), { once: true });
+    const forgetInterrupt = onInterrupt(async () => this.stop(this.stopSignal));
+    // One signal may serve a whole run (the test runner's psqls): its listener goes with
+    // the group, or they pile up with every program the run starts.
+    const onAbort = (): void => this.stop(this.stopSignal);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.forget = () => {
+      forgetInterrupt();
+      signal?.removeEventListener('abort', onAbort);
+    };
     child.on('exit', () => this.ended());
   }
 

@@ -1,8 +1,8 @@
 // `database test -j 2` on 16 files of 0.25 s each (pg_sleep), side by side with
-// `pg_prove -j 2` on the same files and database (SPEC §13: ≤ 0.9 × pg_prove). The runs
-// alternate — pg_prove before each of ours — so both see the same machine; the peer's
-// row is printed next to ours, and our target is 0.9 × its median. Needs pg_prove
-// (Debian: libtap-parser-sourcehandler-pgtap-perl).
+// `pg_prove -j 2` on the same files and database (SPEC §13: ≤ 1.0 × pg_prove; the sleeps
+// alone are about 0.85 × of it). The runs alternate — pg_prove before each of ours — so
+// both see the same machine; the peer's row is printed next to ours, and our target is
+// its median. Needs pg_prove (Debian: libtap-parser-sourcehandler-pgtap-perl).
 import fs from 'node:fs';
 import path from 'node:path';
 import { bin, median, run, startCluster, tempDir } from '../lib.mjs';
@@ -32,7 +32,7 @@ export default {
   peerName: 'peer: pg_prove -j 2',
   peerTimes,
   get targetSeconds() {
-    return peerTimes.length > 0 ? Number((0.9 * median(peerTimes)).toFixed(3)) : undefined;
+    return peerTimes.length > 0 ? Number(median(peerTimes).toFixed(3)) : undefined;
   },
   setup,
   async beforeEach(state) {

@@ -120,6 +120,15 @@ describe('database test: which files', () => {
     expect(result.stdout).toContain('PASS: 6 passed (3 files');
   });
 
+  it('a run of more files than Node allows listeners on one signal (10): all pass, and Node warns of nothing', async () => {
+    // runBin fails on a warning Node prints: one AbortSignal served every psql of a run,
+    // and each kept a listener on it (MaxListenersExceededWarning from the eleventh file).
+    for (let i = 1; i <= 12; i += 1) testFile(`many/t${String(i).padStart(2, '0')}.sql`, passing(1));
+    const result = await dbTest(['-j', '2', 'many']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('PASS: 12 passed (12 files');
+  });
+
   it('runs the files and folders given, relative to the current directory, each file once', async () => {
     testFile('given/one.sql', passing(1));
     testFile('given/deeper/two.sql', passing(2));

@@ -38,9 +38,18 @@ export function runProgram(program: string, args: string[], options: CliOptions 
   });
 }
 
-/** Runs one of our executables from bin/. */
-export function runBin(name: 'database' | 'postgres-init' | 'postgres-cleanup' | 'migrator', args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return runProgram(path.join(BIN, name), args, options);
+/** A warning Node prints on its own (`(node:123) MaxListenersExceededWarning: …`): a bug of ours, never output. */
+const NODE_WARNING = /^\(node:\d+\) (?:\[\w+\] )?\w*Warning: .*$/m;
+
+/**
+ * Runs one of our executables from bin/. Fails when Node printed a warning of its own:
+ * every test that runs a command checks that too.
+ */
+export async function runBin(name: 'database' | 'postgres-init' | 'postgres-cleanup' | 'migrator', args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const result = await runProgram(path.join(BIN, name), args, options);
+  const warning = NODE_WARNING.exec(result.stderr);
+  if (warning) throw new Error(`${name} ${args.join(' ')}: Node printed a warning: ${warning[0]}`);
+  return result;
 }
 
 /** Parses `export NAME='value'` lines (postgres-init --env). */

@@ -75,6 +75,18 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The seconds `work` took (a peer's run, timed in a case's beforeEach). */
+export async function secondsOf(work) {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+}
+
+/** `ratio` × the median of the peer's times so far, in seconds; undefined before the peer ran. */
+export function peerTarget(peerTimes, ratio) {
+  return peerTimes.length > 0 ? Number((ratio * median(peerTimes)).toFixed(3)) : undefined;
+}
+
 /**
  * A cluster of its own for a case, started by postgres-init in `dir`: its environment
  * and the variables postgres-init exports (PGURL, POSTGRESQL_HOST…).

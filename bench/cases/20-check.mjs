@@ -6,7 +6,7 @@
 // pairs: on a machine loaded by other work, five medians swung by ±0.1 in the ratio.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bin, ROOT, run, tempDir } from '../lib.mjs';
+import { bin, ROOT, run, secondsOf, tempDir } from '../lib.mjs';
 
 const peerTimes = [];
 
@@ -24,9 +24,7 @@ export default {
     return { dir, env };
   },
   async beforeEach(state) {
-    const started = performance.now();
-    await run(bin('database'), ['check', '--no-migrations'], state.env);
-    peerTimes.push((performance.now() - started) / 1000);
+    peerTimes.push(await secondsOf(() => run(bin('database'), ['check', '--no-migrations'], state.env)));
   },
   run: (state) => run(bin('database'), ['check'], state.env),
   teardown: (state) => fs.rmSync(state.dir, { recursive: true, force: true }),

@@ -10,7 +10,7 @@
 // from a fresh copy of one template database.
 import fs from 'node:fs';
 import path from 'node:path';
-import { bin, median, ROOT, run, startCluster, tempDir } from '../lib.mjs';
+import { bin, peerTarget, ROOT, run, secondsOf, startCluster, tempDir } from '../lib.mjs';
 
 export const MIGRATION_COUNT = 200;
 
@@ -99,16 +99,14 @@ export default {
   peerTimes,
   // SPEC §13: ≤ 1 s, and ≤ 0.9 × dbmate's median in the same run.
   get targetSeconds() {
-    return peerTimes.length > 0 ? Number(Math.min(1, 0.9 * median(peerTimes)).toFixed(3)) : 1;
+    return Math.min(1, peerTarget(peerTimes, 0.9) ?? 1);
   },
   setup: setupMigrations,
   // Fresh copies for both, then dbmate (timed here), then ours (timed by run.mjs): both
   // see the same machine and start from the same state.
   async beforeEach(state) {
     await freshDatabases(state);
-    const started = performance.now();
-    await dbmate(state, 'up');
-    peerTimes.push((performance.now() - started) / 1000);
+    peerTimes.push(await secondsOf(() => dbmate(state, 'up')));
   },
   run: (state) => migrator(state, 'migrate', 'up', 'all'),
   teardown: teardownMigrations,

@@ -5,7 +5,7 @@
 // its median. Needs pg_prove (Debian: libtap-parser-sourcehandler-pgtap-perl).
 import fs from 'node:fs';
 import path from 'node:path';
-import { bin, median, run, startCluster, tempDir } from '../lib.mjs';
+import { bin, peerTarget, run, secondsOf, startCluster, tempDir } from '../lib.mjs';
 
 const FILES = 16;
 const peerTimes = [];
@@ -32,13 +32,11 @@ export default {
   peerName: 'peer: pg_prove -j 2',
   peerTimes,
   get targetSeconds() {
-    return peerTimes.length > 0 ? Number(median(peerTimes).toFixed(3)) : undefined;
+    return peerTarget(peerTimes, 1);
   },
   setup,
   async beforeEach(state) {
-    const started = performance.now();
-    await run('pg_prove', ['-j', '2', ...state.connection, ...state.files], {}, { cwd: state.tests });
-    peerTimes.push((performance.now() - started) / 1000);
+    peerTimes.push(await secondsOf(() => run('pg_prove', ['-j', '2', ...state.connection, ...state.files], {}, { cwd: state.tests })));
   },
   run: (state) => run(bin('database'), ['--url', state.url, 'test', '-j', '2', state.tests], { HECTIC_LOG: 'warn' }),
   async teardown(state) {

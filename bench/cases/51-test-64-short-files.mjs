@@ -5,7 +5,7 @@
 // The cluster is without pg_cron (case 52 measures what pg_cron adds). The runs
 // alternate — pg_prove before each of ours — so both see the same machine; our target
 // is 0.9 × its median. Needs pg_prove (Debian: libtap-parser-sourcehandler-pgtap-perl).
-import { median, run } from '../lib.mjs';
+import { peerTarget, run, secondsOf } from '../lib.mjs';
 import { deployedCluster, removeShortTestsProject, runShortTests, SHORT_FILES, shortTestsProject } from '../short-tests-project.mjs';
 
 const peerTimes = [];
@@ -32,13 +32,11 @@ export default {
   peerName: 'peer: pg_prove -j 2 (short files)',
   peerTimes,
   get targetSeconds() {
-    return peerTimes.length > 0 ? Number((0.9 * median(peerTimes)).toFixed(3)) : undefined;
+    return peerTarget(peerTimes, 0.9);
   },
   setup,
   async beforeEach(state) {
-    const started = performance.now();
-    await run('pg_prove', ['-j', '2', ...state.connection, ...state.project.files], {}, { cwd: state.project.tests });
-    peerTimes.push((performance.now() - started) / 1000);
+    peerTimes.push(await secondsOf(() => run('pg_prove', ['-j', '2', ...state.connection, ...state.project.files], {}, { cwd: state.project.tests })));
   },
   run: (state) => runShortTests(state.project, state.cluster),
   teardown: (state) => removeShortTestsProject(state.project),

@@ -3,7 +3,7 @@
 // run moves it aside for its snapshot — next to the same run in a cluster without it
 // (SPEC §13: ≤ 1.1 × that). The runs alternate, the peer first, so both see the same
 // machine; the peer's row is printed next to ours with the ratio. Needs pg_cron.
-import { median, run } from '../lib.mjs';
+import { peerTarget, run, secondsOf } from '../lib.mjs';
 import { deployedCluster, removeShortTestsProject, runShortTests, SHORT_FILES, shortTestsProject } from '../short-tests-project.mjs';
 
 const peerTimes = [];
@@ -27,13 +27,11 @@ export default {
   peerName: 'peer: the same without pg_cron',
   peerTimes,
   get targetSeconds() {
-    return peerTimes.length > 0 ? Number((1.1 * median(peerTimes)).toFixed(3)) : undefined;
+    return peerTarget(peerTimes, 1.1);
   },
   setup,
   async beforeEach(state) {
-    const started = performance.now();
-    await runShortTests(state.project, state.plain);
-    peerTimes.push((performance.now() - started) / 1000);
+    peerTimes.push(await secondsOf(() => runShortTests(state.project, state.plain)));
   },
   run: (state) => runShortTests(state.project, state.withCron),
   teardown: (state) => removeShortTestsProject(state.project),

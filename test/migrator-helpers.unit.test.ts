@@ -15,6 +15,9 @@ import { readMigrationFolders, readMigrations } from '../src/migrations/migratio
 import { AS_SESSION_USER, buildMigrationScript, READ_ONLY_DEFAULT, SESSION_RESET } from '../src/migrations/migration-script.js';
 import { quotePsqlArgument } from '../src/pg/psql.js';
 import { migrationStatuses } from '../src/migrations/migration-status.js';
+import { createLogger, stripAnsi } from '../src/base/log.js';
+import type { MigrationStep } from '../src/migrations/migration-plan.js';
+import { stepProgress } from '../src/migrations/migrate.js';
 import { makeTempDir } from './helpers/env.js';
 import { writeMigration } from './helpers/migrator.js';
 
@@ -230,5 +233,28 @@ describe('migration folders', () => {
       '20240101000000-a: missing down.sql\n20240102000000-b: missing down/entrypoint.sql\n20240103000000-c: missing up/entrypoint.sql\n20240104000000-d\n',
     );
     expect(formatList(listMigrationsCommand(dir), true)).toBe('20240101000000-a\n20240102000000-b\n20240103000000-c\n20240104000000-d\n');
+  });
+});
+
+describe('migration progress on a terminal', () => {
+  it('shows one migration live at a time: the last one\'s line is printed before the next one\'s live line', async () => {
+    // Both live at once even for a moment, a terminal read in between showed two live lines
+    // (the tmux test of terminal.test.ts failed so on a loaded machine).
+    const writes: string[] = [];
+    const log = createLogger({ level: 'info', noColor: true, sink: { isTTY: true, write: (text: string) => writes.push(stripAnsi(text)) } });
+    const steps = [
+      { name: '20240101000000-a', direction: 'up' },
+      { name: '20240102000000-b', direction: 'up' },
+    ] as MigrationStep[];
+    const progress = stepProgress(log, steps);
+    progress?.start(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    progress?.start(1);
+    await progress?.end(true);
+    const finishedA = writes.findIndex((text) => text.includes('✓ apply 20240101000000-a (1/2)'));
+    const firstB = writes.findIndex((text) => text.includes('apply 20240102000000-b (2/2)'));
+    expect(finishedA).toBeGreaterThanOrEqual(0);
+    expect(firstB).toBeGreaterThan(finishedA);
+    expect(writes.some((text) => text.includes('✓ apply 20240102000000-b (2/2)'))).toBe(true);
   });
 });

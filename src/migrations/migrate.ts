@@ -124,7 +124,7 @@ function inspector(url: string): RunInspector {
 }
 
 /** The live steps of a run on a terminal; `end` resolves once the last one's line is printed. */
-interface StepProgress {
+export interface StepProgress {
   start(index: number): void;
   end(ok: boolean): Promise<void>;
 }
@@ -133,7 +133,7 @@ interface StepProgress {
  * On a terminal, each migration is a step of the log: a live line while it runs (a long
  * one shows what is running), then its line with its duration. Elsewhere, nothing.
  */
-function stepProgress(log: Logger, steps: readonly MigrationStep[]): StepProgress | undefined {
+export function stepProgress(log: Logger, steps: readonly MigrationStep[]): StepProgress | undefined {
   if (!log.interactive) return undefined;
   let current: { resolve(): void; reject(error: Error): void; shown: Promise<unknown> } | undefined;
   const end = (ok: boolean): Promise<unknown> => {
@@ -145,13 +145,15 @@ function stepProgress(log: Logger, steps: readonly MigrationStep[]): StepProgres
   };
   return {
     start(index) {
-      void end(true);
+      // This step's live line starts once the last step's line is printed: never two live
+      // lines at once, not even for the moment the last one takes to finish.
+      const previous = end(true);
       const step = steps[index];
       if (!step) return;
       let settle: Pick<NonNullable<typeof current>, 'resolve' | 'reject'> = { resolve: () => undefined, reject: () => undefined };
       const running = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
       const title = `${step.direction === 'up' ? 'apply' : 'revert'} ${step.name} (${index + 1}/${steps.length})`;
-      current = { ...settle, shown: log.step(title, () => running).catch(() => undefined) };
+      current = { ...settle, shown: previous.then(() => log.step(title, () => running)).catch(() => undefined) };
     },
     end: async (ok) => {
       await end(ok);

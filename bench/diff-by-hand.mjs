@@ -12,7 +12,7 @@
 // without the tool would type.
 import fs from 'node:fs';
 import path from 'node:path';
-import { isRoot, ROOT, run, tempDir } from './lib.mjs';
+import { isRoot, ROOT, run, secondsOf, tempDir } from './lib.mjs';
 
 // The PostgreSQL programs' folder, as the floor (00-floor) finds it.
 const BINDIR = `
@@ -108,9 +108,7 @@ export async function runByHand(prepared) {
   const asOwner = (program, args) => (prepared.owner ? run('runuser', ['-u', prepared.owner.name, '--', program, ...args]) : run(program, args));
   try {
     if (prepared.owner) fs.chownSync(work, prepared.owner.uid, prepared.owner.gid);
-    const started = performance.now();
-    await asOwner('sh', ['-c', SCRIPT, 'sh', work, ...prepared.args]);
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = await secondsOf(() => asOwner('sh', ['-c', SCRIPT, 'sh', work, ...prepared.args]));
     if (!fs.existsSync(path.join(work, 'db1.sql')) || !fs.existsSync(path.join(work, 'db2.sql'))) throw new Error(`by hand: no dumps in ${work}`);
     return seconds;
   } finally {

@@ -5,7 +5,7 @@
 // files, then `cmp`. Targets: ≤ 2 × that floor, node's peak RSS ≤ 200 MB at any R.
 import fs from 'node:fs';
 import path from 'node:path';
-import { median, ROOT, run, startCluster, tempDir } from './lib.mjs';
+import { median, ROOT, run, secondsOf, startCluster, tempDir } from './lib.mjs';
 
 const TABLE = 'item';
 
@@ -60,12 +60,13 @@ export function rowsCase({ name, rows, runs, onlyWhenNamed = false }) {
       return state;
     },
     async beforeEach() {
-      const started = performance.now();
-      await copyToFile(state.db1, state.files[0]);
-      await copyToFile(state.db2, state.files[1]);
-      const cmp = await run('cmp', state.files, {}, { allowFailure: true });
-      if (cmp.code !== 1) throw new Error(`cmp should find the changed row, exited ${cmp.code}`);
-      peerTimes.push((performance.now() - started) / 1000);
+      const seconds = await secondsOf(async () => {
+        await copyToFile(state.db1, state.files[0]);
+        await copyToFile(state.db2, state.files[1]);
+        const cmp = await run('cmp', state.files, {}, { allowFailure: true });
+        if (cmp.code !== 1) throw new Error(`cmp should find the changed row, exited ${cmp.code}`);
+      });
+      peerTimes.push(seconds);
       for (const file of state.files) fs.rmSync(file, { force: true });
     },
     async run() {

@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { median, ROOT } from './lib.mjs';
+import { median, ROOT, secondsOf } from './lib.mjs';
 
 async function measure(benchCase) {
   const state = benchCase.setup ? await benchCase.setup() : undefined;
@@ -21,9 +21,7 @@ async function measure(benchCase) {
   try {
     for (let i = 0; i < (benchCase.runs ?? 5); i += 1) {
       if (benchCase.beforeEach) await benchCase.beforeEach(state);
-      const started = performance.now();
-      await benchCase.run(state);
-      times.push((performance.now() - started) / 1000);
+      times.push(await secondsOf(() => benchCase.run(state)));
     }
   } finally {
     if (benchCase.teardown) await benchCase.teardown(state);

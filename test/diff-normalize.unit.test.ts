@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareSchemas, schemasDiffer } from '../src/diff/compare-schema.js';
+import { compareSchemas, schemasDiffer, type SchemaComparison } from '../src/diff/compare-schema.js';
 import { isSessionSetting, isVolatileLine, normalizeObjectText } from '../src/diff/normalize.js';
-import { objectKey, splitDump, type SchemaObject } from '../src/diff/schema-dump.js';
+import { mergeRepeatedKeys, objectKey, splitDump, type SchemaObject } from '../src/diff/schema-dump.js';
 import { ROOT } from './helpers/env.js';
 
 const DUMPS = path.join(ROOT, 'test', 'fixtures', 'diff', 'dumps');
@@ -179,10 +179,12 @@ describe('splitDump', () => {
     expect(objectKey({ type: 'COMMENT', schema: 'public', name: 'COLUMN t.name' })).toBe('COMMENT COLUMN public.t.name');
   });
 
-  it('merges two entries with one key in a stable order', () => {
+  it('keeps two entries with one key, and merges them in a stable order on request', () => {
     const dump = (first: string, second: string): string =>
       `--\n-- Name: x; Type: RULE; Schema: public; Owner: -\n--\n\n${first}\n\n\n--\n-- Name: x; Type: RULE; Schema: public; Owner: -\n--\n\n${second}\n`;
-    expect(splitDump(dump('A;', 'B;'))).toEqual(splitDump(dump('B;', 'A;')));
+    expect(splitDump(dump('A;', 'B;')).map((object) => object.sql)).toEqual(['A;', 'B;']);
+    expect(mergeRepeatedKeys(splitDump(dump('A;', 'B;')))).toEqual(mergeRepeatedKeys(splitDump(dump('B;', 'A;'))));
+    expect(mergeRepeatedKeys(splitDump(dump('B;', 'A;')))).toEqual([expect.objectContaining({ key: 'RULE public.x', sql: 'A;\n\nB;' })]);
   });
 });
 
@@ -216,5 +218,60 @@ describe('compareSchemas', () => {
     expect(comparison.onlyInDb2.map((o) => o.key)).toEqual(['EXTENSION pgcrypto', 'TABLE app.z', 'INDEX public.a', 'TABLE public.a', 'VIEW public.b']);
     expect(comparison.onlyInDb1).toEqual([]);
     expect(comparison.identical).toBe(1);
+  });
+
+  const entry = (name: string, sql: string): SchemaObject => ({ key: objectKey({ type: 'TABLE', schema: 'public', name }), type: 'TABLE', schema: 'public', name, sql });
+  const keysOf = (objects: readonly { key: string }[]): string[] => objects.map((object) => object.key);
+
+  it('pairs objects whatever the shift between the two lists: one object more on a side moves all that follow', () => {
+    const db1 = Array.from({ length: 50 }, (_, i) => entry(`t${i}`, `v${i}`));
+    const db2 = [entry('new', 'n'), ...db1.slice(0, 25), entry('t25', 'changed'), ...db1.slice(26, 40), ...db1.slice(41)];
+    const comparison = compareSchemas(db1, db2);
+    expect(keysOf(comparison.onlyInDb2)).toEqual(['TABLE public.new']);
+    expect(keysOf(comparison.onlyInDb1)).toEqual(['TABLE public.t40']);
+    expect(comparison.changed.map((object) => [object.key, object.db1, object.db2])).toEqual([['TABLE public.t25', 'v25', 'changed']]);
+    expect(comparison.identical).toBe(48);
+  });
+
+  it('compares a key that comes twice by all its texts, in any order on either side', () => {
+    const [a, b, c] = [entry('x', 'A'), entry('x', 'B'), entry('y', 'Y')];
+    expect(schemasDiffer(compareSchemas([a, b, c], [b, a, c]))).toBe(false);
+    expect(schemasDiffer(compareSchemas([a, c, b], [b, c, a]))).toBe(false);
+    expect(compareSchemas([a, b, c], [a, b, c]).identical).toBe(3);
+    const oneSide = compareSchemas([a, b, c], [a, c]);
+    expect(oneSide.changed.map((object) => [object.key, object.db1, object.db2])).toEqual([['TABLE public.x', 'A\n\nB', 'A']]);
+    expect(oneSide.identical).toBe(1);
+    expect(keysOf(compareSchemas([a, a], [a]).changed)).toEqual(['TABLE public.x']);
+  });
+
+  it('finds what a keyed comparison of the merged objects finds, on random lists', () => {
+    let seed = 7;
+    const random = (below: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % below;
+    };
+    /** The reference: one object per key on each side, then a lookup by key. */
+    const byKey = (db1: SchemaObject[], db2: SchemaObject[]): string[] => {
+      const other = new Map(mergeRepeatedKeys(db2).map((object) => [object.key, object.sql]));
+      const differences: string[] = [];
+      for (const object of mergeRepeatedKeys(db1)) {
+        if (!other.has(object.key)) differences.push(`-${object.key}`);
+        else if (other.get(object.key) !== object.sql) differences.push(`~${object.key}`);
+        other.delete(object.key);
+      }
+      return [...differences, ...[...other.keys()].map((key) => `+${key}`)].sort();
+    };
+    const found = (comparison: SchemaComparison): string[] =>
+      [...comparison.onlyInDb1.map((o) => `-${o.key}`), ...comparison.changed.map((o) => `~${o.key}`), ...comparison.onlyInDb2.map((o) => `+${o.key}`)].sort();
+    for (let round = 0; round < 300; round += 1) {
+      const db1 = Array.from({ length: random(30) }, () => entry(`t${random(25)}`, `v${random(2)}`));
+      const db2 = db1.filter(() => random(10) > 0).map((object) => (random(10) === 0 ? entry(object.name, `w${random(2)}`) : object));
+      for (let swaps = random(4); swaps > 0; swaps -= 1) {
+        const [i, j] = [random(db2.length), random(db2.length)];
+        [db2[i], db2[j]] = [db2[j]!, db2[i]!];
+      }
+      for (let added = random(3); added > 0; added -= 1) db2.splice(random(db2.length + 1), 0, entry(`t${random(30)}`, `v${random(2)}`));
+      expect(found(compareSchemas(db1, db2)), `round ${round}`).toEqual(byKey(db1, db2));
+    }
   });
 });

@@ -128,19 +128,19 @@ function nextDashLine(text: string, from: number): number {
 }
 
 /**
- * Splits a plain-format dump into objects. Text before the first header (the SET
- * preamble) and the closing footer are not objects. Two entries with one key (rare:
- * pg_dump does not promise unique names) are merged in a stable order.
+ * Splits a plain-format dump into objects, in dump order. Text before the first header
+ * (the SET preamble) and the closing footer are not objects. pg_dump does not promise
+ * unique names: two entries may share a key (rare), and both are kept
+ * (`mergeRepeatedKeys` joins them where one object per key is needed).
  *
  * The dump is walked from one `--` line to the next by offsets, and each object is
  * normalised where it lies in the dump: cutting the dump (or each object) into arrays of
  * lines cost more in garbage collection than the splitting itself, and grew faster than
- * the dump (issue 22 §3).
+ * the dump (issue 22 §3). So did a hash table of every key, kept to merge repeated keys
+ * here.
  */
 export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumnOrder'> = {}): SchemaObject[] {
-  const objects = new Map<string, SchemaObject>();
-  /** The texts of keys that came more than once. */
-  const repeated = new Map<string, string[]>();
+  const objects: SchemaObject[] = [];
   /**
    * One string per distinct type and schema, shared by the objects: all objects stay alive
    * until the comparison ends, and each string of their own is one more for the garbage
@@ -162,17 +162,7 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
     let sql = normalizeObjectText(text, current.bodyStart, Math.max(current.bodyStart, bodyEnd));
     if (GRANT_TYPES.has(type)) sql = maskOwner(sql, owner);
     if (options.ignoreColumnOrder && type === 'TABLE') sql = ignoreColumnOrder(sql);
-    const key = objectKey(current.header);
-    const existing = objects.get(key);
-    if (existing) {
-      const parts = repeated.get(key) ?? [existing.sql];
-      parts.push(sql);
-      parts.sort();
-      repeated.set(key, parts);
-      existing.sql = parts.join('\n\n');
-    } else {
-      objects.set(key, { key, type, schema, name, sql });
-    }
+    objects.push({ key: objectKey(current.header), type, schema, name, sql });
     current = undefined;
   };
   let at = nextDashLine(text, 0);
@@ -193,7 +183,22 @@ export function splitDump(text: string, options: Pick<DumpOptions, 'ignoreColumn
     at = nextDashLine(text, block.bodyStart);
   }
   close(end === text.length ? end : end - 1);
-  return [...objects.values()];
+  return objects;
+}
+
+/**
+ * One object per key, in dump order (a repeated key where it first came). The texts of
+ * entries that share a key are joined in a stable order, so two dumps that list them the
+ * other way round read the same.
+ */
+export function mergeRepeatedKeys(objects: readonly SchemaObject[]): SchemaObject[] {
+  const byKey = new Map<string, { first: SchemaObject; texts: string[] }>();
+  for (const object of objects) {
+    const entry = byKey.get(object.key);
+    if (entry) entry.texts.push(object.sql);
+    else byKey.set(object.key, { first: object, texts: [object.sql] });
+  }
+  return [...byKey.values()].map(({ first, texts }) => (texts.length === 1 ? first : { ...first, sql: texts.sort().join('\n\n') }));
 }
 
 /** Runs pg_dump (schema only, no owner; no privileges unless asked for) on `url` and returns its output. */

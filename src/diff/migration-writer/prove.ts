@@ -9,7 +9,7 @@ import type { PgPrograms } from '../../pg/pg-bin.js';
 import { withClient } from '../../pg/db.js';
 import { runPsql, SqlError } from '../../pg/psql.js';
 import { compareSchemas, schemasDiffer, type SchemaComparison } from '../compare-schema.js';
-import { dumpSchema, type DumpOptions, type SchemaObject } from '../schema-dump.js';
+import { dumpSchema, mergeRepeatedKeys, type DumpOptions, type SchemaObject } from '../schema-dump.js';
 import { readCatalog, type CatalogInfo } from './catalog.js';
 import { planMigration, type PlanOptions } from './plan.js';
 import { renderMigration, runsOutsideTransaction } from './render.js';
@@ -52,8 +52,8 @@ export async function generateMigration(
   options: PlanOptions = {},
 ): Promise<GeneratedMigration> {
   const [catalog1, catalog2] = await catalogs;
-  const side1 = { objects: db1.schema, catalog: catalog1 };
-  const side2 = { objects: db2.schema, catalog: catalog2 };
+  const side1 = { objects: mergeRepeatedKeys(db1.schema), catalog: catalog1 };
+  const side2 = { objects: mergeRepeatedKeys(db2.schema), catalog: catalog2 };
   const upPlan = planMigration(side1, side2, options);
   const downPlan = planMigration(side2, side1, options);
   return {

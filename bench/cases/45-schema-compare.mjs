@@ -14,15 +14,12 @@
 //   collection fell into, its garbage collected during the next sample, while every
 //   5,000-table sample pays for its own.
 // - Both sizes and shapes are run once before timing, so the JIT is warm for each.
+// - Each sample starts on a collected heap (`npm run bench` runs node with --expose-gc).
+//   Else a sample paid for the garbage the sample before it left: another shape's or
+//   size's, as the order of the samples had it.
 // - A sample splits all its pairs, then compares them: the objects of five 1,000-table
 //   pairs are alive together, as those of one 5,000-table pair are. The note gives each
-//   phase's CPU exponent too (splitting and normalising; the keyed comparison).
-//
-// What still grows a little faster than the tables (CPU time, the same number of tables
-// per sample, at 1,000, 5,000 and 25,000 tables): the hash tables keyed by object (one per
-// dump in splitDump, one in compareSchemas) outgrow the CPU caches, and the objects, all
-// alive until the comparison ends, are copied by the young-generation collector. Each
-// table costs the same code and allocations at every size.
+//   phase's CPU exponent too (splitting and normalising; the comparison).
 import { createRequire } from 'node:module';
 import { median } from '../lib.mjs';
 
@@ -134,6 +131,7 @@ function dumpPairs(tables, count, shape) {
 /** Splitting (and normalising) every pair, then comparing them: each phase timed on its own too. */
 function measure(state, shape, size) {
   const pairs = state[shape][size];
+  globalThis.gc?.();
   let objects = [];
   const split = timed(() => {
     objects = pairs.map((dumps) => [splitDump(dumps.db1), splitDump(dumps.db2)]);
@@ -183,7 +181,7 @@ export default {
         `schema normalise+compare, ${shape} tables: best of ${small.length}: ${SMALL} tables ${wall.best1.toFixed(3)}s (per comparison, ${BATCH} in a row), ` +
         `${LARGE} tables ${wall.best2.toFixed(3)}s, exponent ${wall.exponent.toFixed(2)}; in CPU time ${cpu.best1.toFixed(3)}s, ${cpu.best2.toFixed(3)}s, ` +
         `exponent ${cpu.exponent.toFixed(2)} (target ≤ 1.0); wall medians ${medians}; ` +
-        `CPU exponent of the split and normalisation ${exponent(small, large, 'splitCpu').exponent.toFixed(2)}, of the keyed comparison ${exponent(small, large, 'compareCpu').exponent.toFixed(2)}`
+        `CPU exponent of the split and normalisation ${exponent(small, large, 'splitCpu').exponent.toFixed(2)}, of the comparison ${exponent(small, large, 'compareCpu').exponent.toFixed(2)}`
       );
     });
   },
